@@ -1,0 +1,1 @@
+"""Hardware energy models for spiking and conventional networks."""
