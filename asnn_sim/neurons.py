@@ -1,0 +1,216 @@
+"""Spiking neurons for training: the spike function, surrogate gradients, LIF and ASNN layers.
+
+The neuron of the reference code, one timestep ``t``::
+
+    mem   = leak[t] * mem + gain[t] * current
+    spike = mem - 1 > 0          # strict threshold at 1
+    mem   = mem - spike          # soft reset
+
+ASNN learns ``leak[t]`` and ``gain[t]`` per layer *and per timestep* (both start at 0.5)
+and a per-timestep scale on the readout logits. Plain LIF mode shares one leak and one
+gain across time and has no readout scale. (The reference code uses per-timestep leak
+and gain even with ASNN off; here ``asnn=False`` really is the plain LIF baseline.)
+
+The forward pass of the spike is a Heaviside step; its backward pass is a surrogate
+derivative. Each surrogate is a smooth ``primitive`` whose derivative stands in for the
+step's, so the tests can check the backward formula with ``torch.autograd.gradcheck``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import nn
+
+THRESHOLD = 1.0
+INIT_LEAK = 0.5
+INIT_GAIN = 0.5
+
+
+@dataclass(frozen=True)
+class Surrogate:
+    """A smooth stand-in for the Heaviside step, used only for gradients.
+
+    Attributes
+    ----------
+    name : str
+    alpha : float
+        Sharpness; larger is closer to the step.
+    primitive : callable
+        ``primitive(x, alpha)``, a smooth function rising from 0 to 1.
+    derivative : callable
+        ``derivative(x, alpha)``, the derivative of ``primitive`` with respect to ``x``.
+    """
+
+    name: str
+    alpha: float
+    primitive: Callable[[torch.Tensor, float], torch.Tensor]
+    derivative: Callable[[torch.Tensor, float], torch.Tensor]
+
+
+def _sigmoid_derivative(x: torch.Tensor, alpha: float) -> torch.Tensor:
+    s = torch.sigmoid(alpha * x)
+    return alpha * s * (1.0 - s)
+
+
+def _arctan_primitive(x: torch.Tensor, alpha: float) -> torch.Tensor:
+    return 0.5 + torch.atan(0.5 * math.pi * alpha * x) / math.pi
+
+
+def _arctan_derivative(x: torch.Tensor, alpha: float) -> torch.Tensor:
+    return 0.5 * alpha / (1.0 + (0.5 * math.pi * alpha * x) ** 2)
+
+
+SURROGATES: dict[str, Surrogate] = {
+    # The reference code's choice: derivative of sigmoid(4x).
+    "sigmoid": Surrogate("sigmoid", 4.0, lambda x, a: torch.sigmoid(a * x), _sigmoid_derivative),
+    # Arctan as in Fang et al. (ICCV 2021): heavier tails, so far-from-threshold neurons still learn.
+    "arctan": Surrogate("arctan", 2.0, _arctan_primitive, _arctan_derivative),
+}
+
+
+def get_surrogate(name: str) -> Surrogate:
+    """Look up a surrogate by name; a ``ValueError`` lists the valid ones."""
+    try:
+        return SURROGATES[name]
+    except KeyError:
+        raise ValueError(f"unknown surrogate {name!r}; choose one of {', '.join(SURROGATES)}") from None
+
+
+class _SpikeFunction(torch.autograd.Function):
+    """Heaviside forward, surrogate backward."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, surrogate: Surrogate) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.surrogate = surrogate
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        (x,) = ctx.saved_tensors
+        s = ctx.surrogate
+        return grad_output * s.derivative(x, s.alpha), None
+
+
+def spike(x: torch.Tensor, surrogate: str | Surrogate = "sigmoid") -> torch.Tensor:
+    """Emit 1 where ``x > 0`` (strictly), else 0; gradients flow through the surrogate.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Membrane potential minus threshold.
+    surrogate : str or Surrogate
+        Name in :data:`SURROGATES` or a :class:`Surrogate`.
+
+    Examples
+    --------
+    >>> x = torch.tensor([-0.5, 0.0, 0.5], requires_grad=True)
+    >>> spike(x)
+    tensor([0., 0., 1.], grad_fn=<_SpikeFunctionBackward>)
+    """
+    if isinstance(surrogate, str):
+        surrogate = get_surrogate(surrogate)
+    return _SpikeFunction.apply(x, surrogate)
+
+
+def neuron_step(
+    current: torch.Tensor,
+    mem: torch.Tensor,
+    leak: torch.Tensor,
+    gain: torch.Tensor,
+    surrogate: str | Surrogate = "sigmoid",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Advance a layer of neurons by one timestep.
+
+    Parameters
+    ----------
+    current : torch.Tensor
+        Synaptic input current (weights times input, plus bias).
+    mem : torch.Tensor
+        Membrane potential after the previous step's reset (zeros at the start).
+    leak, gain : torch.Tensor
+        Scalars (0-d tensors) for this layer and timestep.
+    surrogate : str or Surrogate
+
+    Returns
+    -------
+    spikes, mem : torch.Tensor
+        Output spikes (0/1) and the membrane potential after the soft reset.
+    """
+    mem = leak * mem + gain * current
+    out = spike(mem - THRESHOLD, surrogate)
+    return out, mem - out
+
+
+class SpikingNeurons(nn.Module):
+    """A layer of LIF neurons, adaptive (per-timestep leak and gain) or plain.
+
+    Parameters
+    ----------
+    timesteps : int
+        Number of steps T the layer will run for.
+    per_timestep : bool
+        True (ASNN): ``leak`` and ``gain`` have T entries, one per step. False (LIF): one
+        entry each, shared by every step.
+    surrogate : str
+        Name in :data:`SURROGATES`.
+    """
+
+    def __init__(self, timesteps: int, per_timestep: bool = True, surrogate: str = "sigmoid") -> None:
+        super().__init__()
+        n = timesteps if per_timestep else 1
+        self.timesteps = timesteps
+        self.per_timestep = per_timestep
+        self.surrogate = get_surrogate(surrogate)
+        self.leak = nn.Parameter(torch.full((n,), INIT_LEAK))
+        self.gain = nn.Parameter(torch.full((n,), INIT_GAIN))
+
+    def step_params(self, t: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Leak and gain used at step ``t``."""
+        i = t if self.per_timestep else 0
+        return self.leak[i], self.gain[i]
+
+    def forward(self, currents: torch.Tensor) -> torch.Tensor:
+        """Run all timesteps: currents ``(T, B, ...)`` to spikes ``(T, B, ...)``."""
+        if currents.shape[0] != self.timesteps:
+            raise ValueError(f"expected {self.timesteps} timesteps of input, got {currents.shape[0]}")
+        mem = torch.zeros_like(currents[0])
+        out = []
+        for t in range(self.timesteps):
+            s, mem = neuron_step(currents[t], mem, *self.step_params(t), self.surrogate)
+            out.append(s)
+        return torch.stack(out)
+
+    def extra_repr(self) -> str:
+        mode = "asnn (per-timestep)" if self.per_timestep else "lif (shared)"
+        return f"timesteps={self.timesteps}, {mode}, surrogate={self.surrogate.name}"
+
+
+class Readout(nn.Module):
+    """Per-timestep logits to one prediction: optional learnable ``scale[t]``, then the mean over T.
+
+    Parameters
+    ----------
+    timesteps : int
+    learn_scale : bool
+        True for ASNN (``scale`` starts at 1); False leaves the logits unscaled.
+    """
+
+    def __init__(self, timesteps: int, learn_scale: bool = True) -> None:
+        super().__init__()
+        self.timesteps = timesteps
+        self.scale = nn.Parameter(torch.ones(timesteps)) if learn_scale else None
+
+    def scaled(self, logits: torch.Tensor) -> torch.Tensor:
+        """Per-step logits ``(T, B, K)`` after the per-step scale."""
+        if self.scale is None:
+            return logits
+        return logits * self.scale.view(-1, *([1] * (logits.dim() - 1)))
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        """Per-step logits ``(T, B, K)`` to the prediction logits ``(B, K)``."""
+        return self.scaled(logits).mean(0)
