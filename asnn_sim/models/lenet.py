@@ -1,0 +1,180 @@
+"""The reference network: 3 conv (32, 48, 64 channels) + FC 256 + FC classes, and its ANN twin.
+
+Each conv is 3x3 with padding 1, followed by BatchNorm, the neuron (or ReLU) and a 2x2
+max-pool, so the spatial size is divided by 8 before the first fully connected layer:
+1x8x8 digits end at 64x1x1, 1x28x28 MNIST at 64x3x3 and 3x32x32 CIFAR at 64x4x4 (the
+reference's 1024 features).
+
+The spiking model runs *layer by layer over all timesteps* (each conv sees a T*B batch,
+then the neurons loop over T). Inference is identical to the reference's step-by-step
+loop. In training, BatchNorm's batch statistics are pooled over all timesteps rather
+than taken per step; this matches what its running statistics (shared by every step)
+use at test time, and it is several times faster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from asnn_sim.encoding import EncoderSpec
+from asnn_sim.neurons import Readout, SpikingNeurons
+
+CHANNELS = (32, 48, 64)
+HIDDEN = 256
+
+
+def _flat_features(input_shape: tuple[int, int, int]) -> int:
+    c, h, w = input_shape
+    if h < 8 or w < 8:
+        raise ValueError(f"lenet needs inputs of at least 8x8 pixels (three 2x2 pools); got {h}x{w}")
+    return CHANNELS[-1] * (h // 8) * (w // 8)
+
+
+def _over_time(fn, x: torch.Tensor) -> torch.Tensor:
+    """Apply a per-sample function to every timestep at once: (T, B, ...) -> (T, B, ...)."""
+    return fn(x.flatten(0, 1)).unflatten(0, x.shape[:2])
+
+
+@dataclass
+class StepOutputs:
+    """What a spiking forward pass produced at every timestep.
+
+    Attributes
+    ----------
+    logits : torch.Tensor
+        Per-step readout logits ``(T, B, K)``, after the per-step scale; the prediction is
+        their mean over T.
+    spikes : dict[str, torch.Tensor]
+        Output spikes ``(T, B, ...)`` of each spiking layer, keyed by the layer's name
+        (``conv1`` ... ``fc1``), when recording was asked for; else empty.
+    """
+
+    logits: torch.Tensor
+    spikes: dict[str, torch.Tensor]
+
+
+class LeNetSNN(nn.Module):
+    """Spiking LeNet with ASNN or plain LIF neurons.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(C, H, W)`` of one image.
+    n_classes : int
+    encoder : EncoderSpec
+        Input coding; hybrid codes get a second first conv + BN for the analog frame.
+    asnn : bool
+        Per-timestep leak/gain and a readout scale (True) or plain shared LIF (False).
+    surrogate : str
+        Surrogate gradient name (see :mod:`asnn_sim.neurons`).
+    """
+
+    is_spiking = True
+
+    def __init__(
+        self,
+        input_shape: tuple[int, int, int],
+        n_classes: int,
+        encoder: EncoderSpec,
+        asnn: bool = True,
+        surrogate: str = "sigmoid",
+    ) -> None:
+        super().__init__()
+        c_in = input_shape[0]
+        flat = _flat_features(input_shape)
+        steps = encoder.timesteps
+        self.encoder = encoder
+        self.hybrid = encoder.name.startswith("hybrid")
+        c1, c2, c3 = CHANNELS
+
+        def neurons() -> SpikingNeurons:
+            return SpikingNeurons(steps, per_timestep=asnn, surrogate=surrogate)
+
+        self.conv1, self.bn1 = nn.Conv2d(c_in, c1, 3, padding=1), nn.BatchNorm2d(c1)
+        if self.hybrid:
+            # Step 0 carries the analog image, a different input distribution from spikes.
+            self.conv1_analog, self.bn1_analog = nn.Conv2d(c_in, c1, 3, padding=1), nn.BatchNorm2d(c1)
+        self.lif1 = neurons()
+        self.conv2, self.bn2, self.lif2 = nn.Conv2d(c1, c2, 3, padding=1), nn.BatchNorm2d(c2), neurons()
+        self.conv3, self.bn3, self.lif3 = nn.Conv2d(c2, c3, 3, padding=1), nn.BatchNorm2d(c3), neurons()
+        self.fc1, self.bn4, self.lif4 = nn.Linear(flat, HIDDEN), nn.BatchNorm1d(HIDDEN), neurons()
+        self.fc2 = nn.Linear(HIDDEN, n_classes)
+        self.readout = Readout(steps, learn_scale=asnn)
+        self.pool = nn.MaxPool2d(2)
+
+    def _first_layer_current(self, frames: torch.Tensor) -> torch.Tensor:
+        if not self.hybrid:
+            return _over_time(lambda z: self.bn1(self.conv1(z)), frames)
+        analog = self.bn1_analog(self.conv1_analog(frames[0]))
+        spikes = _over_time(lambda z: self.bn1(self.conv1(z)), frames[1:])
+        return torch.cat([analog[None], spikes])
+
+    def forward_steps(self, frames: torch.Tensor, record: bool = False) -> StepOutputs:
+        """Run encoded frames ``(T, B, C, H, W)`` through the network.
+
+        Parameters
+        ----------
+        frames : torch.Tensor
+            Output of the model's encoder, as a tensor.
+        record : bool
+            Keep every spiking layer's output spikes in the result.
+        """
+        spikes: dict[str, torch.Tensor] = {}
+        s = self.lif1(self._first_layer_current(frames))
+        spikes["conv1"] = s
+        x = _over_time(self.pool, s)
+        for name, conv, bn, lif in (("conv2", self.conv2, self.bn2, self.lif2), ("conv3", self.conv3, self.bn3, self.lif3)):
+            s = lif(_over_time(lambda z: bn(conv(z)), x))
+            spikes[name] = s
+            x = _over_time(self.pool, s)
+        s = self.lif4(_over_time(lambda z: self.bn4(self.fc1(z)), x.flatten(2)))
+        spikes["fc1"] = s
+        logits = self.readout.scaled(self.fc2(s))
+        return StepOutputs(logits, spikes if record else {})
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """Prediction logits ``(B, K)``: the per-step logits averaged over T."""
+        return self.forward_steps(frames).logits.mean(0)
+
+
+class LeNetANN(nn.Module):
+    """The ANN twin: the same layers with ReLU, one pass over the analog image.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(C, H, W)`` of one image.
+    n_classes : int
+    """
+
+    is_spiking = False
+
+    def __init__(self, input_shape: tuple[int, int, int], n_classes: int) -> None:
+        super().__init__()
+        c_in = input_shape[0]
+        flat = _flat_features(input_shape)
+        c1, c2, c3 = CHANNELS
+        self.conv1, self.bn1 = nn.Conv2d(c_in, c1, 3, padding=1), nn.BatchNorm2d(c1)
+        self.conv2, self.bn2 = nn.Conv2d(c1, c2, 3, padding=1), nn.BatchNorm2d(c2)
+        self.conv3, self.bn3 = nn.Conv2d(c2, c3, 3, padding=1), nn.BatchNorm2d(c3)
+        self.fc1, self.bn4 = nn.Linear(flat, HIDDEN), nn.BatchNorm1d(HIDDEN)
+        self.fc2 = nn.Linear(HIDDEN, n_classes)
+        self.pool = nn.MaxPool2d(2)
+
+    def forward_activations(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Logits and each hidden layer's ReLU output, keyed like the SNN's spikes."""
+        acts: dict[str, torch.Tensor] = {}
+        for name, conv, bn in (("conv1", self.conv1, self.bn1), ("conv2", self.conv2, self.bn2), ("conv3", self.conv3, self.bn3)):
+            a = torch.relu(bn(conv(x)))
+            acts[name] = a
+            x = self.pool(a)
+        a = torch.relu(self.bn4(self.fc1(x.flatten(1))))
+        acts["fc1"] = a
+        return self.fc2(a), acts
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, K)`` for images ``(B, C, H, W)``."""
+        return self.forward_activations(x)[0]
