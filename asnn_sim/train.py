@@ -1,0 +1,450 @@
+"""Device-agnostic training of spiking models and their ANN twins.
+
+A run directory holds::
+
+    config.json     everything needed to rebuild the model (TrainConfig + data facts)
+    model.pt        final state_dict (load with weights_only=True)
+    metrics.csv     one row per epoch
+    summary.json    final test accuracy, wall time, device
+    checkpoint.pt   model + optimizer + scheduler after the last finished epoch (--resume)
+
+Every file is written atomically. All randomness of an epoch (shuffling, augmentation,
+mixup, rate coding) comes from a numpy generator seeded with ``(seed, epoch)``, so a
+resumed run continues exactly as if it had never stopped, and the same seed on the same
+CPU gives the same metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from asnn_sim import __version__, atomic
+from asnn_sim.data import DATASETS, Dataset, augment_batch, iterate_batches, load_dataset
+from asnn_sim.encoding import ENCODINGS, EncoderSpec
+from asnn_sim.models import MODELS, build_model
+
+RUN_FILES = ("config.json", "model.pt", "metrics.csv", "summary.json", "checkpoint.pt")
+DEVICES = ("auto", "cpu", "cuda")
+MAX_TIMESTEPS = 64
+EVAL_BATCH = 256
+# The reference turns mixup off for the last ~27% of training (epoch 145 of 200).
+MIXUP_OFF_FRACTION = 0.725
+
+
+class TrainError(ValueError):
+    """A problem with the user's request (bad flag, bad run directory); message is one line."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run.
+
+    Attributes
+    ----------
+    model, dataset : str
+        Registry names (``lenet``; ``digits``, ``mnist``, ...).
+    data_dir : str or None
+        Folder with the dataset files (not needed for ``digits``).
+    encoding : str
+        Input coding of the spiking model; ignored (recorded as ``none``) for ``ann``.
+    timesteps : int
+        T, the number of frames.
+    thresholds : str
+        Temporal thresholds, ``uniform`` or ``equal-mass``.
+    legacy_temporal : bool
+        The reference's last temporal step, where every pixel fires.
+    asnn : bool
+        ASNN neurons (per-timestep leak/gain + readout scale) or plain LIF.
+    ann : bool
+        Train the ReLU twin instead of the spiking model.
+    surrogate : str
+        Surrogate gradient.
+    epochs, batch_size, lr, weight_decay :
+        Adam with a cosine schedule from ``lr`` to 0 over ``epochs``.
+    mixup : bool
+        Mix pairs of images with a uniform weight (as the reference), off for the final
+        27% of epochs.
+    augment : bool
+        Random horizontal flips and 4-pixel shifts (useful for CIFAR, not for digits).
+    seed : int
+    limit : int or None
+        Use only the first ``limit`` train and test samples (quick experiments).
+    """
+
+    model: str = "lenet"
+    dataset: str = "digits"
+    data_dir: str | None = None
+    encoding: str = "hybrid"
+    timesteps: int = 4
+    thresholds: str = "uniform"
+    legacy_temporal: bool = False
+    asnn: bool = True
+    ann: bool = False
+    surrogate: str = "sigmoid"
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 5e-3
+    weight_decay: float = 0.0
+    mixup: bool = False
+    augment: bool = False
+    seed: int = 0
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise TrainError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+        if self.dataset not in DATASETS:
+            raise TrainError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
+        if not self.ann and self.encoding not in ENCODINGS:
+            raise TrainError(f"unknown encoding {self.encoding!r}; choose one of {', '.join(ENCODINGS)}")
+        if not 1 <= self.timesteps <= MAX_TIMESTEPS:
+            raise TrainError(f"--timesteps must be between 1 and {MAX_TIMESTEPS}; got {self.timesteps}")
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise TrainError(f"--{name.replace('_', '-')} must be >= 1; got {getattr(self, name)}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise TrainError(f"--lr must be a positive number; got {self.lr}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise TrainError(f"--weight-decay must be >= 0; got {self.weight_decay}")
+        if self.limit is not None and self.limit < 1:
+            raise TrainError(f"--limit must be >= 1; got {self.limit}")
+        if not self.ann:
+            try:
+                self.encoder()
+            except ValueError as e:
+                raise TrainError(str(e)) from None
+
+    def encoder(self) -> EncoderSpec:
+        """The input encoder of the spiking model."""
+        return EncoderSpec(
+            self.encoding,
+            self.timesteps,
+            thresholds=self.thresholds,
+            legacy=self.legacy_temporal,
+            seed=self.seed,
+        )
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Rebuild from ``asdict`` output, ignoring keys this version does not know."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when present, else the CPU; asking for absent CUDA is an error."""
+    if name not in DEVICES:
+        raise TrainError(f"unknown device {name!r}; choose one of {', '.join(DEVICES)}")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise TrainError("--device cuda was asked for but no CUDA GPU is available")
+    return torch.device(name)
+
+
+def make_model(config: TrainConfig, input_shape: tuple[int, int, int], n_classes: int) -> torch.nn.Module:
+    """Build the (untrained) model a config describes."""
+    if config.ann:
+        return build_model(config.model, input_shape=input_shape, n_classes=n_classes, ann=True)
+    return build_model(
+        config.model,
+        input_shape=input_shape,
+        n_classes=n_classes,
+        encoder=config.encoder(),
+        asnn=config.asnn,
+        surrogate=config.surrogate,
+    )
+
+
+def model_inputs(
+    model: torch.nn.Module,
+    images: np.ndarray,
+    device: torch.device,
+    rng: np.random.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """Images ``(B, C, H, W)`` to what the model eats: encoded frames, or the images for an ANN."""
+    if model.is_spiking:
+        images = model.encoder.encode(images, rng)
+    return torch.from_numpy(np.ascontiguousarray(images)).to(device=device, dtype=dtype)
+
+
+@torch.no_grad()
+def evaluate(
+    model: torch.nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    device: torch.device,
+    seed: int = 0,
+    batch_size: int = EVAL_BATCH,
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` on images ``x`` with labels ``y``.
+
+    ``seed`` fixes the rate encoder's randomness so repeated evaluations agree.
+    """
+    model.eval()
+    rng = np.random.default_rng([seed, 1])
+    loss_sum, correct = 0.0, 0
+    for xb, yb in iterate_batches(x, y, batch_size, shuffle=False):
+        logits = model(model_inputs(model, xb, device, rng))
+        target = torch.from_numpy(yb).to(device)
+        loss_sum += F.cross_entropy(logits, target, reduction="sum").item()
+        correct += (logits.argmax(1) == target).sum().item()
+    return loss_sum / len(y), correct / len(y)
+
+
+def _prepare_run_dir(out: Path, resume: bool, force: bool) -> None:
+    if resume and force:
+        raise TrainError("--resume and --force contradict each other; pick one")
+    if resume:
+        if not (out / "checkpoint.pt").is_file():
+            raise TrainError(f"--resume: no checkpoint.pt in {out}; nothing to resume")
+        return
+    if out.exists() and not out.is_dir():
+        raise TrainError(f"--out {out} exists and is not a directory")
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise TrainError(f"--out {out} already exists; pass --resume to continue it or --force to overwrite it")
+        # Remove only what a run writes, never a user's other files.
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _check_resume_config(stored: TrainConfig, asked: TrainConfig | None) -> None:
+    if asked is None:
+        return
+    differ = [f.name for f in fields(TrainConfig) if getattr(stored, f.name) != getattr(asked, f.name)]
+    if differ:
+        name = differ[0]
+        raise TrainError(
+            f"--resume continues the stored configuration, but {name} differs "
+            f"(stored {getattr(stored, name)!r}, asked {getattr(asked, name)!r})"
+        )
+
+
+def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[TrainConfig, torch.nn.Module]:
+    """Rebuild a trained model from a run directory, in eval mode.
+
+    Parameters
+    ----------
+    run_dir : path
+        A directory written by :func:`train` (needs ``config.json`` and ``model.pt``).
+    device : str or torch.device
+
+    Returns
+    -------
+    config : TrainConfig
+    model : torch.nn.Module
+    """
+    run_dir = Path(run_dir)
+    for name in ("config.json", "model.pt"):
+        if not (run_dir / name).is_file():
+            raise TrainError(f"{run_dir} is not a finished run: {name} is missing")
+    meta = json.loads((run_dir / "config.json").read_text())
+    config = TrainConfig.from_dict(meta["config"])
+    model = make_model(config, tuple(meta["input_shape"]), meta["n_classes"])
+    state = torch.load(run_dir / "model.pt", map_location=device, weights_only=True)
+    model.load_state_dict(state)
+    return config, model.to(device).eval()
+
+
+def _save_torch(obj, path: Path) -> None:
+    with atomic.atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+
+
+def _write_metrics(rows: list[dict], path: Path) -> None:
+    with atomic.atomic_path(path) as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False)
+
+
+def _mixup(x: np.ndarray, y: np.ndarray, rng: np.random.Generator):
+    lam = float(rng.random())
+    perm = rng.permutation(len(x))
+    return (lam * x + (1 - lam) * x[perm]).astype(x.dtype), y[perm], lam
+
+
+def train(
+    config: TrainConfig,
+    out: str | Path,
+    *,
+    device: str = "auto",
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    on_epoch: Callable[[dict], None] | None = None,
+    dataset: Dataset | None = None,
+) -> dict:
+    """Train a model and write its run directory.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        What to train. With ``resume`` it may be None-equivalent: the stored config is
+        used, and a given config must agree with it.
+    out : path
+        Run directory.
+    device : {"auto", "cpu", "cuda"}
+    resume : bool
+        Continue from ``out/checkpoint.pt``.
+    force : bool
+        Overwrite the run files in an existing ``out``.
+    progress : bool
+        Show a tqdm progress bar and one line per epoch.
+    on_epoch : callable, optional
+        Called with each epoch's metrics row after the checkpoint is written (for live
+        plots; raising from it stops training with the checkpoint intact).
+    dataset : Dataset, optional
+        Already-loaded data (saves reloading in notebooks); must match ``config``.
+
+    Returns
+    -------
+    dict
+        The contents of ``summary.json``.
+    """
+    out = Path(out)
+    _prepare_run_dir(out, resume, force)
+    if resume:
+        meta = json.loads((out / "config.json").read_text())
+        stored = TrainConfig.from_dict(meta["config"])
+        _check_resume_config(stored, config)
+        config = stored
+    dev = resolve_device(device)
+    if dataset is None:
+        try:
+            dataset = load_dataset(config.dataset, config.data_dir, limit=config.limit)
+        except ValueError as e:
+            raise TrainError(str(e)) from None
+
+    torch.manual_seed(config.seed)
+    model = make_model(config, dataset.input_shape, dataset.n_classes).to(dev)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    rows: list[dict] = []
+    start_epoch = 0
+    if resume:
+        ckpt = torch.load(out / "checkpoint.pt", map_location=dev, weights_only=True)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        rows = list(ckpt["metrics"])
+        start_epoch = int(ckpt["epoch"])
+    else:
+        meta = {
+            "config": asdict(config),
+            "input_shape": list(dataset.input_shape),
+            "n_classes": dataset.n_classes,
+            "class_names": list(dataset.class_names),
+            "encoder": None if config.ann else config.encoder().to_dict(),
+            "asnn_sim_version": __version__,
+        }
+        atomic.write_json(out / "config.json", meta)
+
+    n_params = sum(p.numel() for p in model.parameters())
+    batches_per_epoch = math.ceil(len(dataset.y_train) / config.batch_size)
+    bar = tqdm(
+        total=config.epochs * batches_per_epoch,
+        initial=start_epoch * batches_per_epoch,
+        disable=not progress,
+        unit="batch",
+        desc=f"train {'ann' if config.ann else config.encoding}",
+        dynamic_ncols=True,
+    )
+    try:
+        for epoch in range(start_epoch, config.epochs):
+            rows.append(_train_epoch(model, config, dataset, dev, optimizer, epoch, bar))
+            scheduler.step()
+            _write_metrics(rows, out / "metrics.csv")
+            ckpt = {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "epoch": epoch + 1,
+                "metrics": rows,
+            }
+            _save_torch(ckpt, out / "checkpoint.pt")
+            r = rows[-1]
+            if progress:
+                bar.write(
+                    f"epoch {r['epoch']:>3}/{config.epochs}  loss {r['train_loss']:.4f}  "
+                    f"train acc {r['train_accuracy']:.4f}  test acc {r['test_accuracy']:.4f}  ({r['seconds']:.1f} s)"
+                )
+            if on_epoch is not None:
+                on_epoch(dict(r))
+    finally:
+        bar.close()
+
+    _save_torch(model.state_dict(), out / "model.pt")
+    summary = {
+        "test_accuracy": rows[-1]["test_accuracy"],
+        "test_loss": rows[-1]["test_loss"],
+        "train_accuracy": rows[-1]["train_accuracy"],
+        "train_seconds": round(sum(r["seconds"] for r in rows), 3),
+        "device": str(dev) if dev.type == "cpu" else f"{dev} ({torch.cuda.get_device_name(dev)})",
+        "epochs": config.epochs,
+        "n_params": n_params,
+        "n_train": int(len(dataset.y_train)),
+        "n_test": int(len(dataset.y_test)),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+    }
+    atomic.write_json(out / "summary.json", summary)
+    return summary
+
+
+def _train_epoch(model, config: TrainConfig, dataset: Dataset, dev, optimizer, epoch: int, bar) -> dict:
+    """One pass over the training set, then a test evaluation; returns the metrics row."""
+    t0 = time.perf_counter()
+    rng = np.random.default_rng([config.seed, epoch])
+    mix = config.mixup and epoch < math.floor(MIXUP_OFF_FRACTION * config.epochs)
+    model.train()
+    loss_sum, correct, seen = 0.0, 0.0, 0
+    for xb, yb in iterate_batches(dataset.x_train, dataset.y_train, config.batch_size, shuffle=True, rng=rng):
+        if config.augment:
+            xb = augment_batch(xb, rng)
+        target = torch.from_numpy(yb).to(dev)
+        if mix:
+            xb, yb_b, lam = _mixup(xb, yb, rng)
+            target_b = torch.from_numpy(yb_b).to(dev)
+        logits = model(model_inputs(model, xb, dev, rng))
+        if mix:
+            loss = lam * F.cross_entropy(logits, target) + (1 - lam) * F.cross_entropy(logits, target_b)
+            hits = lam * (logits.argmax(1) == target).sum() + (1 - lam) * (logits.argmax(1) == target_b).sum()
+        else:
+            loss = F.cross_entropy(logits, target)
+            hits = (logits.argmax(1) == target).sum()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if not math.isfinite(loss.item()):
+            raise TrainError(f"training diverged at epoch {epoch + 1} (loss is {loss.item()}); try a smaller --lr")
+        loss_sum += loss.item() * len(yb)
+        correct += float(hits)
+        seen += len(yb)
+        bar.update(1)
+        bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
+    lr = optimizer.param_groups[0]["lr"]
+    test_loss, test_acc = evaluate(model, dataset.x_test, dataset.y_test, dev, seed=config.seed)
+    return {
+        "epoch": epoch + 1,
+        "lr": lr,
+        "train_loss": loss_sum / seen,
+        "train_accuracy": correct / seen,
+        "test_loss": test_loss,
+        "test_accuracy": test_acc,
+        "seconds": time.perf_counter() - t0,
+    }
