@@ -43,19 +43,21 @@ KEY_COLUMNS: tuple[Column, ...] = (
 
 # Every count is an int64 total over the samples replayed.
 COUNT_COLUMNS: tuple[Column, ...] = (
-    Column("in_events_binary", "input elements equal to 1 (spikes) arriving at the layer"),
-    Column("in_events_graded", "input elements that are non-zero integers other than 1 (e.g. residual sums of spikes)"),
-    Column("in_events_analog", "non-zero input elements that are not integers (e.g. pixel intensities)"),
-    Column("synaptic_acs", "accumulates: one per (binary input event, in-bounds synapse) pair; graded events add k each under graded='expand'"),
-    Column("synaptic_macs", "multiply-accumulates: one per (analog input event, in-bounds synapse) pair; graded events count here under graded='mac'"),
+    # Events are classed by the kind of tensor that carries them, never by value: a pixel
+    # of exactly 1.0 in an analog frame is an analog event.
+    Column("in_events_binary", "spikes arriving at the layer (non-zero elements of a binary spike tensor)"),
+    Column("in_events_graded", "non-zero elements of a graded tensor (small integer sums of spikes, e.g. residual adds)"),
+    Column("in_events_analog", "non-zero elements of an analog tensor (e.g. image pixels, ANN activations)"),
+    Column("synaptic_acs", "accumulates: one per (spike, in-bounds synapse) pair; a graded event of value k adds k per synapse under graded='expand'"),
+    Column("synaptic_macs", "multiply-accumulates: one per (analog event, in-bounds synapse) pair, and per (graded event, synapse) under graded='mac'"),
     Column("dense_macs", "multiply-accumulates a dense (ANN-style) layer does for the same input: one per (input element, in-bounds synapse) pair, zeros included"),
     Column("neurons", "neuron updates performed: every neuron of the layer, every timestep"),
-    Column("neurons_touched", "neurons that received at least one synaptic operation in this timestep"),
+    Column("neurons_touched", "neurons with at least one input event inside their receptive field in this timestep (weight values not considered)"),
     Column("neuron_mults", "multiplications in neuron updates (leak x membrane, gain x current, readout scale)"),
     Column("neuron_adds", "additions in neuron updates (bias, leak + input, readout accumulation)"),
     Column("neuron_compares", "threshold comparisons"),
     Column("neuron_resets", "soft resets (membrane -= 1), one per output spike"),
-    Column("output_spikes", "spikes emitted by the layer's neurons"),
+    Column("output_spikes", "spikes emitted by the layer's neurons (for an ANN graph: non-zero ReLU outputs)"),
 )
 
 # Static per-layer facts (the ``layers`` table).
@@ -63,7 +65,7 @@ LAYER_COLUMNS: tuple[Column, ...] = (
     Column("layer", "name of the synaptic layer"),
     Column("layer_index", "position in execution order"),
     Column("kind", "'conv2d' or 'linear'"),
-    Column("neuron", "'lif', 'asnn' (per-timestep leak and gain) or 'readout' (no spikes; scaled logits)"),
+    Column("neuron", "'lif' (shared leak/gain), 'asnn' (per-timestep leak and gain), 'relu' (ANN twin) or 'readout' (no spikes; scaled logits)"),
     Column("in_shape", "input feature-map shape of one sample, e.g. '1x8x8'"),
     Column("out_shape", "output shape of one sample, e.g. '32x8x8'"),
     Column("n_weights", "weight parameters, zeros included, over all weight sets (hybrid first layers hold two)"),

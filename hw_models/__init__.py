@@ -1,1 +1,56 @@
-"""Hardware energy models for spiking and conventional networks."""
+"""Hardware energy models for spiking and conventional networks.
+
+Turn the simulator's exact operation counts into energy per inference on named hardware
+(45 nm CMOS arithmetic with or without SRAM, Loihi, TrueNorth, SpiNNaker 2, or a profile
+of your own), next to the equivalent ANN, with every constant cited and graded.
+
+Examples
+--------
+>>> from hw_models import list_profiles, load_profile
+>>> "loihi" in list_profiles()
+True
+>>> load_profile("cmos45-fp32-arith").constants["mac"].value
+4.6
+
+Typical use (see ``docs/energy.md``)::
+
+    counts = load_counts("counts/hybrid")
+    breakdown = estimate(counts, ["cmos45-int8-sram", "loihi"])
+    table = summarize(breakdown, counts)
+
+This package imports nothing from ``asnn_sim`` except the stdlib-only counts schema.
+"""
+
+from .activity import DAMPFHOFFER_BAND, Activity, activity, layer_activity
+from .ann import dense_ann_counts, matched_bits
+from .counts import Counts, load_counts
+from .errors import EnergyError
+from .model import COMPONENTS, estimate
+from .profile import Assumption, Constant, Profile, list_profiles, load_profile
+from .run import run_energy, write_outputs
+from .summary import break_even_scale, constants_table, profile_table, summarize
+
+__all__ = [
+    "COMPONENTS",
+    "DAMPFHOFFER_BAND",
+    "Activity",
+    "Assumption",
+    "Constant",
+    "Counts",
+    "EnergyError",
+    "Profile",
+    "activity",
+    "break_even_scale",
+    "constants_table",
+    "dense_ann_counts",
+    "estimate",
+    "layer_activity",
+    "list_profiles",
+    "load_counts",
+    "load_profile",
+    "matched_bits",
+    "profile_table",
+    "run_energy",
+    "summarize",
+    "write_outputs",
+]
