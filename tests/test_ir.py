@@ -1,0 +1,205 @@
+"""The graph IR: validation on construction, and the .asnn file format under corruption."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from safetensors.numpy import load_file, save_file
+
+from asnn_sim.ir import (
+    Conv2d,
+    Graph,
+    GraphError,
+    Input,
+    Linear,
+    Neuron,
+    Readout,
+    _digest,
+    load_graph,
+    save_graph,
+)
+from graph_factory import Spec, build, specs
+
+SPEC = Spec("hybrid", 3, (2, 6, 6), [(4, 3, 1, 1, "max"), (5, 3, 1, 1, None)], True, 6, 3, 0.3, True, False, 7)
+
+
+@pytest.fixture
+def graph() -> Graph:
+    return build(SPEC)
+
+
+@pytest.fixture
+def graph_file(graph, tmp_path):
+    path = tmp_path / "g.asnn"
+    save_graph(graph, path)
+    return path
+
+
+def _raw(path):
+    """The file's tensors and metadata, for tampering."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as f:
+        meta = dict(f.metadata())
+    return load_file(str(path)), meta
+
+
+def _rewrite(path, tensors, meta, doc=None, fix_checksums=True):
+    if doc is not None:
+        if fix_checksums:
+            for node in doc["nodes"]:
+                for a, info in node["arrays"].items():
+                    arr = tensors[f"{node['name']}.{a}"]
+                    info.update(shape=list(arr.shape), dtype=str(arr.dtype), sha256=_digest(arr))
+        meta["graph"] = json.dumps(doc)
+    save_file(tensors, str(path), metadata=meta)
+
+
+def _assert_same(a: Graph, b: Graph) -> None:
+    assert [n.name for n in a.nodes] == [n.name for n in b.nodes]
+    assert a.kind == b.kind and a.timesteps == b.timesteps and a.shapes == b.shapes
+    for x, y in zip(a.nodes, b.nodes):
+        assert type(x) is type(y) and x.inputs == y.inputs and x.attrs() == y.attrs()
+        for k, arr in x.arrays().items():
+            np.testing.assert_array_equal(arr, y.arrays()[k])
+            assert arr.dtype == y.arrays()[k].dtype
+
+
+@settings(max_examples=20)
+@given(specs())
+def test_round_trip_preserves_everything(tmp_path_factory, spec):
+    try:
+        g = build(spec)
+    except GraphError:
+        assume(False)
+    g.metadata = {"note": "hello", "accuracy": 0.5}
+    path = tmp_path_factory.mktemp("rt") / "g.asnn"
+    save_graph(g, path)
+    back = load_graph(path)
+    _assert_same(g, back)
+    assert back.metadata == g.metadata
+
+
+def test_file_is_plain_safetensors_without_pickle(graph_file):
+    data = graph_file.read_bytes()
+    header_len = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + header_len])
+    assert header["__metadata__"]["format"] == "asnn-graph"
+    assert b"\x80\x04" not in data[:16] and b"cnumpy" not in data  # no pickle stream
+
+
+def test_truncated_file(graph_file):
+    data = graph_file.read_bytes()
+    graph_file.write_bytes(data[: len(data) // 2])
+    with pytest.raises(GraphError, match="not a readable .asnn file"):
+        load_graph(graph_file)
+
+
+def test_flipped_byte_in_weights_fails_the_checksum(graph_file):
+    data = bytearray(graph_file.read_bytes())
+    data[-5] ^= 0x40  # the last tensor bytes
+    graph_file.write_bytes(bytes(data))
+    with pytest.raises(GraphError, match="fails its checksum"):
+        load_graph(graph_file)
+
+
+def test_flipped_byte_in_header(graph_file):
+    data = bytearray(graph_file.read_bytes())
+    data[12] ^= 0xFF
+    graph_file.write_bytes(bytes(data))
+    with pytest.raises(GraphError):
+        load_graph(graph_file)
+
+
+def test_wrong_schema_version(graph_file):
+    tensors, meta = _raw(graph_file)
+    meta["schema_version"] = "99"
+    _rewrite(graph_file, tensors, meta)
+    with pytest.raises(GraphError, match="schema version '99' is not supported"):
+        load_graph(graph_file)
+
+
+def test_not_an_asnn_file(tmp_path):
+    path = tmp_path / "other.safetensors"
+    save_file({"x": np.zeros(3)}, str(path))
+    with pytest.raises(GraphError, match="not an asnn graph file"):
+        load_graph(path)
+    with pytest.raises(GraphError, match="no such graph file"):
+        load_graph(tmp_path / "missing.asnn")
+
+
+def test_nan_weight_is_named(graph_file):
+    tensors, meta = _raw(graph_file)
+    tensors["conv1.weight"] = tensors["conv1.weight"].copy()
+    tensors["conv1.weight"].flat[3] = np.nan
+    _rewrite(graph_file, tensors, meta, json.loads(meta["graph"]))
+    with pytest.raises(GraphError, match="node 'conv1': weight contains NaN"):
+        load_graph(graph_file)
+
+
+def test_shape_mismatch_is_named(graph_file):
+    tensors, meta = _raw(graph_file)
+    w = tensors["conv1.weight"]
+    tensors["conv1.weight"] = np.ascontiguousarray(w[:, :, :1])  # wrong input channels
+    _rewrite(graph_file, tensors, meta, json.loads(meta["graph"]))
+    with pytest.raises(GraphError, match="node 'conv1': weight expects 1 input channels"):
+        load_graph(graph_file)
+
+
+def test_declared_shape_must_match_stored(graph_file):
+    tensors, meta = _raw(graph_file)
+    doc = json.loads(meta["graph"])
+    doc["nodes"][1]["arrays"]["bias"]["shape"] = [9, 9]
+    _rewrite(graph_file, tensors, meta, doc, fix_checksums=False)
+    with pytest.raises(GraphError, match="node 'conv0': array bias is"):
+        load_graph(graph_file)
+
+
+def test_unknown_node_type_is_named(graph_file):
+    tensors, meta = _raw(graph_file)
+    doc = json.loads(meta["graph"])
+    doc["nodes"][2]["kind"] = "dendrite"
+    _rewrite(graph_file, tensors, meta, doc)
+    with pytest.raises(GraphError, match="node 'act0': unknown node type 'dendrite'"):
+        load_graph(graph_file)
+
+
+def test_missing_array_is_named(graph_file):
+    tensors, meta = _raw(graph_file)
+    del tensors["act0.leak"]
+    _rewrite(graph_file, tensors, meta)
+    with pytest.raises(GraphError, match="node 'act0': array leak is missing"):
+        load_graph(graph_file)
+
+
+def _tiny(**overrides):
+    T = 2
+    parts = dict(
+        conv=Conv2d("conv", ("input",), weight=np.ones((1, 2, 1, 3, 3)), bias=np.zeros((1, 2)), weight_set=np.zeros(T, int), padding=1),
+        lif=Neuron("lif", ("conv",), leak=np.ones(T), gain=np.ones(T)),
+    )
+    parts.update(overrides)
+    nodes = [Input("input", (), shape=(1, 4, 4)), parts["conv"], parts["lif"]]
+    from asnn_sim.ir import Flatten
+
+    nodes += [Flatten("flat", ("lif",)), Linear("fc", ("flat",), weight=np.ones((1, 3, 32)), bias=np.zeros((1, 3)), weight_set=np.zeros(T, int)), Readout("out", ("fc",))]
+    return Graph(nodes, "snn", T)
+
+
+def test_construction_checks_name_the_node():
+    assert _tiny().shapes["conv"] == (2, 4, 4)
+    with pytest.raises(GraphError, match="node 'lif': leak has 3 entries, expected one per timestep"):
+        _tiny(lif=Neuron("lif", ("conv",), leak=np.ones(3), gain=np.ones(3)))
+    with pytest.raises(GraphError, match="node 'conv': bias has shape"):
+        Conv2d("conv", ("input",), weight=np.ones((1, 2, 1, 3, 3)), bias=np.zeros((1, 5)), weight_set=np.zeros(2, int))
+    with pytest.raises(GraphError, match="node 'conv': weight_set entries must lie in"):
+        Conv2d("conv", ("input",), weight=np.ones((1, 2, 1, 3, 3)), bias=np.zeros((1, 2)), weight_set=np.array([0, 1]))
+    with pytest.raises(GraphError, match="node 'lif': reads 'nowhere'"):
+        _tiny(lif=Neuron("lif", ("nowhere",), leak=np.ones(2), gain=np.ones(2)))
+    with pytest.raises(GraphError, match="node 'conv': weight has dtype float16"):
+        Conv2d("conv", ("input",), weight=np.ones((1, 2, 1, 3, 3), np.float16), bias=np.zeros((1, 2)), weight_set=np.zeros(2, int))
+    with pytest.raises(GraphError, match="node 'lif': threshold must be a positive number"):
+        Neuron("lif", ("conv",), leak=np.ones(2), gain=np.ones(2), threshold=float("nan"))
