@@ -1,0 +1,10 @@
+"""The event-driven simulator (Numba; imports nothing from torch).
+
+``simulate(graph, images, labels)`` replays a dataset and returns the counts tables;
+:class:`Simulator` runs single batches; the inner loops are in :mod:`asnn_sim.sim.kernels`.
+"""
+
+from asnn_sim.sim.engine import BatchResult, Conventions, Simulator
+from asnn_sim.sim.replay import SimResult, simulate
+
+__all__ = ["BatchResult", "Conventions", "SimResult", "Simulator", "simulate"]

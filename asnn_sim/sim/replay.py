@@ -1,0 +1,230 @@
+"""Replay a dataset through a graph in bounded-memory batches and collect the counts tables.
+
+:func:`simulate` is the Python entry point behind ``asnn simulate``; it returns a
+:class:`SimResult` whose tables follow :mod:`asnn_sim.counts_schema`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from asnn_sim import __version__, atomic
+from asnn_sim.counts_schema import SCHEMA_VERSION
+from asnn_sim.encoding import EncoderSpec
+from asnn_sim.ir import Graph
+from asnn_sim.sim.engine import COUNTS, SLOT, BatchResult, Conventions, Simulator
+
+OUTPUT_FILES = (
+    "counts.parquet", "counts.csv", "per_sample.parquet", "per_sample.csv",
+    "layers.parquet", "layers.csv", "summary.json",
+)
+
+
+@dataclass
+class SimResult:
+    """Everything a replay measured.
+
+    Attributes
+    ----------
+    counts : pandas.DataFrame
+        One row per layer x timestep; int64 totals over all samples.
+    per_sample : pandas.DataFrame
+        One row per sample x layer; counts summed over timesteps, plus label and prediction.
+    layers : pandas.DataFrame
+        Static facts per layer.
+    summary : dict
+        Accuracy, conventions, per-inference means, firing rates.
+    step_logits : numpy.ndarray
+        ``(N, T, K)`` per-step scaled logits (the prediction uses their mean).
+    """
+
+    counts: pd.DataFrame
+    per_sample: pd.DataFrame
+    layers: pd.DataFrame
+    summary: dict
+    step_logits: np.ndarray = field(repr=False)
+
+    def save(self, out: str | Path) -> None:
+        """Write the tables (Parquet and CSV) and ``summary.json`` into ``out``, each atomically."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("counts", "per_sample", "layers"):
+            frame = getattr(self, name)
+            with atomic.atomic_path(out / f"{name}.parquet") as tmp:
+                frame.to_parquet(tmp, index=False)
+            with atomic.atomic_path(out / f"{name}.csv") as tmp:
+                frame.to_csv(tmp, index=False)
+        atomic.write_json(out / "summary.json", self.summary)
+
+
+def layer_table(sim: Simulator) -> pd.DataFrame:
+    """Static per-layer facts (``layers`` table of the counts schema)."""
+    g = sim.graph
+    rows = []
+    for i, (syn, act) in enumerate(sim.layers):
+        in_shape = g.shapes[syn.inputs[0]]
+        out_shape = g.shapes[syn.name]
+        if act.kind == "neuron":
+            neuron = "asnn" if act.per_timestep else "lif"
+        else:
+            neuron = act.kind
+        rows.append(
+            {
+                "layer": syn.name,
+                "layer_index": i,
+                "kind": syn.kind,
+                "neuron": neuron,
+                "in_shape": "x".join(map(str, in_shape)),
+                "out_shape": "x".join(map(str, out_shape)),
+                "n_weights": int(syn.weight.size),
+                "n_weight_sets": int(syn.n_sets),
+                "n_bias": int(syn.bias.size),
+                "n_neurons": int(np.prod(out_shape)),
+                "fan_in": int(np.prod(syn.weight.shape[2:])),
+                "dense_macs_per_step": int(sim.ops[syn.name]["dense"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def simulate(
+    graph: Graph,
+    images: np.ndarray,
+    labels: np.ndarray | None = None,
+    *,
+    precision: str = "float64",
+    conventions: Conventions | None = None,
+    batch_size: int = 128,
+    seed: int | None = None,
+    progress: bool = True,
+    on_batch: Callable[[np.ndarray, np.ndarray, BatchResult], None] | None = None,
+    record_spikes: bool = False,
+) -> SimResult:
+    """Encode and replay ``images`` through ``graph``; count every operation.
+
+    Parameters
+    ----------
+    graph : Graph
+    images : numpy.ndarray
+        ``(N, C, H, W)`` in [0, 1].
+    labels : numpy.ndarray, optional
+        ``(N,)`` class indices; without them accuracy is not reported.
+    precision : {"float32", "float64"}
+    conventions : Conventions, optional
+    batch_size : int
+        Samples per batch; memory is bounded by it, not by N.
+    seed : int, optional
+        Seed for the rate encoder (default: the graph's encoder seed).
+    progress : bool
+        Show a progress bar.
+    on_batch : callable, optional
+        ``on_batch(frames, labels, result)`` after each batch (used by the parity check).
+    record_spikes : bool
+        Keep each batch's spikes in the ``result`` handed to ``on_batch``.
+
+    Returns
+    -------
+    SimResult
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or tuple(images.shape[1:]) != tuple(graph.input.shape):
+        raise ValueError(f"images must be (N, {', '.join(map(str, graph.input.shape))}); got {images.shape}")
+    n = len(images)
+    if n == 0:
+        raise ValueError("no images to simulate")
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"{len(labels)} labels for {n} images")
+    sim = Simulator(graph, precision, conventions, batch_size)
+    encoder = EncoderSpec.from_dict(graph.input.encoder) if graph.input.encoder else None
+    rng = np.random.default_rng([encoder.seed if seed is None else seed, 1]) if encoder else None
+    T, L = graph.timesteps, len(sim.layers)
+    totals = np.zeros((L, T, len(COUNTS)), np.int64)
+    per_sample = np.zeros((n, L, len(COUNTS)), np.int64)
+    step_logits = np.zeros((n, T, graph.n_classes), np.float64)
+    start = time.perf_counter()
+    bar = tqdm(total=n, disable=not progress, unit="sample", desc="simulate", dynamic_ncols=True)
+    try:
+        for lo in range(0, n, batch_size):
+            x = images[lo : lo + batch_size].astype(sim.dtype, copy=False)
+            frames = encoder.encode(x, rng) if encoder else x[None]
+            result = sim.run_batch(frames, record=record_spikes)
+            totals += result.counts.sum(axis=0)
+            per_sample[lo : lo + len(x)] = result.counts.sum(axis=2)
+            step_logits[lo : lo + len(x)] = result.step_logits
+            if on_batch is not None:
+                on_batch(frames, None if labels is None else labels[lo : lo + len(x)], result)
+            bar.update(len(x))
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - start
+    return _assemble(sim, totals, per_sample, step_logits, labels, seconds)
+
+
+def _assemble(sim: Simulator, totals, per_sample, step_logits, labels, seconds) -> SimResult:
+    graph = sim.graph
+    n, T = len(per_sample), graph.timesteps
+    names = [syn.name for syn, _ in sim.layers]
+    rows = []
+    for l, name in enumerate(names):
+        for t in range(T):
+            rows.append({"layer": name, "layer_index": l, "t": t, "n_samples": n, **dict(zip(COUNTS, totals[l, t]))})
+    counts = pd.DataFrame(rows).astype({c: "int64" for c in COUNTS + ["layer_index", "t", "n_samples"]})
+
+    predictions = step_logits.mean(axis=1).argmax(axis=1)
+    ps = pd.DataFrame(per_sample.reshape(-1, len(COUNTS)), columns=COUNTS).astype("int64")
+    ps.insert(0, "layer", np.tile(names, n))
+    ps.insert(0, "sample", np.repeat(np.arange(n), len(names)))
+    ps["prediction"] = np.repeat(predictions, len(names))
+    if labels is not None:
+        ps["label"] = np.repeat(np.asarray(labels), len(names))
+
+    layers = layer_table(sim)
+    summary = _summary(sim, counts, layers, step_logits, predictions, labels, seconds)
+    return SimResult(counts, ps, layers, summary, step_logits)
+
+
+def _summary(sim, counts, layers, step_logits, predictions, labels, seconds) -> dict:
+    graph = sim.graph
+    n, T = len(predictions), graph.timesteps
+    by_layer = counts.groupby("layer", sort=False)[COUNTS].sum()
+    spiking = layers[layers["neuron"].isin(["lif", "asnn", "relu"])]["layer"]
+    firing = {
+        name: float(by_layer.loc[name, "output_spikes"] / by_layer.loc[name, "neurons"]) for name in spiking
+    }
+    summary = {
+        "schema_version": SCHEMA_VERSION,
+        "asnn_sim_version": __version__,
+        "n_samples": int(n),
+        "timesteps": T,
+        "encoding": graph.input.encoder["name"] if graph.input.encoder else "none",
+        "graph": {"kind": graph.kind, **{k: graph.metadata.get(k) for k in ("model", "dataset", "asnn", "source_run")}},
+        "precision": sim.precision,
+        "conventions": asdict(sim.conventions),
+        "accuracy": None,
+        "accuracy_by_timesteps": None,
+        "per_inference": {c: float(by_layer[c].sum() / n) for c in COUNTS},
+        "spikes_per_inference": float(by_layer.loc[list(spiking), "output_spikes"].sum() / n) if graph.kind == "snn" else None,
+        "firing_rate": firing,
+        "wall_seconds": round(seconds, 3),
+        "samples_per_second": round(n / seconds, 1) if seconds > 0 else None,
+    }
+    if labels is not None:
+        labels = np.asarray(labels)
+        summary["accuracy"] = float((predictions == labels).mean())
+        # Early exit: predict from the mean of the first t steps' logits.
+        cumulative = np.cumsum(step_logits, axis=1)
+        summary["accuracy_by_timesteps"] = [float((cumulative[:, t].argmax(1) == labels).mean()) for t in range(T)]
+    return summary
+
+
+def read_summary(path: str | Path) -> dict:
+    """Load a counts directory's ``summary.json``."""
+    return json.loads((Path(path) / "summary.json").read_text())

@@ -1,0 +1,222 @@
+"""The event-driven simulator against an independent dense PyTorch replay and brute-force counts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from asnn_sim.encoding import EncoderSpec
+from asnn_sim.ir import Conv2d, Flatten, Graph, GraphError, Input, Linear, Neuron, Readout
+from asnn_sim.sim import Conventions, Simulator, simulate
+from asnn_sim.sim.engine import SLOT
+from asnn_sim.torch_graph import TorchGraph
+from graph_factory import build, images_for, specs
+
+CONVENTIONS = st.builds(
+    Conventions,
+    graded=st.sampled_from(["mac", "expand"]),
+    skip_zero_weights=st.booleans(),
+    static_input=st.sampled_from(["per_step", "once"]),
+)
+EVENT_SLOTS = {"binary": "in_events_binary", "graded": "in_events_graded", "analog": "in_events_analog"}
+
+
+def frames_for(graph: Graph, x: np.ndarray) -> np.ndarray:
+    enc = graph.input.encoder
+    return EncoderSpec.from_dict(enc).encode(x) if enc else x[None]
+
+
+def brute_force_nonzero_weight_pairs(graph: Graph, name: str, x: torch.Tensor, t: int) -> int:
+    """(non-zero input, non-zero weight) pairs, by convolution with a count-of-non-zeros kernel."""
+    node = graph.node(name)
+    w = torch.as_tensor(node.weight[node.weight_set[t]])
+    nz = (x != 0).double()
+    if node.kind == "conv2d":
+        kernel = (w != 0).double().sum(0, keepdim=True)  # (1, C_in, kh, kw)
+        return int(F.conv2d(nz, kernel, stride=node.stride, padding=node.padding).sum().item())
+    return int((nz @ (w != 0).double().sum(0)).sum().item())
+
+
+def layer_inputs(graph: Graph, frames: np.ndarray) -> dict:
+    """Every synaptic layer's dense input at every step, from the dense replay."""
+    seen = {}
+    tg = TorchGraph(graph)
+    original = tg._count
+
+    def keep(node, x, kind, t, counts):
+        seen[(node.name, t)] = x.clone()
+        original(node, x, kind, t, counts)
+
+    tg._count = keep
+    _, _, counts = tg.run(frames, count=True)
+    return seen, counts
+
+
+@settings(max_examples=80)
+@given(specs(), CONVENTIONS)
+def test_counts_and_spikes_match_dense_replay(spec, conventions):
+    try:
+        graph = build(spec)
+    except GraphError:
+        assume(False)
+    x = images_for(spec, 5)
+    frames = frames_for(graph, x)
+    sim = Simulator(graph, "float64", conventions, batch_size=8)
+    result = sim.run_batch(frames, record=True)
+    inputs, dense = layer_inputs(graph, frames)
+    logits, _, _ = TorchGraph(graph).run(frames)
+
+    np.testing.assert_allclose(result.logits, logits.numpy(), rtol=1e-9, atol=1e-9)
+    assert (result.logits.argmax(1) == logits.numpy().argmax(1)).all()
+    for name, spikes in dense.spikes.items():
+        np.testing.assert_array_equal(result.spikes[name], spikes.numpy(), err_msg=name)
+
+    totals = result.counts.sum(axis=0)  # (L, T, counts)
+    static = sim.static_first
+    for (name, t), (kind, n_events) in dense.events.items():
+        c = dict(zip(SLOT, totals[sim.layer_index[name], t]))
+        reused = static and graph.node(name).inputs[0] == "input" and t > 0
+        assert c["dense_macs"] == dense.dense[(name, t)]
+        if reused:  # static_input="once": the current of step 0 is reused, no synaptic work
+            assert c["synaptic_acs"] == c["synaptic_macs"] == c[EVENT_SLOTS[kind]] == 0
+            continue
+        assert c[EVENT_SLOTS[kind]] == n_events
+        assert c["neurons_touched"] == dense.touched[(name, t)]
+        if conventions.skip_zero_weights:
+            pairs = brute_force_nonzero_weight_pairs(graph, name, inputs[(name, t)], t)
+        else:
+            pairs = dense.pairs[(name, t)]
+        if kind == "binary":
+            assert (c["synaptic_acs"], c["synaptic_macs"]) == (pairs, 0)
+        elif kind == "graded" and conventions.graded == "expand":
+            expected = dense.value_pairs[(name, t)]
+            if conventions.skip_zero_weights:  # value-weighted non-zero-weight pairs
+                node = graph.node(name)
+                w = torch.as_tensor(node.weight[node.weight_set[t]])
+                kernel = (w != 0).double().sum(0, keepdim=True)
+                expected = int(round(F.conv2d(inputs[(name, t)], kernel, stride=node.stride, padding=node.padding).sum().item())) if node.kind == "conv2d" else int(round((inputs[(name, t)] @ (w != 0).double().sum(0)).sum().item()))
+            assert (c["synaptic_acs"], c["synaptic_macs"]) == (expected, 0)
+        else:
+            assert (c["synaptic_acs"], c["synaptic_macs"]) == (0, pairs)
+
+
+@settings(max_examples=30)
+@given(specs(encodings=("direct",)).filter(lambda s: not s.ann))
+def test_static_input_once_changes_counts_not_spikes(spec):
+    try:
+        graph = build(spec)
+    except GraphError:
+        assume(False)
+    frames = frames_for(graph, images_for(spec, 4))
+    every = Simulator(graph, "float64", Conventions(static_input="per_step"), batch_size=4).run_batch(frames, record=True)
+    once = Simulator(graph, "float64", Conventions(static_input="once"), batch_size=4).run_batch(frames, record=True)
+    for name in every.spikes:
+        np.testing.assert_array_equal(every.spikes[name], once.spikes[name])
+    first = SLOT["synaptic_macs"]
+    assert once.counts[:, 0, 1:, first].sum() == 0
+    np.testing.assert_array_equal(once.counts[:, 0, 0], every.counts[:, 0, 0])
+
+
+def _single_conv_graph(c_out: int, size: int = 5) -> Graph:
+    """Input -> 3x3 conv (padding 1, all-ones weights) -> neurons -> flatten -> linear -> readout.
+
+    One timestep of temporal coding, so every non-zero pixel is exactly one spike.
+    """
+    T = 1
+    steps = np.zeros(T, int)
+    encoder = {"name": "temporal", "timesteps": T, "thresholds": "uniform", "legacy": False, "seed": 0}
+    nodes = [
+        Input("input", (), shape=(1, size, size), encoder=encoder),
+        Conv2d("conv", ("input",), weight=np.ones((1, c_out, 1, 3, 3)), bias=np.zeros((1, c_out)), weight_set=steps, stride=1, padding=1),
+        Neuron("lif", ("conv",), leak=np.ones(T), gain=np.ones(T)),
+        Flatten("flatten", ("lif",)),
+        Linear("fc", ("flatten",), weight=np.ones((1, 2, c_out * size * size)), bias=np.zeros((1, 2)), weight_set=steps),
+        Readout("readout", ("fc",)),
+    ]
+    return Graph(nodes, "snn", T)
+
+
+@pytest.mark.parametrize(
+    "where, taps",
+    [((2, 2), 9), ((0, 0), 4), ((0, 4), 4), ((4, 4), 4), ((0, 2), 6), ((2, 4), 6)],
+)
+@pytest.mark.parametrize("c_out", [1, 7])
+def test_one_spike_hand_cases(where, taps, c_out):
+    graph = _single_conv_graph(c_out)
+    x = np.zeros((1, 1, 5, 5))
+    x[0, 0][where] = 1.0
+    result = Simulator(graph, "float64", batch_size=1).run_batch(frames_for(graph, x))
+    conv = dict(zip(SLOT, result.counts[0, 0, 0]))
+    assert conv["in_events_binary"] == 1
+    assert conv["synaptic_acs"] == taps * c_out
+    assert conv["synaptic_macs"] == 0
+    assert conv["neurons_touched"] == taps * c_out
+    assert conv["dense_macs"] == 13 * 13 * c_out  # see test_dense_macs_exclude_padding_hand_case
+
+
+def test_dense_macs_exclude_padding_hand_case():
+    graph = _single_conv_graph(3)
+    result = Simulator(graph, "float64", batch_size=1).run_batch(frames_for(graph, np.zeros((1, 1, 5, 5))))
+    # Along one axis the 5 output positions see 2, 3, 3, 3, 2 in-bounds taps: 13; squared, times C_out.
+    assert result.counts[0, 0, 0, SLOT["dense_macs"]] == 13 * 13 * 3
+    assert result.counts[0, 0, 0, SLOT["synaptic_acs"]] == 0
+
+
+def test_neuron_arithmetic_counts():
+    graph = _single_conv_graph(2)
+    x = np.zeros((3, 1, 5, 5))
+    x[:, 0, 2, 2] = 1.0
+    result = Simulator(graph, "float64", batch_size=4).run_batch(frames_for(graph, x))
+    conv = dict(zip(SLOT, result.counts[:, 0, 0].sum(0)))
+    n = 2 * 5 * 5 * 3  # neurons x samples
+    assert conv["neurons"] == n and conv["neuron_compares"] == n
+    assert conv["neuron_mults"] == 2 * n and conv["neuron_adds"] == 2 * n
+    assert conv["neuron_resets"] == conv["output_spikes"]
+    # all-ones 3x3 weights, gain 1: only the spike's own 9 positions get current 1, which
+    # does not exceed the threshold (strict): no output spikes
+    assert conv["output_spikes"] == 0
+
+
+@settings(max_examples=10)
+@given(specs())
+def test_batches_do_not_leak_state_and_padding_is_dropped(spec):
+    try:
+        graph = build(spec)
+    except GraphError:
+        assume(False)
+    x = images_for(spec, 11)
+    labels = np.arange(11) % graph.n_classes
+    one = simulate(graph, x, labels, batch_size=11, progress=False)
+    many = simulate(graph, x, labels, batch_size=4, progress=False)
+    np.testing.assert_array_equal(one.step_logits, many.step_logits)
+    assert one.counts.equals(many.counts)
+    assert one.summary["per_inference"] == many.summary["per_inference"]
+
+
+def test_simulator_does_not_import_torch():
+    code = (
+        "import sys, numpy as np\n"
+        "from asnn_sim.sim import simulate\n"
+        "from asnn_sim.ir import load_graph\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_bad_inputs_are_rejected():
+    graph = _single_conv_graph(1)
+    with pytest.raises(ValueError, match="images must be"):
+        simulate(graph, np.zeros((2, 1, 4, 4)), progress=False)
+    with pytest.raises(ValueError, match="labels for"):
+        simulate(graph, np.zeros((2, 1, 5, 5)), np.zeros(3, int), progress=False)
+    with pytest.raises(ValueError, match="precision"):
+        Simulator(graph, "float16")
+    with pytest.raises(ValueError, match="graded must be"):
+        Conventions(graded="sometimes")
