@@ -127,6 +127,157 @@ def run_train(args: argparse.Namespace) -> None:
     )
 
 
+# ---------------------------------------------------------------- export
+
+
+def add_export_parser(sub) -> None:
+    p = sub.add_parser(
+        "export",
+        help="export a trained run to a .asnn graph file (BatchNorm folded)",
+        formatter_class=_Formatter,
+        description=(
+            "Export a finished training run to one .asnn file: safetensors arrays plus a JSON graph,\n"
+            "no pickle, BatchNorm folded into the weights, per-timestep neuron parameters kept.\n"
+            "Loading it validates every node and checksum."
+        ),
+        epilog="example:\n  asnn export runs/hybrid -o hybrid.asnn",
+    )
+    p.add_argument("run", type=Path, help="run directory written by `asnn train`")
+    p.add_argument("-o", "--output", type=Path, required=True, help="graph file to write (.asnn)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(handler=run_export)
+
+
+def run_export(args: argparse.Namespace) -> None:
+    from asnn_sim.export import export_run
+    from asnn_sim.ir import save_graph
+
+    if args.output.exists() and not args.force:
+        raise ValueError(f"{args.output} already exists; pass --force to overwrite it")
+    if not args.output.parent.is_dir():
+        raise ValueError(f"folder {args.output.parent} does not exist")
+    graph = export_run(args.run)
+    save_graph(graph, args.output)
+    params = sum(a.size for n in graph.nodes for k, a in n.arrays().items() if k in ("weight", "bias"))
+    print(
+        f"exported {graph.kind} graph: {len(graph.nodes)} nodes, {len(graph.synaptic_layers())} synaptic layers, "
+        f"{params} weights+biases, T={graph.timesteps}; wrote {args.output} ({args.output.stat().st_size / 1024:.0f} KiB)"
+    )
+
+
+# ---------------------------------------------------------------- simulate
+
+
+def add_simulate_parser(sub) -> None:
+    from asnn_sim.counts_schema import CONVENTIONS
+    from asnn_sim.data import DATASETS
+
+    p = sub.add_parser(
+        "simulate",
+        help="replay a dataset event by event and count every operation",
+        formatter_class=_Formatter,
+        description=(
+            "Replay a dataset through a .asnn graph in the event-driven simulator, timestep by\n"
+            "timestep, and count every synaptic and neuron operation exactly. Writes OUT/counts,\n"
+            "OUT/per_sample and OUT/layers (Parquet and CSV) and OUT/summary.json. Column\n"
+            "definitions and counting conventions: docs/counting.md."
+        ),
+        epilog=(
+            "examples:\n"
+            "  asnn simulate hybrid.asnn --dataset digits --split test --out counts/hybrid\n"
+            "  asnn simulate hybrid.asnn --out counts/hybrid --check-parity runs/hybrid\n"
+            "  asnn simulate direct.asnn --static-input once --precision float32 --out counts/direct-once"
+        ),
+    )
+    p.add_argument("graph", type=Path, help="graph file written by `asnn export`")
+    p.add_argument("--out", type=Path, required=True, help="folder for the counts tables")
+    p.add_argument("--dataset", choices=DATASETS, help="dataset to replay (default: the one the model was trained on)")
+    p.add_argument("--data-dir", help="folder with the dataset files (not needed for digits)")
+    p.add_argument("--split", choices=("test", "train"), default="test", help="(default test)")
+    p.add_argument("--limit", type=_positive_int, help="replay only the first N samples")
+    p.add_argument("--precision", choices=("float64", "float32"), default="float64",
+                   help="simulator arithmetic; float64 matches PyTorch float64 spike for spike (default float64)")
+    p.add_argument("--batch-size", type=_positive_int, default=128, help="samples per batch; bounds memory (default 128)")
+    p.add_argument("--graded", choices=CONVENTIONS["graded"], default="mac",
+                   help="graded inputs (sums of spikes) count one MAC per synapse, or k ACs (default mac)")
+    p.add_argument("--skip-zero-weights", action="store_true", help="do not count synapses whose weight is zero")
+    p.add_argument("--static-input", choices=CONVENTIONS["static_input"], default="per_step",
+                   help="direct coding: compute and count the analog first layer every step, or once (default per_step)")
+    p.add_argument("--check-parity", metavar="RUN_DIR", type=Path,
+                   help="also run the trained PyTorch model of RUN_DIR in float64 and compare spikes and predictions")
+    p.add_argument("--force", action="store_true", help="overwrite the counts files in an existing OUT")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run_simulate)
+
+
+def _prepare_out(out: Path, files: tuple[str, ...], force: bool) -> None:
+    """Refuse to mix results into an existing folder unless --force; then remove only our files."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory")
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise ValueError(f"--out {out} already exists; pass --force to overwrite its results")
+        for name in files:
+            (out / name).unlink(missing_ok=True)
+
+
+def run_simulate(args: argparse.Namespace) -> None:
+    from asnn_sim.data import load_dataset
+    from asnn_sim.ir import load_graph
+    from asnn_sim.sim import Conventions, simulate
+    from asnn_sim.sim.replay import OUTPUT_FILES
+
+    graph = load_graph(args.graph)
+    conventions = Conventions(args.graded, args.skip_zero_weights, args.static_input)
+    dataset_name = args.dataset or graph.metadata.get("dataset")
+    if not dataset_name:
+        raise ValueError(f"{args.graph} does not record its dataset; pass --dataset")
+    data_dir = args.data_dir or graph.metadata.get("train_config", {}).get("data_dir")
+    _prepare_out(args.out, OUTPUT_FILES, args.force)
+    data = load_dataset(dataset_name, data_dir)
+    images, labels = (data.x_test, data.y_test) if args.split == "test" else (data.x_train, data.y_train)
+    if args.limit:
+        images, labels = images[: args.limit], labels[: args.limit]
+    if tuple(images.shape[1:]) != tuple(graph.input.shape):
+        raise ValueError(f"{dataset_name} images are {images.shape[1:]} but the graph expects {graph.input.shape}")
+    kwargs = dict(precision=args.precision, conventions=conventions, batch_size=args.batch_size, progress=not args.quiet)
+    report = None
+    if args.check_parity:
+        from asnn_sim.parity import check_parity
+
+        result, report = check_parity(graph, args.check_parity, images, labels, **kwargs)
+    else:
+        result = simulate(graph, images, labels, **kwargs)
+    result.summary["dataset"] = {"name": dataset_name, "split": args.split}
+    result.summary["graph_file"] = str(args.graph)
+    result.save(args.out)
+    print(format_sim_summary(result.summary))
+    if report is not None:
+        print(report.describe())
+    print(f"counts written to {args.out}")
+
+
+def format_sim_summary(summary: dict) -> str:
+    """The headline lines ``asnn simulate`` prints."""
+    per = summary["per_inference"]
+    lines = [
+        f"{summary['graph']['kind']} graph, {summary['encoding']} coding, T={summary['timesteps']}, "
+        f"{summary['n_samples']} samples, {summary['precision']}: accuracy {summary['accuracy']:.4f}"
+        if summary["accuracy"] is not None
+        else f"{summary['n_samples']} samples replayed",
+        "per inference: "
+        f"{per['synaptic_acs']:,.0f} ACs, {per['synaptic_macs']:,.0f} MACs "
+        f"(dense equivalent {per['dense_macs'] / summary['timesteps']:,.0f} MACs per step), "
+        f"{per['output_spikes']:,.0f} spikes, {per['neurons']:,.0f} neuron updates",
+        "firing rate per layer (spikes per neuron per step): "
+        + ", ".join(f"{k} {v:.3f}" for k, v in summary["firing_rate"].items()),
+    ]
+    if summary.get("accuracy_by_timesteps") and summary["timesteps"] > 1:
+        lines.append("accuracy using the first t steps: " + ", ".join(f"t={i + 1} {a:.4f}" for i, a in enumerate(summary["accuracy_by_timesteps"])))
+    lines.append(f"replay: {summary['wall_seconds']:.2f} s, {summary['samples_per_second']:,.0f} samples/s")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -152,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_COMMANDS = [add_train_parser]
+_COMMANDS = [add_train_parser, add_export_parser, add_simulate_parser]
 
 
 def main(argv: list[str] | None = None) -> int:
