@@ -303,7 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_COMMANDS = [add_train_parser, add_export_parser, add_simulate_parser]
+def _energy_commands(sub) -> None:
+    from hw_models.cli import add_energy_parser, add_profiles_parser
+
+    add_energy_parser(sub)
+    add_profiles_parser(sub)
+
+
+_COMMANDS = [add_train_parser, add_export_parser, add_simulate_parser, _energy_commands]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ from .counts import Counts, load_counts
 from .errors import EnergyError
 from .model import COMPONENTS, estimate
 from .profile import Assumption, Constant, Profile, list_profiles, load_profile
-from .run import run_energy, write_outputs
+from .run import EnergyResult, run_energy, write_outputs
 from .summary import break_even_scale, constants_table, profile_table, summarize
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "Assumption",
     "Constant",
     "Counts",
+    "EnergyResult",
     "EnergyError",
     "Profile",
     "activity",

@@ -1,0 +1,290 @@
+"""Command-line front ends: ``asnn profiles`` and ``asnn energy``.
+
+The ``asnn`` entry point (in ``asnn_sim.cli``) registers these with
+:func:`add_profiles_parser` and :func:`add_energy_parser`; each sets ``func`` on the
+parsed namespace, so the caller runs ``args.func(args)``. Bad input raises
+:class:`hw_models.EnergyError` with a one-line message (exit status 1 is the caller's
+job). ``python -m hw_models.cli`` runs the same commands standalone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+
+from .activity import DAMPFHOFFER_BAND
+from .errors import EnergyError
+from .profile import list_profiles, load_profile
+from .run import EnergyResult, parse_hw, run_energy, write_outputs
+from .summary import constants_table, profile_table
+
+PROFILES_HELP = "list hardware energy profiles (chip, node, scope, what each models, sources)"
+PROFILES_DESCRIPTION = """\
+List the hardware profiles asnn energy can use. Each profile is a TOML file whose every
+constant carries a value, unit, source (paper + table), evidence grade (measured on
+silicon / simulated / derived by us) and scope (per-operation, or all-in such as
+TrueNorth's 26 pJ, which already contains memory and routing).
+
+  --show NAME   print one profile's constants and assumptions with citations
+Your own profile: copy a shipped file (see docs/energy.md for the schema) and pass its
+path wherever a name is accepted.
+"""
+
+ENERGY_HELP = "estimate energy per inference of an SNN and its equivalent ANN on hardware profiles"
+ENERGY_DESCRIPTION = f"""\
+Turn a counts directory (from asnn simulate) into energy per inference on each hardware
+profile, for the SNN and for its equivalent ANN, and print: SNN and ANN energy with
+low/high bounds (every shaky constant at its low / high end), the SNN/ANN ratio, spikes
+per synapse per inference, and the break-even activity.
+
+Definitions (docs/energy.md has the details):
+  spikes per synapse   spike-driven synaptic ops per inference / dense connections of the
+                       layers with spike input (Dampfhoffer et al. 2023; their break-even
+                       band: {DAMPFHOFFER_BAND[0]}-{DAMPFHOFFER_BAND[1]})
+  break-even           scale all spike activity by lambda; the SNN's energy is affine,
+                       F + lambda*S; lambda* solves F + lambda*S = E_ANN. Reported as
+                       spikes per synapse and as spike rate (per input per step): the SNN
+                       uses less energy than the ANN below these values.
+  ANN baseline         dense MACs of one pass from layers.csv, same profile and memory
+                       model; with --ann-counts, the replayed ANN's non-zero-input MACs
+                       (zero-skipping). --ann-bits matched uses ceil(log2(T+1))-bit
+                       activations (integer profiles only; multiplier energy scales with
+                       the product of operand widths).
+
+With --out DIR it writes breakdown.parquet / breakdown.csv (one row per profile x
+system x layer x timestep x component, pJ per inference), summary.csv and summary.json,
+atomically.
+"""
+
+
+def add_profiles_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``profiles`` subcommand.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From ``parser.add_subparsers()``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The new subparser (``func`` is set to :func:`profiles_command`).
+    """
+    parser = subparsers.add_parser(
+        "profiles", help=PROFILES_HELP, description=PROFILES_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--show", metavar="NAME_OR_PATH", help="print every constant of one profile with its source, grade and scope"
+    )
+    parser.add_argument("--hw", metavar="LIST", help="comma-separated profile names or paths to list (default: all shipped)")
+    parser.set_defaults(handler=profiles_command)
+    return parser
+
+
+def add_energy_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``energy`` subcommand.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The new subparser (``func`` is set to :func:`energy_command`).
+    """
+    parser = subparsers.add_parser(
+        "energy", help=ENERGY_HELP, description=ENERGY_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("counts_dir", metavar="COUNTS_DIR", help="counts directory written by asnn simulate (the SNN)")
+    parser.add_argument(
+        "--hw",
+        metavar="LIST",
+        default=None,
+        help=f"comma-separated profile names or .toml paths (default: all shipped: {', '.join(list_profiles())})",
+    )
+    parser.add_argument("--out", metavar="DIR", default=None, help="write breakdown.parquet/.csv and summary.csv/.json here")
+    parser.add_argument(
+        "--ann-counts",
+        metavar="DIR",
+        default=None,
+        help="counts directory of the replayed ANN twin: price the ANN with zero-skipping (only MACs with non-zero input)",
+    )
+    parser.add_argument(
+        "--ann-bits",
+        choices=("same", "matched"),
+        default="same",
+        help="ANN activation width: the profile's (same, default) or ceil(log2(T+1)) bits (matched)",
+    )
+    parser.set_defaults(handler=energy_command)
+    return parser
+
+
+# ------------------------------------------------------------------------------ tables
+
+
+def _fmt(value: float, digits: int = 4) -> str:
+    """``digits`` significant figures, plain notation between 1e-3 and 1e7."""
+    if value is None or not math.isfinite(value):
+        return "-"
+    if value == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    if magnitude >= 7 or magnitude < -3:
+        return f"{value:.{digits - 1}e}"
+    decimals = max(0, digits - 1 - magnitude)
+    return f"{round(value, decimals - 0):.{decimals}f}"
+
+
+def _range(lo: float, hi: float, digits: int = 4) -> str:
+    """``[lo-hi]``, or nothing when the bounds coincide (to 0.1 %)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or math.isclose(lo, hi, rel_tol=1e-3):
+        return ""
+    return f"[{_fmt(lo, digits)}-{_fmt(hi, digits)}]"
+
+
+def render_table(rows: list[list[str]], header: list[str]) -> str:
+    """Plain fixed-width text table (no third-party dependency)."""
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def format_energy(result: EnergyResult) -> str:
+    """The text ``asnn energy`` prints.
+
+    Parameters
+    ----------
+    result : EnergyResult
+
+    Returns
+    -------
+    str
+    """
+    s = result.summary
+    rows = []
+    for _, r in s.iterrows():
+        be = _fmt(r["break_even_spikes_per_synapse"], 3)
+        if r["break_even_status"] == "snn-fixed-cost-exceeds-ann":
+            be = "never"
+        rows.append(
+            [
+                r["profile"],
+                f"{_fmt(r['snn_pj'] / 1e3)} {_range(r['snn_low_pj'] / 1e3, r['snn_high_pj'] / 1e3)}".strip(),
+                f"{_fmt(r['ann_pj'] / 1e3)} {_range(r['ann_low_pj'] / 1e3, r['ann_high_pj'] / 1e3)}".strip(),
+                f"{_fmt(r['ratio'], 3)} {_range(r['ratio_low'], r['ratio_high'], 3)}".strip(),
+                f"{be} {_range(r['break_even_spikes_per_synapse_low'], r['break_even_spikes_per_synapse_high'], 3)}".strip(),
+                _fmt(r["break_even_spike_rate"], 3),
+            ]
+        )
+    header = ["profile", "SNN nJ/inf", "ANN nJ/inf", "SNN/ANN", "break-even spk/syn", "break-even rate"]
+    first = s.iloc[0]
+    lo, hi = DAMPFHOFFER_BAND
+    notes = [
+        render_table(rows, header),
+        "",
+        f"spikes per synapse per inference: {_fmt(first['spikes_per_synapse'], 3)}  "
+        f"(Dampfhoffer et al. 2023 break-even band {lo}-{hi});  spike rate: {_fmt(first['spike_rate'], 3)} per input per step",
+        "break-even: the SNN uses less energy than the ANN when its activity is below these values "
+        "(all spike activity scaled together); 'never' = its spike-independent cost alone exceeds the ANN's",
+        f"ANN baseline: {result.meta['ann_baseline']}; activation bits: {result.meta['ann_bits']}  "
+        f"({result.counts.n_samples} samples, T={result.counts.timesteps}); [low-high] = every shaky constant at its low / high end",
+    ]
+    for _, r in s.iterrows():
+        if r.get("ann_bits_note"):
+            notes.append(f"  {r['profile']}: {r['ann_bits_note']}")
+    return "\n".join(notes)
+
+
+def format_profiles(names: Sequence[str] | None = None) -> str:
+    """The text ``asnn profiles`` prints."""
+    table = profile_table(list(names) if names is not None else None)
+    rows = [
+        [r["name"], f"{r['chip']}, {r['process_node']}", r["scope"], r["models"], r["references"]] for _, r in table.iterrows()
+    ]
+    return render_table(rows, ["name", "chip, node", "scope", "models", "sources"]) + (
+        "\n\n'asnn profiles --show NAME' lists a profile's constants with citations and evidence grades."
+    )
+
+
+def format_constants(name: str) -> str:
+    """One profile's header, constants and assumptions with citations."""
+    p = load_profile(name)
+    head = [
+        f"{p.name}: {p.chip}, {p.process_node}",
+        f"  {p.description}",
+        f"  scope: {p.scope}; clocking: {p.clocking}; arithmetic: {p.number_format}, {p.bits} bits",
+        f"  memory: {p.memory}",
+    ]
+    if p.ann_note:
+        head.append(f"  ANN baseline: {p.ann_note}")
+    if p.path is not None:
+        head.append(f"  file: {p.path}")
+    table = constants_table(p)
+    rows = []
+    for _, r in table.iterrows():
+        value = f"{_fmt(r['value'])} {r['unit']}"
+        if not math.isclose(r["low"], r["high"]):
+            value += f" [{_fmt(r['low'])}-{_fmt(r['high'])}]"
+        rows.append([r["name"], value, r["grade"], r["scope"], r["source"]])
+    return "\n".join(head) + "\n\n" + render_table(rows, ["constant", "value", "grade", "scope", "source / reason"])
+
+
+# ---------------------------------------------------------------------------- handlers
+
+
+def profiles_command(args: argparse.Namespace) -> int:
+    """Handle ``asnn profiles``: print the table (or one profile's constants).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+
+    Returns
+    -------
+    int
+        0.
+
+    Raises
+    ------
+    EnergyError
+        Unknown or malformed profile.
+    """
+    if getattr(args, "show", None):
+        print(format_constants(args.show))
+    else:
+        hw = getattr(args, "hw", None)
+        print(format_profiles(parse_hw(hw) if hw else None))
+    return 0
+
+
+def energy_command(args: argparse.Namespace) -> int:
+    """Handle ``asnn energy``: estimate, print, and write results if ``--out`` is given.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+
+    Returns
+    -------
+    int
+        0.
+
+    Raises
+    ------
+    EnergyError
+        Missing or malformed counts, unknown or malformed profile, unwritable output.
+        Nothing is written in that case.
+    """
+    result = run_energy(args.counts_dir, args.hw, ann_counts=args.ann_counts, ann_bits=args.ann_bits)
+    print(format_energy(result))
+    if args.out:
+        written = write_outputs(result, args.out)
+        print(f"wrote {', '.join(p.name for p in written)} to {written[0].parent}")
+    return 0
+

@@ -1,0 +1,331 @@
+"""The energy model: price the operations of :mod:`hw_models.ops` with a profile.
+
+Energy per inference = sum over layers, timesteps and components of
+(operations x energy per operation). The components are
+
+``synaptic_compute``  ACs x E_ac + MACs x E_mac
+``neuron_update``     neuron arithmetic, or a per-update energy, or active/inactive
+``weight_memory``     weight reads (one per synaptic op) and bias reads, priced by SRAM size
+``potential_memory``  membrane-potential (ANN: partial-sum) reads and writes
+``spike_routing``     address computation, input/output buffer traffic, or per-spike routing
+``static``            static power x latency (only where a profile gives both)
+
+Each is evaluated three times, with every constant at its value, low and high end.
+Every coefficient is non-negative, so the low and high ends bound the estimate.
+
+The part of the SNN's energy that scales with spike activity (``spike_driven_pj``) is the
+energy of the observed counts minus that of the same counts with every spike-driven
+count set to zero (:func:`hw_models.activity.zero_spike_table`). Because the model is
+affine in those counts, E_snn(lambda) = fixed + lambda x spike_driven when all spike
+activity is scaled by lambda; :func:`hw_models.summary.summarize` solves for break-even.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .activity import zero_spike_table
+from .ann import check_ann_counts, dense_ann_counts, matched_bits
+from .counts import Counts, load_counts
+from .errors import EnergyError
+from .ops import dense_ann_ops, event_driven_ops, per_inference
+from .profile import Profile, load_profile
+from .sram import access_energy
+
+COMPONENTS = (
+    "synaptic_compute",
+    "neuron_update",
+    "weight_memory",
+    "potential_memory",
+    "spike_routing",
+    "static",
+)
+SCENARIOS = ("value", "low", "high")
+SUFFIX = {"value": "", "low": "_low", "high": "_high"}
+
+BREAKDOWN_COLUMNS = [
+    "profile",
+    "system",
+    "dataflow",
+    "bits",
+    "layer",
+    "layer_index",
+    "t",
+    "component",
+    "energy_pj",
+    "energy_low_pj",
+    "energy_high_pj",
+    "spike_driven_pj",
+    "spike_driven_low_pj",
+    "spike_driven_high_pj",
+]
+STATIC_LAYER = "(static)"
+
+
+def ann_activation_bits(profile: Profile, ann_bits: str | int, timesteps: int) -> int:
+    """Activation width of the ANN baseline under ``profile``.
+
+    Parameters
+    ----------
+    profile : Profile
+    ann_bits : {'same', 'matched'} or int
+        ``same``: the profile's width; ``matched``: ``ceil(log2(T + 1))``; an int: that.
+    timesteps : int
+        The SNN's T.
+
+    Returns
+    -------
+    int
+        The width used. Only integer-arithmetic profiles can change it; float and
+        chip-native profiles always return ``profile.bits`` (see
+        :func:`ann_bits_note`).
+    """
+    if ann_bits == "same":
+        wanted = profile.bits
+    elif ann_bits == "matched":
+        wanted = matched_bits(timesteps)
+    elif isinstance(ann_bits, (int, np.integer)) and not isinstance(ann_bits, bool) and 1 <= int(ann_bits) <= 64:
+        wanted = int(ann_bits)
+    else:
+        raise EnergyError(f"ann_bits must be 'same', 'matched' or an integer 1..64 (got {ann_bits!r})")
+    if profile.number_format != "int" or profile.model["ann"] != "arithmetic":
+        return profile.bits
+    return wanted
+
+
+def ann_bits_note(profile: Profile, ann_bits: str | int) -> str:
+    """Why the ANN width was or was not changed under ``profile``."""
+    if ann_bits == "same":
+        return ""
+    if profile.number_format != "int" or profile.model["ann"] != "arithmetic":
+        return f"ann_bits={ann_bits} not applicable ({profile.number_format} {profile.model['ann']} profile); kept {profile.bits} bits"
+    return "multiplier energy scaled by (a_bits x w_bits) / bits^2, adds and accumulators unchanged (derived)"
+
+
+def _ann_mac(profile: Profile, which: str, act_bits: int) -> float:
+    """Energy of one ANN MAC at ``act_bits``-wide activations and profile-wide weights.
+
+    An array multiplier's energy grows with the product of its operand widths, an
+    adder's linearly with its width; the accumulator stays at the profile's width. So
+    E_mac(a) = E_mult x a x b / b^2 + E_add (grade: derived). At a == b this is the
+    profile's own ``mac`` constant, used as is so published conventions are reproduced
+    exactly.
+    """
+    if act_bits == profile.bits:
+        return profile.param("mac", which)
+    b = float(profile.bits)
+    return profile.param("mult", which) * act_bits * b / (b * b) + profile.param("add", which)
+
+
+def _sram(profile: Profile, which: str, size: np.ndarray, bits: np.ndarray | float) -> np.ndarray:
+    points = (profile.param("sram_8kb", which), profile.param("sram_32kb", which), profile.param("sram_1mb", which))
+    return access_energy(size, np.asarray(bits, dtype=float), points, profile.model["sram"], profile.model["sram_access"])
+
+
+def price(ops: dict, profile: Profile, which: str = "value", *, system: str = "snn", act_bits: int | None = None) -> dict:
+    """Energy (pJ per inference) of each component for each row of ``ops``.
+
+    Parameters
+    ----------
+    ops : dict of numpy.ndarray
+        From :func:`hw_models.ops.event_driven_ops` or :func:`hw_models.ops.dense_ann_ops`.
+    profile : Profile
+    which : {'value', 'low', 'high'}
+        Which end of every constant's range to use.
+    system : {'snn', 'ann'}
+    act_bits : int, optional
+        ANN activation width (only used for ``system='ann'``).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        One array per component except ``static`` (which is not per layer).
+    """
+    m = profile.model
+    e_ac = profile.param("ac", which)
+    e_mac = _ann_mac(profile, which, act_bits or profile.bits) if system == "ann" else profile.param("mac", which)
+    zero = np.zeros_like(ops["ac"])
+    out: dict[str, np.ndarray] = {}
+    out["synaptic_compute"] = ops["ac"] * e_ac + ops["mac"] * e_mac
+
+    if m["neuron"] == "arithmetic":
+        e_add, e_mult = profile.param("add", which), profile.param("mult", which)
+        # A threshold compare and a soft reset (a subtract) are priced as adds (derived).
+        out["neuron_update"] = ops["nrn_mult"] * e_mult + (ops["nrn_add"] + ops["nrn_cmp"] + ops["nrn_reset"]) * e_add
+    elif m["neuron"] == "per-update":
+        out["neuron_update"] = ops["nrn_updates"] * profile.param("neuron_update", which)
+    elif m["neuron"] == "active-inactive":
+        out["neuron_update"] = ops["nrn_active"] * profile.param("neuron_active", which) + ops["nrn_inactive"] * profile.param(
+            "neuron_inactive", which
+        )
+    else:
+        out["neuron_update"] = zero
+
+    if m["weight_memory"] == "sram":
+        out["weight_memory"] = ops["weight_reads"] * _sram(profile, which, ops["weight_mem_bytes"], ops["weight_bits"]) + ops[
+            "bias_reads"
+        ] * _sram(profile, which, ops["bias_mem_bytes"], ops["weight_bits"])
+    else:
+        out["weight_memory"] = zero
+
+    if m["potential_memory"].startswith("sram"):
+        out["potential_memory"] = ops["pot_accesses"] * _sram(profile, which, ops["pot_mem_bytes"], ops["pot_bits"])
+    else:
+        out["potential_memory"] = zero
+
+    if m["routing"] == "addressing":
+        out["spike_routing"] = (
+            ops["addr_mac"] * profile.param("mac", which)
+            + ops["addr_add"] * profile.param("add", which)
+            + ops["in_reads_bin"] * _sram(profile, which, ops["in_mem_bin_bytes"], 1.0)
+            + ops["in_reads_multi"] * _sram(profile, which, ops["in_mem_multi_bytes"], ops["in_bits_multi"])
+            + ops["out_writes"] * _sram(profile, which, ops["out_mem_bytes"], ops["out_bits"])
+        )
+    elif m["routing"] == "per-spike":
+        per_spike = profile.param("spike_out", which) + profile.param("hops_per_spike", which) * profile.param("hop", which)
+        out["spike_routing"] = ops["spikes_out"] * per_spike
+    else:
+        out["spike_routing"] = zero
+    return out
+
+
+def _long(ops: dict, priced: dict[str, dict], spike: dict[str, dict], meta: dict) -> pd.DataFrame:
+    """Reshape per-scenario component arrays into the long breakdown."""
+    comps = COMPONENTS[:-1]
+    n = len(ops["layer"])
+    data: dict[str, object] = {key: np.repeat(value, n * len(comps)) for key, value in meta.items()}
+    data["layer"] = np.tile(ops["layer"], len(comps))
+    data["layer_index"] = np.tile(ops["layer_index"], len(comps))
+    data["t"] = np.tile(ops["t"], len(comps))
+    data["component"] = np.repeat(np.array(comps, dtype=object), n)
+    for which in SCENARIOS:
+        data[f"energy{SUFFIX[which]}_pj"] = np.concatenate([np.broadcast_to(priced[which][c], (n,)) for c in comps]).astype(float)
+        data[f"spike_driven{SUFFIX[which]}_pj"] = np.concatenate([np.broadcast_to(spike[which][c], (n,)) for c in comps]).astype(
+            float
+        )
+    return pd.DataFrame(data)
+
+
+def _static_rows(profile: Profile, steps: int, latency_name: str, meta: dict) -> pd.DataFrame:
+    """Static power x latency, one row per timestep, charged to the whole chip."""
+    rows = []
+    for t in range(steps):
+        row = {**meta, "layer": STATIC_LAYER, "layer_index": -1, "t": t, "component": "static"}
+        for which in SCENARIOS:
+            # W x s = J; x 1e12 for pJ.
+            row[f"energy{SUFFIX[which]}_pj"] = profile.param("static_power", which) * profile.param(latency_name, which) * 1e12
+            row[f"spike_driven{SUFFIX[which]}_pj"] = 0.0
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _as_counts(value: Counts | str | Path) -> Counts:
+    return value if isinstance(value, Counts) else load_counts(value)
+
+
+def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero_skip: bool, ann_bits: str | int) -> pd.DataFrame:
+    """Breakdown for one profile; ``bases`` holds the per-inference arrays (see estimate)."""
+    frames = []
+    # --- SNN: observed counts, and the same counts with spike activity removed.
+    snn_meta = {"profile": profile.name, "system": "snn", "dataflow": "event-driven", "bits": profile.bits}
+    ops_obs = event_driven_ops(bases["snn"], profile, spiking=True)
+    ops_zero = event_driven_ops(bases["snn_zero"], profile, spiking=True)
+    priced = {w: price(ops_obs, profile, w, system="snn") for w in SCENARIOS}
+    base = {w: price(ops_zero, profile, w, system="snn") for w in SCENARIOS}
+    spike = {w: {c: priced[w][c] - base[w][c] for c in priced[w]} for w in SCENARIOS}
+    frames.append(_long(ops_obs, priced, spike, snn_meta))
+    if profile.model["static"] == "power-x-latency":
+        frames.append(_static_rows(profile, timesteps, "step_latency", snn_meta))
+
+    # --- ANN: dense from the layers table, or the replayed zero-skipping ANN.
+    if ann:
+        act_bits = ann_activation_bits(profile, ann_bits, timesteps)
+        if zero_skip:
+            ann_meta = {"profile": profile.name, "system": "ann", "dataflow": "event-driven", "bits": act_bits}
+            ops_ann = event_driven_ops(bases["ann"], profile, act_bits=act_bits, spiking=False)
+        else:
+            ann_meta = {"profile": profile.name, "system": "ann", "dataflow": "dense", "bits": act_bits}
+            ops_ann = dense_ann_ops(bases["ann"], profile, act_bits=act_bits)
+        priced_ann = {w: price(ops_ann, profile, w, system="ann", act_bits=act_bits) for w in SCENARIOS}
+        zeros = {w: {c: np.zeros_like(v) for c, v in priced_ann[w].items()} for w in SCENARIOS}
+        frames.append(_long(ops_ann, priced_ann, zeros, ann_meta))
+        if profile.model["static"] == "power-x-latency":
+            frames.append(_static_rows(profile, 1, "ann_latency", ann_meta))
+    return pd.concat(frames, ignore_index=True)[BREAKDOWN_COLUMNS]
+
+
+def estimate(
+    counts: Counts | str | Path,
+    profile: Profile | str | Path | Sequence[Profile | str | Path],
+    *,
+    ann: bool = True,
+    ann_counts: Counts | str | Path | None = None,
+    ann_bits: str | int = "same",
+) -> pd.DataFrame:
+    """Energy breakdown of an SNN replay, and of its equivalent ANN, on one or more profiles.
+
+    Parameters
+    ----------
+    counts : Counts, str or pathlib.Path
+        The SNN's counts (or their directory).
+    profile : Profile, name, path, or a sequence of them
+        Hardware profile(s); see :func:`hw_models.list_profiles`.
+    ann : bool
+        Also price the equivalent ANN (default True).
+    ann_counts : Counts, str or pathlib.Path, optional
+        A replayed ANN counts directory (``graph.kind == 'ann'``). When given, the ANN is
+        priced with zero-skipping (only MACs with non-zero input, event-driven dataflow);
+        otherwise the dense ANN is built from the SNN's layers table.
+    ann_bits : {'same', 'matched'} or int
+        ANN activation width: the profile's (``same``), ``ceil(log2(T + 1))``
+        (``matched``), or a given integer. Only integer-arithmetic profiles change it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long format, one row per profile x system x layer x timestep x component, with
+        columns ``profile, system ('snn'|'ann'), dataflow ('event-driven'|'dense'),
+        bits, layer, layer_index, t, component, energy_pj, energy_low_pj,
+        energy_high_pj, spike_driven_pj, spike_driven_low_pj, spike_driven_high_pj``.
+        Energies are picojoules per inference. Static rows use layer ``'(static)'``.
+
+    Raises
+    ------
+    EnergyError
+        Bad counts, unknown or malformed profile, or a bad option.
+
+    Examples
+    --------
+    >>> from hw_models import estimate, summarize                         # doctest: +SKIP
+    >>> b = estimate("counts/hybrid", ["cmos45-fp32-arith", "loihi"])     # doctest: +SKIP
+    >>> summarize(b, load_counts("counts/hybrid"))[["profile", "ratio"]]   # doctest: +SKIP
+    """
+    snn = _as_counts(counts)
+    if snn.kind != "snn":
+        raise EnergyError(f"{snn.label('summary.json')}: graph.kind must be 'snn' for the counts to estimate (got {snn.kind!r})")
+    replay = None
+    if ann_counts is not None:
+        replay = check_ann_counts(snn, _as_counts(ann_counts))
+    profiles = [profile] if isinstance(profile, (Profile, str, Path)) else list(profile)
+    if not profiles:
+        raise EnergyError("no profile given")
+    loaded = [load_profile(p) for p in profiles]
+    names = [p.name for p in loaded]
+    if len(set(names)) != len(names):
+        raise EnergyError(f"profile {next(n for n in names if names.count(n) > 1)!r} given twice")
+    # Validate the option once, before any work.
+    ann_activation_bits(loaded[0], ann_bits, snn.timesteps)
+    # Per-inference arrays do not depend on the profile: build them once.
+    bases = {
+        "snn": per_inference(snn.counts, snn.layers),
+        "snn_zero": per_inference(zero_spike_table(snn.counts), snn.layers),
+    }
+    if ann:
+        twin = replay if replay is not None else dense_ann_counts(snn)
+        bases["ann"] = per_inference(twin.counts, twin.layers)
+    frames = [_estimate_one(p, bases, snn.timesteps, ann, replay is not None, ann_bits) for p in loaded]
+    return pd.concat(frames, ignore_index=True)

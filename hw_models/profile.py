@@ -1,0 +1,475 @@
+"""Hardware profiles: energy constants with citations, read from TOML files.
+
+A profile is data, not code. Each file in ``hw_models/profiles/`` describes one target:
+what the chip is, how it is clocked, which energy components the model charges and how
+(the ``[model]`` table), the literature constants (``[constants.*]``, each with value,
+unit, source, evidence grade and scope) and the modelling assumptions that are ours, not
+a paper's (``[assumptions.*]``, each with a stated reason). ``docs/energy.md`` documents
+the schema; :func:`load_profile` enforces it and names the file and field at fault.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from .errors import EnergyError
+
+PROFILE_SCHEMA_VERSION = 1
+
+GRADES = ("measured", "simulated", "derived")
+SCOPES = ("per-operation", "all-in")
+CLOCKING = ("clock-driven", "event-driven")
+NUMBER_FORMATS = ("int", "float", "native")
+
+# Allowed settings of each [model] switch. 'none' = not modelled (the estimate leaves it
+# out and says so); 'included' = already inside another constant (e.g. an all-in energy
+# per synaptic event, or a per-op energy measured with the core's own memory).
+MODEL_CHOICES: dict[str, tuple[str, ...]] = {
+    "neuron": ("none", "included", "arithmetic", "per-update", "active-inactive"),
+    "weight_memory": ("none", "included", "sram"),
+    "potential_memory": ("none", "included", "sram-per-synop", "sram-per-update"),
+    "routing": ("none", "included", "addressing", "per-spike"),
+    "static": ("none", "included", "power-x-latency"),
+    "sram": ("none", "log-interp", "linear-fit"),
+    "sram_access": ("per-bit", "per-access"),
+    "ann": ("arithmetic", "graded-events"),
+}
+
+# Energy units are normalised to picojoules, power to watts, time to seconds.
+UNIT_SCALE: dict[str, tuple[str, float]] = {
+    "fJ": ("energy", 1e-3),
+    "pJ": ("energy", 1.0),
+    "nJ": ("energy", 1e3),
+    "uJ": ("energy", 1e6),
+    "W": ("power", 1.0),
+    "mW": ("power", 1e-3),
+    "uW": ("power", 1e-6),
+    "s": ("time", 1.0),
+    "ms": ("time", 1e-3),
+    "us": ("time", 1e-6),
+    "ns": ("time", 1e-9),
+    "count": ("count", 1.0),
+    "bits": ("count", 1.0),
+}
+
+# Which constants (and assumptions) each switch setting needs.
+REQUIRED_CONSTANTS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("neuron", "arithmetic"): ("add", "mult"),
+    ("neuron", "per-update"): ("neuron_update",),
+    ("neuron", "active-inactive"): ("neuron_active", "neuron_inactive"),
+    ("weight_memory", "sram"): ("sram_8kb", "sram_32kb", "sram_1mb"),
+    ("potential_memory", "sram-per-synop"): ("sram_8kb", "sram_32kb", "sram_1mb"),
+    ("potential_memory", "sram-per-update"): ("sram_8kb", "sram_32kb", "sram_1mb"),
+    ("routing", "addressing"): ("add", "mac", "sram_8kb", "sram_32kb", "sram_1mb"),
+    ("routing", "per-spike"): ("spike_out", "hop"),
+    ("static", "power-x-latency"): ("static_power",),
+}
+REQUIRED_ASSUMPTIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("routing", "per-spike"): ("hops_per_spike",),
+    ("static", "power-x-latency"): ("step_latency", "ann_latency"),
+}
+EXPECTED_KIND: dict[str, str] = {
+    "static_power": "power",
+    "step_latency": "time",
+    "ann_latency": "time",
+    "hops_per_spike": "count",
+}
+
+PROFILE_DIR = "profiles"
+
+
+@dataclass(frozen=True)
+class Constant:
+    """One literature constant, normalised to pJ (energy), W (power) or s (time).
+
+    Attributes
+    ----------
+    name : str
+    value, low, high : float
+        Best value and bounds in the normalised unit; low == high == value when the
+        source gives a single number.
+    unit : str
+        The unit as written in the file (``pJ``, ``nJ``, ...).
+    source : str
+        Paper and table/section.
+    grade : str
+        ``measured`` (silicon), ``simulated`` (circuit simulation or estimates for a
+        process) or ``derived`` (our arithmetic on cited numbers).
+    scope : str
+        ``per-operation`` or ``all-in`` (contains memory, routing and leakage).
+    note : str
+    """
+
+    name: str
+    value: float
+    low: float
+    high: float
+    unit: str
+    source: str
+    grade: str
+    scope: str
+    note: str = ""
+
+    def at(self, which: str) -> float:
+        """Value at ``'value'``, ``'low'`` or ``'high'``."""
+        return {"value": self.value, "low": self.low, "high": self.high}[which]
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A modelling choice of ours (not a literature number), with its reason."""
+
+    name: str
+    value: float
+    low: float
+    high: float
+    unit: str
+    why: str
+
+    def at(self, which: str) -> float:
+        """Value at ``'value'``, ``'low'`` or ``'high'``."""
+        return {"value": self.value, "low": self.low, "high": self.high}[which]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A hardware target: header, model switches, constants and assumptions.
+
+    Attributes
+    ----------
+    name, chip, process_node, description : str
+    references : tuple of str
+        Short citations of the sources (for tables); full ones are on each constant.
+    scope : str
+        ``per-operation`` or ``all-in``.
+    clocking : str
+        ``clock-driven`` (every neuron updated every step) or ``event-driven`` (only
+        neurons touched by an event).
+    memory : str
+        Plain-words memory assumptions.
+    number_format : str
+        ``int`` or ``float`` arithmetic, or ``native`` (a chip's own datapath).
+    bits : int
+        Word width of weights, potentials and activations (and of the ANN baseline).
+    model : dict
+        The switches (see ``MODEL_CHOICES``).
+    constants : dict[str, Constant]
+    assumptions : dict[str, Assumption]
+    path : pathlib.Path or None
+    """
+
+    name: str
+    chip: str
+    process_node: str
+    description: str
+    references: tuple[str, ...]
+    scope: str
+    clocking: str
+    memory: str
+    number_format: str
+    bits: int
+    model: dict[str, str]
+    constants: dict[str, Constant]
+    assumptions: dict[str, Assumption] = field(default_factory=dict)
+    ann_note: str = ""
+    path: Path | None = None
+
+    def param(self, name: str, which: str = "value") -> float:
+        """A constant or assumption at ``which`` (``value``/``low``/``high``)."""
+        if name in self.constants:
+            return self.constants[name].at(which)
+        return self.assumptions[name].at(which)
+
+    def sources(self) -> list[str]:
+        """Distinct sources cited by the constants, in file order."""
+        seen: list[str] = []
+        for const in self.constants.values():
+            if const.source not in seen:
+                seen.append(const.source)
+        return seen
+
+    def models_text(self) -> str:
+        """One-line summary of what the profile charges, for the ``profiles`` table."""
+        m = self.model
+        if self.scope == "all-in":
+            return "all-in energy per synaptic event (memory, routing, leakage inside)"
+        parts = ["synaptic ops"]
+        if m["neuron"] not in ("none", "included"):
+            parts.append(f"neuron updates ({m['neuron']}, {self.clocking})")
+        if m["weight_memory"] == "sram" or m["potential_memory"].startswith("sram"):
+            parts.append(f"SRAM ({m['sram']}, {m['sram_access']})")
+        if m["routing"] == "addressing":
+            parts.append("addressing + I/O buffers")
+        elif m["routing"] == "per-spike":
+            parts.append("spike routing")
+        if m["static"] == "power-x-latency":
+            parts.append("static x latency")
+        if m["weight_memory"] == "included":
+            parts.append("memory inside per-op energies")
+        elif m["weight_memory"] == "none":
+            parts.append("no memory")
+        return ", ".join(parts)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _err(label: str, fieldname: str, problem: str) -> EnergyError:
+    return EnergyError(f"{label}: {fieldname} {problem}")
+
+
+def _get_str(table: dict[str, Any], key: str, label: str, prefix: str = "") -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise _err(label, prefix + key, "must be a non-empty string")
+    return value.strip()
+
+
+def _get_number(table: dict[str, Any], key: str, label: str, prefix: str) -> float | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _err(label, prefix + key, f"must be a finite number (got {value!r})")
+    if value < 0:
+        raise _err(label, prefix + key, f"must be >= 0 (got {value!r})")
+    return float(value)
+
+
+def _parse_range(entry: dict[str, Any], label: str, prefix: str) -> tuple[float, float, float, str, str]:
+    """Shared parsing of value/low/high/unit for constants and assumptions."""
+    value = _get_number(entry, "value", label, prefix)
+    if value is None:
+        raise _err(label, prefix + "value", "is required")
+    unit = entry.get("unit")
+    if unit not in UNIT_SCALE:
+        raise _err(label, prefix + "unit", f"must be one of {', '.join(UNIT_SCALE)} (got {unit!r})")
+    kind, scale = UNIT_SCALE[unit]
+    low = _get_number(entry, "low", label, prefix)
+    high = _get_number(entry, "high", label, prefix)
+    low = value if low is None else low
+    high = value if high is None else high
+    if not low <= value <= high:
+        raise _err(label, prefix + "low/high", f"must satisfy low <= value <= high (got {low}, {value}, {high})")
+    return value * scale, low * scale, high * scale, unit, kind
+
+
+def _parse_constant(name: str, entry: Any, label: str) -> Constant:
+    prefix = f"constants.{name}."
+    if not isinstance(entry, dict):
+        raise _err(label, f"constants.{name}", "must be a table")
+    value, low, high, unit, kind = _parse_range(entry, label, prefix)
+    expected = EXPECTED_KIND.get(name, "energy")
+    if kind != expected:
+        raise _err(label, prefix + "unit", f"must be a {expected} unit (got {unit!r})")
+    source = _get_str(entry, "source", label, prefix)
+    grade = entry.get("grade")
+    if grade not in GRADES:
+        raise _err(label, prefix + "grade", f"must be one of {', '.join(GRADES)} (got {grade!r})")
+    scope = entry.get("scope")
+    if scope not in SCOPES:
+        raise _err(label, prefix + "scope", f"must be one of {', '.join(SCOPES)} (got {scope!r})")
+    note = entry.get("note", "")
+    if not isinstance(note, str):
+        raise _err(label, prefix + "note", "must be a string")
+    return Constant(name, value, low, high, unit, source, grade, scope, note)
+
+
+def _parse_assumption(name: str, entry: Any, label: str) -> Assumption:
+    prefix = f"assumptions.{name}."
+    if not isinstance(entry, dict):
+        raise _err(label, f"assumptions.{name}", "must be a table")
+    value, low, high, unit, kind = _parse_range(entry, label, prefix)
+    expected = EXPECTED_KIND.get(name)
+    if expected is not None and kind != expected:
+        raise _err(label, prefix + "unit", f"must be a {expected} unit (got {unit!r})")
+    why = _get_str(entry, "why", label, prefix)
+    return Assumption(name, value, low, high, unit, why)
+
+
+def parse_profile(data: dict[str, Any], label: str = "<profile>", path: Path | None = None) -> Profile:
+    """Build a :class:`Profile` from a parsed TOML document, validating every field.
+
+    Parameters
+    ----------
+    data : dict
+        The TOML document.
+    label : str
+        File name for error messages.
+    path : pathlib.Path, optional
+
+    Returns
+    -------
+    Profile
+
+    Raises
+    ------
+    EnergyError
+        Naming the file and the first field at fault.
+    """
+    version = data.get("schema_version")
+    if version != PROFILE_SCHEMA_VERSION:
+        raise _err(label, "schema_version", f"must be {PROFILE_SCHEMA_VERSION} (got {version!r})")
+    header = {k: _get_str(data, k, label) for k in ("name", "chip", "process_node", "description", "memory")}
+    scope = data.get("scope")
+    if scope not in SCOPES:
+        raise _err(label, "scope", f"must be one of {', '.join(SCOPES)} (got {scope!r})")
+    clocking = data.get("clocking")
+    if clocking not in CLOCKING:
+        raise _err(label, "clocking", f"must be one of {', '.join(CLOCKING)} (got {clocking!r})")
+    number_format = data.get("number_format")
+    if number_format not in NUMBER_FORMATS:
+        raise _err(label, "number_format", f"must be one of {', '.join(NUMBER_FORMATS)} (got {number_format!r})")
+    bits = data.get("bits")
+    if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 64:
+        raise _err(label, "bits", f"must be an integer from 1 to 64 (got {bits!r})")
+    references = data.get("references")
+    if not isinstance(references, list) or not references or not all(isinstance(r, str) and r.strip() for r in references):
+        raise _err(label, "references", "must be a non-empty list of short citations")
+    ann_note = data.get("ann_note", "")
+    if not isinstance(ann_note, str):
+        raise _err(label, "ann_note", "must be a string")
+
+    raw_model = data.get("model")
+    if not isinstance(raw_model, dict):
+        raise _err(label, "model", "table is required")
+    defaults = {"sram": "none", "sram_access": "per-bit", "static": "none"}
+    model: dict[str, str] = {}
+    for key, choices in MODEL_CHOICES.items():
+        value = raw_model.get(key, defaults.get(key))
+        if value not in choices:
+            raise _err(label, f"model.{key}", f"must be one of {', '.join(choices)} (got {value!r})")
+        model[key] = value
+    extra = sorted(set(raw_model) - set(MODEL_CHOICES))
+    if extra:
+        raise _err(label, f"model.{extra[0]}", "is not a known switch")
+
+    # The no-double-count rule: an all-in energy already contains memory, routing,
+    # neuron updates and leakage, so nothing may be added on top of it.
+    if scope == "all-in":
+        for switch in ("neuron", "weight_memory", "potential_memory", "routing", "static"):
+            if model[switch] != "included":
+                raise _err(
+                    label,
+                    f"model.{switch}",
+                    "must be 'included' in an all-in profile (its energy per event already contains it; adding it would double-count)",
+                )
+    raw_constants = data.get("constants")
+    if not isinstance(raw_constants, dict) or not raw_constants:
+        raise _err(label, "constants", "table is required")
+    constants = {n: _parse_constant(n, e, label) for n, e in raw_constants.items()}
+    raw_assumptions = data.get("assumptions", {})
+    if not isinstance(raw_assumptions, dict):
+        raise _err(label, "assumptions", "must be a table")
+    assumptions = {n: _parse_assumption(n, e, label) for n, e in raw_assumptions.items()}
+
+    for needed in ("ac", "mac"):
+        if needed not in constants:
+            raise _err(label, f"constants.{needed}", "is required (energy of one synaptic op on a binary / multi-bit event)")
+    uses_sram = (
+        model["weight_memory"] == "sram" or model["potential_memory"].startswith("sram") or model["routing"] == "addressing"
+    )
+    if uses_sram and model["sram"] == "none":
+        raise _err(label, "model.sram", "must be 'log-interp' or 'linear-fit' when a memory or addressing switch uses SRAM")
+    for (switch, setting), names in REQUIRED_CONSTANTS.items():
+        if model[switch] == setting:
+            for name in names:
+                if name not in constants:
+                    raise _err(label, f"constants.{name}", f"is required by model.{switch} = '{setting}'")
+    for (switch, setting), names in REQUIRED_ASSUMPTIONS.items():
+        if model[switch] == setting:
+            for name in names:
+                if name not in assumptions:
+                    raise _err(label, f"assumptions.{name}", f"is required by model.{switch} = '{setting}'")
+    if model["ann"] == "arithmetic" and number_format == "int" and "mult" not in constants:
+        raise _err(label, "constants.mult", "is required to scale the ANN's multiplies with bit-width")
+
+    return Profile(
+        name=header["name"],
+        chip=header["chip"],
+        process_node=header["process_node"],
+        description=header["description"],
+        references=tuple(r.strip() for r in references),
+        scope=scope,
+        clocking=clocking,
+        memory=header["memory"],
+        number_format=number_format,
+        bits=bits,
+        model=model,
+        constants=constants,
+        assumptions=assumptions,
+        ann_note=ann_note,
+        path=path,
+    )
+
+
+def _profile_files() -> dict[str, Any]:
+    """Shipped profile files by stem (package data, works from a wheel too)."""
+    root = resources.files("hw_models").joinpath(PROFILE_DIR)
+    return {entry.name[:-5]: entry for entry in root.iterdir() if entry.name.endswith(".toml")}
+
+
+def list_profiles() -> list[str]:
+    """Names of the shipped profiles, sorted.
+
+    Returns
+    -------
+    list of str
+        Names usable with :func:`load_profile` and ``asnn energy --hw``.
+    """
+    return sorted(_profile_files())
+
+
+def load_profile(name_or_path: str | Path | Profile) -> Profile:
+    """Load a shipped profile by name, or a user profile from a ``.toml`` path.
+
+    Parameters
+    ----------
+    name_or_path : str, pathlib.Path or Profile
+        A shipped name (see :func:`list_profiles`), or a path to a TOML file with the
+        same schema. A Profile is returned unchanged.
+
+    Returns
+    -------
+    Profile
+
+    Raises
+    ------
+    EnergyError
+        Unknown name, missing or unreadable file, or a malformed field (the message
+        names the file and the field).
+
+    Examples
+    --------
+    >>> from hw_models import load_profile
+    >>> load_profile("truenorth").scope
+    'all-in'
+    """
+    if isinstance(name_or_path, Profile):
+        return name_or_path
+    text = str(name_or_path)
+    shipped = _profile_files()
+    if text in shipped and not Path(text).suffix:
+        entry = shipped[text]
+        label = f"profiles/{text}.toml"
+        raw = entry.read_bytes()
+        path = None
+    else:
+        path = Path(text)
+        label = str(path)
+        if not (path.suffix == ".toml" or path.exists()):
+            raise EnergyError(f"unknown profile {text!r} (shipped: {', '.join(sorted(shipped))}; or give a path to a .toml file)")
+        if not path.is_file():
+            raise EnergyError(f"{label}: profile file not found")
+        raw = path.read_bytes()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise EnergyError(f"{label}: not valid TOML ({exc})") from exc
+    return parse_profile(data, label, path)

@@ -1,0 +1,201 @@
+"""One call from a counts directory to written results, shared by the CLI and notebooks.
+
+Writes are atomic: every file is first written to a temporary name in the output
+directory, and only when all of them exist are they renamed into place, so a failure
+leaves no half-written result behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .activity import DAMPFHOFFER_BAND
+from .counts import Counts, load_counts
+from .errors import EnergyError
+from .model import ann_bits_note, estimate
+from .profile import Profile, list_profiles, load_profile
+from .summary import summarize
+
+OUTPUT_FILES = ("breakdown.parquet", "breakdown.csv", "summary.csv", "summary.json")
+
+
+@dataclass
+class EnergyResult:
+    """Everything ``asnn energy`` computes.
+
+    Attributes
+    ----------
+    breakdown : pandas.DataFrame
+        Long table from :func:`hw_models.estimate`.
+    summary : pandas.DataFrame
+        One row per profile from :func:`hw_models.summarize`.
+    counts : Counts
+        The SNN counts used.
+    profiles : list of Profile
+    meta : dict
+        Inputs and options, for ``summary.json``.
+    """
+
+    breakdown: pd.DataFrame
+    summary: pd.DataFrame
+    counts: Counts
+    profiles: list[Profile]
+    meta: dict[str, Any]
+
+
+def parse_hw(hw: str | Sequence[str] | None) -> list[str]:
+    """Split a ``--hw`` value (comma list of names or paths); None means all shipped."""
+    if hw is None:
+        return list_profiles()
+    items = hw.split(",") if isinstance(hw, str) else list(hw)
+    names = [str(i).strip() for i in items if str(i).strip()]
+    if not names:
+        raise EnergyError("--hw: give at least one profile name or path")
+    return names
+
+
+def run_energy(
+    counts_dir: str | Path | Counts,
+    hw: str | Sequence[str] | None = None,
+    *,
+    ann_counts: str | Path | Counts | None = None,
+    ann_bits: str | int = "same",
+) -> EnergyResult:
+    """Load counts and profiles, estimate, and summarise.
+
+    Parameters
+    ----------
+    counts_dir : str, pathlib.Path or Counts
+        SNN counts directory.
+    hw : str or sequence of str, optional
+        Profile names or paths (a comma-separated string is split); default all shipped.
+    ann_counts : str, pathlib.Path or Counts, optional
+        Replayed ANN counts for the zero-skipping baseline.
+    ann_bits : {'same', 'matched'} or int
+
+    Returns
+    -------
+    EnergyResult
+
+    Raises
+    ------
+    EnergyError
+        On any bad input, before anything is written.
+    """
+    counts = counts_dir if isinstance(counts_dir, Counts) else load_counts(counts_dir)
+    profiles = [load_profile(p) for p in parse_hw(hw)]
+    replay = None
+    if ann_counts is not None:
+        replay = ann_counts if isinstance(ann_counts, Counts) else load_counts(ann_counts)
+    breakdown = estimate(counts, profiles, ann_counts=replay, ann_bits=ann_bits)
+    summary = summarize(breakdown, counts)
+    summary.insert(1, "chip", [p.chip for p in profiles])
+    summary.insert(2, "scope", [p.scope for p in profiles])
+    summary["ann_bits_note"] = [ann_bits_note(p, ann_bits) for p in profiles]
+    meta = {
+        "counts_dir": str(counts.path) if counts.path else None,
+        "ann_counts_dir": str(replay.path) if replay is not None and replay.path else None,
+        "ann_baseline": "zero-skip (replayed ANN counts)" if replay is not None else "dense (from layers table)",
+        "ann_bits": ann_bits,
+        "n_samples": counts.n_samples,
+        "timesteps": counts.timesteps,
+        "encoding": counts.summary.get("encoding"),
+        "conventions": counts.summary.get("conventions"),
+        "units": "pJ per inference",
+        "dampfhoffer_band_spikes_per_synapse": list(DAMPFHOFFER_BAND),
+        "definitions": {
+            "spikes_per_synapse": "spike-driven synaptic ops per inference / dense connections of layers with spike input",
+            "spike_rate": "input spike events per input element per timestep (layers/rows with spike input)",
+            "break_even_scale": "lambda* solving F + lambda*S = E_ann (F: SNN energy at zero spikes, S: spike-driven energy)",
+            "break_even_spikes_per_synapse": "lambda* x spikes_per_synapse",
+            "break_even_spike_rate": "lambda* x spike_rate",
+        },
+    }
+    return EnergyResult(breakdown=breakdown, summary=summary, counts=counts, profiles=profiles, meta=meta)
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN/inf -> None, numpy scalars -> Python, recursively."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_outputs(result: EnergyResult, out_dir: str | Path) -> list[Path]:
+    """Write ``breakdown.parquet``, ``breakdown.csv``, ``summary.csv`` and ``summary.json``.
+
+    Parameters
+    ----------
+    result : EnergyResult
+    out_dir : str or pathlib.Path
+        Created if missing.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+
+    Raises
+    ------
+    EnergyError
+        If the directory cannot be created or a file cannot be written; in that case no
+        output file has been replaced.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise EnergyError(f"{out}: --out exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EnergyError(f"{out}: cannot create output directory ({exc.strerror})") from exc
+
+    payload = {
+        "schema_version": 1,
+        **result.meta,
+        "profiles": _json_safe(result.summary.to_dict(orient="records")),
+    }
+    writers = {
+        "breakdown.parquet": lambda p: result.breakdown.to_parquet(p, index=False),
+        "breakdown.csv": lambda p: result.breakdown.to_csv(p, index=False),
+        "summary.csv": lambda p: result.summary.to_csv(p, index=False),
+        "summary.json": lambda p: Path(p).write_text(json.dumps(_json_safe(payload), indent=2) + "\n"),
+    }
+    temps: dict[str, str] = {}
+    try:
+        for name, write in writers.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
+            os.close(fd)
+            temps[name] = tmp
+            write(tmp)
+            # mkstemp creates files 0600; give results the usual permissions.
+            os.chmod(tmp, 0o666 & ~_umask())
+        for name, tmp in temps.items():
+            os.replace(tmp, out / name)
+    except OSError as exc:
+        raise EnergyError(f"{out}: cannot write results ({exc.strerror or exc})") from exc
+    finally:
+        for tmp in temps.values():
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return [out / name for name in writers]

@@ -1,0 +1,139 @@
+"""asnn profiles / asnn energy: parser wiring, printed table, atomic outputs, errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from importlib import resources
+
+import pandas as pd
+import pytest
+
+from hw_models import EnergyError, dense_ann_counts, list_profiles
+from hw_models.cli import add_energy_parser, add_profiles_parser
+from hw_models.synthetic import synthetic_counts, two_layer_counts, write_counts_dir
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="asnn")
+    sub = p.add_subparsers(dest="command", required=True)
+    add_profiles_parser(sub)
+    add_energy_parser(sub)
+    return p
+
+
+@pytest.fixture()
+def counts_dir(tmp_path):
+    return write_counts_dir(synthetic_counts(n_samples=2, timesteps=3), tmp_path / "counts")
+
+
+def test_help_explains(capsys):
+    with pytest.raises(SystemExit):
+        parser().parse_args(["energy", "--help"])
+    text = capsys.readouterr().out
+    for phrase in ("COUNTS_DIR", "--hw", "--out", "--ann-counts", "--ann-bits", "break-even", "spikes per synapse", "0.15-1.38"):
+        assert phrase in text
+    with pytest.raises(SystemExit):
+        parser().parse_args(["profiles", "--help"])
+    assert "--show" in capsys.readouterr().out
+
+
+def test_profiles_table(capsys):
+    args = parser().parse_args(["profiles"])
+    assert args.handler(args) == 0
+    out = capsys.readouterr().out
+    for name in list_profiles():
+        assert name in out
+    assert "Davies et al. IEEE Micro 2018" in out and "all-in" in out
+
+
+def test_profiles_show(capsys):
+    args = parser().parse_args(["profiles", "--show", "loihi"])
+    args.handler(args)
+    out = capsys.readouterr().out
+    assert "Table 2" in out and "hops_per_spike" in out and "assumption" in out
+
+
+def test_energy_writes_all_outputs(counts_dir, tmp_path, capsys):
+    out = tmp_path / "energy"
+    args = parser().parse_args(["energy", str(counts_dir), "--hw", "cmos45-fp32-arith,loihi,truenorth", "--out", str(out)])
+    assert args.handler(args) == 0
+    printed = capsys.readouterr().out
+    assert "SNN/ANN" in printed and "spikes per synapse per inference" in printed and "0.15-1.38" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["breakdown.csv", "breakdown.parquet", "summary.csv", "summary.json"]
+    breakdown = pd.read_parquet(out / "breakdown.parquet")
+    assert set(breakdown["profile"]) == {"cmos45-fp32-arith", "loihi", "truenorth"}
+    assert set(breakdown["component"]) <= {
+        "synaptic_compute",
+        "neuron_update",
+        "weight_memory",
+        "potential_memory",
+        "spike_routing",
+        "static",
+    }
+    assert len(pd.read_csv(out / "breakdown.csv")) == len(breakdown)
+    summary = json.loads((out / "summary.json").read_text())
+    assert [p["profile"] for p in summary["profiles"]] == ["cmos45-fp32-arith", "loihi", "truenorth"]
+    assert summary["dampfhoffer_band_spikes_per_synapse"] == [0.15, 1.38]
+    assert summary["ann_baseline"].startswith("dense")
+    csv = pd.read_csv(out / "summary.csv")
+    assert {"snn_pj", "ann_pj", "ratio", "break_even_spikes_per_synapse", "spikes_per_synapse"} <= set(csv.columns)
+
+
+def test_energy_default_hw_and_ann_options(counts_dir, tmp_path, capsys):
+    # A dense replay of the ANN twin stands in for a real one (same format).
+    ann_dir = write_counts_dir(dense_ann_counts(synthetic_counts(n_samples=2, timesteps=3)), tmp_path / "ann")
+    args = parser().parse_args(["energy", str(counts_dir), "--ann-counts", str(ann_dir), "--ann-bits", "matched"])
+    args.handler(args)
+    out = capsys.readouterr().out
+    for name in list_profiles():
+        assert name in out
+    assert "zero-skip" in out and "matched" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["energy", "{missing}"], "counts directory not found"),
+        (["energy", "{counts}", "--hw", "loihi,nope"], "unknown profile 'nope'"),
+        (["energy", "{counts}", "--hw", "{bad_profile}"], "constants.ac.grade"),
+        (["energy", "{counts}", "--ann-counts", "{counts}"], "graph.kind must be 'ann'"),
+    ],
+)
+def test_bad_input_raises_and_writes_nothing(counts_dir, tmp_path, argv, message):
+    bad_profile = tmp_path / "bad.toml"
+    shipped = resources.files("hw_models").joinpath("profiles", "truenorth.toml").read_text()
+    bad_profile.write_text(shipped.replace('grade = "measured"', 'grade = "vibes"', 1))
+    out = tmp_path / "energy"
+    subs = {"missing": str(tmp_path / "missing"), "counts": str(counts_dir), "bad_profile": str(bad_profile)}
+    args = parser().parse_args([a.format(**subs) for a in argv] + ["--out", str(out)])
+    with pytest.raises(EnergyError, match=message) as err:
+        args.handler(args)
+    assert "\n" not in str(err.value)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_out_must_be_a_directory(counts_dir, tmp_path):
+    clash = tmp_path / "file"
+    clash.write_text("x")
+    args = parser().parse_args(["energy", str(counts_dir), "--hw", "loihi", "--out", str(clash)])
+    with pytest.raises(EnergyError, match="not a directory"):
+        args.handler(args)
+    assert clash.read_text() == "x"
+
+
+def test_failed_write_leaves_old_results(counts_dir, tmp_path, monkeypatch):
+    out = tmp_path / "energy"
+    args = parser().parse_args(["energy", str(counts_dir), "--hw", "loihi", "--out", str(out)])
+    args.handler(args)
+    before = (out / "summary.json").read_text()
+
+    def boom(self, *a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", boom)
+    args = parser().parse_args(["energy", str(counts_dir), "--hw", "truenorth", "--out", str(out)])
+    with pytest.raises(EnergyError, match="cannot write results"):
+        args.handler(args)
+    assert (out / "summary.json").read_text() == before
+    assert sorted(p.name for p in out.iterdir()) == ["breakdown.csv", "breakdown.parquet", "summary.csv", "summary.json"]
