@@ -1,0 +1,219 @@
+"""Report figures: each writes a valid PNG, validates its input, and uses consistent colours."""
+
+from __future__ import annotations
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+
+from asnn_sim import plots
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+ENCODINGS = ["direct", "temporal", "hybrid", "ANN"]
+
+
+def assert_png(path, min_px=300):
+    assert path.exists() and path.stat().st_size > 1000
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    img = mpimg.imread(path)
+    h, w = img.shape[:2]
+    assert min_px <= w <= 5000 and min_px <= h <= 5000, (w, h)
+    assert img.std() > 0.01  # not a blank canvas
+    # atomic write: no temporary file left next to it
+    assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+    assert path.stat().st_mode & 0o444 == 0o444  # readable by all, not mkstemp's 0600
+
+
+# ------------------------------------------------------------------ fake data
+
+
+def energy_frame(profiles=("cmos45-int8-sram", "loihi")):
+    rows = []
+    for k, prof in enumerate(profiles):
+        for j, enc in enumerate(ENCODINGS):
+            comps = {c: (j + 1) * 10.0 ** (3 + k) * (i + 1) for i, c in enumerate(plots.COMPONENTS)}
+            comps["static"] = 0.0  # zero everywhere: must not appear in the legend
+            total = sum(comps.values())
+            for comp, e in comps.items():
+                rows.append(dict(encoding=enc, profile=prof, component=comp, energy_pj=e,
+                                 total_low_pj=0.8 * total, total_high_pj=1.3 * total))
+    return pd.DataFrame(rows)
+
+
+def firing_frame():
+    rng = np.random.default_rng(0)
+    rows = []
+    for enc, T in (("direct", 4), ("temporal", 6), ("hybrid", 4)):
+        for li, layer in enumerate(["conv1", "conv2", "fc1", "out"]):
+            for t in range(T):
+                rows.append(dict(encoding=enc, layer=layer, layer_index=li, t=t, firing_rate=rng.uniform(0, 0.3)))
+    return pd.DataFrame(rows)
+
+
+def points_frame():
+    rows = []
+    for prof, scale in (("cmos45-int8-sram", 1e4), ("loihi", 1e6)):
+        for enc, acc, e in (("direct", 0.98, 2.0), ("temporal", 0.95, 1.0), ("hybrid", 0.975, 1.4), ("ANN", 0.985, 4.0)):
+            rows.append(dict(encoding=enc, profile=prof, accuracy=acc, energy_pj=e * scale, energy_low_pj=0.7 * e * scale,
+                             energy_high_pj=1.5 * e * scale, system="ann" if enc == "ANN" else "snn"))
+    return pd.DataFrame(rows)
+
+
+def curves_frame():
+    rows = [dict(encoding=enc, steps=s, accuracy=0.9 + 0.02 * s, cumulative_energy_pj=1e4 * s * (j + 1), profile="loihi")
+            for j, enc in enumerate(["direct", "temporal", "hybrid"]) for s in range(1, 5)]
+    rows.append(dict(encoding="ANN", steps=np.nan, accuracy=0.99, cumulative_energy_pj=1e5, profile="loihi"))
+    return pd.DataFrame(rows)
+
+
+def raster_list():
+    rng = np.random.default_rng(0)
+    inp = rng.random((4, 1, 8, 8)) * (rng.random((4, 1, 8, 8)) < 0.3)  # analog, multi-dimensional
+    return [("input", inp), ("conv1", rng.random((4, 300)) < 0.1), ("out", (rng.random((4, 10)) < 0.3).astype(np.uint8))]
+
+
+# ------------------------------------------------------------------ each figure renders
+
+
+def test_energy_by_encoding_png(tmp_path):
+    out = plots.plot_energy_by_encoding(energy_frame(), tmp_path / "energy.png")
+    assert out == tmp_path / "energy.png"
+    assert_png(out)
+
+
+def test_energy_by_encoding_many_profiles_grid(tmp_path):
+    out = plots.plot_energy_by_encoding(energy_frame([f"p{k}" for k in range(5)]), tmp_path / "sub" / "e.png")
+    assert_png(out)  # parent folder created; 5 panels on a 3-column grid
+
+
+def test_firing_heatmaps_png(tmp_path):
+    assert_png(plots.plot_firing_heatmaps(firing_frame(), tmp_path / "firing.png"))
+
+
+def test_accuracy_vs_energy_png(tmp_path):
+    assert_png(plots.plot_accuracy_vs_energy(points_frame(), tmp_path / "acc.png"))
+
+
+def test_early_exit_png(tmp_path):
+    assert_png(plots.plot_early_exit(curves_frame(), tmp_path / "early.png"))
+    assert_png(plots.plot_early_exit(curves_frame(), tmp_path / "early2.png", profile="loihi", energy_log=True))
+
+
+def test_early_exit_needs_profile_when_several(tmp_path):
+    curves = pd.concat([curves_frame(), curves_frame().assign(profile="truenorth")])
+    with pytest.raises(ValueError, match="profile"):
+        plots.plot_early_exit(curves, tmp_path / "x.png")
+    assert_png(plots.plot_early_exit(curves, tmp_path / "ok.png", profile="truenorth"))
+
+
+def test_spike_raster_png(tmp_path):
+    assert_png(plots.plot_spike_raster(raster_list(), tmp_path / "raster.png", title="one sample"))
+
+
+def test_spike_raster_rejects_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_spike_raster([], tmp_path / "r.png")
+    with pytest.raises(ValueError, match="timesteps"):
+        plots.plot_spike_raster([("a", np.zeros((4, 5))), ("b", np.zeros((3, 5)))], tmp_path / "r.png")
+    with pytest.raises(ValueError, match="shape"):
+        plots.plot_spike_raster([("a", np.zeros(5))], tmp_path / "r.png")
+
+
+def test_overwrites_existing_file(tmp_path):
+    path = tmp_path / "energy.png"
+    path.write_bytes(b"old")
+    plots.plot_energy_by_encoding(energy_frame(["loihi"]), path)
+    assert_png(path)
+
+
+# ------------------------------------------------------------------ validation
+
+
+@pytest.mark.parametrize(
+    "func, frame, column",
+    [
+        (plots.plot_energy_by_encoding, energy_frame, "total_high_pj"),
+        (plots.plot_energy_by_encoding, energy_frame, "component"),
+        (plots.plot_firing_heatmaps, firing_frame, "layer_index"),
+        (plots.plot_accuracy_vs_energy, points_frame, "energy_low_pj"),
+        (plots.plot_accuracy_vs_energy, points_frame, "system"),
+        (plots.plot_early_exit, curves_frame, "cumulative_energy_pj"),
+        (plots.plot_early_exit, curves_frame, "steps"),
+    ],
+)
+def test_missing_column_named(tmp_path, func, frame, column):
+    with pytest.raises(ValueError, match=f"missing required column '{column}'"):
+        func(frame().drop(columns=[column]), tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_bad_values_rejected(tmp_path):
+    bad = energy_frame()
+    bad.loc[0, "component"] = "leakage"
+    with pytest.raises(ValueError, match="unknown component 'leakage'"):
+        plots.plot_energy_by_encoding(bad, tmp_path / "x.png")
+    with pytest.raises(ValueError, match="accuracy"):
+        plots.plot_accuracy_vs_energy(points_frame().assign(accuracy=98.0), tmp_path / "x.png")
+    with pytest.raises(ValueError, match="repeated"):
+        plots.plot_firing_heatmaps(pd.concat([firing_frame(), firing_frame().head(1)]), tmp_path / "x.png")
+    with pytest.raises(ValueError, match="steps"):
+        plots.plot_early_exit(curves_frame().assign(steps=np.nan), tmp_path / "x.png")
+    with pytest.raises(ValueError, match="no rows"):
+        plots.plot_firing_heatmaps(firing_frame().iloc[0:0], tmp_path / "x.png")
+
+
+# ------------------------------------------------------------------ units and colours
+
+
+@pytest.mark.parametrize(
+    "values, unit, scale",
+    [
+        (0.4, "pJ", 1.0),
+        (1.0, "pJ", 1.0),
+        ([3.0, 999.0], "pJ", 1.0),
+        ([350.0, 1200.0], "nJ", 1e3),
+        (2.5e6, "µJ", 1e6),
+        ([1e3, 4.2e9], "mJ", 1e9),
+        (7e12, "J", 1e12),
+        ([np.nan, 5e4], "nJ", 1e3),
+        ([], "pJ", 1.0),
+    ],
+)
+def test_energy_unit(values, unit, scale):
+    assert plots.energy_unit(values) == (unit, scale)
+
+
+def test_energy_unit_geomean_and_format():
+    # 10 pJ and 1 µJ: the max picks µJ; the geometric mean (about 3.2 nJ) picks nJ, for log axes
+    assert plots.energy_unit([10.0, 1e6]) == ("µJ", 1e6)
+    assert plots.energy_unit([10.0, 1e6], reference="geomean") == ("nJ", 1e3)
+    assert plots.format_energy(1234.0) == "1.23 nJ"
+    assert plots.format_energy(999.96) == "1.00 nJ"
+    assert plots.format_energy(0.5) == "0.500 pJ"
+    with pytest.raises(ValueError):
+        plots.energy_unit([1.0], reference="median")
+
+
+def test_encoding_colors_consistent():
+    a = plots.encoding_colors(["direct", "temporal", "hybrid", "ANN"])
+    b = plots.encoding_colors(["ANN", "hybrid"])
+    c = plots.encoding_colors(["hybrid", "my-new-code", "direct"])
+    assert a["hybrid"] == b["hybrid"] == c["hybrid"]
+    assert a["direct"] == c["direct"]
+    assert a["ANN"] == b["ANN"] == plots.ANN_COLOR
+    assert plots.encoding_colors(["ann"])["ann"] == plots.ANN_COLOR
+    assert len(set(a.values())) == 4
+    # unknown names: deterministic, distinct from the fixed ones
+    assert plots.encoding_colors(["my-new-code"]) == plots.encoding_colors(["my-new-code"])
+    assert c["my-new-code"] not in {a["direct"], a["temporal"], a["hybrid"], plots.ANN_COLOR}
+    many = plots.encoding_colors([f"code{k}" for k in range(6)])
+    assert len(set(many.values())) == 6  # collisions within one call are resolved
+
+
+def test_no_pyplot_state_left(tmp_path):
+    import sys
+
+    plots.plot_energy_by_encoding(energy_frame(["loihi"]), tmp_path / "e.png")
+    if "matplotlib.pyplot" in sys.modules:
+        assert sys.modules["matplotlib.pyplot"].get_fignums() == []
