@@ -1,0 +1,134 @@
+"""The `asnn` command end to end: export, simulate, energy, compare; errors are one line, exit 1."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from asnn_sim.cli import main
+from asnn_sim.counts_schema import count_names
+
+
+def _err_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+@pytest.fixture
+def graph_file(trained_runs, tmp_path):
+    path = tmp_path / "hybrid.asnn"
+    assert main(["export", str(trained_runs["hybrid"]), "-o", str(path)]) == 0
+    return path
+
+
+def test_export_then_simulate_with_parity(graph_file, trained_runs, tmp_path, capsys):
+    out = tmp_path / "counts"
+    code = main(["simulate", str(graph_file), "--out", str(out), "--limit", "50", "--quiet", "--check-parity", str(trained_runs["hybrid"])])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "accuracy" in printed and "0 of 50 predictions differ" in printed and "ACs" in printed
+    assert {p.name for p in out.iterdir()} == {
+        "counts.parquet", "counts.csv", "per_sample.parquet", "per_sample.csv", "layers.parquet", "layers.csv", "summary.json",
+    }
+    counts = pd.read_parquet(out / "counts.parquet")
+    assert len(counts) == 5 * 4 and all(counts[c].dtype == "int64" for c in count_names())
+    csv = pd.read_csv(out / "counts.csv")
+    pd.testing.assert_frame_equal(csv, counts, check_dtype=False)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_samples"] == 50 and summary["parity"]["identical"] is True
+    assert summary["dataset"] == {"name": "digits", "split": "test"}
+    per_sample = pd.read_parquet(out / "per_sample.parquet")
+    assert len(per_sample) == 50 * 5 and (per_sample.groupby("layer")["synaptic_acs"].sum() == counts.groupby("layer")["synaptic_acs"].sum()).all()
+
+
+def test_simulate_conventions_are_recorded(graph_file, tmp_path):
+    out = tmp_path / "counts"
+    assert main(["simulate", str(graph_file), "--out", str(out), "--limit", "20", "--quiet",
+                 "--graded", "expand", "--skip-zero-weights", "--precision", "float32"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["conventions"] == {"graded": "expand", "skip_zero_weights": True, "static_input": "per_step"}
+    assert summary["precision"] == "float32"
+
+
+def test_energy_on_replayed_counts(graph_file, tmp_path, capsys):
+    counts = tmp_path / "counts"
+    assert main(["simulate", str(graph_file), "--out", str(counts), "--limit", "20", "--quiet"]) == 0
+    out = tmp_path / "energy"
+    assert main(["energy", str(counts), "--hw", "cmos45-fp32-arith,loihi", "--out", str(out)]) == 0
+    assert "SNN/ANN" in capsys.readouterr().out
+    breakdown = pd.read_parquet(out / "breakdown.parquet")
+    assert set(breakdown["profile"]) == {"cmos45-fp32-arith", "loihi"}
+    # The arithmetic-only profile is the papers' formula, exactly.
+    per = json.loads((counts / "summary.json").read_text())["per_inference"]
+    snn = breakdown[(breakdown["profile"] == "cmos45-fp32-arith") & (breakdown["system"] == "snn")]["energy_pj"].sum()
+    assert snn == pytest.approx(0.9 * per["synaptic_acs"] + 4.6 * per["synaptic_macs"], rel=1e-12)
+    assert main(["energy", str(counts), "--hw", "abacus"]) == 1
+    assert "abacus" in _err_line(capsys)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["simulate", "missing.asnn", "--out", "OUT"], "no such graph file"),
+        (["simulate", "GRAPH", "--out", "OUT", "--dataset", "mnist"], "--data-dir is required"),
+        (["simulate", "GRAPH", "--out", "OUT", "--graded", "sometimes"], "invalid choice"),
+        (["export", "nowhere", "-o", "TMP/x.asnn"], "not a finished run"),
+        (["export", "nowhere", "-o", "OUT/x.asnn"], "does not exist"),
+        (["energy", "nowhere"], "nowhere"),
+        (["compare", "--out", "OUT", "--encodings", "direct,morse", "--epochs", "1"], "morse"),
+        (["compare", "--out", "OUT", "--hw", "abacus"], "abacus"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(argv, message, graph_file, tmp_path, capsys):
+    swap = {"GRAPH": graph_file, "OUT": tmp_path / "o", "TMP": tmp_path}
+    for key, value in swap.items():
+        argv = [a.replace(key, str(value)) for a in argv]
+    assert main(argv) == 1
+    assert message in _err_line(capsys)
+    # Nothing half-written: the output folder is not created on a rejected request.
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_simulate_refuses_to_overwrite_without_force(graph_file, tmp_path, capsys):
+    out = tmp_path / "counts"
+    assert main(["simulate", str(graph_file), "--out", str(out), "--limit", "10", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["simulate", str(graph_file), "--out", str(out), "--limit", "10", "--quiet"]) == 1
+    assert "--force" in _err_line(capsys)
+    assert main(["simulate", str(graph_file), "--out", str(out), "--limit", "10", "--quiet", "--force"]) == 0
+
+
+def test_export_refuses_to_overwrite_without_force(graph_file, trained_runs, capsys):
+    capsys.readouterr()
+    assert main(["export", str(trained_runs["hybrid"]), "-o", str(graph_file)]) == 1
+    assert "--force" in _err_line(capsys)
+
+
+def test_compare_writes_a_report_and_reuses_the_cache(tmp_path, capsys):
+    cache, out = tmp_path / "cache", tmp_path / "report"
+    argv = ["compare", "--encodings", "hybrid", "--timesteps", "3", "--epochs", "1", "--limit", "40",
+            "--hw", "cmos45-fp32-arith,truenorth", "--cache-dir", str(cache), "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    first = capsys.readouterr().out
+    assert "training" in first and "report:" in first and "| hybrid |" in first and "| ANN |" in first
+    for name in ("energy_by_encoding", "firing_rates", "accuracy_vs_energy", "early_exit", "raster"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 10_000
+    for name in ("encodings", "energy", "firing_rates", "layer_timestep", "early_exit"):
+        assert len(pd.read_parquet(out / "tables" / f"{name}.parquet")) > 0
+        assert (out / "tables" / f"{name}.csv").is_file()
+    md = (out / "summary.md").read_text()
+    assert "![energy by encoding](figures/energy_by_encoding.png)" in md and "| hybrid |" in md
+    energy = pd.read_parquet(out / "tables" / "energy.parquet")
+    assert set(energy["profile"]) == {"cmos45-fp32-arith", "truenorth"}
+    assert energy["ann_zero_skip_pj"].notna().all() and (energy["ann_zero_skip_pj"] <= energy["ann_dense_pj"]).all()
+
+    # A second run reuses the trained models and replays; --force rewrites the report.
+    assert main(argv) == 1 and "--force" in _err_line(capsys)
+    assert main(argv + ["--force"]) == 0
+    second = capsys.readouterr().out
+    assert "training" not in second and second.count("reusing trained run") == 2
+    shutil.rmtree(out)
