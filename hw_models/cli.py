@@ -1,10 +1,10 @@
 """Command-line front ends: ``asnn profiles`` and ``asnn energy``.
 
 The ``asnn`` entry point (in ``asnn_sim.cli``) registers these with
-:func:`add_profiles_parser` and :func:`add_energy_parser`; each sets ``func`` on the
-parsed namespace, so the caller runs ``args.func(args)``. Bad input raises
+:func:`add_profiles_parser` and :func:`add_energy_parser`; each sets ``handler`` on the
+parsed namespace, so the caller runs ``args.handler(args)``. Bad input raises
 :class:`hw_models.EnergyError` with a one-line message (exit status 1 is the caller's
-job). ``python -m hw_models.cli`` runs the same commands standalone.
+job).
 """
 
 from __future__ import annotations
