@@ -38,6 +38,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator
 
+from hw_models import COMPONENTS  # energy components, in stacking order (bottom to top)
 from asnn_sim.atomic import atomic_path
 
 __all__ = [
@@ -84,15 +85,6 @@ _FALLBACK_COLORS = (
 )
 _CANONICAL_ORDER = ("direct", "temporal", "hybrid")
 
-#: Energy components, in stacking order (bottom to top).
-COMPONENTS = (
-    "synaptic_compute",
-    "neuron_update",
-    "weight_memory",
-    "potential_memory",
-    "spike_routing",
-    "static",
-)
 #: Human-readable component names used in legends.
 COMPONENT_LABELS = {
     "synaptic_compute": "synaptic compute",
