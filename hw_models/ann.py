@@ -11,7 +11,9 @@ dense
 zero-skip
     A replayed ANN counts directory (``graph.kind == 'ann'``) from the same simulator:
     ``synaptic_macs`` counts only MACs with a non-zero input, ``output_spikes`` the
-    non-zero ReLU outputs. It is priced on the same event-driven dataflow as the SNN.
+    non-zero ReLU outputs. It is priced on the dense dataflow (partial sums in registers),
+    performing only the MACs, input reads and address work of non-zero inputs, so it never
+    costs more than the dense ANN.
 """
 
 from __future__ import annotations

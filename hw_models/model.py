@@ -232,8 +232,8 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
     frames = []
     # --- SNN: observed counts, and the same counts with spike activity removed.
     snn_meta = {"profile": profile.name, "system": "snn", "dataflow": "event-driven", "bits": profile.bits}
-    ops_obs = event_driven_ops(bases["snn"], profile, spiking=True)
-    ops_zero = event_driven_ops(bases["snn_zero"], profile, spiking=True)
+    ops_obs = event_driven_ops(bases["snn"], profile)
+    ops_zero = event_driven_ops(bases["snn_zero"], profile)
     priced = {w: price(ops_obs, profile, w, system="snn") for w in SCENARIOS}
     base = {w: price(ops_zero, profile, w, system="snn") for w in SCENARIOS}
     spike = {w: {c: priced[w][c] - base[w][c] for c in priced[w]} for w in SCENARIOS}
@@ -244,12 +244,9 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
     # --- ANN: dense from the layers table, or the replayed zero-skipping ANN.
     if ann:
         act_bits = ann_activation_bits(profile, ann_bits, timesteps)
-        if zero_skip:
-            ann_meta = {"profile": profile.name, "system": "ann", "dataflow": "event-driven", "bits": act_bits}
-            ops_ann = event_driven_ops(bases["ann"], profile, act_bits=act_bits, spiking=False)
-        else:
-            ann_meta = {"profile": profile.name, "system": "ann", "dataflow": "dense", "bits": act_bits}
-            ops_ann = dense_ann_ops(bases["ann"], profile, act_bits=act_bits)
+        dataflow = "dense-zero-skip" if zero_skip else "dense"
+        ann_meta = {"profile": profile.name, "system": "ann", "dataflow": dataflow, "bits": act_bits}
+        ops_ann = dense_ann_ops(bases["ann"], profile, act_bits=act_bits)
         priced_ann = {w: price(ops_ann, profile, w, system="ann", act_bits=act_bits) for w in SCENARIOS}
         zeros = {w: {c: np.zeros_like(v) for c, v in priced_ann[w].items()} for w in SCENARIOS}
         frames.append(_long(ops_ann, priced_ann, zeros, ann_meta))
@@ -278,7 +275,7 @@ def estimate(
         Also price the equivalent ANN (default True).
     ann_counts : Counts, str or pathlib.Path, optional
         A replayed ANN counts directory (``graph.kind == 'ann'``). When given, the ANN is
-        priced with zero-skipping (only MACs with non-zero input, event-driven dataflow);
+        priced with zero-skipping (the dense dataflow performing only MACs with a non-zero input);
         otherwise the dense ANN is built from the SNN's layers table.
     ann_bits : {'same', 'matched'} or int
         ANN activation width: the profile's (``same``), ``ceil(log2(T + 1))``
@@ -288,7 +285,7 @@ def estimate(
     -------
     pandas.DataFrame
         Long format, one row per profile x system x layer x timestep x component, with
-        columns ``profile, system ('snn'|'ann'), dataflow ('event-driven'|'dense'),
+        columns ``profile, system ('snn'|'ann'), dataflow ('event-driven'|'dense'|'dense-zero-skip'),
         bits, layer, layer_index, t, component, energy_pj, energy_low_pj,
         energy_high_pj, spike_driven_pj, spike_driven_low_pj, spike_driven_high_pj``.
         Energies are picojoules per inference. Static rows use layer ``'(static)'``.

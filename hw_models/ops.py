@@ -4,7 +4,7 @@ The counts say what the replay did (events, synaptic ops, neuron arithmetic). Ho
 memory accesses, address computations and neuron updates the *hardware* performs for
 that work depends on its dataflow, which this module states explicitly:
 
-event-driven dataflow (the SNN, and the zero-skipping ANN)
+event-driven dataflow (the SNN)
     * every synaptic op reads its weight (one read per AC or MAC);
     * ``sram-per-synop``: every synaptic op reads and writes the target potential, and
       every updated neuron's potential is read and written once per step (Lemaire et
@@ -110,19 +110,14 @@ def _memory_sizes(ops: Ops, profile: Profile, in_bits_multi: float, out_bits: fl
     ops["out_mem_bytes"] = ops["n_neurons"] * out_bits / 8
 
 
-def event_driven_ops(base: Ops, profile: Profile, *, act_bits: int | None = None, spiking: bool = True) -> Ops:
-    """Operations of the event-driven dataflow (SNN, or zero-skipping ANN).
+def event_driven_ops(base: Ops, profile: Profile) -> Ops:
+    """Operations of the SNN's event-driven dataflow.
 
     Parameters
     ----------
     base : dict of numpy.ndarray
         From :func:`per_inference` (the counts may be floats, e.g. the zero-spike variant).
     profile : Profile
-    act_bits : int, optional
-        Width of multi-bit input events and of outputs; defaults to ``profile.bits``.
-    spiking : bool
-        True for the SNN (outputs are 1-bit spikes), False for an ANN replay (outputs
-        are ``act_bits`` activations).
 
     Returns
     -------
@@ -131,7 +126,7 @@ def event_driven_ops(base: Ops, profile: Profile, *, act_bits: int | None = None
     """
     ops = dict(base)
     clock = profile.clocking == "clock-driven"
-    bits = float(act_bits or profile.bits)
+    bits = float(profile.bits)  # analog or graded input events
     neurons, touched = ops["neurons"], ops["neurons_touched"]
     frac = np.ones_like(neurons) if clock else _ratio(touched, neurons)
     updates = neurons if clock else touched
@@ -163,18 +158,24 @@ def event_driven_ops(base: Ops, profile: Profile, *, act_bits: int | None = None
     ops["in_reads_multi"] = events_multi
     ops["out_writes"] = ops["output_spikes"]
     ops["spikes_out"] = ops["output_spikes"]
-    _memory_sizes(ops, profile, in_bits_multi=bits, out_bits=1.0 if spiking else bits)
+    _memory_sizes(ops, profile, in_bits_multi=bits, out_bits=1.0)  # outputs are 1-bit spikes
     return ops
 
 
 def dense_ann_ops(base: Ops, profile: Profile, *, act_bits: int | None = None) -> Ops:
-    """Operations of the dense ANN dataflow (no zero-skipping).
+    """Operations of the dense ANN dataflow: partial sums in registers, outputs written once.
+
+    Driven by the dense counts this is the plain dense ANN (every MAC, zeros included);
+    driven by a replayed ANN's counts it is the same dataflow skipping zero inputs: only
+    MACs with a non-zero input are performed, and only non-zero inputs are read and
+    addressed. Zero-skipping can then never cost more than the dense pass.
 
     Parameters
     ----------
     base : dict of numpy.ndarray
         :func:`per_inference` of the dense ANN counts (see
-        :func:`hw_models.ann.dense_ann_counts`).
+        :func:`hw_models.ann.dense_ann_counts`, where every input element is an event) or
+        of a replayed ANN (non-zero inputs only).
     profile : Profile
     act_bits : int, optional
         Activation width; defaults to ``profile.bits``.
@@ -201,9 +202,10 @@ def dense_ann_ops(base: Ops, profile: Profile, *, act_bits: int | None = None) -
     ops["bias_reads"] = np.where(ops["n_bias"] > 0, neurons, 0.0)
     ops["pot_accesses"] = zeros  # partial sums stay in the MAC unit's register
     ops["addr_mac"] = zeros
-    ops["addr_add"] = np.where(is_conv, ops["in_elements"] + neurons + ops["c_out"] * ops["kernel_area"], macs)
+    inputs = ops["in_events_analog"] + ops["in_events_graded"]  # all elements for dense counts
+    ops["addr_add"] = np.where(is_conv, inputs + neurons + ops["c_out"] * ops["kernel_area"], macs)
     ops["in_reads_bin"] = zeros
-    ops["in_reads_multi"] = np.where(is_conv, macs, ops["in_elements"])
+    ops["in_reads_multi"] = np.where(is_conv, macs, inputs)
     ops["out_writes"] = neurons
     ops["spikes_out"] = ops["output_spikes"]
     _memory_sizes(ops, profile, in_bits_multi=bits, out_bits=bits)
