@@ -311,48 +311,6 @@ def write_counts_dir(counts: Counts, path: str | Path) -> Path:
     return out
 
 
-def toml_dumps(data: dict) -> str:
-    """Minimal TOML writer for profile-shaped dicts (scalars, lists, two levels of tables).
-
-    Enough to write a modified profile back out (tests, notebooks); not a general
-    TOML serialiser.
-
-    Parameters
-    ----------
-    data : dict
-
-    Returns
-    -------
-    str
-    """
-
-    def value(v):
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        return repr(v)
-
-    lines, tables = [], []
-    for key, v in data.items():
-        if isinstance(v, dict):
-            tables.append((key, v))
-        else:
-            lines.append(f"{key} = {value(v)}")
-    for key, table in tables:
-        scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
-        subs = {k: v for k, v in table.items() if isinstance(v, dict)}
-        if scalars or not subs:
-            lines.append(f"\n[{key}]")
-            lines += [f"{k} = {value(v)}" for k, v in scalars.items()]
-        for sub, entries in subs.items():
-            lines.append(f"\n[{key}.{sub}]")
-            lines += [f"{k} = {value(v)}" for k, v in entries.items()]
-    return "\n".join(lines) + "\n"
-
-
 if __name__ == "__main__":  # pragma: no cover - convenience entry point
     if len(sys.argv) != 2:
         sys.exit("usage: python -m hw_models.synthetic OUT_DIR")

@@ -16,7 +16,9 @@ from hw_models.sram import access_energy, word_energy
 from hw_models.synthetic import TWO_LAYER_CONV as CONV
 from hw_models.synthetic import TWO_LAYER_FC as FC
 from hw_models.synthetic import TWO_LAYER_ROWS as ROWS
-from hw_models.synthetic import counts_from_rows, toml_dumps
+from tomli_w import dumps as toml_dumps
+
+from hw_models.synthetic import counts_from_rows
 from hw_models.synthetic import two_layer_counts as tiny
 
 
