@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from asnn_sim.sim.engine import Conventions
 from asnn_sim.train import TrainConfig, train
 
 DEFAULT_CACHE = Path(".asnn-cache")
@@ -52,12 +53,12 @@ def config_key(config: TrainConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def run_dir_for(config: TrainConfig, cache: Path) -> Path:
+def run_dir_for(config: TrainConfig, cache: str | Path) -> Path:
     label = "ann" if config.ann else config.encoding
-    return cache / f"{config.model}-{config.dataset}-{label}-T{config.timesteps}-{config_key(config)}"
+    return Path(cache) / f"{config.model}-{config.dataset}-{label}-T{config.timesteps}-{config_key(config)}"
 
 
-def train_cached(config: TrainConfig, cache: Path, *, device: str = "auto", progress: bool = True, log: Callable[[str], None] = print) -> Path:
+def train_cached(config: TrainConfig, cache: str | Path, *, device: str = "auto", progress: bool = True, log: Callable[[str], None] = print) -> Path:
     """Train ``config`` unless an identical finished run is cached; returns the run directory."""
     run = run_dir_for(config, cache)
     if (run / "summary.json").is_file() and (run / "model.pt").is_file():
@@ -91,16 +92,20 @@ def simulate_cached(
     split: str = "test",
     limit: int | None = None,
     precision: str = "float64",
+    conventions: Conventions | None = None,
     check_parity: bool = True,
     progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> Path:
     """Replay the dataset the run was trained on; reuse a replay made with the same settings."""
+    conventions = conventions or Conventions()
     from asnn_sim.data import load_dataset
     from asnn_sim.ir import load_graph
     from asnn_sim.sim import simulate
 
     tag = f"counts-{split}-{precision}" + (f"-n{limit}" if limit else "")
+    if conventions != Conventions():
+        tag += f"-{conventions.graded}-{conventions.static_input}" + ("-skip0" if conventions.skip_zero_weights else "")
     out = run / tag
     summary = out / "summary.json"
     if summary.is_file() and summary.stat().st_mtime >= graph_path.stat().st_mtime:
@@ -115,10 +120,10 @@ def simulate_cached(
     if check_parity:
         from asnn_sim.parity import check_parity as parity
 
-        result, report = parity(graph, run, images, labels, precision=precision, progress=progress)
+        result, report = parity(graph, run, images, labels, precision=precision, conventions=conventions, progress=progress)
         log(f"  {report.describe()}")
     else:
-        result = simulate(graph, images, labels, precision=precision, progress=progress)
+        result = simulate(graph, images, labels, precision=precision, conventions=conventions, progress=progress)
     result.summary["dataset"] = {"name": config.dataset, "split": split}
     result.summary["graph_file"] = str(graph_path)
     result.save(out)
@@ -127,23 +132,48 @@ def simulate_cached(
 
 def prepare_models(
     configs: list[TrainConfig],
-    cache: Path = DEFAULT_CACHE,
+    cache: str | Path = DEFAULT_CACHE,
     *,
+    labels: list[str] | None = None,
     device: str = "auto",
     limit: int | None = None,
     precision: str = "float64",
+    conventions: Conventions | None = None,
     check_parity: bool = True,
     progress: bool = True,
     log: Callable[[str], None] = print,
 ) -> list[ModelArtifacts]:
-    """Train (or reuse), export and replay every configuration, in order."""
+    """Train (or reuse), export and replay every configuration, in order.
+
+    Parameters
+    ----------
+    configs : list of TrainConfig
+    cache : path
+        Folder of cached runs.
+    labels : list of str, optional
+        A name per model for tables and figures (default: the encoding, or ``"ANN"``);
+        give your own when two models share an encoding (e.g. a sweep over T).
+    device, limit, precision, conventions, check_parity, progress, log :
+        Training device; replay only the first ``limit`` test samples; simulator
+        arithmetic and counting conventions; compare with PyTorch; progress output.
+
+    Returns
+    -------
+    list of ModelArtifacts
+    """
+    if labels is None:
+        labels = ["ANN" if c.ann else c.encoding for c in configs]
+    if len(labels) != len(configs):
+        raise ValueError(f"{len(labels)} labels for {len(configs)} configurations")
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"labels must be unique, got {labels}; pass labels= to tell models apart")
     artifacts = []
-    for i, config in enumerate(configs, start=1):
-        label = "ANN" if config.ann else config.encoding
+    for i, (config, label) in enumerate(zip(configs, labels), start=1):
         log(f"[{i}/{len(configs)}] {label}")
         run = train_cached(config, cache, device=device, progress=progress, log=log)
         graph = export_cached(run, log=log)
-        counts = simulate_cached(graph, run, limit=limit, precision=precision, check_parity=check_parity, progress=progress, log=log)
+        counts = simulate_cached(graph, run, limit=limit, precision=precision, conventions=conventions,
+                                 check_parity=check_parity, progress=progress, log=log)
         artifacts.append(
             ModelArtifacts(
                 label=label,

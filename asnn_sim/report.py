@@ -287,6 +287,9 @@ def build_report(
     (out / "figures").mkdir(parents=True, exist_ok=True)
     if not any(not a.is_ann for a in artifacts):
         raise ValueError("a report needs at least one spiking model")
+    labels = [a.label for a in artifacts]
+    if len(set(labels)) != len(labels) or sum(a.is_ann for a in artifacts) > 1:
+        raise ValueError(f"each model in a report needs its own label and at most one is the ANN; got {labels}")
     log("report: energy on " + ", ".join(hw))
     energy, breakdowns = energy_tables(artifacts, hw)
     profiles = list(energy["profile"].unique())

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from asnn_sim import __version__, atomic
 from asnn_sim.data import DATASETS, Dataset, augment_batch, iterate_batches, load_dataset

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from asnn_sim import __version__, atomic
 from asnn_sim.counts_schema import SCHEMA_VERSION
