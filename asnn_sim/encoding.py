@@ -159,7 +159,12 @@ def direct(x: np.ndarray, timesteps: int) -> np.ndarray:
     return np.broadcast_to(x, (timesteps,) + x.shape).copy()
 
 
-def rate(x: np.ndarray, timesteps: int, rng: np.random.Generator | int | None = 0) -> np.ndarray:
+def rate(
+    x: np.ndarray,
+    timesteps: int,
+    rng: np.random.Generator | int | None = 0,
+    sample_ids: np.ndarray | None = None,
+) -> np.ndarray:
     """Rate (Bernoulli) coding: each pixel spikes at each step with probability = its value.
 
     Parameters
@@ -170,11 +175,21 @@ def rate(x: np.ndarray, timesteps: int, rng: np.random.Generator | int | None = 
     rng : numpy.random.Generator or int or None
         Source of randomness; an int seeds a fresh generator, so equal seeds give equal
         frames.
+    sample_ids : numpy.ndarray, optional
+        One integer per image. Then ``rng`` must be an int seed and image ``j`` draws from
+        its own generator seeded with ``(seed, sample_ids[j])``, so its spikes do not
+        depend on which other images share its batch (the simulator's replay uses this).
     """
     x = check_images(x)
     _check_timesteps(timesteps)
-    rng = np.random.default_rng(rng)
-    u = rng.random((timesteps,) + x.shape, dtype=x.dtype)
+    if sample_ids is None:
+        u = np.random.default_rng(rng).random((timesteps,) + x.shape, dtype=x.dtype)
+    else:
+        if len(sample_ids) != len(x) or not isinstance(rng, (int, np.integer)):
+            raise ValueError("sample_ids needs one id per image and an int seed")
+        u = np.empty((timesteps,) + x.shape, dtype=x.dtype)
+        for j, sid in enumerate(sample_ids):
+            u[:, j] = np.random.default_rng([int(rng), int(sid)]).random((timesteps,) + x.shape[1:], dtype=x.dtype)
     # u in [0, 1): value 0 never fires, value 1 always fires.
     return (u < x).astype(x.dtype)
 
@@ -345,16 +360,21 @@ class EncoderSpec:
             return ("analog",) + ("binary",) * (self.timesteps - 1)
         return ("binary",) * self.timesteps
 
-    def encode(self, x: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    def encode(
+        self, x: np.ndarray, rng: np.random.Generator | None = None, sample_ids: np.ndarray | None = None
+    ) -> np.ndarray:
         """Encode images ``(B, C, H, W)`` into frames ``(T, B, C, H, W)``.
 
-        ``rng`` is used by the ``rate`` encoder only; without one it is seeded with
-        :attr:`seed`, so repeated calls give the same frames.
+        ``rng`` and ``sample_ids`` are used by the ``rate`` encoder only. Without ``rng``
+        it is seeded with :attr:`seed`, so repeated calls give the same frames; with
+        ``sample_ids`` each image gets its own stream (see :func:`rate`).
         """
         t = self.timesteps
         if self.name == "direct":
             return direct(x, t)
         if self.name == "rate":
+            if sample_ids is not None:
+                return rate(x, t, self.seed, sample_ids)
             return rate(x, t, self.seed if rng is None else rng)
         if self.name == "temporal":
             return temporal(x, t, self.thresholds, self.legacy)

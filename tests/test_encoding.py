@@ -271,3 +271,14 @@ def test_layernorm_sigmoid_is_in_open_unit_interval_and_matches_torch(x):
     assert y.dtype == x.dtype and np.all((y > 0) & (y < 1))
     ref = torch.sigmoid(torch.nn.functional.layer_norm(torch.from_numpy(x), x.shape[1:], eps=1e-5))
     np.testing.assert_allclose(y, ref.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@given(images(), st.integers(1, 5), st.integers(0, 1000))
+def test_rate_per_sample_streams_do_not_depend_on_the_batch(x, t, seed):
+    ids = np.arange(len(x)) + 7
+    whole = rate(x, t, seed, sample_ids=ids)
+    parts = np.concatenate([rate(x[i : i + 1], t, seed, sample_ids=ids[i : i + 1]) for i in range(len(x))], axis=1)
+    np.testing.assert_array_equal(whole, parts)
+    assert not whole[:, x == 0].any() and whole[:, x == 1].all()
+    spec = EncoderSpec("rate", t, seed=seed)
+    np.testing.assert_array_equal(spec.encode(x, sample_ids=ids), whole)

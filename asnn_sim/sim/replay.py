@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -122,7 +122,9 @@ def simulate(
     batch_size : int
         Samples per batch; memory is bounded by it, not by N.
     seed : int, optional
-        Seed for the rate encoder (default: the graph's encoder seed).
+        Seed for the rate encoder (default: the graph's encoder seed). Each sample draws
+        from its own stream seeded with ``(seed, sample index)``, so results do not
+        depend on ``batch_size``.
     progress : bool
         Show a progress bar.
     on_batch : callable, optional
@@ -144,7 +146,8 @@ def simulate(
         raise ValueError(f"{len(labels)} labels for {n} images")
     sim = Simulator(graph, precision, conventions, batch_size)
     encoder = EncoderSpec.from_dict(graph.input.encoder) if graph.input.encoder else None
-    rng = np.random.default_rng([encoder.seed if seed is None else seed, 1]) if encoder else None
+    if encoder is not None and seed is not None:
+        encoder = replace(encoder, seed=seed)
     T, L = graph.timesteps, len(sim.layers)
     totals = np.zeros((L, T, len(COUNTS)), np.int64)
     per_sample = np.zeros((n, L, len(COUNTS)), np.int64)
@@ -154,7 +157,7 @@ def simulate(
     try:
         for lo in range(0, n, batch_size):
             x = images[lo : lo + batch_size].astype(sim.dtype, copy=False)
-            frames = encoder.encode(x, rng) if encoder else x[None]
+            frames = encoder.encode(x, sample_ids=np.arange(lo, lo + len(x))) if encoder else x[None]
             result = sim.run_batch(frames, record=record_spikes)
             totals += result.counts.sum(axis=0)
             per_sample[lo : lo + len(x)] = result.counts.sum(axis=2)
