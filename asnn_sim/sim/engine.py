@@ -20,6 +20,8 @@ from asnn_sim.ir import Graph
 from asnn_sim.sim import kernels as K
 
 COUNTS = count_names()
+# Per-sample buffers (first axis = batch); a smaller batch runs on views of their first rows.
+BUFFERS = ("current", "touched", "cache", "mem", "idx", "cnt", "val", "acc", "mark", "total", "windows", "tmp_pos", "tmp_val", "start")
 SLOT = {name: i for i, name in enumerate(COUNTS)}
 EVENT_SLOT = {K.BINARY: SLOT["in_events_binary"], K.GRADED: SLOT["in_events_graded"], K.ANALOG: SLOT["in_events_analog"]}
 PRECISIONS = {"float32": np.float32, "float64": np.float64}
@@ -104,6 +106,10 @@ def _conv_dense_pairs(in_shape, out_shape, kernel, stride, padding) -> int:
 class Simulator:
     """A graph compiled for event-driven replay.
 
+    Buffers are allocated once, for ``batch_size`` samples; a smaller batch runs on views
+    of them. Performance: see ``docs/performance.md`` (throughput per batch size, and
+    where the time goes).
+
     Parameters
     ----------
     graph : Graph
@@ -147,8 +153,9 @@ class Simulator:
                 for s in range(node.n_sets):
                     w = node.weight[s]
                     if node.kind == "conv2d":
-                        wt = np.ascontiguousarray(w.transpose(2, 3, 1, 0), dtype=dt)  # (kh, kw, c_in, c_out)
-                        nnz = np.ascontiguousarray((wt != 0).sum(axis=3), dtype=np.int64)
+                        # rows (ky, kx, c_in) flattened, c_out contiguous: a spike adds one row per tap
+                        wt = np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(-1, w.shape[0]), dtype=dt)
+                        nnz = np.ascontiguousarray((wt != 0).sum(axis=1), dtype=np.int64)
                         bias = np.tile(node.bias[s].astype(dt), out_shape[1] * out_shape[2])
                     else:
                         wt = np.ascontiguousarray(w.T, dtype=dt)  # (n_in, n_out)
@@ -163,6 +170,7 @@ class Simulator:
                 if node.kind == "conv2d":
                     op["touched"] = np.zeros((B, out_shape[1] * out_shape[2]), np.uint8)
                     op["dense"] = _conv_dense_pairs(in_shape, out_shape, node.weight.shape[3:], node.stride, node.padding)
+                    op["taps"] = K.conv_tables(in_shape, out_shape, node.weight.shape[3:], node.stride, node.padding)
                 else:
                     op["dense"] = int(node.weight.shape[1] * node.weight.shape[2])
                 op["static"] = self.static_first and node.inputs[0] == g.input.name
@@ -173,12 +181,51 @@ class Simulator:
                 op.update(self._event_buffers(n_out, ones=True))
             elif node.kind in ("relu", "maxpool2d", "avgpool2d", "add", "input"):
                 op.update(self._event_buffers(n_out))
+                if node.kind == "input":  # scratch of the channel-first to channels-last event listing
+                    c, h, w = out_shape
+                    op["tmp_pos"] = np.zeros((B, n_out if c > 1 else 0), np.int32)
+                    op["tmp_val"] = np.zeros((B, n_out if c > 1 else 0), dt)
+                    op["start"] = np.zeros((B, h * w + 1 if c > 1 else 0), np.int64)
                 if node.kind in ("maxpool2d", "avgpool2d", "add"):
                     op["acc"] = np.zeros((B, n_out), dt)
                     op["mark"] = np.zeros((B, n_out), np.uint8)
+                if node.kind in ("maxpool2d", "avgpool2d"):
+                    _, h, w = g.shapes[node.inputs[0]]
+                    op["table"] = (
+                        *K.window_table(h, out_shape[1], node.kernel[0], node.stride[0]),
+                        *K.window_table(w, out_shape[2], node.kernel[1], node.stride[1]),
+                    )
+                    op["windows"] = np.zeros((B, op["table"][1].shape[1] * op["table"][3].shape[1]), np.int64)
             elif node.kind == "readout":
                 op["total"] = np.zeros((B, n_out), dt)
             self.ops[node.name] = op
+        self._fixed = self._fixed_counts()
+        self._views: dict[int, dict[str, dict]] = {B: self.ops}
+        self._dirty = False  # True while a batch runs: an interrupted one leaves currents unclean
+
+    def _fixed_counts(self) -> np.ndarray:
+        """The counts that depend on the graph alone, per layer and step ``(L, T, n_counts)``.
+
+        Dense-equivalent MACs and the neuron-update arithmetic (every neuron is updated
+        every step); a batch starts from these and adds what its events did.
+        """
+        g, T = self.graph, self.timesteps
+        fixed = np.zeros((len(self.layers), T, len(COUNTS)), np.int64)
+        for l, (syn, act) in enumerate(self.layers):
+            n = self.ops[act.name]["n_out"]
+            for t in range(T):
+                c = fixed[l, t]
+                c[SLOT["dense_macs"]] = self.ops[syn.name]["dense"]
+                c[SLOT["neurons"]] = n
+                if act.kind == "neuron":
+                    # leak x mem and gain x current; bias add and integration add; one threshold compare
+                    c[SLOT["neuron_mults"]], c[SLOT["neuron_adds"]], c[SLOT["neuron_compares"]] = 2 * n, 2 * n, n
+                elif act.kind == "relu":
+                    c[SLOT["neuron_adds"]], c[SLOT["neuron_compares"]] = n, n  # bias add, compare with 0
+                else:  # readout: the scale, the bias, then the accumulation over steps
+                    c[SLOT["neuron_mults"]] = n if act.scale is not None else 0
+                    c[SLOT["neuron_adds"]] = n + (n if t > 0 else 0)
+        return fixed
 
     def _event_buffers(self, n: int, ones: bool = False) -> dict:
         B = self.batch_size
@@ -206,37 +253,37 @@ class Simulator:
         n = frames.shape[1]
         if n > self.batch_size:
             raise ValueError(f"batch of {n} exceeds the simulator's batch_size {self.batch_size}")
-        if n < self.batch_size:
-            # Pad with empty samples so every buffer keeps its shape; their counts are dropped.
-            pad = np.zeros((T, self.batch_size - n) + frames.shape[2:], frames.dtype)
-            frames = np.concatenate([frames, pad], axis=1)
-        B, L = self.batch_size, len(self.layers)
-        counts = np.zeros((B, L, T, len(COUNTS)), np.int64)
+        if frames.dtype not in (np.float32, np.float64):
+            frames = frames.astype(self.dtype)
+        ops = self._ops_for(n)
+        L = len(self.layers)
+        counts = np.empty((n, L, T, len(COUNTS)), np.int64)
+        counts[:] = self._fixed
         n_classes = self.graph.n_classes
-        step_logits = np.zeros((B, T, n_classes), self.dtype)
-        spikes = {syn.name: np.zeros((T, B) + self.graph.shapes[syn.name], np.uint8) for syn, act in self.layers if act.kind == "neuron"} if record else {}
-        self._reset_state()
-        # channels-last, flattened per sample
-        hwc = np.ascontiguousarray(frames.transpose(0, 1, 3, 4, 2).reshape(T, B, -1), dtype=self.dtype)
+        step_logits = np.zeros((n, T, n_classes), self.dtype)
+        spikes = {syn.name: np.zeros((T, n) + self.graph.shapes[syn.name], np.uint8) for syn, act in self.layers if act.kind == "neuron"} if record else {}
+        self._reset_state(ops)
+        self._dirty = True
         for t in range(T):
             tensors: dict[str, Events] = {}
             for node in self.graph.nodes:
-                op = self.ops[node.name]
+                op = ops[node.name]
                 kind = node.kind
                 if kind == "input":
-                    K.dense_to_events(hwc[t], op["idx"], op["cnt"], op["val"])
+                    # read channel-first (converted to the replay's dtype in the kernel): no transposed copy
+                    K.frame_to_events(np.ascontiguousarray(frames[t]), op["idx"], op["cnt"], op["val"], op["tmp_pos"], op["tmp_val"], op["start"])
                     cls = K.ANALOG if self.frame_kinds[t] == "analog" else K.BINARY
                     tensors[node.name] = Events(op["idx"], op["cnt"], op["val"], cls, self.graph.shapes[node.name])
                 elif kind in ("conv2d", "linear"):
                     self._synaptic(node, op, tensors[node.inputs[0]], t, counts)
                 elif kind == "neuron":
-                    self._neuron(node, op, t, counts, spikes)
+                    self._neuron(node, op, ops[node.inputs[0]], t, counts, spikes)
                     tensors[node.name] = Events(op["idx"], op["cnt"], op["val"], K.BINARY, self.graph.shapes[node.name])
                 elif kind == "relu":
-                    syn = self.ops[node.inputs[0]]
+                    syn = ops[node.inputs[0]]
                     _, _, bias = syn["sets"][syn["node"].weight_set[t]]
                     K.relu_update(syn["current"], bias, op["idx"], op["cnt"], op["val"])
-                    self._activation_counts(node, counts, t, op["cnt"], mults=0, adds=1, compares=1, resets=False)
+                    counts[:, self.layer_index[node.inputs[0]], t, SLOT["output_spikes"]] = op["cnt"]
                     tensors[node.name] = Events(op["idx"], op["cnt"], op["val"], K.ANALOG, self.graph.shapes[node.name])
                 elif kind in ("maxpool2d", "avgpool2d"):
                     src = tensors[node.inputs[0]]
@@ -246,8 +293,9 @@ class Simulator:
                         mode, cls = K.MODE_AVG, K.ANALOG
                     else:
                         mode, cls = (K.MODE_OR, K.BINARY) if src.event_class == K.BINARY else (K.MODE_MAX, src.event_class)
-                    K.pool_events(src.idx, src.cnt, src.val, mode, c, w, *node.kernel, *node.stride, h_out, w_out,
-                                  op["acc"], op["mark"], op["idx"], op["cnt"], op["val"])
+                    inv = 1.0 / (node.kernel[0] * node.kernel[1])
+                    K.pool_events(src.idx, src.cnt, src.val, mode, c, w, *op["table"], w_out, inv,
+                                  op["acc"], op["mark"], op["windows"], op["idx"], op["cnt"], op["val"])
                     tensors[node.name] = Events(op["idx"], op["cnt"], op["val"], cls, self.graph.shapes[node.name])
                 elif kind == "flatten":
                     src = tensors[node.inputs[0]]
@@ -256,80 +304,73 @@ class Simulator:
                 elif kind == "add":
                     tensors[node.name] = self._add(node, op, [tensors[s] for s in node.inputs])
                 elif kind == "readout":
-                    syn = self.ops[node.inputs[0]]
+                    syn = ops[node.inputs[0]]
                     _, _, bias = syn["sets"][syn["node"].weight_set[t]]
                     scale = 1.0 if node.scale is None else node.scale[t]
                     K.readout_update(syn["current"], bias, self.dtype(scale), step_logits[:, t], op["total"])
-                    l = self.layer_index[node.inputs[0]]
-                    k = op["n_out"]
-                    counts[:, l, t, SLOT["neurons"]] += k
-                    counts[:, l, t, SLOT["neuron_mults"]] += k if node.scale is not None else 0
-                    counts[:, l, t, SLOT["neuron_adds"]] += k + (k if t > 0 else 0)  # bias, then accumulate over steps
-        logits = self.ops[self.graph.nodes[-1].name]["total"] / T
-        return BatchResult(counts[:n], step_logits[:n], logits[:n].copy(), {k: v[:, :n] for k, v in spikes.items()})
+        self._dirty = False
+        logits = ops[self.graph.nodes[-1].name]["total"] / T
+        return BatchResult(counts, step_logits, logits, spikes)
 
-    def _reset_state(self) -> None:
-        for op in self.ops.values():
-            for key in ("mem", "total", "current"):
-                if key in op:
-                    op[key].fill(0)
+    def _ops_for(self, n: int) -> dict[str, dict]:
+        """The compiled ops with every per-sample buffer cut to its first ``n`` rows (views, cached)."""
+        if n not in self._views:
+            self._views[n] = {
+                name: {k: (v[:n] if k in BUFFERS else v) for k, v in op.items()} for name, op in self.ops.items()
+            }
+        return self._views[n]
+
+    def _reset_state(self, ops: dict[str, dict]) -> None:
+        """Clear what carries over between batches.
+
+        Membranes need no clearing (the first step does not read them). Currents are
+        cleared by their consumer every step, so they are clean after a completed batch;
+        only a batch that was interrupted (an exception, Ctrl-C) leaves them dirty.
+        """
+        for op in ops.values():
+            if "total" in op:
+                op["total"].fill(0)
+        if self._dirty:
+            for op in self.ops.values():  # every row, whatever batch size was interrupted
+                for key in ("current", "touched", "acc", "mark"):
+                    if key in op:
+                        op[key].fill(0)
 
     def _synaptic(self, node, op, src: Events, t: int, counts: np.ndarray) -> None:
-        l = self.layer_index[node.name]
-        c = counts[:, l, t]
-        c[:, SLOT["dense_macs"]] = op["dense"]
         if op.get("static") and t > 0:
             op["current"][:] = op["cache"]  # reuse step 0's current: no synaptic work this step
             return
+        c = counts[:, self.layer_index[node.name], t]
         wt, nnz, _ = op["sets"][node.weight_set[t]]
-        c[:, EVENT_SLOT[src.event_class]] += src.cnt
+        c[:, EVENT_SLOT[src.event_class]] = src.cnt
         conv = self.conventions
-        acs, macs, touched = (np.zeros(self.batch_size, np.int64) for _ in range(3))
+        # the kernels add into the counts table directly (these slots start at 0)
+        acs, macs, touched = c[:, SLOT["synaptic_acs"]], c[:, SLOT["synaptic_macs"]], c[:, SLOT["neurons_touched"]]
         expand = conv.graded == "expand"
         if node.kind == "conv2d":
             c_in, _, width = src.shape
-            _, h_out, w_out = self.graph.shapes[node.name]
-            kh, kw = node.weight.shape[3:]
+            current = op["current"]
             K.conv_scatter(src.idx, src.cnt, src.val, src.event_class, expand, conv.skip_zero_weights,
-                           c_in, width, kh, kw, *node.stride, *node.padding, h_out, w_out,
-                           wt, nnz, op["current"], op["touched"], acs, macs, touched)
+                           c_in, width, *op["taps"],
+                           wt, nnz, current.reshape(current.shape[0], -1, wt.shape[1]), op["touched"], acs, macs, touched)
         else:
             K.linear_scatter(src.idx, src.cnt, src.val, src.event_class, expand, conv.skip_zero_weights,
                              wt, nnz, op["current"], acs, macs, touched)
-        c[:, SLOT["synaptic_acs"]] += acs
-        c[:, SLOT["synaptic_macs"]] += macs
-        c[:, SLOT["neurons_touched"]] += touched
         if op.get("static"):
             op["cache"][:] = op["current"]
 
-    def _neuron(self, node, op, t: int, counts: np.ndarray, spikes: dict) -> None:
-        syn = self.ops[node.inputs[0]]
+    def _neuron(self, node, op, syn, t: int, counts: np.ndarray, spikes: dict) -> None:
         _, _, bias = syn["sets"][syn["node"].weight_set[t]]
         K.neuron_update(syn["current"], bias, op["mem"], self.dtype(node.leak[t]), self.dtype(node.gain[t]),
-                        self.dtype(node.threshold), op["idx"], op["cnt"])
-        # leak x mem and gain x current; bias add and integration add; one threshold compare
-        self._activation_counts(node, counts, t, op["cnt"], mults=2, adds=2, compares=1, resets=True)
+                        self.dtype(node.threshold), t == 0, op["idx"], op["cnt"])
+        c = counts[:, self.layer_index[node.inputs[0]], t]
+        c[:, SLOT["output_spikes"]] = op["cnt"]
+        c[:, SLOT["neuron_resets"]] = op["cnt"]
         if spikes:
             name = node.inputs[0]
-            rec = spikes[name][t].reshape(self.batch_size, -1)
-            shape = self.graph.shapes[name]
-            for b in range(self.batch_size):
-                rec[b, op["idx"][b, : op["cnt"][b]]] = 1
-            if len(shape) == 3:  # stored channels-last; present channel-first like torch
-                c, h, w = shape
-                spikes[name][t] = rec.reshape(self.batch_size, h, w, c).transpose(0, 3, 1, 2).copy()
-
-    def _activation_counts(self, node, counts, t, out_cnt, mults, adds, compares, resets) -> None:
-        l = self.layer_index[node.inputs[0]]
-        n = self.ops[node.name]["n_out"]
-        c = counts[:, l, t]
-        c[:, SLOT["neurons"]] += n
-        c[:, SLOT["neuron_mults"]] += mults * n
-        c[:, SLOT["neuron_adds"]] += adds * n
-        c[:, SLOT["neuron_compares"]] += compares * n
-        c[:, SLOT["output_spikes"]] += out_cnt
-        if resets:
-            c[:, SLOT["neuron_resets"]] += out_cnt
+            rec = spikes[name][t]  # channel-first, like torch; the events are channels-last
+            n = rec.shape[0]
+            K.events_to_dense(op["idx"], op["cnt"], self.graph.shapes[name][0], rec.reshape(n, -1))
 
     def _add(self, node, op, srcs: list[Events]) -> Events:
         first = srcs[0]

@@ -15,6 +15,25 @@ Counting happens where the work happens: every kernel that performs synaptic ope
 returns how many (input event, in-bounds synapse) pairs it processed, per sample, so a
 padded tap is never counted. Conventions (graded events, zero weights) are applied here
 and nowhere else.
+
+Performance notes
+-----------------
+Measurements and the commands that produce them: ``docs/performance.md``.
+
+* Synaptic scatter: a spike adds whole contiguous weight rows (all output channels)
+  through slices, which LLVM vectorises (no index arithmetic inside the loop). Which
+  outputs a spike reaches along each axis is precomputed per layer (:func:`conv_tables`,
+  :func:`window_table`), so there are no per-tap divisions or bounds branches. The
+  events of one pixel (its channels, consecutive in a list) share the tap lookup, and
+  up to four events are added per pass over an output row (:func:`_add_rows`).
+* Neuron update: two passes over 512-neuron chunks, the arithmetic and threshold
+  (vectorised) into flags, then the compaction of the spike indices.
+* Input frames are scanned plane by plane and the events counting-sorted into
+  channels-last order, instead of reading a transposed copy.
+* Exactness: no ``fastmath`` and no fused multiply-adds (Numba's default). Every output
+  element receives the same floating-point operations in the same order (input events
+  in list order) as a plain scalar loop, so replays are reproducible bit for bit and a
+  float64 replay stays spike-for-spike identical to PyTorch.
 """
 
 from __future__ import annotations
@@ -26,24 +45,188 @@ from numba import njit, prange
 BINARY, GRADED, ANALOG = 0, 1, 2
 
 
+def tap_table(n_in: int, n_out: int, k: int, s: int, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Along one axis of a convolution: which (kernel tap, output coordinate) pairs each input coordinate reaches.
+
+    Returns ``count (n_in,)``, ``tap (n_in, k)`` and ``out (n_in, k)``: input coordinate
+    ``i`` reaches output ``out[i, a]`` through tap ``tap[i, a]`` for ``a < count[i]``, in
+    increasing tap order. Padding taps and taps between strides are absent.
+    """
+    count = np.zeros(n_in, np.int64)
+    tap = np.zeros((n_in, k), np.int64)
+    out = np.zeros((n_in, k), np.int64)
+    for i in range(n_in):
+        for kt in range(k):
+            n = i + p - kt
+            if n >= 0 and n % s == 0 and n // s < n_out:
+                tap[i, count[i]] = kt
+                out[i, count[i]] = n // s
+                count[i] += 1
+    return count, tap, out
+
+
+def window_table(n_in: int, n_out: int, k: int, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Along one axis of a pooling: the windows ``o * s <= i < o * s + k`` containing each input coordinate.
+
+    Returns ``count (n_in,)`` and ``out (n_in, ceil(k / s))`` in increasing order.
+    """
+    width = -(-k // s)
+    count = np.zeros(n_in, np.int64)
+    out = np.zeros((n_in, width), np.int64)
+    for i in range(n_in):
+        for o in range(n_out):
+            if o * s <= i < o * s + k:
+                out[i, count[i]] = o
+                count[i] += 1
+    return count, out
+
+
 @njit(parallel=True, cache=True)
-def dense_to_events(x, idx, cnt, val):
-    """Collect the non-zero elements of ``x (B, n)`` into event lists (with values)."""
-    for b in prange(x.shape[0]):
+def frame_to_events(frame, idx, cnt, val, tmp_pos, tmp_val, start):
+    """Event lists (channels-last indices) of the non-zero elements of channel-first frames ``(B, C, H, W)``.
+
+    ``frame`` must be C-contiguous. Values are first converted to ``val``'s dtype; an
+    element is an event when the converted value is non-zero (so a float64 frame replayed
+    in float32 drops exactly what a float32 copy of it would). Each channel plane is
+    scanned contiguously into ``tmp_pos``/``tmp_val`` (``(B, n)`` scratch: int32 and
+    ``val``'s dtype), then a stable counting sort by position (``start``: ``(B, H * W + 1)``
+    int64 scratch) lists the events in channels-last order; a transposed copy of the
+    frames, read with strides, is several times slower.
+    """
+    n_b, c_in, h, w = frame.shape
+    hw = h * w
+    for b in prange(n_b):
+        f = frame[b]
+        ib = idx[b]
+        vb = val[b]
         k = 0
-        row = x[b]
-        for j in range(row.shape[0]):
-            if row[j] != 0:
-                idx[b, k] = j
-                val[b, k] = row[j]
-                k += 1
+        if c_in == 1:  # channel-first is channels-last
+            plane = f[0].ravel()
+            for p in range(hw):
+                v = vb.dtype.type(plane[p])
+                if v != 0:
+                    ib[k] = p
+                    vb[k] = v
+                    k += 1
+        else:
+            tp = tmp_pos[b]
+            tv = tmp_val[b]
+            st = start[b]
+            st[:] = 0
+            for c in range(c_in):
+                plane = f[c].ravel()  # a view: frames are C-contiguous
+                for p in range(hw):
+                    v = vb.dtype.type(plane[p])
+                    if v != 0:
+                        tp[k] = p * c_in + c
+                        tv[k] = v
+                        k += 1
+                        st[p + 1] += 1
+            for p in range(hw):
+                st[p + 1] += st[p]
+            # Stable: the events come channel by channel, so each position's list is in channel order.
+            for e in range(k):
+                j = tp[e]
+                p = j // c_in
+                d = st[p]
+                ib[d] = j
+                vb[d] = tv[e]
+                st[p] = d + 1
         cnt[b] = k
 
 
 @njit(parallel=True, cache=True)
+def events_to_dense(idx, cnt, channels, out):
+    """Mark the events of channels-last lists in channel-first flat maps ``out (B, n)`` (uint8, zeroed).
+
+    ``channels`` is the map's channel count (a vector of ``n`` elements: ``channels = n``).
+    """
+    for b in prange(out.shape[0]):
+        o = out[b]
+        plane = o.shape[0] // channels
+        for e in range(cnt[b]):
+            j = idx[b, e]
+            o[(j % channels) * plane + j // channels] = 1
+
+
+@njit(inline="always")
+def _add_rows(dst, wt, base, ib, vb, start, end, binary):
+    """``dst += wt[base + ib[k]]`` (times ``vb[k]`` unless ``binary``) for ``k`` in ``start..end-1``, in that order.
+
+    Up to four events per pass over ``dst``: ``(((d + w0) + w1) + w2) + w3`` is the same
+    sequence of roundings as four separate passes, with a quarter of the loads and stores
+    of ``dst`` and of the loop overhead.
+    """
+    n = dst.shape[0]
+    k = start
+    if binary:
+        while k + 4 <= end:
+            w0 = wt[base + ib[k]]
+            w1 = wt[base + ib[k + 1]]
+            w2 = wt[base + ib[k + 2]]
+            w3 = wt[base + ib[k + 3]]
+            for j in range(n):
+                dst[j] = (((dst[j] + w0[j]) + w1[j]) + w2[j]) + w3[j]
+            k += 4
+        if k + 2 <= end:
+            w0 = wt[base + ib[k]]
+            w1 = wt[base + ib[k + 1]]
+            for j in range(n):
+                dst[j] = (dst[j] + w0[j]) + w1[j]
+            k += 2
+        if k < end:
+            w0 = wt[base + ib[k]]
+            for j in range(n):
+                dst[j] += w0[j]
+    else:
+        while k + 4 <= end:
+            w0 = wt[base + ib[k]]
+            w1 = wt[base + ib[k + 1]]
+            w2 = wt[base + ib[k + 2]]
+            w3 = wt[base + ib[k + 3]]
+            v0 = vb[k]
+            v1 = vb[k + 1]
+            v2 = vb[k + 2]
+            v3 = vb[k + 3]
+            for j in range(n):
+                dst[j] = (((dst[j] + v0 * w0[j]) + v1 * w1[j]) + v2 * w2[j]) + v3 * w3[j]
+            k += 4
+        if k + 2 <= end:
+            w0 = wt[base + ib[k]]
+            w1 = wt[base + ib[k + 1]]
+            v0 = vb[k]
+            v1 = vb[k + 1]
+            for j in range(n):
+                dst[j] = (dst[j] + v0 * w0[j]) + v1 * w1[j]
+            k += 2
+        if k < end:
+            w0 = wt[base + ib[k]]
+            v0 = vb[k]
+            for j in range(n):
+                dst[j] += v0 * w0[j]
+
+
+def conv_tables(in_shape, out_shape, kernel, stride, padding) -> tuple[np.ndarray, ...]:
+    """Per-axis tables for :func:`conv_scatter`, from :func:`tap_table`.
+
+    Returns ``y_count, y_row, y_out, x_count, x_row, x_out``: input row ``y`` reaches
+    output row ``oy = y_out[y, a] / w_out`` (stored premultiplied by ``w_out``) through
+    kernel row ``ky``, whose weights start at row ``y_row[y, a] = ky * k_w * c_in`` of the
+    ``(k_h * k_w * c_in, c_out)`` weight matrix; likewise ``x_row = kx * c_in`` and
+    ``x_out = ox`` for columns.
+    """
+    c_in, h, w = in_shape
+    _, h_out, w_out = out_shape
+    k_h, k_w = kernel
+    y_count, y_tap, y_out = tap_table(h, h_out, k_h, stride[0], padding[0])
+    x_count, x_tap, x_out = tap_table(w, w_out, k_w, stride[1], padding[1])
+    return y_count, y_tap * (k_w * c_in), y_out * w_out, x_count, x_tap * c_in, x_out
+
+
+@njit(parallel=True, cache=True)
 def conv_scatter(
-    idx, cnt, val, event_class, expand_graded, skip_zero,
-    c_in, width, k_h, k_w, s_h, s_w, p_h, p_w, h_out, w_out,
+    idx, cnt, val, event_class, expand_graded, skip_zero, c_in, width,
+    y_count, y_row, y_out, x_count, x_row, x_out,
     wt, nnz, current, touched, acs, macs, n_touched,
 ):
     """Scatter input events through a 2-D convolution.
@@ -56,119 +239,141 @@ def conv_scatter(
         Graded events count ``value`` ACs per synapse instead of one MAC.
     skip_zero : bool
         Count only synapses with a non-zero weight (``nnz``); the arithmetic is the same.
-    wt : (k_h, k_w, c_in, c_out) weights
-    nnz : (k_h, k_w, c_in) number of non-zero weights per tap
-    current : (B, h_out * w_out * c_out), accumulated into
+    y_count, y_row, y_out, x_count, x_row, x_out : :func:`conv_tables`
+    wt : (k_h * k_w * c_in, c_out) weights, row ``(ky * k_w + kx) * c_in + ci``
+    nnz : (k_h * k_w * c_in,) number of non-zero weights per row
+    current : (B, h_out * w_out, c_out), accumulated into
     touched : (B, h_out * w_out) uint8 scratch, left zeroed
     acs, macs, n_touched : (B,) int64 outputs, added to
+
+    Notes
+    -----
+    A run of consecutive events at the same position (the channels of one pixel) reaches
+    the same output positions, so the taps are looked up once per run; for each tap the
+    run's weight rows are added one event after the other (:func:`_add_rows`). Every
+    output element thus still receives its contributions in event-list order.
     """
-    c_out = wt.shape[3]
+    c_out = wt.shape[1]
     for b in prange(cnt.shape[0]):
         cur = current[b]
         mark = touched[b]
+        ib = idx[b]
+        vb = val[b]
+        n = cnt[b]
         n_ac = 0
         n_mac = 0
-        for e in range(cnt[b]):
-            flat = idx[b, e]
-            ci = flat % c_in
-            pos = flat // c_in
-            x = pos % width
+        e = 0
+        while e < n:
+            pos = ib[e] // c_in
+            lo = pos * c_in
+            hi = lo + c_in
+            end = e + 1
+            while end < n and ib[end] >= lo and ib[end] < hi:
+                end += 1
             y = pos // width
-            v = val[b, e]
-            pairs = 0
-            for ky in range(k_h):
-                ny = y + p_h - ky
-                if ny < 0 or ny % s_h != 0:
-                    continue
-                oy = ny // s_h
-                if oy >= h_out:
-                    continue
-                for kx in range(k_w):
-                    nx = x + p_w - kx
-                    if nx < 0 or nx % s_w != 0:
-                        continue
-                    ox = nx // s_w
-                    if ox >= w_out:
-                        continue
-                    o = oy * w_out + ox
-                    base = o * c_out
-                    w = wt[ky, kx, ci]
-                    if event_class == BINARY:
-                        for co in range(c_out):
-                            cur[base + co] += w[co]
-                    else:
-                        for co in range(c_out):
-                            cur[base + co] += v * w[co]
+            x = pos - y * width
+            ny = y_count[y]
+            nx = x_count[x]
+            for a in range(ny):
+                r_y = y_row[y, a] - lo  # + flat index = weight row
+                o_y = y_out[y, a]
+                for c in range(nx):
+                    r = r_y + x_row[x, c]
+                    o = o_y + x_out[x, c]
                     mark[o] = 1
-                    pairs += nnz[ky, kx, ci] if skip_zero else c_out
-            if event_class == BINARY:
-                n_ac += pairs
-            elif event_class == GRADED and expand_graded:
-                n_ac += pairs * np.int64(v)
-            else:
-                n_mac += pairs
+                    _add_rows(cur[o], wt, r, ib, vb, e, end, event_class == BINARY)
+            for k in range(e, end):
+                if skip_zero:
+                    pairs = 0
+                    ci = ib[k] - lo
+                    for a in range(ny):
+                        for c in range(nx):
+                            pairs += nnz[y_row[y, a] + x_row[x, c] + ci]
+                else:
+                    pairs = ny * nx * c_out
+                if event_class == BINARY:
+                    n_ac += pairs
+                elif event_class == GRADED and expand_graded:
+                    n_ac += pairs * np.int64(vb[k])
+                else:
+                    n_mac += pairs
+            e = end
         acs[b] += n_ac
         macs[b] += n_mac
         hit = 0
         for o in range(mark.shape[0]):
-            if mark[o]:
-                hit += 1
-                mark[o] = 0
+            hit += mark[o]
+            mark[o] = 0
         n_touched[b] += hit * c_out
 
 
 @njit(parallel=True, cache=True)
 def linear_scatter(idx, cnt, val, event_class, expand_graded, skip_zero, wt, nnz, current, acs, macs, n_touched):
-    """Scatter input events through a fully connected layer; ``wt`` is ``(n_in, n_out)``."""
+    """Scatter input events through a fully connected layer; ``wt`` is ``(n_in, n_out)``.
+
+    The events' weight rows are added in list order (:func:`_add_rows`).
+    """
     n_out = wt.shape[1]
     for b in prange(cnt.shape[0]):
-        cur = current[b]
+        ib = idx[b]
+        vb = val[b]
+        n = cnt[b]
+        _add_rows(current[b], wt, 0, ib, vb, 0, n, event_class == BINARY)
         n_ac = 0
         n_mac = 0
-        for e in range(cnt[b]):
-            i = idx[b, e]
-            w = wt[i]
-            v = val[b, e]
-            if event_class == BINARY:
-                for o in range(n_out):
-                    cur[o] += w[o]
-            else:
-                for o in range(n_out):
-                    cur[o] += v * w[o]
-            pairs = nnz[i] if skip_zero else n_out
+        for e in range(n):
+            pairs = nnz[ib[e]] if skip_zero else n_out
             if event_class == BINARY:
                 n_ac += pairs
             elif event_class == GRADED and expand_graded:
-                n_ac += pairs * np.int64(v)
+                n_ac += pairs * np.int64(vb[e])
             else:
                 n_mac += pairs
         acs[b] += n_ac
         macs[b] += n_mac
-        if cnt[b] > 0:
+        if n > 0:
             n_touched[b] += n_out
 
 
+CHUNK = 512  # neurons per pass of the two-pass neuron update (flags stay in L1)
+
+
 @njit(parallel=True, cache=True)
-def neuron_update(current, bias, mem, leak, gain, threshold, out_idx, out_cnt):
+def neuron_update(current, bias, mem, leak, gain, threshold, first, out_idx, out_cnt):
     """One timestep of LIF/ASNN neurons, in the reference's exact order of operations.
 
     ``mem = leak * mem + gain * (current + bias)``; spike where ``mem - threshold > 0``;
-    soft reset ``mem -= threshold``. Clears ``current`` for the next step and writes the
-    spikes as event lists.
+    soft reset ``mem -= threshold``. With ``first`` the old membrane is taken as 0 (the
+    buffer is not read, so it needs no clearing between batches). Clears ``current`` for
+    the next step and writes the spikes as event lists, in increasing index order.
+
+    Each chunk is done in two passes: the arithmetic (vectorised; the reset is a select,
+    so every element gets the same operations as in a scalar loop), then compaction of
+    the spike flags into indices.
     """
     n = mem.shape[1]
+    zero = mem.dtype.type(0)
     for b in prange(mem.shape[0]):
         cur = current[b]
         m = mem[b]
+        oi = out_idx[b]
+        flags = np.empty(CHUNK, np.uint8)
         k = 0
-        for j in range(n):
-            v = leak * m[j] + gain * (cur[j] + bias[j])
-            if v - threshold > 0:
-                v -= threshold
-                out_idx[b, k] = j
-                k += 1
-            m[j] = v
-            cur[j] = 0
+        for lo in range(0, n, CHUNK):
+            hi = min(n, lo + CHUNK)
+            mm = m[lo:hi]
+            cc = cur[lo:hi]
+            bb = bias[lo:hi]
+            for j in range(hi - lo):
+                old = zero if first else mm[j]
+                v = leak * old + gain * (cc[j] + bb[j])
+                s = v - threshold > 0
+                mm[j] = v - threshold if s else v
+                cc[j] = 0
+                flags[j] = s
+            for j in range(hi - lo):
+                oi[k] = lo + j
+                k += flags[j]
         out_cnt[b] = k
 
 
@@ -206,43 +411,58 @@ MODE_OR, MODE_MAX, MODE_AVG = 0, 1, 2
 
 
 @njit(parallel=True, cache=True)
-def pool_events(idx, cnt, val, mode, channels, width, k_h, k_w, s_h, s_w, h_out, w_out, acc, mark, out_idx, out_cnt, out_val):
+def pool_events(idx, cnt, val, mode, channels, width, y_count, y_out, x_count, x_out, w_out, inv, acc, mark, windows, out_idx, out_cnt, out_val):
     """2-D pooling on event lists; inputs are non-negative (spikes or ReLU outputs).
 
     ``MODE_OR``: max of spikes, i.e. an output spike if any input in the window spiked.
     ``MODE_MAX``: max of analog values (absent elements are 0, never above a present one).
-    ``MODE_AVG``: window mean (``acc`` sums value / window size).
-    ``acc (B, n_out)`` and ``mark (B, n_out)`` are scratch, left zeroed.
+    ``MODE_AVG``: window mean (``acc`` sums value * ``inv``, ``inv = 1 / window size``).
+    ``y_count, y_out, x_count, x_out``: :func:`window_table` of the two axes.
+    ``acc (B, n_out)`` and ``mark (B, n_out)`` are scratch, left zeroed; ``windows`` is
+    ``(B, y_out.shape[1] * x_out.shape[1])`` int64 scratch. Output events are listed in
+    the order of their first contributing input event.
     """
-    inv = 1.0 / (k_h * k_w)
     for b in prange(cnt.shape[0]):
         a = acc[b]
         m = mark[b]
+        ib = idx[b]
+        oi = out_idx[b]
+        win = windows[b]
+        n = cnt[b]
         k = 0
-        for e in range(cnt[b]):
-            flat = idx[b, e]
-            c = flat % channels
-            pos = flat // channels
-            x = pos % width
+        e = 0
+        while e < n:
+            # A run of events at one position (its channels) shares its windows.
+            pos = ib[e] // channels
+            lo = pos * channels
+            hi = lo + channels
+            end = e + 1
+            while end < n and ib[end] >= lo and ib[end] < hi:
+                end += 1
             y = pos // width
-            v = val[b, e]
-            # Windows containing row y: oy * s_h <= y < oy * s_h + k_h.
-            oy_lo = max(0, (y - k_h + s_h) // s_h) if y - k_h + s_h > 0 else 0
-            ox_lo = max(0, (x - k_w + s_w) // s_w) if x - k_w + s_w > 0 else 0
-            for oy in range(oy_lo, min(h_out - 1, y // s_h) + 1):
-                for ox in range(ox_lo, min(w_out - 1, x // s_w) + 1):
-                    o = (oy * w_out + ox) * channels + c
+            x = pos - y * width
+            n_win = 0
+            for i in range(y_count[y]):
+                row = y_out[y, i] * w_out
+                for j in range(x_count[x]):
+                    win[n_win] = (row + x_out[x, j]) * channels - lo
+                    n_win += 1
+            for ev in range(e, end):
+                v = val[b, ev]
+                for i in range(n_win):
+                    o = win[i] + ib[ev]
                     if m[o] == 0:
                         m[o] = 1
-                        out_idx[b, k] = o
+                        oi[k] = o
                         k += 1
                     if mode == MODE_MAX:
                         if v > a[o]:
                             a[o] = v
                     elif mode == MODE_AVG:
                         a[o] += v * inv
+            e = end
         for e in range(k):
-            o = out_idx[b, e]
+            o = oi[e]
             out_val[b, e] = a[o] if mode != MODE_OR else 1
             a[o] = 0
             m[o] = 0
