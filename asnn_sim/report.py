@@ -349,6 +349,12 @@ def _fmt_energy(pj: float) -> str:
     return f"{pj:.3g} pJ"
 
 
+def _fmt_range(value: float, low: float, high: float) -> str:
+    """``'4.92 µJ [4.83 µJ–6.91 µJ]'``, without the bracket when the bounds print alike."""
+    lo, hi = _fmt_energy(low), _fmt_energy(high)
+    return _fmt_energy(value) if lo == hi else f"{_fmt_energy(value)} [{lo}–{hi}]"
+
+
 def _summary_markdown(title, artifacts, tables, head_md, figures, headline_profile, out: Path) -> str:
     snn = next(a for a in artifacts if not a.is_ann)
     c = snn.config
@@ -379,8 +385,7 @@ def _summary_markdown(title, artifacts, tables, head_md, figures, headline_profi
     show = pd.DataFrame({
         "encoding": table["encoding"],
         "profile": table["profile"],
-        "SNN": [f"{_fmt_energy(v)} [{_fmt_energy(lo)}–{_fmt_energy(hi)}]" if not np.isclose(lo, hi) else _fmt_energy(v)
-                for v, lo, hi in zip(table["snn_pj"], table["snn_low_pj"], table["snn_high_pj"])],
+        "SNN": [_fmt_range(v, lo, hi) for v, lo, hi in zip(table["snn_pj"], table["snn_low_pj"], table["snn_high_pj"])],
         "ANN dense": table["ann_dense_pj"].map(_fmt_energy),
         "SNN/ANN dense": table["ratio_vs_dense_ann"].map(lambda v: f"{v:.2f}"),
         "ANN zero-skip": table["ann_zero_skip_pj"].map(lambda v: "-" if pd.isna(v) else _fmt_energy(v)),

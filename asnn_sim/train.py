@@ -362,6 +362,7 @@ def train(
         unit="batch",
         desc=f"train {'ann' if config.ann else config.encoding}",
         dynamic_ncols=True,
+        mininterval=0.5,  # fewer redraws: quieter logs when output is not a terminal
     )
     try:
         for epoch in range(start_epoch, config.epochs):
