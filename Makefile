@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test test-all demo bench clean
+.PHONY: setup test demo bench clean
 
 setup: $(STAMP)
 
@@ -18,9 +18,6 @@ $(STAMP): pyproject.toml
 
 test: setup
 	$(BIN)/python -m pytest -q
-
-test-all: setup
-	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 demo: setup
 	$(BIN)/asnn demo --out reports/demo

@@ -41,7 +41,6 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 from asnn_sim.sim import Simulator  # noqa: E402
-from asnn_sim.sim import engine as new_engine  # noqa: E402
 from asnn_sim.sim import kernels as K  # noqa: E402
 from workloads import lenet, wide_conv  # noqa: E402
 

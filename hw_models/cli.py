@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from collections.abc import Sequence
 
 from .activity import DAMPFHOFFER_BAND
-from .errors import EnergyError
 from .profile import list_profiles, load_profile
 from .run import EnergyResult, parse_hw, run_energy, write_outputs
 from .summary import constants_table, profile_table

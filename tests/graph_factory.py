@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from hypothesis import strategies as st
 
-from asnn_sim.ir import Add, AvgPool2d, Conv2d, Flatten, Graph, GraphError, Input, Linear, MaxPool2d, Neuron, Readout, ReLU
+from asnn_sim.ir import Add, AvgPool2d, Conv2d, Flatten, Graph, Input, Linear, MaxPool2d, Neuron, Readout, ReLU
 
 
 @dataclass

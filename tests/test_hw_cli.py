@@ -11,7 +11,7 @@ import pytest
 
 from hw_models import EnergyError, dense_ann_counts, list_profiles
 from hw_models.cli import add_energy_parser, add_profiles_parser
-from hw_models.synthetic import synthetic_counts, two_layer_counts, write_counts_dir
+from hw_models.synthetic import synthetic_counts, write_counts_dir
 
 
 def parser():

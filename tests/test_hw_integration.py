@@ -1,7 +1,4 @@
-"""End to end with the real simulator: asnn simulate's directories load and price.
-
-Marked slow (it imports the numba simulator); run with ``make test-all``.
-"""
+"""End to end with the real simulator: asnn simulate's directories load and price."""
 
 from __future__ import annotations
 
@@ -9,12 +6,10 @@ import dataclasses
 
 import pytest
 
-pytestmark = pytest.mark.slow
-
 
 def test_simulator_output_round_trip(tmp_path):
-    factory = pytest.importorskip("graph_factory")
-    replay = pytest.importorskip("asnn_sim.sim.replay")
+    import graph_factory as factory
+    from asnn_sim.sim import replay
     import hw_models as hw
 
     spec = factory.Spec(

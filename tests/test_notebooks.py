@@ -20,14 +20,8 @@ NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT = 300  # seconds per cell; quick mode needs a few (the first Numba compile is the slowest)
 EXPECTED = {"01_quickstart.ipynb", "02_encoding_costs.ipynb", "03_hardware_energy.ipynb"}
-# Quick runs on 2 idle CPU cores with a warm Numba cache: 01 ~8 s, 02 ~20 s, 03 ~11 s (39 s together, under
-# the 60 s budget of the fast suite), so none is marked slow. Under heavy CPU contention or a cold Numba cache
-# 02 took up to ~95 s; if that becomes the norm, add its name here to move it to `make test-all`.
-SLOW_NOTEBOOKS: set[str] = set()
-
-
-def _executable(paths):
-    return [pytest.param(p, id=p.name, marks=[pytest.mark.slow] if p.name in SLOW_NOTEBOOKS else []) for p in paths]
+# Quick runs on 2 idle CPU cores with a warm Numba cache: 01 ~8 s, 02 ~20 s, 03 ~11 s (39 s together).
+# Under heavy CPU contention or a cold Numba cache 02 took up to ~95 s.
 
 
 def test_expected_notebooks_exist():
@@ -72,7 +66,7 @@ def _kernel_manager(spec_root: Path):
     return km
 
 
-@pytest.mark.parametrize("path", _executable(NOTEBOOKS))
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_in_quick_mode(path, tmp_path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")

@@ -147,7 +147,7 @@ def test_cli_refuses_existing_out(tmp_path, capsys):
     assert "--resume" in capsys.readouterr().err
 
 
-# ---------------------------------------------------------------- acceptance (slow)
+# ---------------------------------------------------------------- acceptance (about a minute)
 
 ACCEPTANCE = [
     (dict(ann=True), 0.97),
@@ -157,7 +157,6 @@ ACCEPTANCE = [
 ]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("extra, floor", ACCEPTANCE)
 def test_digits_accuracy_after_30_epochs(tmp_path, extra, floor):
     summary = train(TrainConfig(epochs=30, timesteps=4, seed=0, **extra), tmp_path / "run", device="cpu", progress=False)

@@ -209,7 +209,7 @@ class Simulator:
         Dense-equivalent MACs and the neuron-update arithmetic (every neuron is updated
         every step); a batch starts from these and adds what its events did.
         """
-        g, T = self.graph, self.timesteps
+        T = self.timesteps
         fixed = np.zeros((len(self.layers), T, len(COUNTS)), np.int64)
         for l, (syn, act) in enumerate(self.layers):
             n = self.ops[act.name]["n_out"]

@@ -20,7 +20,7 @@ from asnn_sim import __version__, atomic
 from asnn_sim.counts_schema import SCHEMA_VERSION
 from asnn_sim.encoding import EncoderSpec
 from asnn_sim.ir import Graph
-from asnn_sim.sim.engine import COUNTS, SLOT, BatchResult, Conventions, Simulator
+from asnn_sim.sim.engine import COUNTS, BatchResult, Conventions, Simulator
 
 OUTPUT_FILES = (
     "counts.parquet", "counts.csv", "per_sample.parquet", "per_sample.csv",
