@@ -35,6 +35,24 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def prepare_output_dir(out: str | os.PathLike, files: tuple[str, ...], force: bool, hint: str = "pass --force to overwrite its results") -> Path:
+    """Create ``out``, refusing to mix new results into a non-empty folder unless ``force``.
+
+    With ``force`` only ``files`` (what the command writes) are removed, never a user's
+    other files. Raises ``ValueError`` with a one-line message; ``hint`` ends it.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory")
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise ValueError(f"--out {out} already exists; {hint}")
+        for name in files:
+            (out / name).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -210,18 +210,8 @@ def add_simulate_parser(sub) -> None:
     p.set_defaults(handler=run_simulate)
 
 
-def _prepare_out(out: Path, files: tuple[str, ...], force: bool) -> None:
-    """Refuse to mix results into an existing folder unless --force; then remove only our files."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a directory")
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise ValueError(f"--out {out} already exists; pass --force to overwrite its results")
-        for name in files:
-            (out / name).unlink(missing_ok=True)
-
-
 def run_simulate(args: argparse.Namespace) -> None:
+    from asnn_sim.atomic import prepare_output_dir
     from asnn_sim.data import load_dataset
     from asnn_sim.ir import load_graph
     from asnn_sim.sim import Conventions, simulate
@@ -233,7 +223,7 @@ def run_simulate(args: argparse.Namespace) -> None:
     if not dataset_name:
         raise ValueError(f"{args.graph} does not record its dataset; pass --dataset")
     data_dir = args.data_dir or graph.metadata.get("train_config", {}).get("data_dir")
-    _prepare_out(args.out, OUTPUT_FILES, args.force)
+    prepare_output_dir(args.out, OUTPUT_FILES, args.force)
     data = load_dataset(dataset_name, data_dir)
     images, labels = (data.x_test, data.y_test) if args.split == "test" else (data.x_train, data.y_train)
     if args.limit:

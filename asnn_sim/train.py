@@ -212,15 +212,10 @@ def _prepare_run_dir(out: Path, resume: bool, force: bool) -> None:
         if not (out / "checkpoint.pt").is_file():
             raise TrainError(f"--resume: no checkpoint.pt in {out}; nothing to resume")
         return
-    if out.exists() and not out.is_dir():
-        raise TrainError(f"--out {out} exists and is not a directory")
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise TrainError(f"--out {out} already exists; pass --resume to continue it or --force to overwrite it")
-        # Remove only what a run writes, never a user's other files.
-        for name in RUN_FILES:
-            (out / name).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        atomic.prepare_output_dir(out, RUN_FILES, force, "pass --resume to continue it or --force to overwrite it")
+    except ValueError as e:
+        raise TrainError(str(e)) from None
 
 
 def _check_resume_config(stored: TrainConfig, asked: TrainConfig | None) -> None:

@@ -206,6 +206,22 @@ def _add_rows(dst, wt, base, ib, vb, start, end, binary):
                 dst[j] += v0 * w0[j]
 
 
+@njit(inline="always")
+def _pixel_run(ib, e, n, channels):
+    """The run of events from ``e`` at one position (its channels, consecutive in a list).
+
+    Returns ``pos, lo, end``: the position, its first flat index ``pos * channels``, and
+    the end of the run; such a run shares its tap or window lookup.
+    """
+    pos = ib[e] // channels
+    lo = pos * channels
+    hi = lo + channels
+    end = e + 1
+    while end < n and ib[end] >= lo and ib[end] < hi:
+        end += 1
+    return pos, lo, end
+
+
 def conv_tables(in_shape, out_shape, kernel, stride, padding) -> tuple[np.ndarray, ...]:
     """Per-axis tables for :func:`conv_scatter`, from :func:`tap_table`.
 
@@ -264,12 +280,7 @@ def conv_scatter(
         n_mac = 0
         e = 0
         while e < n:
-            pos = ib[e] // c_in
-            lo = pos * c_in
-            hi = lo + c_in
-            end = e + 1
-            while end < n and ib[end] >= lo and ib[end] < hi:
-                end += 1
+            pos, lo, end = _pixel_run(ib, e, n, c_in)
             y = pos // width
             x = pos - y * width
             ny = y_count[y]
@@ -432,13 +443,7 @@ def pool_events(idx, cnt, val, mode, channels, width, y_count, y_out, x_count, x
         k = 0
         e = 0
         while e < n:
-            # A run of events at one position (its channels) shares its windows.
-            pos = ib[e] // channels
-            lo = pos * channels
-            hi = lo + channels
-            end = e + 1
-            while end < n and ib[end] >= lo and ib[end] < hi:
-                end += 1
+            pos, lo, end = _pixel_run(ib, e, n, channels)
             y = pos // width
             x = pos - y * width
             n_win = 0
