@@ -182,14 +182,15 @@ def rate(
     """
     x = check_images(x)
     _check_timesteps(timesteps)
+    # Uniforms are always drawn in float64, so float32 and float64 images get the same spikes.
     if sample_ids is None:
-        u = np.random.default_rng(rng).random((timesteps,) + x.shape, dtype=x.dtype)
+        u = np.random.default_rng(rng).random((timesteps,) + x.shape)
     else:
         if len(sample_ids) != len(x) or not isinstance(rng, (int, np.integer)):
             raise ValueError("sample_ids needs one id per image and an int seed")
-        u = np.empty((timesteps,) + x.shape, dtype=x.dtype)
+        u = np.empty((timesteps,) + x.shape)
         for j, sid in enumerate(sample_ids):
-            u[:, j] = np.random.default_rng([int(rng), int(sid)]).random((timesteps,) + x.shape[1:], dtype=x.dtype)
+            u[:, j] = np.random.default_rng([int(rng), int(sid)]).random((timesteps,) + x.shape[1:])
     # u in [0, 1): value 0 never fires, value 1 always fires.
     return (u < x).astype(x.dtype)
 

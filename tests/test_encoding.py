@@ -282,3 +282,10 @@ def test_rate_per_sample_streams_do_not_depend_on_the_batch(x, t, seed):
     assert not whole[:, x == 0].any() and whole[:, x == 1].all()
     spec = EncoderSpec("rate", t, seed=seed)
     np.testing.assert_array_equal(spec.encode(x, sample_ids=ids), whole)
+
+
+def test_rate_spikes_do_not_depend_on_the_image_dtype():
+    x = (np.arange(64).reshape(1, 1, 8, 8) / 64).astype(np.float64)
+    a = rate(x, 6, 11, sample_ids=np.array([5]))
+    b = rate(x.astype(np.float32), 6, 11, sample_ids=np.array([5]))
+    np.testing.assert_array_equal(a, b)

@@ -43,3 +43,14 @@ def test_ann_replay_matches(trained_runs, digits):
     # The ANN replay counts MACs with non-zero inputs only; dense MACs are all of them.
     per = result.summary["per_inference"]
     assert 0 < per["synaptic_macs"] < per["dense_macs"] and per["synaptic_acs"] == 0
+
+
+def test_rate_coded_replay_reports_the_training_accuracy(tmp_path, digits):
+    # Both sides draw each test image's Bernoulli spikes from its own (seed, index) stream.
+    from asnn_sim.sim import simulate
+    from asnn_sim.train import TrainConfig, train
+
+    summary = train(TrainConfig(encoding="rate", epochs=2, timesteps=4, seed=3), tmp_path / "rate", device="cpu", progress=False)
+    graph = export_run(tmp_path / "rate")
+    result = simulate(graph, digits.x_test, digits.y_test, batch_size=100, progress=False)
+    assert result.summary["accuracy"] == summary["test_accuracy"]

@@ -34,7 +34,7 @@ def test_run_directory_contents(tmp_path):
     # Rebuilding the model from the run reproduces the reported accuracy.
     config, model = load_run(run)
     data = load_dataset("digits", limit=QUICK["limit"])
-    _, acc = evaluate(model, data.x_test, data.y_test, torch.device("cpu"), seed=config.seed)
+    _, acc = evaluate(model, data.x_test, data.y_test, torch.device("cpu"))
     assert acc == pytest.approx(summary["test_accuracy"])
 
 
