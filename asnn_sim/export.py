@@ -36,7 +36,7 @@ from asnn_sim.ir import (
     Readout,
 )
 from asnn_sim.neurons import SpikingNeurons
-from asnn_sim.train import TrainConfig, load_run
+from asnn_sim.train import load_run
 
 
 def fold_batchnorm(layer: nn.Conv2d | nn.Linear, bn: nn.BatchNorm1d | nn.BatchNorm2d | None) -> tuple[np.ndarray, np.ndarray]:
@@ -192,8 +192,3 @@ def export_run(run_dir: str | Path) -> Graph:
     }
     graph = Graph(nodes, "ann" if config.ann else "snn", timesteps, meta.get("class_names", []), metadata)
     return fold_avgpool(graph)
-
-
-def train_config_of(graph: Graph) -> TrainConfig:
-    """The training configuration recorded in an exported graph."""
-    return TrainConfig.from_dict(graph.metadata["train_config"])

@@ -35,7 +35,7 @@ import hashlib
 import json
 import math
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -427,17 +427,6 @@ class Graph:
     def synaptic_layers(self) -> list[tuple[Node, Node]]:
         """Each conv2d/linear node with the activation node (neuron/relu/readout) it feeds."""
         return [(n, self.consumers(n.name)[0]) for n in self.nodes if n.kind in SYNAPTIC_KINDS]
-
-    def with_dtype(self, dtype) -> "Graph":
-        """A copy with every float array cast to ``dtype``."""
-        nodes = []
-        for n in self.nodes:
-            values = {f.name: getattr(n, f.name) for f in fields(n)}
-            for a, arr in n.arrays().items():
-                if arr.dtype.kind == "f":
-                    values[a] = arr.astype(dtype)
-            nodes.append(type(n)(**values))
-        return Graph(nodes, self.kind, self.timesteps, list(self.class_names), dict(self.metadata))
 
 
 # ---------------------------------------------------------------- file I/O

@@ -186,14 +186,6 @@ class Profile:
             return self.constants[name].at(which)
         return self.assumptions[name].at(which)
 
-    def sources(self) -> list[str]:
-        """Distinct sources cited by the constants, in file order."""
-        seen: list[str] = []
-        for const in self.constants.values():
-            if const.source not in seen:
-                seen.append(const.source)
-        return seen
-
     def models_text(self) -> str:
         """One-line summary of what the profile charges, for the ``profiles`` table."""
         m = self.model

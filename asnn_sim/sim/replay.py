@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -226,8 +225,3 @@ def _summary(sim, counts, layers, step_logits, predictions, labels, seconds) -> 
         cumulative = np.cumsum(step_logits, axis=1)
         summary["accuracy_by_timesteps"] = [float((cumulative[:, t].argmax(1) == labels).mean()) for t in range(T)]
     return summary
-
-
-def read_summary(path: str | Path) -> dict:
-    """Load a counts directory's ``summary.json``."""
-    return json.loads((Path(path) / "summary.json").read_text())
