@@ -3,13 +3,14 @@
 ``asnn simulate --out DIR`` writes these files (each table as both Parquet and CSV):
 
 ``counts``
-    One row per layer x timestep. Every count column is an ``int64`` *total over all
+    One row per node x timestep, for every node that does work (synaptic layers,
+    neurons, residual adds, pools, the readout). Every count column is an ``int64`` *total over all
     samples replayed*; divide by ``n_samples`` for the per-inference mean.
 ``per_sample``
-    One row per sample x layer, count columns summed over timesteps (``int64``), so
+    One row per sample x node, count columns summed over timesteps (``int64``), so
     distributions over samples can be plotted.
 ``layers``
-    One row per layer: static facts about the graph (shapes, weights, neurons), enough
+    One row per counted node: static facts about the graph (shapes, weights, neurons), enough
     for a memory model and for the equivalent ANN without reading the graph file.
 ``summary.json``
     Accuracy, ``n_samples``, the counting conventions used, per-inference means.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: one row per node that does work (1: one row per synaptic layer)
 
 
 @dataclass(frozen=True)
@@ -33,47 +34,54 @@ class Column:
     doc: str
 
 
-# Keys of a row of the ``counts`` table (layer x timestep).
+# Keys of a row of the ``counts`` table (node x timestep).
 KEY_COLUMNS: tuple[Column, ...] = (
-    Column("layer", "name of the synaptic layer (graph node), e.g. 'conv1'"),
-    Column("layer_index", "position of the layer in the graph's execution order, from 0"),
+    Column("layer", "name of the graph node the row counts, e.g. 'conv1', 'lif1', 'pool1'"),
+    Column("layer_index", "position of the node among the counted nodes, in the graph's execution order, from 0"),
+    Column("kind", "the node's kind: conv2d, linear, neuron, relu, readout, add, maxpool2d, avgpool2d"),
     Column("t", "timestep, from 0"),
     Column("n_samples", "number of samples replayed (the divisor for per-inference means)"),
 )
 
-# Every count is an int64 total over the samples replayed.
+# Every count is an int64 total over the samples replayed. A node fills the columns its
+# kind does work in (docs/counting.md has the table); the others stay 0.
 COUNT_COLUMNS: tuple[Column, ...] = (
     # Events are classed by the kind of tensor that carries them, never by value: a pixel
     # of exactly 1.0 in an analog frame is an analog event.
-    Column("in_events_binary", "spikes arriving at the layer (non-zero elements of a binary spike tensor)"),
-    Column("in_events_graded", "non-zero elements of a graded tensor (small integer sums of spikes, e.g. residual adds)"),
-    Column("in_events_analog", "non-zero elements of an analog tensor (e.g. image pixels, ANN activations)"),
+    Column("in_events_binary", "spikes arriving at the node (non-zero elements of a binary spike tensor it reads)"),
+    Column("in_events_graded", "non-zero elements of a graded tensor it reads (small integer sums of spikes, e.g. SEW residuals)"),
+    Column("in_events_analog", "non-zero elements of an analog tensor it reads (e.g. image pixels, ANN activations, average-pool outputs)"),
     Column("synaptic_acs", "accumulates: one per (spike, in-bounds synapse) pair; a graded event of value k adds k per synapse under graded='expand'"),
     Column("synaptic_macs", "multiply-accumulates: one per (analog event, in-bounds synapse) pair, and per (graded event, synapse) under graded='mac'"),
     Column("dense_macs", "multiply-accumulates a dense (ANN-style) layer does for the same input: one per (input element, in-bounds synapse) pair, zeros included"),
-    Column("neurons", "neuron updates performed: every neuron of the layer, every timestep"),
-    Column("neurons_touched", "neurons with at least one input event inside their receptive field in this timestep (weight values not considered)"),
+    Column("neurons", "neuron updates performed: every neuron of a neuron, relu or readout node, every timestep"),
+    Column("neurons_touched", "neurons that an input event reached in this timestep, through any path into their current (weight values not considered)"),
     Column("neuron_mults", "multiplications in neuron updates (leak x membrane, gain x current, readout scale)"),
-    Column("neuron_adds", "additions in neuron updates (bias, leak + input, readout accumulation)"),
-    Column("neuron_compares", "threshold comparisons"),
-    Column("neuron_resets", "soft resets (membrane -= 1), one per output spike"),
-    Column("output_spikes", "spikes emitted by the layer's neurons (for an ANN graph: non-zero ReLU outputs)"),
+    Column("neuron_adds", "additions in neuron updates (integration, pending synaptic bias, own bias, readout accumulation)"),
+    Column("neuron_compares", "threshold comparisons (ReLU: comparisons with 0)"),
+    Column("neuron_resets", "resets (soft: membrane -= threshold; hard: membrane = v_reset), one per output spike"),
+    Column("output_spikes", "spikes emitted by a neuron node (for an ANN graph: non-zero ReLU outputs)"),
+    Column("elementwise_adds", "additions of two non-zero values in an add node (residual sums, biases of summed currents)"),
+    Column("window_ops", "pooling: one per (input event, window containing it): an OR for spikes, a compare for a max, an add for a mean"),
 )
 
-# Static per-layer facts (the ``layers`` table).
+# Static per-node facts (the ``layers`` table): one row per counted node.
 LAYER_COLUMNS: tuple[Column, ...] = (
-    Column("layer", "name of the synaptic layer"),
-    Column("layer_index", "position in execution order"),
-    Column("kind", "'conv2d' or 'linear'"),
-    Column("neuron", "'lif' (shared leak/gain), 'asnn' (per-timestep leak and gain), 'relu' (ANN twin) or 'readout' (no spikes; scaled logits)"),
-    Column("in_shape", "input feature-map shape of one sample, e.g. '1x8x8'"),
+    Column("layer", "name of the node"),
+    Column("layer_index", "position among the counted nodes, in execution order"),
+    Column("kind", "the node's kind (see the counts table)"),
+    Column("neuron", "for neuron rows 'lif' (shared leak/gain) or 'asnn' (per-timestep leak and gain); 'relu' (ANN twin) and 'readout' rows say so; empty for other kinds"),
+    Column("inputs", "the nodes it reads, comma-separated"),
+    Column("output", "what it emits: 'current' (what a neuron integrates), 'binary' spikes, 'graded' or 'analog' events, 'logits'"),
+    Column("in_shape", "shape of one sample of its first input, e.g. '1x8x8'"),
     Column("out_shape", "output shape of one sample, e.g. '32x8x8'"),
-    Column("n_weights", "weight parameters, zeros included, over all weight sets (hybrid first layers hold two)"),
+    Column("n_weights", "weight parameters, zeros included, over all weight sets (hybrid first layers hold two); 0 for non-synaptic nodes"),
     Column("n_weight_sets", "1, or 2 for a hybrid first layer (analog frame and spike frames use different weights)"),
-    Column("n_bias", "bias values (after BatchNorm folding) over all weight sets"),
-    Column("n_neurons", "neurons (membrane potentials) in the layer"),
-    Column("fan_in", "synapses per output neuron (C_in*k*k for a conv, in_features for a linear)"),
-    Column("dense_macs_per_step", "dense_macs of one sample in one timestep (the equivalent ANN's MACs for this layer)"),
+    Column("n_bias", "synaptic rows: their bias values (after BatchNorm folding) over all weight sets; neuron rows: the bias values their updates read"),
+    Column("n_neurons", "neurons (membrane potentials) of a neuron, relu or readout node; 0 otherwise"),
+    Column("fan_in", "synapses per output neuron (C_in*k*k for a conv, in_features for a linear); 0 otherwise"),
+    Column("dense_macs_per_step", "dense_macs of one sample in one timestep (the equivalent ANN's MACs for this node); 0 for non-synaptic nodes"),
+    Column("dense_ops_per_step", "the node's work in one dense pass of one sample: MACs (synaptic), neuron updates, element additions (add), window pairs (pools)"),
 )
 
 #: Conventions a replay can use; summary.json records the ones used.
@@ -87,3 +95,7 @@ CONVENTIONS = {
 def count_names() -> list[str]:
     """Names of the int64 count columns, in table order."""
     return [c.name for c in COUNT_COLUMNS]
+
+
+#: column name -> its position in a counts vector
+SLOT: dict[str, int] = {c.name: i for i, c in enumerate(COUNT_COLUMNS)}

@@ -8,7 +8,9 @@ Folding, per output channel ``c`` of a conv/linear followed by BatchNorm in eval
 
 so ``W' x + b' == BN(W x + b)`` exactly in real arithmetic (float64 export keeps the
 difference at rounding level). Exporters are registered per model name in
-:data:`EXPORTERS`; graph-level rewrites such as :func:`fold_avgpool` run afterwards.
+:data:`EXPORTERS`. :func:`fold_avgpool` is an optional graph pass (not applied by
+:func:`export_run`): it trades an average pool and the MACs on its analog outputs for a
+wider linear layer reading spikes, which suits chips that take spikes only.
 """
 
 from __future__ import annotations
@@ -190,5 +192,4 @@ def export_run(run_dir: str | Path) -> Graph:
         "train_test_accuracy": summary.get("test_accuracy"),
         "exported_by": f"asnn-sim {__version__}",
     }
-    graph = Graph(nodes, "ann" if config.ann else "snn", timesteps, meta.get("class_names", []), metadata)
-    return fold_avgpool(graph)
+    return Graph(nodes, "ann" if config.ann else "snn", timesteps, meta.get("class_names", []), metadata)

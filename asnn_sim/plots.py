@@ -89,6 +89,7 @@ _CANONICAL_ORDER = ("direct", "temporal", "hybrid")
 COMPONENT_LABELS = {
     "synaptic_compute": "synaptic compute",
     "neuron_update": "neuron update",
+    "elementwise": "residual adds, pooling",
     "weight_memory": "weight memory",
     "potential_memory": "potential memory",
     "spike_routing": "spike routing",
@@ -98,6 +99,7 @@ COMPONENT_LABELS = {
 COMPONENT_COLORS = {
     "synaptic_compute": "#332288",
     "neuron_update": "#88CCEE",
+    "elementwise": "#117733",
     "weight_memory": "#44AA99",
     "potential_memory": "#DDCC77",
     "spike_routing": "#CC6677",

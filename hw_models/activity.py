@@ -1,11 +1,12 @@
 """Activity metrics: spikes per synapse per inference, spike rate, and the zero-spike split.
 
-Definitions (also in ``docs/energy.md``):
+Definitions (also in ``docs/energy.md``); only synaptic rows (conv2d, linear) take part
+in the first three:
 
 spike row
-    A (layer, t) row whose input is spikes. A layer that only ever receives analog
-    input (a direct-coded first layer) contributes no spike rows; in a layer that gets
-    both (a hybrid first layer: analog frame at t = 0, spikes after), the rows with
+    A synaptic (layer, t) row whose input is spikes. A layer that only ever receives
+    analog input (a direct-coded first layer) contributes no spike rows; in a layer that
+    gets both (a hybrid first layer: analog frame at t = 0, spikes after), the rows with
     analog events and no spike events are left out.
 spike-driven synaptic ops of a row
     ``synaptic_acs + synaptic_macs * graded / (graded + analog)``: ACs always come from
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from asnn_sim.nodes import KINDS
 
 from .counts import Counts, layer_geometry
 
@@ -58,6 +61,11 @@ class Activity:
     synapses: float
 
 
+def is_synaptic(kinds) -> np.ndarray:
+    """Boolean mask of the rows whose node kind is synaptic (conv2d, linear, ...)."""
+    return np.array([KINDS[k].ROLE == "synapse" for k in kinds], dtype=bool)
+
+
 def _shares(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Spike shares of MACs (graded / multi-bit events) and of events (spike / all)."""
     binary = table["in_events_binary"].to_numpy(dtype=float)
@@ -70,7 +78,8 @@ def _shares(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def spike_rows(table: pd.DataFrame) -> np.ndarray:
-    """Boolean mask of the rows whose input is spikes (see module docstring)."""
+    """Boolean mask of the synaptic rows whose input is spikes (see module docstring)."""
+    synaptic = is_synaptic(table["kind"])
     spikes = (table["in_events_binary"] + table["in_events_graded"]).to_numpy() > 0
     analog = table["in_events_analog"].to_numpy() > 0
     by_layer = pd.DataFrame({"layer": table["layer"].to_numpy(), "spikes": spikes, "analog": analog}).groupby("layer")
@@ -78,20 +87,58 @@ def spike_rows(table: pd.DataFrame) -> np.ndarray:
     layer_has_analog = table["layer"].map(by_layer["analog"].any()).to_numpy()
     analog_only_layer = layer_has_analog & ~layer_has_spikes
     analog_only_row = analog & ~spikes
-    return ~analog_only_layer & ~analog_only_row
+    return synaptic & ~analog_only_layer & ~analog_only_row
 
 
-def zero_spike_table(table: pd.DataFrame) -> pd.DataFrame:
+def _source_event_share(table: pd.DataFrame, layers: pd.DataFrame) -> np.ndarray:
+    """For each row, the spike share of the events that reach its neurons' current.
+
+    A neuron's touched neurons are reached by the events of the synaptic nodes feeding
+    its current (through an add of currents, by those of every operand, including the
+    spikes an identity shortcut adds). Rows of other kinds get their own events' share.
+    """
+    _, own = _shares(table)
+    info = layers.set_index("layer")
+    events = table.set_index(["layer", "t"])[["in_events_binary", "in_events_graded", "in_events_analog"]]
+
+    def sources(name: str) -> list[str]:
+        found = []
+        for src in str(info.loc[name, "inputs"]).split(","):
+            if src not in info.index:
+                continue
+            found.append(src)
+            if info.loc[src, "output"] == "current" and info.loc[src, "kind"] == "add":
+                found += sources(src)
+        return found
+
+    share = own.copy()
+    for i, (name, t, kind) in enumerate(zip(table["layer"], table["t"], table["kind"])):
+        if KINDS[kind].ROLE not in ("neuron", "readout"):
+            continue
+        rows = [(s, t) for s in sources(name) if (s, t) in events.index]
+        if not rows:
+            continue
+        e = events.loc[rows].to_numpy(dtype=float).sum(axis=0)
+        total = e.sum()
+        share[i] = (e[0] + e[1]) / total if total > 0 else 0.0
+    return share
+
+
+def zero_spike_table(table: pd.DataFrame, layers: pd.DataFrame) -> pd.DataFrame:
     """The counts with every spike-driven count set to zero (activity scale 0).
 
-    Input spike events, ACs, the graded share of MACs, the spike share of touched
-    neurons, output spikes and resets go to zero; everything that happens regardless of
-    spikes (analog-input MACs, neurons updated every step, their arithmetic) stays.
+    Input spike events, ACs, the graded share of MACs, the spike-reached share of touched
+    neurons, the spike-driven share of residual adds and pooling windows, output spikes
+    and resets go to zero; everything that happens regardless of spikes (analog-input
+    MACs, neurons updated every step, their arithmetic, dense additions of currents)
+    stays.
 
     Parameters
     ----------
     table : pandas.DataFrame
         A counts table.
+    layers : pandas.DataFrame
+        Its layers table (which node feeds which).
 
     Returns
     -------
@@ -100,15 +147,21 @@ def zero_spike_table(table: pd.DataFrame) -> pd.DataFrame:
     """
     mac_share, event_share = _shares(table)
     out = table.copy()
+    spike_events = table["in_events_binary"].to_numpy(dtype=float) + table["in_events_graded"].to_numpy(dtype=float)
+    into_current = table["layer"].map(layers.set_index("layer")["output"]).to_numpy() == "current"
+    adds = table["elementwise_adds"].to_numpy(dtype=float)
+    # an add into a current does one add per event (spike-driven) besides its dense adds
+    out["elementwise_adds"] = np.where(into_current, np.maximum(adds - spike_events, 0.0), adds * (1.0 - event_share))
+    out["window_ops"] = table["window_ops"].to_numpy(dtype=float) * (1.0 - event_share)
     for name in ("in_events_binary", "in_events_graded", "synaptic_acs", "output_spikes", "neuron_resets"):
         out[name] = 0.0
     out["synaptic_macs"] = table["synaptic_macs"].to_numpy(dtype=float) * (1.0 - mac_share)
-    out["neurons_touched"] = table["neurons_touched"].to_numpy(dtype=float) * (1.0 - event_share)
+    out["neurons_touched"] = table["neurons_touched"].to_numpy(dtype=float) * (1.0 - _source_event_share(table, layers))
     return out
 
 
 def layer_activity(counts: Counts) -> pd.DataFrame:
-    """Per-layer spikes per synapse and spike rate.
+    """Per-node spikes per synapse and spike rate (synaptic rows), and firing (neuron rows).
 
     Parameters
     ----------
@@ -117,8 +170,9 @@ def layer_activity(counts: Counts) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``layer``, ``layer_index``, ``spike_input`` (bool), ``spikes_per_synapse``,
-        ``spike_rate``, ``output_spikes_per_neuron_per_step``.
+        Columns ``layer``, ``layer_index``, ``kind``, ``spike_input`` (bool),
+        ``spikes_per_synapse``, ``spike_rate`` (NaN except on synaptic rows with spike
+        input), ``output_spikes_per_neuron_per_step`` (NaN except on neuron rows).
     """
     table = counts.counts
     geo = layer_geometry(counts.layers)
@@ -143,15 +197,17 @@ def layer_activity(counts: Counts) -> pd.DataFrame:
         g = grouped.loc[name] if name in grouped.index else None
         spike_input = bool(g is not None and work.loc[work["layer"] == name, "spike_row"].any())
         synapses = float(layer["dense_macs_per_step"])
+        fires = KINDS[layer["kind"]].ROLE == "neuron"
         rows.append(
             {
                 "layer": name,
                 "layer_index": int(layer["layer_index"]),
+                "kind": layer["kind"],
                 "spike_input": spike_input,
                 "spikes_per_synapse": (g["synops"] / synapses) if spike_input and synapses > 0 else np.nan,
                 "spike_rate": (g["events"] / g["elements"]) if spike_input and g["elements"] > 0 else np.nan,
                 "output_spikes_per_neuron_per_step": (g["out_spikes"] / g["neurons"])
-                if g is not None and g["neurons"] > 0
+                if fires and g is not None and g["neurons"] > 0
                 else np.nan,
             }
         )

@@ -6,8 +6,9 @@ dense
     Built from the SNN's ``layers`` table alone: one pass (one "timestep"), every MAC of
     ``dense_macs_per_step`` performed, zeros included; every input element read; every
     neuron gets a bias add and a ReLU compare (the readout only the bias add); every
-    activation written. A hybrid first layer holds two weight sets in the SNN; the ANN
-    has one, so its weight and bias counts are divided by ``n_weight_sets``.
+    activation written; residual adds and pools do their dense work. A hybrid first
+    layer holds two weight sets in the SNN; the ANN has one, so its weight and bias
+    counts are divided by ``n_weight_sets``.
 zero-skip
     A replayed ANN counts directory (``graph.kind == 'ann'``) from the same simulator:
     ``synaptic_macs`` counts only MACs with a non-zero input, ``output_spikes`` the
@@ -21,6 +22,8 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+
+from asnn_sim.nodes import KINDS
 
 from .counts import COUNT_NAMES, Counts, layer_geometry
 from .errors import EnergyError
@@ -48,6 +51,12 @@ def matched_bits(timesteps: int) -> int:
 def dense_ann_counts(counts: Counts) -> Counts:
     """Counts of the dense equivalent ANN, built from the SNN's layers table.
 
+    Each node's twin counts come from its kind (``ann_twin_counts`` in
+    :mod:`asnn_sim.nodes`): a synaptic node performs all ``dense_macs_per_step`` MACs
+    reading every input element, a neuron becomes a ReLU (a bias add and a compare per
+    neuron, every activation written), the readout adds its biases, residual adds and
+    pools do their dense work.
+
     Parameters
     ----------
     counts : Counts
@@ -56,35 +65,29 @@ def dense_ann_counts(counts: Counts) -> Counts:
     Returns
     -------
     Counts
-        One row per layer at ``t = 0`` with ``n_samples = 1`` and ``graph.kind = 'ann'``.
+        One row per node at ``t = 0`` with ``n_samples = 1`` and ``graph.kind = 'ann'``.
     """
     geo = layer_geometry(counts.layers)
     layers = counts.layers.copy()
     sets = layers["n_weight_sets"].clip(lower=1)
+    synaptic = layers["kind"].map(lambda k: KINDS[k].ROLE == "synapse")
+    # The ANN has one weight set where a hybrid SNN layer holds two; neurons read that one bias.
     layers["n_weights"] = (layers["n_weights"] // sets).astype("int64")
-    layers["n_bias"] = (layers["n_bias"] // sets).astype("int64")
+    layers.loc[synaptic, "n_bias"] = (layers.loc[synaptic, "n_bias"] // sets[synaptic]).astype("int64")
+    first_sets = dict(zip(layers["layer"], sets))
+    for i, row in layers[~synaptic].iterrows():
+        feeding = [s for s in str(row["inputs"]).split(",") if s in first_sets and first_sets[s] > 1]
+        if feeding and row["n_bias"]:
+            layers.loc[i, "n_bias"] = int(row["n_bias"] // max(first_sets[s] for s in feeding))
     layers["n_weight_sets"] = 1
 
     rows = []
     for _, layer in layers.iterrows():
         name = layer["layer"]
-        neurons = int(layer["n_neurons"])
-        is_readout = layer["neuron"] == "readout"
+        facts = {**layer.to_dict(), "in_elements": int(geo.loc[name, "in_elements"])}
         row = dict.fromkeys(COUNT_NAMES, 0)
-        row.update(
-            layer=name,
-            layer_index=int(layer["layer_index"]),
-            t=0,
-            n_samples=1,
-            in_events_analog=int(geo.loc[name, "in_elements"]),
-            synaptic_macs=int(layer["dense_macs_per_step"]),
-            dense_macs=int(layer["dense_macs_per_step"]),
-            neurons=neurons,
-            neurons_touched=neurons,
-            neuron_adds=neurons,  # bias
-            neuron_compares=0 if is_readout else neurons,  # ReLU
-            output_spikes=neurons,  # every activation written / sent
-        )
+        row.update(KINDS[layer["kind"]].ann_twin_counts(facts))
+        row.update(layer=name, layer_index=int(layer["layer_index"]), kind=layer["kind"], t=0, n_samples=1)
         rows.append(row)
     table = pd.DataFrame(rows)
     for name in COUNT_NAMES + ("t", "n_samples", "layer_index"):
@@ -115,16 +118,19 @@ def check_ann_counts(snn: Counts, ann: Counts) -> Counts:
     Raises
     ------
     EnergyError
-        If ``ann`` is not an ANN replay, has more than one timestep, or its layer names
-        differ from the SNN's.
+        If ``ann`` is not an ANN replay, has more than one timestep, or its synaptic layer
+        names differ from the SNN's.
     """
     label = ann.label("summary.json")
     if ann.kind != "ann":
         raise EnergyError(f"{label}: graph.kind must be 'ann' for --ann-counts (got {ann.kind!r})")
     if ann.timesteps != 1:
         raise EnergyError(f"{label}: an ANN replay must have timesteps 1 (got {ann.timesteps})")
-    snn_layers, ann_layers = set(snn.layers["layer"]), set(ann.layers["layer"])
+    def synaptic(c: Counts) -> set:
+        return set(c.layers.loc[c.layers["kind"].map(lambda k: KINDS[k].ROLE == "synapse"), "layer"])
+
+    snn_layers, ann_layers = synaptic(snn), synaptic(ann)
     if snn_layers != ann_layers:
         diff = sorted(snn_layers ^ ann_layers)
-        raise EnergyError(f"{ann.label('layers.csv')}: layer names differ from the SNN's (e.g. {diff[0]!r})")
+        raise EnergyError(f"{ann.label('layers.csv')}: synaptic layer names differ from the SNN's (e.g. {diff[0]!r})")
     return ann

@@ -23,6 +23,7 @@ from asnn_sim.counts_schema import (
     LAYER_COLUMNS,
     SCHEMA_VERSION,
 )
+from asnn_sim.nodes import KINDS
 
 from .errors import EnergyError
 
@@ -39,8 +40,11 @@ LAYER_INT_NAMES: tuple[str, ...] = (
     "n_neurons",
     "fan_in",
     "dense_macs_per_step",
+    "dense_ops_per_step",
 )
-LAYER_KINDS = ("conv2d", "linear")
+LAYER_STRING_NAMES: tuple[str, ...] = ("layer", "kind", "neuron", "inputs", "output", "in_shape", "out_shape")
+#: Kinds that can have rows: the counted node kinds of the registry.
+LAYER_KINDS = tuple(k for k, cls in KINDS.items() if cls.COUNTED)
 GRAPH_KINDS = ("snn", "ann")
 
 
@@ -183,6 +187,9 @@ def validate_summary(summary: dict[str, Any], label: str = "summary.json") -> di
         or wrong.
     """
     version = summary.get("schema_version")
+    if version == 1:
+        raise EnergyError(f"{label}: schema_version 1 (counts of asnn-sim 0.1, one row per synaptic layer); "
+                          f"replay the graph again with this version's asnn simulate to get schema {SCHEMA_VERSION}")
     if version != SCHEMA_VERSION:
         raise EnergyError(f"{label}: schema_version must be {SCHEMA_VERSION} (got {version!r})")
     for key in ("n_samples", "timesteps"):
@@ -226,8 +233,9 @@ def validate(counts: Counts) -> Counts:
     missing = [n for n in KEY_NAMES + COUNT_NAMES if n not in table.columns]
     if missing:
         raise EnergyError(f"{c_label}: missing column '{missing[0]}'")
-    table = _check_int_columns(table, tuple(n for n in KEY_NAMES if n != "layer") + COUNT_NAMES, c_label)
+    table = _check_int_columns(table, tuple(n for n in KEY_NAMES if n not in ("layer", "kind")) + COUNT_NAMES, c_label)
     table["layer"] = table["layer"].astype(str)
+    table["kind"] = table["kind"].astype(str)
     if table.empty:
         raise EnergyError(f"{c_label}: table has no rows")
     n_samples = int(summary["n_samples"])
@@ -246,13 +254,16 @@ def validate(counts: Counts) -> Counts:
     if missing:
         raise EnergyError(f"{l_label}: missing column '{missing[0]}'")
     layers = _check_int_columns(layers, LAYER_INT_NAMES, l_label)
-    for name in ("layer", "kind", "neuron", "in_shape", "out_shape"):
-        layers[name] = layers[name].astype(str)
+    for name in LAYER_STRING_NAMES:
+        # CSV turns empty strings into NaN; they are empty strings
+        layers[name] = layers[name].fillna("").astype(str)
     bad_kind = sorted(set(layers["kind"]) - set(LAYER_KINDS))
     if bad_kind:
-        raise EnergyError(f"{l_label}: column 'kind' has unknown value {bad_kind[0]!r} (expected conv2d or linear)")
+        raise EnergyError(f"{l_label}: column 'kind' has unknown value {bad_kind[0]!r} (expected one of {', '.join(LAYER_KINDS)})")
     for name in ("in_shape", "out_shape"):
         for value in layers[name]:
+            if name == "in_shape" and value == "":
+                continue  # a node without inputs
             try:
                 parse_shape(value)
             except ValueError:
@@ -264,6 +275,11 @@ def validate(counts: Counts) -> Counts:
     unknown = sorted(set(table["layer"]) - set(layers["layer"]))
     if unknown:
         raise EnergyError(f"{c_label}: layer {unknown[0]!r} is not in layers table")
+    kind_of = dict(zip(layers["layer"], layers["kind"]))
+    wrong = table[table["kind"] != table["layer"].map(kind_of)]
+    if len(wrong):
+        row = wrong.iloc[0]
+        raise EnergyError(f"{c_label}: layer {row['layer']!r} has kind {row['kind']!r} but the layers table says {kind_of[row['layer']]!r}")
 
     return Counts(
         counts=table.sort_values(["layer_index", "t"]).reset_index(drop=True),
@@ -320,7 +336,7 @@ def load_counts(path: str | Path) -> Counts:
 
 
 def layer_geometry(layers: pd.DataFrame) -> pd.DataFrame:
-    """Derived per-layer numbers the energy model needs, indexed by layer name.
+    """Derived per-node numbers the energy model needs, indexed by node name.
 
     Parameters
     ----------
@@ -330,16 +346,18 @@ def layer_geometry(layers: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``in_elements`` (input elements of one sample), ``c_in``, ``c_out``
-        (output channels, or features for a linear layer), ``kernel_area`` (fan_in / c_in
-        for a conv, 1 for a linear layer), plus the original columns.
+        Columns ``in_elements`` (elements of one sample's first input), ``out_elements``,
+        ``c_in``, ``c_out`` (channels, or features for a vector), ``kernel_area``
+        (fan_in / c_in for a conv, 1 otherwise), plus the original columns.
     """
     geo = layers.set_index("layer").copy()
-    ins = [parse_shape(s) for s in geo["in_shape"]]
+    ins = [parse_shape(s) if str(s) else (0,) for s in geo["in_shape"]]
     outs = [parse_shape(s) for s in geo["out_shape"]]
     geo["in_elements"] = [math.prod(s) for s in ins]
+    geo["out_elements"] = [math.prod(s) for s in outs]
     geo["c_in"] = [s[0] for s in ins]
     geo["c_out"] = [s[0] for s in outs]
     is_conv = geo["kind"] == "conv2d"
-    geo["kernel_area"] = np.where(is_conv, geo["fan_in"] / geo["c_in"], 1.0)
+    c_in = geo["c_in"].where(geo["c_in"] > 0, 1)
+    geo["kernel_area"] = np.where(is_conv, geo["fan_in"] / c_in, 1.0)
     return geo

@@ -5,6 +5,8 @@ Energy per inference = sum over layers, timesteps and components of
 
 ``synaptic_compute``  ACs x E_ac + MACs x E_mac
 ``neuron_update``     neuron arithmetic, or a per-update energy, or active/inactive
+``elementwise``       residual additions and pooling-window operations, priced as adds
+                      (profiles with arithmetic neurons; a chip's own figures include them)
 ``weight_memory``     weight reads (one per synaptic op) and bias reads, priced by SRAM size
 ``potential_memory``  membrane-potential (ANN: partial-sum) reads and writes
 ``spike_routing``     address computation, input/output buffer traffic, or per-spike routing
@@ -39,6 +41,7 @@ from .sram import access_energy
 COMPONENTS = (
     "synaptic_compute",
     "neuron_update",
+    "elementwise",
     "weight_memory",
     "potential_memory",
     "spike_routing",
@@ -164,6 +167,8 @@ def price(ops: dict, profile: Profile, which: str = "value", *, system: str = "s
         )
     else:
         out["neuron_update"] = zero
+    # Residual adds and pooling windows (an OR, compare or add each): adds where neurons are priced by arithmetic.
+    out["elementwise"] = ops["elementwise"] * profile.param("add", which) if m["neuron"] == "arithmetic" else zero
 
     if m["weight_memory"] == "sram":
         out["weight_memory"] = ops["weight_reads"] * _sram(profile, which, ops["weight_mem_bytes"], ops["weight_bits"]) + ops[
@@ -319,7 +324,7 @@ def estimate(
     # Per-inference arrays do not depend on the profile: build them once.
     bases = {
         "snn": per_inference(snn.counts, snn.layers),
-        "snn_zero": per_inference(zero_spike_table(snn.counts), snn.layers),
+        "snn_zero": per_inference(zero_spike_table(snn.counts, snn.layers), snn.layers),
     }
     if ann:
         twin = replay if replay is not None else dense_ann_counts(snn)

@@ -2,28 +2,25 @@
 
 The counts say what the replay did (events, synaptic ops, neuron arithmetic). How many
 memory accesses, address computations and neuron updates the *hardware* performs for
-that work depends on its dataflow, which this module states explicitly:
+that work depends on the dataflow. Which operations each row stands for is its node
+kind's rule (``snn_cost`` / ``ann_cost`` in :mod:`asnn_sim.nodes`, quantities named in
+:data:`asnn_sim.nodes.base.HW_QUANTITIES`); this module applies the profile's choices
+on top:
 
 event-driven dataflow (the SNN)
-    * every synaptic op reads its weight (one read per AC or MAC);
+    * clock-driven chips update every neuron every step; event-driven ones only the
+      neurons an event reached (neuron arithmetic scaled by touched / neurons);
     * ``sram-per-synop``: every synaptic op reads and writes the target potential, and
       every updated neuron's potential is read and written once per step (Lemaire et
       al. 2022); ``sram-per-update``: only the per-step read and write per updated
       neuron (accumulation happens in local registers);
-    * a bias is read for every updated neuron every step;
-    * clock-driven chips update every neuron every step; event-driven ones only the
-      neurons touched by an event (neuron arithmetic scaled by touched / neurons);
-    * addressing (Lemaire et al. 2022, Eqs. 16-17): a conv input event costs 2 MACs plus
-      one add per output position it reaches (= synaptic ops / output channels); a
-      linear input event costs one add per synaptic op; each input event is read from an
-      input buffer and each output spike written to an output buffer.
-dense dataflow (the ANN without zero-skipping; Lemaire et al.'s FNN)
-    * one weight read per MAC, one bias read per neuron, partial sums in registers (no
-      potential traffic);
-    * a conv reads an input activation per MAC (no reuse), a linear layer reads each
-      input once; every output activation is written once;
-    * addressing: a conv needs (inputs + outputs + C_out x k^2) adds, a linear layer
-      one add per MAC.
+    * a bias is read for every updated neuron every step (where it has one);
+    * outputs are 1-bit spikes.
+dense dataflow (the ANN; Lemaire et al.'s FNN)
+    * every neuron is computed once per pass, partial sums stay in registers (no
+      potential traffic), every activation is written at the activation width;
+    * driven by a replayed ANN's counts it performs only the work of non-zero inputs
+      (zero-skipping), so it never costs more than the dense pass.
 
 Everything here is per inference (totals divided by ``n_samples``).
 """
@@ -33,7 +30,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .counts import layer_geometry
+from asnn_sim.nodes import KINDS
+from asnn_sim.nodes.base import HW_QUANTITIES
+
+from .counts import COUNT_NAMES, layer_geometry
 from .profile import Profile
 
 
@@ -45,11 +45,13 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
-Ops = dict  # name -> numpy array (one entry per counts row); strings for layer names
+Ops = dict  # name -> numpy array (one entry per counts row); strings for names
+
+GEOMETRY = ("in_elements", "out_elements", "c_out", "kernel_area", "n_weights", "n_bias", "n_neurons")
 
 
 def per_inference(table: pd.DataFrame, layers: pd.DataFrame) -> Ops:
-    """Per-inference float counts joined with layer geometry, as numpy arrays.
+    """Per-inference float counts joined with node geometry, as numpy arrays.
 
     Profile-independent, so :mod:`hw_models.model` computes it once per table and
     reuses it for every profile.
@@ -70,44 +72,59 @@ def per_inference(table: pd.DataFrame, layers: pd.DataFrame) -> Ops:
     ops: Ops = {
         "layer": table["layer"].to_numpy(dtype=object),
         "layer_index": table["layer_index"].to_numpy(),
+        "kind": table["kind"].to_numpy(dtype=object),
         "t": table["t"].to_numpy(),
     }
-    for name in (
-        "in_events_binary",
-        "in_events_graded",
-        "in_events_analog",
-        "synaptic_acs",
-        "synaptic_macs",
-        "neurons",
-        "neurons_touched",
-        "neuron_mults",
-        "neuron_adds",
-        "neuron_compares",
-        "neuron_resets",
-        "output_spikes",
-    ):
+    for name in COUNT_NAMES:
         ops[name] = table[name].to_numpy(dtype=float) / n
     g = geo.loc[table["layer"].to_numpy()]
-    ops["is_conv"] = (g["kind"] == "conv2d").to_numpy()
-    for name in ("in_elements", "c_out", "kernel_area", "n_weights", "n_bias", "n_neurons"):
+    for name in GEOMETRY:
         ops[name] = g[name].to_numpy(dtype=float)
     return ops
 
 
-def _memory_sizes(ops: Ops, profile: Profile, in_bits_multi: float, out_bits: float) -> None:
+def quantities(base: Ops, dataflow: str) -> dict[str, np.ndarray]:
+    """The operation quantities of every row, from its kind's cost rule.
+
+    Parameters
+    ----------
+    base : dict of numpy.ndarray
+        From :func:`per_inference`.
+    dataflow : {"snn", "ann"}
+        The kind's ``snn_cost`` (event-driven) or ``ann_cost`` (dense).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        Every name of :data:`asnn_sim.nodes.base.HW_QUANTITIES`, 0 where a kind does not set it.
+    """
+    rows = len(base["layer"])
+    out = {name: np.zeros(rows) for name in HW_QUANTITIES}
+    for kind in pd.unique(base["kind"]):
+        mask = base["kind"] == kind
+        part = {k: (v[mask] if isinstance(v, np.ndarray) and v.shape[:1] == (rows,) else v) for k, v in base.items()}
+        rule = KINDS[kind].snn_cost if dataflow == "snn" else KINDS[kind].ann_cost
+        for name, value in rule(part).items():
+            if name not in out:
+                raise ValueError(f"the {kind} cost rule returned {name!r}, which is not a known quantity")
+            out[name][mask] = value
+    return out
+
+
+def _memory_sizes(ops: Ops, q: dict, profile: Profile, in_bits_multi: float, out_bits: np.ndarray) -> None:
     """Add memory sizes (bytes) and access widths (bits) in place."""
     bits = float(profile.bits)
-    ones = np.ones_like(ops["n_neurons"])
+    ones = np.ones_like(q["weight_elems"])
     ops["weight_bits"] = bits * ones
-    ops["weight_mem_bytes"] = ops["n_weights"] * bits / 8
-    ops["bias_mem_bytes"] = ops["n_bias"] * bits / 8
+    ops["weight_mem_bytes"] = q["weight_elems"] * bits / 8
+    ops["bias_mem_bytes"] = q["bias_elems"] * bits / 8
     ops["pot_bits"] = bits * ones
-    ops["pot_mem_bytes"] = ops["n_neurons"] * bits / 8
+    ops["pot_mem_bytes"] = q["pot_elems"] * bits / 8
     ops["in_bits_multi"] = in_bits_multi * ones
-    ops["in_mem_bin_bytes"] = ops["in_elements"] / 8
-    ops["in_mem_multi_bytes"] = ops["in_elements"] * in_bits_multi / 8
+    ops["in_mem_bin_bytes"] = q["in_elems"] / 8
+    ops["in_mem_multi_bytes"] = q["in_elems"] * in_bits_multi / 8
     ops["out_bits"] = out_bits * ones
-    ops["out_mem_bytes"] = ops["n_neurons"] * out_bits / 8
+    ops["out_mem_bytes"] = q["out_elems"] * out_bits / 8
 
 
 def event_driven_ops(base: Ops, profile: Profile) -> Ops:
@@ -125,40 +142,34 @@ def event_driven_ops(base: Ops, profile: Profile) -> Ops:
         One entry per counts row for each operation priced in :mod:`hw_models.model`.
     """
     ops = dict(base)
+    q = quantities(base, "snn")
     clock = profile.clocking == "clock-driven"
-    bits = float(profile.bits)  # analog or graded input events
-    neurons, touched = ops["neurons"], ops["neurons_touched"]
+    neurons, touched = q["neurons"], q["neurons_touched"]
     frac = np.ones_like(neurons) if clock else _ratio(touched, neurons)
     updates = neurons if clock else touched
-    synops = ops["synaptic_acs"] + ops["synaptic_macs"]
-    events_bin = ops["in_events_binary"]
-    events_multi = ops["in_events_graded"] + ops["in_events_analog"]
-    is_conv = ops["is_conv"]
 
-    ops["ac"] = ops["synaptic_acs"]
-    ops["mac"] = ops["synaptic_macs"]
-    ops["nrn_mult"] = ops["neuron_mults"] * frac
-    ops["nrn_add"] = ops["neuron_adds"] * frac
-    ops["nrn_cmp"] = ops["neuron_compares"] * frac
-    ops["nrn_reset"] = ops["neuron_resets"]
+    ops["ac"] = q["ac"]
+    ops["mac"] = q["mac"]
+    ops["nrn_mult"] = q["nrn_mult"] * frac
+    ops["nrn_add"] = q["nrn_add"] * frac
+    ops["nrn_cmp"] = q["nrn_cmp"] * frac
+    ops["nrn_reset"] = q["nrn_reset"]
     ops["nrn_updates"] = updates
     ops["nrn_active"] = touched
     ops["nrn_inactive"] = (neurons - touched) if clock else np.zeros_like(neurons)
-    ops["weight_reads"] = synops
-    ops["bias_reads"] = np.where(ops["n_bias"] > 0, updates, 0.0)
+    ops["elementwise"] = q["elementwise"]
+    ops["weight_reads"] = q["weight_reads"]
+    ops["bias_reads"] = q["bias_reads"] * updates
+    per_update = 2.0 * updates * q["potential_updates"]
     if profile.model["potential_memory"] == "sram-per-synop":
-        ops["pot_accesses"] = 2.0 * synops + 2.0 * updates
+        ops["pot_accesses"] = 2.0 * q["synops"] + per_update
     elif profile.model["potential_memory"] == "sram-per-update":
-        ops["pot_accesses"] = 2.0 * updates
+        ops["pot_accesses"] = per_update
     else:
         ops["pot_accesses"] = np.zeros_like(neurons)
-    ops["addr_mac"] = np.where(is_conv, 2.0 * (events_bin + events_multi), 0.0)
-    ops["addr_add"] = np.where(is_conv, _ratio(synops, ops["c_out"]), synops)
-    ops["in_reads_bin"] = events_bin
-    ops["in_reads_multi"] = events_multi
-    ops["out_writes"] = ops["output_spikes"]
-    ops["spikes_out"] = ops["output_spikes"]
-    _memory_sizes(ops, profile, in_bits_multi=bits, out_bits=1.0)  # outputs are 1-bit spikes
+    for name in ("addr_mac", "addr_add", "in_reads_bin", "in_reads_multi", "out_writes", "spikes_out"):
+        ops[name] = q[name]
+    _memory_sizes(ops, q, profile, in_bits_multi=float(profile.bits), out_bits=np.ones_like(neurons))  # 1-bit spikes
     return ops
 
 
@@ -185,28 +196,29 @@ def dense_ann_ops(base: Ops, profile: Profile, *, act_bits: int | None = None) -
     dict of numpy.ndarray
     """
     ops = dict(base)
+    q = quantities(base, "ann")
     bits = float(act_bits or profile.bits)
-    macs, neurons, is_conv = ops["synaptic_macs"], ops["neurons"], ops["is_conv"]
+    neurons = q["neurons"]
     zeros = np.zeros_like(neurons)
 
     ops["ac"] = zeros
-    ops["mac"] = macs
-    ops["nrn_mult"] = ops["neuron_mults"]
-    ops["nrn_add"] = ops["neuron_adds"]
-    ops["nrn_cmp"] = ops["neuron_compares"]
+    ops["mac"] = q["mac"]
+    ops["nrn_mult"] = q["nrn_mult"]
+    ops["nrn_add"] = q["nrn_add"]
+    ops["nrn_cmp"] = q["nrn_cmp"]
     ops["nrn_reset"] = zeros
     ops["nrn_updates"] = neurons
-    ops["nrn_active"] = ops["neurons_touched"]
-    ops["nrn_inactive"] = neurons - ops["neurons_touched"]
-    ops["weight_reads"] = macs
-    ops["bias_reads"] = np.where(ops["n_bias"] > 0, neurons, 0.0)
+    ops["nrn_active"] = q["neurons_touched"]
+    ops["nrn_inactive"] = neurons - q["neurons_touched"]
+    ops["elementwise"] = q["elementwise"]
+    ops["weight_reads"] = q["weight_reads"]
+    ops["bias_reads"] = q["bias_reads"] * neurons
     ops["pot_accesses"] = zeros  # partial sums stay in the MAC unit's register
     ops["addr_mac"] = zeros
-    inputs = ops["in_events_analog"] + ops["in_events_graded"]  # all elements for dense counts
-    ops["addr_add"] = np.where(is_conv, inputs + neurons + ops["c_out"] * ops["kernel_area"], macs)
+    ops["addr_add"] = q["addr_add"]
     ops["in_reads_bin"] = zeros
-    ops["in_reads_multi"] = np.where(is_conv, macs, inputs)
-    ops["out_writes"] = neurons
-    ops["spikes_out"] = ops["output_spikes"]
-    _memory_sizes(ops, profile, in_bits_multi=bits, out_bits=bits)
+    ops["in_reads_multi"] = q["in_reads_multi"]
+    ops["out_writes"] = q["out_writes"]
+    ops["spikes_out"] = q["spikes_out"]
+    _memory_sizes(ops, q, profile, in_bits_multi=bits, out_bits=bits * np.ones_like(neurons))
     return ops

@@ -7,6 +7,10 @@ counts are exact for the drawn events (ACs = events x in-bounds synapses, touche
 neurons = neurons reached), but layers are drawn independently, so this is not a replay
 of any trained network. Use real counts from ``asnn simulate`` for real numbers.
 
+Hand-made tables are written per *layer* (a synaptic node and the neurons it feeds on
+one row, the way people describe a network); :func:`counts_from_rows` splits them into
+the node rows ``asnn simulate`` writes (``conv1`` and ``conv1_neurons``).
+
 Run ``python -m hw_models.synthetic DIR`` to write one.
 """
 
@@ -22,6 +26,10 @@ import pandas as pd
 from asnn_sim.counts_schema import SCHEMA_VERSION
 
 from .counts import COUNT_NAMES, Counts, validate
+
+SYNAPSE_COUNTS = ("in_events_binary", "in_events_graded", "in_events_analog", "synaptic_acs", "synaptic_macs", "dense_macs")
+#: a layer's ``neuron`` field -> the kind of its activation node and what that emits
+ACTIVATIONS = {"asnn": ("neuron", "binary"), "lif": ("neuron", "binary"), "relu": ("relu", "analog"), "readout": ("readout", "logits")}
 
 # name, kind, neuron, (C_in, H, W), (C_out, H, W), kernel
 LENET_8X8 = (
@@ -191,7 +199,7 @@ def synthetic_counts(n_samples: int = 8, timesteps: int = 4, rate: float = 0.1, 
         n_neurons = int(np.prod(outs))
         for t in range(timesteps):
             row = dict.fromkeys(COUNT_NAMES, 0)
-            row.update(layer=name, layer_index=i, t=t, n_samples=n_samples)
+            row.update(layer=name, t=t)
             for _ in range(n_samples):
                 if i == 0 and (t == 0 or not hybrid):
                     mask = rng.random(ins) < 0.8  # non-zero pixels: analog events
@@ -222,18 +230,40 @@ def synthetic_counts(n_samples: int = 8, timesteps: int = 4, rate: float = 0.1, 
                     row["neuron_resets"] += spikes
                     row["output_spikes"] += spikes
             rows.append(row)
-    counts = pd.DataFrame(rows)
     summary = {
-        "schema_version": SCHEMA_VERSION,
-        "n_samples": n_samples,
-        "timesteps": timesteps,
         "encoding": "hybrid" if hybrid else "direct",
-        "conventions": {"graded": "mac", "skip_zero_weights": False, "static_input": "per_step"},
-        "accuracy": float("nan"),
-        "graph": {"kind": "snn"},
         "synthetic": True,
     }
-    return validate(Counts(counts=counts, layers=layers, summary=summary))
+    return counts_from_rows(rows, layers.to_dict("records"), n_samples=n_samples, timesteps=timesteps, summary=summary)
+
+
+def split_layers(layers: list[dict]) -> list[dict]:
+    """Per-layer descriptions as node rows of the layers table.
+
+    A layer of kind ``conv2d``/``linear`` whose ``neuron`` is ``asnn``, ``lif``, ``relu``
+    or ``readout`` becomes its synaptic node (same name) and its activation node
+    (``<name>_neurons``), which reads the synaptic node's current and the previous
+    activation's output. Other rows (already node rows) pass through.
+    """
+    out = []
+    src = "input"
+    for layer in layers:
+        neuron = layer.get("neuron", "")
+        if layer["kind"] not in ("conv2d", "linear") or neuron not in ACTIVATIONS:
+            out.append(dict(layer))
+            continue
+        kind, emits = ACTIVATIONS[neuron]
+        name = layer["layer"]
+        out.append({**layer, "neuron": "", "inputs": layer.get("inputs", src), "output": "current", "n_neurons": 0,
+                    "dense_ops_per_step": layer["dense_macs_per_step"]})
+        act = f"{name}_neurons"
+        out.append({**layer, "layer": act, "kind": kind, "neuron": neuron, "inputs": name, "output": emits,
+                    "in_shape": layer["out_shape"], "n_weights": 0, "n_weight_sets": 1, "fan_in": 0,
+                    "dense_macs_per_step": 0, "dense_ops_per_step": layer["n_neurons"]})
+        src = act
+    for i, layer in enumerate(out):
+        layer["layer_index"] = i
+    return out
 
 
 def counts_from_rows(
@@ -247,15 +277,17 @@ def counts_from_rows(
 ) -> Counts:
     """Build a validated :class:`Counts` from plain dicts (hand-made tables).
 
-    Count columns left out of a row are 0; ``n_samples`` is filled in; ``layer_index``
-    is taken from the layer of that name.
+    Layers and rows may be written per layer (see :func:`split_layers`): a row of such a
+    layer is split into its synaptic node's row (events, synaptic ops, dense MACs) and
+    its activation node's row (the neuron columns). Count columns left out of a row are
+    0; ``n_samples`` is filled in; ``layer_index`` and ``kind`` come from the layers.
 
     Parameters
     ----------
     rows : list of dict
         Each needs ``layer`` and ``t`` plus any count columns.
     layers : list of dict
-        Each needs every column of the layers table.
+        Each needs the columns of the layers table, per layer or per node.
     n_samples : int
     timesteps : int, optional
         Default: 1 + the largest ``t``.
@@ -267,13 +299,22 @@ def counts_from_rows(
     -------
     Counts
     """
-    index = {layer["layer"]: layer["layer_index"] for layer in layers}
+    nodes = split_layers(layers)
+    index = {layer["layer"]: layer["layer_index"] for layer in nodes}
+    kinds = {layer["layer"]: layer["kind"] for layer in nodes}
     full = []
     for row in rows:
-        item = dict.fromkeys(COUNT_NAMES, 0)
-        item.update(n_samples=n_samples, layer_index=index.get(row["layer"], 0))
-        item.update(row)
-        full.append(item)
+        parts = [row]
+        if f"{row['layer']}_neurons" in index:  # a per-layer row: split it
+            synaptic = {k: v for k, v in row.items() if k not in COUNT_NAMES or k in SYNAPSE_COUNTS}
+            neurons = {k: v for k, v in row.items() if k not in SYNAPSE_COUNTS}
+            neurons["layer"] = f"{row['layer']}_neurons"
+            parts = [synaptic, neurons]
+        for part in parts:
+            item = dict.fromkeys(COUNT_NAMES, 0)
+            item.update(n_samples=n_samples, layer_index=index.get(part["layer"], 0), kind=kinds.get(part["layer"], "conv2d"))
+            item.update(part)
+            full.append(item)
     steps = timesteps if timesteps is not None else 1 + max(r["t"] for r in rows)
     meta = {
         "schema_version": SCHEMA_VERSION,
@@ -285,7 +326,7 @@ def counts_from_rows(
         "graph": {"kind": kind},
     }
     meta.update(summary or {})
-    return validate(Counts(counts=pd.DataFrame(full), layers=pd.DataFrame(layers), summary=meta))
+    return validate(Counts(counts=pd.DataFrame(full), layers=pd.DataFrame(nodes), summary=meta))
 
 
 def write_counts_dir(counts: Counts, path: str | Path) -> Path:

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from asnn_sim.counts_schema import SLOT
 from asnn_sim.export import export_run, fold_avgpool, fold_batchnorm
 from asnn_sim.ir import AvgPool2d, Conv2d, Flatten, Graph, Input, Linear, Neuron, Readout
 from asnn_sim.sim import Simulator
@@ -58,7 +59,7 @@ def test_lenet_graphs(trained_runs):
     assert ann.kind == "ann" and ann.timesteps == 1 and ann.input.encoder is None
     assert [n.kind for n in ann.nodes].count("relu") == 4 and ann.node("readout").scale is None
     # Layer names match across the SNN and its twin, so tables can be joined.
-    assert [s.name for s, _ in ann.synaptic_layers()] == [s.name for s, _ in hybrid.synaptic_layers()]
+    assert [s.name for s in ann.nodes_of_role("synapse")] == [s.name for s in hybrid.nodes_of_role("synapse")]
 
 
 def test_plain_lif_parameters_are_repeated_per_step(tmp_path):
@@ -92,11 +93,12 @@ def test_avgpool_folds_into_the_linear_layer_exactly():
     from asnn_sim.encoding import EncoderSpec
 
     frames = EncoderSpec.from_dict(graph.input.encoder).encode(np.random.default_rng(1).random((8, 2, 6, 6)))
-    a = Simulator(graph, "float64", batch_size=8).run_batch(frames)
-    b = Simulator(folded, "float64", batch_size=8).run_batch(frames)
+    sim_a, sim_b = Simulator(graph, "float64", batch_size=8), Simulator(folded, "float64", batch_size=8)
+    a, b = sim_a.run_batch(frames), sim_b.run_batch(frames)
     np.testing.assert_allclose(a.logits, b.logits, rtol=1e-12, atol=1e-12)
     # The pooled analog values no longer travel: the linear layer reads spikes directly.
-    assert a.counts[:, 1, :, 4].sum() > 0 and b.counts[:, 1, :, 4].sum() == 0  # synaptic_macs of fc
+    macs = SLOT["synaptic_macs"]
+    assert a.counts[:, sim_a.row_index["fc"], :, macs].sum() > 0 and b.counts[:, sim_b.row_index["fc"], :, macs].sum() == 0
 
 
 def test_overlapping_avgpool_is_left_alone():

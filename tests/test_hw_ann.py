@@ -139,7 +139,8 @@ def test_spikes_per_synapse_by_hand():
 def test_hybrid_layer_drops_only_its_analog_rows():
     rows = [dict(ROWS[0]), dict(ROWS[1], in_events_analog=0, synaptic_macs=0, in_events_binary=5, synaptic_acs=60), *ROWS[2:]]
     counts = counts_from_rows(rows, [CONV, FC])
-    assert spike_rows(counts.counts).tolist() == [False, True, True, True]
+    # node rows: conv1 t0, conv1 t1, its neurons, fc1 t0, fc1 t1, its neurons; only synaptic rows count
+    assert spike_rows(counts.counts).tolist() == [False, True, False, False, True, True, False, False]
     act = activity(counts)
     assert act.spikes_per_synapse == pytest.approx((60 + 28) / (200 + 128))
     assert act.spike_rate == pytest.approx((5 + 7) / (16 + 64))
@@ -149,8 +150,9 @@ def test_graded_macs_count_as_spikes():
     rows = [*ROWS[:2], dict(ROWS[2], in_events_binary=1, in_events_graded=2, synaptic_acs=4, synaptic_macs=8), ROWS[3]]
     counts = counts_from_rows(rows, [CONV, FC])
     assert activity(counts).spikes_per_synapse == pytest.approx((4 + 8 + 16) / 128)
-    zero = zero_spike_table(counts.counts)
-    assert zero["synaptic_macs"].tolist() == [150, 150, 0, 0]  # analog MACs stay, graded go
+    zero = zero_spike_table(counts.counts, counts.layers).set_index(["layer", "t"])
+    assert zero.loc["conv1", "synaptic_macs"].tolist() == [150, 150]  # analog MACs stay
+    assert zero.loc["fc1", "synaptic_macs"].tolist() == [0, 0]  # graded MACs go
 
 
 def test_break_even_fp32_by_hand():

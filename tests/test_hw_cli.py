@@ -66,6 +66,7 @@ def test_energy_writes_all_outputs(counts_dir, tmp_path, capsys):
     assert set(breakdown["component"]) <= {
         "synaptic_compute",
         "neuron_update",
+        "elementwise",
         "weight_memory",
         "potential_memory",
         "spike_routing",

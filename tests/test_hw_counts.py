@@ -44,7 +44,9 @@ def counts_dir(tmp_path):
 def test_round_trip_parquet_and_csv(counts_dir):
     loaded = load_counts(counts_dir)
     assert loaded.n_samples == 1 and loaded.timesteps == 2 and loaded.kind == "snn"
-    assert loaded.counts["synaptic_acs"].tolist() == [8, 4]
+    # written per layer, stored per node: fc1 (synaptic) and fc1_neurons at each step
+    assert loaded.counts["layer"].tolist() == ["fc1", "fc1", "fc1_neurons", "fc1_neurons"]
+    assert loaded.counts["synaptic_acs"].tolist() == [8, 4, 0, 0]
     assert str(loaded.counts["synaptic_acs"].dtype) == "int64"
     # Without the Parquet files the CSVs are read instead, with the same result.
     (counts_dir / "counts.parquet").unlink()
@@ -56,8 +58,20 @@ def test_round_trip_parquet_and_csv(counts_dir):
 def test_synthetic_dir_loads(tmp_path):
     write_counts_dir(synthetic_counts(n_samples=2, timesteps=3), tmp_path / "syn")
     loaded = load_counts(tmp_path / "syn")
-    assert set(loaded.layers["layer"]) == {"conv1", "conv2", "conv3", "fc1", "fc2"}
+    synaptic = {"conv1", "conv2", "conv3", "fc1", "fc2"}
+    assert set(loaded.layers["layer"]) == synaptic | {f"{name}_neurons" for name in synaptic}
     assert loaded.timesteps == 3
+
+
+def _first(table, **values):
+    """``table`` with the first row's columns set to ``values``."""
+    table = table.copy()
+    for column, value in values.items():
+        table[column] = table[column].astype(object)
+        table.loc[0, column] = value
+        if isinstance(value, int):
+            table[column] = table[column].astype("int64")
+    return table
 
 
 def _rewrite_counts(directory, mutate):
@@ -70,12 +84,13 @@ def _rewrite_counts(directory, mutate):
     ("mutate", "expected"),
     [
         (lambda t: t.drop(columns=["synaptic_acs"]), "counts.parquet: missing column 'synaptic_acs'"),
-        (lambda t: t.assign(synaptic_acs=[-1, 4]), "counts.parquet: column 'synaptic_acs' has negative values"),
-        (lambda t: t.assign(synaptic_acs=[0.5, 4.0]), "counts.parquet: column 'synaptic_acs' must be int64"),
-        (lambda t: t.assign(neurons_touched=[5, 4]), "counts.parquet: column 'neurons_touched' exceeds 'neurons'"),
-        (lambda t: t.assign(n_samples=[2, 2]), "counts.parquet: column 'n_samples' disagrees"),
-        (lambda t: t.assign(t=[0, 5]), "counts.parquet: column 't' has values >= timesteps"),
-        (lambda t: t.assign(layer=["fc1", "nope"]), "counts.parquet: layer 'nope' is not in layers table"),
+        (lambda t: _first(t, synaptic_acs=-1), "counts.parquet: column 'synaptic_acs' has negative values"),
+        (lambda t: t.assign(synaptic_acs=t["synaptic_acs"] + 0.5), "counts.parquet: column 'synaptic_acs' must be int64"),
+        (lambda t: _first(t, neurons_touched=5), "counts.parquet: column 'neurons_touched' exceeds 'neurons'"),
+        (lambda t: t.assign(n_samples=2), "counts.parquet: column 'n_samples' disagrees"),
+        (lambda t: _first(t, t=5), "counts.parquet: column 't' has values >= timesteps"),
+        (lambda t: _first(t, layer="nope"), "counts.parquet: layer 'nope' is not in layers table"),
+        (lambda t: _first(t, kind="neuron"), "counts.parquet: layer 'fc1' has kind 'neuron' but the layers table says 'linear'"),
     ],
 )
 def test_bad_counts_table(counts_dir, mutate, expected):
@@ -90,7 +105,8 @@ def test_bad_counts_table(counts_dir, mutate, expected):
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"schema_version": 2}, "summary.json: schema_version must be 1"),
+        ({"schema_version": 3}, "summary.json: schema_version must be 2"),
+        ({"schema_version": 1}, "summary.json: schema_version 1 .*replay the graph again"),
         ({"n_samples": 0}, "summary.json: 'n_samples' must be a positive integer"),
         ({"timesteps": "4"}, "summary.json: 'timesteps' must be a positive integer"),
         ({"graph": {"kind": "cnn"}}, "summary.json: 'graph.kind' must be 'snn' or 'ann'"),
@@ -121,7 +137,7 @@ def test_bad_layers_table(counts_dir):
 def test_csv_errors_name_the_csv(counts_dir):
     (counts_dir / "counts.parquet").unlink()
     table = pd.read_csv(counts_dir / "counts.csv")
-    table.assign(output_spikes=[-3, 0]).to_csv(counts_dir / "counts.csv", index=False)
+    _first(table, output_spikes=-3).to_csv(counts_dir / "counts.csv", index=False)
     with pytest.raises(EnergyError, match=r"counts.csv: column 'output_spikes' has negative values"):
         load_counts(counts_dir)
 
@@ -150,7 +166,8 @@ def test_parse_shape():
 
 
 def test_import_hygiene():
-    # hw_models may use only the stdlib counts schema from asnn_sim, and never torch or numba.
+    # hw_models may use only the counts contract and the node-kind registry from asnn_sim,
+    # and never torch or numba.
     import subprocess
     import sys
 
@@ -159,4 +176,6 @@ def test_import_hygiene():
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'numba', 'asnn_sim')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['asnn_sim', 'asnn_sim.counts_schema']"
+    modules = eval(out)
+    assert not [m for m in modules if m.split(".")[0] in ("torch", "numba")]
+    assert {m for m in modules if not m.startswith("asnn_sim.nodes")} == {"asnn_sim", "asnn_sim.counts_schema"}

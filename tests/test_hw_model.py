@@ -91,7 +91,8 @@ def test_sram_size_comes_from_layers():
     big = dict(FC, n_weights=2 * 1024 * 1024)  # 2 MB of int8 weights: clamped to the 1 MB point
     counts = counts_from_rows(ROWS, [CONV, big])
     b = estimate(counts, "cmos45-int8-sram", ann=False)
-    fc = b[(b["layer"] == "fc1") & (b["component"] == "weight_memory")]["energy_pj"].sum()
+    # weight reads on the synaptic row, bias reads on the neurons' row
+    fc = b[b["layer"].isin(["fc1", "fc1_neurons"]) & (b["component"] == "weight_memory")]["energy_pj"].sum()
     assert fc == pytest.approx(28 * 100.0 * 8 / 64 + 8 * 10.0 * 8 / 64)
 
 
@@ -202,8 +203,8 @@ def test_low_high_bracket_the_value():
 def test_breakdown_shape_and_columns():
     b = estimate(tiny(), ["cmos45-fp32-arith", "loihi"])
     assert list(b.columns[:8]) == ["profile", "system", "dataflow", "bits", "layer", "layer_index", "t", "component"]
-    # SNN: 4 rows x 5 components; ANN: 2 layers x 5 components; per profile
-    assert len(b) == 2 * (4 * 5 + 2 * 5)
+    # SNN: 2 layers x 2 nodes x 2 steps = 8 rows x 6 components; ANN: 4 nodes x 6 components; per profile
+    assert len(b) == 2 * (8 * 6 + 4 * 6)
     assert set(b["system"]) == {"snn", "ann"}
     assert set(b.loc[b["system"] == "ann", "dataflow"]) == {"dense"}
 

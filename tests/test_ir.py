@@ -9,8 +9,11 @@ import pytest
 from hypothesis import assume, given, settings
 from safetensors.numpy import load_file, save_file
 
+from asnn_sim.counts_schema import SLOT
 from asnn_sim.ir import (
     Conv2d,
+    Flatten,
+    ReLU,
     Graph,
     GraphError,
     Input,
@@ -183,8 +186,6 @@ def _tiny(**overrides):
     )
     parts.update(overrides)
     nodes = [Input("input", (), shape=(1, 4, 4)), parts["conv"], parts["lif"]]
-    from asnn_sim.ir import Flatten
-
     nodes += [Flatten("flat", ("lif",)), Linear("fc", ("flat",), weight=np.ones((1, 3, 32)), bias=np.zeros((1, 3)), weight_set=np.zeros(T, int)), Readout("out", ("fc",))]
     return Graph(nodes, "snn", T)
 
@@ -201,5 +202,86 @@ def test_construction_checks_name_the_node():
         _tiny(lif=Neuron("lif", ("nowhere",), leak=np.ones(2), gain=np.ones(2)))
     with pytest.raises(GraphError, match="node 'conv': weight has dtype float16"):
         Conv2d("conv", ("input",), weight=np.ones((1, 2, 1, 3, 3), np.float16), bias=np.zeros((1, 2)), weight_set=np.zeros(2, int))
-    with pytest.raises(GraphError, match="node 'lif': threshold must be a positive number"):
+    with pytest.raises(GraphError, match="node 'lif': threshold contains NaN"):
         Neuron("lif", ("conv",), leak=np.ones(2), gain=np.ones(2), threshold=float("nan"))
+    with pytest.raises(GraphError, match="node 'lif': threshold must be positive"):
+        Neuron("lif", ("conv",), leak=np.ones(2), gain=np.ones(2), threshold=np.array([1.0, 0.0]))
+
+
+def test_neuron_generalisation_is_checked_against_the_graph():
+    T = 2
+    ok = _tiny(lif=Neuron("lif", ("conv",), leak=np.ones(T), gain=np.ones(T), threshold=np.full((2, 1, 1), 0.7),
+                          bias=np.zeros((2, 4, 4)), reset="hard", v_reset=-0.1))
+    assert ok.node("lif").reset == "hard" and ok.node("lif").threshold.shape == (2, 1, 1)
+    with pytest.raises(GraphError, match=r"node 'lif': threshold of shape \(3, 1, 1\) does not broadcast to the neurons' shape \(2, 4, 4\)"):
+        _tiny(lif=Neuron("lif", ("conv",), leak=np.ones(T), gain=np.ones(T), threshold=np.ones((3, 1, 1))))
+    with pytest.raises(GraphError, match="node 'lif': bias of shape"):
+        _tiny(lif=Neuron("lif", ("conv",), leak=np.ones(T), gain=np.ones(T), bias=np.ones(5)))
+    with pytest.raises(GraphError, match="node 'lif': reset must be 'soft' or 'hard'"):
+        Neuron("lif", ("conv",), leak=np.ones(T), gain=np.ones(T), reset="zero")
+    with pytest.raises(GraphError, match="node 'lif': v_reset must be a finite number"):
+        Neuron("lif", ("conv",), leak=np.ones(T), gain=np.ones(T), reset="hard", v_reset=float("inf"))
+
+
+def test_typed_edges_name_the_node():
+    T = 2
+    # a neuron reads a current, not spikes
+    with pytest.raises(GraphError, match="node 'lif2': a neuron node reads a current .* but 'lif' gives binary events"):
+        nodes = list(_tiny().nodes)
+        nodes.insert(3, Neuron("lif2", ("lif",), leak=np.ones(T), gain=np.ones(T)))
+        nodes[4] = Flatten("flat", ("lif2",))
+        Graph(nodes, "snn", T)
+    # a current feeds exactly one node
+    g = _tiny()
+    nodes = list(g.nodes)
+    nodes.insert(3, Neuron("lif_b", ("conv",), leak=np.ones(T), gain=np.ones(T)))
+    with pytest.raises(GraphError, match="node 'conv': its current must feed exactly one node .* it feeds 2: lif, lif_b"):
+        Graph(nodes, "snn", T)
+    # a conv reads events, not a current
+    with pytest.raises(GraphError, match="node 'conv2': a conv2d node reads events, but 'conv' gives a current"):
+        nodes = list(g.nodes)
+        nodes[2] = Conv2d("conv2", ("conv",), weight=np.ones((1, 2, 2, 1, 1)), bias=None, weight_set=np.zeros(T, int))
+        Graph(nodes, "snn", T)
+    # relu and neuron belong to ann and snn graphs
+    with pytest.raises(GraphError, match="node 'relu': a relu node does not belong in an snn graph"):
+        nodes = list(g.nodes)
+        nodes[2] = ReLU("relu", ("conv",))
+        nodes[3] = Flatten("flat", ("relu",))
+        Graph(nodes, "snn", T)
+
+
+def test_schema_1_file_is_migrated_and_replays_as_before():
+    """A file written by asnn-sim 0.1 (schema 1) loads, and replays exactly as 0.1 did."""
+    from pathlib import Path
+
+    from asnn_sim.encoding import EncoderSpec
+    from asnn_sim.sim import Simulator
+
+    data = Path(__file__).parent / "data"
+    expected = json.loads((data / "small_v1_expected.json").read_text())
+    graph = load_graph(data / "small_v1.asnn")
+    neurons = [n for n in graph.nodes if n.kind == "neuron"]
+    assert neurons and all(n.reset == "soft" and n.threshold.tolist() == [1.0] and n.bias is None for n in neurons)
+    frames = EncoderSpec.from_dict(graph.input.encoder).encode(np.array(expected["images"]))
+    sim = Simulator(graph, "float64", batch_size=8)
+    result = sim.run_batch(frames, record=True)
+    np.testing.assert_array_equal(result.logits, np.array(expected["logits"]))  # bit for bit
+    totals = result.counts.sum(axis=(0, 2))
+    for layer, counts in expected["counts_by_layer"].items():
+        # schema 1 kept a synaptic layer and its neurons on one row: now two rows
+        neuron = graph.consumers(layer)[0].name
+        for column in ("in_events_binary", "in_events_graded", "in_events_analog", "synaptic_acs", "synaptic_macs", "dense_macs"):
+            assert totals[sim.row_index[layer], SLOT[column]] == counts[column], (layer, column)
+        if graph.node(neuron).kind == "neuron":
+            for column in ("neurons", "neurons_touched", "neuron_mults", "neuron_adds", "neuron_compares", "neuron_resets", "output_spikes"):
+                assert totals[sim.row_index[neuron], SLOT[column]] == counts[column], (neuron, column)
+    for name, per_step in expected["spikes_per_step"].items():
+        neuron = graph.consumers(name)[0].name
+        assert result.spikes[neuron].reshape(graph.timesteps, -1).sum(axis=1).tolist() == per_step
+    # saving writes schema 2, which loads back the same
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        save_graph(graph, Path(tmp) / "v2.asnn")
+        again = load_graph(Path(tmp) / "v2.asnn")
+    _assert_same(graph, again)

@@ -105,8 +105,8 @@ def test_layer_by_layer_equals_the_reference_step_loop(encoding, asnn):
         ref = _reference_loop(m, frames)
         rec = m.forward_steps(frames, record=True)
     torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-12)
-    assert set(rec.spikes) == {"conv1", "conv2", "conv3", "fc1"}
-    assert rec.spikes["conv1"].shape == (4, 6, 32, 16, 16)
+    assert set(rec.spikes) == {"lif1", "lif2", "lif3", "lif4"}
+    assert rec.spikes["lif1"].shape == (4, 6, 32, 16, 16)
     assert rec.logits.shape == (4, 6, 10)
     # The network is not silent: the comparison above exercised spikes.
     assert sum(s.sum().item() for s in rec.spikes.values()) > 0
@@ -133,5 +133,5 @@ def test_ann_twin_activations_are_relu_outputs():
     m = build_model("lenet", input_shape=(1, 8, 8), n_classes=10, ann=True).eval()
     logits, acts = m.forward_activations(torch.rand(4, 1, 8, 8))
     assert logits.shape == (4, 10)
-    assert set(acts) == {"conv1", "conv2", "conv3", "fc1"}
+    assert set(acts) == {"relu1", "relu2", "relu3", "relu4"}
     assert all((a >= 0).all() for a in acts.values())

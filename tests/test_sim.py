@@ -7,8 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -33,30 +31,49 @@ def frames_for(graph: Graph, x: np.ndarray) -> np.ndarray:
     return EncoderSpec.from_dict(enc).encode(x) if enc else x[None]
 
 
-def brute_force_nonzero_weight_pairs(graph: Graph, name: str, x: torch.Tensor, t: int) -> int:
-    """(non-zero input, non-zero weight) pairs, by convolution with a count-of-non-zeros kernel."""
-    node = graph.node(name)
-    w = torch.as_tensor(node.weight[node.weight_set[t]])
-    nz = (x != 0).double()
-    if node.kind == "conv2d":
-        kernel = (w != 0).double().sum(0, keepdim=True)  # (1, C_in, kh, kw)
-        return int(F.conv2d(nz, kernel, stride=node.stride, padding=node.padding).sum().item())
-    return int((nz @ (w != 0).double().sum(0)).sum().item())
-
-
-def layer_inputs(graph: Graph, frames: np.ndarray) -> dict:
-    """Every synaptic layer's dense input at every step, from the dense replay."""
-    seen = {}
-    tg = TorchGraph(graph)
-    original = tg._count
-
-    def keep(node, x, kind, t, counts):
-        seen[(node.name, t)] = x.clone()
-        original(node, x, kind, t, counts)
-
-    tg._count = keep
-    _, _, counts = tg.run(frames, count=True)
-    return seen, counts
+def check_against_brute_force(graph: Graph, sim: Simulator, result, dense, conventions: Conventions) -> None:
+    """Every count of every node and step equals the dense replay's brute-force count."""
+    totals = result.counts.sum(axis=0)  # (rows, T, counts)
+    T = graph.timesteps
+    seen = set()
+    for node in sim.rows:
+        for t in range(T):
+            c = dict(zip(SLOT, totals[sim.row_index[node.name], t]))
+            facts = dense.facts.get((node.name, t), {})
+            seen.add((node.name, t))
+            if node.ROLE == "synapse":
+                kind, n_events = facts["events"]
+                assert c["dense_macs"] == facts["dense"], (node.name, t)
+                reused = sim.static_first and node.inputs[0] == "input" and t > 0
+                if reused:  # static_input="once": the current of step 0 is reused, no synaptic work
+                    assert c["synaptic_acs"] == c["synaptic_macs"] == c[EVENT_SLOTS[kind]] == 0
+                    continue
+                assert c[EVENT_SLOTS[kind]] == n_events, (node.name, t)
+                skip = conventions.skip_zero_weights
+                pairs = facts["nonzero_weight_pairs"] if skip else facts["pairs"]
+                value_pairs = facts["nonzero_weight_value_pairs"] if skip else facts["value_pairs"]
+                if kind == "binary":
+                    expected = (pairs, 0)
+                elif kind == "graded" and conventions.graded == "expand":
+                    expected = (value_pairs, 0)
+                else:
+                    expected = (0, pairs)
+                assert (c["synaptic_acs"], c["synaptic_macs"]) == expected, (node.name, t)
+            elif node.kind in ("neuron", "relu", "readout"):
+                assert c["neurons_touched"] == facts["touched"], (node.name, t)
+                if node.kind == "neuron":
+                    assert c["output_spikes"] == c["neuron_resets"] == facts["spikes"], (node.name, t)
+            elif node.kind == "add":
+                for kind in EVENT_SLOTS:
+                    assert c[EVENT_SLOTS[kind]] == sum(n for k, n in facts.get("events", []) if k == kind), (node.name, t, kind)
+                assert c["elementwise_adds"] == facts["adds"], (node.name, t)
+            elif node.kind in ("maxpool2d", "avgpool2d"):
+                ((kind, n_events),) = facts["events"]
+                assert c[EVENT_SLOTS[kind]] == n_events, (node.name, t)
+                assert c["window_ops"] == facts["window_ops"], (node.name, t)
+            else:
+                raise AssertionError(f"no brute-force check for kind {node.kind}")
+    assert seen == {(n.name, t) for n in sim.rows for t in range(T)}
 
 
 @settings(max_examples=80)
@@ -70,41 +87,14 @@ def test_counts_and_spikes_match_dense_replay(spec, conventions):
     frames = frames_for(graph, x)
     sim = Simulator(graph, "float64", conventions, batch_size=8)
     result = sim.run_batch(frames, record=True)
-    inputs, dense = layer_inputs(graph, frames)
-    logits, _, _ = TorchGraph(graph).run(frames)
+    logits, _, dense = TorchGraph(graph).run(frames, count=True)
 
     np.testing.assert_allclose(result.logits, logits.numpy(), rtol=1e-9, atol=1e-9)
     assert (result.logits.argmax(1) == logits.numpy().argmax(1)).all()
+    assert set(result.spikes) == set(dense.spikes) == {n.name for n in graph.nodes if n.kind == "neuron"}
     for name, spikes in dense.spikes.items():
         np.testing.assert_array_equal(result.spikes[name], spikes.numpy(), err_msg=name)
-
-    totals = result.counts.sum(axis=0)  # (L, T, counts)
-    static = sim.static_first
-    for (name, t), (kind, n_events) in dense.events.items():
-        c = dict(zip(SLOT, totals[sim.layer_index[name], t]))
-        reused = static and graph.node(name).inputs[0] == "input" and t > 0
-        assert c["dense_macs"] == dense.dense[(name, t)]
-        if reused:  # static_input="once": the current of step 0 is reused, no synaptic work
-            assert c["synaptic_acs"] == c["synaptic_macs"] == c[EVENT_SLOTS[kind]] == 0
-            continue
-        assert c[EVENT_SLOTS[kind]] == n_events
-        assert c["neurons_touched"] == dense.touched[(name, t)]
-        if conventions.skip_zero_weights:
-            pairs = brute_force_nonzero_weight_pairs(graph, name, inputs[(name, t)], t)
-        else:
-            pairs = dense.pairs[(name, t)]
-        if kind == "binary":
-            assert (c["synaptic_acs"], c["synaptic_macs"]) == (pairs, 0)
-        elif kind == "graded" and conventions.graded == "expand":
-            expected = dense.value_pairs[(name, t)]
-            if conventions.skip_zero_weights:  # value-weighted non-zero-weight pairs
-                node = graph.node(name)
-                w = torch.as_tensor(node.weight[node.weight_set[t]])
-                kernel = (w != 0).double().sum(0, keepdim=True)
-                expected = int(round(F.conv2d(inputs[(name, t)], kernel, stride=node.stride, padding=node.padding).sum().item())) if node.kind == "conv2d" else int(round((inputs[(name, t)] @ (w != 0).double().sum(0)).sum().item()))
-            assert (c["synaptic_acs"], c["synaptic_macs"]) == (expected, 0)
-        else:
-            assert (c["synaptic_acs"], c["synaptic_macs"]) == (0, pairs)
+    check_against_brute_force(graph, sim, result, dense, conventions)
 
 
 @settings(max_examples=30)
@@ -119,9 +109,10 @@ def test_static_input_once_changes_counts_not_spikes(spec):
     once = Simulator(graph, "float64", Conventions(static_input="once"), batch_size=4).run_batch(frames, record=True)
     for name in every.spikes:
         np.testing.assert_array_equal(every.spikes[name], once.spikes[name])
-    first = SLOT["synaptic_macs"]
-    assert once.counts[:, 0, 1:, first].sum() == 0
-    np.testing.assert_array_equal(once.counts[:, 0, 0], every.counts[:, 0, 0])
+    sim = Simulator(graph, "float64", batch_size=4)
+    first = sim.row_index[graph.consumers("input")[0].name]
+    assert once.counts[:, first, 1:, SLOT["synaptic_macs"]].sum() == 0
+    np.testing.assert_array_equal(once.counts[:, first, 0], every.counts[:, first, 0])
 
 
 def _single_conv_graph(c_out: int, size: int = 5) -> Graph:
@@ -153,11 +144,12 @@ def test_one_spike_hand_cases(where, taps, c_out):
     x = np.zeros((1, 1, 5, 5))
     x[0, 0][where] = 1.0
     result = Simulator(graph, "float64", batch_size=1).run_batch(frames_for(graph, x))
-    conv = dict(zip(SLOT, result.counts[0, 0, 0]))
+    conv = dict(zip(SLOT, result.counts[0, 0, 0]))  # row 0: the conv node
+    lif = dict(zip(SLOT, result.counts[0, 1, 0]))  # row 1: its neurons
     assert conv["in_events_binary"] == 1
     assert conv["synaptic_acs"] == taps * c_out
     assert conv["synaptic_macs"] == 0
-    assert conv["neurons_touched"] == taps * c_out
+    assert lif["neurons_touched"] == taps * c_out
     assert conv["dense_macs"] == 13 * 13 * c_out  # see test_dense_macs_exclude_padding_hand_case
 
 
@@ -174,7 +166,7 @@ def test_neuron_arithmetic_counts():
     x = np.zeros((3, 1, 5, 5))
     x[:, 0, 2, 2] = 1.0
     result = Simulator(graph, "float64", batch_size=4).run_batch(frames_for(graph, x))
-    conv = dict(zip(SLOT, result.counts[:, 0, 0].sum(0)))
+    conv = dict(zip(SLOT, result.counts[:, 1, 0].sum(0)))  # row 1: the neurons the conv feeds
     n = 2 * 5 * 5 * 3  # neurons x samples
     assert conv["neurons"] == n and conv["neuron_compares"] == n
     assert conv["neuron_mults"] == 2 * n and conv["neuron_adds"] == 2 * n

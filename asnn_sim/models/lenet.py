@@ -48,8 +48,8 @@ class StepOutputs:
         Per-step readout logits ``(T, B, K)``, after the per-step scale; the prediction is
         their mean over T.
     spikes : dict[str, torch.Tensor]
-        Output spikes ``(T, B, ...)`` of each spiking layer, keyed by the layer's name
-        (``conv1`` ... ``fc1``), when recording was asked for; else empty.
+        Output spikes ``(T, B, ...)`` of each spiking layer, keyed by the name of its
+        neuron node in the exported graph, when recording was asked for; else empty.
     """
 
     logits: torch.Tensor
@@ -120,18 +120,19 @@ class LeNetSNN(nn.Module):
         frames : torch.Tensor
             Output of the model's encoder, as a tensor.
         record : bool
-            Keep every spiking layer's output spikes in the result.
+            Keep every spiking layer's output spikes in the result, keyed by the neuron
+            node names of the exported graph (``lif1`` ... ``lif4``).
         """
         spikes: dict[str, torch.Tensor] = {}
         s = self.lif1(self._first_layer_current(frames))
-        spikes["conv1"] = s
+        spikes["lif1"] = s
         x = _over_time(self.pool, s)
-        for name, conv, bn, lif in (("conv2", self.conv2, self.bn2, self.lif2), ("conv3", self.conv3, self.bn3, self.lif3)):
+        for name, conv, bn, lif in (("lif2", self.conv2, self.bn2, self.lif2), ("lif3", self.conv3, self.bn3, self.lif3)):
             s = lif(_over_time(lambda z: bn(conv(z)), x))
             spikes[name] = s
             x = _over_time(self.pool, s)
         s = self.lif4(_over_time(lambda z: self.bn4(self.fc1(z)), x.flatten(2)))
-        spikes["fc1"] = s
+        spikes["lif4"] = s
         logits = self.readout.scaled(self.fc2(s))
         return StepOutputs(logits, spikes if record else {})
 
@@ -165,14 +166,14 @@ class LeNetANN(nn.Module):
         self.pool = nn.MaxPool2d(2)
 
     def forward_activations(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Logits and each hidden layer's ReLU output, keyed like the SNN's spikes."""
+        """Logits and each hidden layer's ReLU output, keyed by the exported graph's node names (``relu1`` ... ``relu4``)."""
         acts: dict[str, torch.Tensor] = {}
-        for name, conv, bn in (("conv1", self.conv1, self.bn1), ("conv2", self.conv2, self.bn2), ("conv3", self.conv3, self.bn3)):
+        for name, conv, bn in (("relu1", self.conv1, self.bn1), ("relu2", self.conv2, self.bn2), ("relu3", self.conv3, self.bn3)):
             a = torch.relu(bn(conv(x)))
             acts[name] = a
             x = self.pool(a)
         a = torch.relu(self.bn4(self.fc1(x.flatten(1))))
-        acts["fc1"] = a
+        acts["relu4"] = a
         return self.fc2(a), acts
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,12 @@ flat index ``(y * W + x) * C + c``. A spike then adds one contiguous weight vect
 A tensor travelling between layers is an *event list* per sample:
 ``idx[b, :cnt[b]]`` are the flat indices of its non-zero elements and, for analog or
 graded tensors, ``val[b, :cnt[b]]`` their values. Binary spike lists carry no values
-(``use_val = False``): a spike adds the weight itself, an accumulate (AC).
+(their ``val`` is a placeholder no kernel reads): a spike adds the weight itself, an
+accumulate (AC).
+
+A *current* (what a neuron integrates) is a dense ``(B, n)`` buffer plus *marks* of the
+neurons an input event reached; its consumer (neuron, ReLU, readout or an add of
+currents) adds the pending bias, reads it, and leaves buffer and marks zeroed.
 
 Counting happens where the work happens: every kernel that performs synaptic operations
 returns how many (input event, in-bounds synapse) pairs it processed, per sample, so a
@@ -243,7 +248,7 @@ def conv_tables(in_shape, out_shape, kernel, stride, padding) -> tuple[np.ndarra
 def conv_scatter(
     idx, cnt, val, event_class, expand_graded, skip_zero, c_in, width,
     y_count, y_row, y_out, x_count, x_row, x_out,
-    wt, nnz, current, touched, acs, macs, n_touched,
+    wt, nnz, current, touched, acs, macs,
 ):
     """Scatter input events through a 2-D convolution.
 
@@ -259,8 +264,9 @@ def conv_scatter(
     wt : (k_h * k_w * c_in, c_out) weights, row ``(ky * k_w + kx) * c_in + ci``
     nnz : (k_h * k_w * c_in,) number of non-zero weights per row
     current : (B, h_out * w_out, c_out), accumulated into
-    touched : (B, h_out * w_out) uint8 scratch, left zeroed
-    acs, macs, n_touched : (B,) int64 outputs, added to
+    touched : (B, h_out * w_out) uint8: output positions an event reached are set to 1
+        (the consumer of the current counts and clears them)
+    acs, macs : (B,) int64 outputs, added to
 
     Notes
     -----
@@ -311,18 +317,14 @@ def conv_scatter(
             e = end
         acs[b] += n_ac
         macs[b] += n_mac
-        hit = 0
-        for o in range(mark.shape[0]):
-            hit += mark[o]
-            mark[o] = 0
-        n_touched[b] += hit * c_out
 
 
 @njit(parallel=True, cache=True)
-def linear_scatter(idx, cnt, val, event_class, expand_graded, skip_zero, wt, nnz, current, acs, macs, n_touched):
+def linear_scatter(idx, cnt, val, event_class, expand_graded, skip_zero, wt, nnz, current, touched, acs, macs):
     """Scatter input events through a fully connected layer; ``wt`` is ``(n_in, n_out)``.
 
-    The events' weight rows are added in list order (:func:`_add_rows`).
+    The events' weight rows are added in list order (:func:`_add_rows`). ``touched``
+    ``(B, 1)`` is set to 1 when any event arrived (every output neuron is reached).
     """
     n_out = wt.shape[1]
     for b in prange(cnt.shape[0]):
@@ -343,20 +345,34 @@ def linear_scatter(idx, cnt, val, event_class, expand_graded, skip_zero, wt, nnz
         acs[b] += n_ac
         macs[b] += n_mac
         if n > 0:
-            n_touched[b] += n_out
+            touched[b, 0] = 1
 
 
 CHUNK = 512  # neurons per pass of the two-pass neuron update (flags stay in L1)
 
 
+@njit(inline="always")
+def _count_marks(marks, per, b):
+    """Neurons reached by an event in sample ``b`` (marks of ``per`` neurons each); clears the marks."""
+    m = marks[b]
+    hit = 0
+    for i in range(m.shape[0]):
+        hit += m[i]
+        m[i] = 0
+    return hit * per
+
+
 @njit(parallel=True, cache=True)
-def neuron_update(current, bias, mem, leak, gain, threshold, first, out_idx, out_cnt):
+def neuron_update(current, bias, own_bias, mem, leak, gain, threshold, hard, v_reset, first, marks, per, out_idx, out_cnt, touched):
     """One timestep of LIF/ASNN neurons, in the reference's exact order of operations.
 
-    ``mem = leak * mem + gain * (current + bias)``; spike where ``mem - threshold > 0``;
-    soft reset ``mem -= threshold``. With ``first`` the old membrane is taken as 0 (the
-    buffer is not read, so it needs no clearing between batches). Clears ``current`` for
-    the next step and writes the spikes as event lists, in increasing index order.
+    ``v = leak * v + gain * (current + bias) + own_bias``; spike where ``v - threshold > 0``;
+    soft reset ``v -= threshold`` or hard reset ``v = v_reset``. ``bias``, ``own_bias`` and
+    ``threshold`` are ``(n,)`` per neuron (an absent bias is zeros: adding 0.0 changes no
+    bit). With ``first`` the old membrane is taken as 0 (the buffer is not read, so it
+    needs no clearing between batches). Clears ``current`` for the next step, counts and
+    clears the ``marks`` into ``touched``, and writes the spikes as event lists in
+    increasing index order.
 
     Each chunk is done in two passes: the arithmetic (vectorised; the reset is a select,
     so every element gets the same operations as in a scalar loop), then compaction of
@@ -375,22 +391,26 @@ def neuron_update(current, bias, mem, leak, gain, threshold, first, out_idx, out
             mm = m[lo:hi]
             cc = cur[lo:hi]
             bb = bias[lo:hi]
+            ob = own_bias[lo:hi]
+            th = threshold[lo:hi]
             for j in range(hi - lo):
                 old = zero if first else mm[j]
-                v = leak * old + gain * (cc[j] + bb[j])
-                s = v - threshold > 0
-                mm[j] = v - threshold if s else v
+                v = leak * old + gain * (cc[j] + bb[j]) + ob[j]
+                s = v - th[j] > 0
+                after = v_reset if hard else v - th[j]
+                mm[j] = after if s else v
                 cc[j] = 0
                 flags[j] = s
             for j in range(hi - lo):
                 oi[k] = lo + j
                 k += flags[j]
         out_cnt[b] = k
+        touched[b] += _count_marks(marks, per, b)
 
 
 @njit(parallel=True, cache=True)
-def relu_update(current, bias, out_idx, out_cnt, out_val):
-    """ReLU of ``current + bias`` as analog event lists; clears ``current``."""
+def relu_update(current, bias, marks, per, out_idx, out_cnt, out_val, touched):
+    """ReLU of ``current + bias`` as analog event lists; clears ``current``, counts and clears ``marks``."""
     n = current.shape[1]
     for b in prange(current.shape[0]):
         cur = current[b]
@@ -403,35 +423,80 @@ def relu_update(current, bias, out_idx, out_cnt, out_val):
                 k += 1
             cur[j] = 0
         out_cnt[b] = k
+        touched[b] += _count_marks(marks, per, b)
 
 
 @njit(parallel=True, cache=True)
-def readout_update(current, bias, scale, step_logits, total):
-    """Readout: ``step_logits = scale * (current + bias)``, summed into ``total``; clears ``current``."""
+def readout_update(current, bias, scale, first, marks, per, step_logits, total, touched):
+    """Readout: ``step_logits = scale * (current + bias)``, summed into ``total`` (set at ``first``).
+
+    Clears ``current``; counts and clears ``marks``.
+    """
     n = current.shape[1]
     for b in prange(current.shape[0]):
         cur = current[b]
         for j in range(n):
             v = scale * (cur[j] + bias[j])
             step_logits[b, j] = v
-            total[b, j] += v
+            total[b, j] = v if first else total[b, j] + v
             cur[j] = 0
+        touched[b] += _count_marks(marks, per, b)
+
+
+@njit(parallel=True, cache=True)
+def add_current(dst, dst_marks, src, bias, src_marks, per):
+    """``dst += src + bias`` element-wise (``dst`` starts at zero, so the first operand is copied
+    exactly); clears ``src``. The source's marks (``per`` neurons each) are ORed into the
+    per-neuron ``dst_marks`` and cleared."""
+    n = dst.shape[1]
+    for b in prange(dst.shape[0]):
+        d = dst[b]
+        s = src[b]
+        for j in range(n):
+            d[j] += s[j] + bias[j]
+            s[j] = 0
+        dm = dst_marks[b]
+        sm = src_marks[b]
+        for i in range(sm.shape[0]):
+            if sm[i]:
+                for j in range(i * per, (i + 1) * per):
+                    dm[j] = 1
+                sm[i] = 0
+
+
+@njit(parallel=True, cache=True)
+def add_events_to_current(dst, dst_marks, idx, cnt, val, binary, adds):
+    """Add event values (1 for spikes) into the current ``dst``, marking each neuron reached;
+    one addition per event."""
+    for b in prange(dst.shape[0]):
+        d = dst[b]
+        dm = dst_marks[b]
+        for e in range(cnt[b]):
+            o = idx[b, e]
+            if binary:
+                d[o] += 1.0
+            else:
+                d[o] += val[b, e]
+            dm[o] = 1
+        adds[b] += cnt[b]
 
 
 MODE_OR, MODE_MAX, MODE_AVG = 0, 1, 2
 
 
 @njit(parallel=True, cache=True)
-def pool_events(idx, cnt, val, mode, channels, width, y_count, y_out, x_count, x_out, w_out, inv, acc, mark, windows, out_idx, out_cnt, out_val):
+def pool_events(idx, cnt, val, binary, mode, channels, width, y_count, y_out, x_count, x_out, w_out, inv, acc, mark, windows, out_idx, out_cnt, out_val, ops):
     """2-D pooling on event lists; inputs are non-negative (spikes or ReLU outputs).
 
+    ``binary``: the input is spikes (value 1; ``val`` is not read).
     ``MODE_OR``: max of spikes, i.e. an output spike if any input in the window spiked.
     ``MODE_MAX``: max of analog values (absent elements are 0, never above a present one).
     ``MODE_AVG``: window mean (``acc`` sums value * ``inv``, ``inv = 1 / window size``).
     ``y_count, y_out, x_count, x_out``: :func:`window_table` of the two axes.
     ``acc (B, n_out)`` and ``mark (B, n_out)`` are scratch, left zeroed; ``windows`` is
     ``(B, y_out.shape[1] * x_out.shape[1])`` int64 scratch. Output events are listed in
-    the order of their first contributing input event.
+    the order of their first contributing input event. ``ops (B,)`` gets one per
+    (input event, window) pair: an OR, a compare or an add.
     """
     for b in prange(cnt.shape[0]):
         a = acc[b]
@@ -452,8 +517,9 @@ def pool_events(idx, cnt, val, mode, channels, width, y_count, y_out, x_count, x
                 for j in range(x_count[x]):
                     win[n_win] = (row + x_out[x, j]) * channels - lo
                     n_win += 1
+            ops[b] += (end - e) * n_win
             for ev in range(e, end):
-                v = val[b, ev]
+                v = a.dtype.type(1) if binary else val[b, ev]  # spike lists carry no values
                 for i in range(n_win):
                     o = win[i] + ib[ev]
                     if m[o] == 0:
@@ -475,26 +541,32 @@ def pool_events(idx, cnt, val, mode, channels, width, y_count, y_out, x_count, x
 
 
 @njit(parallel=True, cache=True)
-def add_events(idx_a, cnt_a, val_a, idx_b, cnt_b, val_b, acc, mark, out_idx, out_cnt, out_val):
-    """Element-wise sum of two event lists (sums of spikes become graded values)."""
+def add_events(idx_a, cnt_a, val_a, bin_a, idx_b, cnt_b, val_b, bin_b, acc, mark, out_idx, out_cnt, out_val, adds):
+    """Element-wise sum of two event lists (sums of spikes become graded values).
+
+    ``bin_a``/``bin_b``: the list is spikes (value 1; its ``val`` is not read).
+    ``adds (B,)`` gets one per event landing on an element the other list already holds
+    (an addition of two non-zero values); the other events are copies.
+    """
     for b in prange(cnt_a.shape[0]):
         a = acc[b]
         m = mark[b]
         k = 0
         for e in range(cnt_a[b]):
             o = idx_a[b, e]
-            a[o] += val_a[b, e]
+            a[o] += 1.0 if bin_a else val_a[b, e]
             if m[o] == 0:
                 m[o] = 1
                 out_idx[b, k] = o
                 k += 1
         for e in range(cnt_b[b]):
             o = idx_b[b, e]
-            a[o] += val_b[b, e]
+            a[o] += 1.0 if bin_b else val_b[b, e]
             if m[o] == 0:
                 m[o] = 1
                 out_idx[b, k] = o
                 k += 1
+        adds[b] += cnt_a[b] + cnt_b[b] - k
         kept = 0
         for e in range(k):
             o = out_idx[b, e]

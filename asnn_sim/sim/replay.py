@@ -65,32 +65,34 @@ class SimResult:
 
 
 def layer_table(sim: Simulator) -> pd.DataFrame:
-    """Static per-layer facts (``layers`` table of the counts schema)."""
+    """Static facts of every counted node (``layers`` table of the counts schema).
+
+    Each kind supplies its own facts (:meth:`asnn_sim.nodes.base.Node.facts`); the
+    columns a kind does not set are 0 (or empty).
+    """
     g = sim.graph
     rows = []
-    for i, (syn, act) in enumerate(sim.layers):
-        in_shape = g.shapes[syn.inputs[0]]
-        out_shape = g.shapes[syn.name]
-        if act.kind == "neuron":
-            neuron = "asnn" if act.per_timestep else "lif"
-        else:
-            neuron = act.kind
-        rows.append(
-            {
-                "layer": syn.name,
-                "layer_index": i,
-                "kind": syn.kind,
-                "neuron": neuron,
-                "in_shape": "x".join(map(str, in_shape)),
-                "out_shape": "x".join(map(str, out_shape)),
-                "n_weights": int(syn.weight.size),
-                "n_weight_sets": int(syn.n_sets),
-                "n_bias": int(syn.bias.size),
-                "n_neurons": int(np.prod(out_shape)),
-                "fan_in": int(np.prod(syn.weight.shape[2:])),
-                "dense_macs_per_step": int(sim.ops[syn.name]["dense"]),
-            }
-        )
+    for i, node in enumerate(sim.rows):
+        in_shape = g.shapes[node.inputs[0]] if node.inputs else ()
+        row = {
+            "layer": node.name,
+            "layer_index": i,
+            "kind": node.kind,
+            "neuron": "",
+            "inputs": ",".join(node.inputs),
+            "output": g.types[node.name],
+            "in_shape": "x".join(map(str, in_shape)),
+            "out_shape": "x".join(map(str, g.shapes[node.name])),
+            "n_weights": 0,
+            "n_weight_sets": 1,
+            "n_bias": 0,
+            "n_neurons": 0,
+            "fan_in": 0,
+            "dense_macs_per_step": 0,
+            "dense_ops_per_step": 0,
+        }
+        row.update(node.facts(g))
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -147,7 +149,7 @@ def simulate(
     encoder = EncoderSpec.from_dict(graph.input.encoder) if graph.input.encoder else None
     if encoder is not None and seed is not None:
         encoder = replace(encoder, seed=seed)
-    T, L = graph.timesteps, len(sim.layers)
+    T, L = graph.timesteps, len(sim.rows)
     totals = np.zeros((L, T, len(COUNTS)), np.int64)
     per_sample = np.zeros((n, L, len(COUNTS)), np.int64)
     step_logits = np.zeros((n, T, graph.n_classes), np.float64)
@@ -173,12 +175,15 @@ def simulate(
 def _assemble(sim: Simulator, totals, per_sample, step_logits, labels, seconds) -> SimResult:
     graph = sim.graph
     n, T = len(per_sample), graph.timesteps
-    names = [syn.name for syn, _ in sim.layers]
-    rows = []
-    for l, name in enumerate(names):
-        for t in range(T):
-            rows.append({"layer": name, "layer_index": l, "t": t, "n_samples": n, **dict(zip(COUNTS, totals[l, t]))})
-    counts = pd.DataFrame(rows).astype({c: "int64" for c in COUNTS + ["layer_index", "t", "n_samples"]})
+    names = [node.name for node in sim.rows]
+    kinds = [node.kind for node in sim.rows]
+    counts = pd.DataFrame(totals.reshape(-1, len(COUNTS)), columns=COUNTS)
+    counts.insert(0, "n_samples", n)
+    counts.insert(0, "t", np.tile(np.arange(T), len(names)))
+    counts.insert(0, "kind", np.repeat(kinds, T))
+    counts.insert(0, "layer_index", np.repeat(np.arange(len(names)), T))
+    counts.insert(0, "layer", np.repeat(names, T))
+    counts = counts.astype({c: "int64" for c in COUNTS + ["layer_index", "t", "n_samples"]})
 
     predictions = step_logits.mean(axis=1).argmax(axis=1)
     ps = pd.DataFrame(per_sample.reshape(-1, len(COUNTS)), columns=COUNTS).astype("int64")
@@ -197,10 +202,8 @@ def _summary(sim, counts, layers, step_logits, predictions, labels, seconds) -> 
     graph = sim.graph
     n, T = len(predictions), graph.timesteps
     by_layer = counts.groupby("layer", sort=False)[COUNTS].sum()
-    spiking = layers[layers["neuron"].isin(["lif", "asnn", "relu"])]["layer"]
-    firing = {
-        name: float(by_layer.loc[name, "output_spikes"] / by_layer.loc[name, "neurons"]) for name in spiking
-    }
+    firing_nodes = [node.name for node in sim.rows if node.ROLE == "neuron"]
+    firing = {name: float(by_layer.loc[name, "output_spikes"] / by_layer.loc[name, "neurons"]) for name in firing_nodes}
     summary = {
         "schema_version": SCHEMA_VERSION,
         "asnn_sim_version": __version__,
@@ -213,7 +216,7 @@ def _summary(sim, counts, layers, step_logits, predictions, labels, seconds) -> 
         "accuracy": None,
         "accuracy_by_timesteps": None,
         "per_inference": {c: float(by_layer[c].sum() / n) for c in COUNTS},
-        "spikes_per_inference": float(by_layer.loc[list(spiking), "output_spikes"].sum() / n) if graph.kind == "snn" else None,
+        "spikes_per_inference": float(by_layer.loc[firing_nodes, "output_spikes"].sum() / n) if graph.kind == "snn" else None,
         "firing_rate": firing,
         "wall_seconds": round(seconds, 3),
         "samples_per_second": round(n / seconds, 1) if seconds > 0 else None,

@@ -1,0 +1,205 @@
+"""``neuron``: LIF / ASNN spiking neurons integrating a current.
+
+One timestep ``t``, per neuron::
+
+    v  = leak[t] * v + gain[t] * I_t + bias       # I_t: the input current, its bias included
+    s  = v - threshold > 0                        # strict
+    v  = v - threshold   where s   (reset="soft", the reference's)
+    v  = v_reset         where s   (reset="hard")
+
+``leak`` and ``gain`` have one entry per timestep (ASNN learns them per step;
+``per_timestep=False`` records that training shared one value). ``threshold`` and the
+optional ``bias`` are per neuron: any array that broadcasts to the node's shape (a
+scalar, per channel ``(C, 1, 1)``, or full). The output is binary spikes.
+
+Counting, per neuron and step (every neuron updates every step, as on a clock-driven
+chip): 2 mults (leak x v, gain x I), 1 add (integration) plus 1 for the current's
+pending synaptic bias and 1 for the neuron's own bias where present, 1 compare; one
+reset per spike. ``neurons_touched`` counts the neurons an input event reached through
+any path into their current.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from asnn_sim.counts_schema import SLOT
+from asnn_sim.nodes.base import BINARY, CLASS_CODE, Events, Node, TorchValue, channels_last, expect_rank, fail, n_elements
+
+RESETS = ("soft", "hard")
+
+
+@dataclass
+class Neuron(Node):
+    """LIF/ASNN neurons; see the module docstring for the equation."""
+
+    leak: np.ndarray = None
+    gain: np.ndarray = None
+    threshold: np.ndarray | float = 1.0
+    bias: np.ndarray | None = None
+    reset: str = "soft"
+    v_reset: float = 0.0
+    per_timestep: bool = True
+    kind: ClassVar[str] = "neuron"
+    ARRAYS = ("leak", "gain", "threshold", "bias")
+    ATTRS = ("reset", "v_reset", "per_timestep")
+    PER_STEP = ("leak", "gain")
+    ROLE = "neuron"
+    RECORDS = True
+    COUNTS = ("neurons", "neurons_touched", "neuron_mults", "neuron_adds", "neuron_compares", "neuron_resets", "output_spikes")
+
+    def check(self) -> None:
+        if self.leak is None or self.gain is None:
+            raise fail(self.name, "leak and gain are required")
+        expect_rank(self, "leak", self.leak, 1)
+        expect_rank(self, "gain", self.gain, 1)
+        if self.leak.shape != self.gain.shape:
+            raise fail(self.name, f"leak {self.leak.shape} and gain {self.gain.shape} differ in length")
+        self.threshold = np.asarray(self.threshold, dtype=np.float64 if self.threshold.dtype.kind != "f" else self.threshold.dtype)
+        if self.threshold.ndim == 0:  # stored as (1,): safetensors has no 0-d tensors
+            self.threshold = self.threshold.reshape(1)
+        if not (self.threshold > 0).all():
+            raise fail(self.name, f"threshold must be positive, got values down to {self.threshold.min()!r}")
+        if self.bias is not None:
+            self.bias = np.atleast_1d(self.bias.astype(np.float64) if self.bias.dtype.kind != "f" else self.bias)
+        if self.reset not in RESETS:
+            raise fail(self.name, f"reset must be 'soft' or 'hard', got {self.reset!r}")
+        if not (isinstance(self.v_reset, (int, float)) and not isinstance(self.v_reset, bool) and math.isfinite(self.v_reset)):
+            raise fail(self.name, f"v_reset must be a finite number, got {self.v_reset!r}")
+        self.v_reset = float(self.v_reset)
+        self.per_timestep = bool(self.per_timestep)
+
+    def output_shape(self, in_shapes):
+        (shape,) = in_shapes
+        for what in ("threshold", "bias"):
+            arr = getattr(self, what)
+            if arr is None:
+                continue
+            try:
+                fits = np.broadcast_shapes(arr.shape, shape) == tuple(shape)
+            except ValueError:
+                fits = False
+            if not fits:
+                raise fail(self.name, f"{what} of shape {arr.shape} does not broadcast to the neurons' shape {shape}")
+        return shape
+
+    def output_type(self, in_types, graph_kind):
+        if graph_kind != "snn":
+            raise fail(self.name, f"a neuron node does not belong in an {graph_kind} graph")
+        self._expect_currents(in_types)
+        return BINARY
+
+    # -- simulator
+
+    def compile(self, ctx) -> dict:
+        shape = ctx.out_shape
+        n = n_elements(shape)
+        dt = ctx.dtype
+        own = np.zeros(n) if self.bias is None else channels_last(self.bias, shape)
+        return {
+            "mem": ctx.persistent(n),
+            "idx": ctx.output(n, np.int32),
+            "cnt": ctx.output((), np.int64),
+            "leak": self.leak.astype(dt),
+            "gain": self.gain.astype(dt),
+            "threshold": np.ascontiguousarray(channels_last(self.threshold, shape), dtype=dt),
+            "own_bias": np.ascontiguousarray(own, dtype=dt),
+            "hard": self.reset == "hard",
+            "v_reset": dt(self.v_reset),
+            "n": n,
+            "adds": 1 + int(ctx.graph.node(self.inputs[0]).pending_bias()) + int(self.bias is not None),
+            "channels": shape[0] if len(shape) == 3 else n,
+        }
+
+    def step(self, st, inputs, t, ctx):
+        (cur,) = inputs
+        c = ctx.counts
+        ctx.kernels.neuron_update(
+            cur.buf, cur.bias, st["own_bias"], st["mem"], st["leak"][t], st["gain"][t], st["threshold"],
+            st["hard"], st["v_reset"], t == 0, cur.marks, cur.per, st["idx"], st["cnt"], c[:, SLOT["neurons_touched"]],
+        )
+        c[:, SLOT["output_spikes"]] = st["cnt"]
+        c[:, SLOT["neuron_resets"]] = st["cnt"]
+        if ctx.record is not None:
+            rec = ctx.record[self.name][t]  # channel-first, like torch; the events are channels-last
+            ctx.kernels.events_to_dense(st["idx"], st["cnt"], st["channels"], rec.reshape(rec.shape[0], -1))
+        return Events(st["idx"], st["cnt"], ctx.placeholder, CLASS_CODE[BINARY], ctx.out_shape)
+
+    def fixed_counts(self, st, t):
+        n = st["n"]
+        return {"neurons": n, "neuron_mults": 2 * n, "neuron_adds": st["adds"] * n, "neuron_compares": n}
+
+    # -- dense reference
+
+    def torch_step(self, p, xs, state, t, ctx):
+        (x,) = xs
+        m = state.get("mem")
+        if m is None:
+            m = x.tensor.new_zeros(x.tensor.shape)
+        m = p["leak"][t] * m + p["gain"][t] * x.tensor
+        if "bias" in p:
+            m = m + p["bias"]
+        thr = p["threshold"]
+        s = (m - thr > 0).to(m.dtype)
+        m = ctx.torch.where(s > 0, m.new_tensor(self.v_reset), m) if self.reset == "hard" else m - s * thr
+        state["mem"] = m
+        if ctx.count:
+            facts = ctx.facts(self.name, t)
+            facts["touched"] = int(x.touched.sum().item())
+            facts["spikes"] = int(s.sum().item())
+            ctx.spikes.setdefault(self.name, []).append(s.to(ctx.torch.uint8))
+        return TorchValue(s, BINARY)
+
+    # -- layers table and hardware
+
+    def facts(self, graph):
+        return {
+            "neuron": "asnn" if self.per_timestep else "lif",
+            "n_neurons": n_elements(graph.shapes[self.name]),
+            "n_bias": graph.node(self.inputs[0]).integrated_bias(graph) + (0 if self.bias is None else int(self.bias.size)),
+            "dense_ops_per_step": n_elements(graph.shapes[self.name]),
+        }
+
+    @staticmethod
+    def snn_cost(q):
+        return neuron_cost(q, spiking=True)
+
+    @staticmethod
+    def ann_cost(q):
+        return neuron_cost(q, spiking=False)
+
+    @staticmethod
+    def ann_twin_counts(layer):
+        n = layer["n_neurons"]
+        # the twin's ReLU: a bias add and a compare with 0; every activation written
+        return {"neurons": n, "neurons_touched": n, "neuron_adds": n, "neuron_compares": n, "output_spikes": n}
+
+
+def neuron_cost(q: dict, spiking: bool) -> dict:
+    """Neuron updates (and for the ANN, activations): arithmetic, bias reads, potential
+    traffic per update (event-driven SNN), output-buffer writes and routed spikes.
+
+    The SNN writes 1-bit spikes; the dense ANN writes every activation at full width
+    (``out_writes = neurons``) and keeps partial sums in registers (no potential memory).
+    """
+    n = q["n_neurons"]
+    out = {
+        "neurons": q["neurons"],
+        "neurons_touched": q["neurons_touched"],
+        "nrn_mult": q["neuron_mults"],
+        "nrn_add": q["neuron_adds"],
+        "nrn_cmp": q["neuron_compares"],
+        "bias_reads": (q["n_bias"] > 0).astype(float),
+        "spikes_out": q["output_spikes"],
+        "bias_elems": q["n_bias"],
+        "out_elems": n,
+    }
+    if spiking:
+        out.update(nrn_reset=q["neuron_resets"], out_writes=q["output_spikes"], pot_elems=n, potential_updates=1.0 + 0.0 * n)
+    else:
+        out.update(out_writes=q["neurons"])
+    return out

@@ -1,0 +1,96 @@
+"""``readout``: prediction logits from a current, ``logits = mean_t(scale[t] * (I_t + b))``.
+
+``scale`` (ASNN: one learned factor per step) is optional; without it the logits are
+the plain mean. Counting per output and step: 1 mult where there is a scale, 1 add (the
+pending bias) and 1 more from step 1 on (the running sum over steps). The final
+division by T is a constant scale that does not change the prediction and is not counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from asnn_sim.counts_schema import SLOT
+from asnn_sim.nodes.base import Node, TorchValue, expect_rank, fail, n_elements
+from asnn_sim.nodes.neuron import neuron_cost
+
+
+@dataclass
+class Readout(Node):
+    """Prediction logits: the mean over steps of ``scale[t] * x_t`` (no scale: plain mean)."""
+
+    scale: np.ndarray | None = None
+    kind: ClassVar[str] = "readout"
+    ARRAYS = ("scale",)
+    PER_STEP = ("scale",)
+    ROLE = "readout"
+    COUNTS = ("neurons", "neurons_touched", "neuron_mults", "neuron_adds")
+
+    def check(self) -> None:
+        if self.scale is not None:
+            expect_rank(self, "scale", self.scale, 1)
+
+    def output_shape(self, in_shapes):
+        (shape,) = in_shapes
+        if len(shape) != 1:
+            raise fail(self.name, f"readout needs a vector of logits, got shape {shape}")
+        return shape
+
+    def output_type(self, in_types, graph_kind):
+        self._expect_currents(in_types)
+        return "logits"
+
+    # -- simulator
+
+    def compile(self, ctx) -> dict:
+        n = n_elements(ctx.out_shape)
+        scale = np.ones(ctx.T) if self.scale is None else self.scale
+        return {"total": ctx.persistent(n), "scale": scale.astype(ctx.dtype), "n": n,
+                "adds": int(ctx.graph.node(self.inputs[0]).pending_bias())}
+
+    def step(self, st, inputs, t, ctx):
+        (cur,) = inputs
+        ctx.kernels.readout_update(cur.buf, cur.bias, st["scale"][t], t == 0, cur.marks, cur.per,
+                                   ctx.step_logits[:, t], st["total"], ctx.counts[:, SLOT["neurons_touched"]])
+        return None
+
+    def fixed_counts(self, st, t):
+        n = st["n"]
+        return {
+            "neurons": n,
+            "neuron_mults": n if self.scale is not None else 0,
+            "neuron_adds": st["adds"] * n + (n if t > 0 else 0),
+        }
+
+    # -- dense reference
+
+    def torch_step(self, p, xs, state, t, ctx):
+        (x,) = xs
+        scale = p["scale"][t] if "scale" in p else 1.0
+        ctx.step_logits.append(scale * x.tensor)
+        if ctx.count:
+            ctx.facts(self.name, t)["touched"] = int(x.touched.sum().item())
+        return None
+
+    # -- layers table and hardware
+
+    def facts(self, graph):
+        n = n_elements(graph.shapes[self.name])
+        return {"neuron": "readout", "n_neurons": n, "n_bias": graph.node(self.inputs[0]).integrated_bias(graph), "dense_ops_per_step": n}
+
+    @staticmethod
+    def snn_cost(q):
+        return neuron_cost(q, spiking=True)
+
+    @staticmethod
+    def ann_cost(q):
+        return neuron_cost(q, spiking=False)
+
+    @staticmethod
+    def ann_twin_counts(layer):
+        n = layer["n_neurons"]
+        # a bias add per logit; the logits are written out
+        return {"neurons": n, "neurons_touched": n, "neuron_adds": n, "output_spikes": n}
