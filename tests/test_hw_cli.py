@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from hw_models import EnergyError, dense_ann_counts, list_profiles
-from hw_models.cli import add_energy_parser, add_profiles_parser
+from asnn_sim.app.energy_cli import add_energy_parser, add_profiles_parser
 from hw_models.synthetic import synthetic_counts, write_counts_dir
 
 

@@ -1,6 +1,6 @@
 """Command-line front ends: ``asnn profiles`` and ``asnn energy``.
 
-The ``asnn`` entry point (in ``asnn_sim.cli``) registers these with
+The ``asnn`` entry point (in ``asnn_sim.app.cli``) registers these with
 :func:`add_profiles_parser` and :func:`add_energy_parser`; each sets ``handler`` on the
 parsed namespace, so the caller runs ``args.handler(args)``. Bad input raises
 :class:`hw_models.EnergyError` with a one-line message (exit status 1 is the caller's
@@ -13,10 +13,10 @@ import argparse
 import math
 from collections.abc import Sequence
 
-from .activity import DAMPFHOFFER_BAND
-from .profile import list_profiles, load_profile
-from .run import EnergyResult, parse_hw, run_energy, write_outputs
-from .summary import constants_table, profile_table
+from hw_models.activity import DAMPFHOFFER_BAND
+from hw_models.profile import list_profiles, load_profile
+from hw_models.run import EnergyResult, parse_hw, run_energy, write_outputs
+from hw_models.summary import constants_table, profile_table
 
 PROFILES_HELP = "list hardware energy profiles (chip, node, scope, what each models, sources)"
 PROFILES_DESCRIPTION = """\

@@ -275,7 +275,7 @@ DEMO_ENCODINGS = ("direct", "temporal", "hybrid")
 
 def _add_compare_flags(p, demo: bool) -> None:
     from asnn_sim.data import DATASETS
-    from asnn_sim.pipeline import DEFAULT_CACHE
+    from asnn_sim.app.pipeline import DEFAULT_CACHE
 
     if not demo:
         p.add_argument("--model", default="lenet", help="network (default lenet)")
@@ -337,8 +337,8 @@ def add_demo_parser(sub) -> None:
 def run_compare(args: argparse.Namespace) -> None:
     import time
 
-    from asnn_sim.pipeline import prepare_models
-    from asnn_sim.report import build_report
+    from asnn_sim.app.pipeline import prepare_models
+    from asnn_sim.app.report import build_report
     from asnn_sim.train import TrainConfig
     from hw_models.run import parse_hw
 
@@ -399,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _energy_commands(sub) -> None:
-    from hw_models.cli import add_energy_parser, add_profiles_parser
+    from asnn_sim.app.energy_cli import add_energy_parser, add_profiles_parser
 
     add_energy_parser(sub)
     add_profiles_parser(sub)

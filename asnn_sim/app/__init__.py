@@ -1,0 +1,1 @@
+"""The application layer: the ``asnn`` command, the cached pipeline, reports and plots."""
