@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from asnn_sim.cli import main
+from asnn_sim.app.cli import main
 from asnn_sim.counts_schema import count_names
 
 

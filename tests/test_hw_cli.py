@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from importlib import resources
 
 import pandas as pd
 import pytest
 
+from asnn_sim.app.cli import build_parser as parser
+from asnn_sim.app.cli import main
 from hw_models import EnergyError, dense_ann_counts, list_profiles
-from hw_models.cli import add_energy_parser, add_profiles_parser
 from hw_models.synthetic import synthetic_counts, write_counts_dir
-
-
-def parser():
-    p = argparse.ArgumentParser(prog="asnn")
-    sub = p.add_subparsers(dest="command", required=True)
-    add_profiles_parser(sub)
-    add_energy_parser(sub)
-    return p
 
 
 @pytest.fixture()
@@ -40,7 +32,7 @@ def test_help_explains(capsys):
 
 def test_profiles_table(capsys):
     args = parser().parse_args(["profiles"])
-    assert args.handler(args) == 0
+    args.handler(args)
     out = capsys.readouterr().out
     for name in list_profiles():
         assert name in out
@@ -57,7 +49,7 @@ def test_profiles_show(capsys):
 def test_energy_writes_all_outputs(counts_dir, tmp_path, capsys):
     out = tmp_path / "energy"
     args = parser().parse_args(["energy", str(counts_dir), "--hw", "cmos45-fp32-arith,loihi,truenorth", "--out", str(out)])
-    assert args.handler(args) == 0
+    args.handler(args)
     printed = capsys.readouterr().out
     assert "SNN/ANN" in printed and "spikes per synapse per inference" in printed and "0.15-1.38" in printed
     assert sorted(p.name for p in out.iterdir()) == ["breakdown.csv", "breakdown.parquet", "summary.csv", "summary.json"]
@@ -118,9 +110,22 @@ def test_out_must_be_a_directory(counts_dir, tmp_path):
     clash = tmp_path / "file"
     clash.write_text("x")
     args = parser().parse_args(["energy", str(counts_dir), "--hw", "loihi", "--out", str(clash)])
-    with pytest.raises(EnergyError, match="not a directory"):
+    with pytest.raises(ValueError, match="not a directory"):
         args.handler(args)
     assert clash.read_text() == "x"
+
+
+def test_energy_refuses_to_overwrite_without_force(counts_dir, tmp_path, capsys):
+    out = tmp_path / "energy"
+    argv = ["energy", str(counts_dir), "--hw", "loihi", "--out", str(out)]
+    assert main(argv) == 0
+    before = (out / "summary.json").read_text()
+    capsys.readouterr()
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("asnn: error: --out") and "--force" in err[0]
+    assert (out / "summary.json").read_text() == before
+    assert main(argv + ["--force"]) == 0
 
 
 def test_failed_write_leaves_old_results(counts_dir, tmp_path, monkeypatch):
@@ -133,7 +138,7 @@ def test_failed_write_leaves_old_results(counts_dir, tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", boom)
-    args = parser().parse_args(["energy", str(counts_dir), "--hw", "truenorth", "--out", str(out)])
+    args = parser().parse_args(["energy", str(counts_dir), "--hw", "truenorth", "--out", str(out), "--force"])
     with pytest.raises(EnergyError, match="cannot write results"):
         args.handler(args)
     assert (out / "summary.json").read_text() == before

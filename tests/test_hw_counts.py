@@ -172,7 +172,7 @@ def test_import_hygiene():
     import sys
 
     code = (
-        "import sys, hw_models, hw_models.cli, hw_models.synthetic; "
+        "import sys, hw_models, hw_models.synthetic; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'numba', 'asnn_sim')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

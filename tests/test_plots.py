@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asnn_sim import plots
+from asnn_sim.app import plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ENCODINGS = ["direct", "temporal", "hybrid", "ANN"]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from asnn_sim.cli import main
+from asnn_sim.app.cli import main
 from asnn_sim.data import load_dataset
 from asnn_sim.train import TrainConfig, TrainError, evaluate, load_run, train
 

@@ -12,10 +12,11 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from asnn_sim.sim.engine import Conventions
-from asnn_sim.train import TrainConfig, train
+if TYPE_CHECKING:  # imported where used, so that importing this module stays cheap (`asnn --help`)
+    from asnn_sim.sim.engine import Conventions
+    from asnn_sim.train import TrainConfig
 
 DEFAULT_CACHE = Path(".asnn-cache")
 
@@ -60,6 +61,8 @@ def run_dir_for(config: TrainConfig, cache: str | Path) -> Path:
 
 def train_cached(config: TrainConfig, cache: str | Path, *, device: str = "auto", progress: bool = True, log: Callable[[str], None] = print) -> Path:
     """Train ``config`` unless an identical finished run is cached; returns the run directory."""
+    from asnn_sim.train import TrainConfig, train
+
     run = run_dir_for(config, cache)
     if (run / "summary.json").is_file() and (run / "model.pt").is_file():
         stored = TrainConfig.from_dict(json.loads((run / "config.json").read_text())["config"])
@@ -98,10 +101,13 @@ def simulate_cached(
     log: Callable[[str], None] = print,
 ) -> Path:
     """Replay the dataset the run was trained on; reuse a replay made with the same settings."""
-    conventions = conventions or Conventions()
     from asnn_sim.data import load_dataset
     from asnn_sim.ir import load_graph
     from asnn_sim.sim import simulate
+    from asnn_sim.sim.engine import Conventions
+    from asnn_sim.train import TrainConfig
+
+    conventions = conventions or Conventions()
 
     tag = f"counts-{split}-{precision}" + (f"-n{limit}" if limit else "")
     if conventions != Conventions():

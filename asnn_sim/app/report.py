@@ -1,6 +1,6 @@
 """Comparison reports: what each input coding costs, layer by layer and step by step, per chip.
 
-:func:`build_report` takes trained-and-replayed models (:class:`~asnn_sim.pipeline.ModelArtifacts`)
+:func:`build_report` takes trained-and-replayed models (:class:`~asnn_sim.app.pipeline.ModelArtifacts`)
 and writes ``REPORT_DIR/``::
 
     summary.md                 the tables and figures, readable on GitHub
@@ -24,9 +24,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from asnn_sim import __version__, atomic, plots
+from asnn_sim import __version__, atomic
+from asnn_sim.app import plots
 from asnn_sim.counts_schema import count_names
-from asnn_sim.pipeline import ModelArtifacts
+from asnn_sim.app.pipeline import ModelArtifacts
 
 COUNTS = count_names()
 PREFERRED_HEADLINE_PROFILE = "cmos45-int8-sram"

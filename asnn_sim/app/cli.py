@@ -1,8 +1,16 @@
 """The ``asnn`` command: train, export, simulate, energy, compare, demo, profiles.
 
 Each sub-command lives in a small ``add_*_parser`` function that registers its flags
-and handler. Handlers raise ``ValueError`` subclasses for anything the user got wrong;
-:func:`main` turns those into a one-line ``asnn: error: ...`` and exit code 1.
+and handler (``energy`` and ``profiles`` in :mod:`asnn_sim.app.energy_cli`). All follow
+the conventions of :mod:`asnn_sim.app.argparsing`. Handlers raise ``ValueError``
+subclasses for anything the user got wrong; :func:`main` turns those into a one-line
+``asnn: error: ...`` and exit code 1.
+
+Building the parsers is cheap (``asnn --help`` imports no torch, numba or pandas): the
+choices come from :mod:`asnn_sim.app.choices`, and heavy modules are imported inside
+the handlers.
+
+Run it as ``asnn`` (the installed entry point) or ``python -m asnn_sim.app.cli``.
 """
 
 from __future__ import annotations
@@ -14,50 +22,23 @@ from dataclasses import fields
 from pathlib import Path
 
 from asnn_sim import __version__
-
-# Flags default to SUPPRESS so a handler can tell "given" from "defaulted" (resume needs it).
-S = argparse.SUPPRESS
-
-
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Keep the hand-written line breaks of descriptions and epilogs."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit code 1 like every other error."""
-
-    def error(self, message: str):
-        self.exit(1, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+from asnn_sim.app import choices
+from asnn_sim.app.argparsing import S, refuse_to_overwrite
+from asnn_sim.app.argparsing import Formatter as _Formatter
+from asnn_sim.app.argparsing import Parser as _Parser
+from asnn_sim.app.argparsing import number as _float
+from asnn_sim.app.argparsing import positive_int as _positive_int
+from asnn_sim.app.energy_cli import add_energy_parser, add_profiles_parser
 
 
 # ---------------------------------------------------------------- train
 
 
 def add_train_parser(sub) -> None:
-    from asnn_sim.data import DATASETS
-    from asnn_sim.encoding import ENCODINGS, THRESHOLD_KINDS
-    from asnn_sim.models import MODELS
-    from asnn_sim.neurons import SURROGATES
-    from asnn_sim.train import DEVICES, TrainConfig
+    from asnn_sim.app.choices import DATASETS, ENCODINGS, MODEL_NAMES, SURROGATE_NAMES, THRESHOLD_KINDS
 
-    d = TrainConfig()
+    d = choices.train_defaults()  # TrainConfig's defaults, read without importing torch
+    DEVICES = choices.train_devices()
     p = sub.add_parser(
         "train",
         help="train a spiking model (or its ANN twin) and write a run directory",
@@ -77,7 +58,7 @@ def add_train_parser(sub) -> None:
         ),
     )
     p.add_argument("--out", required=True, type=Path, help="run directory to create")
-    p.add_argument("--model", default=S, choices=sorted(MODELS), help=f"network (default {d.model})")
+    p.add_argument("--model", default=S, choices=sorted(MODEL_NAMES), help=f"network (default {d.model})")
     p.add_argument("--dataset", default=S, choices=DATASETS, help=f"dataset (default {d.dataset})")
     p.add_argument("--data-dir", default=S, help="folder with the dataset files (not needed for digits; never downloaded)")
     p.add_argument("--encoding", default=S, choices=ENCODINGS, help=f"input coding of the spiking model (default {d.encoding})")
@@ -90,7 +71,7 @@ def add_train_parser(sub) -> None:
                    help="ASNN neurons: leak and gain learned per layer and per timestep, plus a per-timestep "
                         "readout scale; --no-asnn shares one leak and gain over time (default --asnn)")
     p.add_argument("--ann", default=S, action="store_true", help="train the ReLU ANN twin instead (encoding is ignored)")
-    p.add_argument("--surrogate", default=S, choices=sorted(SURROGATES), help=f"surrogate gradient (default {d.surrogate})")
+    p.add_argument("--surrogate", default=S, choices=sorted(SURROGATE_NAMES), help=f"surrogate gradient (default {d.surrogate})")
     p.add_argument("--epochs", default=S, type=_positive_int, help=f"(default {d.epochs})")
     p.add_argument("--batch-size", default=S, type=_positive_int, help=f"(default {d.batch_size})")
     p.add_argument("--lr", default=S, type=_float, help=f"Adam learning rate, cosine-annealed to 0 (default {d.lr})")
@@ -143,7 +124,8 @@ def add_export_parser(sub) -> None:
         epilog="example:\n  asnn export runs/hybrid -o hybrid.asnn",
     )
     p.add_argument("run", type=Path, help="run directory written by `asnn train`")
-    p.add_argument("-o", "--output", type=Path, required=True, help="graph file to write (.asnn)")
+    p.add_argument("-o", "--out", "--output", dest="output", metavar="FILE", type=Path, required=True,
+                   help="graph file to write (.asnn)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(handler=run_export)
 
@@ -169,8 +151,7 @@ def run_export(args: argparse.Namespace) -> None:
 
 
 def add_simulate_parser(sub) -> None:
-    from asnn_sim.counts_schema import CONVENTIONS
-    from asnn_sim.data import DATASETS
+    from asnn_sim.app.choices import CONVENTIONS, DATASETS
 
     p = sub.add_parser(
         "simulate",
@@ -274,11 +255,11 @@ DEMO_ENCODINGS = ("direct", "temporal", "hybrid")
 
 
 def _add_compare_flags(p, demo: bool) -> None:
-    from asnn_sim.data import DATASETS
-    from asnn_sim.pipeline import DEFAULT_CACHE
+    from asnn_sim.app.choices import DATASETS, MODEL_NAMES
+    from asnn_sim.app.pipeline import DEFAULT_CACHE
 
     if not demo:
-        p.add_argument("--model", default="lenet", help="network (default lenet)")
+        p.add_argument("--model", default="lenet", choices=sorted(MODEL_NAMES), help="network (default lenet)")
         p.add_argument("--dataset", default="digits", choices=DATASETS, help="(default digits)")
         p.add_argument("--data-dir", help="folder with the dataset files (not needed for digits)")
         p.add_argument("--encodings", default=",".join(DEMO_ENCODINGS), help="comma list of encodings (default direct,temporal,hybrid)")
@@ -292,9 +273,10 @@ def _add_compare_flags(p, demo: bool) -> None:
     p.add_argument("--epochs", type=_positive_int, default=30, help="training epochs per model (default 30)")
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
                    help=f"trained runs are kept here and reused when the configuration matches (default {DEFAULT_CACHE})")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="training device (default auto)")
+    p.add_argument("--device", default="auto", choices=choices.train_devices(), help="training device (default auto)")
     p.add_argument("--limit", type=_positive_int, help="replay only the first N test samples")
-    p.add_argument("--force", action="store_true", help="overwrite an existing report folder")
+    p.add_argument("--force", action="store_true",
+                   help="(always on: the demo rewrites its report)" if demo else "overwrite an existing report folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -328,6 +310,11 @@ def add_demo_parser(sub) -> None:
             "twin, replay the test set in the event-driven simulator, estimate energy on every shipped\n"
             "profile, and write a report (default reports/demo). Cached runs are reused."
         ),
+        epilog=(
+            "examples:\n"
+            "  asnn demo                                   # what `make demo` runs\n"
+            "  asnn demo --epochs 5 --limit 100 --hw cmos45-int8-sram,loihi --out reports/quick"
+        ),
     )
     _add_compare_flags(p, demo=True)
     p.set_defaults(handler=run_demo, model="lenet", dataset="digits", data_dir=None,
@@ -337,8 +324,8 @@ def add_demo_parser(sub) -> None:
 def run_compare(args: argparse.Namespace) -> None:
     import time
 
-    from asnn_sim.pipeline import prepare_models
-    from asnn_sim.report import build_report
+    from asnn_sim.app.pipeline import prepare_models
+    from asnn_sim.app.report import build_report
     from asnn_sim.train import TrainConfig
     from hw_models.run import parse_hw
 
@@ -353,8 +340,7 @@ def run_compare(args: argparse.Namespace) -> None:
 
     for name in hw:  # fail on a bad profile before training anything
         load_profile(name)
-    if args.out.exists() and any(args.out.iterdir()) and not args.force:
-        raise ValueError(f"--out {args.out} already exists; pass --force to overwrite the report")
+    refuse_to_overwrite(args.out, args.force, "pass --force to overwrite the report")
     common = dict(model=args.model, dataset=args.dataset, data_dir=args.data_dir, timesteps=args.timesteps,
                   epochs=args.epochs, seed=args.seed)
     configs = [TrainConfig(encoding=e, asnn=args.asnn, **common) for e in encodings]
@@ -398,14 +384,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _energy_commands(sub) -> None:
-    from hw_models.cli import add_energy_parser, add_profiles_parser
-
-    add_energy_parser(sub)
-    add_profiles_parser(sub)
-
-
-_COMMANDS = [add_train_parser, add_export_parser, add_simulate_parser, _energy_commands, add_compare_parser, add_demo_parser]
+_COMMANDS = [
+    add_train_parser,
+    add_export_parser,
+    add_simulate_parser,
+    add_energy_parser,
+    add_profiles_parser,
+    add_compare_parser,
+    add_demo_parser,
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,10 +1,10 @@
-"""Command-line front ends: ``asnn profiles`` and ``asnn energy``.
+"""``asnn energy`` and ``asnn profiles``: energy per inference on hardware profiles.
 
-The ``asnn`` entry point (in ``asnn_sim.cli``) registers these with
-:func:`add_profiles_parser` and :func:`add_energy_parser`; each sets ``handler`` on the
-parsed namespace, so the caller runs ``args.handler(args)``. Bad input raises
-:class:`hw_models.EnergyError` with a one-line message (exit status 1 is the caller's
-job).
+The energy model (:mod:`hw_models`) has no command line of its own; these commands are
+part of the application layer and follow its conventions (:mod:`asnn_sim.app.argparsing`).
+The parsers are built from light facts (:mod:`asnn_sim.app.choices`); ``hw_models`` and
+pandas are imported when a command runs. Bad input raises :class:`hw_models.EnergyError`
+(a ``ValueError``) with a one-line message, which ``asnn`` prints with exit code 1.
 """
 
 from __future__ import annotations
@@ -12,11 +12,14 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .activity import DAMPFHOFFER_BAND
-from .profile import list_profiles, load_profile
-from .run import EnergyResult, parse_hw, run_energy, write_outputs
-from .summary import constants_table, profile_table
+from asnn_sim.app import choices
+from asnn_sim.app.argparsing import Formatter, refuse_to_overwrite
+
+if TYPE_CHECKING:
+    from hw_models.run import EnergyResult
 
 PROFILES_HELP = "list hardware energy profiles (chip, node, scope, what each models, sources)"
 PROFILES_DESCRIPTION = """\
@@ -25,12 +28,12 @@ constant carries a value, unit, source (paper + table), evidence grade (measured
 silicon / simulated / derived by us) and scope (per-operation, or all-in such as
 TrueNorth's 26 pJ, which already contains memory and routing).
 
-  --show NAME   print one profile's constants and assumptions with citations
 Your own profile: copy a shipped file (see docs/energy.md for the schema) and pass its
 path wherever a name is accepted.
 """
 
 ENERGY_HELP = "estimate energy per inference of an SNN and its equivalent ANN on hardware profiles"
+_LOW, _HIGH = choices.dampfhoffer_band()
 ENERGY_DESCRIPTION = f"""\
 Turn a counts directory (from asnn simulate) into energy per inference on each hardware
 profile, for the SNN and for its equivalent ANN, and print: SNN and ANN energy with
@@ -40,7 +43,7 @@ per synapse per inference, and the break-even activity.
 Definitions (docs/energy.md has the details):
   spikes per synapse   spike-driven synaptic ops per inference / dense connections of the
                        layers with spike input (Dampfhoffer et al. 2023; their break-even
-                       band: {DAMPFHOFFER_BAND[0]}-{DAMPFHOFFER_BAND[1]})
+                       band: {_LOW}-{_HIGH})
   break-even           scale all spike activity by lambda; the SNN's energy is affine,
                        F + lambda*S; lambda* solves F + lambda*S = E_ANN. Reported as
                        spikes per synapse and as spike rate (per input per step): the SNN
@@ -53,71 +56,64 @@ Definitions (docs/energy.md has the details):
 
 With --out DIR it writes breakdown.parquet / breakdown.csv (one row per profile x
 system x layer x timestep x component, pJ per inference), summary.csv and summary.json,
-atomically.
+atomically; an existing, non-empty DIR needs --force.
 """
 
 
-def add_profiles_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register the ``profiles`` subcommand.
-
-    Parameters
-    ----------
-    subparsers : argparse._SubParsersAction
-        From ``parser.add_subparsers()``.
-
-    Returns
-    -------
-    argparse.ArgumentParser
-        The new subparser (``func`` is set to :func:`profiles_command`).
-    """
-    parser = subparsers.add_parser(
-        "profiles", help=PROFILES_HELP, description=PROFILES_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+def add_profiles_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``asnn profiles`` on the sub-parsers of ``asnn``."""
+    p = sub.add_parser(
+        "profiles",
+        help=PROFILES_HELP,
+        formatter_class=Formatter,
+        description=PROFILES_DESCRIPTION,
+        epilog=(
+            "examples:\n"
+            "  asnn profiles                            # every shipped profile\n"
+            "  asnn profiles --show loihi               # its constants, citations and grades\n"
+            "  asnn profiles --hw loihi,my-chip.toml    # some profiles, yours included"
+        ),
     )
-    parser.add_argument(
-        "--show", metavar="NAME_OR_PATH", help="print every constant of one profile with its source, grade and scope"
+    p.add_argument("--show", metavar="NAME_OR_PATH", help="print every constant of one profile with its source, grade and scope")
+    p.add_argument("--hw", metavar="LIST", help="comma-separated profile names or paths to list (default: all shipped)")
+    p.set_defaults(handler=run_profiles)
+
+
+def add_energy_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``asnn energy`` on the sub-parsers of ``asnn``."""
+    p = sub.add_parser(
+        "energy",
+        help=ENERGY_HELP,
+        formatter_class=Formatter,
+        description=ENERGY_DESCRIPTION,
+        epilog=(
+            "examples:\n"
+            "  asnn energy counts/hybrid --out energy/hybrid\n"
+            "  asnn energy counts/hybrid --hw cmos45-int8-sram,loihi,my-chip.toml\n"
+            "  asnn energy counts/hybrid --ann-counts counts/ann --ann-bits matched --out energy/hybrid --force"
+        ),
     )
-    parser.add_argument("--hw", metavar="LIST", help="comma-separated profile names or paths to list (default: all shipped)")
-    parser.set_defaults(handler=profiles_command)
-    return parser
-
-
-def add_energy_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register the ``energy`` subcommand.
-
-    Parameters
-    ----------
-    subparsers : argparse._SubParsersAction
-
-    Returns
-    -------
-    argparse.ArgumentParser
-        The new subparser (``func`` is set to :func:`energy_command`).
-    """
-    parser = subparsers.add_parser(
-        "energy", help=ENERGY_HELP, description=ENERGY_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("counts_dir", metavar="COUNTS_DIR", help="counts directory written by asnn simulate (the SNN)")
-    parser.add_argument(
+    p.add_argument("counts_dir", metavar="COUNTS_DIR", type=Path, help="counts directory written by asnn simulate (the SNN)")
+    p.add_argument(
         "--hw",
         metavar="LIST",
-        default=None,
-        help=f"comma-separated profile names or .toml paths (default: all shipped: {', '.join(list_profiles())})",
+        help=f"comma-separated profile names or .toml paths (default: all shipped: {', '.join(choices.profile_names())})",
     )
-    parser.add_argument("--out", metavar="DIR", default=None, help="write breakdown.parquet/.csv and summary.csv/.json here")
-    parser.add_argument(
+    p.add_argument("--out", metavar="DIR", type=Path, help="write breakdown.parquet/.csv and summary.csv/.json here")
+    p.add_argument(
         "--ann-counts",
         metavar="DIR",
-        default=None,
+        type=Path,
         help="counts directory of the replayed ANN twin: price the ANN with zero-skipping (only MACs with non-zero input)",
     )
-    parser.add_argument(
+    p.add_argument(
         "--ann-bits",
         choices=("same", "matched"),
         default="same",
         help="ANN activation width: the profile's (same, default) or ceil(log2(T+1)) bits (matched)",
     )
-    parser.set_defaults(handler=energy_command)
-    return parser
+    p.add_argument("--force", action="store_true", help="overwrite the results in an existing OUT")
+    p.set_defaults(handler=run_energy)
 
 
 # ------------------------------------------------------------------------------ tables
@@ -164,6 +160,8 @@ def format_energy(result: EnergyResult) -> str:
     -------
     str
     """
+    from hw_models.activity import DAMPFHOFFER_BAND
+
     s = result.summary
     rows = []
     for _, r in s.iterrows():
@@ -201,6 +199,8 @@ def format_energy(result: EnergyResult) -> str:
 
 def format_profiles(names: Sequence[str] | None = None) -> str:
     """The text ``asnn profiles`` prints."""
+    from hw_models.summary import profile_table
+
     table = profile_table(list(names) if names is not None else None)
     rows = [
         [r["name"], f"{r['chip']}, {r['process_node']}", r["scope"], r["models"], r["references"]] for _, r in table.iterrows()
@@ -212,6 +212,9 @@ def format_profiles(names: Sequence[str] | None = None) -> str:
 
 def format_constants(name: str) -> str:
     """One profile's header, constants and assumptions with citations."""
+    from hw_models.profile import load_profile
+    from hw_models.summary import constants_table
+
     p = load_profile(name)
     head = [
         f"{p.name}: {p.chip}, {p.process_node}",
@@ -236,53 +239,40 @@ def format_constants(name: str) -> str:
 # ---------------------------------------------------------------------------- handlers
 
 
-def profiles_command(args: argparse.Namespace) -> int:
+def run_profiles(args: argparse.Namespace) -> None:
     """Handle ``asnn profiles``: print the table (or one profile's constants).
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-
-    Returns
-    -------
-    int
-        0.
 
     Raises
     ------
     EnergyError
         Unknown or malformed profile.
     """
-    if getattr(args, "show", None):
+    from hw_models.run import parse_hw
+
+    if args.show:
         print(format_constants(args.show))
     else:
-        hw = getattr(args, "hw", None)
-        print(format_profiles(parse_hw(hw) if hw else None))
-    return 0
+        print(format_profiles(parse_hw(args.hw) if args.hw else None))
 
 
-def energy_command(args: argparse.Namespace) -> int:
+def run_energy(args: argparse.Namespace) -> None:
     """Handle ``asnn energy``: estimate, print, and write results if ``--out`` is given.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-
-    Returns
-    -------
-    int
-        0.
 
     Raises
     ------
+    ValueError
+        ``--out`` is not empty and ``--force`` was not given (checked first).
     EnergyError
         Missing or malformed counts, unknown or malformed profile, unwritable output.
         Nothing is written in that case.
     """
-    result = run_energy(args.counts_dir, args.hw, ann_counts=args.ann_counts, ann_bits=args.ann_bits)
+    from hw_models.run import run_energy as estimate_energy
+    from hw_models.run import write_outputs
+
+    if args.out is not None:
+        refuse_to_overwrite(args.out, args.force)
+    result = estimate_energy(args.counts_dir, args.hw, ann_counts=args.ann_counts, ann_bits=args.ann_bits)
     print(format_energy(result))
-    if args.out:
+    if args.out is not None:
         written = write_outputs(result, args.out)
         print(f"wrote {', '.join(p.name for p in written)} to {written[0].parent}")
-    return 0
-

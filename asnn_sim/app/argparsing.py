@@ -1,0 +1,74 @@
+"""The conventions every ``asnn`` command follows, in one place.
+
+* Every sub-command is a :class:`Parser` with :class:`Formatter`: a description, then an
+  epilog of examples (``tests/test_cli_conventions.py`` checks each command).
+* A usage error is one line, ``asnn: error: <message> (see asnn CMD --help)``, exit code
+  1; a handler's ``ValueError`` (bad input) becomes ``asnn: error: <message>``, exit 1.
+* ``--out DIR`` is where a command writes; an existing, non-empty ``DIR`` is refused
+  unless ``--force`` (:func:`refuse_to_overwrite`), and ``--force`` replaces only the
+  command's own files. ``--quiet`` turns progress bars off.
+* Building a parser imports nothing heavy: choices come from :mod:`asnn_sim.app.choices`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+# Flags default to SUPPRESS where a handler must tell "given" from "defaulted" (resume needs it).
+S = argparse.SUPPRESS
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the hand-written line breaks of descriptions and epilogs."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 1 like every other error."""
+
+    def error(self, message: str):
+        tool = self.prog.split()[0]
+        self.exit(1, f"{tool}: error: {message} (see {self.prog} --help)\n")
+
+    def parse_args(self, args=None, namespace=None):
+        # As argparse, but an unknown flag after a command points to that command's help.
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            (self._command_parser(parsed) or self).error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed
+
+    def _command_parser(self, parsed: argparse.Namespace) -> argparse.ArgumentParser | None:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return action.choices.get(getattr(parsed, action.dest, None))
+        return None
+
+
+def positive_int(text: str) -> int:
+    """An ``int`` >= 1 (argparse ``type``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def number(text: str) -> float:
+    """A ``float`` (argparse ``type``) with a readable error."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def refuse_to_overwrite(out: Path, force: bool, hint: str = "pass --force to overwrite its results") -> None:
+    """Raise ``ValueError`` if ``out`` is a file, or a non-empty folder and not ``force``.
+
+    Call it before any work, so a refused command has computed and written nothing.
+    """
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise ValueError(f"--out {out} already exists; {hint}")

@@ -1,0 +1,137 @@
+"""The package layers, checked on the import statements of every module (parsed, not run).
+
+::
+
+    asnn_sim.app     cli, energy_cli, pipeline, report, plots        (top: imported by nothing below)
+        |
+    hw_models        energy model and profiles                       (from asnn_sim: the counts contract only)
+        |
+    asnn_sim core    ir, sim, counts_schema, encoding, data, neurons, models, train, export, ...
+
+Every ``import`` counts, wherever it is (module top, inside a function, under
+``TYPE_CHECKING``): a lazy import is still a dependency.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("asnn_sim", "hw_models")
+
+# What hw_models may import from asnn_sim: the counts contract (and, later, the node-kind registry).
+HW_MODELS_MAY_USE = ("asnn_sim.counts_schema", "asnn_sim.nodes")
+# Heavy runtimes hw_models never imports: the energy model runs on count files alone.
+HW_MODELS_NEVER = ("torch", "numba")
+# The simulator and the graph format run without torch (the brief's promise).
+TORCH_FREE = ("asnn_sim.sim", "asnn_sim.ir")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))}
+
+
+MODULES = _modules()
+
+
+def _within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def imports_of(module: str, source: str, is_package: bool = False) -> list[tuple[int, str]]:
+    """(line, imported module) for every import in ``source``, relative imports resolved.
+
+    ``from pkg import name`` counts as an import of ``pkg.name`` when that is a module of
+    this repository, else of ``pkg``.
+    """
+    package = module if is_package else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - (node.level - 1)])
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module
+            for alias in node.names:
+                sub = f"{target}.{alias.name}"
+                found.append((node.lineno, sub if sub in MODULES else target))
+    return found
+
+
+def layer_violations(module: str, source: str, is_package: bool = False) -> list[str]:
+    """Each import of ``module`` that breaks a layering rule, as 'module line N imports X: rule'."""
+    problems = []
+    for line, target in imports_of(module, source, is_package):
+        rule = None
+        in_app = _within(module, "asnn_sim.app")
+        if _within(module, "asnn_sim") and not in_app:
+            if _within(target, "asnn_sim.app"):
+                rule = "core modules must not import the app layer (asnn_sim.app sits on top)"
+            elif _within(target, "hw_models"):
+                rule = "core modules must not import hw_models (the energy side sits above core)"
+            elif any(_within(module, p) for p in TORCH_FREE) and _within(target, "torch"):
+                rule = "the simulator and the graph format must not import torch"
+        elif _within(module, "hw_models"):
+            if _within(target, "asnn_sim") and not any(_within(target, ok) for ok in HW_MODELS_MAY_USE):
+                rule = f"hw_models may import from asnn_sim only {', '.join(HW_MODELS_MAY_USE)}"
+            elif any(_within(target, heavy) for heavy in HW_MODELS_NEVER):
+                rule = f"hw_models must not import {', '.join(HW_MODELS_NEVER)}"
+        if rule:
+            problems.append(f"{module} (line {line}) imports {target}: {rule}")
+    return problems
+
+
+def test_modules_found():
+    assert {"asnn_sim.app.cli", "asnn_sim.sim.engine", "hw_models.model", "asnn_sim.counts_schema"} <= set(MODULES)
+    assert "hw_models.cli" not in MODULES, "hw_models has no command line: the energy commands live in asnn_sim.app"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_module_respects_the_layers(module):
+    path = MODULES[module]
+    problems = layer_violations(module, path.read_text(encoding="utf-8"), path.name == "__init__.py")
+    assert not problems, "layering broken:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("module", "source", "expected"),
+    [
+        ("hw_models.model", "from asnn_sim.train import TrainConfig", "hw_models.model (line 1) imports asnn_sim.train"),
+        ("hw_models.model", "def f():\n    import torch", "hw_models.model (line 2) imports torch"),
+        ("hw_models.run", "from asnn_sim.app import plots", "imports asnn_sim.app.plots"),
+        ("asnn_sim.train", "from hw_models import estimate", "asnn_sim.train (line 1) imports hw_models"),
+        ("asnn_sim.sim.engine", "from ..app.cli import main", "asnn_sim.sim.engine (line 1) imports asnn_sim.app.cli"),
+        ("asnn_sim.sim.engine", "import torch.nn", "imports torch.nn: the simulator"),
+        ("asnn_sim.ir", "from torch import nn", "asnn_sim.ir (line 1) imports torch"),
+    ],
+)
+def test_checker_catches_violations(module, source, expected):
+    problems = layer_violations(module, source)
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
+@pytest.mark.parametrize(
+    ("module", "source"),
+    [
+        ("hw_models.counts", "from asnn_sim.counts_schema import count_names"),
+        ("hw_models.counts", "from asnn_sim import counts_schema"),
+        ("hw_models.ops", "from asnn_sim.nodes import REGISTRY"),
+        ("hw_models.run", "from .counts import load_counts"),
+        ("asnn_sim.app.report", "from hw_models import run_energy\nimport torch"),
+        ("asnn_sim.export", "import torch\nfrom asnn_sim.ir import Graph"),
+    ],
+)
+def test_checker_allows_what_the_layers_allow(module, source):
+    assert layer_violations(module, source) == []
