@@ -53,7 +53,7 @@ def _float(text: str) -> float:
 def add_train_parser(sub) -> None:
     from asnn_sim.data import DATASETS
     from asnn_sim.encoding import ENCODINGS, THRESHOLD_KINDS
-    from asnn_sim.models import MODELS
+    from asnn_sim.models import MODELS, RESIDUALS
     from asnn_sim.neurons import SURROGATES
     from asnn_sim.train import DEVICES, TrainConfig
 
@@ -91,6 +91,8 @@ def add_train_parser(sub) -> None:
                         "readout scale; --no-asnn shares one leak and gain over time (default --asnn)")
     p.add_argument("--ann", default=S, action="store_true", help="train the ReLU ANN twin instead (encoding is ignored)")
     p.add_argument("--surrogate", default=S, choices=sorted(SURROGATES), help=f"surrogate gradient (default {d.surrogate})")
+    p.add_argument("--residual", default=S, choices=RESIDUALS,
+                   help=f"ResNet shortcuts: standard (added as a current) or sew (added after the neuron) (default {d.residual})")
     p.add_argument("--epochs", default=S, type=_positive_int, help=f"(default {d.epochs})")
     p.add_argument("--batch-size", default=S, type=_positive_int, help=f"(default {d.batch_size})")
     p.add_argument("--lr", default=S, type=_float, help=f"Adam learning rate, cosine-annealed to 0 (default {d.lr})")
