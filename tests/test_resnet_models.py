@@ -3,6 +3,10 @@ the hybrid stem, twin parameter names, recorded names, a short digits training r
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 import torch
@@ -243,7 +247,7 @@ def test_registry_and_train_config():
     with pytest.raises(TrainError, match="--residual must be one of standard, sew"):
         TrainConfig(model="resnet-small", residual="dense")
     # Configs written before the field existed still load, as standard residuals.
-    old = {k: v for k, v in TrainConfig(model="resnet-small").__dict__.items() if k != "residual"}
+    old = {k: v for k, v in asdict(TrainConfig(model="resnet-small")).items() if k != "residual"}
     assert TrainConfig.from_dict(old).residual == "standard"
 
 
@@ -253,3 +257,26 @@ def test_resnet_small_learns_digits(tmp_path):
     config = TrainConfig(model="resnet-small", encoding="hybrid", timesteps=4, epochs=4, seed=0)
     summary = train(config, tmp_path / "run", device="cpu", progress=False)
     assert summary["test_accuracy"] > 0.85
+
+
+def test_cli_residual_flag(tmp_path, capsys):
+    from asnn_sim.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--model", "lenet", "--residual", "sew", "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--residual sew needs a ResNet model" in err[0]
+    assert not out.exists()
+    argv = ["train", "--model", "resnet-small", "--residual", "sew", "--epochs", "1", "--limit", "64", "-T", "2"]
+    assert main(argv + ["--out", str(out), "--quiet"]) == 0
+    assert json.loads((out / "config.json").read_text())["config"]["residual"] == "sew"
+
+
+def test_cache_key_of_standard_configs_is_unchanged():
+    from asnn_sim.pipeline import config_key
+
+    config = TrainConfig(encoding="temporal", timesteps=6)
+    before = {k: v for k, v in asdict(config).items() if k != "residual"}  # the pre-residual dict
+    expected = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:10]
+    assert config_key(config) == expected
+    assert config_key(TrainConfig(model="resnet-small", residual="sew")) != config_key(TrainConfig(model="resnet-small"))

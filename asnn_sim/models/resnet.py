@@ -95,11 +95,15 @@ class ResNetConfig:
         return math.prod(stride for _, _, stride in self.stages)
 
 
-#: name -> layout. ``resnet19``: Zheng et al. (AAAI 2021) Table 1 / the TET and BrainCog
-#: implementations (stem 128, blocks [3, 3, 2] at 128/256/512, avg pool, FC 256, FC
-#: classes; FC 256 without BatchNorm as in both implementations). ``resnet18`` and
-#: ``resnet34``: He et al. basic-block depths with a CIFAR-style 3x3 stem and no max-pool.
-#: ``resnet-small``: a narrow net that trains on 8x8 digits in about a minute on 2 cores.
+#: name -> layout. ``resnet19``: the tdBN ResNet-19 of Zheng et al. (AAAI 2021): stem 3x3
+#: conv 128, basic blocks [3, 3, 2] at 128/256/512 (strides 1, 2, 2), average pool, FC 256,
+#: FC classes; 12,697,994 weights for 3x32x32 and 10 classes. Checked against BrainCog's
+#: ``braincog/model_zoo/resnet19_snn.py`` (stem 128) and TET's ``models/resnet_models.py``
+#: (Deng et al., ICLR 2022), whose stem has 64 channels plus a 1x1 shortcut into stage 1:
+#: that variant has 12,630,858, the "12.63M" often quoted. Neither puts BatchNorm on FC 256,
+#: so neither does this. ``resnet18``/``resnet34``: He et al. basic-block depths with a
+#: CIFAR-style 3x3 stem and no max-pool. ``resnet-small``: a narrow net for 8x8 digits
+#: (30 epochs in well under a minute of CPU).
 CONFIGS: dict[str, ResNetConfig] = {
     "resnet19": ResNetConfig(128, ((3, 128, 1), (3, 256, 2), (2, 512, 2)), hidden=256),
     "resnet18": ResNetConfig(64, ((2, 64, 1), (2, 128, 2), (2, 256, 2), (2, 512, 2))),
