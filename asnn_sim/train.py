@@ -33,7 +33,7 @@ from tqdm import tqdm
 from asnn_sim import __version__, atomic
 from asnn_sim.data import DATASETS, Dataset, augment_batch, iterate_batches, load_dataset
 from asnn_sim.encoding import ENCODINGS, EncoderSpec
-from asnn_sim.models import MODELS, build_model
+from asnn_sim.models import MODELS, RESIDUALS, build_model, residuals_of
 
 RUN_FILES = ("config.json", "model.pt", "metrics.csv", "summary.json", "checkpoint.pt")
 DEVICES = ("auto", "cpu", "cuda")
@@ -54,7 +54,7 @@ class TrainConfig:
     Attributes
     ----------
     model, dataset : str
-        Registry names (``lenet``; ``digits``, ``mnist``, ...).
+        Registry names (``lenet``, ``resnet19``, ``resnet-small``, ...; ``digits``, ``mnist``, ...).
     data_dir : str or None
         Folder with the dataset files (not needed for ``digits``).
     encoding : str
@@ -81,6 +81,9 @@ class TrainConfig:
     seed : int
     limit : int or None
         Use only the first ``limit`` train and test samples (quick experiments).
+    residual : str
+        ``standard`` or ``sew`` (spike-element-wise ADD shortcuts); ``sew`` only for
+        ResNet models. Configs written before this field existed load as ``standard``.
     """
 
     model: str = "lenet"
@@ -101,10 +104,16 @@ class TrainConfig:
     augment: bool = False
     seed: int = 0
     limit: int | None = None
+    residual: str = "standard"
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
             raise TrainError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+        if self.residual not in RESIDUALS:
+            raise TrainError(f"--residual must be one of {', '.join(RESIDUALS)}; got {self.residual!r}")
+        if self.residual not in residuals_of(self.model):
+            with_it = ", ".join(m for m in MODELS if self.residual in residuals_of(m))
+            raise TrainError(f"--residual {self.residual} needs a ResNet model ({with_it}); {self.model!r} has none")
         if self.dataset not in DATASETS:
             raise TrainError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         if not self.ann and self.encoding not in ENCODINGS:
@@ -157,7 +166,7 @@ def resolve_device(name: str) -> torch.device:
 def make_model(config: TrainConfig, input_shape: tuple[int, int, int], n_classes: int) -> torch.nn.Module:
     """Build the (untrained) model a config describes."""
     if config.ann:
-        return build_model(config.model, input_shape=input_shape, n_classes=n_classes, ann=True)
+        return build_model(config.model, input_shape=input_shape, n_classes=n_classes, ann=True, residual=config.residual)
     return build_model(
         config.model,
         input_shape=input_shape,
@@ -165,6 +174,7 @@ def make_model(config: TrainConfig, input_shape: tuple[int, int, int], n_classes
         encoder=config.encoder(),
         asnn=config.asnn,
         surrogate=config.surrogate,
+        residual=config.residual,
     )
 
 

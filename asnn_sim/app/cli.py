@@ -35,7 +35,7 @@ from asnn_sim.app.energy_cli import add_energy_parser, add_profiles_parser
 
 
 def add_train_parser(sub) -> None:
-    from asnn_sim.app.choices import DATASETS, ENCODINGS, MODEL_NAMES, SURROGATE_NAMES, THRESHOLD_KINDS
+    from asnn_sim.app.choices import DATASETS, ENCODINGS, MODEL_NAMES, RESIDUALS, SURROGATE_NAMES, THRESHOLD_KINDS
 
     d = choices.train_defaults()  # TrainConfig's defaults, read without importing torch
     DEVICES = choices.train_devices()
@@ -72,6 +72,8 @@ def add_train_parser(sub) -> None:
                         "readout scale; --no-asnn shares one leak and gain over time (default --asnn)")
     p.add_argument("--ann", default=S, action="store_true", help="train the ReLU ANN twin instead (encoding is ignored)")
     p.add_argument("--surrogate", default=S, choices=sorted(SURROGATE_NAMES), help=f"surrogate gradient (default {d.surrogate})")
+    p.add_argument("--residual", default=S, choices=RESIDUALS,
+                   help=f"ResNet shortcuts: standard (added as a current) or sew (added after the neuron) (default {d.residual})")
     p.add_argument("--epochs", default=S, type=_positive_int, help=f"(default {d.epochs})")
     p.add_argument("--batch-size", default=S, type=_positive_int, help=f"(default {d.batch_size})")
     p.add_argument("--lr", default=S, type=_float, help=f"Adam learning rate, cosine-annealed to 0 (default {d.lr})")

@@ -49,8 +49,15 @@ class ModelArtifacts:
 
 
 def config_key(config: TrainConfig) -> str:
-    """Short stable hash of a configuration."""
-    text = json.dumps(asdict(config), sort_keys=True)
+    """Short stable hash of a configuration.
+
+    Fields added after the cache format was fixed are left out while at their default
+    (``residual="standard"``), so runs cached before they existed keep their key.
+    """
+    d = asdict(config)
+    if d.get("residual") == "standard":
+        del d["residual"]
+    text = json.dumps(d, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 

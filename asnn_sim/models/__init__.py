@@ -7,6 +7,8 @@ builders live and imports them on first use, so the command line can offer
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -15,9 +17,28 @@ if TYPE_CHECKING:
 
     from asnn_sim.encoding import EncoderSpec
 
-# name -> (module, spiking class, ANN-twin class), imported when first built. Later models register here.
-REGISTRY: dict[str, tuple[str, str, str]] = {
-    "lenet": ("asnn_sim.models.lenet", "LeNetSNN", "LeNetANN"),
+#: Residual styles of models with shortcuts (asnn_sim.models.resnet): the shortcut joins as a
+#: current before the neuron (standard), or as spikes after it (sew).
+RESIDUALS: tuple[str, ...] = ("standard", "sew")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Where a model's builders live (imported when first built) and what they accept."""
+
+    module: str
+    snn: str
+    ann: str
+    kwargs: tuple[tuple[str, Any], ...] = ()
+    residuals: tuple[str, ...] = ("standard",)
+
+
+_RESNET = "asnn_sim.models.resnet"
+# name -> Entry. Later models register here (tests check the ResNet names against resnet.CONFIGS).
+REGISTRY: dict[str, Entry] = {
+    "lenet": Entry("asnn_sim.models.lenet", "LeNetSNN", "LeNetANN"),
+    **{name: Entry(_RESNET, "ResNetSNN", "ResNetANN", (("config", name),), RESIDUALS)
+       for name in ("resnet-small", "resnet19", "resnet18", "resnet34")},
 }
 MODEL_NAMES: tuple[str, ...] = tuple(REGISTRY)
 
@@ -29,9 +50,18 @@ def model_builders(name: str) -> tuple[Callable[..., nn.Module], Callable[..., n
     """The (spiking, ANN-twin) builders of a registered model; imports its module (and torch)."""
     if name not in REGISTRY:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(REGISTRY)}")
-    module, snn, twin = REGISTRY[name]
-    loaded = import_module(module)
-    return getattr(loaded, snn), getattr(loaded, twin)
+    entry = REGISTRY[name]
+    loaded = import_module(entry.module)
+    kwargs = dict(entry.kwargs)
+    return partial(getattr(loaded, entry.snn), **kwargs), partial(getattr(loaded, entry.ann), **kwargs)
+
+
+def residuals_of(name: str) -> tuple[str, ...]:
+    """Residual styles model ``name`` accepts (``("standard",)`` for models without shortcuts);
+    models accepting more take a ``residual`` keyword."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(REGISTRY)}")
+    return REGISTRY[name].residuals
 
 
 def build_model(
@@ -43,6 +73,7 @@ def build_model(
     asnn: bool = True,
     ann: bool = False,
     surrogate: str = "sigmoid",
+    residual: str = "standard",
 ) -> nn.Module:
     """Build a registered model.
 
@@ -61,6 +92,9 @@ def build_model(
         Build the ReLU twin instead of the spiking model.
     surrogate : str
         Surrogate gradient of the spiking model.
+    residual : {"standard", "sew"}
+        Residual style, for models with shortcuts (the ResNets); ``"sew"`` is an error for
+        the others.
 
     Returns
     -------
@@ -68,12 +102,19 @@ def build_model(
         Spiking models take frames ``(T, B, C, H, W)``, ANN twins images ``(B, C, H, W)``;
         both return logits ``(B, K)``.
     """
+    if residual not in RESIDUALS:
+        raise ValueError(f"unknown residual {residual!r}; choose one of {', '.join(RESIDUALS)}")
+    accepted = residuals_of(name)
+    if residual not in accepted:
+        with_it = ", ".join(m for m in REGISTRY if residual in residuals_of(m))
+        raise ValueError(f"model {name!r} has no {residual!r} residual; only {with_it} do")
+    extra = {"residual": residual} if len(accepted) > 1 else {}
     snn, twin = model_builders(name)
     if ann:
-        return twin(input_shape, n_classes)
+        return twin(input_shape, n_classes, **extra)
     if encoder is None:
         raise ValueError("a spiking model needs an encoder")
-    return snn(input_shape, n_classes, encoder, asnn=asnn, surrogate=surrogate)
+    return snn(input_shape, n_classes, encoder, asnn=asnn, surrogate=surrogate, **extra)
 
 
 def __getattr__(attr: str) -> Any:
@@ -87,4 +128,5 @@ def __getattr__(attr: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
-__all__ = ["MODELS", "MODEL_NAMES", "REGISTRY", "SURROGATE_NAMES", "StepOutputs", "build_model", "model_builders"]
+__all__ = ["MODELS", "MODEL_NAMES", "REGISTRY", "RESIDUALS", "SURROGATE_NAMES", "StepOutputs", "build_model",
+           "model_builders", "residuals_of"]
