@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test demo bench bench-peers clean
 
 setup: $(STAMP)
 
@@ -25,5 +25,22 @@ demo: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_sim.py
 
+# Counting throughput against NeuroBench, SpikingJelly and Sinabs, in a venv of its own
+# (never .venv; CI and `make test` need none of it). spikingjelly goes in with --no-deps:
+# its dependencies pull torch 2.14 + CUDA (GBs) or a torchvision that does not load with
+# the CPU torch. See benchmarks/README-peers.md.
+PEERS := .venv-peers
+$(PEERS)/.installed:
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS)/bin/python -m pip install --quiet torch==2.13.0 numpy numba pandas pyarrow scikit-learn safetensors tqdm tomli-w
+	$(PEERS)/bin/python -m pip install --quiet --no-deps -e .
+	$(PEERS)/bin/python -m pip install --quiet neurobench==2.3.0 sinabs==3.1.3 loguru
+	$(PEERS)/bin/python -m pip install --quiet --no-deps spikingjelly==2.0.0
+	touch $@
+
+bench-peers: $(PEERS)/.installed
+	$(PEERS)/bin/python benchmarks/peers.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(PEERS) build *.egg-info .pytest_cache .hypothesis

@@ -20,6 +20,11 @@ LENET_RUN = "digits_lenet_hybrid_T4"
 LENET_CONFIG = {"model": "lenet", "dataset": "digits", "encoding": "hybrid", "timesteps": 4, "epochs": 30, "seed": 0}
 
 
+def lenet_run_name(encoding: str = "hybrid") -> str:
+    """Cache folder of the digits LeNet trained with ``encoding`` (``LENET_RUN`` for hybrid)."""
+    return f"digits_lenet_{encoding}_T{LENET_CONFIG['timesteps']}"
+
+
 @dataclass
 class Workload:
     name: str
@@ -35,29 +40,30 @@ class Workload:
         return self.frames.shape[1]
 
 
-def _trained_run(cache: Path, log) -> Path:
+def _trained_run(cache: Path, log, encoding: str = "hybrid") -> Path:
     """The cached digits LeNet run, trained now if missing or trained with other settings."""
     from asnn_sim.train import TrainConfig, train
 
-    run = cache / LENET_RUN
+    config = {**LENET_CONFIG, "encoding": encoding}
+    run = cache / lenet_run_name(encoding)
     done = run / "model.pt"
     if done.is_file() and (run / "summary.json").is_file():
         stored = json.loads((run / "config.json").read_text())["config"]
-        if all(stored.get(k) == v for k, v in LENET_CONFIG.items()):
+        if all(stored.get(k) == v for k, v in config.items()):
             return run
-    log(f"training the digits LeNet ({LENET_CONFIG}) into {run} (done once, then cached) ...")
-    train(TrainConfig(**LENET_CONFIG), run, progress=False, force=True)
+    log(f"training the digits LeNet ({config}) into {run} (done once, then cached) ...")
+    train(TrainConfig(**config), run, progress=False, force=True)
     return run
 
 
-def lenet(cache: Path = CACHE, limit: int | None = None, log=print) -> Workload:
-    """Digits LeNet, hybrid coding, T=4, on the 360-sample test set."""
+def lenet(cache: Path = CACHE, limit: int | None = None, log=print, encoding: str = "hybrid") -> Workload:
+    """Digits LeNet, T=4, on the 360-sample test set (hybrid coding unless ``encoding`` says otherwise)."""
     from asnn_sim.data import load_dataset
     from asnn_sim.encoding import EncoderSpec
     from asnn_sim.export import export_run
 
     cache.mkdir(parents=True, exist_ok=True)
-    run = _trained_run(cache, log)
+    run = _trained_run(cache, log, encoding)
     graph = export_run(run)
     data = load_dataset("digits")
     x, y = data.x_test, data.y_test
@@ -66,7 +72,8 @@ def lenet(cache: Path = CACHE, limit: int | None = None, log=print) -> Workload:
     # Encoded once, in float64 (the parity check's dtype); exact 0/1 spikes and the analog image.
     frames = EncoderSpec.from_dict(graph.input.encoder).encode(x.astype(np.float64))
     acc = json.loads((run / "summary.json").read_text())["test_accuracy"]
-    return Workload("digits LeNet (hybrid, T=4)", graph, frames, y, run, None, [f"trained test accuracy {acc:.4f}"])
+    name = f"digits LeNet ({encoding}, T={LENET_CONFIG['timesteps']})"
+    return Workload(name, graph, frames, y, run, None, [f"trained test accuracy {acc:.4f}"])
 
 
 def wide_conv(n_samples: int = 32, timesteps: int = 4, density: float = 0.1, seed: int = 0) -> Workload:
