@@ -286,4 +286,4 @@ def test_registry_names_every_resnet_config():
     from asnn_sim.models import REGISTRY
 
     registered = {name for name, entry in REGISTRY.items() if entry.module == "asnn_sim.models.resnet"}
-    assert registered == set(resnet.CONFIGS)
+    assert registered == set(CONFIGS)
