@@ -25,6 +25,7 @@ from torch import nn
 
 from asnn_sim import __version__
 from asnn_sim.ir import (
+    Add,
     AvgPool2d,
     Conv2d,
     Flatten,
@@ -114,8 +115,74 @@ def export_lenet(model: nn.Module, input_shape: tuple[int, int, int], timesteps:
     return nodes
 
 
+def _first_conv(model: nn.Module, name: str, analog: tuple | None, shared: tuple, timesteps: int) -> Conv2d:
+    """The input layer: hybrid coding stores the analog frame's conv + BN as weight set 0."""
+    if model.is_spiking and model.hybrid:
+        kinds = model.encoder.frame_kinds
+        return _conv(name, "input", [analog, shared], [0 if k == "analog" else 1 for k in kinds])
+    return _conv(name, "input", [shared], [0] * timesteps)
+
+
+def export_resnet(model: nn.Module, input_shape: tuple[int, int, int], timesteps: int) -> list[Node]:
+    """Nodes of a Spiking ResNet or its ANN twin (see :mod:`asnn_sim.models.resnet`).
+
+    Standard blocks sum the second conv's current with the shortcut's (a 1x1 conv's
+    current, or the block input's spikes) in an ``add`` that feeds the block's last
+    neuron; SEW blocks add the shortcut's events after it (graded outputs). The global
+    average pool is an ``avgpool2d`` over the whole map. ANN twins name their ReLU nodes
+    like the neurons, with ``lif`` read as ``relu``.
+    """
+    spiking = model.is_spiking
+    nodes: list[Node] = [Input("input", (), shape=input_shape, encoder=model.encoder.to_dict() if spiking else None)]
+
+    def act(name: str, src: str, layer) -> str:
+        if not spiking:
+            name = name.replace("lif", "relu")
+        nodes.append(_neuron(name, src, layer, timesteps) if spiking else ReLU(name, (src,)))
+        return name
+
+    def conv(name: str, src: str, conv_layer: nn.Conv2d, bn: nn.Module) -> str:
+        nodes.append(_conv(name, src, [(conv_layer, bn)], [0] * timesteps))
+        return name
+
+    analog = (model.stem_conv_analog, model.stem_bn_analog) if spiking and model.hybrid else None
+    nodes.append(_first_conv(model, "stem_conv", analog, (model.stem_conv, model.stem_bn), timesteps))
+    src = act("stem_lif", "stem_conv", model.stem_lif if spiking else None)
+    for key, block in model.blocks.items():
+        a1 = act(f"{key}_lif1", conv(f"{key}_conv1", src, block.conv1, block.bn1), block.lif1 if spiking else None)
+        c2 = conv(f"{key}_conv2", a1, block.conv2, block.bn2)
+        short = conv(f"{key}_short_conv", src, block.short_conv, block.short_bn) if block.downsample else src
+        if block.residual == "standard":
+            nodes.append(Add(f"{key}_add", (c2, short)))
+            src = act(f"{key}_lif2", f"{key}_add", block.lif2 if spiking else None)
+        else:
+            a2 = act(f"{key}_lif2", c2, block.lif2 if spiking else None)
+            if block.downsample:
+                short = act(f"{key}_short_lif", short, block.short_lif if spiking else None)
+            nodes.append(Add(f"{key}_add", (a2, short)))
+            src = f"{key}_add"
+    # the global average pool: one window over the whole map
+    h = input_shape[1]
+    w = input_shape[2]
+    for _, _, stride in model.config.stages:
+        h, w = (h - 1) // stride + 1, (w - 1) // stride + 1
+    nodes.append(AvgPool2d("pool", (src,), kernel=(h, w), stride=(h, w)))
+    nodes.append(Flatten("flatten", ("pool",)))
+    src = "flatten"
+    if model.fc1 is not None:
+        nodes.append(_linear("fc1", src, model.fc1, None, timesteps))
+        src = act("fc1_lif", "fc1", model.fc1_lif if spiking else None)
+    nodes.append(_linear("fc", src, model.fc, None, timesteps))
+    scale = model.readout.scale if spiking else None
+    nodes.append(Readout("readout", ("fc",), scale=None if scale is None else scale.detach().double().numpy()))
+    return nodes
+
+
 #: model name -> function(model, input_shape, timesteps) -> nodes
-EXPORTERS: dict[str, Callable[[nn.Module, tuple[int, int, int], int], list[Node]]] = {"lenet": export_lenet}
+EXPORTERS: dict[str, Callable[[nn.Module, tuple[int, int, int], int], list[Node]]] = {
+    "lenet": export_lenet,
+    **{name: export_resnet for name in ("resnet-small", "resnet19", "resnet18", "resnet34")},
+}
 
 
 def fold_avgpool(graph: Graph) -> Graph:

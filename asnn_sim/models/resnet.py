@@ -51,7 +51,8 @@ Export map (module attribute -> graph node name; node names contain no dots)::
 Stages count from 1 and blocks within a stage from 0; ``ResNetSNN.block_names`` lists the
 block keys in execution order. With ``record=True``, :meth:`ResNetSNN.forward_steps`
 returns every neuron's spikes under the neuron node names above, and
-:meth:`ResNetANN.forward_activations` returns the ReLU outputs under the same names.
+:meth:`ResNetANN.forward_activations` returns the ReLU outputs under the ANN graph's
+names (``lif`` read as ``relu``: ``stem_relu``, ``s1b0_relu1``, ...).
 """
 
 from __future__ import annotations
@@ -236,10 +237,10 @@ class BasicBlockANN(_BlockLayers):
                 short = torch.relu(short)
             out = a2 + short
         if record is not None:
-            record[f"{name}_lif1"] = a1
-            record[f"{name}_lif2"] = a2
+            record[f"{name}_relu1"] = a1
+            record[f"{name}_relu2"] = a2
             if self.residual == "sew" and self.downsample:
-                record[f"{name}_short_lif"] = short
+                record[f"{name}_short_relu"] = short
         return out
 
 
@@ -426,16 +427,17 @@ class ResNetANN(nn.Module):
         self.fc = nn.Linear(width, n_classes)
 
     def forward_activations(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Logits and each ReLU's output, keyed like the SNN's recorded spikes."""
+        """Logits and each ReLU's output, keyed by the ReLU node names of the exported ANN
+        graph (the SNN's neuron names with ``lif`` read as ``relu``: ``stem_relu``, ...)."""
         acts: dict[str, torch.Tensor] = {}
         x = torch.relu(self.stem_bn(self.stem_conv(x)))
-        acts["stem_lif"] = x
+        acts["stem_relu"] = x
         for key, block in self.blocks.items():
             x = block(x, acts, key)
         x = self.pool(x).flatten(1)
         if self.fc1 is not None:
             x = torch.relu(self.fc1(x))
-            acts["fc1_lif"] = x
+            acts["fc1_relu"] = x
         return self.fc(x), acts
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
