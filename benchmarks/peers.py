@@ -259,7 +259,7 @@ class LeNetFromGraph(nn.Module):
             raise ValueError("all max-pools must be alike")
         self.pool = nn.MaxPool2d(tuple(pools[0].kernel), tuple(pools[0].stride))
         for i, n in enumerate(lifs, start=1):
-            setattr(self, f"lif{i}", neuron_cls(n.leak, n.gain, n.threshold))
+            setattr(self, f"lif{i}", neuron_cls(n.leak, n.gain, float(n.threshold.reshape(-1)[0])))
         scale = nodes[-1].scale
         self.scale = None if scale is None else torch.as_tensor(np.asarray(scale), dtype=DTYPE)
         self.layer_names = ("conv1", "conv2", "conv3", "fc1")  # the synaptic layers that feed lif1..lif4
@@ -295,8 +295,8 @@ class LeNetFromGraph(nn.Module):
             if i > 0:
                 current = _over_time(getattr(self, name), x)
             s = self._fire(getattr(self, f"lif{i + 1}"), current)
-            if record:
-                spikes[name] = s
+            if record:  # keyed by the graph's neuron node names, as the simulator records them
+                spikes[f"lif{i + 1}"] = s
             x = _over_time(self.pool, s) if i < 3 else s  # conv1..conv3 are followed by the max-pool
             if i == 2:
                 x = x.flatten(2)  # (T, B, C * H * W) into fc1
@@ -450,7 +450,7 @@ def ours_per_module(counts: np.ndarray, layer_index: dict, modules_of) -> dict:
 
 def sim_pass(graph, frames: np.ndarray, parts: list, conventions=None, record=False):
     sim = Simulator(graph, "float64", conventions, batch_size=max(p.stop - p.start for p in parts))
-    L, T = len(sim.layers), graph.timesteps
+    L, T = len(sim.rows), graph.timesteps
     counts = np.zeros((L, T, len(SLOT)), np.int64)
     logits, spikes = [], {}
     for s in parts:
@@ -471,7 +471,7 @@ def cross_check(wl, images, labels, peers: dict, batch: int, log) -> dict:
     sim, counts, logits, spikes = sim_pass(graph, frames, parts, record=True)
     _, counts_nz, _, _ = sim_pass(graph, frames, parts, Conventions(skip_zero_weights=True))
     pred = logits.argmax(1)
-    layer_index = sim.layer_index
+    layer_index = sim.row_index
     problems = []
 
     # simulate() from the images must count (and predict) what run_batch did from the encoded frames
@@ -481,7 +481,7 @@ def cross_check(wl, images, labels, peers: dict, batch: int, log) -> dict:
         problems.append("simulate() counts differ from Simulator.run_batch's on the encoded frames")
     if not np.array_equal(res.step_logits.mean(axis=1).argmax(axis=1), pred):
         problems.append("simulate() predictions differ from Simulator.run_batch's")
-    zero_weights = {node.name: int((node.weight == 0).sum()) for node, _ in sim.layers}
+    zero_weights = {node.name: int((node.weight == 0).sum()) for node in graph.nodes_of_role("synapse")}
 
     tframes = torch.from_numpy(frames)
     check = {"samples": n, "accuracy": float((pred == labels[:n]).mean()), "zero_weights": zero_weights, "peers": {}}

@@ -19,7 +19,7 @@ from asnn_sim import __version__, atomic
 from asnn_sim.counts_schema import SCHEMA_VERSION
 from asnn_sim.encoding import EncoderSpec
 from asnn_sim.ir import Graph
-from asnn_sim.sim.engine import COUNTS, BatchResult, Conventions, Simulator
+from asnn_sim.sim.engine import COUNTS, SLOT, BatchResult, Conventions, Simulator
 
 OUTPUT_FILES = (
     "counts.parquet", "counts.csv", "per_sample.parquet", "per_sample.csv",
@@ -173,37 +173,48 @@ def simulate(
 
 
 def _assemble(sim: Simulator, totals, per_sample, step_logits, labels, seconds) -> SimResult:
+    # Built straight from the int64 arrays (one DataFrame constructor per table, sums in
+    # numpy): the tables must not cost more than the replay itself.
     graph = sim.graph
     n, T = len(per_sample), graph.timesteps
-    names = [node.name for node in sim.rows]
-    kinds = [node.kind for node in sim.rows]
-    counts = pd.DataFrame(totals.reshape(-1, len(COUNTS)), columns=COUNTS)
-    counts.insert(0, "n_samples", n)
-    counts.insert(0, "t", np.tile(np.arange(T), len(names)))
-    counts.insert(0, "kind", np.repeat(kinds, T))
-    counts.insert(0, "layer_index", np.repeat(np.arange(len(names)), T))
-    counts.insert(0, "layer", np.repeat(names, T))
-    counts = counts.astype({c: "int64" for c in COUNTS + ["layer_index", "t", "n_samples"]})
+    names = np.array([node.name for node in sim.rows], dtype=object)
+    kinds = np.array([node.kind for node in sim.rows], dtype=object)
+    R = len(names)
+    flat = totals.reshape(R * T, len(COUNTS))
+    counts = pd.DataFrame({
+        "layer": np.repeat(names, T),
+        "layer_index": np.repeat(np.arange(R, dtype=np.int64), T),
+        "kind": np.repeat(kinds, T),
+        "t": np.tile(np.arange(T, dtype=np.int64), R),
+        "n_samples": np.full(R * T, n, np.int64),
+        **{c: flat[:, j] for j, c in enumerate(COUNTS)},
+    })
 
     predictions = step_logits.mean(axis=1).argmax(axis=1)
-    ps = pd.DataFrame(per_sample.reshape(-1, len(COUNTS)), columns=COUNTS).astype("int64")
-    ps.insert(0, "layer", np.tile(names, n))
-    ps.insert(0, "sample", np.repeat(np.arange(n), len(names)))
-    ps["prediction"] = np.repeat(predictions, len(names))
+    rows = per_sample.reshape(n * R, len(COUNTS))
+    columns = {
+        "sample": np.repeat(np.arange(n, dtype=np.int64), R),
+        "layer": np.tile(names, n),
+        **{c: rows[:, j] for j, c in enumerate(COUNTS)},
+        "prediction": np.repeat(predictions, R),
+    }
     if labels is not None:
-        ps["label"] = np.repeat(np.asarray(labels), len(names))
+        columns["label"] = np.repeat(np.asarray(labels), R)
+    ps = pd.DataFrame(columns)
 
     layers = layer_table(sim)
-    summary = _summary(sim, counts, layers, step_logits, predictions, labels, seconds)
+    summary = _summary(sim, totals, step_logits, predictions, labels, seconds)
     return SimResult(counts, ps, layers, summary, step_logits)
 
 
-def _summary(sim, counts, layers, step_logits, predictions, labels, seconds) -> dict:
+def _summary(sim, totals, step_logits, predictions, labels, seconds) -> dict:
     graph = sim.graph
     n, T = len(predictions), graph.timesteps
-    by_layer = counts.groupby("layer", sort=False)[COUNTS].sum()
-    firing_nodes = [node.name for node in sim.rows if node.ROLE == "neuron"]
-    firing = {name: float(by_layer.loc[name, "output_spikes"] / by_layer.loc[name, "neurons"]) for name in firing_nodes}
+    by_node = totals.sum(axis=1)  # (rows, counts)
+    spikes, neurons = by_node[:, SLOT["output_spikes"]], by_node[:, SLOT["neurons"]]
+    firing_rows = [i for i, node in enumerate(sim.rows) if node.ROLE == "neuron"]
+    firing = {sim.rows[i].name: float(spikes[i] / neurons[i]) for i in firing_rows}
+    per_inference = by_node.sum(axis=0) / n
     summary = {
         "schema_version": SCHEMA_VERSION,
         "asnn_sim_version": __version__,
@@ -215,8 +226,8 @@ def _summary(sim, counts, layers, step_logits, predictions, labels, seconds) -> 
         "conventions": asdict(sim.conventions),
         "accuracy": None,
         "accuracy_by_timesteps": None,
-        "per_inference": {c: float(by_layer[c].sum() / n) for c in COUNTS},
-        "spikes_per_inference": float(by_layer.loc[firing_nodes, "output_spikes"].sum() / n) if graph.kind == "snn" else None,
+        "per_inference": {c: float(per_inference[j]) for j, c in enumerate(COUNTS)},
+        "spikes_per_inference": float(spikes[firing_rows].sum() / n) if graph.kind == "snn" else None,
         "firing_rate": firing,
         "wall_seconds": round(seconds, 3),
         "samples_per_second": round(n / seconds, 1) if seconds > 0 else None,
