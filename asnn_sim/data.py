@@ -202,16 +202,24 @@ def _expected_hint(key: str) -> str:
 
 
 def _load_digits(limit: int | None) -> Dataset:
-    # Imported here so that importing this module stays cheap.
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+    # scikit-learn's bundled file, read without importing scikit-learn (its import alone
+    # takes most of a second); the split is the one train_test_split(test_size=0.2,
+    # stratify=y, random_state=0) gives, stored with the package (tests/test_data.py
+    # checks both against scikit-learn).
+    import importlib.util
 
-    bunch = load_digits()  # bundled with scikit-learn: no download
-    x = (bunch.images.astype(np.float32) / np.float32(16.0))[:, None, :, :]
-    y = bunch.target.astype(np.int64)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=0.2, stratify=y, random_state=0
-    )
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise DatasetError("digits: scikit-learn (which bundles the digits file) is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "digits.csv.gz"
+    if not path.is_file():
+        raise DatasetError(f"digits: {path} not found in the installed scikit-learn")
+    table = np.loadtxt(path, delimiter=",")
+    x = (table[:, :-1].astype(np.float32) / np.float32(16.0)).reshape(-1, 1, 8, 8)
+    y = table[:, -1].astype(np.int64)
+    with np.load(Path(__file__).with_name("digits_split.npz")) as split:
+        train, test = split["train"].astype(np.int64), split["test"].astype(np.int64)
+    x_train, x_test, y_train, y_test = x[train], x[test], y[train], y[test]
     return Dataset(
         name="digits",
         x_train=np.ascontiguousarray(x_train[:limit]),

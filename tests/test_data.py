@@ -154,6 +154,20 @@ def test_digits_split_is_stratified_and_deterministic(digits):
         np.testing.assert_array_equal(getattr(digits, field), getattr(again, field))
 
 
+def test_digits_equal_scikit_learns_load_and_split(digits):
+    # The loader reads scikit-learn's bundled file without importing scikit-learn and uses
+    # a stored split: both must equal what scikit-learn itself gives.
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    x = (bunch.images.astype(np.float32) / np.float32(16.0))[:, None, :, :]
+    x_train, x_test, y_train, y_test = train_test_split(x, bunch.target.astype(np.int64), test_size=0.2,
+                                                        stratify=bunch.target, random_state=0)
+    for name, expected in (("x_train", x_train), ("x_test", x_test), ("y_train", y_train), ("y_test", y_test)):
+        np.testing.assert_array_equal(getattr(digits, name), expected, err_msg=name)
+
+
 def test_digits_limit():
     ds = load_dataset("digits", limit=10)
     full = load_dataset("digits")

@@ -9,10 +9,9 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import pandas as pd
 from tqdm import tqdm
 
 from asnn_sim import __version__, atomic
@@ -20,6 +19,9 @@ from asnn_sim.counts_schema import SCHEMA_VERSION
 from asnn_sim.encoding import EncoderSpec
 from asnn_sim.ir import Graph
 from asnn_sim.sim.engine import COUNTS, SLOT, BatchResult, Conventions, Simulator
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 OUTPUT_FILES = (
     "counts.parquet", "counts.csv", "per_sample.parquet", "per_sample.csv",
@@ -70,6 +72,8 @@ def layer_table(sim: Simulator) -> pd.DataFrame:
     Each kind supplies its own facts (:meth:`asnn_sim.nodes.base.Node.facts`); the
     columns a kind does not set are 0 (or empty).
     """
+    import pandas as pd
+
     g = sim.graph
     rows = []
     for i, node in enumerate(sim.rows):
@@ -174,7 +178,10 @@ def simulate(
 
 def _assemble(sim: Simulator, totals, per_sample, step_logits, labels, seconds) -> SimResult:
     # Built straight from the int64 arrays (one DataFrame constructor per table, sums in
-    # numpy): the tables must not cost more than the replay itself.
+    # numpy): the tables must not cost more than the replay itself. pandas is imported
+    # here, after the replay, so a command's first sample does not wait for it.
+    import pandas as pd
+
     graph = sim.graph
     n, T = len(per_sample), graph.timesteps
     names = np.array([node.name for node in sim.rows], dtype=object)
