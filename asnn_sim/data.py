@@ -113,7 +113,7 @@ class Dataset:
     @property
     def input_shape(self) -> tuple[int, int, int]:
         """Shape of one image, ``(C, H, W)``."""
-        c, h, w = self.x_train.shape[1:]
+        c, h, w = (self.x_train if len(self.x_train) else self.x_test).shape[1:]
         return int(c), int(h), int(w)
 
 
@@ -125,6 +125,7 @@ def load_dataset(
     data_dir: str | os.PathLike | None = None,
     *,
     limit: int | None = None,
+    split: str | None = None,
 ) -> Dataset:
     """Load a dataset by name.
 
@@ -138,6 +139,9 @@ def load_dataset(
     limit : int, optional
         Keep only the first ``limit`` samples of the train split and of the test
         split (quick tests and demos). ``None`` keeps everything.
+    split : {"train", "test"}, optional
+        Read only that split (the other is left empty): a replay of the CIFAR test set
+        then never holds the 50,000 training images in memory. ``None`` reads both.
 
     Returns
     -------
@@ -156,8 +160,10 @@ def load_dataset(
     """
     key = _canonical_name(name)
     limit = _check_limit(limit)
+    if split not in (None, "train", "test"):
+        raise DatasetError(f"split must be 'train', 'test' or None, got {split!r}")
     if key == "digits":
-        return _load_digits(limit)
+        return _load_digits(limit)  # small: both splits
     if data_dir is None:
         raise DatasetError(
             f"dataset {key!r} is read from files: --data-dir is required "
@@ -170,8 +176,13 @@ def load_dataset(
             f"create it and place the {key} files there manually ({_expected_hint(key)})"
         )
     if key in ("mnist", "fashion-mnist"):
-        return _load_mnist_like(key, root, limit)
-    return _load_cifar(key, root, limit)
+        return _load_mnist_like(key, root, limit, split)
+    return _load_cifar(key, root, limit, split)
+
+
+def _empty(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A split that was not asked for."""
+    return np.empty((0, *shape), np.float32), np.empty(0, np.int64)
 
 
 def _canonical_name(name: object) -> str:
@@ -234,7 +245,7 @@ def _load_digits(limit: int | None) -> Dataset:
 # ---------------------------------------------------------------------------- IDX
 
 
-def _load_mnist_like(key: str, root: Path, limit: int | None) -> Dataset:
+def _load_mnist_like(key: str, root: Path, limit: int | None, split: str | None = None) -> Dataset:
     folders = [root, root / _TORCHVISION_RAW[key]]
     paths = None
     for folder in folders:
@@ -254,8 +265,8 @@ def _load_mnist_like(key: str, root: Path, limit: int | None) -> Dataset:
             f"download them yourself and place them there manually, nothing is downloaded"
         )
     train_x, train_y, test_x, test_y = paths
-    x_train, y_train = _read_idx_pair(train_x, train_y, limit)
-    x_test, y_test = _read_idx_pair(test_x, test_y, limit)
+    x_train, y_train = _read_idx_pair(train_x, train_y, limit) if split != "test" else _empty((1, 28, 28))
+    x_test, y_test = _read_idx_pair(test_x, test_y, limit) if split != "train" else _empty((1, 28, 28))
     return Dataset(
         name=key,
         x_train=x_train,
@@ -349,7 +360,7 @@ def _cifar_layout(key: str) -> tuple[str, tuple[str, ...]]:
     return "cifar-100-python", CIFAR100_FILES
 
 
-def _load_cifar(key: str, root: Path, limit: int | None) -> Dataset:
+def _load_cifar(key: str, root: Path, limit: int | None, split: str | None = None) -> Dataset:
     folder_name, files = _cifar_layout(key)
     candidates = [root / folder_name, root]
     folder = next((c for c in candidates if all((c / f).is_file() for f in files)), None)
@@ -364,13 +375,13 @@ def _load_cifar(key: str, root: Path, limit: int | None) -> Dataset:
         meta = _read_pickle(folder / "batches.meta")
         names = _class_names(meta, b"label_names", 10, folder / "batches.meta")
         train = [folder / f"data_batch_{i}" for i in range(1, 6)]
-        x_train, y_train = _read_cifar_batches(train, b"labels", 10, limit)
-        x_test, y_test = _read_cifar_batches([folder / "test_batch"], b"labels", 10, limit)
+        x_train, y_train = _read_cifar_batches(train, b"labels", 10, limit) if split != "test" else _empty((3, 32, 32))
+        x_test, y_test = _read_cifar_batches([folder / "test_batch"], b"labels", 10, limit) if split != "train" else _empty((3, 32, 32))
     else:
         meta = _read_pickle(folder / "meta")
         names = _class_names(meta, b"fine_label_names", 100, folder / "meta")
-        x_train, y_train = _read_cifar_batches([folder / "train"], b"fine_labels", 100, limit)
-        x_test, y_test = _read_cifar_batches([folder / "test"], b"fine_labels", 100, limit)
+        x_train, y_train = _read_cifar_batches([folder / "train"], b"fine_labels", 100, limit) if split != "test" else _empty((3, 32, 32))
+        x_test, y_test = _read_cifar_batches([folder / "test"], b"fine_labels", 100, limit) if split != "train" else _empty((3, 32, 32))
     return Dataset(
         name=key,
         x_train=x_train,

@@ -34,6 +34,8 @@ class Workload:
     run_dir: Path | None = None
     focus: str | None = None  # the synaptic layer whose ACs are reported (None: all layers)
     notes: list = field(default_factory=list)
+    key: str = ""  # the workload's short name (lenet, wide, resnet19)
+    images: np.ndarray | None = None  # (N, C, H, W) before encoding, for end-to-end runs
 
     @property
     def n_samples(self) -> int:
@@ -73,15 +75,15 @@ def lenet(cache: Path = CACHE, limit: int | None = None, log=print, encoding: st
     frames = EncoderSpec.from_dict(graph.input.encoder).encode(x.astype(np.float64))
     acc = json.loads((run / "summary.json").read_text())["test_accuracy"]
     name = f"digits LeNet ({encoding}, T={LENET_CONFIG['timesteps']})"
-    return Workload(name, graph, frames, y, run, None, [f"trained test accuracy {acc:.4f}"])
+    return Workload(name, graph, frames, y, run, None, [f"trained test accuracy {acc:.4f}"], "lenet", x)
 
 
 def wide_conv(n_samples: int = 32, timesteps: int = 4, density: float = 0.1, seed: int = 0) -> Workload:
     """One 64->64 3x3 conv (padding 1) on 32x32 maps fed ~10 % binary spikes.
 
     Graph: input (64, 32, 32) -> conv -> neuron -> 8x8 max-pool -> flatten -> linear(1024 -> 10)
-    -> readout. The IR requires every synaptic layer to feed a neuron or readout, hence the
-    small tail; its ACs are excluded from the conv's AC count (``focus = "conv"``).
+    -> readout. A graph ends in a readout, hence the small tail; its ACs are excluded from
+    the conv's AC count (``focus = "conv"``).
     The frames are the ``rate`` encoding of a constant 0.1 image: independent Bernoulli(0.1)
     spikes per element and step.
     """
@@ -105,4 +107,50 @@ def wide_conv(n_samples: int = 32, timesteps: int = 4, density: float = 0.1, see
     ]
     graph = Graph(nodes, "snn", T)
     frames = enc.encode(np.full((n_samples, c, hw, hw), density, np.float64), np.random.default_rng([seed, 1]))
-    return Workload(f"wide conv 64->64 3x3, 32x32, {density:.0%} input spikes, T={T}", graph, frames, None, None, "conv")
+    return Workload(f"wide conv 64->64 3x3, 32x32, {density:.0%} input spikes, T={T}", graph, frames, None, None, "conv", key="wide")
+
+
+def resnet19(n_samples: int = 32, timesteps: int = 4, encoding: str = "hybrid", target: float = 0.15,
+             cache: Path = CACHE, log=print) -> Workload:
+    """The tdBN ResNet-19 (10 classes, 3x32x32), untrained, calibrated to fire ``target`` per layer.
+
+    Weights are PyTorch's default initialisation (seed 0). Untrained networks are silent
+    or saturated, so every neuron layer is calibrated on 8 images
+    (:func:`asnn_sim.models.calibrate.calibrate_rate`: BatchNorm normalised on the batch,
+    then each layer's gain bisected until its mean firing rate is ``target``); the graph
+    is cached under ``benchmarks/.cache/``. Inputs are CIFAR-shaped random images (each
+    pixel uniform in [0, 1], smoothed over 2x2 blocks so neighbouring pixels correlate),
+    a different draw from the calibration batch.
+    """
+    import torch
+
+    from asnn_sim.encoding import EncoderSpec
+    from asnn_sim.export import export_resnet
+    from asnn_sim.ir import load_graph, save_graph
+    from asnn_sim.models import build_model
+    from asnn_sim.models.calibrate import calibrate_rate
+
+    def images(n: int, seed: int) -> np.ndarray:
+        raw = np.random.default_rng(seed).random((n, 3, 17, 17))
+        return (0.5 * (raw[:, :, :-1, :-1] + raw[:, :, 1:, 1:])).repeat(2, axis=2).repeat(2, axis=3)[:, :, :32, :32]
+
+    enc = EncoderSpec(encoding, timesteps)
+    path = cache / f"resnet19_{encoding}_T{timesteps}_rate{round(target * 100)}.asnn"
+    notes = []
+    if path.is_file():
+        graph = load_graph(path)
+        notes = graph.metadata.get("notes", [])
+    else:
+        cache.mkdir(parents=True, exist_ok=True)
+        log(f"calibrating ResNet-19 ({encoding}, T={timesteps}) to {target:.0%} firing per layer (done once, then cached) ...")
+        torch.manual_seed(0)
+        model = build_model("resnet19", input_shape=(3, 32, 32), n_classes=10, encoder=enc)
+        rates = calibrate_rate(model, torch.from_numpy(enc.encode(images(8, 1))).float(), target=target)
+        notes = [f"calibrated firing rates on the calibration batch: {min(rates.values()):.3f} to {max(rates.values()):.3f}"]
+        model = model.double().eval()
+        graph = Graph(export_resnet(model, (3, 32, 32), timesteps), "snn", timesteps,
+                      metadata={"model": "resnet19", "notes": notes})
+        save_graph(graph, path)
+    x = images(n_samples, 2).astype(np.float64)
+    return Workload(f"ResNet-19 ({encoding}, T={timesteps}, calibrated to {target:.0%} firing)", graph, enc.encode(x), None, None, None,
+                    notes, "resnet19", x)

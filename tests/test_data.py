@@ -518,3 +518,16 @@ def test_augment_defaults_and_noop():
     np.testing.assert_array_equal(a, augment_batch(x, np.random.default_rng(5)))
     with pytest.raises(DatasetError):
         augment_batch(x[0], np.random.default_rng(0))
+
+
+def test_one_split_leaves_the_other_empty(tmp_path):
+    write_cifar10(tmp_path)
+    both = load_dataset("cifar10", tmp_path)
+    test = load_dataset("cifar10", tmp_path, split="test")
+    assert test.x_train.shape == (0, 3, 32, 32) and test.y_train.shape == (0,)
+    np.testing.assert_array_equal(test.x_test, both.x_test)
+    assert test.input_shape == (3, 32, 32)
+    train = load_dataset("cifar10", tmp_path, split="train")
+    assert len(train.x_test) == 0 and len(train.x_train) == len(both.x_train)
+    with pytest.raises(DatasetError, match="split must be"):
+        load_dataset("cifar10", tmp_path, split="val")

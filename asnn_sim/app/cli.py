@@ -207,7 +207,7 @@ def run_simulate(args: argparse.Namespace) -> None:
         raise ValueError(f"{args.graph} does not record its dataset; pass --dataset")
     data_dir = args.data_dir or graph.metadata.get("train_config", {}).get("data_dir")
     prepare_output_dir(args.out, OUTPUT_FILES, args.force)
-    data = load_dataset(dataset_name, data_dir)
+    data = load_dataset(dataset_name, data_dir, split=args.split)
     images, labels = (data.x_test, data.y_test) if args.split == "test" else (data.x_train, data.y_train)
     if args.limit:
         images, labels = images[: args.limit], labels[: args.limit]

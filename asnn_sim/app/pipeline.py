@@ -126,7 +126,7 @@ def simulate_cached(
         return out
     graph = load_graph(graph_path)
     config = TrainConfig.from_dict(graph.metadata["train_config"])
-    data = load_dataset(config.dataset, config.data_dir)
+    data = load_dataset(config.dataset, config.data_dir, split=split)
     images, labels = (data.x_test, data.y_test) if split == "test" else (data.x_train, data.y_train)
     if limit:
         images, labels = images[:limit], labels[:limit]

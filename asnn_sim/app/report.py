@@ -244,7 +244,7 @@ def raster_data(artifact: ModelArtifacts, sample: int = 0) -> list[tuple[str, np
     from asnn_sim.sim import Simulator
 
     graph = load_graph(artifact.graph_path)
-    data = load_dataset(artifact.config.dataset, artifact.config.data_dir)
+    data = load_dataset(artifact.config.dataset, artifact.config.data_dir, split="test")
     x = data.x_test[sample : sample + 1].astype(np.float64)
     frames = EncoderSpec.from_dict(graph.input.encoder).encode(x)
     result = Simulator(graph, "float64", batch_size=1).run_batch(frames, record=True)
