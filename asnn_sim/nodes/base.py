@@ -198,11 +198,12 @@ def pair(node: "Node", what: str, value) -> tuple[int, int]:
 
 
 def channels_last(array: np.ndarray, shape: tuple) -> np.ndarray:
-    """``array`` broadcast to the channel-first ``shape``, then flattened channels-last."""
+    """``array`` broadcast to the channel-first ``shape``, then flattened channels-last (a new,
+    writable array: a read-only view would compile the kernels a second time)."""
     full = np.broadcast_to(array, shape)
     if len(shape) == 3:
         full = full.transpose(1, 2, 0)
-    return np.ascontiguousarray(full).reshape(-1)
+    return np.array(full, order="C").reshape(-1)
 
 
 def chw_to_hwc_perm(c: int, h: int, w: int) -> np.ndarray:

@@ -53,8 +53,8 @@ class Readout(Node):
 
     def step(self, st, inputs, t, ctx):
         (cur,) = inputs
-        ctx.kernels.readout_update(cur.buf, cur.bias, st["scale"][t], t == 0, cur.marks, cur.per,
-                                   ctx.step_logits[:, t], st["total"], ctx.counts[:, SLOT["neurons_touched"]])
+        ctx.kernels.readout_update(cur.buf, cur.bias, st["scale"][t], t, cur.marks, cur.per,
+                                   ctx.step_logits, st["total"], ctx.counts[:, SLOT["neurons_touched"]])
         return None
 
     def fixed_counts(self, st, t):

@@ -140,13 +140,13 @@ def frame_to_events(frame, idx, cnt, val, tmp_pos, tmp_val, start):
         cnt[b] = k
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)  # only for recording spikes (parity checks): serial, cheap to compile
 def events_to_dense(idx, cnt, channels, out):
     """Mark the events of channels-last lists in channel-first flat maps ``out (B, n)`` (uint8, zeroed).
 
     ``channels`` is the map's channel count (a vector of ``n`` elements: ``channels = n``).
     """
-    for b in prange(out.shape[0]):
+    for b in range(out.shape[0]):
         o = out[b]
         plane = o.shape[0] // channels
         for e in range(cnt[b]):
@@ -426,18 +426,20 @@ def relu_update(current, bias, marks, per, out_idx, out_cnt, out_val, touched):
         touched[b] += _count_marks(marks, per, b)
 
 
-@njit(parallel=True, cache=True)
-def readout_update(current, bias, scale, first, marks, per, step_logits, total, touched):
-    """Readout: ``step_logits = scale * (current + bias)``, summed into ``total`` (set at ``first``).
+@njit(cache=True)  # a few logits per sample: not worth a parallel region (or its compile time)
+def readout_update(current, bias, scale, t, marks, per, step_logits, total, touched):
+    """Readout at step ``t``: ``step_logits[:, t] = scale * (current + bias)``, summed into
+    ``total`` (set at ``t == 0``).
 
-    Clears ``current``; counts and clears ``marks``.
+    ``step_logits`` is ``(B, T, K)``. Clears ``current``; counts and clears ``marks``.
     """
     n = current.shape[1]
-    for b in prange(current.shape[0]):
+    first = t == 0
+    for b in range(current.shape[0]):
         cur = current[b]
         for j in range(n):
             v = scale * (cur[j] + bias[j])
-            step_logits[b, j] = v
+            step_logits[b, t, j] = v
             total[b, j] = v if first else total[b, j] + v
             cur[j] = 0
         touched[b] += _count_marks(marks, per, b)
