@@ -162,10 +162,6 @@ class Graph:
         """Nodes whose kind has ``ROLE == role`` (``synapse``, ``neuron``, ``elementwise``, ...)."""
         return [n for n in self.nodes if n.ROLE == role]
 
-    def synaptic_layers(self) -> list[Node]:
-        """The conv2d and linear nodes (kept for 0.1 callers; prefer :meth:`nodes_of_role`)."""
-        return self.nodes_of_role("synapse")
-
     def n_parameters(self) -> int:
         """Weights and biases of the synaptic nodes (every weight set counted)."""
         return sum(a.size for n in self.nodes_of_role("synapse") for k, a in n.arrays().items() if k in ("weight", "bias"))

@@ -133,3 +133,20 @@ def test_compare_writes_a_report_and_reuses_the_cache(tmp_path, capsys):
     second = capsys.readouterr().out
     assert "training" not in second and second.count("reusing trained run") == 2
     shutil.rmtree(out)
+
+
+def test_compare_runs_a_sew_resnet_end_to_end(tmp_path, capsys):
+    # the same pipeline and report for a Spiking ResNet (SEW: graded events between blocks)
+    out = tmp_path / "report"
+    argv = ["compare", "--model", "resnet-small", "--residual", "sew", "--encodings", "temporal", "--timesteps", "3",
+            "--epochs", "1", "--limit", "30", "--hw", "cmos45-int8-sram,loihi", "--cache-dir", str(tmp_path / "cache"),
+            "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "| temporal |" in printed and "| ANN |" in printed and "0 spike mismatches" not in printed.replace("spike", "x")
+    layers = pd.read_parquet(out / "tables" / "layer_timestep.parquet")
+    assert {"s1b0_add", "s2b0_short_lif", "pool"} <= set(layers["layer"])
+    energy = pd.read_parquet(out / "tables" / "energy.parquet")
+    assert (energy["snn_pj"] > 0).all() and energy["ann_zero_skip_pj"].notna().all()
+    md = (out / "summary.md").read_text()
+    assert "resnet-small" in md and "0 prediction and 0 spike mismatches" in md

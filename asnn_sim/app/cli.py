@@ -144,7 +144,7 @@ def run_export(args: argparse.Namespace) -> None:
     save_graph(graph, args.output)
     params = sum(a.size for n in graph.nodes for k, a in n.arrays().items() if k in ("weight", "bias"))
     print(
-        f"exported {graph.kind} graph: {len(graph.nodes)} nodes, {len(graph.synaptic_layers())} synaptic layers, "
+        f"exported {graph.kind} graph: {len(graph.nodes)} nodes, {len(graph.nodes_of_role('synapse'))} synaptic layers, "
         f"{params} weights+biases, T={graph.timesteps}; wrote {args.output} ({args.output.stat().st_size / 1024:.0f} KiB)"
     )
 
@@ -257,11 +257,13 @@ DEMO_ENCODINGS = ("direct", "temporal", "hybrid")
 
 
 def _add_compare_flags(p, demo: bool) -> None:
-    from asnn_sim.app.choices import DATASETS, MODEL_NAMES
+    from asnn_sim.app.choices import DATASETS, MODEL_NAMES, RESIDUALS
     from asnn_sim.app.pipeline import DEFAULT_CACHE
 
     if not demo:
         p.add_argument("--model", default="lenet", choices=sorted(MODEL_NAMES), help="network (default lenet)")
+        p.add_argument("--residual", default="standard", choices=RESIDUALS,
+                       help="ResNet shortcuts: standard (added as a current) or sew (added after the neuron) (default standard)")
         p.add_argument("--dataset", default="digits", choices=DATASETS, help="(default digits)")
         p.add_argument("--data-dir", help="folder with the dataset files (not needed for digits)")
         p.add_argument("--encodings", default=",".join(DEMO_ENCODINGS), help="comma list of encodings (default direct,temporal,hybrid)")
@@ -319,7 +321,7 @@ def add_demo_parser(sub) -> None:
         ),
     )
     _add_compare_flags(p, demo=True)
-    p.set_defaults(handler=run_demo, model="lenet", dataset="digits", data_dir=None,
+    p.set_defaults(handler=run_demo, model="lenet", residual="standard", dataset="digits", data_dir=None,
                    encodings=",".join(DEMO_ENCODINGS), timesteps=4, asnn=True, ann=True, seed=0)
 
 
@@ -343,8 +345,8 @@ def run_compare(args: argparse.Namespace) -> None:
     for name in hw:  # fail on a bad profile before training anything
         load_profile(name)
     refuse_to_overwrite(args.out, args.force, "pass --force to overwrite the report")
-    common = dict(model=args.model, dataset=args.dataset, data_dir=args.data_dir, timesteps=args.timesteps,
-                  epochs=args.epochs, seed=args.seed)
+    common = dict(model=args.model, residual=args.residual, dataset=args.dataset, data_dir=args.data_dir,
+                  timesteps=args.timesteps, epochs=args.epochs, seed=args.seed)
     configs = [TrainConfig(encoding=e, asnn=args.asnn, **common) for e in encodings]
     if args.ann:
         configs.append(TrainConfig(ann=True, **common))

@@ -364,7 +364,8 @@ def _summary_markdown(title, artifacts, tables, head_md, figures, headline_profi
     lines = [
         f"# {title}",
         "",
-        f"Model `{c.model}` on `{c.dataset}` ({snn.sim_summary['n_samples']} test samples), T = {c.timesteps}, "
+        f"Model `{c.model}`{' (SEW residuals)' if c.residual == 'sew' else ''} on `{c.dataset}` "
+        f"({snn.sim_summary['n_samples']} test samples), T = {c.timesteps}, "
         f"{'ASNN' if c.asnn else 'plain LIF'} neurons, {c.epochs} epochs, seed {c.seed}. "
         f"Counts from the event-driven replay ({snn.sim_summary['precision']}; conventions: "
         + ", ".join(f"{k}={v}" for k, v in conventions.items())

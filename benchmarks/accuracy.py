@@ -1,0 +1,77 @@
+"""Test accuracy of a model on digits over encodings x ASNN/LIF x seeds (a table for the docs).
+
+    python benchmarks/accuracy.py --model resnet-small --seeds 0,1,2 [--residual sew] [--epochs 30]
+
+Trains every configuration with ``asnn_sim.train.train`` (the same as ``asnn train
+--model M --encoding E [--no-asnn] --seed S --epochs N``), one after the other, into
+``benchmarks/.cache/accuracy/`` (reused when the configuration is unchanged), and prints
+a markdown table of test accuracies, their mean over seeds, and the mean ASNN - LIF gain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from asnn_sim.train import TrainConfig, train  # noqa: E402
+
+CACHE = HERE / ".cache" / "accuracy"
+
+
+def run(config: TrainConfig) -> dict:
+    name = f"{config.model}-{config.residual}-{config.encoding}-{'asnn' if config.asnn else 'lif'}-s{config.seed}-e{config.epochs}"
+    out = CACHE / name
+    summary = out / "summary.json"
+    if summary.is_file():
+        stored = json.loads((out / "config.json").read_text())["config"]
+        if TrainConfig.from_dict(stored) == config:
+            return json.loads(summary.read_text())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return train(config, out, progress=False, force=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="resnet-small")
+    parser.add_argument("--residual", default="standard")
+    parser.add_argument("--encodings", default="direct,temporal,hybrid")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--timesteps", type=int, default=4)
+    args = parser.parse_args()
+    encodings = args.encodings.split(",")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    table: dict = {}
+    seconds = []
+    for encoding in encodings:
+        for asnn in (True, False):
+            for seed in seeds:
+                config = TrainConfig(model=args.model, residual=args.residual, encoding=encoding, asnn=asnn, seed=seed,
+                                     epochs=args.epochs, timesteps=args.timesteps)
+                summary = run(config)
+                table[(encoding, asnn, seed)] = summary["test_accuracy"]
+                seconds.append(summary["train_seconds"])
+                print(f"{encoding:9s} {'ASNN' if asnn else 'LIF ':4s} seed {seed}: {summary['test_accuracy']:.4f} "
+                      f"({summary['train_seconds']:.0f} s)", file=sys.stderr, flush=True)
+    print(f"\n{args.model} ({args.residual} residuals) on digits, T={args.timesteps}, {args.epochs} epochs; "
+          f"test accuracy (360 images); median training time {statistics.median(seconds):.0f} s per run\n")
+    print("| encoding | neurons | " + " | ".join(f"seed {s}" for s in seeds) + " | mean |")
+    print("|---|---|" + "---|" * (len(seeds) + 1))
+    for encoding in encodings:
+        for asnn in (True, False):
+            accs = [table[(encoding, asnn, s)] for s in seeds]
+            print(f"| {encoding} | {'ASNN' if asnn else 'LIF'} | " + " | ".join(f"{a:.4f}" for a in accs) + f" | {statistics.mean(accs):.4f} |")
+    print()
+    for encoding in encodings:
+        gain = statistics.mean(table[(encoding, True, s)] - table[(encoding, False, s)] for s in seeds)
+        print(f"- {encoding}: ASNN - LIF = {gain * 100:+.2f} points (mean over seeds)")
+
+
+if __name__ == "__main__":
+    main()
