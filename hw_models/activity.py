@@ -30,7 +30,7 @@ import pandas as pd
 
 from asnn_sim.nodes import KINDS
 
-from .counts import Counts, layer_geometry
+from .counts import COUNT_NAMES, Counts, layer_geometry
 
 #: Dampfhoffer et al., "Are SNNs really more energy-efficient than ANNs? An in-depth
 #: hardware-aware study", IEEE TETCI 7(3):731-741, 2023 (abstract): SNNs compete with
@@ -91,31 +91,27 @@ def spike_rows(table: pd.DataFrame) -> np.ndarray:
 
 
 def _source_event_share(table: pd.DataFrame, layers: pd.DataFrame) -> np.ndarray:
-    """For each row, the spike share of the events that reach its neurons' current.
+    """For each row, the spike share of the events that reach it.
 
-    A neuron's touched neurons are reached by the events of the synaptic nodes feeding
-    its current (through an add of currents, by those of every operand, including the
-    spikes an identity shortcut adds). Rows of other kinds get their own events' share.
+    A node reading a current (a neuron, the readout) is reached by the events of every
+    node that produced that current, following current-valued inputs back (through an
+    add of currents, the events of all its operands, including an identity shortcut's
+    spikes). Other rows get their own input events' share.
     """
     _, own = _shares(table)
     info = layers.set_index("layer")
     events = table.set_index(["layer", "t"])[["in_events_binary", "in_events_graded", "in_events_analog"]]
 
-    def sources(name: str) -> list[str]:
+    def producers(name: str) -> list[str]:
         found = []
         for src in str(info.loc[name, "inputs"]).split(","):
-            if src not in info.index:
-                continue
-            found.append(src)
-            if info.loc[src, "output"] == "current" and info.loc[src, "kind"] == "add":
-                found += sources(src)
+            if src in info.index and info.loc[src, "output"] == "current":
+                found += [src] + producers(src)
         return found
 
     share = own.copy()
-    for i, (name, t, kind) in enumerate(zip(table["layer"], table["t"], table["kind"])):
-        if KINDS[kind].ROLE not in ("neuron", "readout"):
-            continue
-        rows = [(s, t) for s in sources(name) if (s, t) in events.index]
+    for i, (name, t) in enumerate(zip(table["layer"], table["t"])):
+        rows = [(s, t) for s in producers(name) if (s, t) in events.index]
         if not rows:
             continue
         e = events.loc[rows].to_numpy(dtype=float).sum(axis=0)
@@ -128,8 +124,9 @@ def zero_spike_table(table: pd.DataFrame, layers: pd.DataFrame) -> pd.DataFrame:
     """The counts with every spike-driven count set to zero (activity scale 0).
 
     Input spike events, ACs, the graded share of MACs, the spike-reached share of touched
-    neurons, the spike-driven share of residual adds and pooling windows, output spikes
-    and resets go to zero; everything that happens regardless of spikes (analog-input
+    neurons, output spikes and resets go to zero, and each kind removes the spike-driven
+    part of its own columns (``spike_free`` in :mod:`asnn_sim.nodes`: e.g. residual adds
+    and pooling windows); everything that happens regardless of spikes (analog-input
     MACs, neurons updated every step, their arithmetic, dense additions of currents)
     stays.
 
@@ -147,12 +144,17 @@ def zero_spike_table(table: pd.DataFrame, layers: pd.DataFrame) -> pd.DataFrame:
     """
     mac_share, event_share = _shares(table)
     out = table.copy()
-    spike_events = table["in_events_binary"].to_numpy(dtype=float) + table["in_events_graded"].to_numpy(dtype=float)
-    into_current = table["layer"].map(layers.set_index("layer")["output"]).to_numpy() == "current"
-    adds = table["elementwise_adds"].to_numpy(dtype=float)
-    # an add into a current does one add per event (spike-driven) besides its dense adds
-    out["elementwise_adds"] = np.where(into_current, np.maximum(adds - spike_events, 0.0), adds * (1.0 - event_share))
-    out["window_ops"] = table["window_ops"].to_numpy(dtype=float) * (1.0 - event_share)
+    q = {name: table[name].to_numpy(dtype=float) for name in COUNT_NAMES}
+    q["output"] = table["layer"].map(layers.set_index("layer")["output"]).to_numpy()
+    q["event_share"] = event_share
+    kinds = table["kind"].to_numpy()
+    for kind in pd.unique(kinds):
+        mask = kinds == kind
+        part = {k: v[mask] for k, v in q.items()}
+        for name, value in KINDS[kind].spike_free(part).items():
+            column = out[name].to_numpy(dtype=float)
+            column[mask] = value
+            out[name] = column
     for name in ("in_events_binary", "in_events_graded", "synaptic_acs", "output_spikes", "neuron_resets"):
         out[name] = 0.0
     out["synaptic_macs"] = table["synaptic_macs"].to_numpy(dtype=float) * (1.0 - mac_share)

@@ -8,7 +8,7 @@ from typing import ClassVar
 import numpy as np
 
 from asnn_sim.counts_schema import SLOT
-from asnn_sim.nodes.base import BINARY, CLASS_CODE, Events, Node, event_row_counts, fail, n_elements, pair
+from asnn_sim.nodes.base import BINARY, CLASS_CODE, EVENT_COLUMNS, Events, Node, event_row_counts, fail, n_elements, pair
 
 
 @dataclass
@@ -92,6 +92,10 @@ class Pool(Node):
             facts["events"] = [(x.type, int(nz.sum().item()))]
             facts["window_ops"] = int(round(self._window_pairs(nz).sum().item()))
 
+    def expected_counts(self, facts, conventions, reused):
+        ((kind, n_events),) = facts["events"]
+        return {EVENT_COLUMNS[kind]: n_events, "window_ops": facts["window_ops"]}
+
     # -- layers table and hardware
 
     def facts(self, graph):
@@ -109,4 +113,8 @@ class Pool(Node):
     @staticmethod
     def ann_twin_counts(layer):
         return {"in_events_analog": layer["in_elements"], "window_ops": layer["dense_ops_per_step"]}
+
+    @staticmethod
+    def spike_free(q):
+        return {"window_ops": q["window_ops"] * (1.0 - q["event_share"])}
 

@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 
 from asnn_sim.counts_schema import SLOT
-from asnn_sim.nodes.base import CURRENT, Current, Node, expect_rank, fail
+from asnn_sim.nodes.base import BINARY, CURRENT, EVENT_COLUMNS, GRADED, Current, Node, expect_rank, fail
 
 
 @dataclass
@@ -108,6 +108,21 @@ class Synaptic(Node):
 
     def _nonzero_weight_pairs(self, nz, xv, w):
         raise NotImplementedError
+
+    def expected_counts(self, facts, conventions, reused):
+        kind, n_events = facts["events"]
+        if reused:  # static_input="once": step 0's current reused, no synaptic work
+            return {EVENT_COLUMNS[kind]: 0, "synaptic_acs": 0, "synaptic_macs": 0, "dense_macs": facts["dense"]}
+        skip = conventions.skip_zero_weights
+        pairs = facts["nonzero_weight_pairs"] if skip else facts["pairs"]
+        value_pairs = facts["nonzero_weight_value_pairs"] if skip else facts["value_pairs"]
+        if kind == BINARY:
+            acs, macs = pairs, 0
+        elif kind == GRADED and conventions.graded == "expand":
+            acs, macs = value_pairs, 0
+        else:
+            acs, macs = 0, pairs
+        return {EVENT_COLUMNS[kind]: n_events, "synaptic_acs": acs, "synaptic_macs": macs, "dense_macs": facts["dense"]}
 
     # -- layers table and hardware, shared
 

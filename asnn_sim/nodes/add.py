@@ -25,6 +25,7 @@ from asnn_sim.nodes.base import (
     BINARY,
     CLASS_CODE,
     CURRENT,
+    EVENT_COLUMNS,
     Current,
     Events,
     Node,
@@ -151,6 +152,12 @@ class Add(Node):
             facts["adds"] = sum(int(z.sum().item()) for z in nz) - int(union.sum().item())
         return TorchValue(total, combined_class([x.type for x in xs]))
 
+    def expected_counts(self, facts, conventions, reused):
+        events = facts.get("events", [])
+        expected = {column: sum(n for k, n in events if k == kind) for kind, column in EVENT_COLUMNS.items()}
+        expected["elementwise_adds"] = facts["adds"]
+        return expected
+
     # -- layers table and hardware
 
     def facts(self, graph):
@@ -168,3 +175,11 @@ class Add(Node):
     @staticmethod
     def ann_twin_counts(layer):
         return {"elementwise_adds": layer["dense_ops_per_step"]}
+
+    @staticmethod
+    def spike_free(q):
+        # Into a current every event is one add on top of the dense adds (which stay);
+        # an add of events only adds coinciding events, in proportion to the spikes.
+        adds, spikes = q["elementwise_adds"], q["in_events_binary"] + q["in_events_graded"]
+        into_current = q["output"] == "current"
+        return {"elementwise_adds": np.where(into_current, np.maximum(adds - spikes, 0.0), adds * (1.0 - q["event_share"]))}

@@ -53,6 +53,8 @@ FLOAT_DTYPES = (np.float32, np.float64)
 
 CURRENT, BINARY, GRADED, ANALOG, EVENTS = "current", "binary", "graded", "analog", "events"
 EVENT_TYPES = (BINARY, GRADED, ANALOG, EVENTS)
+#: the count column of each event class
+EVENT_COLUMNS = {BINARY: "in_events_binary", GRADED: "in_events_graded", ANALOG: "in_events_analog"}
 #: Event classes as the Numba kernels know them (see asnn_sim.sim.kernels).
 CLASS_CODE = {BINARY: 0, GRADED: 1, ANALOG: 2}
 CLASS_NAME = {v: k for k, v in CLASS_CODE.items()}
@@ -341,6 +343,12 @@ class Node:
         """The node at step ``t`` with dense PyTorch ops; fills ``ctx.counts`` brute-force when counting."""
         raise NotImplementedError
 
+    def expected_counts(self, facts: dict, conventions, reused: bool) -> dict[str, int]:
+        """What this node's count columns must hold at one step, from the brute-force
+        ``facts`` its :meth:`torch_step` recorded (summed over the same samples).
+        ``reused``: the step reused step 0's input under ``static_input="once"``."""
+        return {}
+
     # -- the layers table
 
     def facts(self, graph) -> dict:
@@ -367,6 +375,17 @@ class Node:
     @staticmethod
     def ann_twin_counts(layer: dict) -> dict:
         """Counts (one sample, one pass) of the dense equivalent ANN for one ``layers`` row."""
+        return {}
+
+    @staticmethod
+    def spike_free(q: dict) -> dict:
+        """This kind's own count columns with spike activity removed (for break-even).
+
+        ``q`` holds the rows' count columns (float arrays), ``output`` (the value type the
+        node emits) and ``event_share`` (the spike share of the events it reads).
+        Columns every kind shares (events, ACs, spikes, touched neurons) are handled by
+        ``hw_models.activity.zero_spike_table``; a kind returns only its own.
+        """
         return {}
 
 

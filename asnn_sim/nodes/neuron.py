@@ -154,6 +154,9 @@ class Neuron(Node):
             ctx.spikes.setdefault(self.name, []).append(s.to(ctx.torch.uint8))
         return TorchValue(s, BINARY)
 
+    def expected_counts(self, facts, conventions, reused):
+        return {"neurons_touched": facts["touched"], "output_spikes": facts["spikes"], "neuron_resets": facts["spikes"]}
+
     # -- layers table and hardware
 
     def facts(self, graph):

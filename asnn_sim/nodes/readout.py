@@ -75,6 +75,9 @@ class Readout(Node):
             ctx.facts(self.name, t)["touched"] = int(x.touched.sum().item())
         return None
 
+    def expected_counts(self, facts, conventions, reused):
+        return {"neurons_touched": facts["touched"]}
+
     # -- layers table and hardware
 
     def facts(self, graph):

@@ -60,6 +60,9 @@ class ReLU(Node):
             ctx.facts(self.name, t)["touched"] = int(x.touched.sum().item())
         return TorchValue(y, ANALOG)
 
+    def expected_counts(self, facts, conventions, reused):
+        return {"neurons_touched": facts["touched"]}
+
     # -- layers table and hardware
 
     def facts(self, graph):
