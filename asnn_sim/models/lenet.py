@@ -38,6 +38,14 @@ def _over_time(fn, x: torch.Tensor) -> torch.Tensor:
     return fn(x.flatten(0, 1)).unflatten(0, x.shape[:2])
 
 
+def first_layer_current(frames: torch.Tensor, shared, analog=None) -> torch.Tensor:
+    """The first layer's current ``(T, B, ...)``: ``shared`` at every step, or for hybrid
+    codes ``analog`` at step 0 (the analog frame) and ``shared`` at steps 1..T-1."""
+    if analog is None:
+        return _over_time(shared, frames)
+    return torch.cat([analog(frames[0])[None], _over_time(shared, frames[1:])])
+
+
 @dataclass
 class StepOutputs:
     """What a spiking forward pass produced at every timestep.
@@ -106,11 +114,8 @@ class LeNetSNN(nn.Module):
         self.pool = nn.MaxPool2d(2)
 
     def _first_layer_current(self, frames: torch.Tensor) -> torch.Tensor:
-        if not self.hybrid:
-            return _over_time(lambda z: self.bn1(self.conv1(z)), frames)
-        analog = self.bn1_analog(self.conv1_analog(frames[0]))
-        spikes = _over_time(lambda z: self.bn1(self.conv1(z)), frames[1:])
-        return torch.cat([analog[None], spikes])
+        analog = (lambda z: self.bn1_analog(self.conv1_analog(z))) if self.hybrid else None
+        return first_layer_current(frames, lambda z: self.bn1(self.conv1(z)), analog)
 
     def forward_steps(self, frames: torch.Tensor, record: bool = False) -> StepOutputs:
         """Run encoded frames ``(T, B, C, H, W)`` through the network.

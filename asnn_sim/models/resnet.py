@@ -64,7 +64,7 @@ import torch
 from torch import nn
 
 from asnn_sim.encoding import EncoderSpec
-from asnn_sim.models.lenet import StepOutputs, _over_time
+from asnn_sim.models.lenet import StepOutputs, _over_time, first_layer_current
 from asnn_sim.neurons import Readout, SpikingNeurons
 
 RESIDUALS = ("standard", "sew")
@@ -341,11 +341,8 @@ class ResNetSNN(nn.Module):
         Hybrid codes send step 0 through ``stem_conv_analog``/``stem_bn_analog`` and the
         other steps through ``stem_conv``/``stem_bn``.
         """
-        if not self.hybrid:
-            return _over_time(lambda z: self.stem_bn(self.stem_conv(z)), frames)
-        analog = self.stem_bn_analog(self.stem_conv_analog(frames[0]))
-        spikes = _over_time(lambda z: self.stem_bn(self.stem_conv(z)), frames[1:])
-        return torch.cat([analog[None], spikes])
+        analog = (lambda z: self.stem_bn_analog(self.stem_conv_analog(z))) if self.hybrid else None
+        return first_layer_current(frames, lambda z: self.stem_bn(self.stem_conv(z)), analog)
 
     def forward_steps(self, frames: torch.Tensor, record: bool = False) -> StepOutputs:
         """Run encoded frames ``(T, B, C, H, W)`` through the network.

@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 
 from asnn_sim.counts_schema import SLOT
-from asnn_sim.nodes.base import BINARY, CURRENT, EVENT_COLUMNS, GRADED, Current, Node, expect_rank, fail
+from asnn_sim.nodes.base import BINARY, CURRENT, EVENT_COLUMNS, GRADED, Current, Node, event_row_counts, expect_rank, fail
 
 
 @dataclass
@@ -59,9 +59,21 @@ class Synaptic(Node):
 
     # -- simulator, shared
 
-    def _scatter_result(self, st, t: int, ctx) -> Current:
+    def step(self, st, inputs, t, ctx):
+        if not self._static(st, t):
+            (src,) = inputs
+            wt, nnz, _ = st["sets"][self.weight_set[t]]
+            event_row_counts(ctx.counts, SLOT, src)
+            c = ctx.counts
+            self._scatter(st, src, wt, nnz, c[:, SLOT["synaptic_acs"]], c[:, SLOT["synaptic_macs"]], ctx)
+            self._keep_static(st)
         _, _, bias = st["sets"][self.weight_set[t]]
         return Current(st["current"], bias, self.bias is not None, st["marks"], st["per"], st["shape"])
+
+    def _scatter(self, st, src, wt, nnz, acs, macs, ctx) -> None:
+        """Add the events' weighted synapses into ``st["current"]``, marking the reached
+        neurons and adding the ACs and MACs into ``acs``/``macs`` (the kind's kernel)."""
+        raise NotImplementedError
 
     def _static(self, st, t: int) -> bool:
         """With static_input="once": reuse step 0's current (no synaptic work) at later steps."""
@@ -86,10 +98,6 @@ class Synaptic(Node):
 
     def fixed_counts(self, st, t):
         return {"dense_macs": st["dense"]}
-
-    def _counts_slots(self, ctx):
-        c = ctx.counts
-        return c[:, SLOT["synaptic_acs"]], c[:, SLOT["synaptic_macs"]]
 
     # -- dense reference, shared
 

@@ -18,8 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from asnn_sim.nodes._synaptic import Synaptic, synaptic_ann_cost, synaptic_snn_cost
-from asnn_sim.nodes.base import TorchValue, event_row_counts, fail, pair
-from asnn_sim.counts_schema import SLOT
+from asnn_sim.nodes.base import TorchValue, fail, pair
 
 
 def dense_pairs(in_shape, out_shape, kernel, stride, padding) -> int:
@@ -88,21 +87,14 @@ class Conv2d(Synaptic):
         self._static_buffers(ctx, st, c_out * h_out * w_out, h_out * w_out)
         return st
 
-    def step(self, st, inputs, t, ctx):
-        if not self._static(st, t):
-            (src,) = inputs
-            wt, nnz, _ = st["sets"][self.weight_set[t]]
-            event_row_counts(ctx.counts, SLOT, src)
-            acs, macs = self._counts_slots(ctx)
-            conv = ctx.conventions
-            c_in, _, width = src.shape
-            current = st["current"]
-            ctx.kernels.conv_scatter(
-                src.idx, src.cnt, src.val, src.event_class, conv.graded == "expand", conv.skip_zero_weights,
-                c_in, width, *st["taps"], wt, nnz, current.reshape(current.shape[0], -1, wt.shape[1]), st["marks"], acs, macs,
-            )
-            self._keep_static(st)
-        return self._scatter_result(st, t, ctx)
+    def _scatter(self, st, src, wt, nnz, acs, macs, ctx):
+        conv = ctx.conventions
+        c_in, _, width = src.shape
+        current = st["current"]
+        ctx.kernels.conv_scatter(
+            src.idx, src.cnt, src.val, src.event_class, conv.graded == "expand", conv.skip_zero_weights,
+            c_in, width, *st["taps"], wt, nnz, current.reshape(current.shape[0], -1, wt.shape[1]), st["marks"], acs, macs,
+        )
 
     # -- dense reference
 

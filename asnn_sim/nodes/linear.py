@@ -15,9 +15,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from asnn_sim.counts_schema import SLOT
 from asnn_sim.nodes._synaptic import Synaptic, synaptic_ann_cost, synaptic_snn_cost
-from asnn_sim.nodes.base import TorchValue, chw_to_hwc_perm, event_row_counts, fail
+from asnn_sim.nodes.base import TorchValue, chw_to_hwc_perm, fail
 
 
 @dataclass
@@ -58,17 +57,10 @@ class Linear(Synaptic):
         self._static_buffers(ctx, st, n_out, 1)
         return st
 
-    def step(self, st, inputs, t, ctx):
-        if not self._static(st, t):
-            (src,) = inputs
-            wt, nnz, _ = st["sets"][self.weight_set[t]]
-            event_row_counts(ctx.counts, SLOT, src)
-            acs, macs = self._counts_slots(ctx)
-            conv = ctx.conventions
-            ctx.kernels.linear_scatter(src.idx, src.cnt, src.val, src.event_class, conv.graded == "expand",
-                                       conv.skip_zero_weights, wt, nnz, st["current"], st["marks"], acs, macs)
-            self._keep_static(st)
-        return self._scatter_result(st, t, ctx)
+    def _scatter(self, st, src, wt, nnz, acs, macs, ctx):
+        conv = ctx.conventions
+        ctx.kernels.linear_scatter(src.idx, src.cnt, src.val, src.event_class, conv.graded == "expand",
+                                   conv.skip_zero_weights, wt, nnz, st["current"], st["marks"], acs, macs)
 
     # -- dense reference
 

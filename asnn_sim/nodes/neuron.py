@@ -28,13 +28,14 @@ from typing import ClassVar
 import numpy as np
 
 from asnn_sim.counts_schema import SLOT
-from asnn_sim.nodes.base import BINARY, CLASS_CODE, Events, Node, TorchValue, channels_last, expect_rank, fail, n_elements
+from asnn_sim.nodes._integrating import Integrating
+from asnn_sim.nodes.base import BINARY, CLASS_CODE, Events, TorchValue, channels_last, expect_rank, fail, n_elements
 
 RESETS = ("soft", "hard")
 
 
 @dataclass
-class Neuron(Node):
+class Neuron(Integrating):
     """LIF/ASNN neurons; see the module docstring for the equation."""
 
     leak: np.ndarray = None
@@ -48,7 +49,6 @@ class Neuron(Node):
     ARRAYS = ("leak", "gain", "threshold", "bias")
     ATTRS = ("reset", "v_reset", "per_timestep")
     PER_STEP = ("leak", "gain")
-    ROLE = "neuron"
     RECORDS = True
     COUNTS = ("neurons", "neurons_touched", "neuron_mults", "neuron_adds", "neuron_compares", "neuron_resets", "output_spikes")
 
@@ -147,62 +147,19 @@ class Neuron(Node):
         s = (m - thr > 0).to(m.dtype)
         m = ctx.torch.where(s > 0, m.new_tensor(self.v_reset), m) if self.reset == "hard" else m - s * thr
         state["mem"] = m
+        self._record_touched(x, t, ctx)
         if ctx.count:
-            facts = ctx.facts(self.name, t)
-            facts["touched"] = int(x.touched.sum().item())
-            facts["spikes"] = int(s.sum().item())
+            ctx.facts(self.name, t)["spikes"] = int(s.sum().item())
             ctx.spikes.setdefault(self.name, []).append(s.to(ctx.torch.uint8))
         return TorchValue(s, BINARY)
 
     def expected_counts(self, facts, conventions, reused):
-        return {"neurons_touched": facts["touched"], "output_spikes": facts["spikes"], "neuron_resets": facts["spikes"]}
+        return {**super().expected_counts(facts, conventions, reused), "output_spikes": facts["spikes"], "neuron_resets": facts["spikes"]}
 
-    # -- layers table and hardware
+    # -- layers table (hardware cost: asnn_sim.nodes._integrating)
 
-    def facts(self, graph):
-        return {
-            "neuron": "asnn" if self.per_timestep else "lif",
-            "n_neurons": n_elements(graph.shapes[self.name]),
-            "n_bias": graph.node(self.inputs[0]).integrated_bias(graph) + (0 if self.bias is None else int(self.bias.size)),
-            "dense_ops_per_step": n_elements(graph.shapes[self.name]),
-        }
+    def _label(self) -> str:
+        return "asnn" if self.per_timestep else "lif"
 
-    @staticmethod
-    def snn_cost(q):
-        return neuron_cost(q, spiking=True)
-
-    @staticmethod
-    def ann_cost(q):
-        return neuron_cost(q, spiking=False)
-
-    @staticmethod
-    def ann_twin_counts(layer):
-        n = layer["n_neurons"]
-        # the twin's ReLU: a bias add and a compare with 0; every activation written
-        return {"neurons": n, "neurons_touched": n, "neuron_adds": n, "neuron_compares": n, "output_spikes": n}
-
-
-def neuron_cost(q: dict, spiking: bool) -> dict:
-    """Neuron updates (and for the ANN, activations): arithmetic, bias reads, potential
-    traffic per update (event-driven SNN), output-buffer writes and routed spikes.
-
-    The SNN writes 1-bit spikes; the dense ANN writes every activation at full width
-    (``out_writes = neurons``) and keeps partial sums in registers (no potential memory).
-    """
-    n = q["n_neurons"]
-    out = {
-        "neurons": q["neurons"],
-        "neurons_touched": q["neurons_touched"],
-        "nrn_mult": q["neuron_mults"],
-        "nrn_add": q["neuron_adds"],
-        "nrn_cmp": q["neuron_compares"],
-        "bias_reads": (q["n_bias"] > 0).astype(float),
-        "spikes_out": q["output_spikes"],
-        "bias_elems": q["n_bias"],
-        "out_elems": n,
-    }
-    if spiking:
-        out.update(nrn_reset=q["neuron_resets"], out_writes=q["output_spikes"], pot_elems=n, potential_updates=1.0 + 0.0 * n)
-    else:
-        out.update(out_writes=q["neurons"])
-    return out
+    def _own_bias(self) -> int:
+        return 0 if self.bias is None else int(self.bias.size)

@@ -14,12 +14,12 @@ from typing import ClassVar
 import numpy as np
 
 from asnn_sim.counts_schema import SLOT
-from asnn_sim.nodes.base import Node, TorchValue, expect_rank, fail, n_elements
-from asnn_sim.nodes.neuron import neuron_cost
+from asnn_sim.nodes._integrating import Integrating
+from asnn_sim.nodes.base import expect_rank, fail, n_elements
 
 
 @dataclass
-class Readout(Node):
+class Readout(Integrating):
     """Prediction logits: the mean over steps of ``scale[t] * x_t`` (no scale: plain mean)."""
 
     scale: np.ndarray | None = None
@@ -27,6 +27,7 @@ class Readout(Node):
     ARRAYS = ("scale",)
     PER_STEP = ("scale",)
     ROLE = "readout"
+    LABEL = "readout"
     COUNTS = ("neurons", "neurons_touched", "neuron_mults", "neuron_adds")
 
     def check(self) -> None:
@@ -71,26 +72,10 @@ class Readout(Node):
         (x,) = xs
         scale = p["scale"][t] if "scale" in p else 1.0
         ctx.step_logits.append(scale * x.tensor)
-        if ctx.count:
-            ctx.facts(self.name, t)["touched"] = int(x.touched.sum().item())
+        self._record_touched(x, t, ctx)
         return None
 
-    def expected_counts(self, facts, conventions, reused):
-        return {"neurons_touched": facts["touched"]}
-
-    # -- layers table and hardware
-
-    def facts(self, graph):
-        n = n_elements(graph.shapes[self.name])
-        return {"neuron": "readout", "n_neurons": n, "n_bias": graph.node(self.inputs[0]).integrated_bias(graph), "dense_ops_per_step": n}
-
-    @staticmethod
-    def snn_cost(q):
-        return neuron_cost(q, spiking=True)
-
-    @staticmethod
-    def ann_cost(q):
-        return neuron_cost(q, spiking=False)
+    # -- hardware (the rest: asnn_sim.nodes._integrating)
 
     @staticmethod
     def ann_twin_counts(layer):

@@ -12,16 +12,16 @@ from typing import ClassVar
 import numpy as np
 
 from asnn_sim.counts_schema import SLOT
-from asnn_sim.nodes.base import ANALOG, CLASS_CODE, Events, Node, TorchValue, fail, n_elements
-from asnn_sim.nodes.neuron import neuron_cost
+from asnn_sim.nodes._integrating import Integrating, neuron_cost
+from asnn_sim.nodes.base import ANALOG, CLASS_CODE, Events, TorchValue, fail, n_elements
 
 
 @dataclass
-class ReLU(Node):
+class ReLU(Integrating):
     """ReLU of a current (ANN graphs only)."""
 
     kind: ClassVar[str] = "relu"
-    ROLE = "neuron"
+    LABEL = "relu"
     COUNTS = ("neurons", "neurons_touched", "neuron_adds", "neuron_compares", "output_spikes")
 
     def output_shape(self, in_shapes):
@@ -56,28 +56,11 @@ class ReLU(Node):
     def torch_step(self, p, xs, state, t, ctx):
         (x,) = xs
         y = ctx.torch.relu(x.tensor)
-        if ctx.count:
-            ctx.facts(self.name, t)["touched"] = int(x.touched.sum().item())
+        self._record_touched(x, t, ctx)
         return TorchValue(y, ANALOG)
 
-    def expected_counts(self, facts, conventions, reused):
-        return {"neurons_touched": facts["touched"]}
-
-    # -- layers table and hardware
-
-    def facts(self, graph):
-        n = n_elements(graph.shapes[self.name])
-        return {"neuron": "relu", "n_neurons": n, "n_bias": graph.node(self.inputs[0]).integrated_bias(graph), "dense_ops_per_step": n}
+    # -- hardware (the rest: asnn_sim.nodes._integrating)
 
     @staticmethod
-    def snn_cost(q):
+    def snn_cost(q):  # an ANN graph: ReLUs write activations, whichever dataflow prices them
         return neuron_cost(q, spiking=False)
-
-    @staticmethod
-    def ann_cost(q):
-        return neuron_cost(q, spiking=False)
-
-    @staticmethod
-    def ann_twin_counts(layer):
-        n = layer["n_neurons"]
-        return {"neurons": n, "neurons_touched": n, "neuron_adds": n, "neuron_compares": n, "output_spikes": n}
