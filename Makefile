@@ -33,9 +33,7 @@ PEERS := .venv-peers
 $(PEERS)/.installed:
 	$(PYTHON) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
-	$(PEERS)/bin/python -m pip install --quiet torch==2.13.0 numpy numba pandas pyarrow scikit-learn safetensors tqdm tomli-w
-	$(PEERS)/bin/python -m pip install --quiet --no-deps -e .
-	$(PEERS)/bin/python -m pip install --quiet neurobench==2.3.0 sinabs==3.1.3 loguru
+	$(PEERS)/bin/python -m pip install --quiet -e '.[peers]'
 	$(PEERS)/bin/python -m pip install --quiet --no-deps spikingjelly==2.0.0
 	touch $@
 
