@@ -107,10 +107,13 @@ def layernorm_sigmoid(x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     numpy.ndarray
         Same shape and dtype, values in ``(0, 1)``.
     """
+    # Statistics in float64: a float32 mean of a constant image is not exactly its value,
+    # and the tiny variance that leaves would move the constant image off 0.5.
     axes = tuple(range(1, x.ndim))
-    mean = x.mean(axis=axes, keepdims=True)
-    var = x.var(axis=axes, keepdims=True)
-    z = (x - mean) / np.sqrt(var + eps)
+    xd = x.astype(np.float64, copy=False)
+    mean = xd.mean(axis=axes, keepdims=True)
+    var = xd.var(axis=axes, keepdims=True)
+    z = (xd - mean) / np.sqrt(var + eps)
     return (1.0 / (1.0 + np.exp(-z))).astype(x.dtype, copy=False)
 
 

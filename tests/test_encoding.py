@@ -273,6 +273,12 @@ def test_layernorm_sigmoid_is_in_open_unit_interval_and_matches_torch(x):
     np.testing.assert_allclose(y, ref.numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_layernorm_sigmoid_of_a_constant_float32_image_is_one_half():
+    # found by the property test above: float32 statistics left a tiny variance
+    x = np.full((1, 1, 3, 4), 0.963098, np.float32)
+    assert (layernorm_sigmoid(x) == np.float32(0.5)).all()
+
+
 @given(images(), st.integers(1, 5), st.integers(0, 1000))
 def test_rate_per_sample_streams_do_not_depend_on_the_batch(x, t, seed):
     ids = np.arange(len(x)) + 7
