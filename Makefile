@@ -4,16 +4,26 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test demo bench bench-peers clean
+# pyproject.toml declares ranges (torch>=2.3,<3); the venvs and CI take the exact versions
+# in this file (torch 2.13.0, whose CPU build lies on this machine's disk).
+CONSTRAINTS := constraints.txt
+PIP := python -m pip install --quiet -c $(CONSTRAINTS)
+
+# Where torch comes from. Empty (the default): pip's usual sources, which here hold the
+# CPU wheel; on another Linux machine that is PyPI, whose torch is the multi-GB CUDA
+# build. For a CPU-only venv there: make setup TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+TORCH_INDEX_URL ?=
+
+.PHONY: setup test demo bench bench-peers notebooks clean
 
 setup: $(STAMP)
 
-# Reinstall when the dependency list changes. torch is pinned in pyproject.toml so pip
-# takes the CPU wheel that lies on disk instead of downloading a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+# Reinstall when the dependency list or the pins change.
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(if $(TORCH_INDEX_URL),$(BIN)/$(PIP) --index-url $(TORCH_INDEX_URL) torch)
+	$(BIN)/$(PIP) -e '.[dev]'
 	touch $(STAMP)
 
 test: setup
@@ -33,12 +43,24 @@ PEERS := .venv-peers
 $(PEERS)/.installed:
 	$(PYTHON) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
-	$(PEERS)/bin/python -m pip install --quiet -e '.[peers]'
-	$(PEERS)/bin/python -m pip install --quiet --no-deps spikingjelly==2.0.0
+	$(if $(TORCH_INDEX_URL),$(PEERS)/bin/$(PIP) --index-url $(TORCH_INDEX_URL) torch)
+	$(PEERS)/bin/$(PIP) -e '.[peers]'
+	$(PEERS)/bin/$(PIP) --no-deps spikingjelly==2.0.0
 	touch $@
 
 bench-peers: $(PEERS)/.installed
 	$(PEERS)/bin/python benchmarks/peers.py
+
+# Jupyter in .venv (the `notebooks` extra; not needed by make test), then a server on
+# notebooks/. Headless, it prints the URL with its token to open in a browser; Ctrl-C
+# stops it. Pass options with JUPYTER_ARGS, e.g. make notebooks JUPYTER_ARGS=--no-browser
+NB_STAMP := $(VENV)/.notebooks
+$(NB_STAMP): $(STAMP)
+	$(BIN)/$(PIP) -e '.[dev,notebooks]'
+	touch $@
+
+notebooks: $(NB_STAMP)
+	$(BIN)/jupyter notebook --ServerApp.root_dir=notebooks $(JUPYTER_ARGS)
 
 clean:
 	rm -rf $(VENV) $(PEERS) build *.egg-info .pytest_cache .hypothesis
