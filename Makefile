@@ -54,13 +54,15 @@ bench-peers: $(PEERS)/.installed
 # Jupyter in .venv (the `notebooks` extra; not needed by make test), then a server on
 # notebooks/. Headless, it prints the URL with its token to open in a browser; Ctrl-C
 # stops it. Pass options with JUPYTER_ARGS, e.g. make notebooks JUPYTER_ARGS=--no-browser
+# As root (containers, CI-like machines) Jupyter refuses to start without --allow-root.
+JUPYTER_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 NB_STAMP := $(VENV)/.notebooks
 $(NB_STAMP): $(STAMP)
 	$(BIN)/$(PIP) -e '.[dev,notebooks]'
 	touch $@
 
 notebooks: $(NB_STAMP)
-	$(BIN)/jupyter notebook --ServerApp.root_dir=notebooks $(JUPYTER_ARGS)
+	$(BIN)/jupyter notebook --ServerApp.root_dir=notebooks $(JUPYTER_ROOT) $(JUPYTER_ARGS)
 
 clean:
 	rm -rf $(VENV) $(PEERS) build *.egg-info .pytest_cache .hypothesis
