@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from asnn_sim.names import unknown_name
+
 __all__ = [
     "DATASETS",
     "Dataset",
@@ -192,7 +194,7 @@ def _canonical_name(name: object) -> str:
         )
     key = name.strip().lower().replace("_", "-")
     if key not in DATASETS:
-        raise DatasetError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
+        raise DatasetError(unknown_name("dataset", name, DATASETS, choose="valid names:"))
     return key
 
 

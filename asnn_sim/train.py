@@ -34,6 +34,7 @@ from asnn_sim import __version__, atomic
 from asnn_sim.data import DATASETS, Dataset, augment_batch, iterate_batches, load_dataset
 from asnn_sim.encoding import ENCODINGS, EncoderSpec
 from asnn_sim.models import MODELS, RESIDUALS, build_model, residuals_of
+from asnn_sim.names import unknown_name
 
 RUN_FILES = ("config.json", "model.pt", "metrics.csv", "summary.json", "checkpoint.pt")
 DEVICES = ("auto", "cpu", "cuda")
@@ -108,16 +109,16 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
-            raise TrainError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+            raise TrainError(unknown_name("model", self.model, MODELS))
         if self.residual not in RESIDUALS:
             raise TrainError(f"--residual must be one of {', '.join(RESIDUALS)}; got {self.residual!r}")
         if self.residual not in residuals_of(self.model):
             with_it = ", ".join(m for m in MODELS if self.residual in residuals_of(m))
             raise TrainError(f"--residual {self.residual} needs a ResNet model ({with_it}); {self.model!r} has none")
         if self.dataset not in DATASETS:
-            raise TrainError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
+            raise TrainError(unknown_name("dataset", self.dataset, DATASETS))
         if not self.ann and self.encoding not in ENCODINGS:
-            raise TrainError(f"unknown encoding {self.encoding!r}; choose one of {', '.join(ENCODINGS)}")
+            raise TrainError(unknown_name("encoding", self.encoding, ENCODINGS))
         if not 1 <= self.timesteps <= MAX_TIMESTEPS:
             raise TrainError(f"--timesteps must be between 1 and {MAX_TIMESTEPS}; got {self.timesteps}")
         for name in ("epochs", "batch_size"):
@@ -155,7 +156,7 @@ class TrainConfig:
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks CUDA when present, else the CPU; asking for absent CUDA is an error."""
     if name not in DEVICES:
-        raise TrainError(f"unknown device {name!r}; choose one of {', '.join(DEVICES)}")
+        raise TrainError(unknown_name("device", name, DEVICES))
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():

@@ -331,7 +331,7 @@ def run_compare(args: argparse.Namespace) -> None:
     from asnn_sim.app.pipeline import prepare_models
     from asnn_sim.app.report import build_report
     from asnn_sim.train import TrainConfig
-    from hw_models.run import parse_hw
+    from asnn_sim.app.energy_cli import hw_names
 
     start = time.perf_counter()
     encodings = [e.strip() for e in args.encodings.split(",") if e.strip()]
@@ -339,7 +339,7 @@ def run_compare(args: argparse.Namespace) -> None:
         raise ValueError("--encodings: give at least one encoding")
     if len(set(encodings)) != len(encodings):
         raise ValueError("--encodings: an encoding is listed twice")
-    hw = parse_hw(args.hw)
+    hw = hw_names(args.hw)  # unknown names get the closest shipped one
     from hw_models import load_profile
 
     for name in hw:  # fail on a bad profile before training anything

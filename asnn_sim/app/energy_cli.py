@@ -239,6 +239,39 @@ def format_constants(name: str) -> str:
 # ---------------------------------------------------------------------------- handlers
 
 
+def hw_names(hw: str | None) -> list[str]:
+    """The profiles a ``--hw`` value names (all shipped ones for None), each checked.
+
+    A name that is neither a shipped profile nor a path gets the closest shipped name:
+    ``unknown profile 'lohi' (did you mean 'loihi'?)``. Malformed files are reported
+    when the profile is loaded.
+
+    Raises
+    ------
+    EnergyError
+        Empty list or unknown name.
+    """
+    from hw_models.run import parse_hw
+
+    names = parse_hw(hw)
+    for name in names:
+        check_profile_name(name)
+    return names
+
+
+def check_profile_name(name: str) -> str:
+    """``name`` if it is a shipped profile or a path; else :class:`~hw_models.EnergyError`
+    with the closest shipped name."""
+    from asnn_sim.names import unknown_name
+    from hw_models import EnergyError
+
+    shipped = choices.profile_names()
+    if name not in shipped and not name.endswith(".toml") and not Path(name).exists():
+        raise EnergyError(unknown_name("profile", name, shipped, choose="shipped:") + "; or give a path to a .toml file")
+    return name
+
+
+
 def run_profiles(args: argparse.Namespace) -> None:
     """Handle ``asnn profiles``: print the table (or one profile's constants).
 
@@ -247,12 +280,10 @@ def run_profiles(args: argparse.Namespace) -> None:
     EnergyError
         Unknown or malformed profile.
     """
-    from hw_models.run import parse_hw
-
     if args.show:
-        print(format_constants(args.show))
+        print(format_constants(check_profile_name(args.show)))
     else:
-        print(format_profiles(parse_hw(args.hw) if args.hw else None))
+        print(format_profiles(hw_names(args.hw) if args.hw else None))
 
 
 def run_energy(args: argparse.Namespace) -> None:
@@ -271,7 +302,7 @@ def run_energy(args: argparse.Namespace) -> None:
 
     if args.out is not None:
         refuse_to_overwrite(args.out, args.force)
-    result = estimate_energy(args.counts_dir, args.hw, ann_counts=args.ann_counts, ann_bits=args.ann_bits)
+    result = estimate_energy(args.counts_dir, hw_names(args.hw), ann_counts=args.ann_counts, ann_bits=args.ann_bits)
     print(format_energy(result))
     if args.out is not None:
         written = write_outputs(result, args.out)
