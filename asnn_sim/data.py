@@ -172,6 +172,8 @@ def load_dataset(
             f"(the folder holding the {key} files; they are never downloaded)"
         )
     root = Path(data_dir).expanduser()
+    if root.is_file():
+        raise DatasetError(f"data directory {str(root)!r} is a file, not a folder; give the folder holding the {key} files ({_expected_hint(key)})")
     if not root.is_dir():
         raise DatasetError(
             f"data directory {str(root)!r} does not exist or is not a folder; "
