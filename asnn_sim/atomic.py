@@ -53,6 +53,42 @@ def prepare_output_dir(out: str | os.PathLike, files: tuple[str, ...], force: bo
     return out
 
 
+@contextmanager
+def removed_on_failure(out: str | os.PathLike, files: tuple[str, ...] = (), keep: str | None = None) -> Iterator[Path]:
+    """Undo the creation of ``out`` if the block fails (an error or Ctrl-C).
+
+    Enter it *before* the folder is created. On failure, if ``out`` did not exist on entry
+    (and ``out/keep`` does not exist now: e.g. a checkpoint worth resuming), the
+    command's own ``files`` are removed from it, then ``out`` and the parent folders
+    created with it are removed while empty. A folder that existed before, or that holds
+    anything else (a user's file), is never touched. The exception propagates.
+    """
+    out = Path(out)
+    created = None  # the outermost folder the command will create
+    probe = out
+    while not probe.exists():
+        created = probe
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    try:
+        yield out
+    except BaseException:
+        if created is not None and out.is_dir() and not (keep and (out / keep).exists()):
+            for name in files:
+                (out / name).unlink(missing_ok=True)
+            folder = out
+            while True:
+                try:
+                    folder.rmdir()  # only succeeds on an empty folder
+                except OSError:
+                    break
+                if folder == created:
+                    break
+                folder = folder.parent
+        raise
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from asnn_sim.names import unknown_name
+
 __all__ = [
     "DATASETS",
     "Dataset",
@@ -170,6 +172,8 @@ def load_dataset(
             f"(the folder holding the {key} files; they are never downloaded)"
         )
     root = Path(data_dir).expanduser()
+    if root.is_file():
+        raise DatasetError(f"data directory {str(root)!r} is a file, not a folder; give the folder holding the {key} files ({_expected_hint(key)})")
     if not root.is_dir():
         raise DatasetError(
             f"data directory {str(root)!r} does not exist or is not a folder; "
@@ -192,7 +196,7 @@ def _canonical_name(name: object) -> str:
         )
     key = name.strip().lower().replace("_", "-")
     if key not in DATASETS:
-        raise DatasetError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
+        raise DatasetError(unknown_name("dataset", name, DATASETS, choose="valid names:"))
     return key
 
 

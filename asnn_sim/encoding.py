@@ -40,6 +40,8 @@ from statistics import NormalDist
 
 import numpy as np
 
+from asnn_sim.names import unknown_name
+
 ENCODINGS = ("direct", "rate", "temporal", "binary", "hybrid", "hybrid-binary")
 THRESHOLD_KINDS = ("uniform", "equal-mass")
 
@@ -143,7 +145,7 @@ def temporal_thresholds(timesteps: int, kind: str = "uniform") -> np.ndarray:
     """
     _check_timesteps(timesteps)
     if kind not in THRESHOLD_KINDS:
-        raise ValueError(f"unknown threshold kind {kind!r}; choose one of {', '.join(THRESHOLD_KINDS)}")
+        raise ValueError(unknown_name("threshold kind", kind, THRESHOLD_KINDS))
     # (T-1-i)/T rather than 1-(i+1)/T: the same schedule, but correctly rounded.
     q = np.arange(timesteps - 1, -1, -1, dtype=np.float64) / timesteps
     if kind == "uniform":
@@ -340,9 +342,9 @@ class EncoderSpec:
 
     def __post_init__(self) -> None:
         if self.name not in ENCODINGS:
-            raise ValueError(f"unknown encoding {self.name!r}; choose one of {', '.join(ENCODINGS)}")
+            raise ValueError(unknown_name("encoding", self.name, ENCODINGS))
         if self.thresholds not in THRESHOLD_KINDS:
-            raise ValueError(f"unknown threshold kind {self.thresholds!r}; choose one of {', '.join(THRESHOLD_KINDS)}")
+            raise ValueError(unknown_name("threshold kind", self.thresholds, THRESHOLD_KINDS))
         if self.thresholds != "uniform" and self.name not in ("temporal", "hybrid"):
             raise ValueError(f"thresholds={self.thresholds!r} applies to temporal and hybrid coding only, not {self.name!r}")
         if self.legacy and self.name != "temporal":

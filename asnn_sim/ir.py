@@ -220,16 +220,23 @@ def load_graph(path: str | os.PathLike) -> Graph:
     from safetensors import safe_open
 
     path = Path(path)
+    if path.is_dir():
+        raise GraphError(f"{path} is a directory, not an .asnn graph file (asnn export RUN_DIR -o FILE.asnn writes one)")
     if not path.is_file():
         raise GraphError(f"{path}: no such graph file")
+    with path.open("rb") as f:
+        head = f.read(10)
+    # A safetensors file starts with an 8-byte header length and then its JSON header.
+    if head[8:10] != b'{"':
+        raise GraphError(f"{path} is not an .asnn graph file (asnn export writes one; this file is not in its safetensors format)")
     try:
         with safe_open(str(path), framework="numpy") as f:
             meta = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:  # safetensors raises several types for truncated/garbled files
-        raise GraphError(f"{path}: not a readable .asnn file ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'corrupt'})") from None
+        raise GraphError(f"{path}: not a readable .asnn file, truncated or corrupt ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'corrupt'})") from None
     if meta.get("format") != FORMAT:
-        raise GraphError(f"{path}: not an asnn graph file (format {meta.get('format')!r})")
+        raise GraphError(f"{path} is not an .asnn graph file (a safetensors file without the {FORMAT!r} format tag: {meta.get('format')!r})")
     version = meta.get("schema_version")
     if version not in READABLE_VERSIONS:
         raise GraphError(f"{path}: schema version {version!r} is not supported (this asnn-sim reads {', '.join(READABLE_VERSIONS)})")

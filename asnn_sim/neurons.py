@@ -25,6 +25,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from asnn_sim.names import unknown_name
+
 THRESHOLD = 1.0
 INIT_LEAK = 0.5
 INIT_GAIN = 0.5
@@ -77,7 +79,7 @@ def get_surrogate(name: str) -> Surrogate:
     try:
         return SURROGATES[name]
     except KeyError:
-        raise ValueError(f"unknown surrogate {name!r}; choose one of {', '.join(SURROGATES)}") from None
+        raise ValueError(unknown_name("surrogate", name, SURROGATES)) from None
 
 
 class _SpikeFunction(torch.autograd.Function):

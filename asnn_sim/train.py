@@ -28,12 +28,13 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from asnn_sim import __version__, atomic
 from asnn_sim.data import DATASETS, Dataset, augment_batch, iterate_batches, load_dataset
 from asnn_sim.encoding import ENCODINGS, EncoderSpec
 from asnn_sim.models import MODELS, RESIDUALS, build_model, residuals_of
+from asnn_sim.names import unknown_name
+from asnn_sim.progress import progress as make_progress
 
 RUN_FILES = ("config.json", "model.pt", "metrics.csv", "summary.json", "checkpoint.pt")
 DEVICES = ("auto", "cpu", "cuda")
@@ -108,16 +109,16 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
-            raise TrainError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+            raise TrainError(unknown_name("model", self.model, MODELS))
         if self.residual not in RESIDUALS:
             raise TrainError(f"--residual must be one of {', '.join(RESIDUALS)}; got {self.residual!r}")
         if self.residual not in residuals_of(self.model):
             with_it = ", ".join(m for m in MODELS if self.residual in residuals_of(m))
             raise TrainError(f"--residual {self.residual} needs a ResNet model ({with_it}); {self.model!r} has none")
         if self.dataset not in DATASETS:
-            raise TrainError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
+            raise TrainError(unknown_name("dataset", self.dataset, DATASETS))
         if not self.ann and self.encoding not in ENCODINGS:
-            raise TrainError(f"unknown encoding {self.encoding!r}; choose one of {', '.join(ENCODINGS)}")
+            raise TrainError(unknown_name("encoding", self.encoding, ENCODINGS))
         if not 1 <= self.timesteps <= MAX_TIMESTEPS:
             raise TrainError(f"--timesteps must be between 1 and {MAX_TIMESTEPS}; got {self.timesteps}")
         for name in ("epochs", "batch_size"):
@@ -155,7 +156,7 @@ class TrainConfig:
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks CUDA when present, else the CPU; asking for absent CUDA is an error."""
     if name not in DEVICES:
-        raise TrainError(f"unknown device {name!r}; choose one of {', '.join(DEVICES)}")
+        raise TrainError(unknown_name("device", name, DEVICES))
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -260,6 +261,10 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[T
     model : torch.nn.Module
     """
     run_dir = Path(run_dir)
+    if run_dir.is_file():
+        raise TrainError(f"{run_dir} is a file, not a run directory (the folder written by asnn train --out)")
+    if not run_dir.exists():
+        raise TrainError(f"{run_dir}: no such run directory (the folder written by asnn train --out)")
     for name in ("config.json", "model.pt"):
         if not (run_dir / name).is_file():
             raise TrainError(f"{run_dir} is not a finished run: {name} is missing")
@@ -313,7 +318,7 @@ def train(
     force : bool
         Overwrite the run files in an existing ``out``.
     progress : bool
-        Show a tqdm progress bar and one line per epoch.
+        Show progress (a bar on a terminal, plain lines otherwise) and one line per epoch.
     on_epoch : callable, optional
         Called with each epoch's metrics row after the checkpoint is written (for live
         plots; raising from it stops training with the checkpoint intact).
@@ -324,8 +329,16 @@ def train(
     -------
     dict
         The contents of ``summary.json``.
+
+    A run that fails before its first epoch is saved (missing data, Ctrl-C) leaves no
+    folder behind if it created ``out``; one with a checkpoint keeps it for ``resume``.
     """
     out = Path(out)
+    with atomic.removed_on_failure(out, RUN_FILES, keep="checkpoint.pt"):
+        return _train(config, out, device, resume, force, progress, on_epoch, dataset)
+
+
+def _train(config, out: Path, device, resume, force, progress, on_epoch, dataset) -> dict:
     _prepare_run_dir(out, resume, force)
     if resume:
         meta = json.loads((out / "config.json").read_text())
@@ -365,14 +378,14 @@ def train(
 
     n_params = sum(p.numel() for p in model.parameters())
     batches_per_epoch = math.ceil(len(dataset.y_train) / config.batch_size)
-    bar = tqdm(
-        total=config.epochs * batches_per_epoch,
+    # A bar on a terminal; in a log file only the epoch lines below (and a line every 30 s).
+    bar = make_progress(
+        config.epochs * batches_per_epoch,
+        f"train {'ann' if config.ann else config.encoding}",
+        "batch",
+        enabled=progress,
         initial=start_epoch * batches_per_epoch,
-        disable=not progress,
-        unit="batch",
-        desc=f"train {'ann' if config.ann else config.encoding}",
-        dynamic_ncols=True,
-        mininterval=0.5,  # fewer redraws: quieter logs when output is not a terminal
+        summary=False,
     )
     try:
         for epoch in range(start_epoch, config.epochs):

@@ -318,8 +318,16 @@ def load_counts(path: str | Path) -> Counts:
     (1000, 4)
     """
     directory = Path(path)
+    where = "asnn energy reads the folder written by asnn simulate --out"
+    if directory.is_file():
+        raise EnergyError(f"{directory} is a file, not a counts directory ({where})")
     if not directory.is_dir():
-        raise EnergyError(f"{directory}: counts directory not found")
+        raise EnergyError(f"{directory}: counts directory not found ({where})")
+    has_table = any((directory / name).is_file() for name in ("counts.parquet", "counts.csv"))
+    if not has_table and (directory / "model.pt").is_file():
+        raise EnergyError(f"{directory} is a training run, not a counts directory ({where}; replay the run with asnn export, then asnn simulate)")
+    if not has_table and not (directory / "summary.json").is_file():
+        raise EnergyError(f"{directory} is not a counts directory: it holds no summary.json or counts table ({where})")
     summary = _read_summary(directory)
     table, counts_file = _read_table(directory, "counts")
     layers_path = directory / "layers.csv"

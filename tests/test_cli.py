@@ -77,7 +77,7 @@ def test_energy_on_replayed_counts(graph_file, tmp_path, capsys):
         (["simulate", "missing.asnn", "--out", "OUT"], "no such graph file"),
         (["simulate", "GRAPH", "--out", "OUT", "--dataset", "mnist"], "--data-dir is required"),
         (["simulate", "GRAPH", "--out", "OUT", "--graded", "sometimes"], "invalid choice"),
-        (["export", "nowhere", "-o", "TMP/x.asnn"], "not a finished run"),
+        (["export", "nowhere", "-o", "TMP/x.asnn"], "nowhere: no such run directory"),
         (["export", "nowhere", "-o", "OUT/x.asnn"], "does not exist"),
         (["energy", "nowhere"], "nowhere"),
         (["compare", "--out", "OUT", "--encodings", "direct,morse", "--epochs", "1"], "morse"),

@@ -31,7 +31,7 @@ def test_help_explains(capsys):
 
 
 def test_profiles_table(capsys):
-    args = parser().parse_args(["profiles"])
+    args = parser().parse_args(["profiles", "--wide"])  # one line per profile: cells unwrapped
     args.handler(args)
     out = capsys.readouterr().out
     for name in list_profiles():

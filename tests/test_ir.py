@@ -128,7 +128,7 @@ def test_wrong_schema_version(graph_file):
 def test_not_an_asnn_file(tmp_path):
     path = tmp_path / "other.safetensors"
     save_file({"x": np.zeros(3)}, str(path))
-    with pytest.raises(GraphError, match="not an asnn graph file"):
+    with pytest.raises(GraphError, match=r"other.safetensors is not an \.asnn graph file"):
         load_graph(path)
     with pytest.raises(GraphError, match="no such graph file"):
         load_graph(tmp_path / "missing.asnn")

@@ -4,6 +4,7 @@
   epilog of examples (``tests/test_cli_conventions.py`` checks each command).
 * A usage error is one line, ``asnn: error: <message> (see asnn CMD --help)``, exit code
   1; a handler's ``ValueError`` (bad input) becomes ``asnn: error: <message>``, exit 1.
+  A misspelt choice (command, model, encoding, ...) gets "did you mean ...?".
 * ``--out DIR`` is where a command writes; an existing, non-empty ``DIR`` is refused
   unless ``--force`` (:func:`refuse_to_overwrite`), and ``--force`` replaces only the
   command's own files. ``--quiet`` turns progress bars off.
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from asnn_sim.names import did_you_mean
 
 # Flags default to SUPPRESS where a handler must tell "given" from "defaulted" (resume needs it).
 S = argparse.SUPPRESS
@@ -30,11 +33,24 @@ class Parser(argparse.ArgumentParser):
         tool = self.prog.split()[0]
         self.exit(1, f"{tool}: error: {message} (see {self.prog} --help)\n")
 
+    def _check_value(self, action, value):
+        # As argparse, plus the closest valid choice: "invalid choice: 'lenett' (did you mean 'lenet'?)".
+        if action.choices is not None and value not in action.choices:
+            valid = [str(c) for c in action.choices]
+            hint = did_you_mean(value, valid)
+            raise argparse.ArgumentError(
+                action, f"invalid choice: {value!r}" + (f" ({hint})" if hint else "") + f"; choose from {', '.join(valid)}"
+            )
+
     def parse_args(self, args=None, namespace=None):
         # As argparse, but an unknown flag after a command points to that command's help.
         parsed, extra = self.parse_known_args(args, namespace)
         if extra:
-            (self._command_parser(parsed) or self).error(f"unrecognized arguments: {' '.join(extra)}")
+            parser = self._command_parser(parsed) or self
+            flags = [s for a in parser._actions for s in a.option_strings if s.startswith("--")]
+            unknown = next((e.split("=")[0] for e in extra if e.startswith("--")), None)
+            hint = did_you_mean(unknown, flags) if unknown else ""
+            parser.error(f"unrecognized arguments: {' '.join(extra)}" + (f" ({hint})" if hint else ""))
         return parsed
 
     def _command_parser(self, parsed: argparse.Namespace) -> argparse.ArgumentParser | None:

@@ -99,6 +99,8 @@ def run_train(args: argparse.Namespace) -> None:
     config = TrainConfig(**given) if not args.resume else None
     if args.resume:
         stored_path = args.out / "config.json"
+        if args.out.is_file():
+            raise TrainError(f"--resume: {args.out} is a file, not a run directory")
         if not stored_path.is_file():
             raise TrainError(f"--resume: {stored_path} not found; nothing to resume")
         stored = json.loads(stored_path.read_text())["config"]
@@ -194,7 +196,7 @@ def add_simulate_parser(sub) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> None:
-    from asnn_sim.atomic import prepare_output_dir
+    from asnn_sim.atomic import prepare_output_dir, removed_on_failure
     from asnn_sim.data import load_dataset
     from asnn_sim.ir import load_graph
     from asnn_sim.sim import Conventions, simulate
@@ -206,27 +208,29 @@ def run_simulate(args: argparse.Namespace) -> None:
     if not dataset_name:
         raise ValueError(f"{args.graph} does not record its dataset; pass --dataset")
     data_dir = args.data_dir or graph.metadata.get("train_config", {}).get("data_dir")
-    prepare_output_dir(args.out, OUTPUT_FILES, args.force)
-    data = load_dataset(dataset_name, data_dir, split=args.split)
-    images, labels = (data.x_test, data.y_test) if args.split == "test" else (data.x_train, data.y_train)
-    if args.limit:
-        images, labels = images[: args.limit], labels[: args.limit]
-    if tuple(images.shape[1:]) != tuple(graph.input.shape):
-        raise ValueError(f"{dataset_name} images are {images.shape[1:]} but the graph expects {graph.input.shape}")
-    kwargs = dict(precision=args.precision, conventions=conventions, batch_size=args.batch_size, progress=not args.quiet)
-    report = None
-    if args.check_parity:
-        from asnn_sim.parity import check_parity
+    # A replay that fails (missing data, Ctrl-C) leaves no folder behind if it created --out.
+    with removed_on_failure(args.out, OUTPUT_FILES):
+        prepare_output_dir(args.out, OUTPUT_FILES, args.force)
+        data = load_dataset(dataset_name, data_dir, split=args.split)
+        images, labels = (data.x_test, data.y_test) if args.split == "test" else (data.x_train, data.y_train)
+        if args.limit:
+            images, labels = images[: args.limit], labels[: args.limit]
+        if tuple(images.shape[1:]) != tuple(graph.input.shape):
+            raise ValueError(f"{dataset_name} images are {images.shape[1:]} but the graph expects {graph.input.shape}")
+        kwargs = dict(precision=args.precision, conventions=conventions, batch_size=args.batch_size, progress=not args.quiet)
+        report = None
+        if args.check_parity:
+            from asnn_sim.parity import check_parity
 
-        result, report = check_parity(graph, args.check_parity, images, labels, **kwargs)
-    else:
-        result = simulate(graph, images, labels, **kwargs)
-    result.summary["dataset"] = {"name": dataset_name, "split": args.split}
-    result.summary["graph_file"] = str(args.graph)
-    result.save(args.out)
-    print(format_sim_summary(result.summary))
-    if report is not None:
-        print(report.describe())
+            result, report = check_parity(graph, args.check_parity, images, labels, **kwargs)
+        else:
+            result = simulate(graph, images, labels, **kwargs)
+        result.summary["dataset"] = {"name": dataset_name, "split": args.split}
+        result.summary["graph_file"] = str(args.graph)
+        result.save(args.out)
+        print(format_sim_summary(result.summary))
+        if report is not None:
+            print(report.describe())
     print(f"counts written to {args.out}")
 
 
@@ -331,7 +335,7 @@ def run_compare(args: argparse.Namespace) -> None:
     from asnn_sim.app.pipeline import prepare_models
     from asnn_sim.app.report import build_report
     from asnn_sim.train import TrainConfig
-    from hw_models.run import parse_hw
+    from asnn_sim.app.energy_cli import hw_names
 
     start = time.perf_counter()
     encodings = [e.strip() for e in args.encodings.split(",") if e.strip()]
@@ -339,12 +343,14 @@ def run_compare(args: argparse.Namespace) -> None:
         raise ValueError("--encodings: give at least one encoding")
     if len(set(encodings)) != len(encodings):
         raise ValueError("--encodings: an encoding is listed twice")
-    hw = parse_hw(args.hw)
+    hw = hw_names(args.hw)  # unknown names get the closest shipped one
     from hw_models import load_profile
 
     for name in hw:  # fail on a bad profile before training anything
         load_profile(name)
     refuse_to_overwrite(args.out, args.force, "pass --force to overwrite the report")
+    if args.cache_dir.exists() and not args.cache_dir.is_dir():
+        raise ValueError(f"--cache-dir {args.cache_dir} is a file, not a folder")
     common = dict(model=args.model, residual=args.residual, dataset=args.dataset, data_dir=args.data_dir,
                   timesteps=args.timesteps, epochs=args.epochs, seed=args.seed)
     configs = [TrainConfig(encoding=e, asnn=args.asnn, **common) for e in encodings]
@@ -400,7 +406,22 @@ _COMMANDS = [
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``asnn`` command; returns the exit code."""
+    """Run the ``asnn`` command; returns the exit code.
+
+    0 on success; 1 on bad input (one line, ``asnn: error: ...``); 130 when interrupted
+    (with how to continue, where that exists); 141 when the reader of the output went
+    away (``asnn profiles | head``), quietly, as a tool killed by SIGPIPE.
+    """
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return 141
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -412,14 +433,47 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.handler(args)
     except KeyboardInterrupt:
-        print("asnn: interrupted", file=sys.stderr)
+        print(f"asnn: interrupted{_interrupt_hint(args)}", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, NotADirectoryError, PermissionError) as e:
-        # Every user-facing error of the package is a ValueError subclass with a one-line message.
-        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    except BrokenPipeError:
+        raise
+    except (ValueError, OSError) as e:
+        # Every user-facing error of the package is a ValueError subclass with a one-line
+        # message; an OSError (a path that is a file, a full disk) is named by its path.
+        if isinstance(e, OSError) and e.filename is not None and e.strerror:
+            message = f"{e.filename}: {e.strerror[:1].lower()}{e.strerror[1:]}"
+        else:
+            message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f"asnn: error: {message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _interrupt_hint(args: argparse.Namespace) -> str:
+    """How to continue after Ctrl-C, where the command can (appended to "asnn: interrupted")."""
+    import shlex
+
+    if args.command == "train":
+        if (args.out / "checkpoint.pt").is_file():
+            return f"; the finished epochs are saved: continue with `asnn train --out {shlex.quote(str(args.out))} --resume`"
+        return "; no epoch had finished, so there is nothing to resume"
+    if args.command in ("compare", "demo"):
+        return (
+            "; run the same command again to continue: finished models are reused from the cache "
+            f"({args.cache_dir}) and an interrupted training resumes from its last finished epoch"
+        )
+    return ""
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit cannot fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (captured in tests)
+        pass
 
 
 if __name__ == "__main__":

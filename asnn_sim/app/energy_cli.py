@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,6 +77,7 @@ def add_profiles_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--show", metavar="NAME_OR_PATH", help="print every constant of one profile with its source, grade and scope")
     p.add_argument("--hw", metavar="LIST", help="comma-separated profile names or paths to list (default: all shipped)")
+    p.add_argument("--wide", action="store_true", help="one line per row, however long (default: fit 100 columns)")
     p.set_defaults(handler=run_profiles)
 
 
@@ -139,14 +141,52 @@ def _range(lo: float, hi: float, digits: int = 4) -> str:
     return f"[{_fmt(lo, digits)}-{_fmt(hi, digits)}]"
 
 
-def render_table(rows: list[list[str]], header: list[str]) -> str:
-    """Plain fixed-width text table (no third-party dependency)."""
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+#: Width ``asnn profiles`` fits its tables into unless ``--wide``.
+TABLE_WIDTH = 100
+
+
+def render_table(rows: list[list[str]], header: list[str], width: int | None = None, keep: Sequence[int] = (0,)) -> str:
+    """Plain fixed-width text table (no third-party dependency).
+
+    Parameters
+    ----------
+    rows : list of list of str
+    header : list of str
+    width : int, optional
+        Fit the table into this many columns by wrapping the long cells of the columns not
+        in ``keep``; a row that wraps is followed by a blank line. None: one line per row.
+    keep : sequence of int
+        Columns never wrapped (names that users copy).
+    """
+    rows = [[str(c) for c in r] for r in rows]
+    natural = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    widths = _fit_widths(natural, [len(h) for h in header], width, keep) if width else natural
+    wrapped = [[textwrap.wrap(c, w, break_on_hyphens=False) or [""] if len(c) > w else [c] for c, w in zip(r, widths)] for r in rows]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
 
-    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+    out = [line(header), line(["-" * w for w in widths])]
+    multi = any(len(cell) > 1 for r in wrapped for cell in r)
+    for i, r in enumerate(wrapped):
+        height = max(len(cell) for cell in r)
+        out += [line([cell[k] if k < len(cell) else "" for cell in r]) for k in range(height)]
+        if multi and i < len(wrapped) - 1:
+            out.append("")
+    return "\n".join(out)
+
+
+def _fit_widths(natural: list[int], minimum: list[int], width: int, keep: Sequence[int]) -> list[int]:
+    """Column widths summing (with 2-space gaps) to at most ``width`` where possible:
+    kept columns at their natural width, the others sharing what is left, narrow ones first."""
+    budget = width - 2 * (len(natural) - 1) - sum(natural[i] for i in keep)
+    flexible = sorted((i for i in range(len(natural)) if i not in keep), key=lambda i: natural[i])
+    widths = list(natural)
+    for n, i in enumerate(flexible):
+        share = budget // (len(flexible) - n)
+        widths[i] = max(min(natural[i], share), minimum[i], 8)
+        budget -= widths[i]
+    return widths
 
 
 def format_energy(result: EnergyResult) -> str:
@@ -197,21 +237,23 @@ def format_energy(result: EnergyResult) -> str:
     return "\n".join(notes)
 
 
-def format_profiles(names: Sequence[str] | None = None) -> str:
-    """The text ``asnn profiles`` prints."""
+def format_profiles(names: Sequence[str] | None = None, wide: bool = False) -> str:
+    """The text ``asnn profiles`` prints: fitted into 100 columns, or one line per profile if ``wide``."""
     from hw_models.summary import profile_table
 
     table = profile_table(list(names) if names is not None else None)
     rows = [
         [r["name"], f"{r['chip']}, {r['process_node']}", r["scope"], r["models"], r["references"]] for _, r in table.iterrows()
     ]
-    return render_table(rows, ["name", "chip, node", "scope", "models", "sources"]) + (
-        "\n\n'asnn profiles --show NAME' lists a profile's constants with citations and evidence grades."
+    table = render_table(rows, ["name", "chip, node", "scope", "models", "sources"], None if wide else TABLE_WIDTH)
+    return table + "\n\n'asnn profiles --show NAME' lists a profile's constants with citations and evidence grades." + (
+        "" if wide else "\n'asnn profiles --wide' prints one line per profile."
     )
 
 
-def format_constants(name: str) -> str:
-    """One profile's header, constants and assumptions with citations."""
+def format_constants(name: str, wide: bool = False) -> str:
+    """One profile's header, constants and assumptions with citations (fitted into 100
+    columns unless ``wide``)."""
     from hw_models.profile import load_profile
     from hw_models.summary import constants_table
 
@@ -233,10 +275,46 @@ def format_constants(name: str) -> str:
         if not math.isclose(r["low"], r["high"]):
             value += f" [{_fmt(r['low'])}-{_fmt(r['high'])}]"
         rows.append([r["name"], value, r["grade"], r["scope"], r["source"]])
-    return "\n".join(head) + "\n\n" + render_table(rows, ["constant", "value", "grade", "scope", "source / reason"])
+    if not wide:
+        head = [textwrap.fill(h, TABLE_WIDTH, subsequent_indent="    ", break_on_hyphens=False) for h in head]
+    header = ["constant", "value", "grade", "scope", "source / reason"]
+    return "\n".join(head) + "\n\n" + render_table(rows, header, None if wide else TABLE_WIDTH, keep=(0, 1))
 
 
 # ---------------------------------------------------------------------------- handlers
+
+
+def hw_names(hw: str | None) -> list[str]:
+    """The profiles a ``--hw`` value names (all shipped ones for None), each checked.
+
+    A name that is neither a shipped profile nor a path gets the closest shipped name:
+    ``unknown profile 'lohi' (did you mean 'loihi'?)``. Malformed files are reported
+    when the profile is loaded.
+
+    Raises
+    ------
+    EnergyError
+        Empty list or unknown name.
+    """
+    from hw_models.run import parse_hw
+
+    names = parse_hw(hw)
+    for name in names:
+        check_profile_name(name)
+    return names
+
+
+def check_profile_name(name: str) -> str:
+    """``name`` if it is a shipped profile or a path; else :class:`~hw_models.EnergyError`
+    with the closest shipped name."""
+    from asnn_sim.names import unknown_name
+    from hw_models import EnergyError
+
+    shipped = choices.profile_names()
+    if name not in shipped and not name.endswith(".toml") and not Path(name).exists():
+        raise EnergyError(unknown_name("profile", name, shipped, choose="shipped:") + "; or give a path to a .toml file")
+    return name
+
 
 
 def run_profiles(args: argparse.Namespace) -> None:
@@ -247,12 +325,10 @@ def run_profiles(args: argparse.Namespace) -> None:
     EnergyError
         Unknown or malformed profile.
     """
-    from hw_models.run import parse_hw
-
     if args.show:
-        print(format_constants(args.show))
+        print(format_constants(check_profile_name(args.show), wide=args.wide))
     else:
-        print(format_profiles(parse_hw(args.hw) if args.hw else None))
+        print(format_profiles(hw_names(args.hw) if args.hw else None, wide=args.wide))
 
 
 def run_energy(args: argparse.Namespace) -> None:
@@ -271,7 +347,7 @@ def run_energy(args: argparse.Namespace) -> None:
 
     if args.out is not None:
         refuse_to_overwrite(args.out, args.force)
-    result = estimate_energy(args.counts_dir, args.hw, ann_counts=args.ann_counts, ann_bits=args.ann_bits)
+    result = estimate_energy(args.counts_dir, hw_names(args.hw), ann_counts=args.ann_counts, ann_bits=args.ann_bits)
     print(format_energy(result))
     if args.out is not None:
         written = write_outputs(result, args.out)

@@ -12,6 +12,8 @@ from functools import partial
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Callable
 
+from asnn_sim.names import unknown_name
+
 if TYPE_CHECKING:
     from torch import nn
 
@@ -49,7 +51,7 @@ SURROGATE_NAMES: tuple[str, ...] = ("sigmoid", "arctan")
 def model_builders(name: str) -> tuple[Callable[..., nn.Module], Callable[..., nn.Module]]:
     """The (spiking, ANN-twin) builders of a registered model; imports its module (and torch)."""
     if name not in REGISTRY:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(REGISTRY)}")
+        raise ValueError(unknown_name("model", name, REGISTRY))
     entry = REGISTRY[name]
     loaded = import_module(entry.module)
     kwargs = dict(entry.kwargs)
@@ -60,7 +62,7 @@ def residuals_of(name: str) -> tuple[str, ...]:
     """Residual styles model ``name`` accepts (``("standard",)`` for models without shortcuts);
     models accepting more take a ``residual`` keyword."""
     if name not in REGISTRY:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(REGISTRY)}")
+        raise ValueError(unknown_name("model", name, REGISTRY))
     return REGISTRY[name].residuals
 
 
@@ -103,7 +105,7 @@ def build_model(
         both return logits ``(B, K)``.
     """
     if residual not in RESIDUALS:
-        raise ValueError(f"unknown residual {residual!r}; choose one of {', '.join(RESIDUALS)}")
+        raise ValueError(unknown_name("residual", residual, RESIDUALS))
     accepted = residuals_of(name)
     if residual not in accepted:
         with_it = ", ".join(m for m in REGISTRY if residual in residuals_of(m))

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-from tqdm import tqdm
 
 from asnn_sim import __version__, atomic
 from asnn_sim.counts_schema import SCHEMA_VERSION
 from asnn_sim.encoding import EncoderSpec
 from asnn_sim.ir import Graph
+from asnn_sim.progress import progress as make_progress
 from asnn_sim.sim.engine import COUNTS, SLOT, BatchResult, Conventions, Simulator
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ def simulate(
         from its own stream seeded with ``(seed, sample index)``, so results do not
         depend on ``batch_size``.
     progress : bool
-        Show a progress bar.
+        Show progress: a bar on a terminal, plain lines otherwise (:mod:`asnn_sim.progress`).
     on_batch : callable, optional
         ``on_batch(frames, labels, result)`` after each batch (used by the parity check).
     record_spikes : bool
@@ -158,7 +158,7 @@ def simulate(
     per_sample = np.zeros((n, L, len(COUNTS)), np.int64)
     step_logits = np.zeros((n, T, graph.n_classes), np.float64)
     start = time.perf_counter()
-    bar = tqdm(total=n, disable=not progress, unit="sample", desc="simulate", dynamic_ncols=True)
+    bar = make_progress(n, "simulate", "sample", enabled=progress)  # a bar on a terminal, else plain lines
     try:
         for lo in range(0, n, batch_size):
             x = images[lo : lo + batch_size].astype(sim.dtype, copy=False)
