@@ -34,8 +34,8 @@ layer, the two front doors over the same implementations: training
 it (``tests/test_layering.py``). Every heavy import (torch, numba, pandas) happens inside
 the function that needs it, so importing this module is cheap.
 
-Errors are ``ValueError`` subclasses with a one-line message (``GraphError`` for graphs,
-``TrainError``, ``DatasetError``, ``hw_models.EnergyError``).
+Errors are ``ValueError`` subclasses with a one-line message (:class:`GraphError` for
+graphs, naming the node; ``TrainError``, ``DatasetError``, ``hw_models.EnergyError``).
 
 Examples
 --------
@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from asnn_sim.builder import GraphBuilder, fold_bn, snntorch_leaky, spikingjelly_lif
+from asnn_sim.ir import GraphError
 
 if TYPE_CHECKING:  # for annotations only: imported where used, so importing this module stays cheap
     import numpy as np
@@ -70,7 +71,7 @@ if TYPE_CHECKING:  # for annotations only: imported where used, so importing thi
     from hw_models import Counts, EnergyResult
 
 __all__ = [
-    "GraphBuilder", "TrainedRun", "compare", "energy", "export", "fold_bn", "load", "load_images", "profiles",
+    "GraphBuilder", "GraphError", "TrainedRun", "compare", "energy", "export", "fold_bn", "load", "load_images", "profiles",
     "save", "simulate", "snntorch_leaky", "spikingjelly_lif", "train",
 ]
 
