@@ -140,6 +140,8 @@ def train(out: str | os.PathLike, *, device: str = "auto", force: bool = False, 
     unknown = sorted(set(config) - known)
     if unknown:
         raise TrainError(f"unknown training option {unknown[0]!r}; the options are {', '.join(sorted(known))}")
+    if resume and config:
+        raise TrainError("resume=True continues the stored configuration; pass no training options with it")
     stored = None if resume else TrainConfig(**config)
     summary = _train(stored, out, device=device, resume=resume, force=force, progress=progress)
     if resume:
@@ -256,8 +258,9 @@ def simulate(
         ``(N, C, H, W)`` in [0, 1] and ``(N,)`` class indices (labels optional: without
         them no accuracy). Give these, or ``dataset``.
     dataset, split, limit, data_dir :
-        Read the images instead (see :func:`load_images`); ``dataset`` defaults to the one
-        the graph was trained on, when it records it.
+        Read the images instead (see :func:`load_images`); ``dataset`` and ``data_dir``
+        default to those the graph was trained on, when it records them. With
+        ``images``, ``limit`` keeps the first ``limit`` of them.
     graded, skip_zero_weights, static_input :
         Counting conventions (``docs/counting.md``): a graded event counts as one MAC
         per synapse (``"mac"``) or ``value`` ACs (``"expand"``); count only non-zero
@@ -291,6 +294,7 @@ def simulate(
         dataset = dataset or graph.metadata.get("dataset")
         if not dataset:
             raise ValueError("give images (and labels), or dataset=: the graph does not record a dataset")
+        data_dir = data_dir or (graph.metadata.get("train_config") or {}).get("data_dir")
         images, labels = load_images(dataset, split=split, limit=limit, data_dir=data_dir)
         source = {"name": dataset, "split": split}
     elif dataset is not None:

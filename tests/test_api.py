@@ -94,6 +94,8 @@ def test_train_export_save_load_simulate_with_parity(tmp_path):
         asnn.train(tmp_path / "bad", epoch=1)
     with pytest.raises(ValueError, match="already exists"):
         asnn.train(tmp_path / "run", epochs=1)
+    with pytest.raises(TrainError, match="resume=True continues the stored configuration"):
+        asnn.train(tmp_path / "run", resume=True, epochs=2)
 
 
 def test_load_names_the_problem(tmp_path):

@@ -15,7 +15,7 @@ import pytest
 from asnn_sim import builder
 from asnn_sim.builder import GraphBuilder, fold_bn, snntorch_leaky, spikingjelly_lif
 from asnn_sim.encoding import EncoderSpec
-from asnn_sim.ir import Add, AvgPool2d, Conv2d, Flatten, Graph, GraphError, Input, Linear, MaxPool2d, Neuron, Readout, load_graph, save_graph
+from asnn_sim.ir import Add, AvgPool2d, Conv2d, Flatten, Graph, GraphError, Input, Linear, Neuron, Readout, load_graph, save_graph
 from asnn_sim.sim import Conventions, Simulator
 from asnn_sim.sim.engine import SLOT
 
