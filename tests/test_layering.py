@@ -3,13 +3,17 @@
 ::
 
     asnn_sim.app     cli, energy_cli, pipeline, report, plots        (top: imported by nothing below)
+    asnn_sim.api     the Python API (the same steps as functions)    (top, beside the app)
         |
     hw_models        energy model and profiles                       (from asnn_sim: the counts contract only)
         |
-    asnn_sim core    ir, sim, counts_schema, encoding, data, neurons, models, train, export, ...
+    asnn_sim core    ir, sim, counts_schema, encoding, data, neurons, models, train, export, builder, ...
 
 Every ``import`` counts, wherever it is (module top, inside a function, under
-``TYPE_CHECKING``): a lazy import is still a dependency.
+``TYPE_CHECKING``): a lazy import is still a dependency. One exception: the package's
+``asnn_sim/__init__.py`` is its table of contents, not a layer; it may name the top
+layer inside a function (its ``__getattr__``, run on first use of ``asnn_sim.api``),
+never at module level, so ``import asnn_sim`` loads nothing above core.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ HW_MODELS_MAY_USE = ("asnn_sim.counts_schema", "asnn_sim.nodes")
 HW_MODELS_NEVER = ("torch", "numba")
 # The simulator and the graph format run without torch (the brief's promise).
 TORCH_FREE = ("asnn_sim.sim", "asnn_sim.ir")
+# The top layer: the two front doors, the `asnn` command and the Python API.
+TOP = ("asnn_sim.app", "asnn_sim.api")
+# The package __init__ (table of contents) may import the top layer lazily, inside a function.
+PACKAGE = "asnn_sim"
 
 
 def _module_name(path: Path) -> str:
@@ -44,6 +52,15 @@ MODULES = _modules()
 
 def _within(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
+
+
+def _in_function_lines(tree: ast.AST) -> set[int]:
+    """Lines of the import statements nested in a function (run when it is called)."""
+    lines = set()
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            lines |= {n.lineno for n in ast.walk(fn) if isinstance(n, (ast.Import, ast.ImportFrom))}
+    return lines
 
 
 def imports_of(module: str, source: str, is_package: bool = False) -> list[tuple[int, str]]:
@@ -73,12 +90,16 @@ def imports_of(module: str, source: str, is_package: bool = False) -> list[tuple
 def layer_violations(module: str, source: str, is_package: bool = False) -> list[str]:
     """Each import of ``module`` that breaks a layering rule, as 'module line N imports X: rule'."""
     problems = []
+    lazy = _in_function_lines(ast.parse(source))
     for line, target in imports_of(module, source, is_package):
         rule = None
-        in_app = _within(module, "asnn_sim.app")
-        if _within(module, "asnn_sim") and not in_app:
-            if _within(target, "asnn_sim.app"):
-                rule = "core modules must not import the app layer (asnn_sim.app sits on top)"
+        in_top = any(_within(module, top) for top in TOP)
+        if _within(module, "asnn_sim") and not in_top:
+            if any(_within(target, top) for top in TOP):
+                if module == PACKAGE and line in lazy:
+                    continue  # the package's lazy attributes (asnn_sim.api on first use)
+                rule = ("core modules must not import the top layer (asnn_sim.app and asnn_sim.api sit on top)"
+                        + ("; the package __init__ may, inside a function only" if module == PACKAGE else ""))
             elif _within(target, "hw_models"):
                 rule = "core modules must not import hw_models (the energy side sits above core)"
             elif any(_within(module, p) for p in TORCH_FREE) and _within(target, "torch"):
@@ -115,6 +136,9 @@ def test_module_respects_the_layers(module):
         ("asnn_sim.sim.engine", "from ..app.cli import main", "asnn_sim.sim.engine (line 1) imports asnn_sim.app.cli"),
         ("asnn_sim.sim.engine", "import torch.nn", "imports torch.nn: the simulator"),
         ("asnn_sim.ir", "from torch import nn", "asnn_sim.ir (line 1) imports torch"),
+        ("asnn_sim.builder", "def f():\n    from asnn_sim import api", "asnn_sim.builder (line 2) imports asnn_sim.api"),
+        ("asnn_sim", "import asnn_sim.api", "asnn_sim (line 1) imports asnn_sim.api: core modules must not import the top layer"),
+        ("hw_models.run", "from asnn_sim.api import simulate", "imports asnn_sim.api"),
     ],
 )
 def test_checker_catches_violations(module, source, expected):
@@ -131,6 +155,8 @@ def test_checker_catches_violations(module, source, expected):
         ("hw_models.run", "from .counts import load_counts"),
         ("asnn_sim.app.report", "from hw_models import run_energy\nimport torch"),
         ("asnn_sim.export", "import torch\nfrom asnn_sim.ir import Graph"),
+        ("asnn_sim.api", "from hw_models import run_energy\nfrom asnn_sim.app.report import build_report"),
+        ("asnn_sim", "def __getattr__(name):\n    import asnn_sim.api as api\n    return api"),
     ],
 )
 def test_checker_allows_what_the_layers_allow(module, source):

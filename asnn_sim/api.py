@@ -1,0 +1,450 @@
+"""The Python API: the ``asnn`` command's steps as functions, and the graph builder.
+
+Import it as ``import asnn_sim.api as asnn`` (or ``from asnn_sim import api``)::
+
+    run    = asnn.train("runs/hybrid", encoding="hybrid", epochs=30)   # asnn train
+    graph  = asnn.export(run)                                            # asnn export
+    asnn.save(graph, "hybrid.asnn"); graph = asnn.load("hybrid.asnn")
+    result = asnn.simulate(graph, dataset="digits", check_parity=run)    # asnn simulate
+    energy = asnn.energy(result, hw=["cmos45-int8-sram", "loihi"])       # asnn energy
+    report = asnn.compare("reports/digits", encodings=["direct", "hybrid"])  # asnn compare
+
+or build a network by hand with :class:`GraphBuilder` and simulate and price that.
+
+=====================  ==========================================================  ==============================
+function               does                                                        returns
+=====================  ==========================================================  ==============================
+:func:`train`          trains a built-in model (LeNet, ResNets), writes a run      :class:`TrainedRun`
+:func:`export`         a run's graph, BatchNorm folded                             :class:`~asnn_sim.ir.Graph`
+:func:`save`           writes a graph to a ``.asnn`` file                          the path
+:func:`load`           reads and validates a ``.asnn`` file                        :class:`~asnn_sim.ir.Graph`
+:func:`load_images`    images and labels of a dataset split                        ``(images, labels)``
+:func:`simulate`       event-driven replay with exact counts                       :class:`~asnn_sim.sim.SimResult`
+:func:`energy`         energy per inference on hardware profiles vs the ANN        :class:`hw_models.EnergyResult`
+:func:`profiles`       the shipped hardware profiles                               list of names
+:func:`compare`        train, replay and price several encodings; a report         :class:`~asnn_sim.app.report.Report`
+:class:`GraphBuilder`  a network by hand, layer by layer                           ``.build()`` gives a Graph
+=====================  ==========================================================  ==============================
+
+Where it sits: this module and :mod:`asnn_sim.app` (the ``asnn`` command) are the top
+layer, the two front doors over the same implementations: training
+(:mod:`asnn_sim.train`), export (:mod:`asnn_sim.export`), the graph format
+(:mod:`asnn_sim.ir`), the simulator (:mod:`asnn_sim.sim`), the energy model
+(:mod:`hw_models`) and the report (:mod:`asnn_sim.app.report`). Nothing below imports
+it (``tests/test_layering.py``). Every heavy import (torch, numba, pandas) happens inside
+the function that needs it, so importing this module is cheap.
+
+Errors are ``ValueError`` subclasses with a one-line message (:class:`GraphError` for
+graphs, naming the node; ``TrainError``, ``DatasetError``, ``hw_models.EnergyError``).
+
+Examples
+--------
+>>> import asnn_sim.api as asnn
+>>> graph = (asnn.GraphBuilder((1, 8, 8), encoding="temporal", timesteps=4, seed=0)
+...          .conv(8, 3, padding=1).neuron(leak=0.9).maxpool(2)
+...          .flatten().linear(10).readout().build())
+>>> graph.n_parameters()
+1352
+>>> "loihi" in asnn.profiles()
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from asnn_sim.builder import GraphBuilder, fold_bn, snntorch_leaky, spikingjelly_lif
+from asnn_sim.ir import GraphError
+
+if TYPE_CHECKING:  # for annotations only: imported where used, so importing this module stays cheap
+    import numpy as np
+
+    from asnn_sim.app.report import Report
+    from asnn_sim.ir import Graph
+    from asnn_sim.sim import SimResult
+    from asnn_sim.train import TrainConfig
+    from hw_models import Counts, EnergyResult
+
+__all__ = [
+    "GraphBuilder", "GraphError", "TrainedRun", "compare", "energy", "export", "fold_bn", "load", "load_images", "profiles",
+    "save", "simulate", "snntorch_leaky", "spikingjelly_lif", "train",
+]
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    """A finished training run: its folder, configuration and ``summary.json``.
+
+    It is a path-like object (``os.fspath(run)`` is the folder), so it goes wherever a
+    run directory does: :func:`export`, ``simulate(check_parity=run)``.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The run directory (``config.json``, ``model.pt``, ``metrics.csv``, ``summary.json``).
+    config : TrainConfig
+    summary : dict
+        ``test_accuracy``, ``train_seconds``, ``device``, ``n_params``, ...
+    """
+
+    path: Path
+    config: TrainConfig
+    summary: dict
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+
+def train(out: str | os.PathLike, *, device: str = "auto", force: bool = False, resume: bool = False,
+          progress: bool = False, **config) -> TrainedRun:
+    """Train a built-in model and write its run directory (``asnn train``).
+
+    Parameters
+    ----------
+    out : path
+        The run directory.
+    device : {"auto", "cpu", "cuda"}
+    force : bool
+        Overwrite the run files of an existing ``out``.
+    resume : bool
+        Continue an interrupted run from ``out/checkpoint.pt``.
+    progress : bool
+        Show a progress bar and one line per epoch.
+    **config
+        Fields of :class:`asnn_sim.train.TrainConfig`: ``model`` ("lenet", "resnet-small",
+        "resnet19", ...), ``dataset`` ("digits", "mnist", "cifar10", ...), ``data_dir``,
+        ``encoding``, ``timesteps``, ``asnn``, ``ann``, ``epochs``, ``batch_size``,
+        ``lr``, ``seed``, ``limit``, ``residual``, ... (the defaults are ``asnn train``'s).
+
+    Returns
+    -------
+    TrainedRun
+
+    Examples
+    --------
+    >>> run = train("runs/quick", encoding="temporal", epochs=1, limit=100)   # doctest: +SKIP
+    >>> run.summary["test_accuracy"]                                         # doctest: +SKIP
+    0.46
+    """
+    from dataclasses import fields
+
+    from asnn_sim.train import TrainConfig, TrainError
+    from asnn_sim.train import train as _train
+
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise TrainError(f"unknown training option {unknown[0]!r}; the options are {', '.join(sorted(known))}")
+    if resume and config:
+        raise TrainError("resume=True continues the stored configuration; pass no training options with it")
+    stored = None if resume else TrainConfig(**config)
+    summary = _train(stored, out, device=device, resume=resume, force=force, progress=progress)
+    if resume:
+        stored = TrainConfig.from_dict(json.loads((Path(out) / "config.json").read_text())["config"])
+    return TrainedRun(Path(out), stored, summary)
+
+
+def export(run: str | os.PathLike, out: str | os.PathLike | None = None) -> Graph:
+    """The graph of a finished run, BatchNorm folded into the weights (``asnn export``).
+
+    Parameters
+    ----------
+    run : path or TrainedRun
+    out : path, optional
+        Also write the graph there (a ``.asnn`` file).
+
+    Returns
+    -------
+    Graph
+    """
+    from asnn_sim.export import export_run
+
+    graph = export_run(Path(os.fspath(run)))
+    if out is not None:
+        save(graph, out)
+    return graph
+
+
+def save(graph: Graph, path: str | os.PathLike) -> Path:
+    """Write ``graph`` to a ``.asnn`` file (safetensors + JSON, no pickle), atomically.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from asnn_sim.ir import save_graph
+
+    save_graph(graph, path)
+    return Path(path)
+
+
+def load(path: str | os.PathLike) -> Graph:
+    """Read and validate a ``.asnn`` file.
+
+    Raises
+    ------
+    GraphError
+        Naming the node and the problem (unreadable file, bad shapes, corrupted arrays, ...).
+    """
+    from asnn_sim.ir import load_graph
+
+    return load_graph(path)
+
+
+def load_images(dataset: str = "digits", *, split: str = "test", limit: int | None = None,
+                data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Images ``(N, C, H, W)`` in [0, 1] (float32) and int64 labels of one split.
+
+    Parameters
+    ----------
+    dataset : str
+        ``digits`` (bundled), ``mnist``, ``fashion-mnist``, ``cifar10``, ``cifar100``
+        (read from the standard files in ``data_dir``, never downloaded).
+    split : {"test", "train"}
+    limit : int, optional
+        Only the first ``limit`` samples.
+    data_dir : path, optional
+
+    Examples
+    --------
+    >>> images, labels = load_images("digits", limit=5)
+    >>> images.shape, labels.tolist()
+    ((5, 1, 8, 8), [7, 6, 3, 7, 7])
+    """
+    from asnn_sim.data import load_dataset
+
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    data = load_dataset(dataset, data_dir, split=split)
+    images, labels = (data.x_test, data.y_test) if split == "test" else (data.x_train, data.y_train)
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be a positive integer, got {limit!r}")
+        images, labels = images[:limit], labels[:limit]
+    return images, labels
+
+
+def simulate(
+    graph: Graph | str | os.PathLike,
+    images: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+    *,
+    dataset: str | None = None,
+    split: str = "test",
+    limit: int | None = None,
+    data_dir: str | os.PathLike | None = None,
+    graded: str = "mac",
+    skip_zero_weights: bool = False,
+    static_input: str = "per_step",
+    precision: str = "float64",
+    batch_size: int = 128,
+    check_parity: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    force: bool = False,
+    progress: bool = False,
+) -> SimResult:
+    """Replay images through a graph in the event-driven simulator, counting every operation.
+
+    Parameters
+    ----------
+    graph : Graph or path
+        A graph (from :func:`export`, :func:`load` or :class:`GraphBuilder`) or a ``.asnn`` file.
+    images, labels : numpy.ndarray, optional
+        ``(N, C, H, W)`` in [0, 1] and ``(N,)`` class indices (labels optional: without
+        them no accuracy). Give these, or ``dataset``.
+    dataset, split, limit, data_dir :
+        Read the images instead (see :func:`load_images`); ``dataset`` and ``data_dir``
+        default to those the graph was trained on, when it records them. With
+        ``images``, ``limit`` keeps the first ``limit`` of them.
+    graded, skip_zero_weights, static_input :
+        Counting conventions (``docs/counting.md``): a graded event counts as one MAC
+        per synapse (``"mac"``) or ``value`` ACs (``"expand"``); count only non-zero
+        weights; count a direct-coded first layer every step or ``"once"``.
+    precision : {"float64", "float32"}
+    batch_size : int
+    check_parity : path or TrainedRun, optional
+        The run the graph came from: compare every spike and prediction with the PyTorch
+        model (``result.summary["parity"]``).
+    out : path, optional
+        Also write the counts folder (``counts``, ``per_sample``, ``layers`` as Parquet and
+        CSV, ``summary.json``), which :func:`energy` and ``asnn energy`` read.
+    force : bool
+        Let ``out`` replace an earlier replay's files.
+    progress : bool
+
+    Returns
+    -------
+    SimResult
+        ``counts`` (one row per node x timestep, int64 totals), ``per_sample``,
+        ``layers`` and ``summary`` (accuracy, per-inference means, firing rates).
+    """
+    from asnn_sim.sim import Conventions
+    from asnn_sim.sim import simulate as _simulate
+
+    if not hasattr(graph, "nodes"):
+        graph = load(graph)
+    conventions = Conventions(graded=graded, skip_zero_weights=skip_zero_weights, static_input=static_input)
+    source = None
+    if images is None:
+        dataset = dataset or graph.metadata.get("dataset")
+        if not dataset:
+            raise ValueError("give images (and labels), or dataset=: the graph does not record a dataset")
+        data_dir = data_dir or (graph.metadata.get("train_config") or {}).get("data_dir")
+        images, labels = load_images(dataset, split=split, limit=limit, data_dir=data_dir)
+        source = {"name": dataset, "split": split}
+    elif dataset is not None:
+        raise ValueError("give images or dataset=, not both")
+    elif limit is not None:
+        images = images[:limit]
+        labels = None if labels is None else labels[:limit]
+    if out is not None:
+        from asnn_sim.atomic import prepare_output_dir
+        from asnn_sim.sim.replay import OUTPUT_FILES
+
+        prepare_output_dir(out, OUTPUT_FILES, force, hint="pass force=True to replace its results")
+    kwargs = dict(precision=precision, conventions=conventions, batch_size=batch_size, progress=progress)
+    if check_parity is not None:
+        from asnn_sim.parity import check_parity as _check_parity
+
+        result, _ = _check_parity(graph, os.fspath(check_parity), images, labels, **kwargs)
+    else:
+        result = _simulate(graph, images, labels, **kwargs)
+    if source is not None:
+        result.summary["dataset"] = source
+    if out is not None:
+        result.save(out)
+    return result
+
+
+def energy(counts: SimResult | Counts | str | os.PathLike, hw: str | Sequence[str] | None = None, *,
+           ann_counts: SimResult | Counts | str | os.PathLike | None = None, ann_bits: str | int = "same",
+           out: str | os.PathLike | None = None) -> EnergyResult:
+    """Energy per inference on hardware profiles, next to the equivalent ANN (``asnn energy``).
+
+    Parameters
+    ----------
+    counts : SimResult, hw_models.Counts or path
+        A replay (from :func:`simulate`) or a counts folder.
+    hw : str or list of str, optional
+        Profile names (see :func:`profiles`) or paths to ``.toml`` profiles; default all
+        shipped profiles.
+    ann_counts : SimResult, hw_models.Counts or path, optional
+        A replay of the ANN twin, for the zero-skipping ANN baseline (default: the dense
+        ANN derived from the graph's layers).
+    ann_bits : {"same", "matched"} or int
+        Bit width of the ANN's arithmetic and memory.
+    out : path, optional
+        Also write ``breakdown`` and ``summary`` (Parquet, CSV, JSON) there.
+
+    Returns
+    -------
+    hw_models.EnergyResult
+        ``summary``: one row per profile (``snn_pj``, ``ann_pj``, ``ratio`` with low/high
+        bounds, break-even activity, components); ``breakdown``: per node, step and
+        component.
+    """
+    from hw_models import run_energy, write_outputs
+
+    result = run_energy(_counts(counts), hw, ann_counts=None if ann_counts is None else _counts(ann_counts), ann_bits=ann_bits)
+    if out is not None:
+        write_outputs(result, out)
+    return result
+
+
+def _counts(value) -> Counts | str | os.PathLike:
+    """A replay result as validated ``hw_models.Counts``; paths and Counts pass through."""
+    if not hasattr(value, "per_sample"):
+        return value
+    from hw_models.counts import Counts, validate
+
+    return validate(Counts(counts=value.counts, layers=value.layers, summary=value.summary))
+
+
+def profiles() -> list[str]:
+    """Names of the shipped hardware profiles (``asnn profiles``); see ``docs/energy.md``."""
+    from hw_models import list_profiles
+
+    return list_profiles()
+
+
+def compare(
+    out: str | os.PathLike,
+    *,
+    encodings: Sequence[str] = ("direct", "temporal", "hybrid"),
+    ann: bool = True,
+    hw: str | Sequence[str] | None = None,
+    cache: str | os.PathLike = ".asnn-cache",
+    limit: int | None = None,
+    train_limit: int | None = None,
+    device: str = "auto",
+    check_parity: bool = True,
+    progress: bool = False,
+    log=None,
+    **config,
+) -> Report:
+    """Train (or reuse), replay and price one model per encoding, plus its ANN twin, and
+    write a report folder (``asnn compare``).
+
+    Parameters
+    ----------
+    out : path
+        The report folder (``summary.md``, ``tables/``, ``figures/``).
+    encodings : list of str
+    ann : bool
+        Include the ANN twin.
+    hw : str or list of str, optional
+        Profiles; default all shipped.
+    cache : path
+        Trained runs and replays are cached there and reused when the configuration matches.
+    limit : int, optional
+        Replay only the first ``limit`` test images (``asnn compare --limit``).
+    train_limit : int, optional
+        Train (and measure PyTorch's accuracy) on only the first ``train_limit`` images of
+        each split: quick experiments (``TrainConfig.limit``).
+    device : {"auto", "cpu", "cuda"}
+    check_parity : bool
+        Compare every replay with its PyTorch model.
+    progress : bool
+    log : callable, optional
+        Receives one line per step (default: silent unless ``progress``).
+    **config
+        :class:`asnn_sim.train.TrainConfig` fields shared by every model: ``model``,
+        ``dataset``, ``timesteps``, ``epochs``, ``asnn``, ``seed``, ...
+
+    Returns
+    -------
+    Report
+        ``out``, ``headline`` (a DataFrame), ``headline_markdown``, ``tables``, ``figures``.
+    """
+    from dataclasses import fields
+
+    from asnn_sim.app.pipeline import prepare_models
+    from asnn_sim.app.report import build_report
+    from asnn_sim.train import TrainConfig, TrainError
+    from hw_models import list_profiles, load_profile
+    from hw_models.run import parse_hw
+
+    known = {f.name for f in fields(TrainConfig)} - {"encoding", "ann", "limit"}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise TrainError(f"unknown option {unknown[0]!r}; the training options are {', '.join(sorted(known))}")
+    encodings = list(encodings)
+    if not encodings or len(set(encodings)) != len(encodings):
+        raise ValueError(f"encodings must name at least one encoding, each once; got {encodings}")
+    names = list_profiles() if hw is None else parse_hw(hw)
+    for name in names:  # a bad profile fails before any training
+        load_profile(name)
+    if log is None:
+        log = print if progress else (lambda line: None)
+    if train_limit is not None:
+        config["limit"] = train_limit
+    configs = [TrainConfig(encoding=e, **config) for e in encodings]
+    if ann:  # the twin's config as `asnn compare` makes it, so the two share cached runs
+        configs.append(TrainConfig(ann=True, **{k: v for k, v in config.items() if k != "asnn"}))
+    artifacts = prepare_models(configs, cache, device=device, limit=limit, check_parity=check_parity, progress=progress, log=log)
+    return build_report(artifacts, names, out, log=log)
