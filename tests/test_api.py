@@ -100,7 +100,7 @@ def test_train_export_save_load_simulate_with_parity(tmp_path):
 
 def test_load_names_the_problem(tmp_path):
     (tmp_path / "bad.asnn").write_bytes(b"not a graph")
-    with pytest.raises(GraphError, match="not a readable .asnn file"):
+    with pytest.raises(GraphError, match="bad.asnn is not an .asnn graph file"):
         asnn.load(tmp_path / "bad.asnn")
 
 
