@@ -16,6 +16,12 @@ TORCH_INDEX_URL ?=
 
 .PHONY: setup test demo bench bench-peers notebooks clean
 
+# snnTorch and SpikingJelly, so that tests/test_builder.py checks our neuron mappings
+# spike for spike against theirs instead of skipping. --no-deps: spikingjelly's own list
+# pulls torchvision/torchaudio (which do not load beside the CPU torch) and a newer torch;
+# the parts the tests import need only torch, numpy and loguru (in the dev extra).
+FRAMEWORKS := snntorch==1.0.0 spikingjelly==2.0.0
+
 setup: $(STAMP)
 
 # Reinstall when the dependency list or the pins change.
@@ -24,6 +30,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(if $(TORCH_INDEX_URL),$(BIN)/$(PIP) --index-url $(TORCH_INDEX_URL) torch)
 	$(BIN)/$(PIP) -e '.[dev]'
+	$(BIN)/$(PIP) --no-deps $(FRAMEWORKS)
 	touch $(STAMP)
 
 test: setup
