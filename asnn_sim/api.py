@@ -385,10 +385,11 @@ def compare(
     check_parity: bool = True,
     progress: bool = False,
     log=None,
+    seeds: Sequence[int] | None = None,
     **config,
 ) -> Report:
-    """Train (or reuse), replay and price one model per encoding, plus its ANN twin, and
-    write a report folder (``asnn compare``).
+    """Train (or reuse), replay and price one model per encoding, plus its ANN twin, for
+    each seed, and write a report folder (``asnn compare``).
 
     Parameters
     ----------
@@ -412,6 +413,11 @@ def compare(
     progress : bool
     log : callable, optional
         Receives one line per step (default: silent unless ``progress``).
+    seeds : list of int, optional
+        Training seeds (``asnn compare --seeds``, whose default is 0, 1, 2). With two or
+        more, every number is a mean with its min-max over the seeds and a verdict is
+        stated only where the whole spread lies on one side of 1. Default: the single
+        ``seed`` of ``config`` (0 unless given).
     **config
         :class:`asnn_sim.train.TrainConfig` fields shared by every model: ``model``,
         ``dataset``, ``timesteps``, ``epochs``, ``asnn``, ``seed``, ...
@@ -423,7 +429,7 @@ def compare(
     """
     from dataclasses import fields
 
-    from asnn_sim.app.pipeline import prepare_models
+    from asnn_sim.app.pipeline import prepare_seeds
     from asnn_sim.app.report import build_report
     from asnn_sim.train import TrainConfig, TrainError
     from hw_models import list_profiles, load_profile
@@ -446,5 +452,10 @@ def compare(
     configs = [TrainConfig(encoding=e, **config) for e in encodings]
     if ann:  # the twin's config as `asnn compare` makes it, so the two share cached runs
         configs.append(TrainConfig(ann=True, **{k: v for k, v in config.items() if k != "asnn"}))
-    artifacts = prepare_models(configs, cache, device=device, limit=limit, check_parity=check_parity, progress=progress, log=log)
-    return build_report(artifacts, names, out, log=log)
+    if seeds is None:
+        seeds = [config.get("seed", 0)]
+    seeds = [int(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must name at least one seed, each once; got {seeds}")
+    runs = prepare_seeds(configs, seeds, cache, device=device, limit=limit, check_parity=check_parity, progress=progress, log=log)
+    return build_report(runs, names, out, log=log)

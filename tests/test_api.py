@@ -108,7 +108,7 @@ def test_compare_writes_a_report(tmp_path):
     report = asnn.compare(tmp_path / "report", encodings=["temporal"], hw=["cmos45-int8-sram"], cache=tmp_path / "cache",
                           limit=20, train_limit=100, epochs=1, timesteps=2, device="cpu")
     assert (tmp_path / "report" / "summary.md").is_file()
-    assert list(report.headline["encoding"]) == ["temporal", "ANN"]
+    assert list(report.headline["model"]) == ["temporal", "ANN dense", "ANN zero-skip"]
     with pytest.raises(TrainError, match="unknown option 'epoch'"):
         asnn.compare(tmp_path / "r2", epoch=1)
     with pytest.raises(ValueError, match="unknown profile|no profile|not found"):

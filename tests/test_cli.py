@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from asnn_sim.app.cli import main
 from asnn_sim.counts_schema import count_names
+from report_tables import check_headline, check_ratios
 
 
 def _err_line(capsys) -> str:
@@ -111,11 +113,17 @@ def test_export_refuses_to_overwrite_without_force(graph_file, trained_runs, cap
 
 def test_compare_writes_a_report_and_reuses_the_cache(tmp_path, capsys):
     cache, out = tmp_path / "cache", tmp_path / "report"
-    argv = ["compare", "--encodings", "hybrid", "--timesteps", "3", "--epochs", "1", "--limit", "40",
+    argv = ["compare", "--encodings", "hybrid", "--timesteps", "3", "--epochs", "1", "--limit", "40", "--seeds", "0,1",
             "--hw", "cmos45-fp32-arith,truenorth", "--cache-dir", str(cache), "--out", str(out), "--quiet"]
     assert main(argv) == 0
     first = capsys.readouterr().out
-    assert "training" in first and "report:" in first and "| hybrid |" in first and "| ANN |" in first
+    assert "training" in first and "report:" in first and "| hybrid |" in first
+    assert "| ANN dense |" in first and "| ANN zero-skip |" in first and "mean over 2 seeds (0, 1)" in first
+    # every ratio printed, and every ratio in summary.md, recomputes from the printed columns
+    md = (out / "summary.md").read_text()
+    for text in (first, md):
+        assert check_headline(text) == 1 * 3 + 2
+        assert check_ratios(text) == 2 * 2
     for name in ("energy_by_encoding", "firing_rates", "accuracy_vs_energy", "early_exit", "raster"):
         assert (out / "figures" / f"{name}.png").stat().st_size > 10_000
     for name in ("encodings", "energy", "firing_rates", "layer_timestep", "early_exit"):
@@ -126,24 +134,59 @@ def test_compare_writes_a_report_and_reuses_the_cache(tmp_path, capsys):
     energy = pd.read_parquet(out / "tables" / "energy.parquet")
     assert set(energy["profile"]) == {"cmos45-fp32-arith", "truenorth"}
     assert energy["ann_zero_skip_pj"].notna().all() and (energy["ann_zero_skip_pj"] <= energy["ann_dense_pj"]).all()
+    by_seed = pd.read_parquet(out / "tables" / "energy_by_seed.parquet")
+    assert sorted(by_seed["seed"].unique()) == [0, 1] and (energy["n_seeds"] == 2).all()
+    mean = by_seed.groupby("profile")["snn_pj"].mean()
+    assert np.allclose(energy.set_index("profile")["snn_pj"].loc[mean.index], mean)
+    assert (energy["ratio_vs_zero_skip_ann_seed_min"] <= energy["ratio_vs_zero_skip_ann"] + 1e-12).all()
+    assert (energy["ratio_vs_zero_skip_ann"] <= energy["ratio_vs_zero_skip_ann_seed_max"] + 1e-12).all()
+    early = pd.read_parquet(out / "tables" / "early_exit.parquet")
+    assert sorted(early.loc[early["encoding"] == "hybrid", "t"].unique()) == [0, 1, 2]  # 0-based like the counts
 
     # A second run reuses the trained models and replays; --force rewrites the report.
     assert main(argv) == 1 and "--force" in _err_line(capsys)
     assert main(argv + ["--force"]) == 0
     second = capsys.readouterr().out
-    assert "training" not in second and second.count("reusing trained run") == 2
+    assert "training" not in second and second.count("reusing trained run") == 4
     shutil.rmtree(out)
+
+
+def test_demo_refuses_a_foreign_folder_but_rewrites_its_own_report(tmp_path, capsys, monkeypatch):
+    from asnn_sim.app import pipeline
+
+    def stop(*args, **kwargs):
+        raise ValueError("reached training")
+
+    monkeypatch.setattr(pipeline, "prepare_seeds", stop)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("mine")
+    argv = ["demo", "--cache-dir", str(tmp_path / "cache"), "--quiet", "--out"]
+    assert main(argv + [str(foreign)]) == 1
+    assert "--force" in _err_line(capsys)  # refused before any training
+    assert main(argv + [str(foreign), "--force"]) == 1 and "reached training" in _err_line(capsys)
+    # an earlier report of ours (its report.json) is rewritten without --force, as `make demo` does
+    own = tmp_path / "own"
+    (own / "tables").mkdir(parents=True)
+    (own / "report.json").write_text(json.dumps({"asnn_sim_version": "0.1.0", "models": {}}))
+    assert main(argv + [str(own)]) == 1 and "reached training" in _err_line(capsys)
+    # an empty or missing folder needs nothing
+    assert main(argv + [str(tmp_path / "new")]) == 1 and "reached training" in _err_line(capsys)
+    # compare stays strict: an earlier report still needs --force
+    assert main(["compare", "--cache-dir", str(tmp_path / "cache"), "--out", str(own)]) == 1
+    assert "--force" in _err_line(capsys)
+    assert main(["demo", "--seeds", "1,1", "--out", str(tmp_path / "new")]) == 1 and "twice" in _err_line(capsys)
 
 
 def test_compare_runs_a_sew_resnet_end_to_end(tmp_path, capsys):
     # the same pipeline and report for a Spiking ResNet (SEW: graded events between blocks)
     out = tmp_path / "report"
     argv = ["compare", "--model", "resnet-small", "--residual", "sew", "--encodings", "temporal", "--timesteps", "3",
-            "--epochs", "1", "--limit", "30", "--hw", "cmos45-int8-sram,loihi", "--cache-dir", str(tmp_path / "cache"),
+            "--epochs", "1", "--limit", "30", "--seeds", "0", "--hw", "cmos45-int8-sram,loihi", "--cache-dir", str(tmp_path / "cache"),
             "--out", str(out), "--quiet"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "| temporal |" in printed and "| ANN |" in printed and "0 spike mismatches" not in printed.replace("spike", "x")
+    assert "| temporal |" in printed and "| ANN dense |" in printed and "no verdict (1 seed)" in printed and "0 spike mismatches" not in printed.replace("spike", "x")
     layers = pd.read_parquet(out / "tables" / "layer_timestep.parquet")
     assert {"s1b0_add", "s2b0_short_lif", "pool"} <= set(layers["layer"])
     energy = pd.read_parquet(out / "tables" / "energy.parquet")

@@ -217,3 +217,89 @@ def test_no_pyplot_state_left(tmp_path):
     plots.plot_energy_by_encoding(energy_frame(["loihi"]), tmp_path / "e.png")
     if "matplotlib.pyplot" in sys.modules:
         assert sys.modules["matplotlib.pyplot"].get_fignums() == []
+
+
+# ------------------------------------------------------------------ what the reader sees (issue 10)
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Capture each figure's axes (scale, labelled ticks, texts) just before it is saved."""
+    seen = []
+    real = plots._save
+
+    def spy(fig, path, dpi):
+        fig.canvas.draw()
+        axes = []
+        for ax in fig.axes:
+            if not ax.get_visible():
+                continue
+
+            def labelled(axis):
+                lo, hi = sorted(axis.get_view_interval())
+                return [t.get_text() for t, loc in zip(axis.get_ticklabels(), axis.get_ticklocs())
+                        if t.get_text() and lo <= loc <= hi]
+
+            axes.append(dict(
+                xscale=ax.get_xscale(), yscale=ax.get_yscale(), xticks=labelled(ax.xaxis), yticks=labelled(ax.yaxis),
+                texts=[t.get_text() for t in ax.texts], ylabel=ax.get_ylabel(), xlabel=ax.get_xlabel(),
+                legend=[t.get_text() for lg in fig.legends for t in lg.get_texts()],
+            ))
+        seen.append(axes)
+        return real(fig, path, dpi)
+
+    monkeypatch.setattr(plots, "_save", spy)
+    return seen
+
+
+def test_accuracy_vs_energy_linear_below_a_decade_and_ticks_on_every_axis(tmp_path, drawn):
+    points = points_frame()  # both profiles span 0.7x..1.5x of 1..4: under a decade
+    points["accuracy_low"], points["accuracy_high"] = points["accuracy"] - 0.004, points["accuracy"] + 0.003
+    wide = points[points["profile"] == "loihi"].assign(profile="wide")
+    wide.loc[wide["encoding"] == "ANN", ["energy_pj", "energy_low_pj", "energy_high_pj"]] *= 40  # > a decade
+    assert_png(plots.plot_accuracy_vs_energy(pd.concat([points, wide]), tmp_path / "acc.png", bounds_label="min–max over 3 seeds"))
+    (axes,) = drawn
+    assert [a["xscale"] for a in axes] == ["linear", "linear", "log"]
+    for a in axes:
+        assert len(a["xticks"]) >= 3 and len(a["yticks"]) >= 3, a
+    assert "min–max over 3 seeds" in axes[0]["legend"]
+
+
+def test_accuracy_vs_energy_names_both_ann_baselines(tmp_path, drawn):
+    points = points_frame()
+    skip = points[points["encoding"] == "ANN"].assign(encoding="ANN zero-skip")
+    skip[["energy_pj", "energy_low_pj", "energy_high_pj"]] *= 0.8
+    points = pd.concat([points.replace({"encoding": {"ANN": "ANN dense"}}), skip])
+    assert_png(plots.plot_accuracy_vs_energy(points, tmp_path / "acc.png"))
+    legend = drawn[0][0]["legend"]
+    assert "ANN dense" in legend and "ANN zero-skip" in legend
+    colors = plots.encoding_colors(["ANN dense", "ANN zero-skip"])
+    assert set(colors.values()) == {plots.ANN_COLOR}
+
+
+def test_early_exit_numbers_steps_from_zero_with_error_bars(tmp_path, drawn):
+    curves = curves_frame()
+    curves["accuracy_low"], curves["accuracy_high"] = curves["accuracy"] - 0.01, curves["accuracy"] + 0.01
+    assert_png(plots.plot_early_exit(curves, tmp_path / "early.png"))
+    acc, energy = drawn[0]
+    assert acc["xticks"][0] == "0" and acc["xticks"][-1] == "3" and "0-based" in acc["xlabel"]
+    assert energy["xticks"] == acc["xticks"]
+
+
+def test_raster_shows_inputs_as_images_and_analog_frames_as_analog(tmp_path, drawn):
+    rng = np.random.default_rng(0)
+    image = rng.random((1, 8, 8))
+    spikes = rng.random((3, 1, 8, 8)) < 0.2
+    frames = np.concatenate([image[None], spikes.astype(float)])  # hybrid: analog t = 0, then spikes
+    raster = [("input", frames, ("analog", "binary", "binary", "binary")), ("conv1", rng.random((4, 300)) < 0.1)]
+    assert_png(plots.plot_spike_raster(raster, tmp_path / "raster.png"))
+    inp = drawn[0][0]
+    assert inp["texts"][0] == "analog"  # the analog frame is not counted as spikes
+    assert inp["texts"][1:] == [f"{int(s.sum()):,}" for s in spikes]
+    assert "(1x8x8)" in inp["ylabel"] and f"{int(spikes.sum())} spikes / 64 pixels" in inp["ylabel"]
+    assert "analog at t = 0" in inp["ylabel"]
+    assert "0-based" in drawn[0][-1]["xlabel"]
+    with pytest.raises(ValueError, match="kinds"):
+        plots.plot_spike_raster([("input", frames, ("analog",))], tmp_path / "r.png")
+    with pytest.raises(ValueError, match="shape"):
+        plots.plot_spike_raster([("input", frames.reshape(4, -1), ("binary",) * 4)], tmp_path / "r.png")

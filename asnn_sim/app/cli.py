@@ -262,7 +262,7 @@ DEMO_ENCODINGS = ("direct", "temporal", "hybrid")
 
 def _add_compare_flags(p, demo: bool) -> None:
     from asnn_sim.app.choices import DATASETS, MODEL_NAMES, RESIDUALS
-    from asnn_sim.app.pipeline import DEFAULT_CACHE
+    from asnn_sim.app.pipeline import DEFAULT_CACHE, DEFAULT_SEEDS
 
     if not demo:
         p.add_argument("--model", default="lenet", choices=sorted(MODEL_NAMES), help="network (default lenet)")
@@ -274,7 +274,10 @@ def _add_compare_flags(p, demo: bool) -> None:
         p.add_argument("--timesteps", "-T", type=_positive_int, default=4, help="(default 4)")
         p.add_argument("--asnn", default=True, action=argparse.BooleanOptionalAction, help="ASNN or plain LIF neurons (default --asnn)")
         p.add_argument("--no-ann", dest="ann", action="store_false", help="skip the ANN twin (no zero-skip baseline or ANN point)")
-        p.add_argument("--seed", type=int, default=0, help="(default 0)")
+    p.add_argument("--seeds", default=",".join(map(str, DEFAULT_SEEDS)), metavar="LIST",
+                   help="training seeds: a comma list and/or ranges, e.g. 0,1,2 or 0-4 or 7; every model is trained "
+                        "once per seed and the report gives the mean and the min-max over seeds "
+                        f"(default {','.join(map(str, DEFAULT_SEEDS))})")
     p.add_argument("--out", type=Path, default=Path("reports/demo") if demo else None, required=not demo,
                    help="report folder" + (" (default reports/demo)" if demo else ""))
     p.add_argument("--hw", help="comma list of hardware profiles (default: every shipped profile; see `asnn profiles`)")
@@ -284,7 +287,9 @@ def _add_compare_flags(p, demo: bool) -> None:
     p.add_argument("--device", default="auto", choices=choices.train_devices(), help="training device (default auto)")
     p.add_argument("--limit", type=_positive_int, help="replay only the first N test samples")
     p.add_argument("--force", action="store_true",
-                   help="(always on: the demo rewrites its report)" if demo else "overwrite an existing report folder")
+                   help=("write into OUT even if it holds files that are not an earlier asnn report "
+                         "(an earlier report in OUT is rewritten without --force)") if demo
+                   else "overwrite an existing report folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -294,14 +299,18 @@ def add_compare_parser(sub) -> None:
         help="train, replay and price several encodings (and the ANN twin); write a report",
         formatter_class=_Formatter,
         description=(
-            "For each encoding: train (or reuse a cached run with the same configuration), export,\n"
-            "replay the test set with a parity check, and estimate energy on each profile; the same\n"
-            "for the ANN twin. Writes REPORT/summary.md with tables (CSV, Parquet) and figures."
+            "For each encoding and seed: train (or reuse a cached run with the same configuration),\n"
+            "export, replay the test set with a parity check, and estimate energy on each profile; the\n"
+            "same for the ANN twin. Writes REPORT/summary.md with tables (CSV, Parquet) and figures:\n"
+            "mean and min-max over the seeds, SNN/ANN against the dense and the zero-skipping ANN, and\n"
+            "a verdict only where every seed falls on the same side of 1."
         ),
         epilog=(
-            "example:\n"
+            "examples:\n"
             "  asnn compare --model lenet --dataset digits --encodings direct,temporal,hybrid --timesteps 4 \\\n"
-            "               --hw cmos45-fp32-arith,cmos45-int8-sram,loihi --out reports/digits-T4"
+            "               --hw cmos45-fp32-arith,cmos45-int8-sram,loihi --out reports/digits-T4\n"
+            "  asnn compare --encodings hybrid --seeds 0-4 --out reports/hybrid-5-seeds\n"
+            "  asnn compare --encodings hybrid --seeds 0 --epochs 5 --out reports/quick   # one seed: no verdicts"
         ),
     )
     _add_compare_flags(p, demo=False)
@@ -315,24 +324,26 @@ def add_demo_parser(sub) -> None:
         formatter_class=_Formatter,
         description=(
             "Train the digits LeNet with direct, temporal and hybrid coding (ASNN, T=4) and its ANN\n"
-            "twin, replay the test set in the event-driven simulator, estimate energy on every shipped\n"
-            "profile, and write a report (default reports/demo). Cached runs are reused."
+            "twin for seeds 0, 1 and 2, replay the test set in the event-driven simulator, estimate\n"
+            "energy on every shipped profile, and write a report (default reports/demo). Cached runs\n"
+            "are reused. An earlier asnn report in OUT is rewritten; any other non-empty OUT is\n"
+            "refused unless --force."
         ),
         epilog=(
             "examples:\n"
             "  asnn demo                                   # what `make demo` runs\n"
-            "  asnn demo --epochs 5 --limit 100 --hw cmos45-int8-sram,loihi --out reports/quick"
+            "  asnn demo --seeds 0 --epochs 5 --limit 100 --hw cmos45-int8-sram,loihi --out reports/quick"
         ),
     )
     _add_compare_flags(p, demo=True)
     p.set_defaults(handler=run_demo, model="lenet", residual="standard", dataset="digits", data_dir=None,
-                   encodings=",".join(DEMO_ENCODINGS), timesteps=4, asnn=True, ann=True, seed=0)
+                   encodings=",".join(DEMO_ENCODINGS), timesteps=4, asnn=True, ann=True)
 
 
 def run_compare(args: argparse.Namespace) -> None:
     import time
 
-    from asnn_sim.app.pipeline import prepare_models
+    from asnn_sim.app.pipeline import parse_seeds, prepare_seeds
     from asnn_sim.app.report import build_report
     from asnn_sim.train import TrainConfig
     from asnn_sim.app.energy_cli import hw_names
@@ -343,29 +354,44 @@ def run_compare(args: argparse.Namespace) -> None:
         raise ValueError("--encodings: give at least one encoding")
     if len(set(encodings)) != len(encodings):
         raise ValueError("--encodings: an encoding is listed twice")
+    seeds = parse_seeds(args.seeds)
     hw = hw_names(args.hw)  # unknown names get the closest shipped one
     from hw_models import load_profile
 
     for name in hw:  # fail on a bad profile before training anything
         load_profile(name)
-    refuse_to_overwrite(args.out, args.force, "pass --force to overwrite the report")
+    if getattr(args, "rewrite_own_report", False) and is_asnn_report(args.out):
+        pass  # the demo rewrites its own earlier report
+    else:
+        refuse_to_overwrite(args.out, args.force, "pass --force to overwrite the report")
     if args.cache_dir.exists() and not args.cache_dir.is_dir():
         raise ValueError(f"--cache-dir {args.cache_dir} is a file, not a folder")
     common = dict(model=args.model, residual=args.residual, dataset=args.dataset, data_dir=args.data_dir,
-                  timesteps=args.timesteps, epochs=args.epochs, seed=args.seed)
+                  timesteps=args.timesteps, epochs=args.epochs, seed=seeds[0])
     configs = [TrainConfig(encoding=e, asnn=args.asnn, **common) for e in encodings]
     if args.ann:
         configs.append(TrainConfig(ann=True, **common))
-    artifacts = prepare_models(configs, args.cache_dir, device=args.device, limit=args.limit, progress=not args.quiet)
-    report = build_report(artifacts, hw, args.out)
+    runs = prepare_seeds(configs, seeds, args.cache_dir, device=args.device, limit=args.limit, progress=not args.quiet)
+    report = build_report(runs, hw, args.out)
     print()
     print(report.headline_markdown)
     print()
     print(f"report: {args.out / 'summary.md'}  ({time.perf_counter() - start:.0f} s)")
 
 
+def is_asnn_report(folder: Path) -> bool:
+    """Whether ``folder`` holds a report written by ``asnn compare``/``asnn demo`` (its ``report.json``)."""
+    try:
+        meta = json.loads((Path(folder) / "report.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and "asnn_sim_version" in meta and "models" in meta
+
+
 def run_demo(args: argparse.Namespace) -> None:
-    args.force = True  # the demo rewrites its own report; trained runs stay cached
+    # `make demo` runs again and again into reports/demo: an earlier report there is ours to
+    # rewrite; a folder holding anything else is refused unless --force (as compare does).
+    args.rewrite_own_report = True
     run_compare(args)
 
 

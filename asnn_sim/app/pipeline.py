@@ -1,9 +1,10 @@
-"""Train -> export -> simulate for several encodings, reusing earlier results from a cache.
+"""Train -> export -> simulate for several encodings (and seeds), reusing earlier results from a cache.
 
 Each model lives in ``CACHE/<model>-<dataset>-<label>-T<T>-<hash>/`` where the hash is
-over its full :class:`~asnn_sim.train.TrainConfig`, so a cached run is reused exactly
-when the configuration matches. Inside: the run files, ``model.asnn`` and a ``counts-*``
-folder per replay setting. An interrupted run resumes from its checkpoint.
+over its full :class:`~asnn_sim.train.TrainConfig` (the seed included), so a cached run
+is reused exactly when the configuration matches. Inside: the run files, ``model.asnn``
+and a ``counts-*`` folder per replay setting. An interrupted run resumes from its
+checkpoint. :func:`prepare_seeds` repeats :func:`prepare_models` for several seeds.
 """
 
 from __future__ import annotations
@@ -19,6 +20,42 @@ if TYPE_CHECKING:  # imported where used, so that importing this module stays ch
     from asnn_sim.train import TrainConfig
 
 DEFAULT_CACHE = Path(".asnn-cache")
+#: Seeds that ``asnn compare`` and ``asnn demo`` train by default.
+DEFAULT_SEEDS = (0, 1, 2)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Seeds from a command-line list: ``"0,1,2"``, a range ``"0-4"``, or one seed ``"7"``.
+
+    Items are comma-separated; each is a non-negative integer or an inclusive range
+    ``a-b``. Order is kept; a seed given twice is an error.
+
+    Examples
+    --------
+    >>> parse_seeds("0,1,2")
+    [0, 1, 2]
+    >>> parse_seeds("0-2,10")
+    [0, 1, 2, 10]
+    """
+    seeds: list[int] = []
+    for item in str(text).split(","):
+        item = item.strip()
+        if not item:
+            continue
+        lo, sep, hi = item.partition("-")
+        try:
+            first, last = (int(lo), int(hi)) if sep else (int(item), int(item))
+        except ValueError:
+            raise ValueError(f"--seeds: expected integers or ranges like 0,1,2 or 0-4, got {item!r}") from None
+        if first < 0 or last < first:
+            raise ValueError(f"--seeds: {item!r} is not a valid seed or range (seeds are >= 0, ranges a-b with a <= b)")
+        seeds.extend(range(first, last + 1))
+    if not seeds:
+        raise ValueError("--seeds: give at least one seed")
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ValueError(f"--seeds: seed {repeated[0]} is listed twice")
+    return seeds
 
 
 @dataclass
@@ -199,3 +236,27 @@ def prepare_models(
             )
         )
     return artifacts
+
+
+def prepare_seeds(
+    configs: list[TrainConfig],
+    seeds: list[int],
+    cache: str | Path = DEFAULT_CACHE,
+    *,
+    log: Callable[[str], None] = print,
+    **kwargs,
+) -> dict[int, list[ModelArtifacts]]:
+    """:func:`prepare_models` for every seed: the same configurations with ``seed`` replaced.
+
+    Returns ``{seed: [ModelArtifacts, ...]}`` in the order of ``seeds`` (each list in the
+    order of ``configs``). Each seed's runs are cached separately (the seed is part of the
+    cache key), so adding a seed trains only the new one.
+    """
+    from dataclasses import replace
+
+    out: dict[int, list[ModelArtifacts]] = {}
+    for k, seed in enumerate(seeds, start=1):
+        if len(seeds) > 1:
+            log(f"seed {seed} ({k}/{len(seeds)})")
+        out[seed] = prepare_models([replace(c, seed=seed) for c in configs], cache, log=log, **kwargs)
+    return out

@@ -12,7 +12,12 @@ Conventions shared by all figures
 
 * one colour per encoding, from :func:`encoding_colors` (Okabe-Ito, colour-blind safe);
   ``direct``, ``temporal`` and ``hybrid`` always get the same colours and the ANN is always
-  dark grey. Every function takes ``colors=`` to override the mapping.
+  dark grey (an ANN baseline is any name ``ANN`` or ``ANN <something>``, e.g. ``ANN dense``
+  and ``ANN zero-skip``, told apart by hatch, marker and line style). Every function takes
+  ``colors=`` to override the mapping.
+* timesteps are numbered from 0 (``t = 0`` is the first step), as in the counts tables.
+* error bars are whatever bounds the caller passes (the report passes the min–max over
+  seeds); ``bounds_label=`` names them in the legend.
 * encodings are ordered ``direct, temporal, hybrid``, then any others in order of first
   appearance, then the ANN last.
 * energies are given in pJ and shown in the unit :func:`energy_unit` picks (pJ, nJ, µJ,
@@ -36,7 +41,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import Formatter, FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from hw_models import COMPONENTS  # energy components, in stacking order (bottom to top)
 from asnn_sim.atomic import atomic_path
@@ -113,7 +118,16 @@ _ENERGY_UNITS = (("pJ", 1.0), ("nJ", 1e3), ("µJ", 1e6), ("mJ", 1e9), ("J", 1e12
 
 
 def _is_ann(name: str) -> bool:
-    return str(name).strip().lower() == "ann"
+    """``ANN`` itself or an ANN baseline such as ``ANN dense`` / ``ANN zero-skip``."""
+    key = str(name).strip().lower()
+    return key == "ann" or key.startswith(("ann ", "ann-", "ann_", "ann("))
+
+
+def _ann_style(name: str) -> dict:
+    """How the ANN baselines differ from each other (all are :data:`ANN_COLOR`)."""
+    zero_skip = "skip" in str(name).lower()
+    return {"hatch": "\\\\\\" if zero_skip else "///", "marker": "D" if zero_skip else "s",
+            "linestyle": ":" if zero_skip else "--"}
 
 
 def encoding_colors(names: Iterable[str]) -> dict[str, str]:
@@ -233,25 +247,6 @@ def _sig(x: float, digits: int = 3) -> str:
         return "0" if x == 0 else str(x)
     decimals = max(0, digits - 1 - int(math.floor(math.log10(abs(x)))))
     return f"{x:,.{decimals}f}"
-
-
-class _PlainLogFormatter(Formatter):
-    """Log-axis labels as plain numbers (0.5, 2, 100) instead of 10^x.
-
-    Decades are always labelled; between them, 2 and 5 x 10^k are labelled when the axis
-    spans under ~2.2 decades, and every minor tick when it spans under one, so a narrow
-    log axis still has numbers but a wide one never crowds.
-    """
-
-    def __call__(self, x, pos=None):
-        if x <= 0 or not math.isfinite(x):
-            return ""
-        vmin, vmax = sorted(self.axis.get_view_interval())
-        numdec = math.log10(vmax / vmin) if vmin > 0 else 99.0
-        coeff = round(x / 10 ** math.floor(math.log10(x) + 1e-9), 6)
-        if math.isclose(coeff, 1.0) or numdec < 0.9 or (numdec < 2.2 and coeff in (2.0, 5.0)):
-            return _tick(x)
-        return ""
 
 
 def _tick(x: float) -> str:
@@ -385,15 +380,18 @@ def plot_energy_by_encoding(
     title: str = "Energy per inference by encoding",
     colors: Mapping[str, str] | None = None,
     max_cols: int = 3,
+    bounds_label: str = "low–high bound of total",
     dpi: int = DPI,
 ) -> Path:
     """Stacked energy per inference by encoding, one panel per hardware profile.
 
     Each bar is one encoding, stacked by energy component (bottom to top in the order of
-    :data:`COMPONENTS`); the error bar spans the low/high bound of the total, and the total
-    is written above it. Each panel has its own y scale and unit. The ANN bar is hatched and
-    placed last; encoding names on the x axis are coloured as in every other figure. One
-    shared legend lists only the components that are non-zero somewhere.
+    :data:`COMPONENTS`); the error bar spans the low/high bound of the total (whatever the
+    caller passes: the report passes the min–max over seeds; ``bounds_label`` names it), and
+    the total is written above it. Each panel has its own linear y scale from 0 and its own
+    unit. ANN bars (``ANN``, ``ANN dense``, ``ANN zero-skip``, ...) are hatched and placed
+    last; encoding names on the x axis are coloured as in every other figure. One shared
+    legend lists only the components that are non-zero somewhere.
 
     Parameters
     ----------
@@ -410,6 +408,8 @@ def plot_energy_by_encoding(
         Overrides for :func:`encoding_colors`.
     max_cols : int
         Most panels per row.
+    bounds_label : str
+        Legend entry of the error bars.
     dpi : int
         Resolution of the PNG.
 
@@ -472,7 +472,7 @@ def plot_energy_by_encoding(
             )
             for bar, enc in zip(bars, encs):
                 if _is_ann(enc):
-                    bar.set_hatch("///")
+                    bar.set_hatch(_ann_style(enc)["hatch"])
                     bar.set_edgecolor(ANN_COLOR)
             bottom += vals
         # ANN outline so the hatched bar reads as one object
@@ -505,9 +505,9 @@ def plot_energy_by_encoding(
         ax.set_visible(False)
 
     handles = [Patch(facecolor=COMPONENT_COLORS[c], label=COMPONENT_LABELS[c]) for c in used]
-    if any(_is_ann(e) for e in encodings):
-        handles.append(Patch(facecolor="white", edgecolor=ANN_COLOR, hatch="///", label="ANN (hatched)"))
-    handles.append(Line2D([], [], color="black", marker="_", markersize=8, linewidth=1.0, label="low–high bound of total"))
+    for enc in (e for e in encodings if _is_ann(e)):
+        handles.append(Patch(facecolor="white", edgecolor=ANN_COLOR, hatch=_ann_style(enc)["hatch"], label=f"{enc} (hatched)"))
+    handles.append(Line2D([], [], color="black", marker="_", markersize=8, linewidth=1.0, label=bounds_label))
     per_row = max(1, int(fig_w / 1.9))  # legend entries that fit on one row
     ncol = min(len(handles), per_row)
     if ncol < len(handles):  # balance the rows
@@ -659,21 +659,27 @@ def plot_accuracy_vs_energy(
     title: str = "Accuracy vs energy per inference",
     colors: Mapping[str, str] | None = None,
     max_cols: int = 3,
+    bounds_label: str = "low–high energy bound",
     dpi: int = DPI,
 ) -> Path:
-    """Accuracy against energy per inference (log x), one panel per hardware profile.
+    """Accuracy against energy per inference, one panel per hardware profile.
 
-    Each encoding is one point in its colour (circle for SNNs, square for the ANN), with a
-    horizontal error bar from the low to the high energy bound, and labelled with its name
-    (labels are nudged apart so they never overlap). Panels share the accuracy axis; each
-    has its own energy unit, chosen around the geometric mean of its energies.
+    Each encoding is one point in its colour (circle for SNNs; square for the ANN, diamond
+    for an ``ANN zero-skip`` baseline), with a horizontal error bar from ``energy_low_pj`` to
+    ``energy_high_pj`` and, when the table has ``accuracy_low``/``accuracy_high``, a
+    vertical one (the report passes the min–max over seeds for both; ``bounds_label`` names
+    them). Points are labelled with their name (labels are nudged apart so they never
+    overlap). Panels share the accuracy axis. The energy axis is linear when a panel's
+    energies span less than a decade, else logarithmic; either way every axis carries at
+    least three labelled ticks in plain numbers. Each panel has its own energy unit.
 
     Parameters
     ----------
     points : pandas.DataFrame
         Columns ``encoding``, ``profile``, ``accuracy`` (fraction, 0..1), ``energy_pj``,
-        ``energy_low_pj``, ``energy_high_pj`` (per inference, > 0 for the log axis) and
-        ``system`` (``'snn'`` or ``'ann'``).
+        ``energy_low_pj``, ``energy_high_pj`` (per inference, > 0) and ``system``
+        (``'snn'`` or ``'ann'``); optionally ``accuracy_low`` and ``accuracy_high``
+        (fractions; NaN for no bar).
     path : str or os.PathLike
         PNG to write.
     title : str
@@ -682,6 +688,8 @@ def plot_accuracy_vs_energy(
         Overrides for :func:`encoding_colors`.
     max_cols : int
         Most panels per row.
+    bounds_label : str
+        Legend entry of the error bars.
     dpi : int
         Resolution of the PNG.
 
@@ -699,13 +707,16 @@ def plot_accuracy_vs_energy(
     cols = ["encoding", "profile", "accuracy", "energy_pj", "energy_low_pj", "energy_high_pj", "system"]
     _require(points, cols, what)
     df = _numeric(points, ["accuracy", "energy_pj", "energy_low_pj", "energy_high_pj"], what)
+    for col in ("accuracy_low", "accuracy_high"):
+        df = _numeric(df, [col], what, allow_nan=True) if col in df.columns else df.assign(**{col: np.nan})
     df["encoding"] = df["encoding"].astype(str)
     df["profile"] = df["profile"].astype(str)
     df["system"] = df["system"].astype(str).str.lower()
-    if not df["accuracy"].between(0, 1).all():
+    accs = df[["accuracy", "accuracy_low", "accuracy_high"]].to_numpy(dtype=float)
+    if not ((accs[np.isfinite(accs)] >= 0) & (accs[np.isfinite(accs)] <= 1)).all():
         raise ValueError(f"{what}: column 'accuracy' must be a fraction in 0..1 (got {df['accuracy'].max()!r})")
     if (df[["energy_pj", "energy_low_pj", "energy_high_pj"]] <= 0).any().any():
-        raise ValueError(f"{what}: energies must be > 0 for the log axis")
+        raise ValueError(f"{what}: energies must be > 0")
     bad = sorted(set(df["system"]) - {"snn", "ann"})
     if bad:
         raise ValueError(f"{what}: column 'system' must be 'snn' or 'ann', got {bad[0]!r}")
@@ -717,41 +728,57 @@ def plot_accuracy_vs_energy(
     fig = _new_figure((max(6.0, 4.4 * ncols), 3.6 * nrows + 0.5))
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
     flat = axes.ravel()
-    acc = df["accuracy"] * 100
-    pad = max(0.5, (acc.max() - acc.min()) * 0.15)
-    ylim = (max(0.0, acc.min() - pad), min(100.0, acc.max() + pad) + pad * 0.3)
+    acc_all = np.r_[df["accuracy"], df["accuracy_low"].dropna(), df["accuracy_high"].dropna()] * 100
+    pad = max(0.25, (acc_all.max() - acc_all.min()) * 0.12)
+    ylim = (max(0.0, acc_all.min() - pad), min(100.0, acc_all.max() + pad) + pad * 0.3)
+    has_acc_bars = bool(df[["accuracy_low", "accuracy_high"]].notna().all(axis=1).any())
     labels = []
     for k, (ax, prof) in enumerate(zip(flat, profiles)):
         sub = df[df["profile"] == prof]
-        unit, scale = energy_unit(sub[["energy_low_pj", "energy_pj", "energy_high_pj"]].to_numpy(), reference="geomean")
+        lo_all = float(sub[["energy_low_pj", "energy_pj"]].min().min())
+        hi_all = float(sub[["energy_high_pj", "energy_pj"]].max().max())
+        log_x = hi_all / lo_all >= 10
+        unit, scale = energy_unit(sub[["energy_low_pj", "energy_pj", "energy_high_pj"]].to_numpy(), reference="geomean" if log_x else "max")
         for enc in [e for e in encodings if e in set(sub["encoding"])]:
             for _, row in sub[sub["encoding"] == enc].iterrows():
-                ann = row["system"] == "ann"
+                ann = row["system"] == "ann" or _is_ann(enc)
                 color = ANN_COLOR if ann else cmap[enc]
                 e, lo, hi = row["energy_pj"] / scale, row["energy_low_pj"] / scale, row["energy_high_pj"] / scale
+                a = row["accuracy"] * 100
+                yerr = None
+                if np.isfinite(row["accuracy_low"]) and np.isfinite(row["accuracy_high"]):
+                    yerr = [[max(a - row["accuracy_low"] * 100, 0)], [max(row["accuracy_high"] * 100 - a, 0)]]
                 ax.errorbar(
-                    e, row["accuracy"] * 100, xerr=[[max(e - lo, 0)], [max(hi - e, 0)]], fmt="s" if ann else "o",
-                    color=color, markersize=7, markeredgecolor="white", markeredgewidth=0.8, elinewidth=1.2,
-                    capsize=3, zorder=3,
+                    e, a, xerr=[[max(e - lo, 0)], [max(hi - e, 0)]], yerr=yerr,
+                    fmt=_ann_style(enc)["marker"] if ann else "o", color=color, markersize=7, markeredgecolor="white",
+                    markeredgewidth=0.8, elinewidth=1.2, capsize=3, zorder=3,
                 )
                 labels.append(
                     ax.annotate(
-                        enc, (e, row["accuracy"] * 100), xytext=(7, 5), textcoords="offset points", fontsize=8.5,
+                        enc, (e, a), xytext=(7, -13) if ann and "skip" in enc.lower() else (7, 5),
+                        textcoords="offset points", fontsize=8.5,
                         color=color, fontweight="bold", zorder=4,
                         arrowprops=dict(arrowstyle="-", color=color, linewidth=0.7, shrinkA=1, shrinkB=4),
                     )
                 )
                 labels[-1].arrow_patch.set_visible(False)  # leader line only if the label is moved
-        lo_all = sub["energy_low_pj"].min() / scale
-        hi_all = sub["energy_high_pj"].max() / scale
-        span = max(math.log10(hi_all / lo_all), 0.3)
-        ax.set_xscale("log")
-        ax.set_xlim(lo_all / 10 ** (0.15 * span), hi_all * 10 ** (0.45 * span))  # room for labels on the right
-        ax.xaxis.set_major_formatter(_PlainLogFormatter())
-        ax.xaxis.set_minor_formatter(_PlainLogFormatter())
-        ax.tick_params(axis="x", which="both", labelsize=8.5)
+        lo_s, hi_s = lo_all / scale, hi_all / scale
+        if log_x:
+            span = math.log10(hi_s / lo_s)
+            ax.set_xscale("log")
+            ax.set_xlim(lo_s / 10 ** (0.08 * span), hi_s * 10 ** (0.3 * span))  # room for labels on the right
+            _log_ticks(ax.xaxis)
+            ax.set_xlabel(f"energy per inference ({unit}, log scale)")
+        else:
+            width = hi_s - lo_s or hi_s * 0.1
+            ax.set_xlim(max(0.0, lo_s - 0.08 * width), hi_s + 0.35 * width)  # room for labels on the right
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=3))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _tick(v)))
+            ax.set_xlabel(f"energy per inference ({unit})")
+        ax.tick_params(axis="both", which="both", labelsize=8.5)
         ax.set_ylim(*ylim)
-        ax.set_xlabel(f"energy per inference ({unit}, log scale)")
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=3))
+        ax.yaxis.set_tick_params(labelleft=True)
         if k % ncols == 0:
             ax.set_ylabel("accuracy (%)")
         ax.set_title(f"profile: {prof}", fontsize=10)
@@ -759,15 +786,31 @@ def plot_accuracy_vs_energy(
         ax.spines[["top", "right"]].set_visible(False)
     for ax in flat[len(profiles):]:
         ax.set_visible(False)
-    handles = [
-        Line2D([], [], marker="o", color="#777777", linestyle="none", label="SNN"),
-        Line2D([], [], marker="s", color=ANN_COLOR, linestyle="none", label="ANN"),
-        Line2D([], [], color="black", marker="|", markersize=8, linewidth=1.0, label="low–high energy bound"),
-    ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False, fontsize=8.5)
-    fig.suptitle(f"{title}\n(up and to the left is better)", fontsize=12)
+    handles = [Line2D([], [], marker="o", color="#777777", linestyle="none", label="SNN")]
+    for enc in (e for e in encodings if _is_ann(e)):
+        handles.append(Line2D([], [], marker=_ann_style(enc)["marker"], color=ANN_COLOR, linestyle="none", label=enc))
+    handles.append(Line2D([], [], color="black", marker="|", markersize=8, linewidth=1.0, label=bounds_label))
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False, fontsize=8.5)
+    fig.suptitle(f"{title}\n(up and to the left is better)", fontsize=11)
     _declutter(fig, labels)
     return _save(fig, path, dpi)
+
+
+def _log_ticks(axis) -> None:
+    """Log-axis ticks that always label at least three values in plain numbers.
+
+    Decades only when the axis spans three or more; 1, 2, 5 per decade over one to three
+    decades; 1..9 per decade below one decade.
+    """
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    lo, hi = sorted(axis.get_view_interval())
+    span = math.log10(hi / lo) if lo > 0 else 99.0
+    subs = (1.0,) if span >= 3 else (1.0, 2.0, 5.0) if span >= 1 else tuple(float(k) for k in range(1, 10))
+    axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=30))
+    axis.set_major_formatter(FuncFormatter(lambda v, _p: _tick(v)))
+    axis.set_minor_locator(LogLocator(base=10, subs=tuple(float(k) for k in range(1, 10)), numticks=30))
+    axis.set_minor_formatter(NullFormatter())
 
 
 # --------------------------------------------------------------------------- 4. early exit
@@ -783,18 +826,22 @@ def plot_early_exit(
     colors: Mapping[str, str] | None = None,
     dpi: int = DPI,
 ) -> Path:
-    """Early-exit trade-off: accuracy and cumulative energy when reading out after t steps.
+    """Early-exit trade-off: accuracy and cumulative energy when reading out after step t.
 
-    Left: accuracy (%) of the readout averaged over the first t timesteps, t = 1..T, one
-    line per encoding. Right: cumulative energy per inference after t steps on one hardware
-    profile. The ANN (a row with encoding ``'ANN'`` and no ``steps``), if present, is a
-    dashed grey horizontal line in both panels. The steps axis has integer ticks.
+    Left: accuracy (%) of the readout averaged over steps 0..t, one line per encoding.
+    Right: cumulative energy per inference spent up to step t on one hardware profile. The
+    x axis is the last step used, ``t = steps - 1``, numbered from 0 like the timesteps of
+    every other figure and table (``t = 0`` is the first step). Optional columns
+    ``accuracy_low``/``accuracy_high`` and ``cumulative_energy_low_pj``/``_high_pj`` draw
+    error bars (the report passes the min–max over seeds). Each ANN row (encoding ``'ANN'``
+    or ``'ANN ...'`` and no ``steps``) is a grey horizontal line in both panels (dashed for
+    the dense ANN, dotted for a zero-skip one). The step axis has integer ticks.
 
     Parameters
     ----------
     curves : pandas.DataFrame
-        Columns ``encoding``, ``steps`` (1..T, int; NaN for the ANN row), ``accuracy``
-        (fraction 0..1), ``cumulative_energy_pj`` and ``profile``.
+        Columns ``encoding``, ``steps`` (number of steps used, 1..T; NaN for ANN rows),
+        ``accuracy`` (fraction 0..1), ``cumulative_energy_pj`` and ``profile``.
     path : str or os.PathLike
         PNG to write.
     profile : str, optional
@@ -854,43 +901,62 @@ def plot_early_exit(
     if energy_log:
         unit, scale = energy_unit(energies, reference="geomean")
 
+    def _err(sub, col, low, high, k):
+        if low not in sub.columns or high not in sub.columns:
+            return None
+        lo, hi, v = sub[low].to_numpy(float) * k, sub[high].to_numpy(float) * k, sub[col].to_numpy(float) * k
+        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            return None
+        return np.vstack([np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)])
+
     fig = _new_figure((10.0, 4.2))
     ax_acc, ax_e = fig.subplots(1, 2)
     for enc in encodings:
         sub = snn[snn["encoding"] == enc].sort_values("steps")
-        kw = dict(color=cmap[enc], marker="o", markersize=5, linewidth=1.8, label=enc)
-        ax_acc.plot(sub["steps"], sub["accuracy"] * 100, **kw)
-        ax_e.plot(sub["steps"], sub["cumulative_energy_pj"] / scale, **kw)
-    for _, row in ann.groupby("encoding", sort=False).first().iterrows():
-        kw = dict(color=ANN_COLOR, linestyle="--", linewidth=1.5, label=f"{row.name} (no timesteps)")
-        for ax, y in ((ax_acc, row["accuracy"] * 100), (ax_e, row["cumulative_energy_pj"] / scale)):
+        t = sub["steps"].to_numpy(float) - 1
+        kw = dict(color=cmap[enc], marker="o", markersize=5, linewidth=1.8, label=enc, capsize=3, elinewidth=1.0)
+        ax_acc.errorbar(t, sub["accuracy"] * 100, yerr=_err(sub, "accuracy", "accuracy_low", "accuracy_high", 100), **kw)
+        ax_e.errorbar(t, sub["cumulative_energy_pj"] / scale, yerr=_err(
+            sub, "cumulative_energy_pj", "cumulative_energy_low_pj", "cumulative_energy_high_pj", 1 / scale), **kw)
+    ann_rows = ann.groupby("encoding", sort=False).first()
+    acc_names: dict[float, list[str]] = {}  # ANN baselines of one model share an accuracy: one line, one label
+    for name, row in ann_rows.iterrows():
+        acc_names.setdefault(float(row["accuracy"]), []).append(str(name))
+    for name, row in ann_rows.iterrows():
+        kw = dict(color=ANN_COLOR, linestyle=_ann_style(name)["linestyle"], linewidth=1.5, label=f"{name} (no timesteps)")
+        lines = [(ax_e, row["cumulative_energy_pj"] / scale, str(name))]
+        names = acc_names[float(row["accuracy"])]
+        if names[0] == name:
+            lines.append((ax_acc, row["accuracy"] * 100, " = ".join(names)))
+        for ax, y, text in lines:
             ax.axhline(y, **kw)
             ax.annotate(
-                str(row.name), (1.0, y), xycoords=("axes fraction", "data"), xytext=(-3, 3),
+                text, (1.0, y), xycoords=("axes fraction", "data"), xytext=(-3, 3),
                 textcoords="offset points", ha="right", va="bottom", fontsize=8.5, color=ANN_COLOR,
             )
 
-    t_max = int(snn["steps"].max())
+    t_max = int(snn["steps"].max()) - 1
     for ax in (ax_acc, ax_e):
-        ax.set_xlabel("timesteps used before the readout, t")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(t_max, 12)))
-        ax.set_xlim(0.7, t_max + 0.3)
+        ax.set_xlabel("last step used before the readout, t (0-based)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(t_max + 1, 12)))
+        ax.set_xlim(-0.3, t_max + 0.3)
         ax.grid(True, color="#DDDDDD", linewidth=0.6)
         ax.spines[["top", "right"]].set_visible(False)
     ax_acc.set_ylabel("accuracy (%)")
-    ax_acc.set_title("accuracy of the readout averaged over steps 1..t", fontsize=10)
+    ax_acc.yaxis.set_major_locator(MaxNLocator(nbins=6, min_n_ticks=3))
+    ax_acc.set_title("accuracy of the readout averaged over steps 0..t", fontsize=10)
     ax_e.set_ylabel(f"cumulative energy per inference ({unit}{', log scale' if energy_log else ''})")
     ax_e.set_title(f"energy spent up to step t (profile: {profile})", fontsize=10)
     if energy_log:
         ax_e.set_yscale("log")
-        ax_e.yaxis.set_major_formatter(_PlainLogFormatter())
-        ax_e.yaxis.set_minor_formatter(_PlainLogFormatter())
+        ax_e.autoscale_view()
+        _log_ticks(ax_e.yaxis)
     else:
         ax_e.set_ylim(bottom=0)
         ax_e.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _tick(v)))
-    handles, labels = ax_acc.get_legend_handles_labels()
+    handles, labels = ax_e.get_legend_handles_labels()  # every line (the accuracy panel may merge ANN lines)
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 5), frameon=False, fontsize=9)
-    fig.suptitle(title or f"Early exit: accuracy and energy vs timesteps used (profile: {profile})", fontsize=12)
+    fig.suptitle(title or f"Early exit: accuracy and energy when reading out after step t (profile: {profile})", fontsize=12)
     return _save(fig, path, dpi)
 
 
@@ -898,14 +964,14 @@ def plot_early_exit(
 
 
 def plot_spike_raster(
-    raster: Sequence[tuple[str, np.ndarray]],
+    raster: Sequence[tuple],
     path,
     title: str | None = None,
     *,
     color: str = "black",
     dpi: int = DPI,
 ) -> Path:
-    """Spike raster of one sample through the network, one band per layer.
+    """Spike raster of one sample through the network, one band per layer, the input as images.
 
     Design: with only 4-8 timesteps a classic raster (x = t, y = neuron, one dot per spike)
     collapses every layer into T vertical lines whose density cannot be read, and spreading
@@ -914,22 +980,29 @@ def plot_spike_raster(
     block of ``w = ceil(sqrt(1.5 N))`` columns (neuron ``i`` at row ``i // w``, column
     ``i % w``; neuron 0 top left; the unused end of the last row is white), one pixel per
     neuron, dark where the neuron fired at that step and light grey where it did not. The
-    tiles of one layer sit side by side, one column per timestep (x = timestep, 0-based, at
-    the tile centre); layers are stacked top to bottom in network order. The largest layer
-    gets square pixels and band heights shrink as N**0.25 (with a floor), so a 10-neuron
-    output layer stays readable next to a 5,000-neuron conv layer. Each band is labelled
-    with the layer name and "n spikes / N neurons" (over all steps); the number above each
-    tile is that step's spike count. Layers too large for one pixel per neuron are
-    downsampled with antialiasing, so they show grey in proportion to local firing density.
-    Because every neuron has a fixed place in its tile, a neuron that fires at several
-    steps appears at the same spot in successive tiles.
+    tiles of one layer sit side by side, one column per timestep (x = timestep t, numbered
+    from 0 as in every table, at the tile centre); layers are stacked top to bottom in
+    network order. The largest layer gets square pixels and band heights shrink as
+    N**0.25 (with a floor), so a 10-neuron output layer stays readable next to a
+    5,000-neuron conv layer. Each band is labelled with the layer name and "n spikes / N
+    neurons" (over all steps); the number above each tile is that step's spike count.
+    Layers too large for one pixel per neuron are downsampled with antialiasing, so they
+    show grey in proportion to local firing density.
+
+    **Input frames** given as ``(name, frames, kinds)`` are drawn as images instead, in
+    their own layout (``(T, H, W)`` or ``(T, C, H, W)``, channels side by side) with square
+    pixels: an ``"analog"`` frame in grey levels (white = 0, black = the largest value), a
+    ``"binary"`` frame as spikes on the pixel grid (dark = spike). An analog frame is
+    labelled "analog" and never counted as spikes.
 
     Parameters
     ----------
-    raster : sequence of (str, numpy.ndarray)
-        ``(layer_name, spikes)`` in network order; ``spikes`` has shape (T, n_neurons)
-        (more dimensions are flattened to neurons). Any non-zero value counts as a spike,
-        so analog input frames (e.g. hybrid coding's step 0) show where the input is non-zero.
+    raster : sequence of tuples
+        In network order, each ``(layer_name, spikes)`` with ``spikes`` of shape
+        (T, n_neurons) (more dimensions are flattened to neurons; any non-zero value is a
+        spike), or ``(name, frames, kinds)`` for input frames: ``frames`` of shape
+        (T, H, W) or (T, C, H, W) and ``kinds`` a sequence of ``"analog"`` / ``"binary"``,
+        one per step (e.g. ``EncoderSpec.frame_kinds``).
     path : str or os.PathLike
         PNG to write.
     title : str, optional
@@ -946,72 +1019,115 @@ def plot_spike_raster(
     Raises
     ------
     ValueError
-        ``raster`` is empty, an entry is not a (name, array) pair, an array has fewer than
-        two dimensions or no neurons, or the layers disagree on T.
+        ``raster`` is empty, an entry is not a (name, array) pair or (name, frames, kinds)
+        triple, an array has fewer than two dimensions (three for frames) or no neurons,
+        ``kinds`` has the wrong length or an unknown kind, or the layers disagree on T.
     """
     what = "plot_spike_raster"
     if raster is None or len(raster) == 0:
         raise ValueError(f"{what}: raster is empty; expected a list of (layer_name, spikes) pairs")
-    layers = []
+    layers = []  # (name, values (T, rows, cols) float, kinds or None, image shape or None)
     for k, item in enumerate(raster):
-        try:
-            name, spikes = item
-        except (TypeError, ValueError):
-            raise ValueError(f"{what}: entry {k} must be a (layer_name, spikes) pair") from None
-        arr = np.asarray(spikes)
+        if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
+            raise ValueError(f"{what}: entry {k} must be a (layer_name, spikes) pair or a (name, frames, kinds) triple")
+        name, arr = str(item[0]), np.asarray(item[1])
+        if len(item) == 3:
+            kinds = tuple(str(x) for x in item[2])
+            if arr.ndim not in (3, 4):
+                raise ValueError(f"{what}: frames of {name!r} must have shape (T, H, W) or (T, C, H, W), got {arr.shape}")
+            if arr.ndim == 3:
+                arr = arr[:, None]
+            if len(kinds) != arr.shape[0] or set(kinds) - {"analog", "binary"}:
+                raise ValueError(f"{what}: kinds of {name!r} must give 'analog' or 'binary' for each of its {arr.shape[0]} steps")
+            if 0 in arr.shape:
+                raise ValueError(f"{what}: layer {name!r} has no timesteps or no pixels (shape {arr.shape})")
+            T_, C, H, W = arr.shape
+            # channels side by side with a one-pixel gap (NaN = white)
+            img = np.full((T_, H, C * W + (C - 1)), np.nan)
+            for c in range(C):
+                img[:, :, c * (W + 1): c * (W + 1) + W] = arr[:, c].astype(float)
+            layers.append((name, img, kinds, (C, H, W)))
+            continue
         if arr.ndim < 2:
             raise ValueError(f"{what}: spikes of layer {name!r} must have shape (T, n_neurons), got {arr.shape}")
         arr = arr.reshape(arr.shape[0], -1) != 0
         if arr.shape[1] == 0 or arr.shape[0] == 0:
             raise ValueError(f"{what}: layer {name!r} has no timesteps or no neurons (shape {arr.shape})")
-        layers.append((str(name), arr))
+        n = arr.shape[1]
+        w = max(1, math.ceil(math.sqrt(1.5 * n)))
+        r = math.ceil(n / w)
+        tiles = np.c_[arr.astype(float), np.full((arr.shape[0], r * w - n), np.nan)].reshape(arr.shape[0], r, w)
+        layers.append((name, tiles, None, None))
     T = layers[0][1].shape[0]
-    for name, arr in layers:
+    for name, arr, _, _ in layers:
         if arr.shape[0] != T:
             raise ValueError(f"{what}: layer {name!r} has {arr.shape[0]} timesteps, the first layer has {T}")
 
-    # Tile geometry: w neurons per tile row, r rows, tiles about `aspect` times wider than tall.
-    aspect = 1.5
-    widths = [max(1, math.ceil(math.sqrt(aspect * arr.shape[1]))) for _, arr in layers]
-    rows = [math.ceil(arr.shape[1] / w) for (_, arr), w in zip(layers, widths)]
-    n_max = max(arr.shape[1] for _, arr in layers)
+    n_max = max(np.isfinite(arr[0]).sum() for _, arr, kinds, _ in layers if kinds is None) if any(
+        kinds is None for _, _, kinds, _ in layers) else 1
     fig_w = min(max(1.9 * T + 3.2, 8.0), 18.0)
     tile_frac = 0.84  # fraction of a step column covered by its tile
     tile_w = tile_frac * (fig_w - 3.2) / T  # inches
-    # the largest layer gets square pixels; smaller layers shrink as N**0.25, never below a label's height
-    heights = [max(0.5, tile_w / aspect * min(1.0, max(0.35, (arr.shape[1] / n_max) ** 0.25))) for _, arr in layers]
+    heights = []
+    for _, arr, kinds, _ in layers:
+        rows, cols = arr.shape[1:]
+        if kinds is not None:  # an image: square pixels, as tall as fits the column (at most 1.3 in)
+            heights.append(max(0.6, min(1.3, tile_w * rows / cols)))
+        else:  # the largest layer gets square pixels; smaller ones shrink as N**0.25, never below a label's height
+            n = np.isfinite(arr[0]).sum()
+            heights.append(max(0.5, tile_w / 1.5 * min(1.0, max(0.35, (n / n_max) ** 0.25))))
     fig_h = min(sum(heights) + 0.28 * len(layers) + 1.5, 20.0)
     fig = _new_figure((fig_w, fig_h))
     fig.get_layout_engine().set(h_pad=0.06, hspace=0.0)
     axes = np.atleast_1d(fig.subplots(len(layers), 1, sharex=True, gridspec_kw={"height_ratios": heights}))
     palette = ListedColormap(["#E3E3E3", color]).with_extremes(bad="white")
-    for ax, (name, arr), w, r in zip(axes, layers, widths, rows):
-        n = arr.shape[1]
-        pad = r * w - n
+    greys = mpl.colormaps["Greys"].with_extremes(bad="white")
+    for ax, (name, arr, kinds, shape), h in zip(axes, layers, heights):
+        rows, cols = arr.shape[1:]
+        frac = tile_frac
+        if kinds is not None:  # keep the pixels square: the image may be narrower than the column
+            frac = tile_frac * min(1.0, (h * cols / rows) / tile_w)
+            analog_vals = arr[[k == "analog" for k in kinds]]
+            vmax = float(np.nanmax(np.abs(analog_vals))) if analog_vals.size and np.isfinite(analog_vals).any() else 1.0
+            vmax = vmax or 1.0
         for t in range(T):
-            tile = np.r_[arr[t].astype(float), np.full(pad, np.nan)].reshape(r, w)
+            analog = kinds is not None and kinds[t] == "analog"
+            tile = arr[t] if analog else np.where(np.isnan(arr[t]), np.nan, (arr[t] != 0).astype(float))
             ax.imshow(
-                np.ma.masked_invalid(tile), cmap=palette, vmin=0, vmax=1, aspect="auto",
-                interpolation="antialiased", interpolation_stage="rgba",
-                extent=(t - tile_frac / 2, t + tile_frac / 2, r, 0),
+                np.ma.masked_invalid(tile), cmap=greys if analog else palette,
+                vmin=min(0.0, float(np.nanmin(tile))) if analog else 0, vmax=vmax if analog else 1, aspect="auto",
+                interpolation="nearest" if kinds is not None else "antialiased", interpolation_stage="rgba",
+                extent=(t - frac / 2, t + frac / 2, rows, 0),
             )
+            label = "analog" if analog else f"{int(np.nansum(tile)):,}"
             ax.annotate(
-                f"{int(arr[t].sum()):,}", (t, 0), xytext=(0, 1.5), textcoords="offset points", ha="center",
+                label, (t, 0), xytext=(0, 1.5), textcoords="offset points", ha="center",
                 va="bottom", fontsize=6.5, color="#555555", annotation_clip=False,
             )
         ax.set_xlim(-0.5, T - 0.5)
-        ax.set_ylim(r, 0)
+        ax.set_ylim(rows, 0)
         ax.set_yticks([])
-        ax.set_ylabel(
-            f"{name}\n{int(arr.sum()):,} spikes / {n:,} neurons", rotation=0, ha="right", va="center",
-            fontsize=8.5, labelpad=6,
-        )
+        if kinds is None:
+            n = int(np.isfinite(arr[0]).sum())
+            text = f"{name}\n{int(np.nansum(arr)):,} spikes / {n:,} neurons"
+        else:
+            C, H, W = shape
+            binary = [t for t in range(T) if kinds[t] == "binary"]
+            spikes = int(sum((arr[t][np.isfinite(arr[t])] != 0).sum() for t in binary))
+            analog_steps = [t for t in range(T) if kinds[t] == "analog"]
+            text = f"{name} ({C}x{H}x{W})"
+            if binary:
+                text += f"\n{spikes:,} spikes / {C * H * W:,} pixels"
+            if analog_steps:
+                text += "\nanalog at t = " + ", ".join(map(str, analog_steps)) if len(analog_steps) < T else "\nanalog at every step"
+        ax.set_ylabel(text, rotation=0, ha="right", va="center", fontsize=8.5, labelpad=6)
         ax.tick_params(axis="x", length=0)
         for sp in ax.spines.values():
             sp.set_visible(False)
     axes[-1].set_xticks(range(T))
     caption = (
-        "Each tile is one layer at one timestep: its neurons wrapped row-major (neuron 0 top left), "
+        "Input frames are drawn as images (analog frames in grey levels, spike frames dark where a pixel fired). "
+        "Each other tile is one layer at one timestep: its neurons wrapped row-major (neuron 0 top left), "
         "one pixel per neuron, dark = spike. Number above a tile = spikes in that step; "
         "left = totals over all steps."
     )
