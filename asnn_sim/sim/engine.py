@@ -25,6 +25,7 @@ from asnn_sim.counts_schema import CONVENTIONS, SLOT, count_names
 from asnn_sim.encoding import EncoderSpec
 from asnn_sim.ir import Graph
 from asnn_sim.sim import kernels as K
+from asnn_sim.threads import torch_threads_kept
 
 COUNTS = count_names()
 PRECISIONS = {"float32": np.float32, "float64": np.float64}
@@ -334,13 +335,14 @@ class Simulator:
         nodes, inputs, rows, shapes = self.graph.nodes, self._inputs, self._row_of, self._shapes
         values: list = [None] * len(nodes)
         self._dirty = True
-        for t in range(T):
-            ctx.t = t
-            for i, node in enumerate(nodes):
-                ctx.out_shape = shapes[i]
-                r = rows[i]
-                ctx.counts = counts[:, r, t] if r >= 0 else None
-                values[i] = node.step(states[i], [values[j] for j in inputs[i]], t, ctx)
+        with torch_threads_kept():  # Numba's parallel kernels reset the OpenMP count torch shares
+            for t in range(T):
+                ctx.t = t
+                for i, node in enumerate(nodes):
+                    ctx.out_shape = shapes[i]
+                    r = rows[i]
+                    ctx.counts = counts[:, r, t] if r >= 0 else None
+                    values[i] = node.step(states[i], [values[j] for j in inputs[i]], t, ctx)
         self._dirty = False
         logits = states[-1]["total"] / T
         return BatchResult(counts, step_logits, logits, spikes or {})
