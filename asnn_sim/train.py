@@ -277,8 +277,11 @@ def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[T
 
 
 def _save_torch(obj, path: Path) -> None:
-    with atomic.atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    # torch.save names the zip's inner folder after the file it writes to, which here
+    # would be the random temporary name: saving through a file object names it
+    # "archive", so equal weights give byte-identical files (comparable by checksum).
+    with atomic.atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(obj, f)
 
 
 def _write_metrics(rows: list[dict], path: Path) -> None:

@@ -46,6 +46,9 @@ def test_same_seed_gives_same_metrics(tmp_path, extra):
     a = pd.read_csv(tmp_path / "a" / "metrics.csv")[METRICS]
     b = pd.read_csv(tmp_path / "b" / "metrics.csv")[METRICS]
     pd.testing.assert_frame_equal(a, b)
+    # Same seed, same machine and thread count: the weight files are byte for byte equal,
+    # so a checksum tells two runs apart (docs/reproducibility.md).
+    assert (tmp_path / "a" / "model.pt").read_bytes() == (tmp_path / "b" / "model.pt").read_bytes()
 
 
 def test_resume_continues_exactly(tmp_path):
