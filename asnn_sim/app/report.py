@@ -826,7 +826,8 @@ def _summary_markdown(title, runs, tables, head_md, headline_profile, spread_nam
         "",
         "Trained with torch " + ", ".join(torch_versions or ["?"]) + " on " + ", ".join(map(str, threads or ["?"]))
         + " CPU thread(s). The same command, seed, software and thread count on the same machine reproduce "
-        "every number; another thread count or CPU can train different models (see NOTES.md, reproducibility).",
+        "every number; another thread count or CPU trains different models, about as far apart as the seeds "
+        "(docs/reproducibility.md in asnn-sim; set OMP_NUM_THREADS to fix the count).",
         "",
     ]
     for seed, arts in runs.items():
