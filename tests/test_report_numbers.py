@@ -107,3 +107,13 @@ def test_parse_seeds():
     for bad, message in (("", "at least one"), ("a", "integers"), ("2-1", "not a valid"), ("1,1", "twice"), ("-1", "integers")):
         with pytest.raises(ValueError, match=message):
             parse_seeds(bad)
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/energy.md"])
+def test_the_documented_demo_tables_recompute(doc):
+    # The copies of the demo's tables in the user docs obey the same arithmetic as a fresh
+    # report: a reviewer recomputing a ratio from the docs gets the printed value.
+    text = (ROOT / doc).read_text()
+    if doc == "README.md":
+        assert check_headline(text) == 3 * 3 + 2
+    assert check_ratios(text) >= 2 * 9
