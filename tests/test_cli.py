@@ -142,6 +142,13 @@ def test_compare_writes_a_report_and_reuses_the_cache(tmp_path, capsys):
     assert (energy["ratio_vs_zero_skip_ann"] <= energy["ratio_vs_zero_skip_ann_seed_max"] + 1e-12).all()
     early = pd.read_parquet(out / "tables" / "early_exit.parquet")
     assert sorted(early.loc[early["encoding"] == "hybrid", "t"].unique()) == [0, 1, 2]  # 0-based like the counts
+    # The papers' firing-rate convention beside the exact counts: the exact column is the
+    # fp32-arith profile's own ratio; int8-SRAM was not priced here, so it is missing.
+    conv = pd.read_parquet(out / "tables" / "conventions.parquet").set_index("encoding")
+    fp32 = energy[energy["profile"] == "cmos45-fp32-arith"].set_index("encoding")
+    assert np.isclose(conv.loc["hybrid", "ratio_exact"], fp32.loc["hybrid", "ratio_vs_dense_ann"])
+    assert conv["ratio_memory"].isna().all() and (conv["ratio_firing_rate"] > 0).all()
+    assert "## Energy conventions side by side" in md
 
     # A second run reuses the trained models and replays; --force rewrites the report.
     assert main(argv) == 1 and "--force" in _err_line(capsys)

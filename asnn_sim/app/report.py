@@ -192,6 +192,39 @@ def energy_tables(artifacts: list[ModelArtifacts], hw: list[str]) -> tuple[pd.Da
     return pd.DataFrame(rows), breakdowns
 
 
+#: The memory-aware profile set beside the paper conventions (when it was priced).
+MEMORY_PROFILE = "cmos45-int8-sram"
+
+
+def convention_table(artifacts: list[ModelArtifacts], energy: pd.DataFrame) -> pd.DataFrame:
+    """Per SNN of one seed: the same model priced three ways, each against its dense ANN.
+
+    ``firing_rate``: the transformer-SNN papers' estimate, E_MAC x FLOPs of the encoding
+    layer + E_AC x fr x T x FLOPs per layer (:mod:`hw_models.firing_rate`);
+    ``exact``: the same two constants on the replay's exact AC and MAC counts
+    (:data:`ARITHMETIC_PROFILE`); ``memory``: :data:`MEMORY_PROFILE`, with weight,
+    potential and routing traffic. Profiles that were not priced are NaN.
+    """
+    from hw_models import load_counts
+    from hw_models.firing_rate import firing_rate_estimate
+
+    rows = []
+    for a in artifacts:
+        if a.is_ann:
+            continue
+        est = firing_rate_estimate(load_counts(a.counts_dir))
+        row = {"seed": a.config.seed, "encoding": a.label, "sops": est.sops, "encoding_macs": est.encoding_macs,
+               "firing_rate_pj": est.energy_pj, "firing_rate_ann_pj": est.ann_pj, "ratio_firing_rate": est.ratio}
+        for key, profile in (("exact", ARITHMETIC_PROFILE), ("memory", MEMORY_PROFILE)):
+            e = energy[(energy["encoding"] == a.label) & (energy["profile"] == profile)]
+            row[f"{key}_pj"] = float(e["snn_pj"].iloc[0]) if len(e) else np.nan
+            row[f"ratio_{key}"] = float(e["ratio_vs_dense_ann"].iloc[0]) if len(e) else np.nan
+        row["synaptic_acs"] = float(a.sim_summary["per_inference"]["synaptic_acs"])
+        row["synaptic_macs"] = float(a.sim_summary["per_inference"]["synaptic_macs"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _model_rows(artifacts: list[ModelArtifacts]) -> list[dict]:
     """One row per model of one seed: accuracy, activity and counts per inference."""
     rows = []
@@ -340,6 +373,13 @@ def aggregate_energy(by_seed: pd.DataFrame) -> pd.DataFrame:
     out = out.merge(status.reset_index(), on=["encoding", "profile"], how="left")
     seeds = by_seed.groupby(["encoding", "profile"], sort=False)["seed"].agg(lambda s: ",".join(map(str, s)))
     return out.merge(seeds.rename("seeds").reset_index(), on=["encoding", "profile"], how="left")
+
+
+def aggregate_conventions(by_seed: pd.DataFrame) -> pd.DataFrame:
+    """Per encoding over seeds: the three conventions' energies and ratios (mean, seed min and max)."""
+    cols = ["firing_rate_pj", "ratio_firing_rate", "exact_pj", "ratio_exact", "memory_pj", "ratio_memory",
+            "sops", "synaptic_acs", "encoding_macs", "synaptic_macs"]
+    return _spread(by_seed, ["encoding"], cols, extra_mean=["firing_rate_ann_pj"])
 
 
 def aggregate_models(by_seed: pd.DataFrame) -> pd.DataFrame:
@@ -617,7 +657,7 @@ def build_report(
     (out / "tables").mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     log("report: energy on " + ", ".join(hw) + (f" for seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else ""))
-    per = {name: [] for name in ("energy", "models", "firing", "layer_timestep", "early_exit", "components")}
+    per = {name: [] for name in ("energy", "models", "firing", "layer_timestep", "early_exit", "components", "conventions")}
     for seed, arts in runs.items():
         energy_s, breakdowns = energy_tables(arts, hw)
         energy_s["seed"] = seed  # the ANN-only fields come from this seed's twin
@@ -627,6 +667,7 @@ def build_report(
         per["layer_timestep"].append(layer_timestep_table(arts, breakdowns).assign(seed=seed))
         per["early_exit"].append(early_exit_table(arts, breakdowns, energy_s).assign(seed=seed))
         per["components"].append(_components_one_seed(energy_s, breakdowns).assign(seed=seed))
+        per["conventions"].append(convention_table(arts, energy_s))
     cat = {k: pd.concat(v, ignore_index=True) for k, v in per.items()}
     energy = aggregate_energy(cat["energy"])
     models = aggregate_models(cat["models"])
@@ -650,6 +691,7 @@ def build_report(
         "layer_timestep": cat["layer_timestep"],
         "early_exit": aggregate_early_exit(cat["early_exit"]),
         "energy_components": components,
+        "conventions": aggregate_conventions(cat["conventions"]),
     }
     for name, frame in tables.items():
         _write_table(frame, out / "tables", name)
@@ -744,6 +786,44 @@ def _fmt_range(value: float, low: float, high: float) -> str:
     return _fmt_energy(value) if lo == hi else f"{_fmt_energy(value)} [{lo}{DASH}{hi}]"
 
 
+def _conventions_markdown(conv: pd.DataFrame) -> list[str]:
+    """The same models under the papers' firing-rate convention, our exact counts, and a memory-aware profile."""
+    if conv.empty:
+        return []
+
+    def cell(r, col, fmt):
+        return _cell(getattr(r, col), getattr(r, f"{col}_seed_min"), getattr(r, f"{col}_seed_max"), fmt)
+
+    rows = []
+    for r in conv.itertuples(index=False):
+        rows.append({
+            "encoding": r.encoding,
+            "SOPs (fr x T x FLOPs)": cell(r, "sops", _count),
+            "ACs (replay)": cell(r, "synaptic_acs", _count),
+            "encoding-layer MACs (dense, once)": cell(r, "encoding_macs", _count),
+            "MACs (replay)": cell(r, "synaptic_macs", _count),
+            "firing-rate convention nJ": cell(r, "firing_rate_pj", _nj),
+            "SNN/ANN (firing-rate)": cell(r, "ratio_firing_rate", _ratio),
+            f"exact counts ({ARITHMETIC_PROFILE}) nJ": cell(r, "exact_pj", _nj),
+            "SNN/ANN (exact)": cell(r, "ratio_exact", _ratio),
+            f"memory-aware ({MEMORY_PROFILE}) nJ": cell(r, "memory_pj", _nj),
+            "SNN/ANN (memory-aware)": cell(r, "ratio_memory", _ratio),
+        })
+    return [
+        "## Energy conventions side by side",
+        "",
+        "The same models priced three ways, each ratio against the dense ANN twin priced the same way. "
+        "**Firing-rate convention** (transformer-SNN papers, e.g. Spikformer): E = 4.6 pJ x FLOPs of the "
+        "encoding layer (dense, once) + 0.9 pJ x SOPs, SOPs = input firing rate x T x FLOPs per layer. "
+        f"**Exact counts**: the same constants on the replay's ACs and MACs. **Memory-aware**: `{MEMORY_PROFILE}`, "
+        "with weight, membrane-potential and routing traffic. Why they differ: docs/energy.md, "
+        "\"The firing-rate convention\" (asnn-sim). Mean [min" + DASH + "max] over the seeds; `-`: profile not priced.",
+        "",
+        to_markdown(pd.DataFrame(rows)),
+        "",
+    ]
+
+
 def _summary_markdown(title, runs, tables, head_md, headline_profile, spread_name) -> str:
     seeds = list(runs)
     arts0 = runs[seeds[0]]
@@ -801,6 +881,9 @@ def _summary_markdown(title, runs, tables, head_md, headline_profile, spread_nam
         "",
         "![accuracy vs energy](figures/accuracy_vs_energy.png)",
         "",
+    ]
+    lines += _conventions_markdown(tables["conventions"])
+    lines += [
         "## Sparsity",
         "",
         "Firing rate = spikes per neuron per timestep, per layer and step t (0-based: t = 0 is the first step), "
