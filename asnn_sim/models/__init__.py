@@ -36,11 +36,15 @@ class Entry:
 
 
 _RESNET = "asnn_sim.models.resnet"
-# name -> Entry. Later models register here (tests check the ResNet names against resnet.CONFIGS).
+_SPIKFORMER = "asnn_sim.models.spikformer"
+# name -> Entry. Later models register here (tests check the ResNet and Spikformer names
+# against resnet.CONFIGS and spikformer.CONFIGS).
 REGISTRY: dict[str, Entry] = {
     "lenet": Entry("asnn_sim.models.lenet", "LeNetSNN", "LeNetANN"),
     **{name: Entry(_RESNET, "ResNetSNN", "ResNetANN", (("config", name),), RESIDUALS)
        for name in ("resnet-small", "resnet19", "resnet18", "resnet34")},
+    **{name: Entry(_SPIKFORMER, "SpikformerSNN", "SpikformerANN", (("config", name),))
+       for name in ("spikformer-small", "spikformer-4-384")},
 }
 MODEL_NAMES: tuple[str, ...] = tuple(REGISTRY)
 
@@ -95,8 +99,8 @@ def build_model(
     surrogate : str
         Surrogate gradient of the spiking model.
     residual : {"standard", "sew"}
-        Residual style, for models with shortcuts (the ResNets); ``"sew"`` is an error for
-        the others.
+        Residual style, for the ResNets; ``"sew"`` is an error for the others (the
+        Spikformers' residual stream always adds spikes after the neurons).
 
     Returns
     -------
