@@ -38,7 +38,7 @@ class Column:
 KEY_COLUMNS: tuple[Column, ...] = (
     Column("layer", "name of the graph node the row counts, e.g. 'conv1', 'lif1', 'pool1'"),
     Column("layer_index", "position of the node among the counted nodes, in the graph's execution order, from 0"),
-    Column("kind", "the node's kind: conv2d, linear, neuron, relu, readout, add, maxpool2d, avgpool2d"),
+    Column("kind", "the node's kind: conv2d, linear, token_linear, attention, neuron, relu, readout, add, maxpool2d, avgpool2d"),
     Column("t", "timestep, from 0"),
     Column("n_samples", "number of samples replayed (the divisor for per-inference means)"),
 )
@@ -53,7 +53,7 @@ COUNT_COLUMNS: tuple[Column, ...] = (
     Column("in_events_analog", "non-zero elements of an analog tensor it reads (e.g. image pixels, ANN activations, average-pool outputs)"),
     Column("synaptic_acs", "accumulates: one per (spike, in-bounds synapse) pair; a graded event of value k adds k per synapse under graded='expand'"),
     Column("synaptic_macs", "multiply-accumulates: one per (analog event, in-bounds synapse) pair, and per (graded event, synapse) under graded='mac'"),
-    Column("dense_macs", "multiply-accumulates a dense (ANN-style) layer does for the same input: one per (input element, in-bounds synapse) pair, zeros included"),
+    Column("dense_macs", "multiply-accumulates a dense (ANN-style) layer does for the same input: one per (input element, in-bounds synapse) pair, zeros included; attention: the dense products of the cheaper association order"),
     Column("neurons", "neuron updates performed: every neuron of a neuron, relu or readout node, every timestep"),
     Column("neurons_touched", "neurons that an input event reached in this timestep, through any path into their current (weight values not considered)"),
     Column("neuron_mults", "multiplications in neuron updates (leak x membrane, gain x current, readout scale)"),
@@ -63,6 +63,11 @@ COUNT_COLUMNS: tuple[Column, ...] = (
     Column("output_spikes", "spikes emitted by a neuron node (for an ANN graph: non-zero ReLU outputs)"),
     Column("elementwise_adds", "additions of two non-zero values in an add node (residual sums, biases of summed currents)"),
     Column("window_ops", "pooling: one per (input event, window containing it): an OR for spikes, a compare for a max, an add for a mean"),
+    # Products of two activations (attention); no operand is a weight.
+    Column("coincidences", "attention: binary x binary products with both operands 1 (an AND and an increment, no weight read)"),
+    Column("product_acs", "attention: spike x multi-bit products with the other operand non-zero (an add of that operand, no weight read)"),
+    Column("product_macs", "attention: multi-bit x multi-bit products with both operands non-zero (graded or analog inputs, the ANN twin; no weight read)"),
+    Column("kv_first", "attention: heads (summed over samples) computed in the order Q (K^T V) at this step, the cheaper one; the rest used (Q K^T) V"),
 )
 
 # Static per-node facts (the ``layers`` table): one row per counted node.
@@ -79,9 +84,9 @@ LAYER_COLUMNS: tuple[Column, ...] = (
     Column("n_weight_sets", "1, or 2 for a hybrid first layer (analog frame and spike frames use different weights)"),
     Column("n_bias", "synaptic rows: their bias values (after BatchNorm folding) over all weight sets; neuron rows: the bias values their updates read"),
     Column("n_neurons", "neurons (membrane potentials) of a neuron, relu or readout node; 0 otherwise"),
-    Column("fan_in", "synapses per output neuron (C_in*k*k for a conv, in_features for a linear); 0 otherwise"),
-    Column("dense_macs_per_step", "dense_macs of one sample in one timestep (the equivalent ANN's MACs for this node); 0 for non-synaptic nodes"),
-    Column("dense_ops_per_step", "the node's work in one dense pass of one sample: MACs (synaptic), neuron updates, element additions (add), window pairs (pools)"),
+    Column("fan_in", "synapses per output neuron (C_in*k*k for a conv, in_features for a linear or token_linear); 0 otherwise"),
+    Column("dense_macs_per_step", "dense_macs of one sample in one timestep (the equivalent ANN's MACs for this node: synaptic nodes, and attention's products in the cheaper order); 0 otherwise"),
+    Column("dense_ops_per_step", "the node's work in one dense pass of one sample: MACs (synaptic, attention), neuron updates, element additions (add), window pairs (pools)"),
 )
 
 #: Conventions a replay can use; summary.json records the ones used.
