@@ -6,6 +6,10 @@ kind                    what it does                                           r
 ``input``               the encoded input frames                               nothing
 ``conv2d``              2-D convolution of events into a current               events
 ``linear``              fully connected layer of events into a current         events
+``token_linear``        the same linear layer on every token of a (D, H, W)    events
+                        map, into a current
+``attention``           softmax-free ``scale * Q K^T V`` per head of three     3 x events
+                        (D, H, W) maps, into a current
 ``neuron``              LIF/ASNN neurons: current in, spikes out               a current
 ``relu``                the ANN twin's activation: current in, values out      a current
 ``add``                 element-wise sum (residuals): events, or currents      both
@@ -24,6 +28,7 @@ table and ``hw_models`` look kinds up here. A new kind is a new module plus
 from __future__ import annotations
 
 from asnn_sim.nodes.add import Add
+from asnn_sim.nodes.attention import Attention
 from asnn_sim.nodes.avgpool2d import AvgPool2d
 from asnn_sim.nodes.base import GraphError, Node, fail
 from asnn_sim.nodes.conv2d import Conv2d
@@ -34,6 +39,7 @@ from asnn_sim.nodes.maxpool2d import MaxPool2d
 from asnn_sim.nodes.neuron import Neuron
 from asnn_sim.nodes.readout import Readout
 from asnn_sim.nodes.relu import ReLU
+from asnn_sim.nodes.token_linear import TokenLinear
 
 #: kind name -> node class
 KINDS: dict[str, type[Node]] = {}
@@ -63,10 +69,10 @@ def kind_class(kind: str, node: str = "?") -> type[Node]:
         raise fail(node, f"unknown node type {kind!r}; known: {', '.join(KINDS)}") from None
 
 
-for _cls in (Input, Conv2d, Linear, MaxPool2d, AvgPool2d, Flatten, Neuron, ReLU, Add, Readout):
+for _cls in (Input, Conv2d, Linear, TokenLinear, Attention, MaxPool2d, AvgPool2d, Flatten, Neuron, ReLU, Add, Readout):
     register(_cls)
 
 __all__ = [
-    "KINDS", "Add", "AvgPool2d", "Conv2d", "Flatten", "GraphError", "Input", "Linear", "MaxPool2d", "Neuron",
-    "Node", "ReLU", "Readout", "kind_class", "register",
+    "KINDS", "Add", "Attention", "AvgPool2d", "Conv2d", "Flatten", "GraphError", "Input", "Linear", "MaxPool2d", "Neuron",
+    "Node", "ReLU", "Readout", "TokenLinear", "kind_class", "register",
 ]
