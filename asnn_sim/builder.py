@@ -81,6 +81,7 @@ from asnn_sim.ir import (
     ReLU,
     Readout,
 )
+from asnn_sim.nodes import Attention, TokenLinear
 from asnn_sim.nodes.base import CURRENT, fail, pair
 
 __all__ = ["GraphBuilder", "fold_bn", "snntorch_leaky", "spikingjelly_lif"]
@@ -89,6 +90,8 @@ __all__ = ["GraphBuilder", "fold_bn", "snntorch_leaky", "spikingjelly_lif"]
 PREFIX = {
     "conv2d": "conv",
     "linear": "fc",
+    "token_linear": "tfc",
+    "attention": "attn",
     "neuron": "lif",
     "relu": "relu",
     "maxpool2d": "pool",
@@ -498,6 +501,58 @@ class GraphBuilder:
         w, b = self._synaptic_weights(name, "linear", weight, bias, bn, out_features, None, in_shape[0])
         node = Linear(name, (src,), weight=w[None], bias=self._stack_bias([b], w.shape[0]), weight_set=np.zeros(self.timesteps, dtype=np.int64))
         return self._append(node)
+
+    def token_linear(
+        self,
+        out_features: int | None = None,
+        *,
+        weight=None,
+        bias=None,
+        bn: Mapping | None = None,
+        name: str | None = None,
+        source: str | None = None,
+    ) -> GraphBuilder:
+        """The same fully connected layer on every token of a ``(D, H, W)`` map, into a current.
+
+        The ``H * W`` positions are the tokens and the ``D`` channels their features (a
+        transformer's ``nn.Linear`` on ``(N, D)`` tokens); the output is ``(out, H, W)``.
+
+        Parameters
+        ----------
+        out_features : int, optional
+            Taken from ``weight`` when that is given.
+        weight : array_like, optional
+            ``(out, D)``, as ``torch.nn.Linear.weight``; default seeded random.
+        bias : float or array_like, optional
+            ``(out,)``; default none.
+        bn : dict, optional
+            A BatchNorm over the output features to fold in (see :meth:`conv`).
+        name, source : str, optional
+            Default name ``tfcN``; default source the last node.
+        """
+        name, src = self._begin("token_linear", name, source)
+        in_shape = self._shapes[src]
+        if len(in_shape) != 3:
+            raise fail(name, f"a token_linear layer reads a (D, H, W) map of H*W tokens, but {src!r} gives shape {in_shape}")
+        w, b = self._synaptic_weights(name, "linear", weight, bias, bn, out_features, None, in_shape[0])
+        node = TokenLinear(name, (src,), weight=w[None], bias=self._stack_bias([b], w.shape[0]),
+                           weight_set=np.zeros(self.timesteps, dtype=np.int64))
+        return self._append(node)
+
+    def attention(self, q: str, k: str, v: str, *, heads: int = 1, scale: float = 1.0,
+                  name: str | None = None) -> GraphBuilder:
+        """Softmax-free self-attention ``scale * Q K^T V`` per head, into a current.
+
+        ``q``, ``k`` and ``v`` name three event nodes of one ``(D, H, W)`` shape (e.g. the
+        neurons after three :meth:`token_linear` layers); ``heads`` must divide ``D``.
+        Read the current with :meth:`neuron` (or :meth:`relu` in an ANN). See
+        :mod:`asnn_sim.nodes.attention` for the counting.
+        """
+        name, _ = self._begin("attention", name, None)
+        for src in (q, k, v):
+            if src not in self._shapes:
+                raise fail(name, f"reads {src!r}, which is not an earlier node (the nodes so far: {', '.join(self._shapes)})")
+        return self._append(Attention(name, (q, k, v), heads=heads, scale=_number(name, "scale", scale)))
 
     def neuron(
         self,
