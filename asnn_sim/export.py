@@ -16,6 +16,7 @@ wider linear layer reading spikes, which suits chips that take spikes only.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Callable
 
@@ -53,12 +54,13 @@ def fold_batchnorm(layer: nn.Conv2d | nn.Linear, bn: nn.BatchNorm1d | nn.BatchNo
     return w.numpy(), b.numpy()
 
 
-def _neuron(name: str, src: str, layer: SpikingNeurons, timesteps: int) -> Neuron:
+def _neuron(name: str, src: str, layer: SpikingNeurons, timesteps: int, threshold: float = 1.0) -> Neuron:
     leak = layer.leak.detach().double().numpy()
     gain = layer.gain.detach().double().numpy()
     if not layer.per_timestep:  # shared values, stored once per step for the simulator
         leak, gain = np.repeat(leak, timesteps), np.repeat(gain, timesteps)
-    return Neuron(name, (src,), leak=leak, gain=gain, per_timestep=layer.per_timestep)
+    extra = {} if threshold == 1.0 else {"threshold": np.array(float(threshold))}
+    return Neuron(name, (src,), leak=leak, gain=gain, per_timestep=layer.per_timestep, **extra)
 
 
 def _conv(name: str, src: str, pairs: list[tuple[nn.Conv2d, nn.Module | None]], weight_set: list[int]) -> Conv2d:
@@ -178,10 +180,105 @@ def export_resnet(model: nn.Module, input_shape: tuple[int, int, int], timesteps
     return nodes
 
 
+def _is_power_of_two(x: float) -> bool:
+    return x > 0 and math.isfinite(x) and math.frexp(x)[0] == 0.5
+
+
+def _maxpool(name: str, src: str, pool: tuple[int, int, int]) -> MaxPool2d:
+    kernel, stride, padding = pool
+    if not padding:
+        return MaxPool2d(name, (src,), kernel=kernel, stride=stride)
+    if "padding" not in MaxPool2d.ATTRS:
+        raise ValueError(
+            f"{name}: this model max-pools with padding {padding}, which this version's maxpool2d node cannot express"
+        )
+    return MaxPool2d(name, (src,), kernel=kernel, stride=stride, padding=padding)
+
+
+def export_spikformer(model: nn.Module, input_shape: tuple[int, int, int], timesteps: int) -> list[Node]:
+    """Nodes of a Spikformer or its ANN twin (see :mod:`asnn_sim.models.spikformer`).
+
+    The graph stays in the channel-first ``(D, H', W')`` layout, which the simulator
+    stores token-major: patch convs (BN folded; a hybrid model's analog first conv is
+    weight set 0 of ``patch_conv1``), neurons, max-pools, the relative-position conv and
+    its ``add`` (events + events: graded); per block ``token_linear`` nodes (BN folded)
+    for q, k, v, proj, fc1, fc2, an ``attention`` node reading the q, k, v neurons, and
+    two residual ``add`` nodes; then ``avgpool2d`` over the token grid, ``flatten``, the
+    ``linear`` head and the ``readout``.
+
+    The attention scale (0.125) of a spiking model is folded into the attention neuron
+    when it is a power of two: the node's ``scale`` is 1 and the neuron's threshold is
+    ``attn_threshold / scale`` (0.5 / 0.125 = 4). That is exact in floating point:
+    multiplying a current by 2^k multiplies every membrane value (``leak * v + gain * I``,
+    the soft reset by the threshold) by 2^k without rounding, so every comparison with
+    the threshold comes out the same. Otherwise the scale stays on the node. ANN twins
+    keep the scale on the node (``ReLU(scale * A)``).
+    """
+    from asnn_sim.nodes import KINDS
+
+    if "token_linear" not in KINDS or "attention" not in KINDS:
+        raise ValueError("exporting a Spikformer needs the token_linear and attention node kinds")
+    TokenLinear, Attention = KINDS["token_linear"], KINDS["attention"]
+    spiking = model.is_spiking
+    cfg = model.config
+    sets = np.zeros(timesteps, dtype=np.int64)
+    nodes: list[Node] = [Input("input", (), shape=input_shape, encoder=model.encoder.to_dict() if spiking else None)]
+
+    def act(name: str, src: str, layer, threshold: float = 1.0) -> str:
+        if not spiking:
+            name = name.replace("lif", "relu")
+        nodes.append(_neuron(name, src, layer, timesteps, threshold) if spiking else ReLU(name, (src,)))
+        return name
+
+    def token(name: str, src: str, linear: nn.Linear, bn: nn.Module) -> str:
+        w, b = fold_batchnorm(linear, bn)
+        nodes.append(TokenLinear(name, (src,), weight=w[None], bias=b[None], weight_set=sets))
+        return name
+
+    analog = (model.patch_conv1_analog, model.patch_bn1_analog) if spiking and model.hybrid else None
+    nodes.append(_first_conv(model, "patch_conv1", analog, (model.patch_conv1, model.patch_bn1), timesteps))
+    src = act("patch_lif1", "patch_conv1", model.patch_lif1 if spiking else None)
+    for i in range(1, 5):
+        if i > 1:
+            nodes.append(_conv(f"patch_conv{i}", src, [(getattr(model, f"patch_conv{i}"), getattr(model, f"patch_bn{i}"))],
+                               [0] * timesteps))
+            src = act(f"patch_lif{i}", f"patch_conv{i}", getattr(model, f"patch_lif{i}") if spiking else None)
+        if i in cfg.pool_after:
+            nodes.append(_maxpool(f"patch_pool{i}", src, cfg.pool))
+            src = f"patch_pool{i}"
+    nodes.append(_conv("rpe_conv", src, [(model.rpe_conv, model.rpe_bn)], [0] * timesteps))
+    rpe = act("rpe_lif", "rpe_conv", model.rpe_lif if spiking else None)
+    nodes.append(Add("rpe_add", (src, rpe)))
+    x = "rpe_add"
+    fold = spiking and _is_power_of_two(cfg.scale)
+    for j, block in enumerate(model.blocks):
+        p = f"b{j}"
+
+        def layer(n: str, src: str, threshold: float = 1.0) -> str:
+            return act(f"{p}_{n}_lif", token(f"{p}_{n}", src, getattr(block, f"{n}_linear"), getattr(block, f"{n}_bn")),
+                       getattr(block, f"{n}_lif") if spiking else None, threshold)
+
+        q, k, v = layer("q", x), layer("k", x), layer("v", x)
+        nodes.append(Attention(f"{p}_attn", (q, k, v), heads=cfg.heads, scale=1.0 if fold else float(cfg.scale)))
+        threshold = cfg.attn_threshold / cfg.scale if fold else cfg.attn_threshold
+        a = act(f"{p}_attn_lif", f"{p}_attn", block.attn_lif if spiking else None, threshold)
+        nodes.append(Add(f"{p}_add1", (x, layer("proj", a))))
+        x = f"{p}_add1"
+        nodes.append(Add(f"{p}_add2", (x, layer("fc2", layer("fc1", x)))))
+        x = f"{p}_add2"
+    nodes.append(AvgPool2d("pool", (x,), kernel=model.grid, stride=model.grid))  # the mean over tokens
+    nodes.append(Flatten("flatten", ("pool",)))
+    nodes.append(_linear("head", "flatten", model.head, None, timesteps))
+    scale = model.readout.scale if spiking else None
+    nodes.append(Readout("readout", ("head",), scale=None if scale is None else scale.detach().double().numpy()))
+    return nodes
+
+
 #: model name -> function(model, input_shape, timesteps) -> nodes
 EXPORTERS: dict[str, Callable[[nn.Module, tuple[int, int, int], int], list[Node]]] = {
     "lenet": export_lenet,
     **{name: export_resnet for name in ("resnet-small", "resnet19", "resnet18", "resnet34")},
+    **{name: export_spikformer for name in ("spikformer-small", "spikformer-4-384")},
 }
 
 
