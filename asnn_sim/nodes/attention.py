@@ -131,8 +131,9 @@ class Attention(Node):
             "marks": ctx.output(n, np.uint8, zeroed=True),
             "bias": np.zeros(n, ctx.dtype),
             "tokens": tokens,
-            "dense": ctx.scratch((3, n), np.float64, zeroed=False),
-            "work": ctx.scratch((tokens * tokens + dh * dh + tokens * dh,), np.float64, zeroed=False),
+            # one sample at a time (a serial kernel): dense Q, K^T, V and the products' work space
+            "dense": np.zeros((3, n)),
+            "work": np.zeros(tokens * tokens + dh * dh + tokens * dh),
             "products": dense_products(tokens, dh, self.heads),
         }
 

@@ -696,8 +696,9 @@ def attention_products(
     tokens : N = H * W
     heads : the features split into ``heads`` blocks of ``dh = D / heads``
     scale : output scale, applied last in ``current``'s precision
-    dense : (B, 3, N * D) float64 scratch: Q token-major, K feature-major (transposed), V token-major
-    work : (B, N * N + dh * dh + N * dh) float64 scratch: S = Q K^T, M = K^T V and the head's output
+    dense : (3, N * D) float64 scratch, reused sample after sample: Q token-major, K
+        feature-major (transposed), V token-major
+    work : (N * N + dh * dh + N * dh,) float64 scratch: S = Q K^T, M = K^T V and the head's output
     current : (B, N * D) written (every element), the attention's output current
     marks : (B, N * D) uint8: set to 1 where the output is non-zero
     counts : (B, n) int64, added to: the products of step 1 and step 2 of the order used go
@@ -718,17 +719,16 @@ def attention_products(
     n_tok = tokens
     D = current.shape[1] // n_tok
     dh = D // heads
+    qd = dense[0]
+    kt = dense[1]
+    vd = dense[2]
+    nn = n_tok * n_tok
     for b in range(q_cnt.shape[0]):
-        qd = dense[b, 0]
-        kt = dense[b, 1]
-        vd = dense[b, 2]
         qd[:] = 0.0
         kt[:] = 0.0
         vd[:] = 0.0
         _to_dense(q_idx[b], q_cnt[b], q_val[b], q_bin, qd, False, n_tok, D)
         _to_dense(k_idx[b], k_cnt[b], k_val[b], k_bin, kt, True, n_tok, D)
         _to_dense(v_idx[b], v_cnt[b], v_val[b], v_bin, vd, False, n_tok, D)
-        w = work[b]
-        nn = n_tok * n_tok
-        _attention_sample(qd, kt, vd, w[:nn], w[nn : nn + dh * dh], w[nn + dh * dh : nn + dh * dh + n_tok * dh],
+        _attention_sample(qd, kt, vd, work[:nn], work[nn : nn + dh * dh], work[nn + dh * dh : nn + dh * dh + n_tok * dh],
                           heads, n_tok, scale, current[b], marks[b], counts[b], slots)
