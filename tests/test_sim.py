@@ -173,3 +173,31 @@ def test_bad_inputs_are_rejected():
         Simulator(graph, "float16")
     with pytest.raises(ValueError, match="graded must be"):
         Conventions(graded="sometimes")
+
+
+@pytest.mark.parametrize("encoding", ["temporal", "hybrid", "direct"])
+def test_an_add_reading_the_input_node_classes_its_sum_per_step(encoding):
+    # The input node's static type is "events"; its sum with spikes is graded on spike
+    # steps and analog on analog steps, as the dense reference says.
+    from asnn_sim.ir import Add
+
+    T = 3
+    steps = np.zeros(T, np.int64)
+    rng = np.random.default_rng(3)
+    enc = EncoderSpec(encoding, T)
+    nodes = [
+        Input("input", (), shape=(1, 4, 4), encoder=enc.to_dict()),
+        Conv2d("conv", ("input",), weight=rng.normal(0, 1, (1, 1, 1, 3, 3)), weight_set=steps, padding=(1, 1)),
+        Neuron("lif", ("conv",), threshold=np.full(1, 0.3), leak=np.full(T, 0.5), gain=np.ones(T)),
+        Add("sum", ("input", "lif")),
+        Flatten("flat", ("sum",)),
+        Linear("fc", ("flat",), weight=rng.normal(0, 1, (1, 3, 16)), weight_set=steps),
+        Readout("readout", ("fc",)),
+    ]
+    graph = Graph(nodes, "snn", T)
+    frames = frames_for(graph, rng.random((4, 1, 4, 4)))
+    conventions = Conventions()
+    sim = Simulator(graph, "float64", conventions, batch_size=4)
+    result = sim.run_batch(frames)
+    _, _, dense = TorchGraph(graph).run(frames, count=True)
+    check_against_brute_force(graph, sim, result, dense, conventions)

@@ -24,6 +24,7 @@ from asnn_sim.counts_schema import SLOT
 from asnn_sim.nodes.base import (
     BINARY,
     CLASS_CODE,
+    CLASS_NAME,
     CURRENT,
     EVENT_COLUMNS,
     Current,
@@ -81,7 +82,6 @@ class Add(Node):
                       acc=ctx.scratch(n), mark=ctx.scratch(n, np.uint8))
             if len(self.inputs) > 2:  # the running sum is copied before it is read and written again
                 st.update(tmp_idx=ctx.output(n, np.int32), tmp_cnt=ctx.output((), np.int64), tmp_val=ctx.output(n))
-            st["class"] = CLASS_CODE[combined_class(list(ctx.in_types))]
         return st
 
     def step(self, st, inputs, t, ctx):
@@ -101,6 +101,9 @@ class Add(Node):
             event_row_counts(c, SLOT, x)
         a = inputs[0]
         binary = CLASS_CODE[BINARY]
+        # The class of the sum is decided per step from what actually arrives: the input
+        # node's static type is "events" (hybrid: analog at t = 0, spikes after).
+        out_class = CLASS_CODE[combined_class([CLASS_NAME[x.event_class] for x in inputs])]
         for other in inputs[1:]:
             if a.idx is st["idx"]:
                 st["tmp_idx"][:] = a.idx
@@ -109,7 +112,7 @@ class Add(Node):
                 a = Events(st["tmp_idx"], st["tmp_cnt"], st["tmp_val"], a.event_class, a.shape, a.chw)
             K.add_events(a.idx, a.cnt, a.val, a.event_class == binary, other.idx, other.cnt, other.val, other.event_class == binary,
                          st["acc"], st["mark"], st["idx"], st["cnt"], st["val"], adds)
-            a = Events(st["idx"], st["cnt"], st["val"], st["class"], a.shape, a.chw)
+            a = Events(st["idx"], st["cnt"], st["val"], out_class, a.shape, a.chw)
         return a
 
     def fixed_counts(self, st, t):
