@@ -608,20 +608,21 @@ class GraphBuilder:
         name, src = self._begin("relu", name, source)
         return self._append(ReLU(name, (src,)))
 
-    def maxpool(self, kernel: int | Sequence[int] = 2, stride: int | Sequence[int] | None = None, *,
+    def maxpool(self, kernel: int | Sequence[int] = 2, stride: int | Sequence[int] | None = None, padding: int | Sequence[int] = 0, *,
                 name: str | None = None, source: str | None = None) -> GraphBuilder:
-        """Max pooling (an OR of spikes); ``stride`` defaults to ``kernel``; no padding."""
+        """Max pooling (an OR of spikes); ``stride`` defaults to ``kernel``; ``padding`` as PyTorch's."""
         name, src = self._begin("maxpool2d", name, source)
-        return self._append(MaxPool2d(name, (src,), kernel=kernel, stride=kernel if stride is None else stride))
+        return self._append(MaxPool2d(name, (src,), kernel=kernel, stride=kernel if stride is None else stride, padding=padding))
 
-    def avgpool(self, kernel: int | Sequence[int] = 2, stride: int | Sequence[int] | None = None, *,
+    def avgpool(self, kernel: int | Sequence[int] = 2, stride: int | Sequence[int] | None = None, padding: int | Sequence[int] = 0, *,
                 name: str | None = None, source: str | None = None) -> GraphBuilder:
-        """Average pooling (analog outputs); ``stride`` defaults to ``kernel``; no padding.
+        """Average pooling (analog outputs); ``stride`` defaults to ``kernel``; ``padding`` as PyTorch's
+        (the mean divides by the whole window, padding included).
 
         ``avgpool(H)`` on an ``(C, H, H)`` map is a global average pool.
         """
         name, src = self._begin("avgpool2d", name, source)
-        return self._append(AvgPool2d(name, (src,), kernel=kernel, stride=kernel if stride is None else stride))
+        return self._append(AvgPool2d(name, (src,), kernel=kernel, stride=kernel if stride is None else stride, padding=padding))
 
     def flatten(self, *, name: str | None = None, source: str | None = None) -> GraphBuilder:
         """``(C, H, W)`` events to a vector, in C-major order (as ``torch.flatten``)."""

@@ -29,7 +29,7 @@ class Spec:
     encoding: str
     timesteps: int
     in_shape: tuple
-    convs: list  # (c_out, k, stride, padding, pool) with pool in {None, "max", "avg"}
+    convs: list  # (c_out, k, stride, padding, pool) with pool in {None, "max", "avg", "max-padded", "avg-padded"}
     residual: bool
     hidden: int
     classes: int
@@ -49,7 +49,7 @@ def specs(draw, ann: bool | None = None, encodings=("direct", "rate", "temporal"
     convs = []
     for _ in range(draw(st.integers(1, 3))):
         k = draw(st.integers(1, 3))
-        convs.append((draw(st.integers(1, 6)), k, draw(st.integers(1, 2)), draw(st.integers(0, k - 1) if k > 1 else st.just(0)), draw(st.sampled_from([None, None, "max", "avg"]))))
+        convs.append((draw(st.integers(1, 6)), k, draw(st.integers(1, 2)), draw(st.integers(0, k - 1) if k > 1 else st.just(0)), draw(st.sampled_from([None, None, "max", "avg", "max-padded", "avg-padded"]))))
     n_blocks = draw(st.integers(0, 2)) if blocks else 0
     block_list = [(draw(st.sampled_from(["standard", "sew"])), draw(st.integers(1, 5)), draw(st.integers(1, 2))) for _ in range(n_blocks)]
     return Spec(
@@ -151,6 +151,10 @@ def build(spec: Spec) -> Graph:
             src = b.add(MaxPool2d(f"pool{i}", (src,), kernel=2, stride=2))
         elif pool == "avg":
             src = b.add(AvgPool2d(f"pool{i}", (src,), kernel=2, stride=1))
+        elif pool == "max-padded":  # Spikformer's patch stages: 3x3, stride 2, padding 1
+            src = b.add(MaxPool2d(f"pool{i}", (src,), kernel=3, stride=2, padding=1))
+        elif pool == "avg-padded":
+            src = b.add(AvgPool2d(f"pool{i}", (src,), kernel=3, stride=2, padding=1))
     for i, (mode, c_out, stride) in enumerate(spec.blocks):
         src = b.block(i, src, mode, c_out, stride)
     src = b.add(Flatten("flatten", (src,)))

@@ -201,3 +201,34 @@ def test_an_add_reading_the_input_node_classes_its_sum_per_step(encoding):
     result = sim.run_batch(frames)
     _, _, dense = TorchGraph(graph).run(frames, count=True)
     check_against_brute_force(graph, sim, result, dense, conventions)
+
+
+@pytest.mark.parametrize("pool", ["max", "avg"])
+def test_padded_pools_match_the_dense_reference(pool):
+    # 3x3 windows, stride 2, padding 1 (Spikformer's patch stages) on a 5x5 map: 3x3 out.
+    from asnn_sim.ir import AvgPool2d, MaxPool2d
+    from asnn_sim.sim.replay import layer_table
+
+    T = 2
+    steps = np.zeros(T, np.int64)
+    rng = np.random.default_rng(4)
+    Pool = MaxPool2d if pool == "max" else AvgPool2d
+    nodes = [
+        Input("input", (), shape=(1, 5, 5), encoder=EncoderSpec("temporal", T).to_dict()),
+        Conv2d("conv", ("input",), weight=rng.normal(0, 1, (1, 2, 1, 3, 3)), weight_set=steps, padding=(1, 1)),
+        Neuron("lif", ("conv",), threshold=np.full(1, 0.2), leak=np.full(T, 0.5), gain=np.ones(T)),
+        Pool("pool", ("lif",), kernel=3, stride=2, padding=1),
+        Flatten("flat", ("pool",)),
+        Linear("fc", ("flat",), weight=rng.normal(0, 1, (1, 3, 18)), weight_set=steps),
+        Readout("readout", ("fc",)),
+    ]
+    graph = Graph(nodes, "snn", T)
+    assert graph.shapes["pool"] == (2, 3, 3)
+    frames = frames_for(graph, rng.random((6, 1, 5, 5)))
+    sim = Simulator(graph, "float64", Conventions(), batch_size=8)
+    result = sim.run_batch(frames, record=True)
+    logits, _, dense = TorchGraph(graph).run(frames, count=True)
+    np.testing.assert_allclose(result.logits, logits.numpy(), rtol=1e-12, atol=1e-12)
+    check_against_brute_force(graph, sim, result, dense, Conventions())
+    # in-bounds (element, window) pairs of a dense pass: per axis windows cover 2, 3, 2 of 5
+    assert layer_table(sim).set_index("layer").loc["pool", "dense_ops_per_step"] == 2 * 7 * 7

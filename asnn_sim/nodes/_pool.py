@@ -11,18 +11,27 @@ from asnn_sim.counts_schema import SLOT
 from asnn_sim.nodes.base import BINARY, CLASS_CODE, EVENT_COLUMNS, Events, Node, event_row_counts, fail, n_elements, pair
 
 
+def _in_bounds(n_in: int, n_out: int, k: int, s: int, p: int) -> int:
+    """(input coordinate, window) pairs along one axis: window ``o`` covers ``o*s - p .. o*s - p + k - 1``."""
+    starts = np.arange(n_out) * s - p
+    return int((np.minimum(starts + k, n_in) - np.maximum(starts, 0)).clip(min=0).sum())
+
+
 @dataclass
 class Pool(Node):
-    """2-D pooling over ``kernel`` windows moved by ``stride`` (no padding).
+    """2-D pooling over ``kernel`` windows moved by ``stride``, with ``padding`` zeros on
+    each side (PyTorch's semantics: a max ignores the padding, a mean divides by the
+    whole window, padding included).
 
     Counting (``window_ops``): one per (input event, window containing it): an OR for
     spikes, a compare for a max of values, an add for a mean. A dense pass does one per
-    (input element, window) pair (``dense_ops_per_step``).
+    (input element, window) pair (``dense_ops_per_step``; padding holds no elements).
     """
 
     kernel: tuple[int, int] = (2, 2)
     stride: tuple[int, int] = (2, 2)
-    ATTRS = ("kernel", "stride")
+    padding: tuple[int, int] = (0, 0)
+    ATTRS = ("kernel", "stride", "padding")
     ROLE = "elementwise"
     COUNTS = ("in_events_binary", "in_events_graded", "in_events_analog", "window_ops")
     MODE: ClassVar[str] = ""
@@ -30,15 +39,18 @@ class Pool(Node):
     def check(self) -> None:
         self.kernel = pair(self, "kernel", self.kernel)
         self.stride = pair(self, "stride", self.stride)
+        self.padding = pair(self, "padding", self.padding)
         if min(self.kernel) < 1 or min(self.stride) < 1:
             raise fail(self.name, "kernel and stride must be >= 1")
+        if min(self.padding) < 0 or any(2 * p > k for p, k in zip(self.padding, self.kernel)):
+            raise fail(self.name, f"padding must be >= 0 and at most half the kernel {self.kernel}; got {self.padding}")
 
     def output_shape(self, in_shapes):
         (shape,) = in_shapes
         if len(shape) != 3:
             raise fail(self.name, f"pooling needs a (C, H, W) input, got {shape}")
-        h = (shape[1] - self.kernel[0]) // self.stride[0] + 1
-        w = (shape[2] - self.kernel[1]) // self.stride[1] + 1
+        h = (shape[1] + 2 * self.padding[0] - self.kernel[0]) // self.stride[0] + 1
+        w = (shape[2] + 2 * self.padding[1] - self.kernel[1]) // self.stride[1] + 1
         if h < 1 or w < 1:
             raise fail(self.name, f"pool {self.kernel} does not fit the input {shape}")
         return (shape[0], h, w)
@@ -50,7 +62,8 @@ class Pool(Node):
         _, h_out, w_out = ctx.out_shape
         n = n_elements(ctx.out_shape)
         K = ctx.kernels
-        table = (*K.window_table(h, h_out, self.kernel[0], self.stride[0]), *K.window_table(w, w_out, self.kernel[1], self.stride[1]))
+        table = (*K.window_table(h, h_out, self.kernel[0], self.stride[0], self.padding[0]),
+                 *K.window_table(w, w_out, self.kernel[1], self.stride[1], self.padding[1]))
         return {
             "table": table,
             "idx": ctx.output(n, np.int32),
@@ -83,7 +96,7 @@ class Pool(Node):
     def _window_pairs(self, x):
         import torch.nn.functional as F
 
-        return F.avg_pool2d(x, self.kernel, self.stride) * (self.kernel[0] * self.kernel[1])
+        return F.avg_pool2d(x, self.kernel, self.stride, self.padding) * (self.kernel[0] * self.kernel[1])
 
     def _brute_force(self, x, t, ctx) -> None:
         if ctx.count:
@@ -99,8 +112,11 @@ class Pool(Node):
     # -- layers table and hardware
 
     def facts(self, graph):
-        out = graph.shapes[self.name]
-        return {"dense_ops_per_step": n_elements(out) * self.kernel[0] * self.kernel[1]}
+        c, h, w = graph.shapes[self.inputs[0]]
+        _, h_out, w_out = graph.shapes[self.name]
+        rows = _in_bounds(h, h_out, self.kernel[0], self.stride[0], self.padding[0])
+        cols = _in_bounds(w, w_out, self.kernel[1], self.stride[1], self.padding[1])
+        return {"dense_ops_per_step": int(c * rows * cols)}
 
     @staticmethod
     def snn_cost(q):

@@ -31,4 +31,4 @@ class AvgPool2d(Pool):
 
         (x,) = xs
         self._brute_force(x, t, ctx)
-        return TorchValue(F.avg_pool2d(x.tensor, self.kernel, self.stride), ANALOG)
+        return TorchValue(F.avg_pool2d(x.tensor, self.kernel, self.stride, self.padding), ANALOG)

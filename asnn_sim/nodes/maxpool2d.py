@@ -34,4 +34,4 @@ class MaxPool2d(Pool):
 
         (x,) = xs
         self._brute_force(x, t, ctx)
-        return TorchValue(F.max_pool2d(x.tensor, self.kernel, self.stride), x.type)
+        return TorchValue(F.max_pool2d(x.tensor, self.kernel, self.stride, self.padding), x.type)

@@ -76,8 +76,9 @@ def tap_table(n_in: int, n_out: int, k: int, s: int, p: int) -> tuple[np.ndarray
     return count, tap, out
 
 
-def window_table(n_in: int, n_out: int, k: int, s: int) -> tuple[np.ndarray, np.ndarray]:
-    """Along one axis of a pooling: the windows ``o * s <= i < o * s + k`` containing each input coordinate.
+def window_table(n_in: int, n_out: int, k: int, s: int, p: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Along one axis of a pooling: the windows ``o * s - p <= i < o * s - p + k`` containing each input coordinate
+    (``p``: zero padding on each side; padded positions hold no events).
 
     Returns ``count (n_in,)`` and ``out (n_in, ceil(k / s))`` in increasing order.
     """
@@ -86,7 +87,7 @@ def window_table(n_in: int, n_out: int, k: int, s: int) -> tuple[np.ndarray, np.
     out = np.zeros((n_in, width), np.int64)
     for i in range(n_in):
         for o in range(n_out):
-            if o * s <= i < o * s + k:
+            if o * s - p <= i < o * s - p + k:
                 out[i, count[i]] = o
                 count[i] += 1
     return count, out
