@@ -186,12 +186,6 @@ def _is_power_of_two(x: float) -> bool:
 
 def _maxpool(name: str, src: str, pool: tuple[int, int, int]) -> MaxPool2d:
     kernel, stride, padding = pool
-    if not padding:
-        return MaxPool2d(name, (src,), kernel=kernel, stride=stride)
-    if "padding" not in MaxPool2d.ATTRS:
-        raise ValueError(
-            f"{name}: this model max-pools with padding {padding}, which this version's maxpool2d node cannot express"
-        )
     return MaxPool2d(name, (src,), kernel=kernel, stride=stride, padding=padding)
 
 
