@@ -12,7 +12,7 @@ import torch
 from asnn_sim.encoding import EncoderSpec
 from asnn_sim.models import build_model
 from asnn_sim.models.calibrate import calibrate_batchnorm
-from asnn_sim.models.spikformer import CONFIGS, SpikformerSNN, ThresholdNeurons, attention, count_parameters
+from asnn_sim.models.spikformer import CONFIGS, SpikformerConfig, SpikformerSNN, ThresholdNeurons, attention, count_parameters
 from asnn_sim.neurons import SpikingNeurons
 
 FAMILIES = ("direct", "temporal", "hybrid")
@@ -222,14 +222,15 @@ def test_ann_twin_names_weights_and_activations():
 
 
 def test_bad_inputs_are_rejected():
+    unpadded = SpikformerConfig(dim=64, depth=1, heads=4, pool_after=(3,), pool=(2, 2, 0))
     with pytest.raises(ValueError, match="max-pools do not fit"):
-        build_model("spikformer-small", input_shape=(1, 1, 1), n_classes=10, ann=True)
+        SpikformerSNN((1, 1, 1), 10, EncoderSpec("direct", 2), config=unpadded)
     with pytest.raises(ValueError, match=r"\(C, H, W\)"):
         build_model("spikformer-small", input_shape=(8, 8), n_classes=10, ann=True)
     with pytest.raises(ValueError, match="no 'sew' residual"):
         build_model("spikformer-small", input_shape=(1, 8, 8), n_classes=10, ann=True, residual="sew")
     with pytest.raises(ValueError, match="multiple of 8 and of heads"):
-        SpikformerSNN((1, 8, 8), 10, EncoderSpec("direct", 2), config=CONFIGS["spikformer-small"].__class__(dim=64, depth=1, heads=5))
+        SpikformerSNN((1, 8, 8), 10, EncoderSpec("direct", 2), config=SpikformerConfig(dim=64, depth=1, heads=5))
     with pytest.raises(ValueError, match="unknown Spikformer config"):
         SpikformerSNN((1, 8, 8), 10, EncoderSpec("direct", 2), config="spikformer-huge")
     m = build_model("spikformer-small", input_shape=(1, 8, 8), n_classes=10, encoder=EncoderSpec("direct", 2))
@@ -305,6 +306,7 @@ def test_exported_graph(spikformer_runs):
             assert n.threshold.tolist() == ([4.0] if n.name.endswith("attn_lif") else [1.0]), n.name
     assert graph.node("patch_conv1").weight.shape[0] == 2  # hybrid: the analog weight set
     assert graph.node("pool").kernel == (4, 4)
+    assert (graph.node("patch_pool3").kernel, graph.node("patch_pool3").padding) == ((3, 3), (1, 1))
     # weights: BatchNorm folded into the bias-free convs (a bias per channel) and into the
     # linears (whose own bias stays); the hybrid patch conv holds a second weight set
     _, model = load_run(spikformer_runs["hybrid-asnn"])

@@ -134,12 +134,13 @@ class SpikformerConfig:
 #: timesteps come from the encoder here): D = 384, 4 blocks, 12 heads, MLP ratio 4, max-pools
 #: 3x3/2 padding 1 after patch stages 3 and 4 (32x32 -> 8x8 = 64 tokens); 9,324,730 weights
 #: for 3x32x32 and 10 classes. ``spikformer-small``: for 1x8x8 digits: D = 64, 2 blocks,
-#: 4 heads (16 features each), MLP ratio 4, one 2x2/2 max-pool after patch stage 3
-#: (8x8 -> 4x4 = 16 tokens); 163,906 weights for 10 classes. Its pool has no padding, so
-#: the graph needs no padded pooling; the attention scale and threshold are the paper's.
+#: 4 heads (16 features each), MLP ratio 4, one max-pool (the paper's 3x3/2, padding 1)
+#: after patch stage 3 (8x8 -> 4x4 = 16 tokens), so patch stage 4 and the position branch
+#: run at 4x4 as the paper's last stages run at the reduced size; 163,906 weights for 10
+#: classes. The attention scale and threshold are the paper's.
 CONFIGS: dict[str, SpikformerConfig] = {
     "spikformer-4-384": SpikformerConfig(dim=384, depth=4, heads=12),
-    "spikformer-small": SpikformerConfig(dim=64, depth=2, heads=4, pool_after=(3,), pool=(2, 2, 0)),
+    "spikformer-small": SpikformerConfig(dim=64, depth=2, heads=4, pool_after=(3,)),
 }
 
 
