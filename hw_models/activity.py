@@ -152,7 +152,7 @@ def zero_spike_table(table: pd.DataFrame, layers: pd.DataFrame) -> pd.DataFrame:
         mask = kinds == kind
         part = {k: v[mask] for k, v in q.items()}
         for name, value in KINDS[kind].spike_free(part).items():
-            column = out[name].to_numpy(dtype=float)
+            column = out[name].to_numpy(dtype=float, copy=True)  # a float column is a read-only view otherwise
             column[mask] = value
             out[name] = column
     for name in ("in_events_binary", "in_events_graded", "synaptic_acs", "output_spikes", "neuron_resets"):
