@@ -30,14 +30,14 @@ def _fake_runs(seeds=(0, 1, 2)):
         skip_macs = 193_000.0 + 1000 * rng.standard_normal()
         models.append(dict(seed=seed, encoding="ANN", accuracy=0.99 - 0.003 * seed, train_accuracy_torch=0.99,
                            train_seconds=4.0, torch_threads=2, spikes_per_inference=np.nan, mean_firing_rate=np.nan,
-                           synaptic_acs=0.0, synaptic_macs=skip_macs, dense_macs=dense_macs, parity_identical=True))
+                           acs=0.0, macs=skip_macs, dense_macs=dense_macs, parity_identical=True))
         for enc, scale in (("direct", 1.1), ("temporal", 0.98), ("hybrid", 0.9)):
             acs = 160_000.0 * scale + 3000 * rng.standard_normal()
             macs = {"direct": 34_536.0, "temporal": 0.0, "hybrid": 8_634.0 + 50 * rng.standard_normal()}[enc]
             models.append(dict(seed=seed, encoding=enc, accuracy=0.985 + 0.002 * rng.standard_normal(),
                                train_accuracy_torch=0.98, train_seconds=15.0, torch_threads=2,
-                               spikes_per_inference=900 * scale, mean_firing_rate=0.1, synaptic_acs=acs,
-                               synaptic_macs=macs, dense_macs=4 * dense_macs, parity_identical=True))
+                               spikes_per_inference=900 * scale, mean_firing_rate=0.1, acs=acs,
+                               macs=macs, dense_macs=4 * dense_macs, parity_identical=True))
             for profile in PROFILES:
                 if profile == "cmos45-fp32-arith":
                     snn, dense, skip = 0.9 * acs + 4.6 * macs, 4.6 * dense_macs, 4.6 * skip_macs

@@ -473,3 +473,21 @@ def test_cli_export_simulate_parity_energy(spikformer_runs, tmp_path, capsys):
     assert main(["energy", str(counts), "--hw", "cmos45-int8-sram,loihi", "--out", str(energy)]) == 0
     assert any(energy.iterdir())
 
+
+
+def test_compare_reports_a_spikformer_like_any_model(tmp_path):
+    """`compare` (here through the Python API) trains, replays with parity, prices and
+    reports a Spikformer and its ANN twin; every printed ratio recomputes, and the report
+    puts the papers' firing-rate convention beside the exact counts."""
+    import asnn_sim.api as asnn
+    from report_tables import check_headline, check_ratios
+
+    report = asnn.compare(tmp_path / "report", model="spikformer-small", encodings=["hybrid"],
+                          hw=["cmos45-fp32-arith", "cmos45-int8-sram"], cache=tmp_path / "cache", limit=24,
+                          train_limit=240, epochs=1, timesteps=2, device="cpu")
+    md = (tmp_path / "report" / "summary.md").read_text()
+    assert check_headline(md) == 3 + 2 and check_ratios(md) == 2 * 2
+    assert "## Energy conventions side by side" in md
+    conv = report.tables["conventions"].set_index("encoding")
+    assert conv.loc["hybrid", "ratio_firing_rate"] > 0 and conv.loc["hybrid", "ratio_memory"] > 0
+    assert report.tables["encodings"].set_index("encoding").loc["hybrid", "parity_identical"]

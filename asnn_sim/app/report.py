@@ -153,7 +153,7 @@ def energy_tables(artifacts: list[ModelArtifacts], hw: list[str]) -> tuple[pd.Da
         if skip is not None and ANN_SKIP not in breakdowns:
             breakdowns[ANN_SKIP] = skip.breakdown[skip.breakdown["system"] == "ann"]
         dense_twin = dense_ann_counts(dense.counts)
-        dense_macs = float(dense_twin.counts["synaptic_macs"].sum()) / dense_twin.n_samples
+        dense_macs = accumulates(dense_twin.counts[count_names()].sum() / dense_twin.n_samples)[1]
         for i, s in dense.summary.iterrows():
             row = {
                 "seed": a.config.seed,
@@ -219,10 +219,18 @@ def convention_table(artifacts: list[ModelArtifacts], energy: pd.DataFrame) -> p
             e = energy[(energy["encoding"] == a.label) & (energy["profile"] == profile)]
             row[f"{key}_pj"] = float(e["snn_pj"].iloc[0]) if len(e) else np.nan
             row[f"ratio_{key}"] = float(e["ratio_vs_dense_ann"].iloc[0]) if len(e) else np.nan
-        row["synaptic_acs"] = float(a.sim_summary["per_inference"]["synaptic_acs"])
-        row["synaptic_macs"] = float(a.sim_summary["per_inference"]["synaptic_macs"])
+        row["acs"], row["macs"] = accumulates(a.sim_summary["per_inference"])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def accumulates(per: Mapping[str, float]) -> tuple[float, float]:
+    """ACs and MACs per inference of a replay (its ``per_inference`` counts): the synaptic
+    ones plus attention's products, an AC where an operand is a spike (``coincidences``,
+    ``product_acs``) and a MAC where both are multi-bit (``product_macs``). These are what
+    the arithmetic-only profile prices at E_AC and E_MAC."""
+    acs = per["synaptic_acs"] + per.get("coincidences", 0.0) + per.get("product_acs", 0.0)
+    return float(acs), float(per["synaptic_macs"] + per.get("product_macs", 0.0))
 
 
 def _model_rows(artifacts: list[ModelArtifacts]) -> list[dict]:
@@ -239,8 +247,8 @@ def _model_rows(artifacts: list[ModelArtifacts]) -> list[dict]:
             "torch_threads": a.train_summary.get("torch_threads"),
             "spikes_per_inference": a.sim_summary["spikes_per_inference"] if not a.is_ann else np.nan,
             "mean_firing_rate": float(np.mean(list(a.sim_summary["firing_rate"].values()))) if not a.is_ann else np.nan,
-            "synaptic_acs": per["synaptic_acs"],
-            "synaptic_macs": per["synaptic_macs"],
+            "acs": accumulates(per)[0],
+            "macs": accumulates(per)[1],
             "dense_macs": per["dense_macs"],
             "parity_identical": (a.sim_summary.get("parity") or {}).get("identical"),
         })
@@ -378,13 +386,13 @@ def aggregate_energy(by_seed: pd.DataFrame) -> pd.DataFrame:
 def aggregate_conventions(by_seed: pd.DataFrame) -> pd.DataFrame:
     """Per encoding over seeds: the three conventions' energies and ratios (mean, seed min and max)."""
     cols = ["firing_rate_pj", "ratio_firing_rate", "exact_pj", "ratio_exact", "memory_pj", "ratio_memory",
-            "sops", "synaptic_acs", "encoding_macs", "synaptic_macs"]
+            "sops", "acs", "encoding_macs", "macs"]
     return _spread(by_seed, ["encoding"], cols, extra_mean=["firing_rate_ann_pj"])
 
 
 def aggregate_models(by_seed: pd.DataFrame) -> pd.DataFrame:
     """Per model over seeds: accuracy and counts per inference (mean, seed min and max)."""
-    spread_cols = ["accuracy", "spikes_per_inference", "synaptic_acs", "synaptic_macs", "mean_firing_rate"]
+    spread_cols = ["accuracy", "spikes_per_inference", "acs", "macs", "mean_firing_rate"]
     out = _spread(by_seed, ["encoding"], spread_cols, extra_mean=["train_accuracy_torch", "train_seconds", "dense_macs"])
     parity = by_seed.groupby("encoding", sort=False)["parity_identical"].agg(lambda s: bool(s.fillna(False).all()) if s.notna().any() else None)
     return out.merge(parity.reset_index(), on="encoding", how="left")
@@ -464,8 +472,8 @@ def headline(models: pd.DataFrame, energy: pd.DataFrame, profiles: list[str]) ->
             "model": m.encoding,
             "accuracy": _cell(m.accuracy, m.accuracy_seed_min, m.accuracy_seed_max, _acc),
             "spikes/inf": _cell(m.spikes_per_inference, m.spikes_per_inference_seed_min, m.spikes_per_inference_seed_max, _count),
-            "ACs/inf": _cell(m.synaptic_acs, m.synaptic_acs_seed_min, m.synaptic_acs_seed_max, _count),
-            "MACs/inf": _cell(m.synaptic_macs, m.synaptic_macs_seed_min, m.synaptic_macs_seed_max, _count),
+            "ACs/inf": _cell(m.acs, m.acs_seed_min, m.acs_seed_max, _count),
+            "MACs/inf": _cell(m.macs, m.macs_seed_min, m.macs_seed_max, _count),
         }
         if arith:
             r = e.loc[m.encoding]
@@ -483,7 +491,7 @@ def headline(models: pd.DataFrame, energy: pd.DataFrame, profiles: list[str]) ->
     rows.append(dense)
     if a is not None:
         skip = {"model": ANN_SKIP, "accuracy": acc, "spikes/inf": "-", "ACs/inf": "0",
-                "MACs/inf": _cell(a.synaptic_macs, a.synaptic_macs_seed_min, a.synaptic_macs_seed_max, _count)}
+                "MACs/inf": _cell(a.macs, a.macs_seed_min, a.macs_seed_max, _count)}
         if arith:
             r = first.loc[ARITHMETIC_PROFILE]
             skip.update({f"{ARITHMETIC_PROFILE} nJ/inf": _cell(r.ann_zero_skip_pj, r.ann_zero_skip_pj_seed_min, r.ann_zero_skip_pj_seed_max, _nj),
@@ -542,7 +550,8 @@ def headline_markdown(head: pd.DataFrame, ratios: pd.DataFrame, seeds: list[int]
     lines = [
         f"Per inference; {_seed_text(seeds)}. Counts from the event-driven replay ({conv}): an AC is a "
         "(non-zero binary input, synapse) pair, a MAC a (non-zero analog input, synapse) pair, so the SNNs' "
-        f"analog frames skip zero pixels. **{ANN_DENSE}**: the ReLU twin doing every MAC, zeros included. "
+        "analog frames skip zero pixels; an attention product is an AC where an operand is a spike and a MAC "
+        f"where both are multi-bit. **{ANN_DENSE}**: the ReLU twin doing every MAC, zeros included. "
         f"**{ANN_SKIP}**: the trained twin's MACs with a non-zero input (the SNN's own rule)."
         + (f" On `{ARITHMETIC_PROFILE}`, E = {ac:g} pJ x ACs + {mac:g} pJ x MACs, so SNN/ANN = "
            f"({ac:g} ACs + {mac:g} MACs) / ({mac:g} x the ANN row's MACs); each ratio is the ratio of the mean energies." if arith else ""),
@@ -799,9 +808,9 @@ def _conventions_markdown(conv: pd.DataFrame) -> list[str]:
         rows.append({
             "encoding": r.encoding,
             "SOPs (fr x T x FLOPs)": cell(r, "sops", _count),
-            "ACs (replay)": cell(r, "synaptic_acs", _count),
+            "ACs (replay)": cell(r, "acs", _count),
             "encoding-layer MACs (dense, once)": cell(r, "encoding_macs", _count),
-            "MACs (replay)": cell(r, "synaptic_macs", _count),
+            "MACs (replay)": cell(r, "macs", _count),
             "firing-rate convention nJ": cell(r, "firing_rate_pj", _nj),
             "SNN/ANN (firing-rate)": cell(r, "ratio_firing_rate", _ratio),
             f"exact counts ({ARITHMETIC_PROFILE}) nJ": cell(r, "exact_pj", _nj),

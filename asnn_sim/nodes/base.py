@@ -255,7 +255,7 @@ class Node:
     #: Whether the node has rows in the counts tables (it does work).
     COUNTED: ClassVar[bool] = True
     #: What the node is, for summaries: "input", "synapse", "neuron", "elementwise",
-    #: "reshape" or "readout".
+    #: "reshape", "readout" or "product" (products of two computed values, e.g. attention).
     ROLE: ClassVar[str] = ""
     #: Count columns this kind fills (the rest of its rows stay 0).
     COUNTS: ClassVar[tuple[str, ...]] = ()
