@@ -1,11 +1,14 @@
 """Test accuracy of a model on digits over encodings x ASNN/LIF x seeds (a table for the docs).
 
-    python benchmarks/accuracy.py --model resnet-small --seeds 0,1,2 [--residual sew] [--epochs 30]
+    python benchmarks/accuracy.py --model resnet-small --seeds 0,1,2 [--residual sew] [--epochs 30] [--parity]
 
 Trains every configuration with ``asnn_sim.train.train`` (the same as ``asnn train
 --model M --encoding E [--no-asnn] --seed S --epochs N``), one after the other, into
 ``benchmarks/.cache/accuracy/`` (reused when the configuration is unchanged), and prints
 a markdown table of test accuracies, their mean over seeds, and the mean ASNN - LIF gain.
+With ``--parity`` every trained model is also exported and replayed on the whole test
+set in float64 and float32 against PyTorch (``asnn simulate --check-parity``), and the
+spike and prediction mismatches are tabled.
 """
 
 from __future__ import annotations
@@ -44,10 +47,12 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--timesteps", type=int, default=4)
+    parser.add_argument("--parity", action="store_true", help="replay every model in float64 and float32 against PyTorch")
     args = parser.parse_args()
     encodings = args.encodings.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
     table: dict = {}
+    parity: dict = {}
     seconds = []
     for encoding in encodings:
         for asnn in (True, False):
@@ -56,6 +61,8 @@ def main() -> None:
                                      epochs=args.epochs, timesteps=args.timesteps)
                 summary = run(config)
                 table[(encoding, asnn, seed)] = summary["test_accuracy"]
+                if args.parity:
+                    parity[(encoding, asnn, seed)] = check(config)
                 seconds.append(summary["train_seconds"])
                 print(f"{encoding:9s} {'ASNN' if asnn else 'LIF ':4s} seed {seed}: {summary['test_accuracy']:.4f} "
                       f"({summary['train_seconds']:.0f} s)", file=sys.stderr, flush=True)
@@ -71,6 +78,30 @@ def main() -> None:
     for encoding in encodings:
         gain = statistics.mean(table[(encoding, True, s)] - table[(encoding, False, s)] for s in seeds)
         print(f"- {encoding}: ASNN - LIF = {gain * 100:+.2f} points (mean over seeds)")
+    if parity:
+        print("\nParity on the whole test set (event replay vs PyTorch): spike values differing / compared, predictions differing\n")
+        print("| encoding | neurons | seed | float64 | float32 |")
+        print("|---|---|---|---|---|")
+        for (encoding, asnn, seed), result in parity.items():
+            cells = [f"{r['spike_mismatches']:,} / {r['spikes']:,}, {r['prediction_mismatches']}" for r in result]
+            print(f"| {encoding} | {'ASNN' if asnn else 'LIF'} | {seed} | " + " | ".join(cells) + " |")
+
+
+def check(config: TrainConfig) -> list[dict]:
+    """Export the cached run of ``config`` and replay the digits test set in float64 and float32 against PyTorch."""
+    from asnn_sim.data import load_dataset
+    from asnn_sim.export import export_run
+    from asnn_sim.parity import check_parity
+
+    out = CACHE / f"{config.model}-{config.residual}-{config.encoding}-{'asnn' if config.asnn else 'lif'}-s{config.seed}-e{config.epochs}"
+    data = load_dataset("digits", split="test")
+    graph = export_run(out)
+    rows = []
+    for precision in ("float64", "float32"):
+        _, report = check_parity(graph, out, data.x_test, data.y_test, precision=precision, progress=False)
+        rows.append({"spike_mismatches": int(report.spike_mismatches), "spikes": int(report.spikes_compared),
+                     "prediction_mismatches": int(report.prediction_mismatches)})
+    return rows
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ from asnn_sim import atomic  # noqa: E402
 from asnn_sim.sim import Simulator  # noqa: E402
 from asnn_sim.sim.engine import SLOT  # noqa: E402
 from asnn_sim.torch_graph import TorchGraph  # noqa: E402
-from workloads import CACHE, Workload, lenet, resnet19, wide_conv  # noqa: E402
+from workloads import CACHE, Workload, lenet, resnet19, spikformer, wide_conv  # noqa: E402
 
 PRECISIONS = ("float32", "float64")
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -502,15 +502,16 @@ def main(argv=None) -> int:
         "against PyTorch dense and PyTorch dense + NeuroBench-style counting, on the same frames.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    ap.add_argument("--workloads", default="lenet,wide", help="comma-separated: lenet, wide, resnet19")
+    ap.add_argument("--workloads", default="lenet,wide", help="comma-separated: lenet, wide, resnet19, spikformer")
     ap.add_argument("--precisions", default="float32,float64", help="comma-separated simulator/torch precisions")
     ap.add_argument("--repeats", type=int, default=7, help="timed repeats per implementation (median reported)")
     ap.add_argument("--quick", action="store_true", help="3 repeats and 8 wide-conv samples (a smoke run; noisier numbers)")
     ap.add_argument("--wide-samples", type=int, default=32, help="samples of the wide conv workload")
     ap.add_argument("--density", type=float, default=0.1, help="input spike density of the wide conv workload")
     ap.add_argument("--resnet-samples", type=int, default=16, help="CIFAR-shaped samples of the resnet19 workload")
-    ap.add_argument("--sim-batch", default="lenet=128,wide=32,resnet19=16", help="simulator batch size: N, or lenet=N,wide=M,resnet19=K (128 is the library default)")
-    ap.add_argument("--torch-batch", default="lenet=360,wide=32,resnet19=16", help="PyTorch batch size: N, or lenet=N,... (360: the whole test set at once, PyTorch's fastest)")
+    ap.add_argument("--spikformer-samples", type=int, default=8, help="CIFAR-shaped samples of the spikformer (Spikformer-4-384) workload")
+    ap.add_argument("--sim-batch", default="lenet=128,wide=32,resnet19=16,spikformer=8", help="simulator batch size: N, or lenet=N,wide=M,resnet19=K (128 is the library default)")
+    ap.add_argument("--torch-batch", default="lenet=360,wide=32,resnet19=16,spikformer=8", help="PyTorch batch size: N, or lenet=N,... (360: the whole test set at once, PyTorch's fastest)")
     ap.add_argument("--breakdown", action="store_true", help="also time the simulator kernel by kernel (where the time goes)")
     ap.add_argument("--out", type=Path, default=None, help="also write the markdown report to this file")
     ap.add_argument("--json", type=Path, default=None, help="write every timing (all repeats) as JSON")
@@ -519,7 +520,7 @@ def main(argv=None) -> int:
     args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
     args.precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
     for w in args.workloads:
-        if w not in ("lenet", "wide", "resnet19"):
+        if w not in ("lenet", "wide", "resnet19", "spikformer"):
             ap.error(f"unknown workload {w!r}")
     for p in args.precisions:
         if p not in PRECISIONS:
@@ -534,8 +535,8 @@ def main(argv=None) -> int:
     if not 0 < args.density <= 1:
         ap.error("--density must be in (0, 1]")
     try:
-        args.sim_batch = parse_batch(args.sim_batch, {"lenet": 128, "wide": 32, "resnet19": 16})
-        args.torch_batch = parse_batch(args.torch_batch, {"lenet": 360, "wide": 32, "resnet19": 16})
+        args.sim_batch = parse_batch(args.sim_batch, {"lenet": 128, "wide": 32, "resnet19": 16, "spikformer": 8})
+        args.torch_batch = parse_batch(args.torch_batch, {"lenet": 360, "wide": 32, "resnet19": 16, "spikformer": 8})
         if min(*args.sim_batch.values(), *args.torch_batch.values()) < 1:
             raise ValueError("batch sizes must be >= 1")
     except (ValueError, argparse.ArgumentTypeError) as e:
@@ -554,8 +555,10 @@ def main(argv=None) -> int:
                 wl = lenet(args.cache, log=log)
             elif w == "wide":
                 wl = wide_conv(args.wide_samples, density=args.density)
-            else:
+            elif w == "resnet19":
                 wl = resnet19(args.resnet_samples, cache=args.cache, log=log)
+            else:
+                wl = spikformer(args.spikformer_samples, cache=args.cache, log=log)
             r, c = bench_workload(wl, args, log, monitor)
             rows += r
             checks[wl.name] = c

@@ -1,4 +1,5 @@
-"""The benchmark workloads: a trained digits LeNet and one wide convolution layer.
+"""The benchmark workloads: a trained digits LeNet, one wide convolution layer, and the
+untrained, firing-calibrated ResNet-19 and Spikformer-4-384 at CIFAR size.
 
 Both return a :class:`Workload`: the graph, the encoded frames every implementation is
 fed (``(T, N, C, H, W)``, float64 holding exact 0/1 spikes or the analog image), the
@@ -154,3 +155,47 @@ def resnet19(n_samples: int = 32, timesteps: int = 4, encoding: str = "hybrid", 
     x = images(n_samples, 2).astype(np.float64)
     return Workload(f"ResNet-19 ({encoding}, T={timesteps}, calibrated to {target:.0%} firing)", graph, enc.encode(x), None, None, None,
                     notes, "resnet19", x)
+
+
+def spikformer(n_samples: int = 8, timesteps: int = 4, encoding: str = "hybrid", target: float = 0.15,
+               cache: Path = CACHE, log=print) -> Workload:
+    """Spikformer-4-384 (10 classes, 3x32x32), untrained, calibrated to fire about ``target``.
+
+    As :func:`resnet19`: PyTorch's default initialisation (seed 0), BatchNorm calibrated
+    on 8 CIFAR-shaped random images so every neuron layer fires about ``target`` on
+    average (the attention neuron, threshold 0.5 on integer products, fires as it
+    follows), the graph cached under ``benchmarks/.cache/``, and a different draw of
+    random images as the inputs.
+    """
+    import torch
+
+    from asnn_sim.encoding import EncoderSpec
+    from asnn_sim.export import export_spikformer
+    from asnn_sim.ir import load_graph, save_graph
+    from asnn_sim.models import build_model
+    from asnn_sim.models.calibrate import calibrate_rate
+
+    def images(n: int, seed: int) -> np.ndarray:
+        raw = np.random.default_rng(seed).random((n, 3, 17, 17))
+        return (0.5 * (raw[:, :, :-1, :-1] + raw[:, :, 1:, 1:])).repeat(2, axis=2).repeat(2, axis=3)[:, :, :32, :32]
+
+    enc = EncoderSpec(encoding, timesteps)
+    path = cache / f"spikformer-4-384_{encoding}_T{timesteps}_rate{round(target * 100)}.asnn"
+    notes = []
+    if path.is_file():
+        graph = load_graph(path)
+        notes = graph.metadata.get("notes", [])
+    else:
+        cache.mkdir(parents=True, exist_ok=True)
+        log(f"calibrating Spikformer-4-384 ({encoding}, T={timesteps}) to {target:.0%} firing per layer (done once, then cached) ...")
+        torch.manual_seed(0)
+        model = build_model("spikformer-4-384", input_shape=(3, 32, 32), n_classes=10, encoder=enc)
+        rates = calibrate_rate(model, torch.from_numpy(enc.encode(images(8, 1))).float(), target=target)
+        notes = [f"calibrated firing rates on the calibration batch: {min(rates.values()):.3f} to {max(rates.values()):.3f}"]
+        model = model.double().eval()
+        graph = Graph(export_spikformer(model, (3, 32, 32), timesteps), "snn", timesteps,
+                      metadata={"model": "spikformer-4-384", "notes": notes})
+        save_graph(graph, path)
+    x = images(n_samples, 2).astype(np.float64)
+    return Workload(f"Spikformer-4-384 ({encoding}, T={timesteps}, calibrated to {target:.0%} firing)", graph, enc.encode(x), None, None,
+                    None, notes, "spikformer", x)
