@@ -464,7 +464,10 @@ def test_cli_export_simulate_parity_energy(spikformer_runs, tmp_path, capsys):
     counts = tmp_path / "counts"
     assert main(["simulate", str(graph_file), "--out", str(counts), "--limit", "40", "--quiet",
                  "--check-parity", str(spikformer_runs["hybrid-asnn"])]) == 0
-    assert "0 of 40 predictions differ" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "0 of 40 predictions differ" in out
+    assert "attention products per inference:" in out and "head-steps in the order Q (K^T V)" in out
+    assert "readout after step t (0-based): t=0 " in out  # one numbering for every user-facing t
     summary = json.loads((counts / "summary.json").read_text())
     assert summary["parity"]["identical"] is True
     energy = tmp_path / "energy"

@@ -246,11 +246,19 @@ def format_sim_summary(summary: dict) -> str:
         f"{per['synaptic_acs']:,.0f} ACs, {per['synaptic_macs']:,.0f} MACs "
         f"(dense equivalent {per['dense_macs'] / summary['timesteps']:,.0f} MACs per step), "
         f"{per['output_spikes']:,.0f} spikes, {per['neurons']:,.0f} neuron updates",
+    ]
+    if per.get("coincidences", 0) or per.get("product_acs", 0) or per.get("product_macs", 0):
+        lines.append(f"attention products per inference: {per['coincidences']:,.0f} coincidences, "
+                     f"{per['product_acs']:,.0f} product ACs, {per['product_macs']:,.0f} product MACs; "
+                     f"{per['kv_first']:,.1f} head-steps in the order Q (K^T V), the rest (Q K^T) V")
+    lines += [
         "firing rate per layer (spikes per neuron per step): "
         + ", ".join(f"{k} {v:.3f}" for k, v in summary["firing_rate"].items()),
     ]
     if summary.get("accuracy_by_timesteps") and summary["timesteps"] > 1:
-        lines.append("accuracy using the first t steps: " + ", ".join(f"t={i + 1} {a:.4f}" for i, a in enumerate(summary["accuracy_by_timesteps"])))
+        # t is 0-based here as in every table and figure: "t=0" is the readout after the first step
+        lines.append("accuracy of the readout after step t (0-based): "
+                     + ", ".join(f"t={i} {a:.4f}" for i, a in enumerate(summary["accuracy_by_timesteps"])))
     lines.append(f"replay: {summary['wall_seconds']:.2f} s, {summary['samples_per_second']:,.0f} samples/s")
     return "\n".join(lines)
 
