@@ -8,13 +8,7 @@ from typing import ClassVar
 import numpy as np
 
 from asnn_sim.counts_schema import SLOT
-from asnn_sim.nodes.base import BINARY, CLASS_CODE, EVENT_COLUMNS, Events, Node, event_row_counts, fail, n_elements, pair
-
-
-def _in_bounds(n_in: int, n_out: int, k: int, s: int, p: int) -> int:
-    """(input coordinate, window) pairs along one axis: window ``o`` covers ``o*s - p .. o*s - p + k - 1``."""
-    starts = np.arange(n_out) * s - p
-    return int((np.minimum(starts + k, n_in) - np.maximum(starts, 0)).clip(min=0).sum())
+from asnn_sim.nodes.base import BINARY, CLASS_CODE, EVENT_COLUMNS, Events, Node, event_row_counts, fail, in_bounds_pairs, n_elements, pair
 
 
 @dataclass
@@ -114,8 +108,8 @@ class Pool(Node):
     def facts(self, graph):
         c, h, w = graph.shapes[self.inputs[0]]
         _, h_out, w_out = graph.shapes[self.name]
-        rows = _in_bounds(h, h_out, self.kernel[0], self.stride[0], self.padding[0])
-        cols = _in_bounds(w, w_out, self.kernel[1], self.stride[1], self.padding[1])
+        rows = in_bounds_pairs(h, h_out, self.kernel[0], self.stride[0], self.padding[0])
+        cols = in_bounds_pairs(w, w_out, self.kernel[1], self.stride[1], self.padding[1])
         return {"dense_ops_per_step": int(c * rows * cols)}
 
     @staticmethod

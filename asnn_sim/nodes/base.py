@@ -213,6 +213,13 @@ def chw_to_hwc_perm(c: int, h: int, w: int) -> np.ndarray:
     return np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0).ravel()
 
 
+def in_bounds_pairs(n_in: int, n_out: int, k: int, s: int, p: int) -> int:
+    """Along one axis of a sliding window (conv taps, pool windows): the (input coordinate,
+    window) pairs that fall inside the input; window ``o`` covers ``o*s - p .. o*s - p + k - 1``."""
+    starts = np.arange(n_out) * s - p
+    return int((np.minimum(starts + k, n_in) - np.maximum(starts, 0)).clip(min=0).sum())
+
+
 def n_elements(shape: tuple) -> int:
     return int(math.prod(shape))
 

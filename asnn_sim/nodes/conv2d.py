@@ -18,20 +18,53 @@ from typing import ClassVar
 import numpy as np
 
 from asnn_sim.nodes._synaptic import Synaptic, synaptic_ann_cost, synaptic_snn_cost
-from asnn_sim.nodes.base import TorchValue, fail, pair
+from asnn_sim.nodes.base import TorchValue, fail, in_bounds_pairs, pair
 
 
 def dense_pairs(in_shape, out_shape, kernel, stride, padding) -> int:
     """In-bounds (input element, synapse) pairs of one dense pass of a conv (padding excluded)."""
     c_in, h, w = in_shape
     c_out, h_out, w_out = out_shape
+    rows = in_bounds_pairs(h, h_out, kernel[0], stride[0], padding[0])
+    return int(rows * in_bounds_pairs(w, w_out, kernel[1], stride[1], padding[1]) * c_in * c_out)
 
-    def valid(n_out, n_in, k, s, p):
-        starts = np.arange(n_out) * s - p
-        taps = starts[:, None] + np.arange(k)[None, :]
-        return ((taps >= 0) & (taps < n_in)).sum()
 
-    return int(valid(h_out, h, kernel[0], stride[0], padding[0]) * valid(w_out, w, kernel[1], stride[1], padding[1]) * c_in * c_out)
+def compile_conv_map(node: Synaptic, ctx, rows, kernel, stride, padding, dense: int) -> dict:
+    """The compiled state of a synaptic node that runs the conv kernel on a ``(C, H, W)``
+    map (``conv2d``, and ``token_linear`` as a 1x1 conv): per weight set the weight rows
+    ``rows(weight[s])`` (``(taps * C_in, C_out)``, see ``kernels.conv_scatter``), their
+    non-zero counts and the bias tiled over the output positions; the output current and
+    its per-position marks; the tap tables."""
+    in_shape, out_shape = ctx.in_shapes[0], ctx.out_shape
+    c_out, h_out, w_out = out_shape
+    sets = []
+    for s in range(node.n_sets):
+        wt = np.ascontiguousarray(rows(node.weight[s]), dtype=ctx.dtype)
+        nnz = np.ascontiguousarray((wt != 0).sum(axis=1), dtype=np.int64)
+        bias = np.zeros(c_out) if node.bias is None else node.bias[s]
+        sets.append((wt, nnz, np.ascontiguousarray(np.tile(bias.astype(ctx.dtype), h_out * w_out))))
+    st = {
+        "sets": sets,
+        "current": ctx.output(c_out * h_out * w_out, zeroed=True),
+        "marks": ctx.output(h_out * w_out, np.uint8, zeroed=True),
+        "per": c_out,
+        "shape": out_shape,
+        "taps": ctx.kernels.conv_tables(in_shape, out_shape, kernel, stride, padding),
+        "dense": dense,
+    }
+    node._static_buffers(ctx, st, c_out * h_out * w_out, h_out * w_out)
+    return st
+
+
+def scatter_conv_map(st, src, wt, nnz, acs, macs, ctx) -> None:
+    """One step's scatter of a node compiled by :func:`compile_conv_map`."""
+    conv = ctx.conventions
+    c_in, _, width = src.shape
+    current = st["current"]
+    ctx.kernels.conv_scatter(
+        src.idx, src.cnt, src.val, src.event_class, conv.graded == "expand", conv.skip_zero_weights,
+        c_in, width, *st["taps"], wt, nnz, current.reshape(current.shape[0], -1, wt.shape[1]), st["marks"], acs, macs,
+    )
 
 
 @dataclass
@@ -65,36 +98,14 @@ class Conv2d(Synaptic):
     # -- simulator
 
     def compile(self, ctx) -> dict:
-        in_shape, out_shape = ctx.in_shapes[0], ctx.out_shape
-        c_out, h_out, w_out = out_shape
-        sets = []
-        for s in range(self.n_sets):
-            w = self.weight[s]
-            # rows (ky, kx, c_in) flattened, c_out contiguous: a spike adds one row per tap
-            wt = np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(-1, w.shape[0]), dtype=ctx.dtype)
-            nnz = np.ascontiguousarray((wt != 0).sum(axis=1), dtype=np.int64)
-            bias = np.zeros(c_out) if self.bias is None else self.bias[s]
-            sets.append((wt, nnz, np.ascontiguousarray(np.tile(bias.astype(ctx.dtype), h_out * w_out))))
-        st = {
-            "sets": sets,
-            "current": ctx.output(c_out * h_out * w_out, zeroed=True),
-            "marks": ctx.output(h_out * w_out, np.uint8, zeroed=True),
-            "per": c_out,
-            "shape": out_shape,
-            "taps": ctx.kernels.conv_tables(in_shape, out_shape, self.weight.shape[3:], self.stride, self.padding),
-            "dense": dense_pairs(in_shape, out_shape, self.weight.shape[3:], self.stride, self.padding),
-        }
-        self._static_buffers(ctx, st, c_out * h_out * w_out, h_out * w_out)
-        return st
+        # rows (ky, kx, c_in) flattened, c_out contiguous: a spike adds one row per tap
+        kernel = self.weight.shape[3:]
+        dense = dense_pairs(ctx.in_shapes[0], ctx.out_shape, kernel, self.stride, self.padding)
+        return compile_conv_map(self, ctx, lambda w: w.transpose(2, 3, 1, 0).reshape(-1, w.shape[0]), kernel, self.stride,
+                                self.padding, dense)
 
     def _scatter(self, st, src, wt, nnz, acs, macs, ctx):
-        conv = ctx.conventions
-        c_in, _, width = src.shape
-        current = st["current"]
-        ctx.kernels.conv_scatter(
-            src.idx, src.cnt, src.val, src.event_class, conv.graded == "expand", conv.skip_zero_weights,
-            c_in, width, *st["taps"], wt, nnz, current.reshape(current.shape[0], -1, wt.shape[1]), st["marks"], acs, macs,
-        )
+        scatter_conv_map(st, src, wt, nnz, acs, macs, ctx)
 
     # -- dense reference
 

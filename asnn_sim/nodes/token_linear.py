@@ -17,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numpy as np
-
 from asnn_sim.nodes._synaptic import Synaptic, synaptic_ann_cost, synaptic_snn_cost
+from asnn_sim.nodes.conv2d import compile_conv_map, scatter_conv_map
 from asnn_sim.nodes.base import TorchValue, fail
 
 
@@ -40,34 +39,12 @@ class TokenLinear(Synaptic):
     # -- simulator
 
     def compile(self, ctx) -> dict:
-        in_shape, out_shape = ctx.in_shapes[0], ctx.out_shape
-        n_out, h, w = out_shape
-        sets = []
-        for s in range(self.n_sets):
-            wt = np.ascontiguousarray(self.weight[s].T, dtype=ctx.dtype)  # (in, out): a 1x1 conv's weight rows
-            nnz = np.ascontiguousarray((wt != 0).sum(axis=1), dtype=np.int64)
-            bias = np.zeros(n_out) if self.bias is None else self.bias[s]
-            sets.append((wt, nnz, np.ascontiguousarray(np.tile(bias.astype(ctx.dtype), h * w))))
-        st = {
-            "sets": sets,
-            "current": ctx.output(n_out * h * w, zeroed=True),
-            "marks": ctx.output(h * w, np.uint8, zeroed=True),
-            "per": n_out,
-            "shape": out_shape,
-            "taps": ctx.kernels.conv_tables(in_shape, out_shape, (1, 1), (1, 1), (0, 0)),
-            "dense": int(h * w * self.weight.shape[1] * self.weight.shape[2]),
-        }
-        self._static_buffers(ctx, st, n_out * h * w, h * w)
-        return st
+        _, h, w = ctx.out_shape
+        dense = h * w * self.weight.shape[1] * self.weight.shape[2]
+        return compile_conv_map(self, ctx, lambda wt: wt.T, (1, 1), (1, 1), (0, 0), dense)  # (in, out): 1x1 conv rows
 
     def _scatter(self, st, src, wt, nnz, acs, macs, ctx):
-        conv = ctx.conventions
-        c_in, _, width = src.shape
-        current = st["current"]
-        ctx.kernels.conv_scatter(
-            src.idx, src.cnt, src.val, src.event_class, conv.graded == "expand", conv.skip_zero_weights,
-            c_in, width, *st["taps"], wt, nnz, current.reshape(current.shape[0], -1, wt.shape[1]), st["marks"], acs, macs,
-        )
+        scatter_conv_map(st, src, wt, nnz, acs, macs, ctx)
 
     # -- dense reference
 
