@@ -114,8 +114,8 @@ def fold_bn(weight, bias, gamma, beta, mean, var, eps: float = 1e-5) -> tuple[np
     """Fold an inference-mode BatchNorm into the layer before it.
 
     Per output channel ``c``: ``s = gamma / sqrt(var + eps)``, ``W'[c] = W[c] * s``,
-    ``b'[c] = (b[c] - mean[c]) * s + beta[c]``, so ``W' x + b' == BN(W x + b)``. The same
-    rule as :func:`asnn_sim.export.fold_batchnorm`, on numpy arrays.
+    ``b'[c] = (b[c] - mean[c]) * s + beta[c]``, so ``W' x + b' == BN(W x + b)``.
+    :func:`asnn_sim.export.fold_batchnorm` applies it to trained torch layers.
 
     Parameters
     ----------

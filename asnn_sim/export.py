@@ -39,26 +39,32 @@ from asnn_sim.ir import (
     ReLU,
     Readout,
 )
+from asnn_sim.builder import fold_bn
 from asnn_sim.neurons import SpikingNeurons
 from asnn_sim.train import load_run
 
 
 def fold_batchnorm(layer: nn.Conv2d | nn.Linear, bn: nn.BatchNorm1d | nn.BatchNorm2d | None) -> tuple[np.ndarray, np.ndarray]:
-    """Weights and bias of ``layer`` with ``bn`` (eval mode) folded in, as float64 arrays."""
-    w = layer.weight.detach().double()
-    b = layer.bias.detach().double() if layer.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
-    if bn is not None:
-        scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
-        b = (b - bn.running_mean.double()) * scale + bn.bias.detach().double()
-        w = w * scale.view(-1, *([1] * (w.dim() - 1)))
-    return w.numpy(), b.numpy()
+    """Weights and bias of ``layer`` with ``bn`` (eval mode) folded in, as float64 arrays
+    (the rule of :func:`asnn_sim.builder.fold_bn`)."""
+    def f64(t: torch.Tensor) -> np.ndarray:
+        return t.detach().double().numpy()
+
+    w = f64(layer.weight)
+    b = f64(layer.bias) if layer.bias is not None else np.zeros(w.shape[0])
+    if bn is None:
+        return w, b
+    return fold_bn(w, b, f64(bn.weight), f64(bn.bias), f64(bn.running_mean), f64(bn.running_var), bn.eps)
 
 
-def _neuron(name: str, src: str, layer: SpikingNeurons, timesteps: int, threshold: float = 1.0) -> Neuron:
+def _neuron(name: str, src: str, layer: SpikingNeurons, timesteps: int, folded_scale: float = 1.0) -> Neuron:
+    """The layer as a neuron node; ``folded_scale``: a power-of-two scale of the input
+    current taken into the threshold (threshold / scale; see :func:`export_spikformer`)."""
     leak = layer.leak.detach().double().numpy()
     gain = layer.gain.detach().double().numpy()
     if not layer.per_timestep:  # shared values, stored once per step for the simulator
         leak, gain = np.repeat(leak, timesteps), np.repeat(gain, timesteps)
+    threshold = layer.threshold / folded_scale
     extra = {} if threshold == 1.0 else {"threshold": np.array(float(threshold))}
     return Neuron(name, (src,), leak=leak, gain=gain, per_timestep=layer.per_timestep, **extra)
 
@@ -218,10 +224,10 @@ def export_spikformer(model: nn.Module, input_shape: tuple[int, int, int], times
     sets = np.zeros(timesteps, dtype=np.int64)
     nodes: list[Node] = [Input("input", (), shape=input_shape, encoder=model.encoder.to_dict() if spiking else None)]
 
-    def act(name: str, src: str, layer, threshold: float = 1.0) -> str:
+    def act(name: str, src: str, layer, folded_scale: float = 1.0) -> str:
         if not spiking:
             name = name.replace("lif", "relu")
-        nodes.append(_neuron(name, src, layer, timesteps, threshold) if spiking else ReLU(name, (src,)))
+        nodes.append(_neuron(name, src, layer, timesteps, folded_scale) if spiking else ReLU(name, (src,)))
         return name
 
     def token(name: str, src: str, linear: nn.Linear, bn: nn.Module) -> str:
@@ -248,14 +254,13 @@ def export_spikformer(model: nn.Module, input_shape: tuple[int, int, int], times
     for j, block in enumerate(model.blocks):
         p = f"b{j}"
 
-        def layer(n: str, src: str, threshold: float = 1.0) -> str:
+        def layer(n: str, src: str) -> str:
             return act(f"{p}_{n}_lif", token(f"{p}_{n}", src, getattr(block, f"{n}_linear"), getattr(block, f"{n}_bn")),
-                       getattr(block, f"{n}_lif") if spiking else None, threshold)
+                       getattr(block, f"{n}_lif") if spiking else None)
 
         q, k, v = layer("q", x), layer("k", x), layer("v", x)
         nodes.append(Attention(f"{p}_attn", (q, k, v), heads=cfg.heads, scale=1.0 if fold else float(cfg.scale)))
-        threshold = cfg.attn_threshold / cfg.scale if fold else cfg.attn_threshold
-        a = act(f"{p}_attn_lif", f"{p}_attn", block.attn_lif if spiking else None, threshold)
+        a = act(f"{p}_attn_lif", f"{p}_attn", block.attn_lif if spiking else None, cfg.scale if fold else 1.0)
         nodes.append(Add(f"{p}_add1", (x, layer("proj", a))))
         x = f"{p}_add1"
         nodes.append(Add(f"{p}_add2", (x, layer("fc2", layer("fc1", x)))))

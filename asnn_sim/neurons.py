@@ -125,6 +125,7 @@ def neuron_step(
     leak: torch.Tensor,
     gain: torch.Tensor,
     surrogate: str | Surrogate = "sigmoid",
+    threshold: float = THRESHOLD,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Advance a layer of neurons by one timestep.
 
@@ -137,6 +138,8 @@ def neuron_step(
     leak, gain : torch.Tensor
         Scalars (0-d tensors) for this layer and timestep.
     surrogate : str or Surrogate
+    threshold : float
+        Spike when ``mem - threshold > 0``; the soft reset subtracts it (default 1).
 
     Returns
     -------
@@ -144,8 +147,8 @@ def neuron_step(
         Output spikes (0/1) and the membrane potential after the soft reset.
     """
     mem = leak * mem + gain * current
-    out = spike(mem - THRESHOLD, surrogate)
-    return out, mem - out
+    out = spike(mem - threshold, surrogate)
+    return out, mem - out * threshold
 
 
 class SpikingNeurons(nn.Module):
@@ -160,10 +163,16 @@ class SpikingNeurons(nn.Module):
         entry each, shared by every step.
     surrogate : str
         Name in :data:`SURROGATES`.
+    threshold : float
+        Firing threshold, also what the soft reset subtracts (default 1; Spikformer's
+        attention neuron uses 0.5).
     """
 
-    def __init__(self, timesteps: int, per_timestep: bool = True, surrogate: str = "sigmoid") -> None:
+    def __init__(self, timesteps: int, per_timestep: bool = True, surrogate: str = "sigmoid", threshold: float = THRESHOLD) -> None:
         super().__init__()
+        if not threshold > 0:
+            raise ValueError(f"threshold must be positive, got {threshold}")
+        self.threshold = float(threshold)
         n = timesteps if per_timestep else 1
         self.timesteps = timesteps
         self.per_timestep = per_timestep
@@ -183,13 +192,14 @@ class SpikingNeurons(nn.Module):
         mem = torch.zeros_like(currents[0])
         out = []
         for t in range(self.timesteps):
-            s, mem = neuron_step(currents[t], mem, *self.step_params(t), self.surrogate)
+            s, mem = neuron_step(currents[t], mem, *self.step_params(t), self.surrogate, self.threshold)
             out.append(s)
         return torch.stack(out)
 
     def extra_repr(self) -> str:
         mode = "asnn (per-timestep)" if self.per_timestep else "lif (shared)"
-        return f"timesteps={self.timesteps}, {mode}, surrogate={self.surrogate.name}"
+        threshold = "" if self.threshold == THRESHOLD else f", threshold={self.threshold}"
+        return f"timesteps={self.timesteps}, {mode}, surrogate={self.surrogate.name}{threshold}"
 
 
 class Readout(nn.Module):

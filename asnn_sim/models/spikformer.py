@@ -29,8 +29,7 @@ elements the simulator stores channels-last (token-major). Head ``j`` owns featu
 
 Every neuron is :class:`asnn_sim.neurons.SpikingNeurons` (ASNN per-step leak and gain
 with ``asnn=True``, shared LIF otherwise), threshold 1 and soft reset, except the
-attention neuron: :class:`ThresholdNeurons` with the paper's threshold 0.5 (soft reset by
-0.5). The linears have biases and are followed by BatchNorm, as in the reference CIFAR
+attention neuron: the same class with the paper's threshold 0.5 (soft reset by 0.5). The linears have biases and are followed by BatchNorm, as in the reference CIFAR
 code (hence 9,324,730 weights for 3x32x32 and 10 classes: the paper's "9.32 M").
 
 Like :mod:`asnn_sim.models.lenet`, the spiking model runs layer by layer over all
@@ -76,7 +75,7 @@ from torch import nn
 
 from asnn_sim.encoding import EncoderSpec
 from asnn_sim.models.lenet import StepOutputs, first_layer_current
-from asnn_sim.neurons import Readout, SpikingNeurons, spike
+from asnn_sim.neurons import Readout, SpikingNeurons
 
 
 @dataclass(frozen=True)
@@ -197,34 +196,9 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, sca
     return out.transpose(-1, -2).reshape(*lead, d, n)
 
 
-class ThresholdNeurons(SpikingNeurons):
-    """:class:`~asnn_sim.neurons.SpikingNeurons` with another threshold (the attention neuron).
-
-    ``mem = leak[t] * mem + gain[t] * I``; spike when ``mem - threshold > 0``; soft reset
-    ``mem -= threshold * spike``. With ``threshold=1`` it is the plain neuron.
-    """
-
-    def __init__(self, timesteps: int, per_timestep: bool = True, surrogate: str = "sigmoid", threshold: float = 1.0) -> None:
-        super().__init__(timesteps, per_timestep, surrogate)
-        if not threshold > 0:
-            raise ValueError(f"threshold must be positive, got {threshold}")
-        self.threshold = float(threshold)
-
-    def forward(self, currents: torch.Tensor) -> torch.Tensor:
-        if currents.shape[0] != self.timesteps:
-            raise ValueError(f"expected {self.timesteps} timesteps of input, got {currents.shape[0]}")
-        mem = torch.zeros_like(currents[0])
-        out = []
-        for t in range(self.timesteps):
-            leak, gain = self.step_params(t)
-            mem = leak * mem + gain * currents[t]
-            s = spike(mem - self.threshold, self.surrogate)
-            mem = mem - s * self.threshold
-            out.append(s)
-        return torch.stack(out)
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, threshold={self.threshold}"
+#: The attention neuron's class: :class:`~asnn_sim.neurons.SpikingNeurons` built with
+#: ``threshold=0.5`` (the name the tests and older code use).
+ThresholdNeurons = SpikingNeurons
 
 
 class SpikformerBlock(nn.Module):
@@ -296,9 +270,7 @@ class _Spikformer(nn.Module):
             steps = encoder.timesteps
 
             def neurons(threshold: float = 1.0) -> SpikingNeurons:
-                if threshold == 1.0:
-                    return SpikingNeurons(steps, per_timestep=asnn, surrogate=surrogate)
-                return ThresholdNeurons(steps, per_timestep=asnn, surrogate=surrogate, threshold=threshold)
+                return SpikingNeurons(steps, per_timestep=asnn, surrogate=surrogate, threshold=threshold)
         else:
             neurons = None
         c_in = self.input_shape[0]
