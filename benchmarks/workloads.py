@@ -111,91 +111,62 @@ def wide_conv(n_samples: int = 32, timesteps: int = 4, density: float = 0.1, see
     return Workload(f"wide conv 64->64 3x3, 32x32, {density:.0%} input spikes, T={T}", graph, frames, None, None, "conv", key="wide")
 
 
-def resnet19(n_samples: int = 32, timesteps: int = 4, encoding: str = "hybrid", target: float = 0.15,
-             cache: Path = CACHE, log=print) -> Workload:
-    """The tdBN ResNet-19 (10 classes, 3x32x32), untrained, calibrated to fire ``target`` per layer.
+def cifar_like_images(n: int, seed: int) -> np.ndarray:
+    """CIFAR-shaped random images: each pixel uniform in [0, 1], smoothed over 2x2 blocks
+    so neighbouring pixels correlate."""
+    raw = np.random.default_rng(seed).random((n, 3, 17, 17))
+    return (0.5 * (raw[:, :, :-1, :-1] + raw[:, :, 1:, 1:])).repeat(2, axis=2).repeat(2, axis=3)[:, :, :32, :32]
+
+
+def calibrated_cifar_model(model_name: str, title: str, key: str, n_samples: int, timesteps: int, encoding: str,
+                           target: float, cache: Path, log) -> Workload:
+    """A registered CIFAR-size model (10 classes, 3x32x32), untrained, calibrated to fire ``target`` per layer.
 
     Weights are PyTorch's default initialisation (seed 0). Untrained networks are silent
     or saturated, so every neuron layer is calibrated on 8 images
     (:func:`asnn_sim.models.calibrate.calibrate_rate`: BatchNorm normalised on the batch,
     then each layer's gain bisected until its mean firing rate is ``target``); the graph
-    is cached under ``benchmarks/.cache/``. Inputs are CIFAR-shaped random images (each
-    pixel uniform in [0, 1], smoothed over 2x2 blocks so neighbouring pixels correlate),
-    a different draw from the calibration batch.
+    is cached under ``cache``. Inputs are :func:`cifar_like_images`, a different draw
+    from the calibration batch.
     """
     import torch
 
     from asnn_sim.encoding import EncoderSpec
-    from asnn_sim.export import export_resnet
+    from asnn_sim.export import EXPORTERS
     from asnn_sim.ir import load_graph, save_graph
     from asnn_sim.models import build_model
     from asnn_sim.models.calibrate import calibrate_rate
 
-    def images(n: int, seed: int) -> np.ndarray:
-        raw = np.random.default_rng(seed).random((n, 3, 17, 17))
-        return (0.5 * (raw[:, :, :-1, :-1] + raw[:, :, 1:, 1:])).repeat(2, axis=2).repeat(2, axis=3)[:, :, :32, :32]
-
     enc = EncoderSpec(encoding, timesteps)
-    path = cache / f"resnet19_{encoding}_T{timesteps}_rate{round(target * 100)}.asnn"
-    notes = []
+    path = cache / f"{model_name}_{encoding}_T{timesteps}_rate{round(target * 100)}.asnn"
     if path.is_file():
         graph = load_graph(path)
         notes = graph.metadata.get("notes", [])
     else:
         cache.mkdir(parents=True, exist_ok=True)
-        log(f"calibrating ResNet-19 ({encoding}, T={timesteps}) to {target:.0%} firing per layer (done once, then cached) ...")
+        log(f"calibrating {title} ({encoding}, T={timesteps}) to {target:.0%} firing per layer (done once, then cached) ...")
         torch.manual_seed(0)
-        model = build_model("resnet19", input_shape=(3, 32, 32), n_classes=10, encoder=enc)
-        rates = calibrate_rate(model, torch.from_numpy(enc.encode(images(8, 1))).float(), target=target)
+        model = build_model(model_name, input_shape=(3, 32, 32), n_classes=10, encoder=enc)
+        rates = calibrate_rate(model, torch.from_numpy(enc.encode(cifar_like_images(8, 1))).float(), target=target)
         notes = [f"calibrated firing rates on the calibration batch: {min(rates.values()):.3f} to {max(rates.values()):.3f}"]
         model = model.double().eval()
-        graph = Graph(export_resnet(model, (3, 32, 32), timesteps), "snn", timesteps,
-                      metadata={"model": "resnet19", "notes": notes})
+        graph = Graph(EXPORTERS[model_name](model, (3, 32, 32), timesteps), "snn", timesteps,
+                      metadata={"model": model_name, "notes": notes})
         save_graph(graph, path)
-    x = images(n_samples, 2).astype(np.float64)
-    return Workload(f"ResNet-19 ({encoding}, T={timesteps}, calibrated to {target:.0%} firing)", graph, enc.encode(x), None, None, None,
-                    notes, "resnet19", x)
+    x = cifar_like_images(n_samples, 2).astype(np.float64)
+    return Workload(f"{title} ({encoding}, T={timesteps}, calibrated to {target:.0%} firing)", graph, enc.encode(x), None, None, None,
+                    notes, key, x)
+
+
+def resnet19(n_samples: int = 32, timesteps: int = 4, encoding: str = "hybrid", target: float = 0.15,
+             cache: Path = CACHE, log=print) -> Workload:
+    """The tdBN ResNet-19, calibrated (:func:`calibrated_cifar_model`)."""
+    return calibrated_cifar_model("resnet19", "ResNet-19", "resnet19", n_samples, timesteps, encoding, target, cache, log)
 
 
 def spikformer(n_samples: int = 8, timesteps: int = 4, encoding: str = "hybrid", target: float = 0.15,
                cache: Path = CACHE, log=print) -> Workload:
-    """Spikformer-4-384 (10 classes, 3x32x32), untrained, calibrated to fire about ``target``.
-
-    As :func:`resnet19`: PyTorch's default initialisation (seed 0), BatchNorm calibrated
-    on 8 CIFAR-shaped random images so every neuron layer fires about ``target`` on
-    average (the attention neuron, threshold 0.5 on integer products, fires as it
-    follows), the graph cached under ``benchmarks/.cache/``, and a different draw of
-    random images as the inputs.
-    """
-    import torch
-
-    from asnn_sim.encoding import EncoderSpec
-    from asnn_sim.export import export_spikformer
-    from asnn_sim.ir import load_graph, save_graph
-    from asnn_sim.models import build_model
-    from asnn_sim.models.calibrate import calibrate_rate
-
-    def images(n: int, seed: int) -> np.ndarray:
-        raw = np.random.default_rng(seed).random((n, 3, 17, 17))
-        return (0.5 * (raw[:, :, :-1, :-1] + raw[:, :, 1:, 1:])).repeat(2, axis=2).repeat(2, axis=3)[:, :, :32, :32]
-
-    enc = EncoderSpec(encoding, timesteps)
-    path = cache / f"spikformer-4-384_{encoding}_T{timesteps}_rate{round(target * 100)}.asnn"
-    notes = []
-    if path.is_file():
-        graph = load_graph(path)
-        notes = graph.metadata.get("notes", [])
-    else:
-        cache.mkdir(parents=True, exist_ok=True)
-        log(f"calibrating Spikformer-4-384 ({encoding}, T={timesteps}) to {target:.0%} firing per layer (done once, then cached) ...")
-        torch.manual_seed(0)
-        model = build_model("spikformer-4-384", input_shape=(3, 32, 32), n_classes=10, encoder=enc)
-        rates = calibrate_rate(model, torch.from_numpy(enc.encode(images(8, 1))).float(), target=target)
-        notes = [f"calibrated firing rates on the calibration batch: {min(rates.values()):.3f} to {max(rates.values()):.3f}"]
-        model = model.double().eval()
-        graph = Graph(export_spikformer(model, (3, 32, 32), timesteps), "snn", timesteps,
-                      metadata={"model": "spikformer-4-384", "notes": notes})
-        save_graph(graph, path)
-    x = images(n_samples, 2).astype(np.float64)
-    return Workload(f"Spikformer-4-384 ({encoding}, T={timesteps}, calibrated to {target:.0%} firing)", graph, enc.encode(x), None, None,
-                    None, notes, "spikformer", x)
+    """Spikformer-4-384, calibrated (:func:`calibrated_cifar_model`; the attention neuron,
+    threshold 0.5 on integer products, fires as its inputs make it)."""
+    return calibrated_cifar_model("spikformer-4-384", "Spikformer-4-384", "spikformer", n_samples, timesteps, encoding, target, cache,
+                                  log)

@@ -238,6 +238,7 @@ def _model_rows(artifacts: list[ModelArtifacts]) -> list[dict]:
     rows = []
     for a in artifacts:
         per = a.sim_summary["per_inference"]
+        acs, macs = accumulates(per)
         rows.append({
             "seed": a.config.seed,
             "encoding": a.label,
@@ -247,8 +248,8 @@ def _model_rows(artifacts: list[ModelArtifacts]) -> list[dict]:
             "torch_threads": a.train_summary.get("torch_threads"),
             "spikes_per_inference": a.sim_summary["spikes_per_inference"] if not a.is_ann else np.nan,
             "mean_firing_rate": float(np.mean(list(a.sim_summary["firing_rate"].values()))) if not a.is_ann else np.nan,
-            "acs": accumulates(per)[0],
-            "macs": accumulates(per)[1],
+            "acs": acs,
+            "macs": macs,
             "dense_macs": per["dense_macs"],
             "parity_identical": (a.sim_summary.get("parity") or {}).get("identical"),
         })
