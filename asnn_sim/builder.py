@@ -115,7 +115,7 @@ def fold_bn(weight, bias, gamma, beta, mean, var, eps: float = 1e-5) -> tuple[np
 
     Per output channel ``c``: ``s = gamma / sqrt(var + eps)``, ``W'[c] = W[c] * s``,
     ``b'[c] = (b[c] - mean[c]) * s + beta[c]``, so ``W' x + b' == BN(W x + b)``.
-    :func:`asnn_sim.export.fold_batchnorm` applies it to trained torch layers.
+    :func:`asnn_sim.export.fold_batchnorm` applies the same rule to trained torch layers, in torch.
 
     Parameters
     ----------

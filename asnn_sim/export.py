@@ -39,22 +39,23 @@ from asnn_sim.ir import (
     ReLU,
     Readout,
 )
-from asnn_sim.builder import fold_bn
 from asnn_sim.neurons import SpikingNeurons
 from asnn_sim.train import load_run
 
 
 def fold_batchnorm(layer: nn.Conv2d | nn.Linear, bn: nn.BatchNorm1d | nn.BatchNorm2d | None) -> tuple[np.ndarray, np.ndarray]:
-    """Weights and bias of ``layer`` with ``bn`` (eval mode) folded in, as float64 arrays
-    (the rule of :func:`asnn_sim.builder.fold_bn`)."""
-    def f64(t: torch.Tensor) -> np.ndarray:
-        return t.detach().double().numpy()
+    """Weights and bias of ``layer`` with ``bn`` (eval mode) folded in, as float64 arrays.
 
-    w = f64(layer.weight)
-    b = f64(layer.bias) if layer.bias is not None else np.zeros(w.shape[0])
-    if bn is None:
-        return w, b
-    return fold_bn(w, b, f64(bn.weight), f64(bn.bias), f64(bn.running_mean), f64(bn.running_var), bn.eps)
+    The rule of :func:`asnn_sim.builder.fold_bn`, computed in torch: torch's and numpy's
+    float64 kernels round a few weights differently (measured on trained Spikformers), and
+    exported graphs keep the bits they have always had."""
+    w = layer.weight.detach().double()
+    b = layer.bias.detach().double() if layer.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
+    if bn is not None:
+        scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.double() + bn.eps)
+        b = (b - bn.running_mean.double()) * scale + bn.bias.detach().double()
+        w = w * scale.view(-1, *([1] * (w.dim() - 1)))
+    return w.numpy(), b.numpy()
 
 
 def _neuron(name: str, src: str, layer: SpikingNeurons, timesteps: int, folded_scale: float = 1.0) -> Neuron:
