@@ -50,6 +50,25 @@ THRESHOLD_KINDS = ("uniform", "equal-mass")
 MAX_BINARY_BITS = 16
 
 
+def graph_frame_kinds(input_node_encoder: dict | None, graph_kind: str) -> tuple[str, ...] | None:
+    """What each step of a graph's input stream holds: the encoder's frame kinds, one
+    ``"analog"`` step for an ANN, or None for a spiking graph fed supplied frames (decided
+    from the data by :func:`frame_kinds_of`)."""
+    if input_node_encoder:
+        return EncoderSpec.from_dict(input_node_encoder).frame_kinds
+    return ("analog",) if graph_kind == "ann" else None
+
+
+def frame_kinds_of(frames) -> tuple[str, ...]:
+    """``"binary"`` for each step ``t`` of ``frames`` ``(T, ...)`` whose values are all 0 or 1,
+    else ``"analog"``: how supplied frames (not made by an encoder here) are classified.
+
+    A binary step's events are spikes (counted as ACs downstream); an analog step's are
+    values (MACs). Works on numpy arrays and torch tensors.
+    """
+    return tuple("binary" if bool(((f == 0) | (f == 1)).all()) else "analog" for f in frames)
+
+
 def check_images(x: np.ndarray) -> np.ndarray:
     """Validate a batch of images and return it as a float array.
 

@@ -59,7 +59,7 @@ READABLE_VERSIONS = ("1", "2")
 
 __all__ = [
     "Add", "AvgPool2d", "Conv2d", "Flatten", "Graph", "GraphError", "Input", "Linear", "MaxPool2d", "Neuron",
-    "Node", "ReLU", "Readout", "load_graph", "save_graph",
+    "Node", "ReLU", "Readout", "load_graph", "retimed", "save_graph",
 ]
 
 
@@ -165,6 +165,36 @@ class Graph:
     def n_parameters(self) -> int:
         """Weights and biases of the synaptic nodes (every weight set counted)."""
         return sum(a.size for n in self.nodes_of_role("synapse") for k, a in n.arrays().items() if k in ("weight", "bias"))
+
+
+def retimed(graph: Graph, timesteps: int) -> Graph:
+    """``graph`` run for ``timesteps`` steps instead: every per-timestep array must hold one
+    value (e.g. an imported NIR graph, or plain LIF), which is repeated; an input encoder
+    is re-made for the new T.
+
+    Raises
+    ------
+    GraphError
+        Naming the node whose per-step values differ (an ASNN neuron cannot be re-timed).
+    """
+    from dataclasses import replace
+
+    if timesteps == graph.timesteps:
+        return graph
+    nodes = []
+    for node in graph.nodes:
+        changes = {}
+        for what in node.PER_STEP:
+            arr = getattr(node, what)
+            if arr is None:
+                continue
+            if not (arr == arr[0]).all():
+                raise fail(node.name, f"{what} changes over the {graph.timesteps} steps; the graph cannot run for {timesteps}")
+            changes[what] = np.full(timesteps, arr[0], dtype=arr.dtype)
+        if isinstance(node, Input) and node.encoder:
+            changes["encoder"] = {**node.encoder, "timesteps": timesteps}
+        nodes.append(replace(node, **changes) if changes else node)
+    return Graph(nodes, graph.kind, timesteps, list(graph.class_names), dict(graph.metadata))
 
 
 # ---------------------------------------------------------------- file I/O

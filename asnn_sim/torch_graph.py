@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from asnn_sim.encoding import EncoderSpec
+from asnn_sim.encoding import frame_kinds_of, graph_frame_kinds
 from asnn_sim.ir import Graph
 
 
@@ -74,12 +74,13 @@ class TorchGraph:
             n.name: {k: torch.as_tensor(v).to(self.device, dtype if v.dtype.kind == "f" else torch.int64) for k, v in n.arrays().items()}
             for n in graph.nodes
         }
-        enc = graph.input.encoder
-        self.frame_kinds = EncoderSpec.from_dict(enc).frame_kinds if enc else ("analog",)
+        self.frame_kinds = graph_frame_kinds(graph.input.encoder, graph.kind)
 
     @torch.no_grad()
-    def run(self, frames: torch.Tensor | np.ndarray, count: bool = False) -> tuple[torch.Tensor, torch.Tensor, DenseCounts | None]:
-        """Replay frames ``(T, B, C, H, W)``.
+    def run(self, frames: torch.Tensor | np.ndarray, count: bool = False,
+            frame_kinds: tuple[str, ...] | None = None) -> tuple[torch.Tensor, torch.Tensor, DenseCounts | None]:
+        """Replay frames ``(T, B, C, H, W)`` (``(T, B, n)`` for a vector input); ``frame_kinds``
+        as in :meth:`asnn_sim.sim.Simulator.run_batch`.
 
         Returns
         -------
@@ -90,7 +91,7 @@ class TorchGraph:
         """
         g = self.graph
         frames = torch.as_tensor(frames).to(self.device, self.dtype)
-        ctx = _Context(g, frames, self.frame_kinds, count)
+        ctx = _Context(g, frames, frame_kinds or self.frame_kinds or frame_kinds_of(frames), count)
         states: dict[str, dict] = {n.name: {} for n in g.nodes}
         for t in range(g.timesteps):
             out: dict = {}

@@ -11,12 +11,15 @@ kind                    what it does                                           r
 ``attention``           softmax-free ``scale * Q K^T V`` per head of three     3 x events
                         (D, H, W) maps, into a current
 ``neuron``              LIF/ASNN neurons: current in, spikes out               a current
+``li``                  leaky integrators (NIR's LI): current in, membranes    a current
+                        out as values
 ``relu``                the ANN twin's activation: current in, values out      a current
 ``add``                 element-wise sum (residuals): events, or currents      both
 ``maxpool2d``           window maximum (an OR on spikes)                       events
 ``avgpool2d``           window mean                                            events
 ``flatten``             ``(C, H, W)`` to a vector                              events
-``readout``             prediction logits from a current                       a current
+``readout``             prediction logits (mean over steps)                    a current
+                                                                               or events
 ======================  =====================================================  ==========
 
 Each kind is a class (see :mod:`asnn_sim.nodes.base` for everything a kind provides);
@@ -34,11 +37,13 @@ from asnn_sim.nodes.base import GraphError, Node, fail
 from asnn_sim.nodes.conv2d import Conv2d
 from asnn_sim.nodes.flatten import Flatten
 from asnn_sim.nodes.input import Input
+from asnn_sim.nodes.leaky_integrator import LeakyIntegrator
 from asnn_sim.nodes.linear import Linear
 from asnn_sim.nodes.maxpool2d import MaxPool2d
 from asnn_sim.nodes.neuron import Neuron
 from asnn_sim.nodes.readout import Readout
 from asnn_sim.nodes.relu import ReLU
+from asnn_sim.nodes.sumpool2d import SumPool2d
 from asnn_sim.nodes.token_linear import TokenLinear
 
 #: kind name -> node class
@@ -69,10 +74,10 @@ def kind_class(kind: str, node: str = "?") -> type[Node]:
         raise fail(node, f"unknown node type {kind!r}; known: {', '.join(KINDS)}") from None
 
 
-for _cls in (Input, Conv2d, Linear, TokenLinear, Attention, MaxPool2d, AvgPool2d, Flatten, Neuron, ReLU, Add, Readout):
+for _cls in (Input, Conv2d, Linear, TokenLinear, Attention, MaxPool2d, AvgPool2d, SumPool2d, Flatten, Neuron, LeakyIntegrator, ReLU, Add, Readout):
     register(_cls)
 
 __all__ = [
-    "KINDS", "Add", "Attention", "AvgPool2d", "Conv2d", "Flatten", "GraphError", "Input", "Linear", "MaxPool2d", "Neuron",
-    "Node", "ReLU", "Readout", "TokenLinear", "kind_class", "register",
+    "KINDS", "Add", "Attention", "AvgPool2d", "Conv2d", "Flatten", "GraphError", "Input", "LeakyIntegrator", "Linear", "MaxPool2d", "Neuron",
+    "Node", "ReLU", "Readout", "SumPool2d", "TokenLinear", "kind_class", "register",
 ]

@@ -1,4 +1,4 @@
-"""What maxpool2d and avgpool2d share: window geometry, the event kernel call, counting."""
+"""What maxpool2d, avgpool2d and sumpool2d share: window geometry, the event kernel call, counting."""
 
 from __future__ import annotations
 
@@ -68,6 +68,10 @@ class Pool(Node):
             "windows": ctx.scratch(table[1].shape[1] * table[3].shape[1], np.int64, zeroed=False),
         }
 
+    def _weight(self) -> float:
+        """What an averaging kernel multiplies each value by (``MODE_AVG``)."""
+        return 1.0 / (self.kernel[0] * self.kernel[1])
+
     def _mode(self, event_class: int, K) -> tuple[int, int]:
         """The kernel mode and the output's event class for an input class."""
         raise NotImplementedError
@@ -80,7 +84,7 @@ class Pool(Node):
         channels, _, width = src.shape
         _, _, w_out = ctx.out_shape
         mode, cls = self._mode(src.event_class, K)
-        inv = 1.0 / (self.kernel[0] * self.kernel[1])
+        inv = self._weight()
         K.pool_events(src.idx, src.cnt, src.val, src.event_class == CLASS_CODE[BINARY], mode, channels, width, *st["table"], w_out, inv,
                       st["acc"], st["mark"], st["windows"], st["idx"], st["cnt"], st["val"], c[:, SLOT["window_ops"]])
         return Events(st["idx"], st["cnt"], st["val"], cls, ctx.out_shape)

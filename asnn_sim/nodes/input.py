@@ -1,10 +1,15 @@
 """``input``: the encoded network input.
 
 ``x_t = encode(image)[t]`` with the encoder recorded in ``encoder`` (an
-:class:`asnn_sim.encoding.EncoderSpec` as a dict; absent for an ANN graph, whose single
-step sees the analog image). Its events are spikes on the steps where the encoder emits
-spike frames and analog values where it emits the image (direct coding; hybrid step 0).
-The encoder's own work is not counted here (yet).
+:class:`asnn_sim.encoding.EncoderSpec` as a dict). Its events are spikes on the steps
+where the encoder emits spike frames and analog values where it emits the image (direct
+coding; hybrid step 0). Without an encoder, an ANN graph's single step sees the analog
+image, and a spiking graph reads frames the user supplies (``asnn simulate --inputs``;
+graphs imported from NIR): each step is binary when every value in it is 0 or 1, else
+analog. The encoder's own work is not counted here (yet).
+
+``shape`` is ``(C, H, W)`` or, for a vector input (an imported fully connected net),
+``(n,)``.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from asnn_sim.nodes.base import ANALOG, BINARY, CLASS_CODE, EVENTS, Events, Node
 
 @dataclass
 class Input(Node):
-    """The network input: ``shape`` ``(C, H, W)`` per sample; ``encoder`` as ``EncoderSpec.to_dict``."""
+    """The network input: ``shape`` ``(C, H, W)`` or ``(n,)`` per sample; ``encoder`` as ``EncoderSpec.to_dict`` or None."""
 
     shape: tuple[int, ...] = ()
     encoder: dict | None = None
@@ -31,8 +36,10 @@ class Input(Node):
 
     def check(self) -> None:
         self.shape = tuple(int(s) for s in self.shape)
-        if len(self.shape) != 3 or min(self.shape) < 1:
-            raise fail(self.name, f"input shape must be (C, H, W) with positive sizes, got {self.shape}")
+        if len(self.shape) not in (1, 3) or min(self.shape) < 1:
+            raise fail(self.name, f"input shape must be (C, H, W) or (n,) with positive sizes, got {self.shape}")
+        if len(self.shape) == 1 and self.encoder is not None:
+            raise fail(self.name, f"a vector input {self.shape} takes supplied frames, not the {self.encoder.get('name')!r} image encoder")
 
     def output_shape(self, in_shapes):
         return self.shape
@@ -43,7 +50,7 @@ class Input(Node):
     # -- simulator
 
     def compile(self, ctx) -> dict:
-        c, h, w = self.shape
+        c, h, w = _as_map(self.shape)
         n = c * h * w
         many = c > 1  # channel-first to channels-last needs a counting sort (see frame_to_events)
         return {
@@ -57,7 +64,8 @@ class Input(Node):
 
     def step(self, st, inputs, t, ctx):
         # read channel-first (converted to the replay's dtype in the kernel): no transposed copy
-        ctx.kernels.frame_to_events(np.ascontiguousarray(ctx.frames[t]), st["idx"], st["cnt"], st["val"],
+        frame = np.ascontiguousarray(ctx.frames[t])
+        ctx.kernels.frame_to_events(frame.reshape((len(frame),) + _as_map(self.shape)), st["idx"], st["cnt"], st["val"],
                                     st["tmp_pos"], st["tmp_val"], st["start"])
         cls = CLASS_CODE[ANALOG if ctx.frame_kinds[t] == "analog" else BINARY]
         return Events(st["idx"], st["cnt"], st["val"], cls, self.shape)
@@ -66,3 +74,9 @@ class Input(Node):
 
     def torch_step(self, p, xs, state, t, ctx):
         return TorchValue(ctx.frames[t], ANALOG if ctx.frame_kinds[t] == "analog" else BINARY)
+
+
+def _as_map(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """``(C, H, W)`` as it is; a vector ``(n,)`` as one row ``(1, 1, n)``, whose
+    channels-last order is its own order (so event ``j`` is element ``j``)."""
+    return shape if len(shape) == 3 else (1, 1, shape[0])

@@ -1,10 +1,11 @@
 """The event-driven simulator (Numba; imports nothing from torch).
 
-``simulate(graph, images, labels)`` replays a dataset and returns the counts tables;
+``simulate(graph, images, labels)`` replays a dataset and returns the counts tables
+(``simulate_frames`` for supplied frames);
 :class:`Simulator` runs single batches; the inner loops are in :mod:`asnn_sim.sim.kernels`.
 """
 
 from asnn_sim.sim.engine import BatchResult, Conventions, Simulator
-from asnn_sim.sim.replay import SimResult, simulate
+from asnn_sim.sim.replay import SimResult, simulate, simulate_frames
 
-__all__ = ["BatchResult", "Conventions", "SimResult", "Simulator", "simulate"]
+__all__ = ["BatchResult", "Conventions", "SimResult", "Simulator", "simulate", "simulate_frames"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from asnn_sim.counts_schema import CONVENTIONS, SLOT, count_names
-from asnn_sim.encoding import EncoderSpec
+from asnn_sim.encoding import frame_kinds_of, graph_frame_kinds
 from asnn_sim.ir import Graph
 from asnn_sim.sim import kernels as K
 from asnn_sim.threads import torch_threads_kept
@@ -212,11 +212,11 @@ class StepContext:
     conventions, dtype, kernels, placeholder
     """
 
-    def __init__(self, sim: "Simulator", frames, record, step_logits, placeholder) -> None:
+    def __init__(self, sim: "Simulator", frames, frame_kinds, record, step_logits, placeholder) -> None:
         self.conventions = sim.conventions
         self.dtype = sim.dtype
         self.kernels = K
-        self.frame_kinds = sim.frame_kinds
+        self.frame_kinds = frame_kinds
         self.frames = frames
         self.record = record
         self.step_logits = step_logits
@@ -264,8 +264,9 @@ class Simulator:
         self.rows = graph.counted_nodes()
         self.row_index = {n.name: i for i, n in enumerate(self.rows)}
         encoder = graph.input.encoder
-        # An ANN graph has no encoder: its single step sees the analog image.
-        self.frame_kinds = EncoderSpec.from_dict(encoder).frame_kinds if encoder else ("analog",)
+        # An ANN graph has no encoder: its single step sees the analog image; a spiking graph
+        # without one reads supplied frames, whose kinds come with them (None here).
+        self.frame_kinds = graph_frame_kinds(encoder, graph.kind)
         self.static_first = self.conventions.static_input == "once" and bool(encoder) and encoder["name"] == "direct"
         self._compile()
 
@@ -307,14 +308,17 @@ class Simulator:
 
     # ---------------------------------------------------------------- run
 
-    def run_batch(self, frames: np.ndarray, record: bool = False) -> BatchResult:
+    def run_batch(self, frames: np.ndarray, record: bool = False, frame_kinds: tuple[str, ...] | None = None) -> BatchResult:
         """Replay one batch of encoded frames ``(T, B, C, H, W)`` (B <= batch_size).
 
-        For an ANN graph pass the images with a leading axis of 1.
+        For an ANN graph pass the images with a leading axis of 1. ``frame_kinds``
+        (``"binary"``/``"analog"`` per step) overrides the encoder's; for supplied frames
+        without it each step is classified from this batch (:func:`~asnn_sim.encoding.frame_kinds_of`),
+        so pass the kinds of the whole dataset to keep counts independent of batching.
         """
         T = self.timesteps
-        if frames.ndim != 5 or frames.shape[0] != T or tuple(frames.shape[2:]) != tuple(self.graph.input.shape):
-            raise ValueError(f"expected frames (T={T}, B, {self.graph.input.shape}); got {frames.shape}")
+        if frames.ndim != 2 + len(self.graph.input.shape) or frames.shape[0] != T or tuple(frames.shape[2:]) != tuple(self.graph.input.shape):
+            raise ValueError(f"expected frames (T={T}, B, {', '.join(map(str, self.graph.input.shape))}); got {frames.shape}")
         n = frames.shape[1]
         if n > self.batch_size:
             raise ValueError(f"batch of {n} exceeds the simulator's batch_size {self.batch_size}")
@@ -331,7 +335,8 @@ class Simulator:
         if self._dirty:
             for arr in self._ctx.zeroed_buffers():
                 arr.fill(0)
-        ctx = StepContext(self, frames, spikes, step_logits, placeholder)
+        kinds = frame_kinds or self.frame_kinds or frame_kinds_of(frames)
+        ctx = StepContext(self, frames, kinds, spikes, step_logits, placeholder)
         nodes, inputs, rows, shapes = self.graph.nodes, self._inputs, self._row_of, self._shapes
         values: list = [None] * len(nodes)
         self._dirty = True

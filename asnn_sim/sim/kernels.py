@@ -452,6 +452,54 @@ def readout_update(current, bias, scale, t, marks, per, step_logits, total, touc
         touched[b] += _count_marks(marks, per, b)
 
 
+@njit(cache=True)
+def readout_events(idx, cnt, val, binary, scale, t, step_logits, total, touched):
+    """Readout of events at step ``t``: ``step_logits[:, t] = scale * x_t`` with ``x_t`` the
+    dense vector of the events (1 for a spike, else the value), summed into ``total``.
+
+    ``step_logits`` is ``(B, T, K)`` and zero at ``t`` on entry; a vector's events are
+    indexed by element, so ``idx`` addresses the logits directly. ``touched`` gains the
+    number of events (each reaches one logit).
+    """
+    first = t == 0
+    for b in range(cnt.shape[0]):
+        row = step_logits[b, t]
+        for e in range(cnt[b]):
+            row[idx[b, e]] = 1 if binary else val[b, e]
+        for j in range(row.shape[0]):
+            v = scale * row[j]
+            row[j] = v
+            total[b, j] = v if first else total[b, j] + v
+        touched[b] += cnt[b]
+
+
+@njit(parallel=True, cache=True)
+def li_update(current, bias, own_bias, mem, leak, gain, first, marks, per, out_idx, out_val, out_cnt, touched):
+    """One timestep of leaky integrators: ``v = leak * v + gain * (current + bias) + own_bias``
+    (the neuron's order of operations, without threshold or reset), written out as analog
+    event lists of the non-zero membranes in increasing index order. With ``first`` the
+    old membrane is taken as 0. Clears ``current``; counts and clears ``marks``."""
+    n = mem.shape[1]
+    zero = mem.dtype.type(0)
+    for b in prange(mem.shape[0]):
+        cur = current[b]
+        m = mem[b]
+        oi = out_idx[b]
+        ov = out_val[b]
+        k = 0
+        for j in range(n):
+            old = zero if first else m[j]
+            v = leak * old + gain * (cur[j] + bias[j]) + own_bias[j]
+            m[j] = v
+            cur[j] = 0
+            if v != 0:
+                oi[k] = j
+                ov[k] = v
+                k += 1
+        out_cnt[b] = k
+        touched[b] += _count_marks(marks, per, b)
+
+
 @njit(parallel=True, cache=True)
 def add_current(dst, dst_marks, src, bias, src_marks, per):
     """``dst += src + bias`` element-wise (``dst`` starts at zero, so the first operand is copied

@@ -1,7 +1,9 @@
 """Replay a dataset through a graph in bounded-memory batches and collect the counts tables.
 
-:func:`simulate` is the Python entry point behind ``asnn simulate``; it returns a
-:class:`SimResult` whose tables follow :mod:`asnn_sim.counts_schema`.
+:func:`simulate` (images through the graph's encoder) and :func:`simulate_frames`
+(supplied frames, e.g. for graphs imported from NIR) are the Python entry points behind
+``asnn simulate``; they return a :class:`SimResult` whose tables follow
+:mod:`asnn_sim.counts_schema`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from asnn_sim import __version__, atomic
 from asnn_sim.counts_schema import SCHEMA_VERSION
-from asnn_sim.encoding import EncoderSpec
+from asnn_sim.encoding import EncoderSpec, frame_kinds_of
 from asnn_sim.ir import Graph
 from asnn_sim.progress import progress as make_progress
 from asnn_sim.sim.engine import COUNTS, SLOT, BatchResult, Conventions, Simulator
@@ -142,17 +144,92 @@ def simulate(
     SimResult
     """
     images = np.asarray(images)
-    if images.ndim != 4 or tuple(images.shape[1:]) != tuple(graph.input.shape):
+    if images.ndim != 1 + len(graph.input.shape) or tuple(images.shape[1:]) != tuple(graph.input.shape):
         raise ValueError(f"images must be (N, {', '.join(map(str, graph.input.shape))}); got {images.shape}")
-    n = len(images)
-    if n == 0:
-        raise ValueError("no images to simulate")
-    if labels is not None and len(labels) != n:
-        raise ValueError(f"{len(labels)} labels for {n} images")
-    sim = Simulator(graph, precision, conventions, batch_size)
+    if graph.kind == "snn" and not graph.input.encoder:
+        raise ValueError("this graph reads supplied frames (it has no input encoder): use simulate_frames")
     encoder = EncoderSpec.from_dict(graph.input.encoder) if graph.input.encoder else None
     if encoder is not None and seed is not None:
         encoder = replace(encoder, seed=seed)
+
+    def batch(lo: int, hi: int, dtype) -> np.ndarray:
+        x = images[lo:hi].astype(dtype, copy=False)
+        return encoder.encode(x, sample_ids=np.arange(lo, hi)) if encoder else x[None]
+
+    return _replay(graph, len(images), batch, None, labels, precision, conventions, batch_size, progress, on_batch, record_spikes)
+
+
+def simulate_frames(
+    graph: Graph,
+    frames: np.ndarray,
+    labels: np.ndarray | None = None,
+    *,
+    layout: str = "TN",
+    precision: str = "float64",
+    conventions: Conventions | None = None,
+    batch_size: int = 128,
+    progress: bool = True,
+    on_batch: Callable[[np.ndarray, np.ndarray, BatchResult], None] | None = None,
+    record_spikes: bool = False,
+) -> SimResult:
+    """Replay supplied frames (spikes or values, not made by an encoder here) through ``graph``.
+
+    Parameters
+    ----------
+    graph : Graph
+        Its timesteps must equal the frames' T (see :func:`asnn_sim.ir.retimed`).
+    frames : numpy.ndarray
+        ``(T, N, *input_shape)`` with ``layout="TN"`` or ``(N, T, *input_shape)`` with
+        ``"NT"``; may be a memory map (only one batch is read at a time). A step is binary
+        (spikes: ACs downstream) when every value in it, over all samples, is 0 or 1;
+        otherwise analog (MACs).
+    labels : numpy.ndarray, optional
+    layout : {"TN", "NT"}
+    precision, conventions, batch_size, progress, on_batch, record_spikes
+        As in :func:`simulate`.
+
+    Returns
+    -------
+    SimResult
+    """
+    if layout not in ("TN", "NT"):
+        raise ValueError(f"layout must be 'TN' (frames are (T, N, ...)) or 'NT' ((N, T, ...)); got {layout!r}")
+    shape = tuple(graph.input.shape)
+    if frames.ndim != 2 + len(shape) or tuple(frames.shape[2:]) != shape:
+        axes = "T, N" if layout == "TN" else "N, T"
+        raise ValueError(f"frames must be ({axes}, {', '.join(map(str, shape))}) for this graph; got {frames.shape}")
+    T, n = (frames.shape[0], frames.shape[1]) if layout == "TN" else (frames.shape[1], frames.shape[0])
+    if T != graph.timesteps:
+        raise ValueError(f"the frames have {T} timesteps but the graph runs {graph.timesteps}")
+    if graph.input.encoder:
+        raise ValueError(f"this graph encodes images itself ({graph.input.encoder['name']} coding); pass images to simulate")
+    kinds = _kinds_of_stream(frames, layout, batch_size)
+
+    def batch(lo: int, hi: int, dtype) -> np.ndarray:
+        part = frames[:, lo:hi] if layout == "TN" else np.swapaxes(frames[lo:hi], 0, 1)
+        return np.ascontiguousarray(part, dtype=dtype)
+
+    return _replay(graph, n, batch, kinds, labels, precision, conventions, batch_size, progress, on_batch, record_spikes)
+
+
+def _kinds_of_stream(frames: np.ndarray, layout: str, batch_size: int) -> tuple[str, ...]:
+    """Binary or analog per step over the whole dataset, read one batch at a time."""
+    T = frames.shape[0] if layout == "TN" else frames.shape[1]
+    n = frames.shape[1] if layout == "TN" else frames.shape[0]
+    binary = np.ones(T, bool)
+    for lo in range(0, n, batch_size):
+        part = frames[:, lo:lo + batch_size] if layout == "TN" else np.swapaxes(frames[lo:lo + batch_size], 0, 1)
+        binary &= np.array([k == "binary" for k in frame_kinds_of(part)])
+    return tuple("binary" if b else "analog" for b in binary)
+
+
+def _replay(graph, n, batch, frame_kinds, labels, precision, conventions, batch_size, progress, on_batch, record_spikes) -> SimResult:
+    """The batch loop shared by :func:`simulate` and :func:`simulate_frames`."""
+    if n == 0:
+        raise ValueError("no samples to simulate")
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"{len(labels)} labels for {n} samples")
+    sim = Simulator(graph, precision, conventions, batch_size)
     T, L = graph.timesteps, len(sim.rows)
     totals = np.zeros((L, T, len(COUNTS)), np.int64)
     per_sample = np.zeros((n, L, len(COUNTS)), np.int64)
@@ -161,15 +238,15 @@ def simulate(
     bar = make_progress(n, "simulate", "sample", enabled=progress)  # a bar on a terminal, else plain lines
     try:
         for lo in range(0, n, batch_size):
-            x = images[lo : lo + batch_size].astype(sim.dtype, copy=False)
-            frames = encoder.encode(x, sample_ids=np.arange(lo, lo + len(x))) if encoder else x[None]
-            result = sim.run_batch(frames, record=record_spikes)
+            hi = min(n, lo + batch_size)
+            frames = batch(lo, hi, sim.dtype)
+            result = sim.run_batch(frames, record=record_spikes, frame_kinds=frame_kinds)
             totals += result.counts.sum(axis=0)
-            per_sample[lo : lo + len(x)] = result.counts.sum(axis=2)
-            step_logits[lo : lo + len(x)] = result.step_logits
+            per_sample[lo:hi] = result.counts.sum(axis=2)
+            step_logits[lo:hi] = result.step_logits
             if on_batch is not None:
-                on_batch(frames, None if labels is None else labels[lo : lo + len(x)], result)
-            bar.update(len(x))
+                on_batch(frames, None if labels is None else labels[lo:hi], result)
+            bar.update(hi - lo)
     finally:
         bar.close()
     seconds = time.perf_counter() - start
