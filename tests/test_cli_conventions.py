@@ -24,7 +24,7 @@ from asnn_sim.app.argparsing import Formatter, Parser
 from asnn_sim.app.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ("train", "export", "simulate", "energy", "profiles", "compare", "demo")
+COMMANDS = ("train", "export", "import", "simulate", "energy", "profiles", "compare", "demo")
 HEAVY = ("torch", "numba", "pandas", "matplotlib", "pyarrow", "sklearn")
 
 

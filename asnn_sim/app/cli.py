@@ -1,7 +1,8 @@
-"""The ``asnn`` command: train, export, simulate, energy, compare, demo, profiles.
+"""The ``asnn`` command: train, export, import, simulate, energy, compare, demo, profiles.
 
 Each sub-command lives in a small ``add_*_parser`` function that registers its flags
-and handler (``energy`` and ``profiles`` in :mod:`asnn_sim.app.energy_cli`). All follow
+and handler (``energy`` and ``profiles`` in :mod:`asnn_sim.app.energy_cli`, ``import``
+in :mod:`asnn_sim.app.nir_cli`). All follow
 the conventions of :mod:`asnn_sim.app.argparsing`. Handlers raise ``ValueError``
 subclasses for anything the user got wrong; :func:`main` turns those into a one-line
 ``asnn: error: ...`` and exit code 1.
@@ -29,6 +30,7 @@ from asnn_sim.app.argparsing import Parser as _Parser
 from asnn_sim.app.argparsing import number as _float
 from asnn_sim.app.argparsing import positive_int as _positive_int
 from asnn_sim.app.energy_cli import add_energy_parser, add_profiles_parser
+from asnn_sim.app.nir_cli import add_import_parser
 
 
 # ---------------------------------------------------------------- train
@@ -118,32 +120,48 @@ def run_train(args: argparse.Namespace) -> None:
 def add_export_parser(sub) -> None:
     p = sub.add_parser(
         "export",
-        help="export a trained run to a .asnn graph file (BatchNorm folded)",
+        help="export a trained run to a .asnn graph file (BatchNorm folded), or to NIR",
         formatter_class=_Formatter,
         description=(
             "Export a finished training run to one .asnn file: safetensors arrays plus a JSON graph,\n"
             "no pickle, BatchNorm folded into the weights, per-timestep neuron parameters kept.\n"
-            "Loading it validates every node and checksum."
+            "Loading it validates every node and checksum.\n\n"
+            "--format nir writes NIR (for other frameworks and chips) when NIR can express the model\n"
+            "exactly: constant leak and gain (--no-asnn), hard reset (--reset hard), no readout scale,\n"
+            "no max pooling. Anything else is refused with the list of features and nodes at fault.\n"
+            "The source may also be a .asnn file (e.g. one made by asnn import)."
         ),
-        epilog="example:\n  asnn export runs/hybrid -o hybrid.asnn",
+        epilog=(
+            "examples:\n  asnn export runs/hybrid -o hybrid.asnn\n"
+            "  asnn train --no-asnn --reset hard --encoding temporal --out runs/lif-hard\n"
+            "  asnn export runs/lif-hard -o model.nir --format nir"
+        ),
     )
-    p.add_argument("run", type=Path, help="run directory written by `asnn train`")
+    p.add_argument("run", type=Path, help="run directory written by `asnn train`, or a .asnn graph file")
     p.add_argument("-o", "--out", "--output", dest="output", metavar="FILE", type=Path, required=True,
-                   help="graph file to write (.asnn)")
+                   help="file to write (.asnn, or .nir with --format nir)")
+    p.add_argument("--format", choices=("asnn", "nir"), default="asnn", help="graph file format (default asnn)")
+    p.add_argument("--dt", type=_float, default=1e-4,
+                   help="with --format nir: the timestep the neurons' time constants are written for (default 1e-4 s)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(handler=run_export)
 
 
 def run_export(args: argparse.Namespace) -> None:
     from asnn_sim.export import export_run
-    from asnn_sim.ir import save_graph
+    from asnn_sim.ir import load_graph, save_graph
 
     if args.output.exists() and not args.force:
         raise ValueError(f"{args.output} already exists; pass --force to overwrite it")
     if not args.output.parent.is_dir():
         raise ValueError(f"folder {args.output.parent} does not exist")
-    graph = export_run(args.run)
-    save_graph(graph, args.output)
+    graph = load_graph(args.run) if args.run.is_file() else export_run(args.run)
+    if args.format == "nir":
+        from asnn_sim.nir_export import write_nir
+
+        write_nir(graph, args.output, dt=args.dt)
+    else:
+        save_graph(graph, args.output)
     params = sum(a.size for n in graph.nodes for k, a in n.arrays().items() if k in ("weight", "bias"))
     print(
         f"exported {graph.kind} graph: {len(graph.nodes)} nodes, {len(graph.nodes_of_role('synapse'))} synaptic layers, "
@@ -176,6 +194,11 @@ def add_simulate_parser(sub) -> None:
     )
     p.add_argument("graph", type=Path, help="graph file written by `asnn export`")
     p.add_argument("--out", type=Path, required=True, help="folder for the counts tables")
+    p.add_argument("--inputs", metavar="FILE", type=Path,
+                   help="replay supplied frames instead of a dataset: .npy, or .npz with 'frames' (and 'labels'); "
+                        "each step is spikes if all its values are 0/1, else analog")
+    p.add_argument("--layout", choices=("TN", "NT"),
+                   help="with --inputs: the frames are (T, N, ...) or (N, T, ...) (required with --inputs)")
     p.add_argument("--dataset", choices=DATASETS, help="dataset to replay (default: the one the model was trained on)")
     p.add_argument("--data-dir", help="folder with the dataset files (not needed for digits)")
     p.add_argument("--split", choices=("test", "train"), default="test", help="(default test)")
@@ -197,41 +220,76 @@ def add_simulate_parser(sub) -> None:
 
 def run_simulate(args: argparse.Namespace) -> None:
     from asnn_sim.atomic import prepare_output_dir, removed_on_failure
-    from asnn_sim.data import load_dataset
     from asnn_sim.ir import load_graph
-    from asnn_sim.sim import Conventions, simulate
+    from asnn_sim.sim import Conventions
     from asnn_sim.sim.replay import OUTPUT_FILES
 
     graph = load_graph(args.graph)
     conventions = Conventions(args.graded, args.skip_zero_weights, args.static_input)
-    dataset_name = args.dataset or graph.metadata.get("dataset")
-    if not dataset_name:
-        raise ValueError(f"{args.graph} does not record its dataset; pass --dataset")
-    data_dir = args.data_dir or graph.metadata.get("train_config", {}).get("data_dir")
+    if args.inputs is None and args.layout:
+        raise ValueError("--layout describes --inputs frames; pass --inputs FILE too")
+    if args.inputs is not None:
+        if args.dataset or args.check_parity:
+            raise ValueError("--inputs replays supplied frames: it does not combine with --dataset or --check-parity")
+        if not args.layout:
+            raise ValueError("--inputs needs --layout TN (frames are (T, N, ...)) or NT ((N, T, ...))")
+    elif graph.kind == "snn" and not graph.input.encoder:
+        raise ValueError(f"{args.graph} reads supplied frames (it has no input encoder): pass --inputs FILE --layout TN|NT")
+    kwargs = dict(precision=args.precision, conventions=conventions, batch_size=args.batch_size, progress=not args.quiet)
     # A replay that fails (missing data, Ctrl-C) leaves no folder behind if it created --out.
     with removed_on_failure(args.out, OUTPUT_FILES):
         prepare_output_dir(args.out, OUTPUT_FILES, args.force)
-        data = load_dataset(dataset_name, data_dir, split=args.split)
-        images, labels = (data.x_test, data.y_test) if args.split == "test" else (data.x_train, data.y_train)
-        if args.limit:
-            images, labels = images[: args.limit], labels[: args.limit]
-        if tuple(images.shape[1:]) != tuple(graph.input.shape):
-            raise ValueError(f"{dataset_name} images are {images.shape[1:]} but the graph expects {graph.input.shape}")
-        kwargs = dict(precision=args.precision, conventions=conventions, batch_size=args.batch_size, progress=not args.quiet)
-        report = None
-        if args.check_parity:
-            from asnn_sim.parity import check_parity
-
-            result, report = check_parity(graph, args.check_parity, images, labels, **kwargs)
+        if args.inputs is not None:
+            result, report = _simulate_inputs(graph, args, kwargs), None
         else:
-            result = simulate(graph, images, labels, **kwargs)
-        result.summary["dataset"] = {"name": dataset_name, "split": args.split}
+            result, report = _simulate_dataset(graph, args, kwargs)
         result.summary["graph_file"] = str(args.graph)
         result.save(args.out)
         print(format_sim_summary(result.summary))
         if report is not None:
             print(report.describe())
     print(f"counts written to {args.out}")
+
+
+def _simulate_dataset(graph, args, kwargs):
+    from asnn_sim.data import load_dataset
+    from asnn_sim.sim import simulate
+
+    dataset_name = args.dataset or graph.metadata.get("dataset")
+    if not dataset_name:
+        raise ValueError(f"{args.graph} does not record its dataset; pass --dataset")
+    data_dir = args.data_dir or graph.metadata.get("train_config", {}).get("data_dir")
+    data = load_dataset(dataset_name, data_dir, split=args.split)
+    images, labels = (data.x_test, data.y_test) if args.split == "test" else (data.x_train, data.y_train)
+    if args.limit:
+        images, labels = images[: args.limit], labels[: args.limit]
+    if tuple(images.shape[1:]) != tuple(graph.input.shape):
+        raise ValueError(f"{dataset_name} images are {images.shape[1:]} but the graph expects {graph.input.shape}")
+    report = None
+    if args.check_parity:
+        from asnn_sim.parity import check_parity
+
+        result, report = check_parity(graph, args.check_parity, images, labels, **kwargs)
+    else:
+        result = simulate(graph, images, labels, **kwargs)
+    result.summary["dataset"] = {"name": dataset_name, "split": args.split}
+    return result, report
+
+
+def _simulate_inputs(graph, args, kwargs):
+    from asnn_sim.frames import load_frames
+    from asnn_sim.ir import retimed
+    from asnn_sim.sim import simulate_frames
+
+    frames, labels = load_frames(args.inputs, args.layout)
+    if args.limit:
+        frames = frames[:, : args.limit] if args.layout == "TN" else frames[: args.limit]
+        labels = None if labels is None else labels[: args.limit]
+    T = frames.shape[0] if args.layout == "TN" else frames.shape[1]
+    graph = retimed(graph, T)  # imported graphs are constant in time; an ASNN graph refuses, naming the node
+    result = simulate_frames(graph, frames, labels, layout=args.layout, **kwargs)
+    result.summary["dataset"] = {"name": "frames", "file": str(args.inputs), "layout": args.layout}
+    return result
 
 
 def format_sim_summary(summary: dict) -> str:
@@ -431,6 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
 _COMMANDS = [
     add_train_parser,
     add_export_parser,
+    add_import_parser,
     add_simulate_parser,
     add_energy_parser,
     add_profiles_parser,

@@ -1,0 +1,201 @@
+"""Write an asnn-sim graph as NIR, where NIR can say exactly what the graph does.
+
+The inverse of :mod:`asnn_sim.nir_import` at the same ``dt``: a neuron
+``v = leak v + gain I + bias`` becomes ``LIF(tau = dt / (1 - leak), r = gain tau / dt,
+v_leak = bias tau / dt)`` (``IF`` when ``leak == 1``), a ``cuba_neuron`` a ``CubaLIF``,
+``li`` an ``LI`` (``I`` when ``leak == 1``), ``linear`` an ``Affine``/``Linear``, ``conv2d``
+a ``Conv2d``, pools and flatten their NIR twins, ``add`` an ``Identity`` that sums its
+edges, and the readout the ``Output``. Each ODE parameter is nudged by a few ulps where
+needed so that forward Euler at ``dt`` gives back the graph's coefficients bit for bit:
+export then import is the same graph and the same replay.
+
+What NIR cannot express is refused, one line listing every feature and node
+(:func:`nir_problems`): a leak or gain that changes over time (ASNN), the soft reset
+(NIR resets to ``v_reset``), the readout scale, firing at ``v >= threshold``, max pooling,
+the hybrid first layer's second weight set, ReLU (ANN graphs), spiking self-attention
+and token-wise layers. ``asnn train --reset hard --no-asnn`` trains a model that exports.
+
+The input encoder and the class names are not part of the network; they travel in the
+NIR graph's metadata (``metadata["asnn"]``, JSON), which other tools ignore.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from asnn_sim.ir import Graph, GraphError
+from asnn_sim.nir_import import DEFAULT_DT, require_nir
+
+__all__ = ["export_nir", "nir_problems", "write_nir"]
+
+#: Node kinds NIR has a primitive for.
+_EXPRESSIBLE = {"input", "linear", "conv2d", "neuron", "cuba_neuron", "li", "avgpool2d", "sumpool2d", "flatten", "add", "readout"}
+_WHY_NOT = {
+    "maxpool2d": "max pooling (NIR has no MaxPool2d)",
+    "relu": "ReLU (an ANN graph; NIR describes spiking networks)",
+    "attention": "spiking self-attention (no NIR primitive)",
+    "token_linear": "a token-wise linear layer (no NIR primitive; it is a 1x1 conv, but its tokens layout is not)",
+}
+
+
+def _constant(arr) -> bool:
+    return arr is None or bool((np.asarray(arr) == np.asarray(arr).ravel()[0]).all())
+
+
+def nir_problems(graph: Graph) -> list[str]:
+    """Every feature of ``graph`` NIR cannot express, as ``"node 'x': what"`` strings (empty: exportable)."""
+    problems = []
+    for node in graph.nodes:
+        where = f"node {node.name!r}: "
+        if node.kind not in _EXPRESSIBLE:
+            problems.append(where + _WHY_NOT.get(node.kind, f"{node.kind} (no NIR primitive)"))
+            continue
+        for what in ("leak", "gain", "syn_leak", "syn_gain"):
+            if not _constant(getattr(node, what, None)):
+                problems.append(where + f"per-timestep {what} (ASNN; NIR's neuron is constant in time: train with --no-asnn)")
+        if getattr(node, "reset", "hard") != "hard":
+            problems.append(where + "soft reset (NIR resets to v_reset: train with --reset hard)")
+        if getattr(node, "compare", "gt") != "gt":
+            problems.append(where + "fires at v >= threshold (NIR's neurons fire at v > threshold)")
+        for what in ("leak", "syn_leak"):
+            arr = getattr(node, what, None)
+            if arr is not None and not 0.0 <= float(arr[0]) <= 1.0:
+                problems.append(where + f"{what} {float(arr[0])!r} outside [0, 1] (no positive time constant gives it)")
+        if node.kind in ("linear", "conv2d"):
+            if node.weight.shape[0] > 1:
+                problems.append(where + f"{node.weight.shape[0]} weight sets over time (the hybrid first layer; NIR layers are fixed)")
+        if node.kind == "readout" and node.scale is not None and not (np.asarray(node.scale) == 1).all():
+            problems.append(where + "readout scale per timestep (ASNN: train with --no-asnn)")
+    return problems
+
+
+def _solve(f, target: np.ndarray, x0: np.ndarray, what: str) -> np.ndarray:
+    """``x`` near ``x0`` with ``f(x) == target`` exactly (``f`` increasing), moving mismatched
+    elements one ulp at a time: the importer's float64 formula must give the target back."""
+    target = np.asarray(target, np.float64)
+    x = np.array(np.broadcast_to(x0, target.shape), np.float64)
+    for _ in range(256):
+        got = f(x)
+        low, high = got < target, got > target
+        if not (low.any() or high.any()):
+            return x
+        x = np.where(low, np.nextafter(x, np.inf), np.where(high, np.nextafter(x, -np.inf), x))
+    raise GraphError(f"cannot write {what} exactly: no float64 ODE parameter reproduces it under forward Euler")
+
+
+def _tau(leak: float, dt: float, what: str) -> float:
+    """``tau`` with ``1 - dt/tau == leak`` exactly (``0 <= leak < 1``)."""
+    if leak == 0.0:
+        return dt
+    return float(_solve(lambda tau: 1.0 - dt / tau, np.array(leak), np.array(dt / (1.0 - leak)), what))
+
+
+def _per_neuron(value, shape) -> np.ndarray:
+    return np.array(np.broadcast_to(np.asarray(value, np.float64), shape))
+
+
+def _leaky_params(node, shape, dt: float, tau_name: str = "tau") -> dict:
+    """ODE parameters of ``v = leak v + gain I + bias`` (``r`` and ``v_leak`` per neuron)."""
+    leak, gain = float(node.leak[0]), float(node.gain[0])
+    bias = np.zeros(shape) if getattr(node, "bias", None) is None else _per_neuron(node.bias, shape)
+    if leak == 1.0:  # an integrator: v += dt r I
+        r = _solve(lambda r: dt * r, np.array(gain), np.array(gain / dt), f"node {node.name!r} gain")
+        if (bias != 0).any():
+            raise GraphError(f"node {node.name!r}: a bias without a leak has no NIR form")
+        return {"r": _per_neuron(r, shape)}
+    tau = _tau(leak, dt, f"node {node.name!r} leak")
+    k = dt / tau
+    r = _solve(lambda r: k * r, np.array(gain), np.array(gain / k), f"node {node.name!r} gain")
+    v_leak = _solve(lambda v: k * v, bias, bias / k, f"node {node.name!r} bias")
+    return {tau_name: _per_neuron(tau, shape), "r": _per_neuron(r, shape), "v_leak": v_leak}
+
+
+def export_nir(graph: Graph, dt: float = DEFAULT_DT):
+    """The ``nir.NIRGraph`` of ``graph``.
+
+    Parameters
+    ----------
+    graph : Graph
+        A spiking graph without the features :func:`nir_problems` lists.
+    dt : float
+        The timestep the ODE parameters are written for (import with the same ``dt``).
+
+    Raises
+    ------
+    GraphError
+        One line listing every inexpressible feature and node.
+    """
+    nir = require_nir()
+    problems = nir_problems(graph)
+    if graph.kind != "snn":
+        problems.insert(0, "an ANN graph (NIR describes spiking networks)")
+    if problems:
+        raise GraphError("cannot export to NIR exactly: " + "; ".join(problems))
+    nodes: dict = {}
+    edges: list[tuple[str, str]] = []
+    for node in graph.nodes:
+        shape = graph.shapes[node.name]
+        for src in node.inputs:
+            edges.append((src, node.name))
+        nodes[node.name] = _primitive(nir, graph, node, shape, dt)
+    meta = {"encoder": graph.input.encoder, "class_names": list(graph.class_names), "timesteps": graph.timesteps, "dt": dt}
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"asnn": json.dumps(meta)})
+
+
+def _primitive(nir, graph: Graph, node, shape: tuple, dt: float):
+    kind = node.kind
+    if kind == "input":
+        return nir.Input(input_type={"input": np.array(shape)})
+    if kind == "readout":
+        return nir.Output(output_type={"output": np.array(shape)})
+    if kind == "linear":
+        w = node.weight[0]
+        return nir.Linear(weight=w) if node.bias is None else nir.Affine(weight=w, bias=node.bias[0])
+    if kind == "conv2d":
+        _, h, w = graph.shapes[node.inputs[0]]
+        bias = np.zeros(node.weight.shape[1]) if node.bias is None else node.bias[0]
+        return nir.Conv2d(input_shape=(h, w), weight=node.weight[0], stride=node.stride, padding=node.padding,
+                          dilation=1, groups=1, bias=bias)
+    if kind in ("avgpool2d", "sumpool2d"):
+        cls = nir.AvgPool2d if kind == "avgpool2d" else nir.SumPool2d
+        return cls(kernel_size=np.array(node.kernel), stride=np.array(node.stride), padding=np.array(node.padding))
+    if kind == "flatten":
+        return nir.Flatten(input_type={"input": np.array(graph.shapes[node.inputs[0]])}, start_dim=0, end_dim=-1)
+    if kind == "add":
+        return nir.Identity(input_type={"input": np.array(shape)})
+    if kind == "li":
+        p = _leaky_params(node, shape, dt)
+        return nir.I(r=p["r"]) if "tau" not in p else nir.LI(tau=p["tau"], r=p["r"], v_leak=p["v_leak"])
+    threshold = _per_neuron(node.threshold, shape)
+    v_reset = _per_neuron(node.v_reset, shape)
+    if kind == "neuron":
+        p = _leaky_params(node, shape, dt)
+        if "tau" not in p:
+            return nir.IF(r=p["r"], v_threshold=threshold, v_reset=v_reset)
+        return nir.LIF(tau=p["tau"], r=p["r"], v_leak=p["v_leak"], v_threshold=threshold, v_reset=v_reset)
+    if kind == "cuba_neuron":
+        syn_leak, syn_gain = float(node.syn_leak[0]), float(node.syn_gain[0])
+        if syn_leak == 1.0:
+            raise GraphError(f"node {node.name!r}: a synaptic current that never decays (syn_leak 1) has no CubaLIF form")
+        tau_syn = _tau(syn_leak, dt, f"node {node.name!r} syn_leak")
+        k = dt / tau_syn
+        w_in = _solve(lambda w: k * w, np.array(syn_gain), np.array(syn_gain / k), f"node {node.name!r} syn_gain")
+        p = _leaky_params(node, shape, dt, "tau_mem")
+        if "tau_mem" not in p:
+            raise GraphError(f"node {node.name!r}: a membrane that never decays (leak 1) has no CubaLIF form")
+        return nir.CubaLIF(tau_syn=_per_neuron(tau_syn, shape), tau_mem=p["tau_mem"], r=p["r"], v_leak=p["v_leak"],
+                           v_threshold=threshold, v_reset=v_reset, w_in=_per_neuron(w_in, shape))
+    raise GraphError(f"node {node.name!r}: {kind} has no NIR form")  # unreachable after nir_problems
+
+
+def write_nir(graph: Graph, path: str | Path, dt: float = DEFAULT_DT) -> None:
+    """Write :func:`export_nir`'s graph to ``path`` (HDF5, as ``nir.write``), atomically."""
+    from asnn_sim.atomic import atomic_path
+
+    nir = require_nir()
+    nir_graph = export_nir(graph, dt)
+    with atomic_path(Path(path)) as tmp:
+        nir.write(tmp, nir_graph)
