@@ -22,9 +22,9 @@ before any training.
 Every problem is reported when the call that causes it is made, as a
 :class:`~asnn_sim.ir.GraphError` naming the node and the problem in plain words.
 
-The neuron is ``v = leak[t] * v + gain[t] * I + bias``, a spike when ``v - threshold > 0``,
-then a soft reset (``v -= threshold``) or a hard one (``v = v_reset``); see
-:mod:`asnn_sim.nodes.neuron`. :func:`snntorch_leaky` and :func:`spikingjelly_lif` turn
+The neuron is ``v = leak[t] * v + gain[t] * I + bias``, a spike when ``v > threshold``
+(``v >= threshold`` with ``compare="ge"``), then a soft reset (``v -= threshold``) or a
+hard one (``v = v_reset``); see :mod:`asnn_sim.nodes.neuron`. :func:`snntorch_leaky` and :func:`spikingjelly_lif` turn
 those frameworks' LIF parameters into this form (``docs/python.md`` explains the mapping).
 
 This module imports numpy only (no torch, no numba).
@@ -228,11 +228,10 @@ def spikingjelly_lif(tau: float = 2.0, v_threshold: float = 1.0, v_reset: float 
     Both are ``leak * V + gain * X + bias`` with ``leak = 1 - 1/tau``, ``gain = 1/tau``
     (or 1) and ``bias = V_reset / tau``. ``v_reset=None`` is a soft reset
     (``V -= v_threshold``), a number a hard reset to it (SpikingJelly's default is a hard
-    reset to 0).
+    reset to 0). SpikingJelly fires when ``V >= v_threshold``: ``compare="ge"``, so a
+    membrane exactly at the threshold fires here too.
 
-    Two differences remain (see ``docs/python.md``): SpikingJelly fires when
-    ``V >= v_threshold``, this simulator when ``V > threshold`` (they differ only for a
-    membrane exactly at the threshold); and SpikingJelly starts the membrane at
+    One difference remains (see ``docs/python.md``): SpikingJelly starts the membrane at
     ``v_reset`` (hard reset) where this simulator starts at 0, which matters only for
     ``v_reset != 0``.
 
@@ -250,19 +249,20 @@ def spikingjelly_lif(tau: float = 2.0, v_threshold: float = 1.0, v_reset: float 
     Returns
     -------
     dict
-        ``leak``, ``gain``, ``threshold``, ``reset`` (and ``v_reset``, ``bias``).
+        ``leak``, ``gain``, ``threshold``, ``compare``, ``reset`` (and ``v_reset``, ``bias``).
 
     Examples
     --------
     >>> spikingjelly_lif(tau=2.0)
-    {'leak': 0.5, 'gain': 0.5, 'threshold': 1.0, 'reset': 'hard', 'v_reset': 0.0}
+    {'leak': 0.5, 'gain': 0.5, 'threshold': 1.0, 'compare': 'ge', 'reset': 'hard', 'v_reset': 0.0}
     >>> spikingjelly_lif(tau=4.0, v_reset=None, decay_input=False)
-    {'leak': 0.75, 'gain': 1.0, 'threshold': 1.0, 'reset': 'soft'}
+    {'leak': 0.75, 'gain': 1.0, 'threshold': 1.0, 'compare': 'ge', 'reset': 'soft'}
     """
     tau = float(tau)
     if not tau > 1.0:
         raise ValueError(f"SpikingJelly's tau must be > 1, got {tau!r}")
-    out: dict[str, Any] = {"leak": 1.0 - 1.0 / tau, "gain": 1.0 / tau if decay_input else 1.0, "threshold": float(v_threshold)}
+    out: dict[str, Any] = {"leak": 1.0 - 1.0 / tau, "gain": 1.0 / tau if decay_input else 1.0, "threshold": float(v_threshold),
+                           "compare": "ge"}
     if v_reset is None:
         out["reset"] = "soft"
         return out
@@ -564,14 +564,15 @@ class GraphBuilder:
         v_reset: float = 0.0,
         bias=None,
         per_timestep: bool | None = None,
+        compare: str = "gt",
         name: str | None = None,
         source: str | None = None,
     ) -> GraphBuilder:
         """Spiking neurons integrating the source's current: ``v = leak[t]*v + gain[t]*I + bias``.
 
-        A spike when ``v - threshold > 0`` (strict), then ``v -= threshold`` (soft reset)
-        or ``v = v_reset`` (hard). The defaults are an integrate-and-fire neuron
-        (leak 1, gain 1, threshold 1, soft reset). For snnTorch or SpikingJelly
+        A spike when ``v > threshold`` (``compare="ge"``: ``v >= threshold``), then
+        ``v -= threshold`` (soft reset) or ``v = v_reset`` (hard). The defaults are an
+        integrate-and-fire neuron (leak 1, gain 1, threshold 1, soft reset). For snnTorch or SpikingJelly
         parameters use :func:`snntorch_leaky` / :func:`spikingjelly_lif`:
         ``net.neuron(**snntorch_leaky(beta=0.9, reset_mechanism="zero"))``.
 
@@ -589,6 +590,9 @@ class GraphBuilder:
         per_timestep : bool, optional
             Recorded in the graph (the layers table shows ``asnn`` or ``lif``); default:
             True when leak or gain changes over time.
+        compare : {"gt", "ge"}
+            Whether a membrane exactly at the threshold fires: ``"gt"`` (NIR, snnTorch)
+            no, ``"ge"`` (SpikingJelly) yes.
         name, source : str, optional
             Default name ``lifN``; default source the last node (a conv, linear, or add of
             currents).
@@ -600,7 +604,7 @@ class GraphBuilder:
             per_timestep = bool(np.ptp(leak_t) > 0 or np.ptp(gain_t) > 0)
         node = Neuron(name, (src,), leak=leak_t, gain=gain_t, threshold=_floats(name, "threshold", threshold),
                       bias=None if bias is None else _floats(name, "bias", bias), reset=reset,
-                      v_reset=_number(name, "v_reset", v_reset), per_timestep=per_timestep)
+                      v_reset=_number(name, "v_reset", v_reset), per_timestep=per_timestep, compare=compare)
         return self._append(node)
 
     def relu(self, *, name: str | None = None, source: str | None = None) -> GraphBuilder:

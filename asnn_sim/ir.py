@@ -26,6 +26,9 @@ fault. Schema history:
 * **2**: per-neuron ``threshold`` arrays, ``reset`` soft/hard with ``v_reset``, optional
   neuron and synaptic bias, node ``metadata``, currents that may feed an add.
   Version-1 files are migrated on load.
+* **3**: the neuron's ``compare`` attribute (``"gt"``: fire when ``v > threshold``,
+  ``"ge"``: when ``v >= threshold``). A version-2 file has no ``compare`` and loads
+  unchanged: the default is ``"gt"``, the only test version 2 knew.
 """
 
 from __future__ import annotations
@@ -54,8 +57,8 @@ from asnn_sim.nodes import (
 from asnn_sim.nodes.base import CURRENT, GraphError, Node, fail
 
 FORMAT = "asnn-graph"
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = ("1", "2")
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = ("1", "2", "3")
 
 __all__ = [
     "Add", "AvgPool2d", "Conv2d", "Flatten", "Graph", "GraphError", "Input", "Linear", "MaxPool2d", "Neuron",
@@ -205,7 +208,7 @@ def _digest(array: np.ndarray) -> str:
 
 
 def save_graph(graph: Graph, path: str | os.PathLike) -> None:
-    """Write ``graph`` to a ``.asnn`` file atomically (safetensors, no pickle), schema 2."""
+    """Write ``graph`` to a ``.asnn`` file atomically (safetensors, no pickle), schema 3."""
     from safetensors.numpy import save_file
 
     from asnn_sim.atomic import atomic_path
@@ -239,7 +242,7 @@ def save_graph(graph: Graph, path: str | os.PathLike) -> None:
 
 
 def load_graph(path: str | os.PathLike) -> Graph:
-    """Read and validate a ``.asnn`` file (schema 2, or 1 migrated on load).
+    """Read and validate a ``.asnn`` file (schema 3 or 2, or 1 migrated on load).
 
     Raises
     ------

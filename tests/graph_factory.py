@@ -9,7 +9,8 @@ and the readout:
 * ``sew``: conv3x3-act-conv3x3-act, plus the shortcut *events* (identity, or a 1x1
   conv-act when the shape changes), summed after the neurons: graded outputs.
 
-The neurons vary too: per-neuron or per-channel thresholds, hard resets, own biases.
+The neurons vary too: per-neuron or per-channel thresholds, hard resets, own biases,
+``v >= threshold`` instead of ``v > threshold``.
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ class _Builder:
                 extra.update(reset="hard", v_reset=float(rng.uniform(-0.3, 0.3)))
             if rng.random() < 0.5:
                 extra["bias"] = rng.normal(0, 0.2, shape)
+            extra["compare"] = str(rng.choice(["gt", "ge"]))
         return self.add(Neuron(name, (src,), leak=leak, gain=gain, per_timestep=spec.per_timestep, **extra))
 
     def block(self, i, src, mode, c_out, stride):

@@ -298,11 +298,11 @@ def test_mapping_values_and_refusals():
         snntorch_leaky(0.8, reset_mechanism="none")
     with pytest.raises(ValueError, match="per-neuron beta"):
         snntorch_leaky(np.array([0.5, 0.6]))
-    assert spikingjelly_lif(tau=4.0, v_reset=None) == {"leak": 0.75, "gain": 0.25, "threshold": 1.0, "reset": "soft"}
+    assert spikingjelly_lif(tau=4.0, v_reset=None) == {"leak": 0.75, "gain": 0.25, "threshold": 1.0, "compare": "ge", "reset": "soft"}
     with pytest.raises(ValueError, match="starts its membrane at v_reset"):
         spikingjelly_lif(v_reset=-0.5)
     assert spikingjelly_lif(tau=2.0, v_reset=-0.5, exact=False) == {
-        "leak": 0.5, "gain": 0.5, "threshold": 1.0, "reset": "hard", "v_reset": -0.5, "bias": -0.25}
+        "leak": 0.5, "gain": 0.5, "threshold": 1.0, "compare": "ge", "reset": "hard", "v_reset": -0.5, "bias": -0.25}
     with pytest.raises(ValueError, match="tau must be > 1"):
         spikingjelly_lif(tau=1.0)
 
@@ -315,12 +315,20 @@ def _our_spikes(neuron_kwargs: dict, frames: np.ndarray, weight: np.ndarray) -> 
     return Simulator(graph, "float64", batch_size=B).run_batch(frames, record=True).spikes["lif"]
 
 
-def _currents(T=24, B=5, n_in=12, n=16, seed=0, max_current=None):
+def _currents(T=24, B=5, n_in=12, n=16, seed=0, max_current=None, grid=None):
+    """Rate-coded frames, a weight, and the currents ``(T, B, n)`` they give.
+
+    ``grid``: weights rounded to multiples of it (a power of two), so that every current and,
+    with leaks and gains that are powers of two, every membrane is exact: many land exactly
+    on the threshold.
+    """
     rng = np.random.default_rng(seed)
     frames = EncoderSpec("rate", T, seed=seed).encode(rng.random((B, 1, 1, n_in)))
     weight = rng.normal(0.3, 0.6, (n, n_in))
     if max_current is not None:
         weight *= max_current / (frames.reshape(T, B, n_in) @ weight.T).max()
+    if grid is not None:
+        weight = np.round(weight / grid) * grid
     return frames, weight, frames.reshape(T, B, n_in) @ weight.T
 
 
@@ -357,3 +365,21 @@ def test_spikingjelly_lif_gives_the_same_spikes(decay_input, v_reset, tau):
     ours = _our_spikes(spikingjelly_lif(tau, 1.0, v_reset, decay_input), frames, weight)
     assert theirs.sum() > 20
     np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize(("decay_input", "v_reset"), [(False, None), (True, None), (True, 0.0), (False, 0.0)])
+def test_spikingjelly_lif_fires_on_exact_ties_as_spikingjelly_does(decay_input, v_reset):
+    # Weights on a grid of 1/4 and tau = 2 (leak and gain 1/2 or 1): every membrane is exact
+    # in float64, in both simulators, and many sit exactly at the threshold.
+    torch = pytest.importorskip("torch")
+    neuron = pytest.importorskip("spikingjelly.activation_based.neuron")
+    frames, weight, current = _currents(seed=3, grid=0.25)
+    lif = neuron.LIFNode(tau=2.0, decay_input=decay_input, v_threshold=1.0, v_reset=v_reset, step_mode="m").eval()
+    with torch.no_grad():
+        theirs = lif(torch.from_numpy(current)).numpy()
+    mapped = spikingjelly_lif(2.0, 1.0, v_reset, decay_input)
+    assert mapped["compare"] == "ge"
+    ours = _our_spikes(mapped, frames, weight)
+    np.testing.assert_array_equal(ours, theirs)
+    strict = _our_spikes({**mapped, "compare": "gt"}, frames, weight)
+    assert (strict != theirs).sum() > 5  # the ties are there, and only v >= threshold fires on them

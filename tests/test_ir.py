@@ -250,6 +250,21 @@ def test_typed_edges_name_the_node():
         Graph(nodes, "snn", T)
 
 
+def test_compare_survives_a_round_trip_and_schema_2_files_load_as_gt(tmp_path):
+    g = _tiny(lif=Neuron("lif", ("conv",), leak=np.ones(2), gain=np.ones(2), compare="ge"))
+    save_graph(g, tmp_path / "ge.asnn")
+    assert load_graph(tmp_path / "ge.asnn").node("lif").compare == "ge"
+    # a schema-2 file (written before compare existed) has no compare attribute: v > threshold
+    save_graph(_tiny(), tmp_path / "v2.asnn")
+    tensors, meta = _raw(tmp_path / "v2.asnn")
+    doc = json.loads(meta["graph"])
+    for node in doc["nodes"]:
+        node["attrs"].pop("compare", None)
+    meta["schema_version"] = "2"
+    _rewrite(tmp_path / "v2.asnn", tensors, meta, doc)
+    assert load_graph(tmp_path / "v2.asnn").node("lif").compare == "gt"
+
+
 def test_schema_1_file_is_migrated_and_replays_as_before():
     """A file written by asnn-sim 0.1 (schema 1) loads, and replays exactly as 0.1 did."""
     from pathlib import Path
@@ -278,7 +293,7 @@ def test_schema_1_file_is_migrated_and_replays_as_before():
     for name, per_step in expected["spikes_per_step"].items():
         neuron = graph.consumers(name)[0].name
         assert result.spikes[neuron].reshape(graph.timesteps, -1).sum(axis=1).tolist() == per_step
-    # saving writes schema 2, which loads back the same
+    # saving writes the current schema, which loads back the same
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:

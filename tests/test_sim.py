@@ -52,7 +52,7 @@ def test_counts_and_spikes_match_dense_replay(spec, conventions):
 
     np.testing.assert_allclose(result.logits, logits.numpy(), rtol=1e-9, atol=1e-9)
     assert (result.logits.argmax(1) == logits.numpy().argmax(1)).all()
-    assert set(result.spikes) == set(dense.spikes) == {n.name for n in graph.nodes if n.kind == "neuron"}
+    assert set(result.spikes) == set(dense.spikes) == {n.name for n in graph.nodes if getattr(n, "RECORDS", False)}
     for name, spikes in dense.spikes.items():
         np.testing.assert_array_equal(result.spikes[name], spikes.numpy(), err_msg=name)
     check_against_brute_force(graph, sim, result, dense, conventions)
@@ -135,6 +135,31 @@ def test_neuron_arithmetic_counts():
     # all-ones 3x3 weights, gain 1: only the spike's own 9 positions get current 1, which
     # does not exceed the threshold (strict): no output spikes
     assert conv["output_spikes"] == 0
+
+
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+@pytest.mark.parametrize("compare", ["gt", "ge"])
+def test_a_membrane_exactly_at_threshold_fires_only_with_ge(compare, precision):
+    # One spike through all-ones 3x3 weights: the 9 * 2 neurons it reaches hold exactly 1.0,
+    # the threshold; every other membrane is 0.
+    graph = _single_conv_graph(2)
+    nodes = list(graph.nodes)
+    nodes[2] = Neuron("lif", ("conv",), leak=np.ones(1), gain=np.ones(1), compare=compare)
+    graph = Graph(nodes, "snn", 1)
+    x = np.zeros((2, 1, 5, 5))
+    x[:, 0, 2, 2] = 1.0
+    frames = frames_for(graph, x)
+    result = Simulator(graph, precision, batch_size=2).run_batch(frames, record=True)
+    _, _, dense = TorchGraph(graph).run(frames, count=True)
+    want = 2 * 9 * 2 if compare == "ge" else 0
+    assert result.spikes["lif"].sum() == dense.spikes["lif"].sum() == want
+    np.testing.assert_array_equal(result.spikes["lif"], dense.spikes["lif"].numpy())
+    assert result.counts[:, 1, 0, SLOT["neuron_resets"]].sum() == want
+
+
+def test_compare_is_checked():
+    with pytest.raises(GraphError, match="node 'lif': compare must be 'gt' .* or 'ge' .*, got '>='"):
+        Neuron("lif", ("conv",), leak=np.ones(1), gain=np.ones(1), compare=">=")
 
 
 @settings(max_examples=10)

@@ -369,21 +369,40 @@ def _count_marks(marks, per, b):
     return hit * per
 
 
+@njit(inline="always")
+def _fires(d, ge):
+    """The threshold test on ``d = v - threshold``: ``v > threshold``, or ``v >= threshold``
+    with ``ge`` (a select, not a branch, so the loop still vectorises). In IEEE arithmetic
+    (gradual underflow) ``v - threshold`` is 0 only when ``v == threshold``, so this is the
+    same test as comparing ``v`` with ``threshold`` directly."""
+    return (d > 0) | (ge & (d == 0))
+
+
+@njit(inline="always")
+def _compact(flags, lo, count, oi, k):
+    """Append ``lo + j`` to the index list ``oi`` (from position ``k``) for every set
+    ``flags[j]``, ``j < count``; returns the new length."""
+    for j in range(count):
+        oi[k] = lo + j
+        k += flags[j]
+    return k
+
+
 @njit(parallel=True, cache=True)
-def neuron_update(current, bias, own_bias, mem, leak, gain, threshold, hard, v_reset, first, marks, per, out_idx, out_cnt, touched):
+def neuron_update(current, bias, own_bias, mem, leak, gain, threshold, hard, ge, v_reset, first, marks, per, out_idx, out_cnt, touched):
     """One timestep of LIF/ASNN neurons, in the reference's exact order of operations.
 
-    ``v = leak * v + gain * (current + bias) + own_bias``; spike where ``v - threshold > 0``;
-    soft reset ``v -= threshold`` or hard reset ``v = v_reset``. ``bias``, ``own_bias`` and
-    ``threshold`` are ``(n,)`` per neuron (an absent bias is zeros: adding 0.0 changes no
-    bit). With ``first`` the old membrane is taken as 0 (the buffer is not read, so it
-    needs no clearing between batches). Clears ``current`` for the next step, counts and
-    clears the ``marks`` into ``touched``, and writes the spikes as event lists in
-    increasing index order.
+    ``v = leak * v + gain * (current + bias) + own_bias``; spike where ``v - threshold > 0``
+    (``>= 0`` with ``ge``); soft reset ``v -= threshold`` or hard reset ``v = v_reset``.
+    ``bias``, ``own_bias`` and ``threshold`` are ``(n,)`` per neuron (an absent bias is
+    zeros: adding 0.0 changes no bit). With ``first`` the old membrane is taken as 0 (the
+    buffer is not read, so it needs no clearing between batches). Clears ``current`` for
+    the next step, counts and clears the ``marks`` into ``touched``, and writes the spikes
+    as event lists in increasing index order.
 
-    Each chunk is done in two passes: the arithmetic (vectorised; the reset is a select,
-    so every element gets the same operations as in a scalar loop), then compaction of
-    the spike flags into indices.
+    Each chunk is done in two passes: the arithmetic (vectorised; the threshold test and
+    the reset are selects, so every element gets the same operations as in a scalar
+    loop), then compaction of the spike flags into indices.
     """
     n = mem.shape[1]
     zero = mem.dtype.type(0)
@@ -403,14 +422,13 @@ def neuron_update(current, bias, own_bias, mem, leak, gain, threshold, hard, v_r
             for j in range(hi - lo):
                 old = zero if first else mm[j]
                 v = leak * old + gain * (cc[j] + bb[j]) + ob[j]
-                s = v - th[j] > 0
-                after = v_reset if hard else v - th[j]
+                d = v - th[j]
+                s = _fires(d, ge)
+                after = v_reset if hard else d
                 mm[j] = after if s else v
                 cc[j] = 0
                 flags[j] = s
-            for j in range(hi - lo):
-                oi[k] = lo + j
-                k += flags[j]
+            k = _compact(flags, lo, hi - lo, oi, k)
         out_cnt[b] = k
         touched[b] += _count_marks(marks, per, b)
 
