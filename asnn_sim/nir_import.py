@@ -208,6 +208,13 @@ def _order(nodes: dict, edges: list) -> list[str]:
 
 
 def _a_cycle(left: set[str], succs: dict) -> list[str]:
+    """One cycle among ``left`` (nodes a topological sort could not place)."""
+    left = set(left)
+    while True:  # drop nodes downstream of a cycle: they lead nowhere within ``left``
+        dead = {n for n in left if not any(d in left for d in succs[n])}
+        if not dead:
+            break
+        left -= dead
     start = min(left, key=_natural)
     path, seen = [start], {start: 0}
     while True:
@@ -292,7 +299,7 @@ def _per_neuron(node_name: str, value: np.ndarray, shape: tuple) -> np.ndarray |
 
 def _threshold(ctx, name, node, shape) -> np.ndarray:
     thr = _per_neuron(name, _array(name, node, "v_threshold"), shape)
-    return thr.reshape(1)[:1] if thr.size > 1 and (thr == thr.ravel()[0]).all() else thr  # one value: stored once
+    return thr.ravel()[:1].copy() if thr.size > 1 and (thr == thr.ravel()[0]).all() else thr  # one value: stored once
 
 
 def _reset(ctx, name, node) -> dict:

@@ -297,9 +297,8 @@ def format_sim_summary(summary: dict) -> str:
     per = summary["per_inference"]
     lines = [
         f"{summary['graph']['kind']} graph, {summary['encoding']} coding, T={summary['timesteps']}, "
-        f"{summary['n_samples']} samples, {summary['precision']}: accuracy {summary['accuracy']:.4f}"
-        if summary["accuracy"] is not None
-        else f"{summary['n_samples']} samples replayed",
+        f"{summary['n_samples']} samples, {summary['precision']}: "
+        + (f"accuracy {summary['accuracy']:.4f}" if summary["accuracy"] is not None else "no labels, no accuracy"),
         "per inference: "
         f"{per['synaptic_acs']:,.0f} ACs, {per['synaptic_macs']:,.0f} MACs "
         f"(dense equivalent {per['dense_macs'] / summary['timesteps']:,.0f} MACs per step), "

@@ -45,7 +45,7 @@ class Input(Node):
         return self.shape
 
     def output_type(self, in_types, graph_kind):
-        return ANALOG if self.encoder is None else EVENTS
+        return ANALOG if self.encoder is None and graph_kind == "ann" else EVENTS
 
     # -- simulator
 

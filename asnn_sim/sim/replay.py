@@ -304,7 +304,7 @@ def _summary(sim, totals, step_logits, predictions, labels, seconds) -> dict:
         "asnn_sim_version": __version__,
         "n_samples": int(n),
         "timesteps": T,
-        "encoding": graph.input.encoder["name"] if graph.input.encoder else "none",
+        "encoding": graph.input.encoder["name"] if graph.input.encoder else ("frames" if graph.kind == "snn" else "none"),
         "graph": {"kind": graph.kind, **{k: graph.metadata.get(k) for k in ("model", "dataset", "asnn", "source_run")}},
         "precision": sim.precision,
         "conventions": asdict(sim.conventions),
