@@ -9,6 +9,10 @@ Import it as ``import asnn_sim.api as asnn`` (or ``from asnn_sim import api``)::
     energy = asnn.energy(result, hw=["cmos45-int8-sram", "loihi"])       # asnn energy
     report = asnn.compare("reports/digits", encodings=["direct", "hybrid"])  # asnn compare
 
+    graph  = asnn.import_nir("snntorch_model.nir", timesteps=25)          # asnn import
+    result = asnn.simulate(graph, frames=spike_trains)                    # asnn simulate --inputs
+    asnn.export_nir(graph, "model.nir")                                   # asnn export --format nir
+
 or build a network by hand with :class:`GraphBuilder` and simulate and price that.
 
 =====================  ==========================================================  ==============================
@@ -19,6 +23,8 @@ function               does                                                     
 :func:`save`           writes a graph to a ``.asnn`` file                          the path
 :func:`load`           reads and validates a ``.asnn`` file                        :class:`~asnn_sim.ir.Graph`
 :func:`load_images`    images and labels of a dataset split                        ``(images, labels)``
+:func:`import_nir`     a NIR graph (snnTorch, SpikingJelly, ...) as a graph        :class:`~asnn_sim.ir.Graph`
+:func:`export_nir`     writes a graph as NIR, where NIR can express it exactly     the path
 :func:`simulate`       event-driven replay with exact counts                       :class:`~asnn_sim.sim.SimResult`
 :func:`energy`         energy per inference on hardware profiles vs the ANN        :class:`hw_models.EnergyResult`
 :func:`profiles`       the shipped hardware profiles                               list of names
@@ -71,8 +77,8 @@ if TYPE_CHECKING:  # for annotations only: imported where used, so importing thi
     from hw_models import Counts, EnergyResult
 
 __all__ = [
-    "GraphBuilder", "GraphError", "TrainedRun", "compare", "energy", "export", "fold_bn", "load", "load_images", "profiles",
-    "save", "simulate", "snntorch_leaky", "spikingjelly_lif", "train",
+    "GraphBuilder", "GraphError", "TrainedRun", "compare", "energy", "export", "export_nir", "fold_bn", "import_nir", "load",
+    "load_images", "profiles", "save", "simulate", "snntorch_leaky", "spikingjelly_lif", "train",
 ]
 
 
@@ -234,6 +240,8 @@ def simulate(
     images: np.ndarray | None = None,
     labels: np.ndarray | None = None,
     *,
+    frames: np.ndarray | None = None,
+    layout: str = "TN",
     dataset: str | None = None,
     split: str = "test",
     limit: int | None = None,
@@ -256,7 +264,13 @@ def simulate(
         A graph (from :func:`export`, :func:`load` or :class:`GraphBuilder`) or a ``.asnn`` file.
     images, labels : numpy.ndarray, optional
         ``(N, C, H, W)`` in [0, 1] and ``(N,)`` class indices (labels optional: without
-        them no accuracy). Give these, or ``dataset``.
+        them no accuracy). Give these, ``frames``, or ``dataset``.
+    frames : numpy.ndarray, optional
+        Supplied input frames, spikes or values (``(T, N, ...)``, or ``(N, T, ...)`` with
+        ``layout="NT"``), for a graph without an input encoder (one from
+        :func:`import_nir`); ``labels`` may come with them. A graph whose parameters are
+        constant in time is re-timed to the frames' T.
+    layout : {"TN", "NT"}
     dataset, split, limit, data_dir :
         Read the images instead (see :func:`load_images`); ``dataset`` and ``data_dir``
         default to those the graph was trained on, when it records them. With
@@ -290,6 +304,11 @@ def simulate(
         graph = load(graph)
     conventions = Conventions(graded=graded, skip_zero_weights=skip_zero_weights, static_input=static_input)
     source = None
+    if frames is not None:
+        if images is not None or dataset is not None or check_parity is not None:
+            raise ValueError("frames= replays supplied frames: give no images, dataset or check_parity with it")
+        return _simulate_frames(graph, frames, labels, layout, limit, out, force,
+                                dict(precision=precision, conventions=conventions, batch_size=batch_size, progress=progress))
     if images is None:
         dataset = dataset or graph.metadata.get("dataset")
         if not dataset:
@@ -319,6 +338,73 @@ def simulate(
     if out is not None:
         result.save(out)
     return result
+
+
+def _simulate_frames(graph, frames, labels, layout, limit, out, force, kwargs) -> SimResult:
+    from asnn_sim.ir import retimed
+    from asnn_sim.sim import simulate_frames
+
+    if layout not in ("TN", "NT"):
+        raise ValueError(f"layout must be 'TN' or 'NT'; got {layout!r}")
+    if limit is not None:
+        frames = frames[:, :limit] if layout == "TN" else frames[:limit]
+        labels = None if labels is None else labels[:limit]
+    if out is not None:
+        from asnn_sim.atomic import prepare_output_dir
+        from asnn_sim.sim.replay import OUTPUT_FILES
+
+        prepare_output_dir(out, OUTPUT_FILES, force, hint="pass force=True to replace its results")
+    graph = retimed(graph, frames.shape[0] if layout == "TN" else frames.shape[1])
+    result = simulate_frames(graph, frames, labels, layout=layout, **kwargs)
+    result.summary["dataset"] = {"name": "frames", "layout": layout}
+    if out is not None:
+        result.save(out)
+    return result
+
+
+def import_nir(path, *, dt: float | None = None, timesteps: int | None = None, compare: str = "gt",
+               encoding: str | None = None) -> Graph:
+    """A NIR graph (a file, or a ``nir.NIRGraph``) as a :class:`~asnn_sim.ir.Graph` (``asnn import``).
+
+    Parameters
+    ----------
+    path : path or nir.NIRGraph
+        Written by snnTorch's ``export_to_nir``, SpikingJelly's
+        ``nir_exchange.export_to_nir``, ``nir.write``, or :func:`export_nir`.
+    dt : float, optional
+        Forward-Euler timestep in seconds (default: the file's if asnn wrote it, else
+        1e-4, what snnTorch and SpikingJelly export for).
+    timesteps : int, optional
+        T (default: the file's, else 4); :func:`simulate` re-times to the frames' T.
+    compare : {"gt", "ge"}
+        Fire at ``v > threshold`` (NIR, snnTorch) or ``v >= threshold`` (SpikingJelly).
+    encoding : str, optional
+        Encode images with one of this package's encoders (image inputs only).
+
+    Returns
+    -------
+    Graph
+        See :mod:`asnn_sim.nir_import` (and ``docs/nir.md``) for the mapping of each primitive.
+    """
+    from asnn_sim.nir_import import import_nir as _import
+
+    given = {k: v for k, v in (("dt", dt), ("timesteps", timesteps)) if v is not None}
+    return _import(path, compare=compare, encoding=encoding, **given)
+
+
+def export_nir(graph: Graph | str | os.PathLike, path: str | os.PathLike, *, dt: float = 1e-4) -> Path:
+    """Write ``graph`` (a graph, a ``.asnn`` file or a run) as NIR (``asnn export --format nir``).
+
+    Refused, with every inexpressible feature and node on one line, for what NIR cannot
+    say exactly: ASNN's per-step leak and gain or readout scale, the soft reset, ``v >=
+    threshold``, max pooling, the hybrid first layer (see :mod:`asnn_sim.nir_export`).
+    """
+    from asnn_sim.nir_export import write_nir
+
+    if not hasattr(graph, "nodes"):
+        graph = load(graph) if Path(graph).is_file() else export(graph)
+    write_nir(graph, path, dt=dt)
+    return Path(path)
 
 
 def energy(counts: SimResult | Counts | str | os.PathLike, hw: str | Sequence[str] | None = None, *,

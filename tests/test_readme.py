@@ -19,10 +19,10 @@ def python_blocks(text: str) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
 
 
-def readme_section() -> str:
+def readme_section(section: str = SECTION) -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert SECTION in text, f"README.md has no '{SECTION}' section"
-    body = text.split(SECTION, 1)[1]
+    assert section in text, f"README.md has no '{section}' section"
+    body = text.split(section, 1)[1]
     return body.split("\n## ", 1)[0]
 
 
@@ -77,3 +77,14 @@ def test_every_asnn_function_named_in_the_docs_exists(name):
     text = (ROOT / name).read_text(encoding="utf-8")
     for used in set(re.findall(r"\basnn\.([A-Za-z_]+)\(", text)):
         assert hasattr(asnn, used), f"{name} uses asnn.{used}, which asnn_sim.api does not have"
+
+
+def test_readme_nir_section_runs_as_written(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("snntorch")  # installed by make setup (and CI) with nir and nirtorch
+    blocks = python_blocks(readme_section("## Count and price your snnTorch / SpikingJelly model"))
+    assert len(blocks) == 1
+    ns = run_blocks(blocks, tmp_path, monkeypatch)
+    out = capsys.readouterr().out
+    assert "loihi" in out and "synaptic_acs" in out
+    assert ns["result"].summary["n_samples"] == 100 and ns["result"].summary["encoding"] == "frames"
+    assert (tmp_path / "model.nir").is_file()
