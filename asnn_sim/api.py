@@ -125,7 +125,7 @@ def train(out: str | os.PathLike, *, device: str = "auto", force: bool = False, 
         Fields of :class:`asnn_sim.train.TrainConfig`: ``model`` ("lenet", "resnet-small",
         "resnet19", ...), ``dataset`` ("digits", "mnist", "cifar10", ...), ``data_dir``,
         ``encoding``, ``timesteps``, ``asnn``, ``ann``, ``epochs``, ``batch_size``,
-        ``lr``, ``seed``, ``limit``, ``residual``, ... (the defaults are ``asnn train``'s).
+        ``lr``, ``seed``, ``limit``, ``residual``, ``reset``, ... (the defaults are ``asnn train``'s).
 
     Returns
     -------
@@ -536,8 +536,8 @@ def compare(
     if train_limit is not None:
         config["limit"] = train_limit
     configs = [TrainConfig(encoding=e, **config) for e in encodings]
-    if ann:  # the twin's config as `asnn compare` makes it, so the two share cached runs
-        configs.append(TrainConfig(ann=True, **{k: v for k, v in config.items() if k != "asnn"}))
+    if ann:  # the twin's config as `asnn compare` makes it (no neuron options), so the two share cached runs
+        configs.append(TrainConfig(ann=True, **{k: v for k, v in config.items() if k not in ("asnn", "reset")}))
     if seeds is None:
         seeds = [config.get("seed", 0)]
     seeds = [int(s) for s in seeds]

@@ -67,6 +67,8 @@ def _neuron(name: str, src: str, layer: SpikingNeurons, timesteps: int, folded_s
         leak, gain = np.repeat(leak, timesteps), np.repeat(gain, timesteps)
     threshold = layer.threshold / folded_scale
     extra = {} if threshold == 1.0 else {"threshold": np.array(float(threshold))}
+    if layer.reset == "hard":  # to 0, which a folded scale leaves at 0
+        extra.update(reset="hard", v_reset=0.0)
     return Neuron(name, (src,), leak=leak, gain=gain, per_timestep=layer.per_timestep, **extra)
 
 
@@ -211,7 +213,7 @@ def export_spikformer(model: nn.Module, input_shape: tuple[int, int, int], times
     when it is a power of two: the node's ``scale`` is 1 and the neuron's threshold is
     ``attn_threshold / scale`` (0.5 / 0.125 = 4). That is exact in floating point:
     multiplying a current by 2^k multiplies every membrane value (``leak * v + gain * I``,
-    the soft reset by the threshold) by 2^k without rounding, so every comparison with
+    the soft reset by the threshold; a hard reset to 0 stays 0) by 2^k without rounding, so every comparison with
     the threshold comes out the same. Otherwise the scale stays on the node. ANN twins
     keep the scale on the node (``ReLU(scale * A)``).
     """

@@ -4,7 +4,8 @@ The neuron of the reference code, one timestep ``t``::
 
     mem   = leak[t] * mem + gain[t] * current
     spike = mem - 1 > 0          # strict threshold at 1
-    mem   = mem - spike          # soft reset
+    mem   = mem - spike          # soft reset (the default)
+    mem   = mem * (1 - spike)    # hard reset to 0 (reset="hard": NIR's and most chips' neuron)
 
 ASNN learns ``leak[t]`` and ``gain[t]`` per layer *and per timestep* (both start at 0.5)
 and a per-timestep scale on the readout logits. Plain LIF mode shares one leak and one
@@ -30,6 +31,9 @@ from asnn_sim.names import unknown_name
 THRESHOLD = 1.0
 INIT_LEAK = 0.5
 INIT_GAIN = 0.5
+#: After a spike the membrane loses the threshold (``soft``, the reference's) or becomes 0
+#: (``hard``, the neuron NIR 1.0 and most chips implement).
+RESETS: tuple[str, ...] = ("soft", "hard")
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,13 @@ def spike(x: torch.Tensor, surrogate: str | Surrogate = "sigmoid") -> torch.Tens
     return _SpikeFunction.apply(x, surrogate)
 
 
+def check_reset(reset: str) -> str:
+    """``reset`` if it is one of :data:`RESETS`; else a ``ValueError`` listing them."""
+    if reset not in RESETS:
+        raise ValueError(unknown_name("reset", reset, RESETS))
+    return reset
+
+
 def neuron_step(
     current: torch.Tensor,
     mem: torch.Tensor,
@@ -126,6 +137,7 @@ def neuron_step(
     gain: torch.Tensor,
     surrogate: str | Surrogate = "sigmoid",
     threshold: float = THRESHOLD,
+    reset: str = "soft",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Advance a layer of neurons by one timestep.
 
@@ -140,15 +152,41 @@ def neuron_step(
     surrogate : str or Surrogate
     threshold : float
         Spike when ``mem - threshold > 0``; the soft reset subtracts it (default 1).
+    reset : {"soft", "hard"}
+        After a spike, subtract the threshold (``soft``, the reference's) or set the
+        membrane to 0 (``hard``).
 
     Returns
     -------
     spikes, mem : torch.Tensor
-        Output spikes (0/1) and the membrane potential after the soft reset.
+        Output spikes (0/1) and the membrane potential after the reset.
+
+    Examples
+    --------
+    >>> one = torch.tensor(1.0)
+    >>> neuron_step(torch.tensor(3.0), torch.tensor(0.0), one, one)
+    (tensor(1.), tensor(2.))
+    >>> neuron_step(torch.tensor(3.0), torch.tensor(0.0), one, one, reset="hard")
+    (tensor(1.), tensor(0.))
     """
     mem = leak * mem + gain * current
     out = spike(mem - threshold, surrogate)
-    return out, mem - out * threshold
+    if reset == "soft":
+        # As the reference code (and SpikingJelly's default, detach_reset=False): the
+        # subtracted spike carries its surrogate gradient. Kept so soft-reset training is
+        # unchanged.
+        return out, mem - out * threshold
+    if reset == "hard":
+        # The reset is detached, as snnTorch always does (and SpikingJelly with
+        # detach_reset=True): d(mem_after)/d(mem) = 1 - spike, with no term through the
+        # spike. Not detached, mem * (1 - spike) would add -mem * surrogate'(mem - threshold):
+        # negative, largest exactly where the surrogate is, and scaled by the membrane
+        # itself, so it fights the spike's own gradient; Zenke & Vogels (Neural Computation
+        # 2021) found that dropping the reset's gradient does not hurt learning and often
+        # helps. Forward values are unaffected: mem * 0 = 0 and mem * 1 = mem exactly, so
+        # the simulator's "v = v_reset (0) where it spiked" replays it bit for bit.
+        return out, mem * (1.0 - out.detach())
+    raise ValueError(unknown_name("reset", reset, RESETS))
 
 
 class SpikingNeurons(nn.Module):
@@ -166,13 +204,24 @@ class SpikingNeurons(nn.Module):
     threshold : float
         Firing threshold, also what the soft reset subtracts (default 1; Spikformer's
         attention neuron uses 0.5).
+    reset : {"soft", "hard"}
+        After a spike, subtract the threshold (``soft``, default) or set the membrane to
+        0 (``hard``; what ``asnn export --format nir`` needs). See :func:`neuron_step`.
     """
 
-    def __init__(self, timesteps: int, per_timestep: bool = True, surrogate: str = "sigmoid", threshold: float = THRESHOLD) -> None:
+    def __init__(
+        self,
+        timesteps: int,
+        per_timestep: bool = True,
+        surrogate: str = "sigmoid",
+        threshold: float = THRESHOLD,
+        reset: str = "soft",
+    ) -> None:
         super().__init__()
         if not threshold > 0:
             raise ValueError(f"threshold must be positive, got {threshold}")
         self.threshold = float(threshold)
+        self.reset = check_reset(reset)
         n = timesteps if per_timestep else 1
         self.timesteps = timesteps
         self.per_timestep = per_timestep
@@ -192,14 +241,15 @@ class SpikingNeurons(nn.Module):
         mem = torch.zeros_like(currents[0])
         out = []
         for t in range(self.timesteps):
-            s, mem = neuron_step(currents[t], mem, *self.step_params(t), self.surrogate, self.threshold)
+            s, mem = neuron_step(currents[t], mem, *self.step_params(t), self.surrogate, self.threshold, self.reset)
             out.append(s)
         return torch.stack(out)
 
     def extra_repr(self) -> str:
         mode = "asnn (per-timestep)" if self.per_timestep else "lif (shared)"
         threshold = "" if self.threshold == THRESHOLD else f", threshold={self.threshold}"
-        return f"timesteps={self.timesteps}, {mode}, surrogate={self.surrogate.name}{threshold}"
+        reset = "" if self.reset == "soft" else f", reset={self.reset}"
+        return f"timesteps={self.timesteps}, {mode}, surrogate={self.surrogate.name}{threshold}{reset}"
 
 
 class Readout(nn.Module):

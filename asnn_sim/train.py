@@ -34,6 +34,7 @@ from asnn_sim.data import DATASETS, Dataset, augment_batch, iterate_batches, loa
 from asnn_sim.encoding import ENCODINGS, EncoderSpec
 from asnn_sim.models import MODELS, RESIDUALS, build_model, residuals_of
 from asnn_sim.names import unknown_name
+from asnn_sim.neurons import RESETS
 from asnn_sim.progress import progress as make_progress
 
 RUN_FILES = ("config.json", "model.pt", "metrics.csv", "summary.json", "checkpoint.pt")
@@ -85,6 +86,11 @@ class TrainConfig:
     residual : str
         ``standard`` or ``sew`` (spike-element-wise ADD shortcuts); ``sew`` only for
         ResNet models. Configs written before this field existed load as ``standard``.
+    reset : str
+        What a spiking neuron does after a spike: ``soft`` subtracts the threshold (the
+        reference's), ``hard`` sets the membrane to 0 (the neuron NIR and most chips
+        implement). Ignored for ``ann``. Configs written before this field existed load
+        as ``soft``.
     """
 
     model: str = "lenet"
@@ -106,6 +112,7 @@ class TrainConfig:
     seed: int = 0
     limit: int | None = None
     residual: str = "standard"
+    reset: str = "soft"
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -115,6 +122,8 @@ class TrainConfig:
         if self.residual not in residuals_of(self.model):
             with_it = ", ".join(m for m in MODELS if self.residual in residuals_of(m))
             raise TrainError(f"--residual {self.residual} needs a ResNet model ({with_it}); {self.model!r} has none")
+        if self.reset not in RESETS:
+            raise TrainError(unknown_name("reset", self.reset, RESETS))
         if self.dataset not in DATASETS:
             raise TrainError(unknown_name("dataset", self.dataset, DATASETS))
         if not self.ann and self.encoding not in ENCODINGS:
@@ -176,6 +185,7 @@ def make_model(config: TrainConfig, input_shape: tuple[int, int, int], n_classes
         asnn=config.asnn,
         surrogate=config.surrogate,
         residual=config.residual,
+        reset=config.reset,
     )
 
 

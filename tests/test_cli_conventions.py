@@ -91,7 +91,7 @@ def test_light_choices_match_their_owners():
     from asnn_sim.data import DATASETS
     from asnn_sim.encoding import ENCODINGS, THRESHOLD_KINDS
     from asnn_sim.models import MODELS
-    from asnn_sim.neurons import SURROGATES
+    from asnn_sim.neurons import RESETS, SURROGATES
     from asnn_sim.train import DEVICES, TrainConfig
     from hw_models import list_profiles
     from hw_models.activity import DAMPFHOFFER_BAND
@@ -103,6 +103,7 @@ def test_light_choices_match_their_owners():
     assert choices.dampfhoffer_band() == DAMPFHOFFER_BAND
     assert choices.MODEL_NAMES == tuple(MODELS)
     assert choices.SURROGATE_NAMES == tuple(SURROGATES)
+    assert choices.RESETS == RESETS
 
 
 def test_reading_a_non_literal_fails_loudly():

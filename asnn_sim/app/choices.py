@@ -11,8 +11,8 @@ checks every command); it does not import numpy either (a third of the time budg
 * Read without importing the module that owns them, so each keeps one source of truth:
   hardware profile names from the ``hw_models/profiles/*.toml`` file listing, and
   literal constants and dataclass field defaults parsed (``ast``) from the owner's
-  source: datasets, encodings and thresholds (modules that import numpy), the training
-  devices and :class:`~asnn_sim.train.TrainConfig` defaults (torch), the Dampfhoffer
+  source: datasets, encodings and thresholds (modules that import numpy), the neuron
+  resets (torch), the training devices and :class:`~asnn_sim.train.TrainConfig` defaults (torch), the Dampfhoffer
   band (``hw_models``, pandas). A non-literal value there fails loudly, and
   ``tests/test_cli_conventions.py`` compares every value read here with the imported one.
 """
@@ -34,6 +34,7 @@ __all__ = [
     "DATASETS",
     "ENCODINGS",
     "MODEL_NAMES",
+    "RESETS",
     "RESIDUALS",
     "SURROGATE_NAMES",
     "THRESHOLD_KINDS",
@@ -123,3 +124,4 @@ def profile_names() -> tuple[str, ...]:
 DATASETS: tuple[str, ...] = tuple(literal("asnn_sim.data", "DATASETS"))
 ENCODINGS: tuple[str, ...] = tuple(literal("asnn_sim.encoding", "ENCODINGS"))
 THRESHOLD_KINDS: tuple[str, ...] = tuple(literal("asnn_sim.encoding", "THRESHOLD_KINDS"))
+RESETS: tuple[str, ...] = tuple(literal("asnn_sim.neurons", "RESETS"))

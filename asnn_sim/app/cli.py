@@ -37,7 +37,7 @@ from asnn_sim.app.nir_cli import add_import_parser
 
 
 def add_train_parser(sub) -> None:
-    from asnn_sim.app.choices import DATASETS, ENCODINGS, MODEL_NAMES, RESIDUALS, SURROGATE_NAMES, THRESHOLD_KINDS
+    from asnn_sim.app.choices import DATASETS, ENCODINGS, MODEL_NAMES, RESETS, RESIDUALS, SURROGATE_NAMES, THRESHOLD_KINDS
 
     d = choices.train_defaults()  # TrainConfig's defaults, read without importing torch
     DEVICES = choices.train_devices()
@@ -54,6 +54,7 @@ def add_train_parser(sub) -> None:
             "examples:\n"
             "  asnn train --dataset digits --encoding hybrid --timesteps 4 --asnn --epochs 30 --out runs/hybrid\n"
             "  asnn train --dataset digits --ann --out runs/ann\n"
+            "  asnn train --dataset digits --reset hard --out runs/hard   # the neuron NIR needs\n"
             "  asnn train --dataset cifar10 --data-dir ~/data --encoding temporal --thresholds equal-mass \\\n"
             "             --augment --mixup --device cuda --out runs/cifar-temporal\n"
             "  asnn train --out runs/hybrid --resume          # continue an interrupted run"
@@ -72,6 +73,10 @@ def add_train_parser(sub) -> None:
     p.add_argument("--asnn", default=S, action=argparse.BooleanOptionalAction,
                    help="ASNN neurons: leak and gain learned per layer and per timestep, plus a per-timestep "
                         "readout scale; --no-asnn shares one leak and gain over time (default --asnn)")
+    p.add_argument("--reset", default=S, choices=RESETS,
+                   help="what a neuron does after a spike: soft subtracts the threshold (the reference's); hard "
+                        "resets to 0, the neuron NIR and most chips use: needed for `asnn export --format nir` "
+                        f"(default {d.reset})")
     p.add_argument("--ann", default=S, action="store_true", help="train the ReLU ANN twin instead (encoding is ignored)")
     p.add_argument("--surrogate", default=S, choices=sorted(SURROGATE_NAMES), help=f"surrogate gradient (default {d.surrogate})")
     p.add_argument("--residual", default=S, choices=RESIDUALS,

@@ -85,15 +85,22 @@ class ModelArtifacts:
         return self.config.ann
 
 
+#: TrainConfig fields added after the cache format was fixed, with the default that
+#: :func:`config_key` leaves out (a config at every such default hashes as it always did).
+ADDED_FIELDS: dict[str, object] = {"residual": "standard", "reset": "soft"}
+
+
 def config_key(config: TrainConfig) -> str:
     """Short stable hash of a configuration.
 
     Fields added after the cache format was fixed are left out while at their default
-    (``residual="standard"``), so runs cached before they existed keep their key.
+    (:data:`ADDED_FIELDS`: ``residual="standard"``, ``reset="soft"``), so runs cached
+    before they existed keep their key.
     """
     d = asdict(config)
-    if d.get("residual") == "standard":
-        del d["residual"]
+    for name, default in ADDED_FIELDS.items():
+        if d.get(name) == default:
+            del d[name]
     text = json.dumps(d, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 

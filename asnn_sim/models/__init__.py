@@ -80,6 +80,7 @@ def build_model(
     ann: bool = False,
     surrogate: str = "sigmoid",
     residual: str = "standard",
+    reset: str = "soft",
 ) -> nn.Module:
     """Build a registered model.
 
@@ -101,6 +102,9 @@ def build_model(
     residual : {"standard", "sew"}
         Residual style, for the ResNets; ``"sew"`` is an error for the others (the
         Spikformers' residual stream always adds spikes after the neurons).
+    reset : {"soft", "hard"}
+        What the spiking model's neurons do after a spike: subtract the threshold, or
+        go to 0 (see :func:`asnn_sim.neurons.neuron_step`); ignored for the ANN twin.
 
     Returns
     -------
@@ -120,7 +124,7 @@ def build_model(
         return twin(input_shape, n_classes, **extra)
     if encoder is None:
         raise ValueError("a spiking model needs an encoder")
-    return snn(input_shape, n_classes, encoder, asnn=asnn, surrogate=surrogate, **extra)
+    return snn(input_shape, n_classes, encoder, asnn=asnn, surrogate=surrogate, reset=reset, **extra)
 
 
 def __getattr__(attr: str) -> Any:

@@ -78,6 +78,8 @@ class LeNetSNN(nn.Module):
         Per-timestep leak/gain and a readout scale (True) or plain shared LIF (False).
     surrogate : str
         Surrogate gradient name (see :mod:`asnn_sim.neurons`).
+    reset : {"soft", "hard"}
+        What every neuron does after a spike: subtract the threshold, or go to 0.
     """
 
     is_spiking = True
@@ -89,6 +91,7 @@ class LeNetSNN(nn.Module):
         encoder: EncoderSpec,
         asnn: bool = True,
         surrogate: str = "sigmoid",
+        reset: str = "soft",
     ) -> None:
         super().__init__()
         c_in = input_shape[0]
@@ -99,7 +102,7 @@ class LeNetSNN(nn.Module):
         c1, c2, c3 = CHANNELS
 
         def neurons() -> SpikingNeurons:
-            return SpikingNeurons(steps, per_timestep=asnn, surrogate=surrogate)
+            return SpikingNeurons(steps, per_timestep=asnn, surrogate=surrogate, reset=reset)
 
         self.conv1, self.bn1 = nn.Conv2d(c_in, c1, 3, padding=1), nn.BatchNorm2d(c1)
         if self.hybrid:

@@ -263,6 +263,8 @@ class ResNetSNN(nn.Module):
         outputs), or added after it (SEW ADD, graded block outputs).
     config : ResNetConfig or str
         The layout, or a key of :data:`CONFIGS`.
+    reset : {"soft", "hard"}
+        What every neuron does after a spike: subtract the threshold, or go to 0.
 
     Attributes
     ----------
@@ -299,6 +301,7 @@ class ResNetSNN(nn.Module):
         surrogate: str = "sigmoid",
         residual: str = "standard",
         config: ResNetConfig | str = "resnet19",
+        reset: str = "soft",
     ) -> None:
         super().__init__()
         self.config = _resolve(config)
@@ -310,7 +313,7 @@ class ResNetSNN(nn.Module):
         c_in, cfg = self.input_shape[0], self.config
 
         def neurons() -> SpikingNeurons:
-            return SpikingNeurons(steps, per_timestep=asnn, surrogate=surrogate)
+            return SpikingNeurons(steps, per_timestep=asnn, surrogate=surrogate, reset=reset)
 
         self.stem_conv, self.stem_bn = _conv3x3(c_in, cfg.stem), nn.BatchNorm2d(cfg.stem)
         if self.hybrid:

@@ -28,9 +28,11 @@ elements the simulator stores channels-last (token-major). Head ``j`` owns featu
 ``j * D/heads ... (j + 1) * D/heads - 1``.
 
 Every neuron is :class:`asnn_sim.neurons.SpikingNeurons` (ASNN per-step leak and gain
-with ``asnn=True``, shared LIF otherwise), threshold 1 and soft reset, except the
-attention neuron: the same class with the paper's threshold 0.5 (soft reset by 0.5). The linears have biases and are followed by BatchNorm, as in the reference CIFAR
-code (hence 9,324,730 weights for 3x32x32 and 10 classes: the paper's "9.32 M").
+with ``asnn=True``, shared LIF otherwise) with threshold 1, except the attention neuron:
+the same class with the paper's threshold 0.5. All reset softly (by their threshold), or
+all to 0 with ``reset="hard"``. The linears have biases and are followed by BatchNorm, as
+in the reference CIFAR code (hence 9,324,730 weights for 3x32x32 and 10 classes: the
+paper's "9.32 M").
 
 Like :mod:`asnn_sim.models.lenet`, the spiking model runs layer by layer over all
 timesteps (BatchNorm statistics pooled over time), and hybrid codes give step 0 (the
@@ -258,7 +260,9 @@ class SpikformerBlock(nn.Module):
 class _Spikformer(nn.Module):
     """Layers shared by the spiking model and its twin, registered in execution order."""
 
-    def __init__(self, input_shape, n_classes: int, config, encoder: EncoderSpec | None, asnn: bool, surrogate: str) -> None:
+    def __init__(
+        self, input_shape, n_classes: int, config, encoder: EncoderSpec | None, asnn: bool, surrogate: str, reset: str = "soft"
+    ) -> None:
         super().__init__()
         self.config = cfg = _resolve(config)
         self.input_shape = _check_input(input_shape, cfg)
@@ -270,7 +274,7 @@ class _Spikformer(nn.Module):
             steps = encoder.timesteps
 
             def neurons(threshold: float = 1.0) -> SpikingNeurons:
-                return SpikingNeurons(steps, per_timestep=asnn, surrogate=surrogate, threshold=threshold)
+                return SpikingNeurons(steps, per_timestep=asnn, surrogate=surrogate, threshold=threshold, reset=reset)
         else:
             neurons = None
         c_in = self.input_shape[0]
@@ -346,6 +350,9 @@ class SpikformerSNN(_Spikformer):
         Surrogate gradient name (see :mod:`asnn_sim.neurons`).
     config : SpikformerConfig or str
         The layout, or a key of :data:`CONFIGS`.
+    reset : {"soft", "hard"}
+        What every neuron (the attention neuron included) does after a spike: subtract
+        its threshold, or go to 0.
 
     Examples
     --------
@@ -366,8 +373,9 @@ class SpikformerSNN(_Spikformer):
         asnn: bool = True,
         surrogate: str = "sigmoid",
         config: SpikformerConfig | str = "spikformer-4-384",
+        reset: str = "soft",
     ) -> None:
-        super().__init__(input_shape, n_classes, config, encoder, asnn, surrogate)
+        super().__init__(input_shape, n_classes, config, encoder, asnn, surrogate, reset)
 
     @property
     def neuron_names(self) -> list[str]:
