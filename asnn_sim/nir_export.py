@@ -4,8 +4,9 @@ The inverse of :mod:`asnn_sim.nir_import` at the same ``dt``: a neuron
 ``v = leak v + gain I + bias`` becomes ``LIF(tau = dt / (1 - leak), r = gain tau / dt,
 v_leak = bias tau / dt)`` (``IF`` when ``leak == 1``), a ``cuba_neuron`` a ``CubaLIF``,
 ``li`` an ``LI`` (``I`` when ``leak == 1``), ``linear`` an ``Affine``/``Linear``, ``conv2d``
-a ``Conv2d``, pools and flatten their NIR twins, ``add`` an ``Identity`` that sums its
-edges, and the readout the ``Output``. Each ODE parameter is nudged by a few ulps where
+a ``Conv2d``, pools and flatten their NIR twins, an ``add`` the edges of its operands
+into its reader (NIR sums a node's inputs; the reader's metadata keeps the add's name and
+operand order), and the readout the ``Output``. Each ODE parameter is nudged by a few ulps where
 needed so that forward Euler at ``dt`` gives back the graph's coefficients bit for bit:
 export then import is the same graph and the same replay.
 
@@ -53,6 +54,13 @@ def nir_problems(graph: Graph) -> list[str]:
         if node.kind not in _EXPRESSIBLE:
             problems.append(where + _WHY_NOT.get(node.kind, f"{node.kind} (no NIR primitive)"))
             continue
+        if node.kind == "add":
+            readers = graph.consumers(node.name)
+            if len(readers) != 1:
+                problems.append(where + f"an add read by {len(readers)} nodes (NIR sums a node's inputs where it is read, "
+                                        "so the addition would be repeated)")
+            elif readers[0].kind == "add":
+                problems.append(where + "an add of an add (NIR would merge them into one sum)")
         for what in ("leak", "gain", "syn_leak", "syn_gain"):
             if not _constant(getattr(node, what, None)):
                 problems.append(where + f"per-timestep {what} (ASNN; NIR's neuron is constant in time: train with --no-asnn)")
@@ -136,11 +144,21 @@ def export_nir(graph: Graph, dt: float = DEFAULT_DT):
         raise GraphError("cannot export to NIR exactly: " + "; ".join(problems))
     nodes: dict = {}
     edges: list[tuple[str, str]] = []
+    adds = {n.name: n for n in graph.nodes if n.kind == "add"}
+
     for node in graph.nodes:
-        shape = graph.shapes[node.name]
+        if node.name in adds:
+            continue  # NIR sums the edges into a node: the add is those edges
+        nir_node = _primitive(nir, graph, node, graph.shapes[node.name], dt)
         for src in node.inputs:
-            edges.append((src, node.name))
-        nodes[node.name] = _primitive(nir, graph, node, shape, dt)
+            if src in adds:
+                operands = list(adds[src].inputs)
+                edges.extend((s, node.name) for s in operands)
+                # the add's name and operand order (its rounding order) for a round trip here
+                nir_node.metadata["asnn_sum"] = json.dumps({"name": src, "inputs": operands})
+            else:
+                edges.append((src, node.name))
+        nodes[node.name] = nir_node
     meta = {"encoder": graph.input.encoder, "class_names": list(graph.class_names), "timesteps": graph.timesteps, "dt": dt}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"asnn": json.dumps(meta)})
 
@@ -164,8 +182,6 @@ def _primitive(nir, graph: Graph, node, shape: tuple, dt: float):
         return cls(kernel_size=np.array(node.kernel), stride=np.array(node.stride), padding=np.array(node.padding))
     if kind == "flatten":
         return nir.Flatten(input_type={"input": np.array(graph.shapes[node.inputs[0]])}, start_dim=0, end_dim=-1)
-    if kind == "add":
-        return nir.Identity(input_type={"input": np.array(shape)})
     if kind == "li":
         p = _leaky_params(node, shape, dt)
         return nir.I(r=p["r"]) if "tau" not in p else nir.LI(tau=p["tau"], r=p["r"], v_leak=p["v_leak"])

@@ -549,7 +549,7 @@ def import_nir(source, options: ImportOptions | None = None, **kwargs) -> Graph:
         else:
             srcs = [alias.get(s, s) for s in preds[name]]
             if len(srcs) > 1:  # NIR sums what several edges bring into a node
-                add = f"{name}/sum"
+                add, srcs = _sum_node(name, node, preds[name], srcs)
                 built.append(Add(add, tuple(srcs)))
                 _validate_prefix(built, options, ctx)
                 srcs = [add]
@@ -582,6 +582,23 @@ def import_nir(source, options: ImportOptions | None = None, **kwargs) -> Graph:
     n_out = ctx.shapes[built[-1].name][0]
     class_names = ours.get("class_names") or [str(i) for i in range(n_out)]
     return Graph(built, "snn", options.timesteps, class_names=list(class_names), metadata=metadata)
+
+
+def _sum_node(name: str, node, preds: list[str], srcs: list[str]) -> tuple[str, list[str]]:
+    """The add node for several edges into ``node``: named ``<node>/sum`` with operands in
+    name order, or, for a file asnn wrote, the original add's name and operand order (its
+    rounding order) from ``metadata["asnn_sum"]``."""
+    raw = (getattr(node, "metadata", None) or {}).get("asnn_sum")
+    if raw is not None:
+        try:
+            meta = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+            order = [str(s).replace(".", "/") for s in meta["inputs"]]
+            if sorted(order) == sorted(preds):
+                by_pred = dict(zip(preds, srcs))
+                return str(meta["name"]), [by_pred[p] for p in order]
+        except (ValueError, KeyError, TypeError):
+            pass  # not ours after all: fall back to the plain sum
+    return f"{name}/sum", srcs
 
 
 def _our_metadata(graph) -> dict:
