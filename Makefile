@@ -16,8 +16,9 @@ TORCH_INDEX_URL ?=
 
 .PHONY: setup test demo bench bench-peers notebooks clean
 
-# snnTorch and SpikingJelly, so that tests/test_builder.py checks our neuron mappings
-# spike for spike against theirs instead of skipping. --no-deps: spikingjelly's own list
+# snnTorch and SpikingJelly, so that tests/test_builder.py checks our neuron mappings and
+# tests/test_nir.py our NIR import spike for spike against theirs instead of skipping (nir
+# and nirtorch, which their NIR exporters need, come with the dev extra). --no-deps: spikingjelly's own list
 # pulls torchvision/torchaudio (which do not load beside the CPU torch) and a newer torch;
 # the parts the tests import need only torch, numpy and loguru (in the dev extra).
 FRAMEWORKS := snntorch==1.0.0 spikingjelly==2.0.0

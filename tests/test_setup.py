@@ -83,3 +83,12 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / "README.md").read_text()
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert "make test" in ci
+
+
+def test_nir_is_an_extra_that_dev_and_constraints_carry():
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    assert "nir" in _requirements(extras["nir"])
+    assert {"nir", "nirtorch"} <= set(_requirements(extras["dev"])), "the NIR tests need both (snnTorch's exporter uses nirtorch)"
+    assert "nir" not in _requirements(PYPROJECT["project"]["dependencies"]), "the core install stays lean"
+    pins = (ROOT / "constraints.txt").read_text()
+    assert re.search(r"^nir==", pins, re.M) and re.search(r"^nirtorch==", pins, re.M)
