@@ -26,6 +26,9 @@ The neuron is ``v = leak[t] * v + gain[t] * I + bias``, a spike when ``v > thres
 (``v >= threshold`` with ``compare="ge"``), then a soft reset (``v -= threshold``) or a
 hard one (``v = v_reset``); see :mod:`asnn_sim.nodes.neuron`. :func:`snntorch_leaky` and :func:`spikingjelly_lif` turn
 those frameworks' LIF parameters into this form (``docs/python.md`` explains the mapping).
+The current-based neuron (:meth:`GraphBuilder.cuba_neuron`) first updates a synaptic
+current ``i = syn_leak[t] * i + syn_gain[t] * I`` and integrates that; see
+:mod:`asnn_sim.nodes.cuba_neuron`.
 
 This module imports numpy only (no torch, no numba).
 
@@ -81,7 +84,7 @@ from asnn_sim.ir import (
     ReLU,
     Readout,
 )
-from asnn_sim.nodes import Attention, TokenLinear
+from asnn_sim.nodes import Attention, CubaNeuron, TokenLinear
 from asnn_sim.nodes.base import CURRENT, fail, pair
 
 __all__ = ["GraphBuilder", "fold_bn", "snntorch_leaky", "spikingjelly_lif"]
@@ -93,6 +96,7 @@ PREFIX = {
     "token_linear": "tfc",
     "attention": "attn",
     "neuron": "lif",
+    "cuba_neuron": "cuba",
     "relu": "relu",
     "maxpool2d": "pool",
     "avgpool2d": "pool",
@@ -605,6 +609,51 @@ class GraphBuilder:
         node = Neuron(name, (src,), leak=leak_t, gain=gain_t, threshold=_floats(name, "threshold", threshold),
                       bias=None if bias is None else _floats(name, "bias", bias), reset=reset,
                       v_reset=_number(name, "v_reset", v_reset), per_timestep=per_timestep, compare=compare)
+        return self._append(node)
+
+    def cuba_neuron(
+        self,
+        *,
+        syn_leak,
+        syn_gain=1.0,
+        leak,
+        gain=1.0,
+        threshold=1.0,
+        reset: str = "soft",
+        v_reset: float = 0.0,
+        bias=None,
+        compare: str = "gt",
+        per_timestep: bool | None = None,
+        name: str | None = None,
+        source: str | None = None,
+    ) -> GraphBuilder:
+        """Current-based LIF neurons (NIR's CubaLIF) reading the source's current.
+
+        Per step: ``i = syn_leak[t]*i + syn_gain[t]*I``, then ``v = leak[t]*v + gain[t]*i
+        + bias``; a spike when ``v > threshold`` (``compare="ge"``: ``>=``), then
+        ``v -= threshold`` (soft reset) or ``v = v_reset`` (hard); ``i`` is never reset.
+
+        Parameters
+        ----------
+        syn_leak, syn_gain, leak, gain : float or sequence of float
+            One value for every step, or one per step (T values); ``syn_leak`` and
+            ``leak`` are required (keyword arguments).
+        threshold, reset, v_reset, bias, compare
+            As for :meth:`neuron`.
+        per_timestep : bool, optional
+            Recorded in the graph; default: True when any of the four changes over time.
+        name, source : str, optional
+            Default name ``cubaN``; default source the last node (a conv, linear, or add of
+            currents).
+        """
+        name, src = self._begin("cuba_neuron", name, source)
+        steps = {what: self._per_step(name, what, value)
+                 for what, value in (("syn_leak", syn_leak), ("syn_gain", syn_gain), ("leak", leak), ("gain", gain))}
+        if per_timestep is None:
+            per_timestep = any(bool(np.ptp(a) > 0) for a in steps.values())
+        node = CubaNeuron(name, (src,), **steps, threshold=_floats(name, "threshold", threshold),
+                          bias=None if bias is None else _floats(name, "bias", bias), reset=reset,
+                          v_reset=_number(name, "v_reset", v_reset), per_timestep=per_timestep, compare=compare)
         return self._append(node)
 
     def relu(self, *, name: str | None = None, source: str | None = None) -> GraphBuilder:

@@ -11,6 +11,8 @@ kind                    what it does                                           r
 ``attention``           softmax-free ``scale * Q K^T V`` per head of three     3 x events
                         (D, H, W) maps, into a current
 ``neuron``              LIF/ASNN neurons: current in, spikes out               a current
+``cuba_neuron``         current-based LIF (NIR's CubaLIF): a synaptic current  a current
+                        state, then the membrane; spikes out
 ``relu``                the ANN twin's activation: current in, values out      a current
 ``add``                 element-wise sum (residuals): events, or currents      both
 ``maxpool2d``           window maximum (an OR on spikes)                       events
@@ -32,6 +34,7 @@ from asnn_sim.nodes.attention import Attention
 from asnn_sim.nodes.avgpool2d import AvgPool2d
 from asnn_sim.nodes.base import GraphError, Node, fail
 from asnn_sim.nodes.conv2d import Conv2d
+from asnn_sim.nodes.cuba_neuron import CubaNeuron
 from asnn_sim.nodes.flatten import Flatten
 from asnn_sim.nodes.input import Input
 from asnn_sim.nodes.linear import Linear
@@ -69,10 +72,10 @@ def kind_class(kind: str, node: str = "?") -> type[Node]:
         raise fail(node, f"unknown node type {kind!r}; known: {', '.join(KINDS)}") from None
 
 
-for _cls in (Input, Conv2d, Linear, TokenLinear, Attention, MaxPool2d, AvgPool2d, Flatten, Neuron, ReLU, Add, Readout):
+for _cls in (Input, Conv2d, Linear, TokenLinear, Attention, MaxPool2d, AvgPool2d, Flatten, Neuron, CubaNeuron, ReLU, Add, Readout):
     register(_cls)
 
 __all__ = [
-    "KINDS", "Add", "Attention", "AvgPool2d", "Conv2d", "Flatten", "GraphError", "Input", "Linear", "MaxPool2d", "Neuron",
+    "KINDS", "Add", "Attention", "AvgPool2d", "Conv2d", "CubaNeuron", "Flatten", "GraphError", "Input", "Linear", "MaxPool2d", "Neuron",
     "Node", "ReLU", "Readout", "TokenLinear", "kind_class", "register",
 ]
