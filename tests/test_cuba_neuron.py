@@ -1,7 +1,9 @@
 """The current-based LIF neuron (``cuba_neuron``): equation, counts, file, and the frameworks.
 
 The simulator is checked against a plain numpy loop of the equation, against the dense
-PyTorch reference with brute-force counts (hand-built and random graphs).
+PyTorch reference with brute-force counts (hand-built and random graphs), and spike for
+spike against snnTorch's ``Synaptic`` and SpikingJelly's ``CUBALIFNode`` where those are
+installed (they are not dependencies: those tests skip otherwise).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 
-from asnn_sim.builder import GraphBuilder
+from asnn_sim.builder import GraphBuilder, snntorch_synaptic, spikingjelly_cuba_lif
 from asnn_sim.encoding import EncoderSpec
 from asnn_sim.ir import CubaNeuron, Graph, GraphError, load_graph, save_graph
 from asnn_sim.sim import Conventions, Simulator
@@ -219,3 +221,136 @@ def test_energy_of_a_graph_with_cuba_neurons(tmp_path):
     np.testing.assert_allclose(q["nrn_mult"][lif], 2 * q["neurons"][lif])
     assert (q["pot_elems"][cuba] == 2 * 4 * 6 * 6).all() and (q["potential_updates"][cuba] == 2).all()
     assert (q["pot_elems"][lif] == 5).all() and (q["potential_updates"][lif] == 1).all()
+
+
+# ---------------------------------------------------------------- snnTorch and SpikingJelly
+
+
+def _currents(T_=24, B=5, n_in=12, n=16, seed=0, grid=None, scale=1.0):
+    """Rate-coded frames, a weight, and the currents ``(T, B, n)`` the simulator computes from them
+    (each output sums its inputs' weights in input order, as the event-driven layer does)."""
+    rng = np.random.default_rng(seed)
+    frames = EncoderSpec("rate", T_, seed=seed).encode(rng.random((B, 1, 1, n_in)))
+    weight = rng.normal(0.3, 0.6, (n, n_in)) * scale
+    if grid is not None:
+        weight = np.round(weight / grid) * grid
+    f = frames.reshape(T_, B, n_in)
+    current = np.zeros((T_, B, n))
+    for k in range(n_in):
+        current = current + f[:, :, k, None] * weight[:, k]
+    return frames, weight, current
+
+
+def _our_spikes(cuba_kwargs: dict, frames: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    T_, B = frames.shape[:2]
+    graph = (GraphBuilder(frames.shape[2:], encoding="rate", timesteps=T_)
+             .flatten().linear(weight=weight).cuba_neuron(**cuba_kwargs, name="cuba").linear(2).readout().build())
+    return Simulator(graph, "float64", batch_size=B).run_batch(frames, record=True).spikes["cuba"]
+
+
+def _synaptic_spikes(current, alpha, beta, reset_mechanism, reset_delay):
+    torch = pytest.importorskip("torch")
+    snn = pytest.importorskip("snntorch")
+    f64 = dict(dtype=torch.float64)
+    lif = snn.Synaptic(alpha=torch.tensor(alpha, **f64), beta=torch.tensor(beta, **f64), threshold=torch.tensor(1.0, **f64),
+                       reset_mechanism=reset_mechanism, reset_delay=reset_delay)
+    syn = mem = None
+    out = []
+    with torch.no_grad():
+        for t in range(len(current)):
+            spk, syn, mem = lif(torch.from_numpy(current[t]), syn, mem)
+            out.append(spk.numpy())
+    return np.array(out)
+
+
+def _max_syn(current, alpha):
+    syn, top = np.zeros(current.shape[1:]), 0.0
+    for t in range(len(current)):
+        syn = alpha * syn + current[t]
+        top = max(top, syn.max())
+    return top
+
+
+@pytest.mark.parametrize(("reset_mechanism", "reset_delay", "alpha", "beta", "max_syn"), [
+    ("zero", False, 0.8, 0.7, None),
+    ("zero", False, 0.3, 0.95, None),
+    ("subtract", False, 0.5, 0.8, 1.15),  # exact while syn stays below (2 - beta) * threshold (see snntorch_synaptic)
+    ("subtract", True, 0.6, 1.0, None),  # beta = 1: subtracting later undecayed is the same
+])
+def test_snntorch_synaptic_gives_the_same_spikes(reset_mechanism, reset_delay, alpha, beta, max_syn):
+    frames, weight, current = _currents()
+    if max_syn is not None:
+        frames, weight, current = _currents(scale=max_syn / _max_syn(current, alpha))
+        assert _max_syn(current, alpha) < (2 - beta) * 1.0
+    theirs = _synaptic_spikes(current, alpha, beta, reset_mechanism, reset_delay)
+    mapped = snntorch_synaptic(alpha, beta, 1.0, reset_mechanism, reset_delay)
+    ours = _our_spikes(mapped, frames, weight)
+    assert theirs.sum() > 100
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_snntorch_synaptic_delayed_zero_reset_is_refused_for_a_reason():
+    frames, weight, current = _currents()
+    with pytest.raises(ValueError, match="never fires two steps in a row"):
+        snntorch_synaptic(0.8, 0.7, reset_delay=True)
+    theirs = _synaptic_spikes(current, 0.8, 0.7, "zero", True)
+    nearest = _our_spikes(snntorch_synaptic(0.8, 0.7, reset_delay=True, exact=False), frames, weight)
+    assert (nearest != theirs).any()
+    assert not (theirs[1:] * theirs[:-1]).any()  # snnTorch: a refractory step after every spike
+
+
+def test_snntorch_synaptic_mapping_values_and_refusals():
+    assert snntorch_synaptic(0.9, 0.8) == {"syn_leak": 0.9, "syn_gain": 1.0, "leak": 0.8, "gain": 1.0, "threshold": 1.0,
+                                            "compare": "gt", "reset": "hard", "v_reset": 0.0}
+    assert snntorch_synaptic(1.4, -0.2)["syn_leak"] == 1.0 and snntorch_synaptic(1.4, -0.2)["leak"] == 0.0  # clipped
+    assert snntorch_synaptic(0.9, 0.8, reset_mechanism="subtract")["reset"] == "soft"
+    with pytest.raises(ValueError, match="subtracts the threshold one step later"):
+        snntorch_synaptic(0.9, 0.8, reset_mechanism="subtract", reset_delay=True)
+    assert snntorch_synaptic(0.9, 1.0, reset_mechanism="subtract", reset_delay=True)["reset"] == "soft"
+    assert snntorch_synaptic(0.9, 0.8, reset_mechanism="subtract", reset_delay=True, exact=False)["reset"] == "soft"
+    with pytest.raises(ValueError, match="never resets"):
+        snntorch_synaptic(0.9, 0.8, reset_mechanism="none")
+    with pytest.raises(ValueError, match="per-neuron alpha"):
+        snntorch_synaptic(np.array([0.5, 0.6]), 0.8)
+    with pytest.raises(ValueError, match="unknown snnTorch reset_mechanism"):
+        snntorch_synaptic(0.5, 0.8, reset_mechanism="reset")
+
+
+def _cubalif_spikes(current, **kwargs):
+    torch = pytest.importorskip("torch")
+    neuron = pytest.importorskip("spikingjelly.activation_based.neuron")
+    node = neuron.CUBALIFNode(**kwargs).eval()
+    with torch.no_grad():
+        return np.array([node(torch.from_numpy(current[t])).numpy() for t in range(len(current))])
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},  # SpikingJelly's defaults: c_decay 0.5, v_decay 0.75, v_threshold 0.5, hard reset to 0
+    {"c_decay": 0.3, "v_decay": 0.9, "v_threshold": 1.0, "v_reset": None},
+])
+def test_spikingjelly_cuba_lif_gives_the_same_spikes(kwargs):
+    frames, weight, current = _currents(seed=1, scale=0.5)
+    theirs = _cubalif_spikes(current, **kwargs)
+    ours = _our_spikes(spikingjelly_cuba_lif(**kwargs), frames, weight)
+    assert theirs.sum() > 100
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("v_reset", [None, 0.0])
+def test_spikingjelly_cuba_lif_fires_on_exact_ties(v_reset):
+    # weights on a grid of 1/4, decays 1/2: every value is exact, many membranes sit on the threshold
+    frames, weight, current = _currents(seed=2, grid=0.25)
+    kwargs = dict(c_decay=0.5, v_decay=0.5, v_threshold=1.0, v_reset=v_reset)
+    theirs = _cubalif_spikes(current, **kwargs)
+    mapped = spikingjelly_cuba_lif(**kwargs)
+    np.testing.assert_array_equal(_our_spikes(mapped, frames, weight), theirs)
+    strict = _our_spikes({**mapped, "compare": "gt"}, frames, weight)
+    assert (strict != theirs).sum() > 5
+
+
+def test_spikingjelly_cuba_lif_mapping_values_and_refusals():
+    assert spikingjelly_cuba_lif(0.25, 0.5, 1.0, None) == {"syn_leak": 0.25, "syn_gain": 1.0, "leak": 0.5, "gain": 1.0,
+                                                            "threshold": 1.0, "compare": "ge", "reset": "soft"}
+    with pytest.raises(ValueError, match="starts its membrane at v_reset"):
+        spikingjelly_cuba_lif(v_reset=-0.2)
+    assert spikingjelly_cuba_lif(v_reset=-0.2, exact=False)["v_reset"] == -0.2

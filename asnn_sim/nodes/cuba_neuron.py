@@ -18,7 +18,9 @@ The order (current first, then the membrane with the updated current) is NIR's f
 Euler and snnTorch's ``Synaptic``. NIR's ``CubaLIF`` with step ``dt`` is
 ``syn_leak = 1 - dt/tau_syn``, ``syn_gain = dt*w_in/tau_syn``, ``leak = 1 - dt/tau_mem``,
 ``gain = dt*r/tau_mem``, ``bias = dt*v_leak/tau_mem``, ``compare="gt"``, a hard reset to
-``v_reset``.
+``v_reset``. :func:`asnn_sim.builder.snntorch_synaptic` and
+:func:`asnn_sim.builder.spikingjelly_cuba_lif` give the arguments for snnTorch's
+``Synaptic`` and SpikingJelly's ``CUBALIFNode``.
 
 Counting, per neuron and step (every neuron updates every step): 4 mults
 (syn_leak x i, syn_gain x I, leak x v, gain x i), 2 adds (the two integrations) plus 1
