@@ -64,7 +64,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from asnn_sim.builder import GraphBuilder, fold_bn, snntorch_leaky, spikingjelly_lif
+from asnn_sim.builder import GraphBuilder, fold_bn, snntorch_leaky, snntorch_synaptic, spikingjelly_cuba_lif, spikingjelly_lif
 from asnn_sim.ir import GraphError
 
 if TYPE_CHECKING:  # for annotations only: imported where used, so importing this module stays cheap
@@ -78,7 +78,8 @@ if TYPE_CHECKING:  # for annotations only: imported where used, so importing thi
 
 __all__ = [
     "GraphBuilder", "GraphError", "TrainedRun", "compare", "energy", "export", "export_nir", "fold_bn", "import_nir", "load",
-    "load_images", "profiles", "save", "simulate", "snntorch_leaky", "spikingjelly_lif", "train",
+    "load_images", "profiles", "save", "simulate", "snntorch_leaky", "snntorch_synaptic", "spikingjelly_cuba_lif",
+    "spikingjelly_lif", "train",
 ]
 
 

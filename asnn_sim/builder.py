@@ -26,6 +26,10 @@ The neuron is ``v = leak[t] * v + gain[t] * I + bias``, a spike when ``v > thres
 (``v >= threshold`` with ``compare="ge"``), then a soft reset (``v -= threshold``) or a
 hard one (``v = v_reset``); see :mod:`asnn_sim.nodes.neuron`. :func:`snntorch_leaky` and :func:`spikingjelly_lif` turn
 those frameworks' LIF parameters into this form (``docs/python.md`` explains the mapping).
+The current-based neuron (:meth:`GraphBuilder.cuba_neuron`) first updates a synaptic
+current ``i = syn_leak[t] * i + syn_gain[t] * I`` and integrates that; see
+:mod:`asnn_sim.nodes.cuba_neuron`, and :func:`snntorch_synaptic` and
+:func:`spikingjelly_cuba_lif` for those frameworks' current-based neurons.
 
 This module imports numpy only (no torch, no numba).
 
@@ -81,10 +85,10 @@ from asnn_sim.ir import (
     ReLU,
     Readout,
 )
-from asnn_sim.nodes import Attention, TokenLinear
+from asnn_sim.nodes import Attention, CubaNeuron, TokenLinear
 from asnn_sim.nodes.base import CURRENT, fail, pair
 
-__all__ = ["GraphBuilder", "fold_bn", "snntorch_leaky", "spikingjelly_lif"]
+__all__ = ["GraphBuilder", "fold_bn", "snntorch_leaky", "snntorch_synaptic", "spikingjelly_cuba_lif", "spikingjelly_lif"]
 
 #: Name prefix of generated node names, per kind (``conv1``, ``lif1``, ``pool1``, ...).
 PREFIX = {
@@ -93,6 +97,7 @@ PREFIX = {
     "token_linear": "tfc",
     "attention": "attn",
     "neuron": "lif",
+    "cuba_neuron": "cuba",
     "relu": "relu",
     "maxpool2d": "pool",
     "avgpool2d": "pool",
@@ -276,6 +281,149 @@ def spikingjelly_lif(tau: float = 2.0, v_threshold: float = 1.0, v_reset: float 
     if v_reset != 0.0:
         out["bias"] = v_reset / tau
     return out
+
+
+def _one_decay(name: str, value) -> float:
+    """One decay rate for the layer, clipped to [0, 1] as snnTorch does in its forward pass."""
+    arr = np.asarray(_array(value), dtype=np.float64)
+    if arr.size != 1:
+        raise ValueError(f"a per-neuron {name} has no equivalent here: it is one value per layer (and timestep)")
+    return float(min(max(arr.item(), 0.0), 1.0))
+
+
+def snntorch_synaptic(alpha: float, beta: float, threshold=1.0, reset_mechanism: str = "zero", reset_delay: bool = False, *,
+                      exact: bool = True) -> dict:
+    """:meth:`GraphBuilder.cuba_neuron` arguments for an snnTorch ``snn.Synaptic`` neuron.
+
+    snnTorch computes ``syn = alpha * syn + input`` and then ``mem = beta * mem + syn``
+    (``alpha`` and ``beta`` clipped to [0, 1]), both from 0, and fires when
+    ``mem - threshold > 0``, as here: so ``syn_leak = alpha``, ``syn_gain = 1``,
+    ``leak = beta``, ``gain = 1``, ``compare="gt"``. ``syn`` is never reset. The reset
+    decides whether the mapping is exact (see ``docs/python.md``):
+
+    ========================  ===============  =============================================
+    ``reset_mechanism``       ``reset_delay``  here
+    ========================  ===============  =============================================
+    ``"zero"``                False            hard reset to 0, right after the spike:
+                                               identical spikes
+    ``"zero"``                True             not expressible: snnTorch zeroes the membrane
+                                               at the *next* step after integrating it
+                                               (``mem = 0`` at that step, whose input is lost
+                                               to the membrane, though ``syn`` keeps it), so
+                                               no neuron fires two steps in a row.
+                                               ``exact=False`` gives the hard reset
+    ``"subtract"``            False            soft reset: identical spikes while no
+                                               membrane stays above ``threshold`` after its
+                                               reset (``syn`` below ``(2 - beta) *
+                                               threshold`` guarantees it); when one does,
+                                               snnTorch subtracts ``threshold`` once more
+                                               before its next comparison
+    ``"subtract"``            True             snnTorch subtracts ``threshold`` at the *next*
+                                               step, undecayed; a soft reset here subtracts
+                                               it now, so it decays to ``beta*threshold``.
+                                               The same only when ``beta == 1`` (up to the
+                                               order of roundings: ``(mem + syn) - thr``
+                                               there, ``(mem - thr) + syn`` here)
+    ``"none"``                                 not expressible (every neuron here resets)
+    ========================  ===============  =============================================
+
+    The defaults are the exact case, ``Synaptic(alpha, beta, reset_mechanism="zero",
+    reset_delay=False)``; snnTorch's own defaults are ``"subtract"`` and
+    ``reset_delay=True``.
+
+    Parameters
+    ----------
+    alpha, beta : float
+        One synaptic and one membrane decay for the layer (a per-neuron ``alpha`` or
+        ``beta`` has no equivalent: the decays are per layer and step).
+    threshold : float or array_like
+        Scalar, or per neuron (anything that broadcasts to the layer's shape).
+    reset_mechanism : {"zero", "subtract", "none"}
+    reset_delay : bool
+    exact : bool
+        With the default True, a case whose spikes would differ raises ``ValueError``;
+        with False it returns the nearest form (the reset applied at once).
+
+    Returns
+    -------
+    dict
+        ``syn_leak``, ``syn_gain``, ``leak``, ``gain``, ``threshold``, ``compare``,
+        ``reset`` (and ``v_reset``).
+
+    Examples
+    --------
+    >>> snntorch_synaptic(alpha=0.5, beta=0.75)
+    {'syn_leak': 0.5, 'syn_gain': 1.0, 'leak': 0.75, 'gain': 1.0, 'threshold': 1.0, 'compare': 'gt', 'reset': 'hard', 'v_reset': 0.0}
+    """
+    alpha, beta = _one_decay("alpha", alpha), _one_decay("beta", beta)
+    out: dict[str, Any] = {"syn_leak": alpha, "syn_gain": 1.0, "leak": beta, "gain": 1.0, "threshold": threshold, "compare": "gt"}
+    if reset_mechanism == "zero":
+        if reset_delay and exact:
+            raise ValueError(
+                "snn.Synaptic(reset_mechanism='zero', reset_delay=True) zeroes the membrane one step after the spike, "
+                "after integrating that step's input (which the membrane then loses), so a neuron never fires two steps "
+                "in a row; no reset here does that. Use reset_delay=False for an exact match, or pass exact=False for "
+                "the nearest form (a hard reset to 0 right after the spike)"
+            )
+        return {**out, "reset": "hard", "v_reset": 0.0}
+    if reset_mechanism == "subtract":
+        if reset_delay and beta != 1.0 and exact:
+            raise ValueError(
+                "snn.Synaptic(reset_mechanism='subtract', reset_delay=True) subtracts the threshold one step later and "
+                f"undecayed; a soft reset here decays it to beta*threshold ({beta:g}*threshold), so spikes can differ. "
+                "Use reset_delay=False, or pass exact=False for the nearest form"
+            )
+        return {**out, "reset": "soft"}
+    if reset_mechanism == "none":
+        raise ValueError("snn.Synaptic(reset_mechanism='none') never resets; every neuron here resets (soft or hard)")
+    raise ValueError(f"unknown snnTorch reset_mechanism {reset_mechanism!r}; expected 'zero', 'subtract' or 'none'")
+
+
+def spikingjelly_cuba_lif(c_decay: float = 0.5, v_decay: float = 0.75, v_threshold: float = 0.5, v_reset: float | None = 0.0, *,
+                          exact: bool = True) -> dict:
+    """:meth:`GraphBuilder.cuba_neuron` arguments for a SpikingJelly ``neuron.CUBALIFNode``.
+
+    SpikingJelly (2.0) computes ``c = c * c_decay + X``, then ``H = V * v_decay + c``,
+    fires when ``H >= v_threshold`` and resets ``V = H - v_threshold`` (``v_reset=None``)
+    or ``V = v_reset``; ``c`` is never reset. That is this form with
+    ``syn_leak = c_decay``, ``syn_gain = 1``, ``leak = v_decay``, ``gain = 1`` and
+    ``compare="ge"``; the defaults are SpikingJelly's.
+
+    One difference (as for :func:`spikingjelly_lif`): SpikingJelly starts the membrane
+    at ``v_reset`` (hard reset) where this simulator starts at 0, which matters only for
+    ``v_reset != 0``.
+
+    Parameters
+    ----------
+    c_decay, v_decay : float
+    v_threshold : float
+    v_reset : float or None
+    exact : bool
+        With the default True, ``v_reset`` other than None or 0 (different initial
+        membrane) raises ``ValueError``; with False the nearest form is returned.
+
+    Returns
+    -------
+    dict
+        ``syn_leak``, ``syn_gain``, ``leak``, ``gain``, ``threshold``, ``compare``,
+        ``reset`` (and ``v_reset``).
+
+    Examples
+    --------
+    >>> spikingjelly_cuba_lif()
+    {'syn_leak': 0.5, 'syn_gain': 1.0, 'leak': 0.75, 'gain': 1.0, 'threshold': 0.5, 'compare': 'ge', 'reset': 'hard', 'v_reset': 0.0}
+    """
+    out: dict[str, Any] = {"syn_leak": float(c_decay), "syn_gain": 1.0, "leak": float(v_decay), "gain": 1.0,
+                           "threshold": float(v_threshold), "compare": "ge"}
+    if v_reset is None:
+        return {**out, "reset": "soft"}
+    v_reset = float(v_reset)
+    if v_reset != 0.0 and exact:
+        raise ValueError(
+            f"CUBALIFNode(v_reset={v_reset:g}) starts its membrane at v_reset; this simulator starts at 0, so the first "
+            "steps can differ. Pass exact=False for the nearest form"
+        )
+    return {**out, "reset": "hard", "v_reset": v_reset}
 
 
 class GraphBuilder:
@@ -605,6 +753,54 @@ class GraphBuilder:
         node = Neuron(name, (src,), leak=leak_t, gain=gain_t, threshold=_floats(name, "threshold", threshold),
                       bias=None if bias is None else _floats(name, "bias", bias), reset=reset,
                       v_reset=_number(name, "v_reset", v_reset), per_timestep=per_timestep, compare=compare)
+        return self._append(node)
+
+    def cuba_neuron(
+        self,
+        *,
+        syn_leak,
+        syn_gain=1.0,
+        leak,
+        gain=1.0,
+        threshold=1.0,
+        reset: str = "soft",
+        v_reset: float = 0.0,
+        bias=None,
+        compare: str = "gt",
+        per_timestep: bool | None = None,
+        name: str | None = None,
+        source: str | None = None,
+    ) -> GraphBuilder:
+        """Current-based LIF neurons (NIR's CubaLIF) reading the source's current.
+
+        Per step: ``i = syn_leak[t]*i + syn_gain[t]*I``, then ``v = leak[t]*v + gain[t]*i
+        + bias``; a spike when ``v > threshold`` (``compare="ge"``: ``>=``), then
+        ``v -= threshold`` (soft reset) or ``v = v_reset`` (hard); ``i`` is never reset.
+        For snnTorch or SpikingJelly parameters use :func:`snntorch_synaptic` /
+        :func:`spikingjelly_cuba_lif`:
+        ``net.cuba_neuron(**snntorch_synaptic(alpha=0.9, beta=0.8))``.
+
+        Parameters
+        ----------
+        syn_leak, syn_gain, leak, gain : float or sequence of float
+            One value for every step, or one per step (T values); ``syn_leak`` and
+            ``leak`` are required (keyword arguments).
+        threshold, reset, v_reset, bias, compare
+            As for :meth:`neuron`.
+        per_timestep : bool, optional
+            Recorded in the graph; default: True when any of the four changes over time.
+        name, source : str, optional
+            Default name ``cubaN``; default source the last node (a conv, linear, or add of
+            currents).
+        """
+        name, src = self._begin("cuba_neuron", name, source)
+        steps = {what: self._per_step(name, what, value)
+                 for what, value in (("syn_leak", syn_leak), ("syn_gain", syn_gain), ("leak", leak), ("gain", gain))}
+        if per_timestep is None:
+            per_timestep = any(bool(np.ptp(a) > 0) for a in steps.values())
+        node = CubaNeuron(name, (src,), **steps, threshold=_floats(name, "threshold", threshold),
+                          bias=None if bias is None else _floats(name, "bias", bias), reset=reset,
+                          v_reset=_number(name, "v_reset", v_reset), per_timestep=per_timestep, compare=compare)
         return self._append(node)
 
     def relu(self, *, name: str | None = None, source: str | None = None) -> GraphBuilder:

@@ -27,8 +27,9 @@ fault. Schema history:
   neuron and synaptic bias, node ``metadata``, currents that may feed an add.
   Version-1 files are migrated on load.
 * **3**: the neuron's ``compare`` attribute (``"gt"``: fire when ``v > threshold``,
-  ``"ge"``: when ``v >= threshold``). A version-2 file has no ``compare`` and loads
-  unchanged: the default is ``"gt"``, the only test version 2 knew.
+  ``"ge"``: when ``v >= threshold``), and the ``cuba_neuron`` kind (current-based LIF).
+  A version-2 file has no ``compare`` and loads unchanged: the default is ``"gt"``, the
+  only test version 2 knew.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from asnn_sim.nodes import (
     Add,
     AvgPool2d,
     Conv2d,
+    CubaNeuron,
     Flatten,
     Input,
     Linear,
@@ -61,7 +63,7 @@ SCHEMA_VERSION = 3
 READABLE_VERSIONS = ("1", "2", "3")
 
 __all__ = [
-    "Add", "AvgPool2d", "Conv2d", "Flatten", "Graph", "GraphError", "Input", "Linear", "MaxPool2d", "Neuron",
+    "Add", "AvgPool2d", "Conv2d", "CubaNeuron", "Flatten", "Graph", "GraphError", "Input", "Linear", "MaxPool2d", "Neuron",
     "Node", "ReLU", "Readout", "load_graph", "retimed", "save_graph",
 ]
 

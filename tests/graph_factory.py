@@ -10,7 +10,8 @@ and the readout:
   conv-act when the shape changes), summed after the neurons: graded outputs.
 
 The neurons vary too: per-neuron or per-channel thresholds, hard resets, own biases,
-``v >= threshold`` instead of ``v > threshold``.
+``v >= threshold`` instead of ``v > threshold``, and current-based neurons
+(``cuba_neuron``) mixed with plain ones.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from hypothesis import strategies as st
 
-from asnn_sim.ir import Add, AvgPool2d, Conv2d, Flatten, Graph, Input, Linear, MaxPool2d, Neuron, Readout, ReLU
+from asnn_sim.ir import Add, AvgPool2d, Conv2d, CubaNeuron, Flatten, Graph, Input, Linear, MaxPool2d, Neuron, Readout, ReLU
 
 
 @dataclass
@@ -39,7 +40,8 @@ class Spec:
     ann: bool
     seed: int
     blocks: list = field(default_factory=list)  # (mode, c_out, stride) with mode "standard" or "sew"
-    neuron: str = "plain"  # "plain", "varied" (thresholds, hard resets, biases drawn per neuron node)
+    neuron: str = "plain"  # "plain", "varied" (thresholds, hard resets, biases, compare drawn per neuron node),
+    # "cuba" (varied, and each neuron node a cuba_neuron with probability 1/2)
 
 
 @st.composite
@@ -66,7 +68,7 @@ def specs(draw, ann: bool | None = None, encodings=("direct", "rate", "temporal"
         ann=is_ann,
         seed=draw(st.integers(0, 2**31 - 1)),
         blocks=block_list,
-        neuron=draw(st.sampled_from(["plain", "varied"])),
+        neuron=draw(st.sampled_from(["plain", "varied", "cuba"])),
     )
 
 
@@ -98,7 +100,7 @@ class _Builder:
         ws = [0] + [1] * (T - 1) if sets == 2 else [0] * T
         weight = self.weights(sets, c_out, c, k, k, fan_in=c * k * k)
         bias = self.rng.normal(0.2, 0.3, (sets, c_out))
-        if spec.neuron == "varied" and self.rng.random() < 0.2:
+        if spec.neuron in ("varied", "cuba") and self.rng.random() < 0.2:
             bias = None  # a synaptic layer without bias
         return self.add(Conv2d(name, (src,), weight=weight, bias=bias, weight_set=np.array(ws), stride=s, padding=p))
 
@@ -111,7 +113,7 @@ class _Builder:
         if not spec.per_timestep:
             leak, gain = np.full(T, leak[0]), np.full(T, gain[0])
         extra = {}
-        if spec.neuron == "varied":
+        if spec.neuron in ("varied", "cuba"):
             shape = self.shapes[src]
             per = rng.integers(3)
             thr_shape = () if per == 0 else ((shape[0],) + (1,) * (len(shape) - 1) if per == 1 else shape)
@@ -121,6 +123,13 @@ class _Builder:
             if rng.random() < 0.5:
                 extra["bias"] = rng.normal(0, 0.2, shape)
             extra["compare"] = str(rng.choice(["gt", "ge"]))
+        if spec.neuron == "cuba" and rng.random() < 0.5:
+            syn_leak = rng.uniform(0.0, 1.0, T)
+            syn_gain = rng.uniform(0.5, 1.5, T)
+            if not spec.per_timestep:
+                syn_leak, syn_gain = np.full(T, syn_leak[0]), np.full(T, syn_gain[0])
+            return self.add(CubaNeuron(name, (src,), leak=leak, gain=gain, syn_leak=syn_leak, syn_gain=syn_gain,
+                                       per_timestep=spec.per_timestep, **extra))
         return self.add(Neuron(name, (src,), leak=leak, gain=gain, per_timestep=spec.per_timestep, **extra))
 
     def block(self, i, src, mode, c_out, stride):

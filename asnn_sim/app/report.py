@@ -53,6 +53,7 @@ import pandas as pd
 from asnn_sim import __version__, atomic
 from asnn_sim.app import plots
 from asnn_sim.counts_schema import count_names
+from asnn_sim.nodes import KINDS
 from asnn_sim.app.pipeline import ModelArtifacts
 
 COUNTS = count_names()
@@ -264,7 +265,8 @@ def firing_table(artifacts: list[ModelArtifacts]) -> pd.DataFrame:
             continue
         counts = pd.read_parquet(a.counts_dir / "counts.parquet")
         layers = pd.read_parquet(a.counts_dir / "layers.parquet")
-        spiking = set(layers.loc[layers["neuron"].isin(["lif", "asnn"]), "layer"])
+        fires = layers["kind"].map(lambda k: KINDS[k].ROLE == "neuron") & (layers["output"] == "binary")
+        spiking = set(layers.loc[fires, "layer"])
         part = counts[counts["layer"].isin(spiking)]
         rows.append(pd.DataFrame({
             "seed": a.config.seed,

@@ -11,6 +11,8 @@ kind                    what it does                                           r
 ``attention``           softmax-free ``scale * Q K^T V`` per head of three     3 x events
                         (D, H, W) maps, into a current
 ``neuron``              LIF/ASNN neurons: current in, spikes out               a current
+``cuba_neuron``         current-based LIF (NIR's CubaLIF): a synaptic current  a current
+                        state, then the membrane; spikes out
 ``li``                  leaky integrators (NIR's LI): current in, membranes    a current
                         out as values
 ``relu``                the ANN twin's activation: current in, values out      a current
@@ -35,6 +37,7 @@ from asnn_sim.nodes.attention import Attention
 from asnn_sim.nodes.avgpool2d import AvgPool2d
 from asnn_sim.nodes.base import GraphError, Node, fail
 from asnn_sim.nodes.conv2d import Conv2d
+from asnn_sim.nodes.cuba_neuron import CubaNeuron
 from asnn_sim.nodes.flatten import Flatten
 from asnn_sim.nodes.input import Input
 from asnn_sim.nodes.leaky_integrator import LeakyIntegrator
@@ -74,10 +77,11 @@ def kind_class(kind: str, node: str = "?") -> type[Node]:
         raise fail(node, f"unknown node type {kind!r}; known: {', '.join(KINDS)}") from None
 
 
-for _cls in (Input, Conv2d, Linear, TokenLinear, Attention, MaxPool2d, AvgPool2d, SumPool2d, Flatten, Neuron, LeakyIntegrator, ReLU, Add, Readout):
+for _cls in (Input, Conv2d, Linear, TokenLinear, Attention, MaxPool2d, AvgPool2d, SumPool2d, Flatten, Neuron, CubaNeuron,
+             LeakyIntegrator, ReLU, Add, Readout):
     register(_cls)
 
 __all__ = [
-    "KINDS", "Add", "Attention", "AvgPool2d", "Conv2d", "Flatten", "GraphError", "Input", "LeakyIntegrator", "Linear", "MaxPool2d", "Neuron",
-    "Node", "ReLU", "Readout", "SumPool2d", "TokenLinear", "kind_class", "register",
+    "KINDS", "Add", "Attention", "AvgPool2d", "Conv2d", "CubaNeuron", "Flatten", "GraphError", "Input", "LeakyIntegrator", "Linear",
+    "MaxPool2d", "Neuron", "Node", "ReLU", "Readout", "SumPool2d", "TokenLinear", "kind_class", "register",
 ]

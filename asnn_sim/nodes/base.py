@@ -174,10 +174,10 @@ HW_QUANTITIES = {
     # memory sizes (elements; bytes = elements x bits / 8) and widths
     "weight_elems": "weights held for the row",
     "bias_elems": "bias values read by the row's neurons",
-    "pot_elems": "membrane potentials (or partial sums) the row reads and writes",
+    "pot_elems": "membrane potentials (or partial sums) the row reads and writes; a cuba_neuron's synaptic currents too",
     "in_elems": "input elements of the row (input buffer size)",
     "out_elems": "output elements of the row (output buffer size)",
-    "potential_updates": "1 where each neuron update reads and writes its potential in memory (event-driven SNN)",
+    "potential_updates": "state words each neuron update reads and writes in memory (event-driven SNN): 1, the membrane; 2 for a cuba_neuron, with its synaptic current",
 }
 
 

@@ -31,8 +31,9 @@ Measurements and the commands that produce them: ``docs/performance.md``.
   :func:`window_table`), so there are no per-tap divisions or bounds branches. The
   events of one pixel (its channels, consecutive in a list) share the tap lookup, and
   up to four events are added per pass over an output row (:func:`_add_rows`).
-* Neuron update: two passes over 512-neuron chunks, the arithmetic and threshold
-  (vectorised) into flags, then the compaction of the spike indices.
+* Neuron update (:func:`neuron_update`, and :func:`cuba_update` for current-based
+  neurons): two passes over 512-neuron chunks, the arithmetic and threshold (vectorised)
+  into flags, then the compaction of the spike indices.
 * Input frames are scanned plane by plane and the events counting-sorted into
   channels-last order, instead of reading a transposed copy.
 * Attention (:func:`attention_products`): a ``(D, H, W)`` map stored channels-last is
@@ -425,6 +426,51 @@ def neuron_update(current, bias, own_bias, mem, leak, gain, threshold, hard, ge,
                 d = v - th[j]
                 s = _fires(d, ge)
                 after = v_reset if hard else d
+                mm[j] = after if s else v
+                cc[j] = 0
+                flags[j] = s
+            k = _compact(flags, lo, hi - lo, oi, k)
+        out_cnt[b] = k
+        touched[b] += _count_marks(marks, per, b)
+
+
+@njit(parallel=True, cache=True)
+def cuba_update(current, bias, own_bias, syn, mem, syn_leak, syn_gain, leak, gain, threshold, hard, ge, v_reset, first,
+                marks, per, out_idx, out_cnt, touched):
+    """One timestep of current-based LIF neurons (NIR's CubaLIF, snnTorch's ``Synaptic``).
+
+    ``i = syn_leak * i + syn_gain * (current + bias)`` first, then the membrane integrates
+    the new ``i``: ``v = leak * v + gain * i + own_bias``; spike, reset, event lists,
+    ``current`` and ``marks`` exactly as :func:`neuron_update`. ``syn`` ``(B, n)`` holds
+    the synaptic currents between steps and is never reset by a spike; with ``first``
+    both ``syn`` and ``mem`` are taken as 0 (neither is read).
+    """
+    n = mem.shape[1]
+    zero = mem.dtype.type(0)
+    for b in prange(mem.shape[0]):
+        cur = current[b]
+        m = mem[b]
+        sy = syn[b]
+        oi = out_idx[b]
+        flags = np.empty(CHUNK, np.uint8)
+        k = 0
+        for lo in range(0, n, CHUNK):
+            hi = min(n, lo + CHUNK)
+            mm = m[lo:hi]
+            ss = sy[lo:hi]
+            cc = cur[lo:hi]
+            bb = bias[lo:hi]
+            ob = own_bias[lo:hi]
+            th = threshold[lo:hi]
+            for j in range(hi - lo):
+                i_old = zero if first else ss[j]
+                old = zero if first else mm[j]
+                i = syn_leak * i_old + syn_gain * (cc[j] + bb[j])
+                v = leak * old + gain * i + ob[j]
+                d = v - th[j]
+                s = _fires(d, ge)
+                after = v_reset if hard else d
+                ss[j] = i
                 mm[j] = after if s else v
                 cc[j] = 0
                 flags[j] = s
