@@ -168,6 +168,29 @@ def test_snntorch_conv_net_replays_spike_for_spike(tmp_path):
     assert facts["spikes"] > 100
 
 
+def test_snntorch_synaptic_imports_as_cuba_neurons(tmp_path):
+    """snn.Synaptic -> NIR CubaLIF -> cuba_neuron: exact with reset_mechanism='zero',
+    reset_delay=False (snnTorch's delayed zero reset drops a step's input; docs/nir.md)."""
+    torch.manual_seed(3)
+    syn = snn.Synaptic(alpha=torch.full((16,), 0.8), beta=torch.full((16,), 0.7), threshold=torch.ones(16), init_hidden=True,
+                       reset_mechanism="zero", reset_delay=False)
+    net = _louder(torch.nn.Sequential(torch.nn.Linear(10, 16), syn, torch.nn.Linear(16, 4), _leaky(4, 0.9, reset_mechanism="zero")))
+    graph = import_nir(_snntorch_export(net, torch.zeros(10), tmp_path / "syn.nir"), timesteps=T)
+    assert [n.kind for n in graph.nodes] == ["input", "linear", "cuba_neuron", "linear", "neuron", "readout"]
+    cuba = graph.node("1")
+    assert [float(getattr(cuba, k)[0]) for k in ("syn_leak", "syn_gain", "leak", "gain")] == \
+        [float(np.float32(0.8)), 1.0, float(np.float32(0.7)), 1.0]
+    frames = _frames(np.random.default_rng(10), (10,), binary=False)
+    spikes, inputs = _run_sequential(net, frames, (snn.Synaptic, snn.Leaky), _snntorch_reset)
+    facts = _check_against_framework(graph, frames, {"0": net[0], "2": net[2]}, spikes, inputs)
+    assert facts["spikes"] > 50
+    # and back: the cuba neuron writes as CubaLIF and reads back bit for bit
+    write_nir(graph, tmp_path / "back.nir")
+    again = import_nir(tmp_path / "back.nir")
+    for key in ("syn_leak", "syn_gain", "leak", "gain"):
+        np.testing.assert_array_equal(getattr(again.node("1"), key), getattr(cuba, key))
+
+
 def test_snntorch_subtract_reset_is_written_as_a_zero_reset(tmp_path):
     """snnTorch writes v_reset = 0 for reset_mechanism='subtract' too: the two files hold the
     same numbers, the import is the hard reset, and a subtract-reset model's spikes differ."""

@@ -19,6 +19,7 @@ kind                    what it does                                           r
 ``add``                 element-wise sum (residuals): events, or currents      both
 ``maxpool2d``           window maximum (an OR on spikes)                       events
 ``avgpool2d``           window mean                                            events
+``sumpool2d``           window sum (NIR's SumPool2d)                           events
 ``flatten``             ``(C, H, W)`` to a vector                              events
 ``readout``             prediction logits (mean over steps)                    a current
                                                                                or events
