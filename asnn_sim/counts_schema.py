@@ -38,7 +38,7 @@ class Column:
 KEY_COLUMNS: tuple[Column, ...] = (
     Column("layer", "name of the graph node the row counts, e.g. 'conv1', 'lif1', 'pool1'"),
     Column("layer_index", "position of the node among the counted nodes, in the graph's execution order, from 0"),
-    Column("kind", "the node's kind: conv2d, linear, token_linear, attention, neuron, cuba_neuron, relu, readout, add, maxpool2d, avgpool2d"),
+    Column("kind", "the node's kind: conv2d, linear, token_linear, attention, neuron, cuba_neuron, li, relu, readout, add, maxpool2d, avgpool2d, sumpool2d"),
     Column("t", "timestep, from 0"),
     Column("n_samples", "number of samples replayed (the divisor for per-inference means)"),
 )

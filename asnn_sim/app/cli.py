@@ -160,6 +160,8 @@ def run_export(args: argparse.Namespace) -> None:
         raise ValueError(f"{args.output} already exists; pass --force to overwrite it")
     if not args.output.parent.is_dir():
         raise ValueError(f"folder {args.output.parent} does not exist")
+    if args.run.is_file() and args.run.suffix != ".asnn":
+        raise ValueError(f"{args.run} is a file, not a run directory (nor a .asnn graph file)")
     graph = load_graph(args.run) if args.run.is_file() else export_run(args.run)
     if args.format == "nir":
         from asnn_sim.nir_export import write_nir
