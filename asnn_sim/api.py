@@ -126,7 +126,8 @@ def train(out: str | os.PathLike, *, device: str = "auto", force: bool = False, 
         Fields of :class:`asnn_sim.train.TrainConfig`: ``model`` ("lenet", "resnet-small",
         "resnet19", ...), ``dataset`` ("digits", "mnist", "cifar10", ...), ``data_dir``,
         ``encoding``, ``timesteps``, ``asnn``, ``ann``, ``epochs``, ``batch_size``,
-        ``lr``, ``seed``, ``limit``, ``residual``, ``reset``, ... (the defaults are ``asnn train``'s).
+        ``lr``, ``seed``, ``limit``, ``residual``, ``reset``, ``pool``, ... (the defaults
+        are ``asnn train``'s).
 
     Returns
     -------

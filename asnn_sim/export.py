@@ -92,7 +92,7 @@ def _linear(name: str, src: str, layer: nn.Linear, bn: nn.Module | None, timeste
 
 
 def export_lenet(model: nn.Module, input_shape: tuple[int, int, int], timesteps: int) -> list[Node]:
-    """Nodes of the reference LeNet (spiking or ANN twin)."""
+    """Nodes of the reference LeNet (spiking or ANN twin), with max or average pools as trained."""
     spiking = model.is_spiking
     nodes: list[Node] = [Input("input", (), shape=input_shape, encoder=model.encoder.to_dict() if spiking else None)]
     if spiking and model.hybrid:
@@ -111,12 +111,14 @@ def export_lenet(model: nn.Module, input_shape: tuple[int, int, int], timesteps:
         nodes.append(_neuron(name, src, activations[i], timesteps) if spiking else ReLU(name, (src,)))
         return name
 
+    # 2x2 pools: maxpool2d, or avgpool2d (analog outputs, read as MACs) for pool="avg"
+    Pool = AvgPool2d if isinstance(model.pool, nn.AvgPool2d) else MaxPool2d
     src = act(0, "conv1")
     for i, (name, conv, bn) in enumerate(convs, start=1):
-        nodes.append(MaxPool2d(f"pool{i}", (src,), kernel=2, stride=2))
+        nodes.append(Pool(f"pool{i}", (src,), kernel=2, stride=2))
         nodes.append(_conv(name, f"pool{i}", [(conv, bn)], [0] * timesteps))
         src = act(i, name)
-    nodes.append(MaxPool2d("pool3", (src,), kernel=2, stride=2))
+    nodes.append(Pool("pool3", (src,), kernel=2, stride=2))
     nodes.append(Flatten("flatten", ("pool3",)))
     nodes.append(_linear("fc1", "flatten", model.fc1, model.bn4, timesteps))
     src = act(3, "fc1")

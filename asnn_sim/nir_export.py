@@ -14,7 +14,8 @@ What NIR cannot express is refused, one line listing every feature and node
 (:func:`nir_problems`): a leak or gain that changes over time (ASNN), the soft reset
 (NIR resets to ``v_reset``), the readout scale, firing at ``v >= threshold``, max pooling,
 the hybrid first layer's second weight set, ReLU (ANN graphs), spiking self-attention
-and token-wise layers. ``asnn train --reset hard --no-asnn`` trains a model that exports.
+and token-wise layers. ``asnn train --reset hard --no-asnn --pool avg`` trains a LeNet that
+exports.
 
 The input encoder and the class names are not part of the network; they travel in the
 NIR graph's metadata (``metadata["asnn"]``, JSON), which other tools ignore.
@@ -35,7 +36,7 @@ __all__ = ["export_nir", "nir_problems", "write_nir"]
 #: Node kinds NIR has a primitive for.
 _EXPRESSIBLE = {"input", "linear", "conv2d", "neuron", "cuba_neuron", "li", "avgpool2d", "sumpool2d", "flatten", "add", "readout"}
 _WHY_NOT = {
-    "maxpool2d": "max pooling (NIR has no MaxPool2d)",
+    "maxpool2d": "max pooling (NIR has no MaxPool2d: train lenet with --pool avg)",
     "relu": "ReLU (an ANN graph; NIR describes spiking networks)",
     "attention": "spiking self-attention (no NIR primitive)",
     "token_linear": "a token-wise linear layer (no NIR primitive; it is a 1x1 conv, but its tokens layout is not)",

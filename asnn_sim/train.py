@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from asnn_sim import __version__, atomic
 from asnn_sim.data import DATASETS, Dataset, augment_batch, iterate_batches, load_dataset
 from asnn_sim.encoding import ENCODINGS, EncoderSpec
-from asnn_sim.models import MODELS, RESIDUALS, build_model, residuals_of
+from asnn_sim.models import MODELS, RESIDUALS, build_model, pool_error, residuals_of
 from asnn_sim.names import unknown_name
 from asnn_sim.neurons import RESETS
 from asnn_sim.progress import progress as make_progress
@@ -91,6 +91,10 @@ class TrainConfig:
         reference's), ``hard`` sets the membrane to 0 (the neuron NIR and most chips
         implement). Ignored for ``ann``. Configs written before this field existed load
         as ``soft``.
+    pool : str
+        LeNet's 2x2 pooling, ``max`` (the reference's) or ``avg`` (which NIR can express),
+        in the spiking model and its ANN twin; ``avg`` only for ``lenet``. Configs written
+        before this field existed load as ``max``.
     """
 
     model: str = "lenet"
@@ -113,6 +117,7 @@ class TrainConfig:
     limit: int | None = None
     residual: str = "standard"
     reset: str = "soft"
+    pool: str = "max"
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -124,6 +129,9 @@ class TrainConfig:
             raise TrainError(f"--residual {self.residual} needs a ResNet model ({with_it}); {self.model!r} has none")
         if self.reset not in RESETS:
             raise TrainError(unknown_name("reset", self.reset, RESETS))
+        problem = pool_error(self.model, self.pool)
+        if problem:
+            raise TrainError(problem)
         if self.dataset not in DATASETS:
             raise TrainError(unknown_name("dataset", self.dataset, DATASETS))
         if not self.ann and self.encoding not in ENCODINGS:
@@ -176,7 +184,8 @@ def resolve_device(name: str) -> torch.device:
 def make_model(config: TrainConfig, input_shape: tuple[int, int, int], n_classes: int) -> torch.nn.Module:
     """Build the (untrained) model a config describes."""
     if config.ann:
-        return build_model(config.model, input_shape=input_shape, n_classes=n_classes, ann=True, residual=config.residual)
+        return build_model(config.model, input_shape=input_shape, n_classes=n_classes, ann=True, residual=config.residual,
+                           pool=config.pool)
     return build_model(
         config.model,
         input_shape=input_shape,
@@ -186,6 +195,7 @@ def make_model(config: TrainConfig, input_shape: tuple[int, int, int], n_classes
         surrogate=config.surrogate,
         residual=config.residual,
         reset=config.reset,
+        pool=config.pool,
     )
 
 

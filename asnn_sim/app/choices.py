@@ -6,7 +6,7 @@ checks every command); it does not import numpy either (a third of the time budg
 
 * From light modules: :data:`asnn_sim.models.MODEL_NAMES` (the registry imports a
   model's builders on first use), :data:`asnn_sim.models.SURROGATE_NAMES`,
-  :data:`asnn_sim.models.RESIDUALS` and
+  :data:`asnn_sim.models.RESIDUALS`, :data:`asnn_sim.models.POOLS` and
   :data:`asnn_sim.counts_schema.CONVENTIONS`.
 * Read without importing the module that owns them, so each keeps one source of truth:
   hardware profile names from the ``hw_models/profiles/*.toml`` file listing, and
@@ -27,13 +27,14 @@ from types import SimpleNamespace
 from typing import Any
 
 from asnn_sim.counts_schema import CONVENTIONS
-from asnn_sim.models import MODEL_NAMES, RESIDUALS, SURROGATE_NAMES
+from asnn_sim.models import MODEL_NAMES, POOLS, RESIDUALS, SURROGATE_NAMES
 
 __all__ = [
     "CONVENTIONS",
     "DATASETS",
     "ENCODINGS",
     "MODEL_NAMES",
+    "POOLS",
     "RESETS",
     "RESIDUALS",
     "SURROGATE_NAMES",

@@ -37,7 +37,7 @@ from asnn_sim.app.nir_cli import add_import_parser
 
 
 def add_train_parser(sub) -> None:
-    from asnn_sim.app.choices import DATASETS, ENCODINGS, MODEL_NAMES, RESETS, RESIDUALS, SURROGATE_NAMES, THRESHOLD_KINDS
+    from asnn_sim.app.choices import DATASETS, ENCODINGS, MODEL_NAMES, POOLS, RESETS, RESIDUALS, SURROGATE_NAMES, THRESHOLD_KINDS
 
     d = choices.train_defaults()  # TrainConfig's defaults, read without importing torch
     DEVICES = choices.train_devices()
@@ -55,6 +55,7 @@ def add_train_parser(sub) -> None:
             "  asnn train --dataset digits --encoding hybrid --timesteps 4 --asnn --epochs 30 --out runs/hybrid\n"
             "  asnn train --dataset digits --ann --out runs/ann\n"
             "  asnn train --dataset digits --reset hard --out runs/hard   # the neuron NIR needs\n"
+            "  asnn train --no-asnn --reset hard --pool avg --encoding temporal --out runs/nir   # exports to NIR\n"
             "  asnn train --dataset cifar10 --data-dir ~/data --encoding temporal --thresholds equal-mass \\\n"
             "             --augment --mixup --device cuda --out runs/cifar-temporal\n"
             "  asnn train --out runs/hybrid --resume          # continue an interrupted run"
@@ -81,6 +82,9 @@ def add_train_parser(sub) -> None:
     p.add_argument("--surrogate", default=S, choices=sorted(SURROGATE_NAMES), help=f"surrogate gradient (default {d.surrogate})")
     p.add_argument("--residual", default=S, choices=RESIDUALS,
                    help=f"ResNet shortcuts: standard (added as a current) or sew (added after the neuron) (default {d.residual})")
+    p.add_argument("--pool", default=S, choices=POOLS,
+                   help="2x2 pooling of lenet: max (default) or avg; NIR has no max pooling, so "
+                        "`asnn export --format nir` needs avg")
     p.add_argument("--epochs", default=S, type=_positive_int, help=f"(default {d.epochs})")
     p.add_argument("--batch-size", default=S, type=_positive_int, help=f"(default {d.batch_size})")
     p.add_argument("--lr", default=S, type=_float, help=f"Adam learning rate, cosine-annealed to 0 (default {d.lr})")
@@ -133,12 +137,13 @@ def add_export_parser(sub) -> None:
             "Loading it validates every node and checksum.\n\n"
             "--format nir writes NIR (for other frameworks and chips) when NIR can express the model\n"
             "exactly: constant leak and gain (--no-asnn), hard reset (--reset hard), no readout scale,\n"
-            "no max pooling. Anything else is refused with the list of features and nodes at fault.\n"
+            "no max pooling (--pool avg). Anything else is refused with the list of features and\n"
+            "nodes at fault.\n"
             "The source may also be a .asnn file (e.g. one made by asnn import)."
         ),
         epilog=(
             "examples:\n  asnn export runs/hybrid -o hybrid.asnn\n"
-            "  asnn train --no-asnn --reset hard --encoding temporal --out runs/lif-hard\n"
+            "  asnn train --no-asnn --reset hard --pool avg --encoding temporal --out runs/lif-hard\n"
             "  asnn export runs/lif-hard -o model.nir --format nir"
         ),
     )

@@ -87,15 +87,15 @@ class ModelArtifacts:
 
 #: TrainConfig fields added after the cache format was fixed, with the default that
 #: :func:`config_key` leaves out (a config at every such default hashes as it always did).
-ADDED_FIELDS: dict[str, object] = {"residual": "standard", "reset": "soft"}
+ADDED_FIELDS: dict[str, object] = {"residual": "standard", "reset": "soft", "pool": "max"}
 
 
 def config_key(config: TrainConfig) -> str:
     """Short stable hash of a configuration.
 
     Fields added after the cache format was fixed are left out while at their default
-    (:data:`ADDED_FIELDS`: ``residual="standard"``, ``reset="soft"``), so runs cached
-    before they existed keep their key.
+    (:data:`ADDED_FIELDS`: ``residual="standard"``, ``reset="soft"``, ``pool="max"``), so
+    runs cached before they existed keep their key.
     """
     d = asdict(config)
     for name, default in ADDED_FIELDS.items():

@@ -848,7 +848,8 @@ def _summary_markdown(title, runs, tables, head_md, headline_profile, spread_nam
     lines = [
         f"# {title}",
         "",
-        f"Model `{c.model}`{' (SEW residuals)' if c.residual == 'sew' else ''} on `{c.dataset}` "
+        f"Model `{c.model}`{' (SEW residuals)' if c.residual == 'sew' else ''}"
+        f"{' (average pooling)' if getattr(c, 'pool', 'max') == 'avg' else ''} on `{c.dataset}` "
         f"({snn.sim_summary['n_samples']} test samples), T = {c.timesteps}, "
         f"{'ASNN' if c.asnn else 'plain LIF'} neurons{' (hard reset to 0)' if c.reset == 'hard' else ''}, {c.epochs} epochs, "
         + (f"seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else f"seed {seeds[0]}")

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 #: current before the neuron (standard), or as spikes after it (sew).
 RESIDUALS: tuple[str, ...] = ("standard", "sew")
 
+#: Pooling of models with a pooling choice (asnn_sim.models.lenet's 2x2 pools): max (the
+#: reference's) or avg (the mean of a window, which NIR can express). Models without the
+#: choice accept only "max", meaning "their own pooling".
+POOLS: tuple[str, ...] = ("max", "avg")
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -33,6 +38,7 @@ class Entry:
     ann: str
     kwargs: tuple[tuple[str, Any], ...] = ()
     residuals: tuple[str, ...] = ("standard",)
+    pools: tuple[str, ...] = ("max",)
 
 
 _RESNET = "asnn_sim.models.resnet"
@@ -40,7 +46,7 @@ _SPIKFORMER = "asnn_sim.models.spikformer"
 # name -> Entry. Later models register here (tests check the ResNet and Spikformer names
 # against resnet.CONFIGS and spikformer.CONFIGS).
 REGISTRY: dict[str, Entry] = {
-    "lenet": Entry("asnn_sim.models.lenet", "LeNetSNN", "LeNetANN"),
+    "lenet": Entry("asnn_sim.models.lenet", "LeNetSNN", "LeNetANN", pools=POOLS),
     **{name: Entry(_RESNET, "ResNetSNN", "ResNetANN", (("config", name),), RESIDUALS)
        for name in ("resnet-small", "resnet19", "resnet18", "resnet34")},
     **{name: Entry(_SPIKFORMER, "SpikformerSNN", "SpikformerANN", (("config", name),))
@@ -70,6 +76,25 @@ def residuals_of(name: str) -> tuple[str, ...]:
     return REGISTRY[name].residuals
 
 
+def pools_of(name: str) -> tuple[str, ...]:
+    """Pooling choices model ``name`` accepts (``("max",)``, its own pooling, for models
+    without the choice); models accepting more take a ``pool`` keyword."""
+    if name not in REGISTRY:
+        raise ValueError(unknown_name("model", name, REGISTRY))
+    return REGISTRY[name].pools
+
+
+def pool_error(name: str, pool: str) -> str | None:
+    """Why model ``name`` cannot pool by ``pool`` (one line), or None when it can."""
+    if pool not in POOLS:
+        return unknown_name("pool", pool, POOLS)
+    if pool in pools_of(name):
+        return None
+    with_it = ", ".join(m for m in REGISTRY if pool in pools_of(m))
+    return (f"--pool applies to {with_it} only, not {name}: resnets end in a global average pool, "
+            "spikformers max-pool in their patch stem and average over tokens")
+
+
 def build_model(
     name: str,
     *,
@@ -81,6 +106,7 @@ def build_model(
     surrogate: str = "sigmoid",
     residual: str = "standard",
     reset: str = "soft",
+    pool: str = "max",
 ) -> nn.Module:
     """Build a registered model.
 
@@ -105,6 +131,9 @@ def build_model(
     reset : {"soft", "hard"}
         What the spiking model's neurons do after a spike: subtract the threshold, or
         go to 0 (see :func:`asnn_sim.neurons.neuron_step`); ignored for the ANN twin.
+    pool : {"max", "avg"}
+        LeNet's 2x2 pooling, in the spiking model and its ANN twin alike; ``"avg"`` is an
+        error for the other models (see :func:`pool_error`).
 
     Returns
     -------
@@ -118,7 +147,12 @@ def build_model(
     if residual not in accepted:
         with_it = ", ".join(m for m in REGISTRY if residual in residuals_of(m))
         raise ValueError(f"model {name!r} has no {residual!r} residual; only {with_it} do")
+    problem = pool_error(name, pool)
+    if problem:
+        raise ValueError(problem)
     extra = {"residual": residual} if len(accepted) > 1 else {}
+    if len(pools_of(name)) > 1:
+        extra["pool"] = pool
     snn, twin = model_builders(name)
     if ann:
         return twin(input_shape, n_classes, **extra)
@@ -138,5 +172,5 @@ def __getattr__(attr: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
-__all__ = ["MODELS", "MODEL_NAMES", "REGISTRY", "RESIDUALS", "SURROGATE_NAMES", "StepOutputs", "build_model",
-           "model_builders", "residuals_of"]
+__all__ = ["MODELS", "MODEL_NAMES", "POOLS", "REGISTRY", "RESIDUALS", "SURROGATE_NAMES", "StepOutputs", "build_model",
+           "model_builders", "pool_error", "pools_of", "residuals_of"]

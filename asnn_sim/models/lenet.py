@@ -1,7 +1,8 @@
 """The reference network: 3 conv (32, 48, 64 channels) + FC 256 + FC classes, and its ANN twin.
 
 Each conv is 3x3 with padding 1, followed by BatchNorm, the neuron (or ReLU) and a 2x2
-max-pool, so the spatial size is divided by 8 before the first fully connected layer:
+pool (max, the reference's, or average: ``pool="avg"``, which NIR can express), so the
+spatial size is divided by 8 before the first fully connected layer:
 1x8x8 digits end at 64x1x1, 1x28x28 MNIST at 64x3x3 and 3x32x32 CIFAR at 64x4x4 (the
 reference's 1024 features).
 
@@ -20,6 +21,8 @@ import torch
 from torch import nn
 
 from asnn_sim.encoding import EncoderSpec
+from asnn_sim.models import POOLS
+from asnn_sim.names import unknown_name
 from asnn_sim.neurons import Readout, SpikingNeurons
 
 CHANNELS = (32, 48, 64)
@@ -31,6 +34,14 @@ def _flat_features(input_shape: tuple[int, int, int]) -> int:
     if h < 8 or w < 8:
         raise ValueError(f"lenet needs inputs of at least 8x8 pixels (three 2x2 pools); got {h}x{w}")
     return CHANNELS[-1] * (h // 8) * (w // 8)
+
+
+def _pool(pool: str) -> nn.Module:
+    """The 2x2 pool, stride 2: ``"max"`` or ``"avg"``. An average of spikes is a fraction,
+    so with ``"avg"`` the next layer reads analog values (MACs in the simulator)."""
+    if pool not in POOLS:
+        raise ValueError(unknown_name("pool", pool, POOLS))
+    return nn.MaxPool2d(2) if pool == "max" else nn.AvgPool2d(2)
 
 
 def _over_time(fn, x: torch.Tensor) -> torch.Tensor:
@@ -80,6 +91,8 @@ class LeNetSNN(nn.Module):
         Surrogate gradient name (see :mod:`asnn_sim.neurons`).
     reset : {"soft", "hard"}
         What every neuron does after a spike: subtract the threshold, or go to 0.
+    pool : {"max", "avg"}
+        The 2x2 pools after each conv layer.
     """
 
     is_spiking = True
@@ -92,6 +105,7 @@ class LeNetSNN(nn.Module):
         asnn: bool = True,
         surrogate: str = "sigmoid",
         reset: str = "soft",
+        pool: str = "max",
     ) -> None:
         super().__init__()
         c_in = input_shape[0]
@@ -114,7 +128,7 @@ class LeNetSNN(nn.Module):
         self.fc1, self.bn4, self.lif4 = nn.Linear(flat, HIDDEN), nn.BatchNorm1d(HIDDEN), neurons()
         self.fc2 = nn.Linear(HIDDEN, n_classes)
         self.readout = Readout(steps, learn_scale=asnn)
-        self.pool = nn.MaxPool2d(2)
+        self.pool = _pool(pool)
 
     def _first_layer_current(self, frames: torch.Tensor) -> torch.Tensor:
         analog = (lambda z: self.bn1_analog(self.conv1_analog(z))) if self.hybrid else None
@@ -157,11 +171,13 @@ class LeNetANN(nn.Module):
     input_shape : tuple of int
         ``(C, H, W)`` of one image.
     n_classes : int
+    pool : {"max", "avg"}
+        The 2x2 pools after each conv layer, as in the spiking model.
     """
 
     is_spiking = False
 
-    def __init__(self, input_shape: tuple[int, int, int], n_classes: int) -> None:
+    def __init__(self, input_shape: tuple[int, int, int], n_classes: int, pool: str = "max") -> None:
         super().__init__()
         c_in = input_shape[0]
         flat = _flat_features(input_shape)
@@ -171,7 +187,7 @@ class LeNetANN(nn.Module):
         self.conv3, self.bn3 = nn.Conv2d(c2, c3, 3, padding=1), nn.BatchNorm2d(c3)
         self.fc1, self.bn4 = nn.Linear(flat, HIDDEN), nn.BatchNorm1d(HIDDEN)
         self.fc2 = nn.Linear(HIDDEN, n_classes)
-        self.pool = nn.MaxPool2d(2)
+        self.pool = _pool(pool)
 
     def forward_activations(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Logits and each hidden layer's ReLU output, keyed by the exported graph's node names (``relu1`` ... ``relu4``)."""
