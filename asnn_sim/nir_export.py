@@ -7,8 +7,11 @@ v_leak = bias tau / dt)`` (``IF`` when ``leak == 1``), a ``cuba_neuron`` a ``Cub
 a ``Conv2d``, pools and flatten their NIR twins, an ``add`` the edges of its operands
 into its reader (NIR sums a node's inputs; the reader's metadata keeps the add's name and
 operand order), and the readout the ``Output``. Each ODE parameter is nudged by a few ulps where
-needed so that forward Euler at ``dt`` gives back the graph's coefficients bit for bit:
-export then import is the same graph and the same replay.
+needed so that forward Euler at ``dt`` gives back the graph's coefficients bit for bit.
+Where no float64 parameter does (the map from ``r`` to ``dt r / tau`` can step over a
+gain), the parameter is the nearest and the exact coefficient goes into the node's
+metadata (``asnn_exact_gain``, ...), which this package's importer uses: export then
+import is always the same graph and the same replay.
 
 What NIR cannot express is refused, one line listing every feature and node
 (:func:`nir_problems`): a leak or gain that changes over time (ASNN), the soft reset
@@ -81,44 +84,58 @@ def nir_problems(graph: Graph) -> list[str]:
     return problems
 
 
-def _solve(f, target: np.ndarray, x0: np.ndarray, what: str) -> np.ndarray:
+def _solve(f, target, x0) -> tuple[np.ndarray, bool]:
     """``x`` near ``x0`` with ``f(x) == target`` exactly (``f`` increasing), moving mismatched
-    elements one ulp at a time: the importer's float64 formula must give the target back."""
+    elements one ulp at a time, and whether every element got there. Not always possible:
+    where ``f`` steps by more than one ulp of the target it can jump over it; then ``x`` is
+    within an ulp or two, and the caller records the exact target beside it."""
     target = np.asarray(target, np.float64)
     x = np.array(np.broadcast_to(x0, target.shape), np.float64)
-    for _ in range(256):
+    for _ in range(64):
         got = f(x)
         low, high = got < target, got > target
         if not (low.any() or high.any()):
-            return x
+            return x, True
         x = np.where(low, np.nextafter(x, np.inf), np.where(high, np.nextafter(x, -np.inf), x))
-    raise GraphError(f"cannot write {what} exactly: no float64 ODE parameter reproduces it under forward Euler")
+    return x, bool((f(x) == target).all())
 
 
-def _tau(leak: float, dt: float, what: str) -> float:
-    """``tau`` with ``1 - dt/tau == leak`` exactly (``0 <= leak < 1``)."""
+class _Exact(dict):
+    """Coefficients whose ODE parameter could not reproduce them bit for bit, by name:
+    stored in the NIR node's metadata (``asnn_exact_<name>``) for this package's importer,
+    which uses them when they agree with the ODE parameters (other tools read the ODE)."""
+
+    def solve(self, name: str, f, target, x0):
+        x, ok = _solve(f, target, x0)
+        if not ok:
+            self[name] = np.atleast_1d(np.asarray(target, np.float64))  # h5py writes no 0-d arrays in metadata
+        return x
+
+
+def _tau(leak: float, dt: float, exact: _Exact, name: str) -> float:
+    """``tau`` with ``1 - dt/tau == leak`` (``0 <= leak < 1``)."""
     if leak == 0.0:
         return dt
-    return float(_solve(lambda tau: 1.0 - dt / tau, np.array(leak), np.array(dt / (1.0 - leak)), what))
+    return float(exact.solve(name, lambda tau: 1.0 - dt / tau, np.array(leak), np.array(dt / (1.0 - leak))))
 
 
 def _per_neuron(value, shape) -> np.ndarray:
     return np.array(np.broadcast_to(np.asarray(value, np.float64), shape))
 
 
-def _leaky_params(node, shape, dt: float, tau_name: str = "tau") -> dict:
+def _leaky_params(node, shape, dt: float, exact: _Exact, tau_name: str = "tau") -> dict:
     """ODE parameters of ``v = leak v + gain I + bias`` (``r`` and ``v_leak`` per neuron)."""
     leak, gain = float(node.leak[0]), float(node.gain[0])
     bias = np.zeros(shape) if getattr(node, "bias", None) is None else _per_neuron(node.bias, shape)
     if leak == 1.0:  # an integrator: v += dt r I
-        r = _solve(lambda r: dt * r, np.array(gain), np.array(gain / dt), f"node {node.name!r} gain")
         if (bias != 0).any():
             raise GraphError(f"node {node.name!r}: a bias without a leak has no NIR form")
+        r = exact.solve("gain", lambda r: dt * r, np.array(gain), np.array(gain / dt))
         return {"r": _per_neuron(r, shape)}
-    tau = _tau(leak, dt, f"node {node.name!r} leak")
+    tau = _tau(leak, dt, exact, "leak")
     k = dt / tau
-    r = _solve(lambda r: k * r, np.array(gain), np.array(gain / k), f"node {node.name!r} gain")
-    v_leak = _solve(lambda v: k * v, bias, bias / k, f"node {node.name!r} bias")
+    r = exact.solve("gain", lambda r: k * r, np.array(gain), np.array(gain / k))
+    v_leak = exact.solve("bias", lambda v: k * v, bias, bias / k)
     return {tau_name: _per_neuron(tau, shape), "r": _per_neuron(r, shape), "v_leak": v_leak}
 
 
@@ -150,7 +167,9 @@ def export_nir(graph: Graph, dt: float = DEFAULT_DT):
     for node in graph.nodes:
         if node.name in adds:
             continue  # NIR sums the edges into a node: the add is those edges
-        nir_node = _primitive(nir, graph, node, graph.shapes[node.name], dt)
+        exact = _Exact()
+        nir_node = _primitive(nir, graph, node, graph.shapes[node.name], dt, exact)
+        nir_node.metadata.update({f"asnn_exact_{name}": value for name, value in exact.items()})
         for src in node.inputs:
             if src in adds:
                 operands = list(adds[src].inputs)
@@ -164,7 +183,7 @@ def export_nir(graph: Graph, dt: float = DEFAULT_DT):
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"asnn": json.dumps(meta)})
 
 
-def _primitive(nir, graph: Graph, node, shape: tuple, dt: float):
+def _primitive(nir, graph: Graph, node, shape: tuple, dt: float, exact: _Exact):
     kind = node.kind
     if kind == "input":
         return nir.Input(input_type={"input": np.array(shape)})
@@ -184,12 +203,12 @@ def _primitive(nir, graph: Graph, node, shape: tuple, dt: float):
     if kind == "flatten":
         return nir.Flatten(input_type={"input": np.array(graph.shapes[node.inputs[0]])}, start_dim=0, end_dim=-1)
     if kind == "li":
-        p = _leaky_params(node, shape, dt)
+        p = _leaky_params(node, shape, dt, exact)
         return nir.I(r=p["r"]) if "tau" not in p else nir.LI(tau=p["tau"], r=p["r"], v_leak=p["v_leak"])
     threshold = _per_neuron(node.threshold, shape)
     v_reset = _per_neuron(node.v_reset, shape)
     if kind == "neuron":
-        p = _leaky_params(node, shape, dt)
+        p = _leaky_params(node, shape, dt, exact)
         if "tau" not in p:
             return nir.IF(r=p["r"], v_threshold=threshold, v_reset=v_reset)
         return nir.LIF(tau=p["tau"], r=p["r"], v_leak=p["v_leak"], v_threshold=threshold, v_reset=v_reset)
@@ -197,10 +216,10 @@ def _primitive(nir, graph: Graph, node, shape: tuple, dt: float):
         syn_leak, syn_gain = float(node.syn_leak[0]), float(node.syn_gain[0])
         if syn_leak == 1.0:
             raise GraphError(f"node {node.name!r}: a synaptic current that never decays (syn_leak 1) has no CubaLIF form")
-        tau_syn = _tau(syn_leak, dt, f"node {node.name!r} syn_leak")
+        tau_syn = _tau(syn_leak, dt, exact, "syn_leak")
         k = dt / tau_syn
-        w_in = _solve(lambda w: k * w, np.array(syn_gain), np.array(syn_gain / k), f"node {node.name!r} syn_gain")
-        p = _leaky_params(node, shape, dt, "tau_mem")
+        w_in = exact.solve("syn_gain", lambda w: k * w, np.array(syn_gain), np.array(syn_gain / k))
+        p = _leaky_params(node, shape, dt, exact, "tau_mem")
         if "tau_mem" not in p:
             raise GraphError(f"node {node.name!r}: a membrane that never decays (leak 1) has no CubaLIF form")
         return nir.CubaLIF(tau_syn=_per_neuron(tau_syn, shape), tau_mem=p["tau_mem"], r=p["r"], v_leak=p["v_leak"],

@@ -234,7 +234,7 @@ def _natural(name: str):
 
 @dataclass
 class _Context:
-    """What converters use: the options, the nodes built so far and their NIR origin."""
+    """What converters use: the options, the nodes built so far and their output shapes."""
 
     options: ImportOptions
     built: list
@@ -246,9 +246,6 @@ class _Context:
 
     def steps(self, value: float) -> np.ndarray:
         return np.full(self.T, value, dtype=np.float64)
-
-    def last_kind(self, name: str) -> str:
-        return next(n.kind for n in self.built if n.name == name)
 
 
 def _array(node_name: str, node, what: str) -> np.ndarray:
@@ -263,12 +260,30 @@ def _array(node_name: str, node, what: str) -> np.ndarray:
     return arr
 
 
-def _derived(node_name: str, what: str, value: np.ndarray, *sources) -> np.ndarray:
-    """``value`` (computed in float64) rounded to float32 when every source was float32."""
+def _derived(value: np.ndarray, *sources) -> np.ndarray:
+    """``value`` (computed in float64) rounded to float32 when every source was float32:
+    the exporting framework computed with float32 parameters."""
     value = np.asarray(value, dtype=np.float64)
     if sources and all(np.asarray(s).dtype == np.float32 for s in sources):
         value = value.astype(np.float32).astype(np.float64)
     return value
+
+
+def _exact(node, name: str, derived):
+    """The coefficient ``name`` as :mod:`asnn_sim.nir_export` recorded it
+    (``metadata["asnn_exact_<name>"]``, where no float64 ODE parameter reproduces it), when
+    it agrees with ``derived`` from the ODE to 1e-9; else ``derived``. A file edited since
+    (stale metadata) is read from its ODE parameters."""
+    stored = (getattr(node, "metadata", None) or {}).get(f"asnn_exact_{name}")
+    if stored is None:
+        return derived
+    stored = np.asarray(stored, np.float64)
+    derived_arr = np.asarray(derived, np.float64)
+    if stored.size == 1:  # one coefficient for the layer (the ODE arrays are per neuron)
+        stored = np.full(derived_arr.shape, stored.ravel()[0])
+    if stored.size == derived_arr.size and np.allclose(stored.ravel(), derived_arr.ravel(), rtol=1e-9, atol=1e-12):
+        return stored.reshape(derived_arr.shape)
+    return derived
 
 
 def _one(node_name: str, what: str, value: np.ndarray) -> float:
@@ -297,12 +312,12 @@ def _per_neuron(node_name: str, value: np.ndarray, shape: tuple) -> np.ndarray |
     return arr.reshape(shape)
 
 
-def _threshold(ctx, name, node, shape) -> np.ndarray:
+def _threshold(name, node, shape) -> np.ndarray:
     thr = _per_neuron(name, _array(name, node, "v_threshold"), shape)
     return thr.ravel()[:1].copy() if thr.size > 1 and (thr == thr.ravel()[0]).all() else thr  # one value: stored once
 
 
-def _reset(ctx, name, node) -> dict:
+def _reset(name, node) -> dict:
     v_reset = getattr(node, "v_reset", None)
     value = 0.0 if v_reset is None else _one(name, "v_reset", _array(name, node, "v_reset"))
     return {"reset": "hard", "v_reset": value}
@@ -318,12 +333,12 @@ def _leaky(ctx, name, node, tau_field: str, shape) -> tuple[float, float, np.nda
         raise fail(name, f"{tau_field} {tau.min():.6g} s is shorter than dt = {dt:g} s: forward Euler would overshoot "
                          "(leak 1 - dt/tau < 0); import with a smaller --dt")
     k = dt / tau.astype(np.float64)
-    leak = _one(name, f"the leak 1 - dt/{tau_field}", _derived(name, "leak", 1.0 - k, tau))
-    gain = _one(name, f"the input gain dt*r/{tau_field}", _derived(name, "gain", k * r.astype(np.float64), tau, r))
+    leak = _one(name, f"the leak 1 - dt/{tau_field}", _exact(node, "leak", _derived(1.0 - k, tau)))
+    gain = _one(name, f"the input gain dt*r/{tau_field}", _exact(node, "gain", _derived(k * r.astype(np.float64), tau, r)))
     v_leak = getattr(node, "v_leak", None)
     bias = None
     if v_leak is not None and np.any(np.asarray(v_leak) != 0):
-        bias = _per_neuron(name, _derived(name, "bias", k * np.asarray(v_leak, np.float64), tau, v_leak), shape)
+        bias = _per_neuron(name, _exact(node, "bias", _derived(k * np.asarray(v_leak, np.float64), tau, v_leak)), shape)
     return leak, gain, bias
 
 
@@ -407,15 +422,15 @@ def convert_scale(ctx, name, node, src, in_shape):
 
 def convert_lif(ctx, name, node, src, in_shape):
     leak, gain, bias = _leaky(ctx, name, node, "tau", in_shape)
-    return [Neuron(name, (src,), leak=ctx.steps(leak), gain=ctx.steps(gain), threshold=_threshold(ctx, name, node, in_shape),
-                   bias=bias, per_timestep=False, compare=ctx.options.compare, **_reset(ctx, name, node))]
+    return [Neuron(name, (src,), leak=ctx.steps(leak), gain=ctx.steps(gain), threshold=_threshold(name, node, in_shape),
+                   bias=bias, per_timestep=False, compare=ctx.options.compare, **_reset(name, node))]
 
 
 def convert_if(ctx, name, node, src, in_shape):
     r = _array(name, node, "r")
-    gain = _one(name, "the input gain dt*r", _derived(name, "gain", ctx.options.dt * r.astype(np.float64), r))
-    return [Neuron(name, (src,), leak=ctx.steps(1.0), gain=ctx.steps(gain), threshold=_threshold(ctx, name, node, in_shape),
-                   per_timestep=False, compare=ctx.options.compare, **_reset(ctx, name, node))]
+    gain = _one(name, "the input gain dt*r", _exact(node, "gain", _derived(ctx.options.dt * r.astype(np.float64), r)))
+    return [Neuron(name, (src,), leak=ctx.steps(1.0), gain=ctx.steps(gain), threshold=_threshold(name, node, in_shape),
+                   per_timestep=False, compare=ctx.options.compare, **_reset(name, node))]
 
 
 def convert_threshold(ctx, name, node, src, in_shape):
@@ -432,7 +447,7 @@ def convert_li(ctx, name, node, src, in_shape):
 
 def convert_i(ctx, name, node, src, in_shape):
     r = _array(name, node, "r")
-    gain = _one(name, "the input gain dt*r", _derived(name, "gain", ctx.options.dt * r.astype(np.float64), r))
+    gain = _one(name, "the input gain dt*r", _exact(node, "gain", _derived(ctx.options.dt * r.astype(np.float64), r)))
     return [LeakyIntegrator(name, (src,), leak=ctx.steps(1.0), gain=ctx.steps(gain))]
 
 
@@ -444,12 +459,13 @@ def convert_cuba_lif(ctx, name, node, src, in_shape):
         raise fail(name, f"tau_syn {tau_syn.min():.6g} s is shorter than dt = {dt:g} s; import with a smaller --dt")
     w_in = _array(name, node, "w_in")
     k = dt / tau_syn.astype(np.float64)
-    syn_leak = _one(name, "the synaptic leak 1 - dt/tau_syn", _derived(name, "syn_leak", 1.0 - k, tau_syn))
-    syn_gain = _one(name, "the synaptic gain dt*w_in/tau_syn", _derived(name, "syn_gain", k * w_in.astype(np.float64), tau_syn, w_in))
+    syn_leak = _one(name, "the synaptic leak 1 - dt/tau_syn", _exact(node, "syn_leak", _derived(1.0 - k, tau_syn)))
+    syn_gain = _one(name, "the synaptic gain dt*w_in/tau_syn",
+                    _exact(node, "syn_gain", _derived(k * w_in.astype(np.float64), tau_syn, w_in)))
     leak, gain, bias = _leaky(ctx, name, node, "tau_mem", in_shape)
     return [KINDS["cuba_neuron"](name, (src,), syn_leak=ctx.steps(syn_leak), syn_gain=ctx.steps(syn_gain), leak=ctx.steps(leak),
-                                 gain=ctx.steps(gain), threshold=_threshold(ctx, name, node, in_shape), bias=bias,
-                                 per_timestep=False, compare=ctx.options.compare, **_reset(ctx, name, node))]
+                                 gain=ctx.steps(gain), threshold=_threshold(name, node, in_shape), bias=bias,
+                                 per_timestep=False, compare=ctx.options.compare, **_reset(name, node))]
 
 
 #: NIR primitive class name -> converter ``f(ctx, name, node, source, source_shape) -> [our nodes]``.
