@@ -26,33 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import torch  # noqa: E402
 
+from framework_runs import louder, run_sequential  # noqa: E402
+
 from asnn_sim.nir_import import import_nir  # noqa: E402
 from asnn_sim.sim import Simulator  # noqa: E402
-
-
-def run_framework(net, frames, spiking_types, reset):
-    """Each spiking module's spikes (T, B, ...) for float64 ``frames`` (T, B, ...)."""
-    net = net.double()
-    reset(net)
-    spikes: dict[int, list] = {}
-    with torch.no_grad():
-        for t in range(frames.shape[0]):
-            x = torch.from_numpy(frames[t])
-            for i, module in enumerate(net):
-                x = module(x)
-                x = x[0] if isinstance(x, tuple) else x
-                if isinstance(module, spiking_types):
-                    x = x.to(torch.float64)
-                    spikes.setdefault(i, []).append(x.numpy().astype(np.uint8))
-    return {i: np.stack(v) for i, v in spikes.items()}
-
-
-def louder(net, gain=3.0):
-    with torch.no_grad():
-        for m in net:
-            if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)):
-                m.weight.mul_(gain)
-    return net
 
 
 def compare(label, net, export, sample, frames, spiking_types, reset, compare_op, run_net=None):
@@ -60,11 +37,11 @@ def compare(label, net, export, sample, frames, spiking_types, reset, compare_op
         path = Path(tmp) / "m.nir"
         export(net, sample, path)
         graph = import_nir(path, timesteps=frames.shape[0], compare=compare_op)
-    theirs = run_framework(run_net or net, frames, spiking_types, reset)
+    theirs, _ = run_sequential(run_net or net, frames, spiking_types, reset)
     result = Simulator(graph, "float64", batch_size=frames.shape[1]).run_batch(frames, record=True)
     names = [n.name for n in graph.nodes if n.kind in ("neuron", "cuba_neuron")]
     total = differ = fired = 0
-    for name, (i, spikes) in zip(names, sorted(theirs.items())):
+    for name, (i, spikes) in zip(names, sorted(theirs.items(), key=lambda kv: int(kv[0]))):
         differ += int((result.spikes[name] != spikes).sum())
         total += spikes.size
         fired += int(spikes.sum())

@@ -18,6 +18,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from framework_runs import louder, run_sequential
+
 from asnn_sim.ir import GraphError, load_graph, retimed, save_graph
 from asnn_sim.nir_export import export_nir, nir_problems, write_nir
 from asnn_sim.nir_import import import_nir
@@ -87,42 +89,12 @@ snn = pytest.importorskip("snntorch")
 pytest.importorskip("nirtorch")
 
 
-def _louder(net, gain=3.0):
-    """Scale the synaptic weights up so that the small random nets spike plenty."""
-    with torch.no_grad():
-        for m in net:
-            if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)):
-                m.weight.mul_(gain)
-    return net
-
-
 def _snntorch_export(net, sample, path):
     from snntorch.export_nir import export_to_nir
 
     graph = export_to_nir(net, sample)
     nir.write(path, graph)
     return path
-
-
-def _run_sequential(net, frames, spiking_types, reset):
-    """Step a float64 copy of ``net`` through ``frames`` (T, B, ...), recording every
-    module's input and the spikes of every spiking module, keyed by its index."""
-    net = net.double()
-    reset(net)
-    spikes: dict[str, list] = {}
-    inputs: dict[str, list] = {}
-    with torch.no_grad():
-        for t in range(frames.shape[0]):
-            x = torch.from_numpy(frames[t])
-            for i, module in enumerate(net):
-                inputs.setdefault(str(i), []).append(x)
-                x = module(x)
-                if isinstance(x, tuple):
-                    x = x[0]
-                if isinstance(module, spiking_types):
-                    x = x.to(torch.float64)  # snnTorch returns float32 spikes from float64 membranes: 0/1, exact
-                    spikes.setdefault(str(i), []).append(x.numpy().astype(np.uint8))
-    return {k: np.stack(v) for k, v in spikes.items()}, inputs
 
 
 def _snntorch_reset(net):
@@ -141,14 +113,14 @@ def test_snntorch_mlp_replays_spike_for_spike(tmp_path, binary):
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(10, 16), _leaky(16, 0.9, reset_mechanism="zero"),
                               torch.nn.Linear(16, 5), _leaky(5, 0.8, 0.5, reset_mechanism="zero"))
-    _louder(net)
+    louder(net)
     path = _snntorch_export(net, torch.zeros(10), tmp_path / "mlp.nir")
     graph = import_nir(path, timesteps=T)
     assert [n.kind for n in graph.nodes] == ["input", "linear", "neuron", "linear", "neuron", "readout"]
     assert float(graph.node("1").leak[0]) == float(np.float32(0.9))  # snnTorch's own float32 beta, exactly
     assert float(graph.node("1").gain[0]) == 1.0
     frames = _frames(np.random.default_rng(1), (10,), binary=binary) * (1 if binary else 1.5)
-    spikes, inputs = _run_sequential(net, frames, snn.Leaky, _snntorch_reset)
+    spikes, inputs = run_sequential(net, frames, snn.Leaky, _snntorch_reset)
     facts = _check_against_framework(graph, frames, {"0": net[0], "2": net[2]}, spikes, inputs)
     assert facts["spikes"] > 50
 
@@ -162,13 +134,13 @@ def test_snntorch_conv_net_replays_spike_for_spike(tmp_path):
     )
     # a conv layer's Leaky needs per-neuron tensors of the map's shape
     net[1] = snn.Leaky(beta=torch.full((4, 8, 8), 0.95), threshold=torch.ones(4, 8, 8), init_hidden=True, reset_mechanism="zero")
-    _louder(net)
+    louder(net)
     path = _snntorch_export(net, torch.zeros(2, 8, 8), tmp_path / "conv.nir")
     net[3] = torch.nn.Flatten()  # the same flatten, for batches
     graph = import_nir(path, timesteps=T)
     assert [n.kind for n in graph.nodes] == ["input", "conv2d", "neuron", "avgpool2d", "flatten", "linear", "neuron", "readout"]
     frames = _frames(np.random.default_rng(2), (2, 8, 8))
-    spikes, inputs = _run_sequential(net, frames, snn.Leaky, _snntorch_reset)
+    spikes, inputs = run_sequential(net, frames, snn.Leaky, _snntorch_reset)
     facts = _check_against_framework(graph, frames, {"0": net[0], "4": net[4]}, spikes, inputs)
     assert facts["spikes"] > 100
 
@@ -179,14 +151,14 @@ def test_snntorch_synaptic_imports_as_cuba_neurons(tmp_path):
     torch.manual_seed(3)
     syn = snn.Synaptic(alpha=torch.full((16,), 0.8), beta=torch.full((16,), 0.7), threshold=torch.ones(16), init_hidden=True,
                        reset_mechanism="zero", reset_delay=False)
-    net = _louder(torch.nn.Sequential(torch.nn.Linear(10, 16), syn, torch.nn.Linear(16, 4), _leaky(4, 0.9, reset_mechanism="zero")))
+    net = louder(torch.nn.Sequential(torch.nn.Linear(10, 16), syn, torch.nn.Linear(16, 4), _leaky(4, 0.9, reset_mechanism="zero")))
     graph = import_nir(_snntorch_export(net, torch.zeros(10), tmp_path / "syn.nir"), timesteps=T)
     assert [n.kind for n in graph.nodes] == ["input", "linear", "cuba_neuron", "linear", "neuron", "readout"]
     cuba = graph.node("1")
     assert [float(getattr(cuba, k)[0]) for k in ("syn_leak", "syn_gain", "leak", "gain")] == \
         [float(np.float32(0.8)), 1.0, float(np.float32(0.7)), 1.0]
     frames = _frames(np.random.default_rng(10), (10,), binary=False)
-    spikes, inputs = _run_sequential(net, frames, (snn.Synaptic, snn.Leaky), _snntorch_reset)
+    spikes, inputs = run_sequential(net, frames, (snn.Synaptic, snn.Leaky), _snntorch_reset)
     facts = _check_against_framework(graph, frames, {"0": net[0], "2": net[2]}, spikes, inputs)
     assert facts["spikes"] > 50
     # and back: the cuba neuron writes as CubaLIF and reads back bit for bit
@@ -209,7 +181,7 @@ def test_snntorch_subtract_reset_is_written_as_a_zero_reset(tmp_path):
         assert a.kind == b.kind and all(np.array_equal(x, y) for x, y in zip(a.arrays().values(), b.arrays().values()))
         assert a.attrs() == b.attrs()
     frames = _frames(np.random.default_rng(3), (8,), binary=False) * 2
-    theirs, _ = _run_sequential(net_with("subtract"), frames, snn.Leaky, _snntorch_reset)
+    theirs, _ = run_sequential(net_with("subtract"), frames, snn.Leaky, _snntorch_reset)
     _, ours = _replay(graphs["subtract"], frames)
     assert (ours.spikes["1"] != theirs["1"]).sum() > 0  # the documented difference is real
 
@@ -242,7 +214,7 @@ def test_spikingjelly_conv_net_replays_spike_for_spike(tmp_path, decay_input):
         layer.Conv2d(2, 4, 3, padding=1), sj_neuron.LIFNode(tau=2.0, decay_input=decay_input),
         layer.AvgPool2d(2), layer.Flatten(), layer.Linear(4 * 3 * 3, 5), sj_neuron.IFNode(),
     )
-    _louder(net)
+    louder(net)
     path = _sj_export(net, torch.zeros(1, 2, 6, 6), tmp_path / "sj.nir")
     graph = import_nir(path, timesteps=T, compare="ge")
     assert [n.kind for n in graph.nodes] == ["input", "conv2d", "neuron", "avgpool2d", "flatten", "linear", "neuron", "readout"]
@@ -250,7 +222,7 @@ def test_spikingjelly_conv_net_replays_spike_for_spike(tmp_path, decay_input):
     assert (float(lif.leak[0]), float(lif.gain[0])) == (0.5, 0.5 if decay_input else 1.0)
     frames = _frames(np.random.default_rng(4), (2, 6, 6), binary=False) * 2
     names = {"1": graph.nodes[2].name, "5": graph.nodes[6].name}
-    spikes, inputs = _run_sequential(net, frames, sj_neuron.BaseNode, _sj_reset)
+    spikes, inputs = run_sequential(net, frames, sj_neuron.BaseNode, _sj_reset)
     spikes = {names[k]: v for k, v in spikes.items()}
     inputs = {graph.nodes[1].name: inputs["0"], graph.nodes[5].name: inputs["4"]}
     facts = _check_against_framework(graph, frames, {graph.nodes[1].name: net[0], graph.nodes[5].name: net[4]}, spikes, inputs)
@@ -268,7 +240,7 @@ def test_spikingjelly_ties_need_compare_ge(tmp_path):
     net = torch.nn.Sequential(fc, sj_neuron.LIFNode(tau=2.0))
     path = _sj_export(net, torch.zeros(1, 6), tmp_path / "ties.nir")
     frames = _frames(np.random.default_rng(6), (6,), n=8)
-    theirs, _ = _run_sequential(net, frames, sj_neuron.BaseNode, _sj_reset)
+    theirs, _ = run_sequential(net, frames, sj_neuron.BaseNode, _sj_reset)
     name = import_nir(path, timesteps=T).nodes[2].name
     _, ge = _replay(import_nir(path, timesteps=T, compare="ge"), frames)
     _, gt = _replay(import_nir(path, timesteps=T), frames)

@@ -79,6 +79,15 @@ def number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
+def check_output_file(path: Path, force: bool) -> None:
+    """Raise ``ValueError`` if the output file ``path`` exists (and not ``force``) or its
+    folder does not; call it before any work."""
+    if path.exists() and not force:
+        raise ValueError(f"{path} already exists; pass --force to overwrite it")
+    if not path.parent.is_dir():
+        raise ValueError(f"folder {path.parent} does not exist")
+
+
 def refuse_to_overwrite(out: Path, force: bool, hint: str = "pass --force to overwrite its results") -> None:
     """Raise ``ValueError`` if ``out`` is a file, or a non-empty folder and not ``force``.
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from asnn_sim import __version__
 from asnn_sim.app import choices
-from asnn_sim.app.argparsing import S, refuse_to_overwrite
+from asnn_sim.app.argparsing import S, check_output_file, refuse_to_overwrite
 from asnn_sim.app.argparsing import Formatter as _Formatter
 from asnn_sim.app.argparsing import Parser as _Parser
 from asnn_sim.app.argparsing import number as _float
@@ -161,10 +161,7 @@ def run_export(args: argparse.Namespace) -> None:
     from asnn_sim.export import export_run
     from asnn_sim.ir import load_graph, save_graph
 
-    if args.output.exists() and not args.force:
-        raise ValueError(f"{args.output} already exists; pass --force to overwrite it")
-    if not args.output.parent.is_dir():
-        raise ValueError(f"folder {args.output.parent} does not exist")
+    check_output_file(args.output, args.force)
     if args.run.is_file() and args.run.suffix != ".asnn":
         raise ValueError(f"{args.run} is a file, not a run directory (nor a .asnn graph file)")
     graph = load_graph(args.run) if args.run.is_file() else export_run(args.run)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from asnn_sim.app.argparsing import Formatter
+from asnn_sim.app.argparsing import Formatter, check_output_file
 from asnn_sim.app.argparsing import number as _number
 from asnn_sim.app.argparsing import positive_int as _positive_int
 
@@ -68,10 +68,7 @@ def run_import(args: argparse.Namespace) -> None:
     from asnn_sim.ir import save_graph
     from asnn_sim.nir_import import import_nir
 
-    if args.output.exists() and not args.force:
-        raise ValueError(f"{args.output} already exists; pass --force to overwrite it")
-    if not args.output.parent.is_dir():
-        raise ValueError(f"folder {args.output.parent} does not exist")
+    check_output_file(args.output, args.force)
     given = {k: v for k, v in (("dt", args.dt), ("timesteps", args.timesteps)) if v is not None}
     graph = import_nir(args.nir_file, compare=args.compare, encoding=args.encoding, **given)
     save_graph(graph, args.output)

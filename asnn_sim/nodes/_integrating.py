@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from asnn_sim.nodes.base import Node, n_elements
+from asnn_sim.nodes.base import Node, expect_rank, fail, n_elements
 
 
 @dataclass
@@ -26,6 +26,15 @@ class Integrating(Node):
     def _own_bias(self) -> int:
         """Bias values the node holds itself (besides its current's pending bias)."""
         return 0
+
+    def _check_leak_gain(self) -> None:
+        """Kinds with per-step ``leak`` and ``gain`` (neuron, cuba_neuron, li): both given, 1-D, as long."""
+        if self.leak is None or self.gain is None:
+            raise fail(self.name, "leak and gain are required")
+        expect_rank(self, "leak", self.leak, 1)
+        expect_rank(self, "gain", self.gain, 1)
+        if self.leak.shape != self.gain.shape:
+            raise fail(self.name, f"leak {self.leak.shape} and gain {self.gain.shape} differ in length")
 
     def _record_touched(self, x, t: int, ctx) -> None:
         if ctx.count:

@@ -189,6 +189,18 @@ def expect_rank(node: "Node", what: str, array: np.ndarray, rank: int) -> None:
         raise fail(node.name, f"{what} must have {rank} dimensions, got shape {array.shape}")
 
 
+def expect_broadcast(node: "Node", what: str, array: np.ndarray | None, shape: tuple) -> None:
+    """A per-neuron array (threshold, bias) must broadcast to the node's ``shape``."""
+    if array is None:
+        return
+    try:
+        fits = np.broadcast_shapes(array.shape, shape) == tuple(shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise fail(node.name, f"{what} of shape {array.shape} does not broadcast to the neurons' shape {shape}")
+
+
 def pair(node: "Node", what: str, value) -> tuple[int, int]:
     """An int or a pair of ints as a pair."""
     if isinstance(value, (int, np.integer)):

@@ -24,7 +24,7 @@ import numpy as np
 
 from asnn_sim.counts_schema import SLOT
 from asnn_sim.nodes._integrating import Integrating
-from asnn_sim.nodes.base import ANALOG, CLASS_CODE, Events, TorchValue, channels_last, expect_rank, fail, n_elements
+from asnn_sim.nodes.base import ANALOG, CLASS_CODE, Events, TorchValue, channels_last, expect_broadcast, fail, n_elements
 
 
 @dataclass
@@ -41,24 +41,13 @@ class LeakyIntegrator(Integrating):
     COUNTS = ("neurons", "neurons_touched", "neuron_mults", "neuron_adds", "output_spikes")
 
     def check(self) -> None:
-        if self.leak is None or self.gain is None:
-            raise fail(self.name, "leak and gain are required")
-        expect_rank(self, "leak", self.leak, 1)
-        expect_rank(self, "gain", self.gain, 1)
-        if self.leak.shape != self.gain.shape:
-            raise fail(self.name, f"leak {self.leak.shape} and gain {self.gain.shape} differ in length")
+        self._check_leak_gain()
         if self.bias is not None:
             self.bias = np.atleast_1d(self.bias.astype(np.float64) if self.bias.dtype.kind != "f" else self.bias)
 
     def output_shape(self, in_shapes):
         (shape,) = in_shapes
-        if self.bias is not None:
-            try:
-                fits = np.broadcast_shapes(self.bias.shape, shape) == tuple(shape)
-            except ValueError:
-                fits = False
-            if not fits:
-                raise fail(self.name, f"bias of shape {self.bias.shape} does not broadcast to the neurons' shape {shape}")
+        expect_broadcast(self, "bias", self.bias, shape)
         return shape
 
     def output_type(self, in_types, graph_kind):

@@ -33,7 +33,7 @@ import numpy as np
 
 from asnn_sim.counts_schema import SLOT
 from asnn_sim.nodes._integrating import Integrating
-from asnn_sim.nodes.base import BINARY, CLASS_CODE, Events, TorchValue, channels_last, expect_rank, fail, n_elements
+from asnn_sim.nodes.base import BINARY, CLASS_CODE, Events, TorchValue, channels_last, expect_broadcast, fail, n_elements
 
 RESETS = ("soft", "hard")
 #: ``compare`` values: fire when ``v > threshold`` or when ``v >= threshold``
@@ -63,12 +63,7 @@ class Neuron(Integrating):
     ADDS: ClassVar[int] = 1
 
     def check(self) -> None:
-        if self.leak is None or self.gain is None:
-            raise fail(self.name, "leak and gain are required")
-        expect_rank(self, "leak", self.leak, 1)
-        expect_rank(self, "gain", self.gain, 1)
-        if self.leak.shape != self.gain.shape:
-            raise fail(self.name, f"leak {self.leak.shape} and gain {self.gain.shape} differ in length")
+        self._check_leak_gain()
         self.threshold = np.asarray(self.threshold, dtype=np.float64 if self.threshold.dtype.kind != "f" else self.threshold.dtype)
         if self.threshold.ndim == 0:  # stored as (1,): safetensors has no 0-d tensors
             self.threshold = self.threshold.reshape(1)
@@ -88,15 +83,7 @@ class Neuron(Integrating):
     def output_shape(self, in_shapes):
         (shape,) = in_shapes
         for what in ("threshold", "bias"):
-            arr = getattr(self, what)
-            if arr is None:
-                continue
-            try:
-                fits = np.broadcast_shapes(arr.shape, shape) == tuple(shape)
-            except ValueError:
-                fits = False
-            if not fits:
-                raise fail(self.name, f"{what} of shape {arr.shape} does not broadcast to the neurons' shape {shape}")
+            expect_broadcast(self, what, getattr(self, what), shape)
         return shape
 
     def output_type(self, in_types, graph_kind):
