@@ -189,16 +189,18 @@ def add_simulate_parser(sub) -> None:
         help="replay a dataset event by event and count every operation",
         formatter_class=_Formatter,
         description=(
-            "Replay a dataset through a .asnn graph in the event-driven simulator, timestep by\n"
-            "timestep, and count every synaptic and neuron operation exactly. Writes OUT/counts,\n"
-            "OUT/per_sample and OUT/layers (Parquet and CSV) and OUT/summary.json. Column\n"
-            "definitions and counting conventions: docs/counting.md."
+            "Replay a dataset (or supplied frames, --inputs) through a .asnn graph in the\n"
+            "event-driven simulator, timestep by timestep, and count every synaptic and neuron\n"
+            "operation exactly. Writes OUT/counts, OUT/per_sample and OUT/layers (Parquet and\n"
+            "CSV) and OUT/summary.json. Column definitions and counting conventions:\n"
+            "docs/counting.md; supplied frames and imported graphs: docs/nir.md."
         ),
         epilog=(
             "examples:\n"
             "  asnn simulate hybrid.asnn --dataset digits --split test --out counts/hybrid\n"
             "  asnn simulate hybrid.asnn --out counts/hybrid --check-parity runs/hybrid\n"
-            "  asnn simulate direct.asnn --static-input once --precision float32 --out counts/direct-once"
+            "  asnn simulate direct.asnn --static-input once --precision float32 --out counts/direct-once\n"
+            "  asnn simulate model.asnn --inputs frames.npy --layout TN --out counts/model   # an imported graph"
         ),
     )
     p.add_argument("graph", type=Path, help="graph file written by `asnn export`")
@@ -484,7 +486,10 @@ def build_parser() -> argparse.ArgumentParser:
             "  asnn export runs/hybrid -o hybrid.asnn               # fold BatchNorm, write the graph\n"
             "  asnn simulate hybrid.asnn --out counts/hybrid        # event-driven replay + exact counts\n"
             "  asnn energy counts/hybrid --out energy/hybrid        # energy per chip vs the ANN\n\n"
-            "`asnn demo` does all of it for three encodings and writes a report."
+            "`asnn demo` does all of it for three encodings and writes a report.\n\n"
+            "a model from snnTorch, SpikingJelly, ... (exported to NIR by its framework):\n"
+            "  asnn import model.nir -o model.asnn                  # forward Euler at dt = 1e-4 s\n"
+            "  asnn simulate model.asnn --inputs frames.npy --layout TN --out counts/model"
         ),
     )
     parser.add_argument("--version", action="version", version=f"asnn-sim {__version__}")
