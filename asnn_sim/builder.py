@@ -556,6 +556,8 @@ class GraphBuilder:
         *,
         stride: int | Sequence[int] = 1,
         padding: int | Sequence[int] = 0,
+        dilation: int | Sequence[int] = 1,
+        groups: int = 1,
         weight=None,
         bias=None,
         bn: Mapping | None = None,
@@ -571,9 +573,12 @@ class GraphBuilder:
             C_out (taken from ``weight`` when that is given).
         kernel_size : int or (int, int), optional
             Taken from ``weight`` when that is given.
-        stride, padding : int or (int, int)
+        stride, padding, dilation : int or (int, int)
+        groups : int
+            As in PyTorch: input and output channels in ``groups`` groups, each output
+            channel reading only its group's ``C_in / groups`` input channels.
         weight : array_like, optional
-            ``(C_out, C_in, kh, kw)``; default: seeded random (Kaiming scale).
+            ``(C_out, C_in // groups, kh, kw)``; default: seeded random (Kaiming scale).
         bias : float or array_like, optional
             ``(C_out,)`` (or one value for all); default none. Added by the neuron that
             integrates the current, and counted there.
@@ -595,7 +600,11 @@ class GraphBuilder:
         if len(in_shape) != 3:
             raise fail(name, f"a convolution reads a (C, H, W) map, but {src!r} gives shape {in_shape}")
         c_in = in_shape[0]
-        w, b = self._synaptic_weights(name, "conv", weight, bias, bn, out_channels, kernel_size, c_in)
+        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1 or c_in % groups:
+            raise fail(name, f"groups must be an integer >= 1 dividing the {c_in} input channels; got {groups!r}")
+        groups = int(groups)
+        w, b = self._synaptic_weights(name, "conv", weight, bias, bn, out_channels, kernel_size, c_in // groups,
+                                      groups=groups)
         sets_w, sets_b, weight_set = [w], [b], np.zeros(self.timesteps, dtype=np.int64)
         if hybrid_analog is not None and hybrid_analog is not False:
             if src != "input" or self.encoding not in ("hybrid", "hybrid-binary"):
@@ -607,13 +616,15 @@ class GraphBuilder:
             if unknown:
                 raise fail(name, f"hybrid_analog= takes weight, bias and bn; got {', '.join(sorted(unknown))}")
             wa, ba = self._synaptic_weights(name, "conv", spec.get("weight"), spec.get("bias"), spec.get("bn"),
-                                            w.shape[0], w.shape[2:], c_in, what="hybrid_analog weight")
+                                            w.shape[0], w.shape[2:], c_in // groups, what="hybrid_analog weight",
+                                            groups=groups)
             if wa.shape != w.shape:
                 raise fail(name, f"hybrid_analog weight has shape {wa.shape}, but weight has {w.shape}; they must match")
             sets_w, sets_b = [wa, w], [ba, b]
             weight_set = np.array([0 if k == "analog" else 1 for k in self._frame_kinds], dtype=np.int64)
         node = Conv2d(name, (src,), weight=np.stack(sets_w), bias=self._stack_bias(sets_b, w.shape[0]),
-                      weight_set=weight_set, stride=pair(_Named(name), "stride", stride), padding=pair(_Named(name), "padding", padding))
+                      weight_set=weight_set, stride=pair(_Named(name), "stride", stride), padding=pair(_Named(name), "padding", padding),
+                      dilation=pair(_Named(name), "dilation", dilation), groups=groups)
         return self._append(node)
 
     def linear(
@@ -947,17 +958,18 @@ class GraphBuilder:
             raise fail(name, f"{what} has {arr.size} values; give one value, or one per timestep (T={self.timesteps})")
         return arr
 
-    def _synaptic_weights(self, name, layer, weight, bias, bn, n_out, kernel, n_in, what="weight"):
-        """The ``(out, ...)`` weight and ``(out,)`` bias (or None) of one weight set."""
+    def _synaptic_weights(self, name, layer, weight, bias, bn, n_out, kernel, n_in, what="weight", groups=1):
+        """The ``(out, ...)`` weight and ``(out,)`` bias (or None) of one weight set (a conv's
+        ``n_in`` is the input channels per group, ``C_in // groups``)."""
         if layer == "conv":
             if weight is None:
                 if n_out is None or kernel is None:
-                    raise fail(name, "give out_channels and kernel_size, or a weight (C_out, C_in, kh, kw)")
+                    raise fail(name, "give out_channels and kernel_size, or a weight (C_out, C_in // groups, kh, kw)")
                 kh, kw = pair(_Named(name), "kernel_size", kernel)
                 shape = (int(n_out), n_in, kh, kw)
             else:
                 shape = None
-            rank, layout = 4, "(C_out, C_in, kh, kw)"
+            rank, layout = 4, "(C_out, C_in, kh, kw)" if groups == 1 else "(C_out, C_in // groups, kh, kw)"
         else:
             if weight is None and n_out is None:
                 raise fail(name, "give out_features, or a weight (out, in)")
@@ -977,6 +989,9 @@ class GraphBuilder:
                 raise fail(name, f"{what} must be {layout}, got shape {w.shape}")
             if w.shape[1] != n_in:
                 unit = "channels" if layer == "conv" else "features"
+                if groups > 1:
+                    raise fail(name, f"{what} {w.shape} expects {w.shape[1]} input channels per group, but the input has "
+                                     f"{n_in} per group ({n_in * groups} in {groups} groups)")
                 raise fail(name, f"{what} {w.shape} expects {w.shape[1]} input {unit}, but the input has {n_in}")
             if n_out is not None and w.shape[0] != n_out:
                 raise fail(name, f"{what} has {w.shape[0]} outputs, but {n_out} were asked for")

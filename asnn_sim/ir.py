@@ -29,7 +29,9 @@ fault. Schema history:
 * **3**: the neuron's ``compare`` attribute (``"gt"``: fire when ``v > threshold``,
   ``"ge"``: when ``v >= threshold``), and the ``cuba_neuron`` kind (current-based LIF).
   A version-2 file has no ``compare`` and loads unchanged: the default is ``"gt"``, the
-  only test version 2 knew.
+  only test version 2 knew. Later in schema 3, ``conv2d``'s ``dilation`` and ``groups``
+  attributes (PyTorch semantics; weights ``(S, C_out, C_in / groups, kh, kw)``): additive,
+  a file without them loads unchanged (defaults 1).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ The neurons vary too: per-neuron or per-channel thresholds, hard resets, own bia
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,7 +32,7 @@ class Spec:
     encoding: str
     timesteps: int
     in_shape: tuple
-    convs: list  # (c_out, k, stride, padding, pool) with pool in {None, "max", "avg", "max-padded", "avg-padded"}
+    convs: list  # (c_out, k, stride, padding, pool[, dilation, groups]) with pool in {None, "max", "avg", "max-padded", "avg-padded"}
     residual: bool
     hidden: int
     classes: int
@@ -49,16 +50,25 @@ def specs(draw, ann: bool | None = None, encodings=("direct", "rate", "temporal"
     is_ann = draw(st.booleans()) if ann is None else ann
     encoding = draw(st.sampled_from(encodings))
     t = 1 if is_ann else draw(st.integers(2, 4))
+    in_shape = (draw(st.integers(1, 3)), draw(st.integers(3, 9)), draw(st.integers(3, 9)))
     convs = []
+    c_prev = in_shape[0]
     for _ in range(draw(st.integers(1, 3))):
         k = draw(st.integers(1, 3))
-        convs.append((draw(st.integers(1, 6)), k, draw(st.integers(1, 2)), draw(st.integers(0, k - 1) if k > 1 else st.just(0)), draw(st.sampled_from([None, None, "max", "avg", "max-padded", "avg-padded"]))))
+        c_out = draw(st.integers(1, 6))
+        conv = (c_out, k, draw(st.integers(1, 2)), draw(st.integers(0, k - 1) if k > 1 else st.just(0)), draw(st.sampled_from([None, None, "max", "avg", "max-padded", "avg-padded"])))
+        # sometimes dilated (2) and grouped (any common divisor of the channels)
+        common = math.gcd(c_prev, c_out)
+        dilation = draw(st.sampled_from([1, 1, 2])) if k > 1 else 1
+        groups = draw(st.sampled_from([1, 1] + [g for g in range(2, common + 1) if common % g == 0]))
+        convs.append(conv + (dilation, groups))
+        c_prev = c_out
     n_blocks = draw(st.integers(0, 2)) if blocks else 0
     block_list = [(draw(st.sampled_from(["standard", "sew"])), draw(st.integers(1, 5)), draw(st.integers(1, 2))) for _ in range(n_blocks)]
     return Spec(
         encoding=encoding,
         timesteps=t,
-        in_shape=(draw(st.integers(1, 3)), draw(st.integers(3, 9)), draw(st.integers(3, 9))),
+        in_shape=in_shape,
         convs=convs,
         residual=draw(st.booleans()),
         hidden=draw(st.integers(1, 12)),
@@ -94,15 +104,16 @@ class _Builder:
         w[self.rng.random(shape) < self.spec.zero_fraction] = 0
         return w
 
-    def conv(self, name, src, c_out, k, s, p, sets=1):
+    def conv(self, name, src, c_out, k, s, p, sets=1, d=1, g=1):
         spec, T = self.spec, self.spec.timesteps
-        c = self.shapes[src][0]
+        c = self.shapes[src][0] // g
         ws = [0] + [1] * (T - 1) if sets == 2 else [0] * T
         weight = self.weights(sets, c_out, c, k, k, fan_in=c * k * k)
         bias = self.rng.normal(0.2, 0.3, (sets, c_out))
         if spec.neuron in ("varied", "cuba") and self.rng.random() < 0.2:
             bias = None  # a synaptic layer without bias
-        return self.add(Conv2d(name, (src,), weight=weight, bias=bias, weight_set=np.array(ws), stride=s, padding=p))
+        return self.add(Conv2d(name, (src,), weight=weight, bias=bias, weight_set=np.array(ws), stride=s, padding=p,
+                                dilation=d, groups=g))
 
     def act(self, name, src):
         spec, T, rng = self.spec, self.spec.timesteps, self.rng
@@ -151,12 +162,12 @@ def build(spec: Spec) -> Graph:
     T = spec.timesteps
     src = "input"
     hybrid = spec.encoding.startswith("hybrid") and not spec.ann
-    for i, (c_out, k, s, p, pool) in enumerate(spec.convs):
+    for i, (c_out, k, s, p, pool, *dg) in enumerate(spec.convs):
         sets = 2 if (i == 0 and hybrid) else 1
-        src = b.act(f"act{i}", b.conv(f"conv{i}", src, c_out, k, s, p, sets))
+        src = b.act(f"act{i}", b.conv(f"conv{i}", src, c_out, k, s, p, sets, *dg))
         if spec.residual and i == 0:
             # A second branch of the same shape, summed: graded (0, 1, 2) inputs downstream.
-            res = b.act("act_res", b.conv("conv_res", "input", c_out, k, s, p, sets))
+            res = b.act("act_res", b.conv("conv_res", "input", c_out, k, s, p, sets, *dg))
             src = b.add(Add("sum", (src, res)))
         if pool == "max":
             src = b.add(MaxPool2d(f"pool{i}", (src,), kernel=2, stride=2))

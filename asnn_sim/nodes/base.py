@@ -225,11 +225,15 @@ def chw_to_hwc_perm(c: int, h: int, w: int) -> np.ndarray:
     return np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0).ravel()
 
 
-def in_bounds_pairs(n_in: int, n_out: int, k: int, s: int, p: int) -> int:
+def in_bounds_pairs(n_in: int, n_out: int, k: int, s: int, p: int, d: int = 1) -> int:
     """Along one axis of a sliding window (conv taps, pool windows): the (input coordinate,
-    window) pairs that fall inside the input; window ``o`` covers ``o*s - p .. o*s - p + k - 1``."""
+    window) pairs that fall inside the input; window ``o`` covers ``o*s - p + j*d`` for
+    ``j < k`` (``d``: a conv's dilation; contiguous ``o*s - p .. o*s - p + k - 1`` when 1)."""
     starts = np.arange(n_out) * s - p
-    return int((np.minimum(starts + k, n_in) - np.maximum(starts, 0)).clip(min=0).sum())
+    if d == 1:
+        return int((np.minimum(starts + k, n_in) - np.maximum(starts, 0)).clip(min=0).sum())
+    taps = starts[:, None] + np.arange(k) * d
+    return int(((taps >= 0) & (taps < n_in)).sum())
 
 
 def n_elements(shape: tuple) -> int:

@@ -57,19 +57,20 @@ from numba import njit, prange
 BINARY, GRADED, ANALOG = 0, 1, 2
 
 
-def tap_table(n_in: int, n_out: int, k: int, s: int, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def tap_table(n_in: int, n_out: int, k: int, s: int, p: int, d: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Along one axis of a convolution: which (kernel tap, output coordinate) pairs each input coordinate reaches.
 
     Returns ``count (n_in,)``, ``tap (n_in, k)`` and ``out (n_in, k)``: input coordinate
     ``i`` reaches output ``out[i, a]`` through tap ``tap[i, a]`` for ``a < count[i]``, in
-    increasing tap order. Padding taps and taps between strides are absent.
+    increasing tap order, where ``out * s + tap * d - p == i`` (``d``: the dilation).
+    Padding taps and taps between strides are absent.
     """
     count = np.zeros(n_in, np.int64)
     tap = np.zeros((n_in, k), np.int64)
     out = np.zeros((n_in, k), np.int64)
     for i in range(n_in):
         for kt in range(k):
-            n = i + p - kt
+            n = i + p - kt * d
             if n >= 0 and n % s == 0 and n // s < n_out:
                 tap[i, count[i]] = kt
                 out[i, count[i]] = n // s
@@ -235,20 +236,20 @@ def _pixel_run(ib, e, n, channels):
     return pos, lo, end
 
 
-def conv_tables(in_shape, out_shape, kernel, stride, padding) -> tuple[np.ndarray, ...]:
+def conv_tables(in_shape, out_shape, kernel, stride, padding, dilation=(1, 1)) -> tuple[np.ndarray, ...]:
     """Per-axis tables for :func:`conv_scatter`, from :func:`tap_table`.
 
     Returns ``y_count, y_row, y_out, x_count, x_row, x_out``: input row ``y`` reaches
     output row ``oy = y_out[y, a] / w_out`` (stored premultiplied by ``w_out``) through
-    kernel row ``ky``, whose weights start at row ``y_row[y, a] = ky * k_w * c_in`` of the
+    kernel row ``ky`` (``oy * stride + ky * dilation - padding == y``), whose weights start at row ``y_row[y, a] = ky * k_w * c_in`` of the
     ``(k_h * k_w * c_in, c_out)`` weight matrix; likewise ``x_row = kx * c_in`` and
     ``x_out = ox`` for columns.
     """
     c_in, h, w = in_shape
     _, h_out, w_out = out_shape
     k_h, k_w = kernel
-    y_count, y_tap, y_out = tap_table(h, h_out, k_h, stride[0], padding[0])
-    x_count, x_tap, x_out = tap_table(w, w_out, k_w, stride[1], padding[1])
+    y_count, y_tap, y_out = tap_table(h, h_out, k_h, stride[0], padding[0], dilation[0])
+    x_count, x_tap, x_out = tap_table(w, w_out, k_w, stride[1], padding[1], dilation[1])
     return y_count, y_tap * (k_w * c_in), y_out * w_out, x_count, x_tap * c_in, x_out
 
 
@@ -256,7 +257,7 @@ def conv_tables(in_shape, out_shape, kernel, stride, padding) -> tuple[np.ndarra
 def conv_scatter(
     idx, cnt, val, event_class, expand_graded, skip_zero, c_in, width,
     y_count, y_row, y_out, x_count, x_row, x_out,
-    wt, nnz, current, touched, acs, macs,
+    wt, nnz, n_syn, current, touched, acs, macs,
 ):
     """Scatter input events through a 2-D convolution.
 
@@ -270,7 +271,11 @@ def conv_scatter(
         Count only synapses with a non-zero weight (``nnz``); the arithmetic is the same.
     y_count, y_row, y_out, x_count, x_row, x_out : :func:`conv_tables`
     wt : (k_h * k_w * c_in, c_out) weights, row ``(ky * k_w + kx) * c_in + ci``
-    nnz : (k_h * k_w * c_in,) number of non-zero weights per row
+    nnz : (k_h * k_w * c_in,) number of non-zero weights per row (of existing synapses)
+    n_syn : int
+        Existing synapses per weight row: ``c_out / groups`` (a grouped conv's ``wt`` is
+        dense, with zeros where an input channel is outside an output channel's group:
+        they add nothing and are not counted).
     current : (B, h_out * w_out, c_out), accumulated into
     touched : (B, h_out * w_out) uint8: output positions an event reached are set to 1
         (the consumer of the current counts and clears them)
@@ -283,7 +288,6 @@ def conv_scatter(
     run's weight rows are added one event after the other (:func:`_add_rows`). Every
     output element thus still receives its contributions in event-list order.
     """
-    c_out = wt.shape[1]
     for b in prange(cnt.shape[0]):
         cur = current[b]
         mark = touched[b]
@@ -315,7 +319,7 @@ def conv_scatter(
                         for c in range(nx):
                             pairs += nnz[y_row[y, a] + x_row[x, c] + ci]
                 else:
-                    pairs = ny * nx * c_out
+                    pairs = ny * nx * n_syn
                 if event_class == BINARY:
                     n_ac += pairs
                 elif event_class == GRADED and expand_graded:
