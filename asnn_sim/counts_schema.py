@@ -84,7 +84,7 @@ LAYER_COLUMNS: tuple[Column, ...] = (
     Column("n_weight_sets", "1, or 2 for a hybrid first layer (analog frame and spike frames use different weights)"),
     Column("n_bias", "synaptic rows: their bias values (after BatchNorm folding) over all weight sets; neuron rows: the bias values their updates read"),
     Column("n_neurons", "neurons (membrane potentials) of a neuron, cuba_neuron, relu or readout node; 0 otherwise"),
-    Column("fan_in", "synapses per output neuron (C_in*k*k for a conv, in_features for a linear or token_linear); 0 otherwise"),
+    Column("fan_in", "synapses per output neuron (C_in/groups*kh*kw for a conv, in_features for a linear or token_linear); 0 otherwise"),
     Column("dense_macs_per_step", "dense_macs of one sample in one timestep (the equivalent ANN's MACs for this node: synaptic nodes, and attention's products in the cheaper order); 0 otherwise"),
     Column("dense_ops_per_step", "the node's work in one dense pass of one sample: MACs (synaptic, attention), neuron updates, element additions (add), window pairs (pools)"),
 )

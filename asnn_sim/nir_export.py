@@ -180,7 +180,10 @@ def export_nir(graph: Graph, dt: float = DEFAULT_DT):
                 edges.append((src, node.name))
         nodes[node.name] = nir_node
     meta = {"encoder": graph.input.encoder, "class_names": list(graph.class_names), "timesteps": graph.timesteps, "dt": dt}
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"asnn": json.dumps(meta)})
+    # NIR 1.0.x's type inference takes a Conv2d's input channels as weight.shape[1], which a
+    # grouped conv's weight (C_out, C_in / groups, kh, kw) is not: our shapes are checked already
+    grouped = any(n.kind == "conv2d" and n.groups > 1 for n in graph.nodes)
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"asnn": json.dumps(meta)}, type_check=not grouped)
 
 
 def _primitive(nir, graph: Graph, node, shape: tuple, dt: float, exact: _Exact):
@@ -196,7 +199,7 @@ def _primitive(nir, graph: Graph, node, shape: tuple, dt: float, exact: _Exact):
         _, h, w = graph.shapes[node.inputs[0]]
         bias = np.zeros(node.weight.shape[1]) if node.bias is None else node.bias[0]
         return nir.Conv2d(input_shape=(h, w), weight=node.weight[0], stride=node.stride, padding=node.padding,
-                          dilation=1, groups=1, bias=bias)
+                          dilation=node.dilation, groups=node.groups, bias=bias)
     if kind in ("avgpool2d", "sumpool2d"):
         cls = nir.AvgPool2d if kind == "avgpool2d" else nir.SumPool2d
         return cls(kernel_size=np.array(node.kernel), stride=np.array(node.stride), padding=np.array(node.padding))

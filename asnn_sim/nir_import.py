@@ -9,7 +9,7 @@ frameworks' own updates):
 NIR             here (per neuron, one step)                                       kind
 ==============  ================================================================  ============
 Affine, Linear  ``I = W x + b``                                                   linear
-Conv2d          the same convolution (stride, padding; dilation and groups 1)     conv2d
+Conv2d          the same convolution (stride, padding, dilation, groups)          conv2d
 SumPool2d       window sum                                                        sumpool2d
 AvgPool2d       window mean                                                       avgpool2d
 Flatten         to a vector (a whole-sample flatten only)                         flatten
@@ -118,7 +118,27 @@ def load_nir(source) -> Any:
     try:
         return nir.read(path)
     except Exception as e:  # h5py and nir raise many kinds; the user needs one line
-        raise GraphError(f"{path}: not a readable NIR file ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'unreadable'})") from None
+        error = e
+    # NIR 1.0.x's type inference takes a Conv2d's input channels as weight.shape[1], wrong
+    # for a grouped conv (C_out, C_in / groups, kh, kw): read such a file unchecked (the
+    # import checks every shape itself), any other failure is the file's
+    try:
+        graph = nir.read(path, type_check=False)
+        if _has_grouped_conv(nir, graph):
+            return graph
+    except Exception:
+        pass
+    e = error
+    raise GraphError(f"{path}: not a readable NIR file ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'unreadable'})") from None
+
+
+def _has_grouped_conv(nir, graph) -> bool:
+    for node in graph.nodes.values():
+        if isinstance(node, nir.NIRGraph) and _has_grouped_conv(nir, node):
+            return True
+        if isinstance(node, nir.Conv2d) and np.any(np.asarray(node.groups) != 1):
+            return True
+    return False
 
 
 def _flat_name(prefix: str, name: str) -> str:
@@ -363,22 +383,25 @@ def convert_affine(ctx, name, node, src, in_shape):
 def convert_conv2d(ctx, name, node, src, in_shape):
     weight = _array(name, node, "weight").astype(np.float64)
     if weight.ndim != 4:
-        raise fail(name, f"Conv2d weight must be (C_out, C_in, kh, kw), got shape {weight.shape}")
-    for what in ("dilation", "groups"):
-        if np.any(np.asarray(getattr(node, what, 1)) != 1):
-            raise fail(name, f"Conv2d with {what} {getattr(node, what)!r} is not supported yet (only 1)")
+        raise fail(name, f"Conv2d weight must be (C_out, C_in / groups, kh, kw), got shape {weight.shape}")
+    dilation = _conv_pair(name, "dilation", getattr(node, "dilation", 1))
+    groups = np.asarray(getattr(node, "groups", 1))
+    if groups.size != 1 or groups.ravel()[0] != int(groups.ravel()[0]):
+        raise fail(name, f"Conv2d groups must be one integer, got {getattr(node, 'groups')!r}")
+    groups = int(groups.ravel()[0])
     padding = node.padding
     if isinstance(padding, str):
         if padding == "valid":
             padding = 0
         elif padding == "same" and all(k % 2 == 1 for k in weight.shape[2:]) and np.all(np.asarray(node.stride) == 1):
-            padding = (weight.shape[2] // 2, weight.shape[3] // 2)
+            padding = (dilation[0] * (weight.shape[2] - 1) // 2, dilation[1] * (weight.shape[3] - 1) // 2)
         else:
             raise fail(name, f"Conv2d padding {padding!r} is supported only as 'valid', or 'same' with odd kernels and stride 1")
     bias = getattr(node, "bias", None)
     bias = None if bias is None or not np.any(np.asarray(bias) != 0) else _array(name, node, "bias").astype(np.float64).reshape(1, -1)
     return [Conv2d(name, (src,), weight=weight[None], bias=bias, weight_set=np.zeros(ctx.T, np.int64),
-                   stride=_conv_pair(name, "stride", node.stride), padding=_conv_pair(name, "padding", padding))]
+                   stride=_conv_pair(name, "stride", node.stride), padding=_conv_pair(name, "padding", padding),
+                   dilation=dilation, groups=groups)]
 
 
 def _pool(cls):

@@ -145,6 +145,41 @@ def test_snntorch_conv_net_replays_spike_for_spike(tmp_path):
     assert facts["spikes"] > 100
 
 
+def test_snntorch_dilated_grouped_conv_replays_spike_for_spike(tmp_path):
+    """Conv2d with dilation 2 and groups 2: the same spikes, and the conv's ACs equal the
+    brute-force count on snnTorch's own inputs (C_out / groups synapses per in-bounds tap)."""
+    torch.manual_seed(4)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(4, 8, 3, padding=2, dilation=2, groups=2),
+        snn.Leaky(beta=torch.full((8, 8, 8), 0.9), threshold=torch.ones(8, 8, 8), reset_mechanism="zero", init_hidden=True),
+        torch.nn.AvgPool2d(2), torch.nn.Flatten(start_dim=0), torch.nn.Linear(8 * 4 * 4, 6), _leaky(6, 0.9, 0.5, reset_mechanism="zero"),
+    )
+    louder(net)
+    path = _snntorch_export(net, torch.zeros(4, 8, 8), tmp_path / "dilated.nir")
+    net[3] = torch.nn.Flatten()  # the same flatten, for batches
+    graph = import_nir(path, timesteps=T)
+    assert [n.kind for n in graph.nodes] == ["input", "conv2d", "neuron", "avgpool2d", "flatten", "linear", "neuron", "readout"]
+    conv = graph.node("0")
+    assert (conv.dilation, conv.groups, conv.padding, conv.weight.shape) == ((2, 2), 2, (2, 2), (1, 8, 2, 3, 3))
+    frames = _frames(np.random.default_rng(5), (4, 8, 8))
+    spikes, inputs = run_sequential(net, frames, snn.Leaky, _snntorch_reset)
+    facts = _check_against_framework(graph, frames, {"4": net[4]}, spikes, inputs)
+    assert facts["spikes"] > 100
+    # the conv's synaptic ops, brute force on snnTorch's inputs: a ones kernel (C_out, C_in / groups, kh, kw)
+    m = net[0]
+    ones = torch.ones((m.out_channels, m.in_channels // m.groups) + tuple(m.kernel_size), dtype=torch.float64)
+    expected = sum(int(torch.nn.functional.conv2d((inputs["0"][t] != 0).to(torch.float64), ones, stride=m.stride,
+                                                  padding=m.padding, dilation=m.dilation, groups=m.groups).sum().item())
+                   for t in range(T))
+    sim, result = _replay(graph, frames)
+    assert _counts_of(sim, result, "0", "synaptic_acs") == expected > 0
+    # and NIR export writes dilation and groups back
+    write_nir(graph, tmp_path / "back.nir")
+    again = import_nir(tmp_path / "back.nir", timesteps=T)
+    assert (again.node("0").dilation, again.node("0").groups) == ((2, 2), 2)
+    np.testing.assert_array_equal(again.node("0").weight, conv.weight)
+
+
 def test_snntorch_synaptic_imports_as_cuba_neurons(tmp_path):
     """snn.Synaptic -> NIR CubaLIF -> cuba_neuron: exact with reset_mechanism='zero',
     reset_delay=False (snnTorch's delayed zero reset drops a step's input; docs/nir.md)."""
