@@ -83,6 +83,8 @@ def _conv(name: str, src: str, pairs: list[tuple[nn.Conv2d, nn.Module | None]], 
         weight_set=np.array(weight_set),
         stride=conv.stride,
         padding=conv.padding,
+        dilation=conv.dilation,
+        groups=conv.groups,
     )
 
 
