@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from asnn_sim.encoding import frame_kinds_of
 from asnn_sim.ir import Conv2d, Flatten, Graph, GraphError, Input, Linear, Neuron, Readout
 from asnn_sim.nodes import LeakyIntegrator, SumPool2d
-from asnn_sim.sim import Conventions, Simulator
-from asnn_sim.torch_graph import TorchGraph, count_mismatches
+from asnn_sim.sim import Simulator
+from dense_check import replay_against_dense
 
 
 def _steps(T: int, value: float) -> np.ndarray:
@@ -56,15 +56,8 @@ def conv_sum_graph(rng, T: int) -> Graph:
 
 
 def replay_both(graph: Graph, frames: np.ndarray):
-    conventions = Conventions()
-    sim = Simulator(graph, "float64", conventions, batch_size=len(frames[0]))
-    result = sim.run_batch(frames, record=True)
-    logits, step_logits, dense = TorchGraph(graph).run(frames, count=True)
-    problems = count_mismatches(graph, sim.rows, result.counts.sum(axis=0), dense.facts, conventions)
-    assert not problems, "\n".join(problems[:20])
-    for name, spikes in dense.spikes.items():
-        np.testing.assert_array_equal(result.spikes[name], spikes.numpy(), err_msg=name)
-    return result, step_logits.numpy()
+    _, result, step_logits = replay_against_dense(graph, frames)
+    return result, step_logits
 
 
 @settings(max_examples=25, deadline=None)
