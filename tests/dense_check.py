@@ -22,4 +22,5 @@ def replay_against_dense(graph, frames, conventions: Conventions | None = None):
         np.testing.assert_array_equal(result.spikes[name], spikes.numpy(), err_msg=name)
     problems = count_mismatches(graph, sim.rows, result.counts.sum(axis=0), dense.facts, conventions, sim.static_first)
     assert not problems, "\n".join(problems[:20])
+    assert set(dense.facts) == {(n.name, t) for n in sim.rows for t in range(graph.timesteps)}, "a node or step went unchecked"
     return sim, result, step_logits.numpy()

@@ -19,6 +19,7 @@ from asnn_sim.nodes import Attention, TokenLinear
 from asnn_sim.sim import Conventions, Simulator, simulate
 from asnn_sim.sim import kernels as K
 from asnn_sim.torch_graph import TorchGraph, count_mismatches
+from dense_check import replay_against_dense
 
 ENCODINGS = ("direct", "rate", "temporal", "binary", "hybrid")
 
@@ -134,16 +135,7 @@ CONVENTIONS = st.builds(Conventions, graded=st.sampled_from(["mac", "expand"]), 
 def test_outputs_spikes_and_every_count_match_the_dense_reference(spec, conventions):
     graph = build(spec)
     frames = frames_for(graph, images(spec, 4))
-    sim = Simulator(graph, "float64", conventions, batch_size=5)
-    result = sim.run_batch(frames, record=True)
-    logits, _, dense = TorchGraph(graph).run(frames, count=True)
-
-    np.testing.assert_allclose(result.logits, logits.numpy(), rtol=1e-9, atol=1e-9)
-    for name, spikes in dense.spikes.items():
-        np.testing.assert_array_equal(result.spikes[name], spikes.numpy(), err_msg=name)
-    problems = count_mismatches(graph, sim.rows, result.counts.sum(axis=0), dense.facts, conventions, sim.static_first)
-    assert not problems, "\n".join(problems[:20])
-    assert set(dense.facts) == {(n.name, t) for n in sim.rows for t in range(graph.timesteps)}
+    sim, result, _ = replay_against_dense(graph, frames, conventions)
     att = result.counts[:, sim.row_index["att"]].sum(axis=(0, 1))
     assert att[SLOT["kv_first"]] <= 4 * spec.heads * graph.timesteps
     if spec.ann:  # analog operands: multiply-accumulates only
