@@ -50,15 +50,6 @@ THRESHOLD_KINDS = ("uniform", "equal-mass")
 MAX_BINARY_BITS = 16
 
 
-def graph_frame_kinds(input_node_encoder: dict | None, graph_kind: str) -> tuple[str, ...] | None:
-    """What each step of a graph's input stream holds: the encoder's frame kinds, one
-    ``"analog"`` step for an ANN, or None for a spiking graph fed supplied frames (decided
-    from the data by :func:`frame_kinds_of`)."""
-    if input_node_encoder:
-        return EncoderSpec.from_dict(input_node_encoder).frame_kinds
-    return ("analog",) if graph_kind == "ann" else None
-
-
 def frame_kinds_of(frames) -> tuple[str, ...]:
     """``"binary"`` for each step ``t`` of ``frames`` ``(T, ...)`` whose values are all 0 or 1,
     else ``"analog"``: how supplied frames (not made by an encoder here) are classified.

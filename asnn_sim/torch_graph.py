@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from asnn_sim.encoding import frame_kinds_of, graph_frame_kinds
+from asnn_sim.encoding import frame_kinds_of
 from asnn_sim.ir import Graph
 
 
@@ -74,7 +74,7 @@ class TorchGraph:
             n.name: {k: torch.as_tensor(v).to(self.device, dtype if v.dtype.kind == "f" else torch.int64) for k, v in n.arrays().items()}
             for n in graph.nodes
         }
-        self.frame_kinds = graph_frame_kinds(graph.input.encoder, graph.kind)
+        self.frame_kinds = graph.input.frame_kinds(graph.kind)
 
     @torch.no_grad()
     def run(self, frames: torch.Tensor | np.ndarray, count: bool = False,

@@ -244,7 +244,7 @@ def run_simulate(args: argparse.Namespace) -> None:
             raise ValueError("--inputs replays supplied frames: it does not combine with --dataset or --check-parity")
         if not args.layout:
             raise ValueError("--inputs needs --layout TN (frames are (T, N, ...)) or NT ((N, T, ...))")
-    elif graph.kind == "snn" and not graph.input.encoder:
+    elif graph.input.reads_supplied_frames(graph.kind):
         raise ValueError(f"{args.graph} reads supplied frames (it has no input encoder): pass --inputs FILE --layout TN|NT")
     kwargs = dict(precision=args.precision, conventions=conventions, batch_size=args.batch_size, progress=not args.quiet)
     # A replay that fails (missing data, Ctrl-C) leaves no folder behind if it created --out.

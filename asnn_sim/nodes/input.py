@@ -47,6 +47,21 @@ class Input(Node):
     def output_type(self, in_types, graph_kind):
         return ANALOG if self.encoder is None and graph_kind == "ann" else EVENTS
 
+    def frame_kinds(self, graph_kind: str) -> tuple[str, ...] | None:
+        """What each step of the input stream holds: the encoder's frame kinds, one
+        ``"analog"`` step for an ANN, or None for a spiking graph fed supplied frames (each
+        step then classified from the data by :func:`asnn_sim.encoding.frame_kinds_of`)."""
+        if self.encoder:
+            from asnn_sim.encoding import EncoderSpec
+
+            return EncoderSpec.from_dict(self.encoder).frame_kinds
+        return ("analog",) if graph_kind == "ann" else None
+
+    def reads_supplied_frames(self, graph_kind: str) -> bool:
+        """True for a spiking graph without an encoder (an imported graph): it replays
+        frames the user supplies, not images."""
+        return self.frame_kinds(graph_kind) is None
+
     # -- simulator
 
     def compile(self, ctx) -> dict:

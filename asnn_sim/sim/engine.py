@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from asnn_sim.counts_schema import CONVENTIONS, SLOT, count_names
-from asnn_sim.encoding import frame_kinds_of, graph_frame_kinds
+from asnn_sim.encoding import frame_kinds_of
 from asnn_sim.ir import Graph
 from asnn_sim.sim import kernels as K
 from asnn_sim.threads import torch_threads_kept
@@ -264,9 +264,7 @@ class Simulator:
         self.rows = graph.counted_nodes()
         self.row_index = {n.name: i for i, n in enumerate(self.rows)}
         encoder = graph.input.encoder
-        # An ANN graph has no encoder: its single step sees the analog image; a spiking graph
-        # without one reads supplied frames, whose kinds come with them (None here).
-        self.frame_kinds = graph_frame_kinds(encoder, graph.kind)
+        self.frame_kinds = graph.input.frame_kinds(graph.kind)
         self.static_first = self.conventions.static_input == "once" and bool(encoder) and encoder["name"] == "direct"
         self._compile()
 

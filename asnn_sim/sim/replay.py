@@ -146,7 +146,7 @@ def simulate(
     images = np.asarray(images)
     if images.ndim != 1 + len(graph.input.shape) or tuple(images.shape[1:]) != tuple(graph.input.shape):
         raise ValueError(f"images must be (N, {', '.join(map(str, graph.input.shape))}); got {images.shape}")
-    if graph.kind == "snn" and not graph.input.encoder:
+    if graph.input.reads_supplied_frames(graph.kind):
         raise ValueError("this graph reads supplied frames (it has no input encoder): use simulate_frames")
     encoder = EncoderSpec.from_dict(graph.input.encoder) if graph.input.encoder else None
     if encoder is not None and seed is not None:
@@ -304,7 +304,8 @@ def _summary(sim, totals, step_logits, predictions, labels, seconds) -> dict:
         "asnn_sim_version": __version__,
         "n_samples": int(n),
         "timesteps": T,
-        "encoding": graph.input.encoder["name"] if graph.input.encoder else ("frames" if graph.kind == "snn" else "none"),
+        "encoding": graph.input.encoder["name"] if graph.input.encoder else
+        ("frames" if graph.input.reads_supplied_frames(graph.kind) else "none"),
         "graph": {"kind": graph.kind, **{k: graph.metadata.get(k) for k in ("model", "dataset", "asnn", "source_run")}},
         "precision": sim.precision,
         "conventions": asdict(sim.conventions),
