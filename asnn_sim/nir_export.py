@@ -34,10 +34,9 @@ import numpy as np
 from asnn_sim.ir import Graph, GraphError
 from asnn_sim.nir_import import DEFAULT_DT, require_nir
 
-__all__ = ["export_nir", "nir_problems", "write_nir"]
+__all__ = ["WRITERS", "export_nir", "nir_problems", "write_nir"]
 
 #: Node kinds NIR has a primitive for.
-_EXPRESSIBLE = {"input", "linear", "conv2d", "neuron", "cuba_neuron", "li", "avgpool2d", "sumpool2d", "flatten", "add", "readout"}
 _WHY_NOT = {
     "maxpool2d": "max pooling (NIR has no MaxPool2d: train lenet with --pool avg)",
     "relu": "ReLU (an ANN graph; NIR describes spiking networks)",
@@ -55,15 +54,15 @@ def nir_problems(graph: Graph) -> list[str]:
     problems = []
     for node in graph.nodes:
         where = f"node {node.name!r}: "
-        if node.kind not in _EXPRESSIBLE:
+        if node.kind not in WRITERS:
             problems.append(where + _WHY_NOT.get(node.kind, f"{node.kind} (no NIR primitive)"))
             continue
-        if node.kind == "add":
+        if WRITERS[node.kind] is None:  # a sum: its operands' edges go into its reader
             readers = graph.consumers(node.name)
             if len(readers) != 1:
                 problems.append(where + f"an add read by {len(readers)} nodes (NIR sums a node's inputs where it is read, "
                                         "so the addition would be repeated)")
-            elif readers[0].kind == "add":
+            elif WRITERS.get(readers[0].kind, 0) is None:
                 problems.append(where + "an add of an add (NIR would merge them into one sum)")
         for what in ("leak", "gain", "syn_leak", "syn_gain"):
             if not _constant(getattr(node, what, None)):
@@ -76,10 +75,10 @@ def nir_problems(graph: Graph) -> list[str]:
             arr = getattr(node, what, None)
             if arr is not None and not 0.0 <= float(arr[0]) <= 1.0:
                 problems.append(where + f"{what} {float(arr[0])!r} outside [0, 1] (no positive time constant gives it)")
-        if node.kind in ("linear", "conv2d"):
-            if node.weight.shape[0] > 1:
-                problems.append(where + f"{node.weight.shape[0]} weight sets over time (the hybrid first layer; NIR layers are fixed)")
-        if node.kind == "readout" and node.scale is not None and not (np.asarray(node.scale) == 1).all():
+        if getattr(node, "weight_set", None) is not None and node.weight.shape[0] > 1:
+            problems.append(where + f"{node.weight.shape[0]} weight sets over time (the hybrid first layer; NIR layers are fixed)")
+        scale = getattr(node, "scale", None)
+        if scale is not None and not (np.asarray(scale) == 1).all():
             problems.append(where + "readout scale per timestep (ASNN: train with --no-asnn)")
     return problems
 
@@ -162,13 +161,13 @@ def export_nir(graph: Graph, dt: float = DEFAULT_DT):
         raise GraphError("cannot export to NIR exactly: " + "; ".join(problems))
     nodes: dict = {}
     edges: list[tuple[str, str]] = []
-    adds = {n.name: n for n in graph.nodes if n.kind == "add"}
+    adds = {n.name: n for n in graph.nodes if WRITERS[n.kind] is None}
 
     for node in graph.nodes:
         if node.name in adds:
             continue  # NIR sums the edges into a node: the add is those edges
         exact = _Exact()
-        nir_node = _primitive(nir, graph, node, graph.shapes[node.name], dt, exact)
+        nir_node = WRITERS[node.kind](nir, graph, node, graph.shapes[node.name], dt, exact)
         nir_node.metadata.update({f"asnn_exact_{name}": value for name, value in exact.items()})
         for src in node.inputs:
             if src in adds:
@@ -182,52 +181,89 @@ def export_nir(graph: Graph, dt: float = DEFAULT_DT):
     meta = {"encoder": graph.input.encoder, "class_names": list(graph.class_names), "timesteps": graph.timesteps, "dt": dt}
     # NIR 1.0.x's type inference takes a Conv2d's input channels as weight.shape[1], which a
     # grouped conv's weight (C_out, C_in / groups, kh, kw) is not: our shapes are checked already
-    grouped = any(n.kind == "conv2d" and n.groups > 1 for n in graph.nodes)
+    grouped = any(getattr(n, "groups", 1) > 1 for n in graph.nodes)
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"asnn": json.dumps(meta)}, type_check=not grouped)
 
 
-def _primitive(nir, graph: Graph, node, shape: tuple, dt: float, exact: _Exact):
-    kind = node.kind
-    if kind == "input":
-        return nir.Input(input_type={"input": np.array(shape)})
-    if kind == "readout":
-        return nir.Output(output_type={"output": np.array(shape)})
-    if kind == "linear":
-        w = node.weight[0]
-        return nir.Linear(weight=w) if node.bias is None else nir.Affine(weight=w, bias=node.bias[0])
-    if kind == "conv2d":
-        _, h, w = graph.shapes[node.inputs[0]]
-        bias = np.zeros(node.weight.shape[1]) if node.bias is None else node.bias[0]
-        return nir.Conv2d(input_shape=(h, w), weight=node.weight[0], stride=node.stride, padding=node.padding,
-                          dilation=node.dilation, groups=node.groups, bias=bias)
-    if kind in ("avgpool2d", "sumpool2d"):
-        cls = nir.AvgPool2d if kind == "avgpool2d" else nir.SumPool2d
-        return cls(kernel_size=np.array(node.kernel), stride=np.array(node.stride), padding=np.array(node.padding))
-    if kind == "flatten":
-        return nir.Flatten(input_type={"input": np.array(graph.shapes[node.inputs[0]])}, start_dim=0, end_dim=-1)
-    if kind == "li":
-        p = _leaky_params(node, shape, dt, exact)
-        return nir.I(r=p["r"]) if "tau" not in p else nir.LI(tau=p["tau"], r=p["r"], v_leak=p["v_leak"])
-    threshold = _per_neuron(node.threshold, shape)
-    v_reset = _per_neuron(node.v_reset, shape)
-    if kind == "neuron":
-        p = _leaky_params(node, shape, dt, exact)
-        if "tau" not in p:
-            return nir.IF(r=p["r"], v_threshold=threshold, v_reset=v_reset)
-        return nir.LIF(tau=p["tau"], r=p["r"], v_leak=p["v_leak"], v_threshold=threshold, v_reset=v_reset)
-    if kind == "cuba_neuron":
-        syn_leak, syn_gain = float(node.syn_leak[0]), float(node.syn_gain[0])
-        if syn_leak == 1.0:
-            raise GraphError(f"node {node.name!r}: a synaptic current that never decays (syn_leak 1) has no CubaLIF form")
-        tau_syn = _tau(syn_leak, dt, exact, "syn_leak")
-        k = dt / tau_syn
-        w_in = exact.solve("syn_gain", lambda w: k * w, np.array(syn_gain), np.array(syn_gain / k))
-        p = _leaky_params(node, shape, dt, exact, "tau_mem")
-        if "tau_mem" not in p:
-            raise GraphError(f"node {node.name!r}: a membrane that never decays (leak 1) has no CubaLIF form")
-        return nir.CubaLIF(tau_syn=_per_neuron(tau_syn, shape), tau_mem=p["tau_mem"], r=p["r"], v_leak=p["v_leak"],
-                           v_threshold=threshold, v_reset=v_reset, w_in=_per_neuron(w_in, shape))
-    raise GraphError(f"node {node.name!r}: {kind} has no NIR form")  # unreachable after nir_problems
+# ---------------------------------------------------------------- one writer per kind
+# ``writer(nir, graph, node, shape, dt, exact) -> NIR node``; ``exact`` collects coefficients
+# no ODE parameter reproduces (see _Exact).
+
+
+def _input(nir, graph, node, shape, dt, exact):
+    return nir.Input(input_type={"input": np.array(shape)})
+
+
+def _output(nir, graph, node, shape, dt, exact):
+    return nir.Output(output_type={"output": np.array(shape)})
+
+
+def _affine(nir, graph, node, shape, dt, exact):
+    w = node.weight[0]
+    return nir.Linear(weight=w) if node.bias is None else nir.Affine(weight=w, bias=node.bias[0])
+
+
+def _conv2d(nir, graph, node, shape, dt, exact):
+    _, h, w = graph.shapes[node.inputs[0]]
+    bias = np.zeros(node.weight.shape[1]) if node.bias is None else node.bias[0]
+    return nir.Conv2d(input_shape=(h, w), weight=node.weight[0], stride=node.stride, padding=node.padding,
+                      dilation=node.dilation, groups=node.groups, bias=bias)
+
+
+def _pool(primitive: str):
+    def write(nir, graph, node, shape, dt, exact):
+        return getattr(nir, primitive)(kernel_size=np.array(node.kernel), stride=np.array(node.stride),
+                                       padding=np.array(node.padding))
+    return write
+
+
+def _flatten(nir, graph, node, shape, dt, exact):
+    return nir.Flatten(input_type={"input": np.array(graph.shapes[node.inputs[0]])}, start_dim=0, end_dim=-1)
+
+
+def _li(nir, graph, node, shape, dt, exact):
+    p = _leaky_params(node, shape, dt, exact)
+    return nir.I(r=p["r"]) if "tau" not in p else nir.LI(tau=p["tau"], r=p["r"], v_leak=p["v_leak"])
+
+
+def _lif(nir, graph, node, shape, dt, exact):
+    p = _leaky_params(node, shape, dt, exact)
+    threshold, v_reset = _per_neuron(node.threshold, shape), _per_neuron(node.v_reset, shape)
+    if "tau" not in p:
+        return nir.IF(r=p["r"], v_threshold=threshold, v_reset=v_reset)
+    return nir.LIF(tau=p["tau"], r=p["r"], v_leak=p["v_leak"], v_threshold=threshold, v_reset=v_reset)
+
+
+def _cuba_lif(nir, graph, node, shape, dt, exact):
+    syn_leak, syn_gain = float(node.syn_leak[0]), float(node.syn_gain[0])
+    if syn_leak == 1.0:
+        raise GraphError(f"node {node.name!r}: a synaptic current that never decays (syn_leak 1) has no CubaLIF form")
+    tau_syn = _tau(syn_leak, dt, exact, "syn_leak")
+    k = dt / tau_syn
+    w_in = exact.solve("syn_gain", lambda w: k * w, np.array(syn_gain), np.array(syn_gain / k))
+    p = _leaky_params(node, shape, dt, exact, "tau_mem")
+    if "tau_mem" not in p:
+        raise GraphError(f"node {node.name!r}: a membrane that never decays (leak 1) has no CubaLIF form")
+    return nir.CubaLIF(tau_syn=_per_neuron(tau_syn, shape), tau_mem=p["tau_mem"], r=p["r"], v_leak=p["v_leak"],
+                       v_threshold=_per_neuron(node.threshold, shape), v_reset=_per_neuron(node.v_reset, shape),
+                       w_in=_per_neuron(w_in, shape))
+
+
+#: Node kind -> its NIR writer; None: no NIR node (an add is the edges of its operands into
+#: its reader, which NIR sums). Kinds not listed are refused (``_WHY_NOT`` says why).
+WRITERS: dict = {
+    "input": _input,
+    "readout": _output,
+    "linear": _affine,
+    "conv2d": _conv2d,
+    "avgpool2d": _pool("AvgPool2d"),
+    "sumpool2d": _pool("SumPool2d"),
+    "flatten": _flatten,
+    "li": _li,
+    "neuron": _lif,
+    "cuba_neuron": _cuba_lif,
+    "add": None,
+}
 
 
 def write_nir(graph: Graph, path: str | Path, dt: float = DEFAULT_DT) -> None:

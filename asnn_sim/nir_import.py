@@ -432,7 +432,7 @@ def convert_scale(ctx, name, node, src, in_shape):
         raise fail(name, "Scale is supported only right after an Affine, Linear or Conv2d (it is folded into its weights)")
     out = layer.weight.shape[1]
     s = np.broadcast_to(scale, in_shape)
-    if layer.kind == "conv2d":
+    if len(in_shape) == 3:  # a conv's (C, H, W) map: the weights hold one scale per channel
         if not (s == s[:, :1, :1]).all():
             raise fail(name, "a Scale after a Conv2d must be one value per channel to fold into it")
         s = s[:, 0, 0]
