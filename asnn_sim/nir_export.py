@@ -155,8 +155,6 @@ def export_nir(graph: Graph, dt: float = DEFAULT_DT):
     """
     nir = require_nir()
     problems = nir_problems(graph)
-    if graph.kind != "snn":
-        problems.insert(0, "an ANN graph (NIR describes spiking networks)")
     if problems:
         raise GraphError("cannot export to NIR exactly: " + "; ".join(problems))
     nodes: dict = {}

@@ -259,6 +259,7 @@ class _Context:
     options: ImportOptions
     built: list
     shapes: dict  # our node name -> output shape (checked as we go)
+    types: dict  # our node name -> value type
 
     @property
     def T(self) -> int:
@@ -575,7 +576,7 @@ def import_nir(source, options: ImportOptions | None = None, **kwargs) -> Graph:
         if n != out_name and not succs[n]:
             raise fail(n, "feeds nothing (no edge out of it, and it is not the output)")
 
-    ctx = _Context(options, [], {})
+    ctx = _Context(options, [], {}, {})
     alias: dict[str, str] = {}  # NIR name -> our node carrying its value
     built = ctx.built
 
@@ -590,7 +591,7 @@ def import_nir(source, options: ImportOptions | None = None, **kwargs) -> Graph:
             if len(srcs) > 1:  # NIR sums what several edges bring into a node
                 add, srcs = _sum_node(name, node, preds[name], srcs)
                 built.append(Add(add, tuple(srcs)))
-                _validate_prefix(built, options, ctx)
+                _check_new_nodes(ctx)
                 srcs = [add]
             (src,) = srcs
             if name == out_name:
@@ -614,7 +615,7 @@ def import_nir(source, options: ImportOptions | None = None, **kwargs) -> Graph:
                         built.append(m)
                         if m.name != name:
                             alias[name] = m.name
-        _validate_prefix(built, options, ctx)
+        _check_new_nodes(ctx)
 
     metadata = {"source": {"format": "nir", "dt": options.dt, "compare": options.compare,
                            "file": None if isinstance(source, nir.NIRGraph) else str(source)}}
@@ -673,14 +674,11 @@ def _readout(name: str, src: str, shape: tuple) -> list:
     return [Flatten(flat, (src,)), Readout(name, (flat,))]
 
 
-def _validate_prefix(built: list, options: ImportOptions, ctx: _Context) -> None:
-    """Check shapes and value types of the nodes so far (a GraphError names the node)."""
-    shapes, types = {}, {}
-    for node in built:
-        for what in node.PER_STEP:
-            arr = getattr(node, what)
-            if arr is not None and len(arr) != options.timesteps:
-                raise fail(node.name, f"{what} has {len(arr)} entries, expected {options.timesteps}")
-        shapes[node.name] = tuple(node.output_shape([shapes[s] for s in node.inputs]))
-        types[node.name] = node.output_type([types[s] for s in node.inputs], "snn")
-    ctx.shapes.update(shapes)
+def _check_new_nodes(ctx: _Context) -> None:
+    """Shapes and value types of the nodes built since the last call (each node once; a
+    GraphError names the node). The finished Graph validates everything again."""
+    for node in ctx.built:
+        if node.name in ctx.shapes:
+            continue
+        ctx.shapes[node.name] = tuple(node.output_shape([ctx.shapes[s] for s in node.inputs]))
+        ctx.types[node.name] = node.output_type([ctx.types[s] for s in node.inputs], "snn")
