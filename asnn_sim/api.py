@@ -257,6 +257,8 @@ def simulate(
     out: str | os.PathLike | None = None,
     force: bool = False,
     progress: bool = False,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> SimResult:
     """Replay images through a graph in the event-driven simulator, counting every operation.
 
@@ -292,6 +294,10 @@ def simulate(
     force : bool
         Let ``out`` replace an earlier replay's files.
     progress : bool
+    workers, scheduler : optional
+        Replay in shards on a local Dask cluster of ``workers`` processes, or on the one
+        at ``scheduler`` (``"tcp://host:8786"``); the tables equal a single-process
+        replay's bit for bit (``pip install 'asnn-sim[cluster]'``; docs/scale.md).
 
     Returns
     -------
@@ -299,30 +305,38 @@ def simulate(
         ``counts`` (one row per node x timestep, int64 totals), ``per_sample``,
         ``layers`` and ``summary`` (accuracy, per-inference means, firing rates).
     """
+    from asnn_sim.cluster import ClusterSpec
     from asnn_sim.sim import Conventions
-    from asnn_sim.sim import simulate as _simulate
+    from asnn_sim.sim.replay import frame_input, image_input
 
     if not hasattr(graph, "nodes"):
         graph = load(graph)
     conventions = Conventions(graded=graded, skip_zero_weights=skip_zero_weights, static_input=static_input)
-    source = None
+    cluster = ClusterSpec(workers, scheduler)
+    if cluster.active and check_parity is not None:
+        raise ValueError("check_parity runs the PyTorch model beside the replay in one process: give no workers or scheduler")
     if frames is not None:
+        from asnn_sim.ir import retimed
+
         if images is not None or dataset is not None or check_parity is not None:
             raise ValueError("frames= replays supplied frames: give no images, dataset or check_parity with it")
-        return _simulate_frames(graph, frames, labels, layout, limit, out, force,
-                                dict(precision=precision, conventions=conventions, batch_size=batch_size, progress=progress))
-    if images is None:
+        if layout not in ("TN", "NT"):
+            raise ValueError(f"layout must be 'TN' or 'NT'; got {layout!r}")
+        graph = retimed(graph, frames.shape[0] if layout == "TN" else frames.shape[1])
+        stream, source = frame_input(graph, frames, layout, limit=limit), {"name": "frames", "layout": layout}
+    elif images is None:
         dataset = dataset or graph.metadata.get("dataset")
         if not dataset:
             raise ValueError("give images (and labels), or dataset=: the graph does not record a dataset")
         data_dir = data_dir or (graph.metadata.get("train_config") or {}).get("data_dir")
         images, labels = load_images(dataset, split=split, limit=limit, data_dir=data_dir)
-        source = {"name": dataset, "split": split}
+        stream, source = image_input(graph, images), {"name": dataset, "split": split}
     elif dataset is not None:
         raise ValueError("give images or dataset=, not both")
-    elif limit is not None:
-        images = images[:limit]
-        labels = None if labels is None else labels[:limit]
+    else:
+        stream, source = image_input(graph, images, limit=limit), None
+    if limit is not None and labels is not None:
+        labels = labels[:limit]
     if out is not None:
         from asnn_sim.atomic import prepare_output_dir
         from asnn_sim.sim.replay import OUTPUT_FILES
@@ -332,33 +346,18 @@ def simulate(
     if check_parity is not None:
         from asnn_sim.parity import check_parity as _check_parity
 
-        result, _ = _check_parity(graph, os.fspath(check_parity), images, labels, **kwargs)
+        result, _ = _check_parity(graph, os.fspath(check_parity), stream.array[: stream.n], labels, **kwargs)
+    elif cluster.active:
+        from asnn_sim.cluster import connect, replay_sharded
+
+        with connect(cluster) as client:
+            result, _ = replay_sharded(client, graph, stream, labels, **kwargs)
     else:
-        result = _simulate(graph, images, labels, **kwargs)
+        from asnn_sim.sim.replay import replay
+
+        result = replay(graph, stream, labels, **kwargs)
     if source is not None:
         result.summary["dataset"] = source
-    if out is not None:
-        result.save(out)
-    return result
-
-
-def _simulate_frames(graph, frames, labels, layout, limit, out, force, kwargs) -> SimResult:
-    from asnn_sim.ir import retimed
-    from asnn_sim.sim import simulate_frames
-
-    if layout not in ("TN", "NT"):
-        raise ValueError(f"layout must be 'TN' or 'NT'; got {layout!r}")
-    if limit is not None:
-        frames = frames[:, :limit] if layout == "TN" else frames[:limit]
-        labels = None if labels is None else labels[:limit]
-    if out is not None:
-        from asnn_sim.atomic import prepare_output_dir
-        from asnn_sim.sim.replay import OUTPUT_FILES
-
-        prepare_output_dir(out, OUTPUT_FILES, force, hint="pass force=True to replace its results")
-    graph = retimed(graph, frames.shape[0] if layout == "TN" else frames.shape[1])
-    result = simulate_frames(graph, frames, labels, layout=layout, **kwargs)
-    result.summary["dataset"] = {"name": "frames", "layout": layout}
     if out is not None:
         result.save(out)
     return result

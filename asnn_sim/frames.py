@@ -41,6 +41,28 @@ def load_frames(path: str | Path, layout: str) -> tuple[np.ndarray, np.ndarray |
     path = Path(path)
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}; got {layout!r}")
+    frames, labels = _read(path, "frames")
+    if frames.ndim < 3:
+        raise ValueError(f"{path}: frames must have at least 3 axes ({', '.join(layout)}, features...), got shape {frames.shape}")
+    return frames, _checked_labels(path, labels, frames.shape[1] if layout == "TN" else frames.shape[0])
+
+
+def load_images(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Images ``(N, *input_shape)`` in [0, 1] and optional labels, for a graph's own encoder.
+
+    ``.npy`` files are memory-mapped (a dataset larger than memory replays in bounded
+    memory); ``.npz`` files hold ``images`` (or one array) and optionally ``labels``.
+    Raises ``ValueError`` with one line naming the file and the problem.
+    """
+    path = Path(path)
+    images, labels = _read(path, "images")
+    if images.ndim < 2:
+        raise ValueError(f"{path}: images must be (N, features...) or (N, C, H, W), got shape {images.shape}")
+    return images, _checked_labels(path, labels, images.shape[0])
+
+
+def _read(path: Path, key: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The array ``key`` (or an ``.npz``'s only array) and the ``labels`` array if any."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
     labels = None
@@ -48,23 +70,24 @@ def load_frames(path: str | Path, layout: str) -> tuple[np.ndarray, np.ndarray |
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as archive:
                 names = list(archive.files)
-                key = "frames" if "frames" in names else (names[0] if len(names) == 1 else None)
-                if key is None:
-                    raise ValueError(f"{path}: holds {', '.join(names)}; name the frames array 'frames'")
-                frames = archive[key]
+                found = key if key in names else (names[0] if len(names) == 1 else None)
+                if found is None:
+                    raise ValueError(f"{path}: holds {', '.join(names)}; name the {key} array '{key}'")
+                data = archive[found]
                 if "labels" in names:
                     labels = archive["labels"]
         else:
-            frames = np.load(path, mmap_mode="r", allow_pickle=False)
+            data = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, zipfile.BadZipFile) as e:
         raise ValueError(f"{path}: not a readable .npy/.npz file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
-    if frames.dtype.kind not in "fiub":
-        raise ValueError(f"{path}: frames must be numbers, got dtype {frames.dtype}")
-    if frames.ndim < 3:
-        raise ValueError(f"{path}: frames must have at least 3 axes ({', '.join(layout)}, features...), got shape {frames.shape}")
-    n = frames.shape[1] if layout == "TN" else frames.shape[0]
+    if data.dtype.kind not in "fiub":
+        raise ValueError(f"{path}: {key} must be numbers, got dtype {data.dtype}")
+    return data, labels
+
+
+def _checked_labels(path: Path, labels: np.ndarray | None, n: int) -> np.ndarray | None:
     if labels is not None:
         labels = np.asarray(labels)
         if labels.ndim != 1 or labels.dtype.kind not in "iu" or len(labels) != n:
             raise ValueError(f"{path}: labels must be {n} integer class indices (one per sample), got {labels.dtype}{list(labels.shape)}")
-    return frames, labels
+    return labels

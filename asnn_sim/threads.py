@@ -1,22 +1,93 @@
-"""CPU thread counts of the two parallel runtimes in one process: torch and Numba.
+"""How many CPU threads torch and Numba use, and how their idle threads wait.
 
-On Linux both run their parallel loops on one OpenMP runtime, and its thread count is
-process-wide. Numba's OpenMP threading layer sets that count to its own
-(``NUMBA_NUM_THREADS``, by default every CPU) whenever a parallel kernel runs, so after
-a replay torch would compute with Numba's count instead of the one it was given
-(``OMP_NUM_THREADS`` or ``torch.set_num_threads``). Training sums floats in an order
-that depends on the thread count, so a model trained after a replay in the same process
-(``asnn compare`` does that) would get other weights for the same seed than one trained
-in a fresh process. :func:`torch_threads_kept` undoes that side effect.
+Both runtimes run their parallel loops on one OpenMP runtime (GNU libgomp on Linux).
+Two things about it decide whether jobs can share a machine:
 
-This module imports nothing: torch is touched only when the caller already imported it.
+* **The wait policy.** After a parallel loop, libgomp's idle threads spin on a core for a
+  while before they sleep, so the next loop starts without a wake-up. When two jobs (or
+  Dask workers) each spin on every core, the spinning steals the cores the other job is
+  computing on: two LeNet trainings side by side took 6x as long each as one alone
+  (NOTES.md). :data:`WAIT_POLICY` is this package's default, set before torch or Numba
+  loads the runtime (it reads the variable once, when it starts); a value the user
+  exported wins.
+* **The thread count.** ``--threads N`` (:func:`prepare`) sets torch's and Numba's
+  counts (and the BLAS libraries'), so that jobs x threads can be kept within the cores.
+  Dask workers started here get ``cores // workers`` each (:func:`worker_environment`).
+
+A third fact: Numba's OpenMP layer sets the process-wide OpenMP count to its own
+whenever a parallel kernel runs, so after a replay torch would compute with Numba's count
+instead of the one it was given; training sums floats in an order that depends on the
+thread count, so :func:`torch_threads_kept` undoes that side effect.
+
+This module imports nothing heavy: torch and Numba are touched only when the caller
+already imported them.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+#: The wait policy set for libgomp unless the environment already names one.
+WAIT_POLICY = {"OMP_WAIT_POLICY": "passive"}
+#: Variables that carry a thread count to torch (OpenMP), Numba and the BLAS libraries.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def cpu_count() -> int:
+    """CPU cores this process may run on (its affinity mask, as a container or SLURM sets it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def thread_environment(threads: int | None) -> dict[str, str]:
+    """Environment variables for a process that should use ``threads`` threads (None: all cores)."""
+    env = dict(WAIT_POLICY)
+    if threads is not None:
+        env.update({name: str(threads) for name in THREAD_VARIABLES})
+    return env
+
+
+def prepare(threads: int | None = None) -> None:
+    """Set the wait policy (unless exported) and, if given, the thread count of this process.
+
+    Call it before torch or Numba is imported: the OpenMP runtime reads its variables
+    when it loads. A thread count given here also reaches runtimes already loaded.
+
+    Parameters
+    ----------
+    threads : int, optional
+        Threads for torch and Numba each (``--threads``); None keeps their defaults
+        (every core, or what ``OMP_NUM_THREADS`` / ``NUMBA_NUM_THREADS`` say).
+    """
+    if threads is not None and threads < 1:
+        raise ValueError(f"--threads must be >= 1; got {threads}")
+    for name, value in WAIT_POLICY.items():
+        os.environ.setdefault(name, value)
+    if threads is None:
+        return
+    os.environ.update({name: str(threads) for name in THREAD_VARIABLES})
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        # Numba's pool was sized when it first ran a parallel kernel; it can use fewer.
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+def worker_environment(workers: int, cores: int | None = None) -> dict[str, str]:
+    """Variables for each of ``workers`` processes sharing ``cores`` (default: this machine's).
+
+    Each gets ``cores // workers`` threads (at least one), so workers x threads never
+    exceed the cores when ``workers <= cores``.
+    """
+    cores = cpu_count() if cores is None else cores
+    return thread_environment(max(1, cores // workers))
 
 
 @contextmanager

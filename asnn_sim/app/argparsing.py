@@ -97,3 +97,20 @@ def refuse_to_overwrite(out: Path, force: bool, hint: str = "pass --force to ove
         raise ValueError(f"--out {out} exists and is not a directory")
     if out.exists() and any(out.iterdir()) and not force:
         raise ValueError(f"--out {out} already exists; {hint}")
+
+
+def add_threads_flag(p: argparse.ArgumentParser) -> None:
+    """``--threads N``: torch's and Numba's CPU threads in this process (:mod:`asnn_sim.threads`)."""
+    p.add_argument("--threads", type=positive_int, metavar="N",
+                   help="CPU threads for torch and Numba (default: every core); with several jobs on one machine, "
+                        "give each cores/jobs (docs/scale.md)")
+
+
+def add_cluster_flags(p: argparse.ArgumentParser) -> None:
+    """``--workers N`` / ``--scheduler ADDRESS``: run on Dask (:mod:`asnn_sim.cluster`), plus ``--threads``."""
+    p.add_argument("--workers", type=positive_int, metavar="N",
+                   help="run on a local Dask cluster of N worker processes, cores/N threads each "
+                        "(needs pip install 'asnn-sim[cluster]'; docs/scale.md)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a running Dask cluster, e.g. tcp://host:8786 (workers must see the same files)")
+    add_threads_flag(p)

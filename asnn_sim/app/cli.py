@@ -22,9 +22,9 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from asnn_sim import __version__
+from asnn_sim import __version__, threads
 from asnn_sim.app import choices
-from asnn_sim.app.argparsing import S, check_output_file, refuse_to_overwrite
+from asnn_sim.app.argparsing import S, add_cluster_flags, add_threads_flag, check_output_file, refuse_to_overwrite
 from asnn_sim.app.argparsing import Formatter as _Formatter
 from asnn_sim.app.argparsing import Parser as _Parser
 from asnn_sim.app.argparsing import number as _float
@@ -97,6 +97,7 @@ def add_train_parser(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue OUT from its last checkpoint")
     p.add_argument("--force", action="store_true", help="overwrite the run files in an existing OUT")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_threads_flag(p)
     p.set_defaults(handler=run_train)
 
 
@@ -200,16 +201,19 @@ def add_simulate_parser(sub) -> None:
             "  asnn simulate hybrid.asnn --dataset digits --split test --out counts/hybrid\n"
             "  asnn simulate hybrid.asnn --out counts/hybrid --check-parity runs/hybrid\n"
             "  asnn simulate direct.asnn --static-input once --precision float32 --out counts/direct-once\n"
-            "  asnn simulate model.asnn --inputs frames.npy --layout TN --out counts/model   # an imported graph"
+            "  asnn simulate model.asnn --inputs frames.npy --layout TN --out counts/model   # an imported graph\n"
+            "  asnn simulate resnet19.asnn --inputs val_images.npy --workers 2 --out counts/val   # sharded on Dask"
         ),
     )
     p.add_argument("graph", type=Path, help="graph file written by `asnn export`")
     p.add_argument("--out", type=Path, required=True, help="folder for the counts tables")
     p.add_argument("--inputs", metavar="FILE", type=Path,
-                   help="replay supplied frames instead of a dataset: .npy, or .npz with 'frames' (and 'labels'); "
-                        "each step is spikes if all its values are 0/1, else analog")
+                   help="replay a file instead of a dataset: .npy (memory-mapped: only the batches in flight are "
+                        "in memory) or .npz with 'frames'/'images' (and 'labels'). For a graph without an encoder, "
+                        "supplied frames (each step is spikes if all its values are 0/1, else analog); for one with "
+                        "an encoder, images (N, C, H, W) in [0, 1]")
     p.add_argument("--layout", choices=("TN", "NT"),
-                   help="with --inputs: the frames are (T, N, ...) or (N, T, ...) (required with --inputs)")
+                   help="with --inputs frames: they are (T, N, ...) or (N, T, ...) (required for frames)")
     p.add_argument("--dataset", choices=DATASETS, help="dataset to replay (default: the one the model was trained on)")
     p.add_argument("--data-dir", help="folder with the dataset files (not needed for digits)")
     p.add_argument("--split", choices=("test", "train"), default="test", help="(default test)")
@@ -226,34 +230,50 @@ def add_simulate_parser(sub) -> None:
                    help="also run the trained PyTorch model of RUN_DIR in float64 and compare spikes and predictions")
     p.add_argument("--force", action="store_true", help="overwrite the counts files in an existing OUT")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_cluster_flags(p)
     p.set_defaults(handler=run_simulate)
 
 
 def run_simulate(args: argparse.Namespace) -> None:
     from asnn_sim.atomic import prepare_output_dir, removed_on_failure
+    from asnn_sim.cluster import ClusterSpec
     from asnn_sim.ir import load_graph
     from asnn_sim.sim import Conventions
     from asnn_sim.sim.replay import OUTPUT_FILES
 
     graph = load_graph(args.graph)
     conventions = Conventions(args.graded, args.skip_zero_weights, args.static_input)
+    cluster = ClusterSpec(args.workers, args.scheduler)
     if args.inputs is None and args.layout:
         raise ValueError("--layout describes --inputs frames; pass --inputs FILE too")
-    if args.inputs is not None:
-        if args.dataset or args.check_parity:
-            raise ValueError("--inputs replays supplied frames: it does not combine with --dataset or --check-parity")
-        if not args.layout:
-            raise ValueError("--inputs needs --layout TN (frames are (T, N, ...)) or NT ((N, T, ...))")
-    elif graph.input.reads_supplied_frames(graph.kind):
+    if args.inputs is not None and (args.dataset or args.check_parity):
+        raise ValueError("--inputs replays a file: it does not combine with --dataset or --check-parity")
+    if args.inputs is None and graph.input.reads_supplied_frames(graph.kind):
         raise ValueError(f"{args.graph} reads supplied frames (it has no input encoder): pass --inputs FILE --layout TN|NT")
-    kwargs = dict(precision=args.precision, conventions=conventions, batch_size=args.batch_size, progress=not args.quiet)
-    # A replay that fails (missing data, Ctrl-C) leaves no folder behind if it created --out.
+    if args.check_parity and cluster.active:
+        raise ValueError("--check-parity runs the PyTorch model beside the replay in one process: drop --workers/--scheduler")
+    settings = dict(precision=args.precision, conventions=conventions, batch_size=args.batch_size, progress=not args.quiet)
+    # A replay that fails (missing data, Ctrl-C, a lost cluster) leaves no folder behind if it
+    # created --out; the files are written once, when every sample is in.
     with removed_on_failure(args.out, OUTPUT_FILES):
         prepare_output_dir(args.out, OUTPUT_FILES, args.force)
-        if args.inputs is not None:
-            result, report = _simulate_inputs(graph, args, kwargs), None
+        graph, stream, labels, source = _replay_source(graph, args)
+        report = None
+        if args.check_parity:
+            from asnn_sim.parity import check_parity
+
+            images = stream.array[: stream.n]
+            result, report = check_parity(graph, args.check_parity, images, labels, **settings)
+        elif cluster.active:
+            from asnn_sim.cluster import connect, replay_sharded
+
+            with connect(cluster) as client:
+                result, report = replay_sharded(client, graph, stream, labels, **settings)
         else:
-            result, report = _simulate_dataset(graph, args, kwargs)
+            from asnn_sim.sim.replay import replay
+
+            result = replay(graph, stream, labels, **settings)
+        result.summary["dataset"] = source
         result.summary["graph_file"] = str(args.graph)
         result.save(args.out)
         print(format_sim_summary(result.summary))
@@ -262,45 +282,48 @@ def run_simulate(args: argparse.Namespace) -> None:
     print(f"counts written to {args.out}")
 
 
-def _simulate_dataset(graph, args, kwargs):
-    from asnn_sim.data import load_dataset
-    from asnn_sim.sim import simulate
+def _replay_source(graph, args):
+    """What ``asnn simulate`` replays: (graph, ReplayInput, labels, summary's dataset facts).
 
-    dataset_name = args.dataset or graph.metadata.get("dataset")
-    if not dataset_name:
-        raise ValueError(f"{args.graph} does not record its dataset; pass --dataset")
-    data_dir = args.data_dir or graph.metadata.get("train_config", {}).get("data_dir")
-    data = load_dataset(dataset_name, data_dir, split=args.split)
-    images, labels = (data.x_test, data.y_test) if args.split == "test" else (data.x_train, data.y_train)
-    if args.limit:
-        images, labels = images[: args.limit], labels[: args.limit]
-    if tuple(images.shape[1:]) != tuple(graph.input.shape):
-        raise ValueError(f"{dataset_name} images are {images.shape[1:]} but the graph expects {graph.input.shape}")
-    report = None
-    if args.check_parity:
-        from asnn_sim.parity import check_parity
+    ``--inputs`` is read as supplied frames for a graph without an encoder (the graph
+    re-timed to their T), as images for one with an encoder; else the dataset is loaded.
+    """
+    from asnn_sim.sim.replay import frame_input, image_input
 
-        result, report = check_parity(graph, args.check_parity, images, labels, **kwargs)
+    if args.inputs is not None and not graph.input.encoder:
+        from asnn_sim.frames import load_frames
+        from asnn_sim.ir import retimed
+
+        if not args.layout:
+            raise ValueError("--inputs needs --layout TN (frames are (T, N, ...)) or NT ((N, T, ...)) for a graph without an encoder")
+        frames, labels = load_frames(args.inputs, args.layout)
+        graph = retimed(graph, frames.shape[0] if args.layout == "TN" else frames.shape[1])  # an ASNN graph refuses
+        source = {"name": "frames", "file": str(args.inputs), "layout": args.layout}
+        stream = frame_input(graph, frames, args.layout, limit=args.limit)
+    elif args.inputs is not None:
+        from asnn_sim.frames import load_images
+
+        if args.layout:
+            raise ValueError(f"{args.graph} encodes images itself ({graph.input.encoder['name']} coding): "
+                             "--inputs holds images (N, C, H, W), and --layout does not apply")
+        images, labels = load_images(args.inputs)
+        source = {"name": "images", "file": str(args.inputs)}
+        stream = image_input(graph, images, limit=args.limit)
     else:
-        result = simulate(graph, images, labels, **kwargs)
-    result.summary["dataset"] = {"name": dataset_name, "split": args.split}
-    return result, report
+        from asnn_sim.data import load_dataset
 
-
-def _simulate_inputs(graph, args, kwargs):
-    from asnn_sim.frames import load_frames
-    from asnn_sim.ir import retimed
-    from asnn_sim.sim import simulate_frames
-
-    frames, labels = load_frames(args.inputs, args.layout)
-    if args.limit:
-        frames = frames[:, : args.limit] if args.layout == "TN" else frames[: args.limit]
-        labels = None if labels is None else labels[: args.limit]
-    T = frames.shape[0] if args.layout == "TN" else frames.shape[1]
-    graph = retimed(graph, T)  # imported graphs are constant in time; an ASNN graph refuses, naming the node
-    result = simulate_frames(graph, frames, labels, layout=args.layout, **kwargs)
-    result.summary["dataset"] = {"name": "frames", "file": str(args.inputs), "layout": args.layout}
-    return result
+        dataset_name = args.dataset or graph.metadata.get("dataset")
+        if not dataset_name:
+            raise ValueError(f"{args.graph} does not record its dataset; pass --dataset")
+        data_dir = args.data_dir or graph.metadata.get("train_config", {}).get("data_dir")
+        data = load_dataset(dataset_name, data_dir, split=args.split)
+        images, labels = (data.x_test, data.y_test) if args.split == "test" else (data.x_train, data.y_train)
+        if tuple(images.shape[1:]) != tuple(graph.input.shape):
+            raise ValueError(f"{dataset_name} images are {images.shape[1:]} but the graph expects {graph.input.shape}")
+        source = {"name": dataset_name, "split": args.split}
+        stream = image_input(graph, images, limit=args.limit)
+    labels = None if labels is None else labels[: stream.n]
+    return graph, stream, labels, source
 
 
 def format_sim_summary(summary: dict) -> str:
@@ -367,6 +390,7 @@ def _add_compare_flags(p, demo: bool) -> None:
                          "(an earlier report in OUT is rewritten without --force)") if demo
                    else "overwrite an existing report folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_cluster_flags(p)
 
 
 def add_compare_parser(sub) -> None:
@@ -386,7 +410,8 @@ def add_compare_parser(sub) -> None:
             "  asnn compare --model lenet --dataset digits --encodings direct,temporal,hybrid --timesteps 4 \\\n"
             "               --hw cmos45-fp32-arith,cmos45-int8-sram,loihi --out reports/digits-T4\n"
             "  asnn compare --encodings hybrid --seeds 0-4 --out reports/hybrid-5-seeds\n"
-            "  asnn compare --encodings hybrid --seeds 0 --epochs 5 --out reports/quick   # one seed: no verdicts"
+            "  asnn compare --encodings hybrid --seeds 0 --epochs 5 --out reports/quick   # one seed: no verdicts\n"
+            "  asnn compare --seeds 0-4 --workers 2 --out reports/five-seeds   # the models' jobs on 2 Dask workers"
         ),
     )
     _add_compare_flags(p, demo=False)
@@ -447,7 +472,18 @@ def run_compare(args: argparse.Namespace) -> None:
     configs = [TrainConfig(encoding=e, asnn=args.asnn, **common) for e in encodings]
     if args.ann:
         configs.append(TrainConfig(ann=True, **common))
-    runs = prepare_seeds(configs, seeds, args.cache_dir, device=args.device, limit=args.limit, progress=not args.quiet)
+    from asnn_sim.cluster import ClusterSpec
+
+    cluster = ClusterSpec(args.workers, args.scheduler)
+    options = dict(device=args.device, limit=args.limit, progress=not args.quiet)
+    if cluster.active:
+        from asnn_sim.cluster import connect, worker_count
+
+        with connect(cluster) as client:
+            print(f"running {len(configs) * len(seeds)} train/replay jobs on {worker_count(client)} Dask workers")
+            runs = prepare_seeds(configs, seeds, args.cache_dir, client=client, **options)
+    else:
+        runs = prepare_seeds(configs, seeds, args.cache_dir, **options)
     report = build_report(runs, hw, args.out)
     print()
     print(report.headline_markdown)
@@ -537,6 +573,8 @@ def _main(argv: list[str] | None) -> int:
         parser.print_help()
         return 1
     try:
+        # Before a handler loads torch or Numba: their OpenMP runtime reads its settings once.
+        threads.prepare(getattr(args, "threads", None))
         args.handler(args)
     except KeyboardInterrupt:
         print(f"asnn: interrupted{_interrupt_hint(args)}", file=sys.stderr)

@@ -199,6 +199,7 @@ def prepare_models(
     check_parity: bool = True,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    client=None,
 ) -> list[ModelArtifacts]:
     """Train (or reuse), export and replay every configuration, in order.
 
@@ -213,6 +214,9 @@ def prepare_models(
     device, limit, precision, conventions, check_parity, progress, log :
         Training device; replay only the first ``limit`` test samples; simulator
         arithmetic and counting conventions; compare with PyTorch; progress output.
+    client : distributed.Client, optional
+        Run each configuration as one job on this Dask cluster (:func:`asnn_sim.cluster.map_jobs`);
+        the results come back in the order of ``configs``.
 
     Returns
     -------
@@ -224,25 +228,46 @@ def prepare_models(
         raise ValueError(f"{len(labels)} labels for {len(configs)} configurations")
     if len(set(labels)) != len(labels):
         raise ValueError(f"labels must be unique, got {labels}; pass labels= to tell models apart")
+    settings = dict(device=device, limit=limit, precision=precision, conventions=conventions, check_parity=check_parity)
+    if client is not None:
+        from asnn_sim.cluster import map_jobs
+
+        # Each model's train -> export -> replay is one job; the cache keys are the same, so
+        # what a worker finds cached it reuses, and what it makes the next run finds.
+        jobs = [(config, label, cache, settings) for config, label in zip(configs, labels)]
+        done = map_jobs(client, _prepare_model_logged, jobs, names=labels, log=log, lines_of=lambda r: r[1])
+        return [artifacts for artifacts, _ in done]
     artifacts = []
     for i, (config, label) in enumerate(zip(configs, labels), start=1):
         log(f"[{i}/{len(configs)}] {label}")
-        run = train_cached(config, cache, device=device, progress=progress, log=log)
-        graph = export_cached(run, log=log)
-        counts = simulate_cached(graph, run, limit=limit, precision=precision, conventions=conventions,
-                                 check_parity=check_parity, progress=progress, log=log)
-        artifacts.append(
-            ModelArtifacts(
-                label=label,
-                config=config,
-                run_dir=run,
-                graph_path=graph,
-                counts_dir=counts,
-                train_summary=json.loads((run / "summary.json").read_text()),
-                sim_summary=json.loads((counts / "summary.json").read_text()),
-            )
-        )
+        artifacts.append(prepare_model(config, label, cache, settings, progress=progress, log=log))
     return artifacts
+
+
+def prepare_model(config: TrainConfig, label: str, cache: str | Path, settings: dict, *, progress: bool = False,
+                  log: Callable[[str], None] | None = None) -> ModelArtifacts:
+    """Train (or reuse), export and replay one configuration; ``settings`` as :func:`prepare_models`'s."""
+    log = log or (lambda _: None)  # on a Dask worker nobody reads the lines
+    device = settings.get("device", "auto")
+    replay = {k: settings[k] for k in ("limit", "precision", "conventions", "check_parity") if k in settings}
+    run = train_cached(config, cache, device=device, progress=progress, log=log)
+    graph = export_cached(run, log=log)
+    counts = simulate_cached(graph, run, progress=progress, log=log, **replay)
+    return ModelArtifacts(
+        label=label,
+        config=config,
+        run_dir=run,
+        graph_path=graph,
+        counts_dir=counts,
+        train_summary=json.loads((run / "summary.json").read_text()),
+        sim_summary=json.loads((counts / "summary.json").read_text()),
+    )
+
+
+def _prepare_model_logged(config, label, cache, settings) -> tuple[ModelArtifacts, list[str]]:
+    """:func:`prepare_model` on a Dask worker: its log lines come back with the result."""
+    lines: list[str] = []
+    return prepare_model(config, label, cache, settings, log=lines.append), lines
 
 
 def prepare_seeds(
@@ -261,6 +286,16 @@ def prepare_seeds(
     """
     from dataclasses import replace
 
+    client = kwargs.get("client")
+    if client is not None and len(seeds) > 1:
+        # Every (seed, configuration) at once, so the workers never wait for a seed to finish.
+        labels = kwargs.pop("labels", None) or ["ANN" if c.ann else c.encoding for c in configs]
+        flat = [replace(c, seed=s) for s in seeds for c in configs]
+        names = [f"{label} seed {s}" for s in seeds for label in labels]
+        done = prepare_models(flat, cache, labels=names, log=log, **kwargs)
+        for art, label in zip(done, labels * len(seeds)):
+            art.label = label
+        return {s: done[k * len(configs):(k + 1) * len(configs)] for k, s in enumerate(seeds)}
     out: dict[int, list[ModelArtifacts]] = {}
     for k, seed in enumerate(seeds, start=1):
         if len(seeds) > 1:

@@ -17,10 +17,11 @@ import numpy as np
 
 from asnn_sim import __version__, atomic
 from asnn_sim.counts_schema import SCHEMA_VERSION
-from asnn_sim.encoding import EncoderSpec, frame_kinds_of
+from asnn_sim.encoding import EncoderSpec
 from asnn_sim.ir import Graph
 from asnn_sim.progress import progress as make_progress
 from asnn_sim.sim.engine import COUNTS, SLOT, BatchResult, Conventions, Simulator
+from asnn_sim.sim.shards import ReplayInput, ShardCounts, binary_steps, check_replay_request, merge_shards, replay_range
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -143,7 +144,17 @@ def simulate(
     -------
     SimResult
     """
-    images = np.asarray(images)
+    stream = image_input(graph, images, seed=seed)
+    return replay(graph, stream, labels, precision=precision, conventions=conventions, batch_size=batch_size,
+                  progress=progress, on_batch=on_batch, record_spikes=record_spikes)
+
+
+def image_input(graph: Graph, images: np.ndarray, *, seed: int | None = None, limit: int | None = None) -> ReplayInput:
+    """Images ``(N, *input_shape)`` for ``graph``'s encoder, checked; a memory map stays one.
+
+    ``seed`` replaces the encoder's seed; ``limit`` keeps the first ``limit`` samples.
+    """
+    images = images if isinstance(images, np.ndarray) else np.asarray(images)
     if images.ndim != 1 + len(graph.input.shape) or tuple(images.shape[1:]) != tuple(graph.input.shape):
         raise ValueError(f"images must be (N, {', '.join(map(str, graph.input.shape))}); got {images.shape}")
     if graph.input.reads_supplied_frames(graph.kind):
@@ -151,12 +162,7 @@ def simulate(
     encoder = EncoderSpec.from_dict(graph.input.encoder) if graph.input.encoder else None
     if encoder is not None and seed is not None:
         encoder = replace(encoder, seed=seed)
-
-    def batch(lo: int, hi: int, dtype) -> np.ndarray:
-        x = images[lo:hi].astype(dtype, copy=False)
-        return encoder.encode(x, sample_ids=np.arange(lo, hi)) if encoder else x[None]
-
-    return _replay(graph, len(images), batch, None, labels, precision, conventions, batch_size, progress, on_batch, record_spikes)
+    return ReplayInput(images, encoder=encoder, limit=limit)
 
 
 def simulate_frames(
@@ -192,68 +198,78 @@ def simulate_frames(
     -------
     SimResult
     """
+    stream = frame_input(graph, frames, layout)
+    return replay(graph, stream, labels, precision=precision, conventions=conventions, batch_size=batch_size,
+                  progress=progress, on_batch=on_batch, record_spikes=record_spikes)
+
+
+def frame_input(graph: Graph, frames: np.ndarray, layout: str, *, limit: int | None = None) -> ReplayInput:
+    """Supplied frames for ``graph`` in ``layout``, checked (their step kinds are found later)."""
     if layout not in ("TN", "NT"):
         raise ValueError(f"layout must be 'TN' (frames are (T, N, ...)) or 'NT' ((N, T, ...)); got {layout!r}")
     shape = tuple(graph.input.shape)
     if frames.ndim != 2 + len(shape) or tuple(frames.shape[2:]) != shape:
         axes = "T, N" if layout == "TN" else "N, T"
         raise ValueError(f"frames must be ({axes}, {', '.join(map(str, shape))}) for this graph; got {frames.shape}")
-    T, n = (frames.shape[0], frames.shape[1]) if layout == "TN" else (frames.shape[1], frames.shape[0])
+    T = frames.shape[0] if layout == "TN" else frames.shape[1]
     if T != graph.timesteps:
         raise ValueError(f"the frames have {T} timesteps but the graph runs {graph.timesteps}")
     if graph.input.encoder:
         raise ValueError(f"this graph encodes images itself ({graph.input.encoder['name']} coding); pass images to simulate")
-    kinds = _kinds_of_stream(frames, layout, batch_size)
-
-    def batch(lo: int, hi: int, dtype) -> np.ndarray:
-        part = frames[:, lo:hi] if layout == "TN" else np.swapaxes(frames[lo:hi], 0, 1)
-        return np.ascontiguousarray(part, dtype=dtype)
-
-    return _replay(graph, n, batch, kinds, labels, precision, conventions, batch_size, progress, on_batch, record_spikes)
+    return ReplayInput(frames, layout=layout, limit=limit)
 
 
-def _kinds_of_stream(frames: np.ndarray, layout: str, batch_size: int) -> tuple[str, ...]:
-    """Binary or analog per step over the whole dataset, read one batch at a time."""
-    T = frames.shape[0] if layout == "TN" else frames.shape[1]
-    n = frames.shape[1] if layout == "TN" else frames.shape[0]
-    binary = np.ones(T, bool)
-    for lo in range(0, n, batch_size):
-        part = frames[:, lo:lo + batch_size] if layout == "TN" else np.swapaxes(frames[lo:lo + batch_size], 0, 1)
-        binary &= np.array([k == "binary" for k in frame_kinds_of(part)])
-    return tuple("binary" if b else "analog" for b in binary)
+def with_frame_kinds(stream: ReplayInput, batch_size: int = 128) -> ReplayInput:
+    """``stream`` with its steps classified binary or analog over the whole dataset (one pass)."""
+    if stream.layout is None or stream.frame_kinds is not None:
+        return stream
+    binary = binary_steps(stream, 0, stream.n, batch_size)
+    return replace(stream, frame_kinds=tuple("binary" if b else "analog" for b in binary))
 
 
-def _replay(graph, n, batch, frame_kinds, labels, precision, conventions, batch_size, progress, on_batch, record_spikes) -> SimResult:
-    """The batch loop shared by :func:`simulate` and :func:`simulate_frames`."""
-    if n == 0:
-        raise ValueError("no samples to simulate")
-    if labels is not None and len(labels) != n:
-        raise ValueError(f"{len(labels)} labels for {n} samples")
-    sim = Simulator(graph, precision, conventions, batch_size)
-    T, L = graph.timesteps, len(sim.rows)
-    totals = np.zeros((L, T, len(COUNTS)), np.int64)
-    per_sample = np.zeros((n, L, len(COUNTS)), np.int64)
-    step_logits = np.zeros((n, T, graph.n_classes), np.float64)
+def replay(
+    graph: Graph,
+    stream: ReplayInput,
+    labels: np.ndarray | None = None,
+    *,
+    precision: str = "float64",
+    conventions: Conventions | None = None,
+    batch_size: int = 128,
+    progress: bool = True,
+    on_batch: Callable[[np.ndarray, np.ndarray, BatchResult], None] | None = None,
+    record_spikes: bool = False,
+) -> SimResult:
+    """Replay ``stream`` (from :func:`image_input` or :func:`frame_input`) in this process.
+
+    The loop behind :func:`simulate` and :func:`simulate_frames`: all samples as one
+    shard (:func:`asnn_sim.cluster.replay_sharded` runs many shards on Dask workers).
+    Parameters as in :func:`simulate`.
+    """
+    n = stream.n
+    check_replay_request(n, labels)
+    stream = with_frame_kinds(stream, batch_size)
     start = time.perf_counter()
     bar = make_progress(n, "simulate", "sample", enabled=progress)  # a bar on a terminal, else plain lines
     try:
-        for lo in range(0, n, batch_size):
-            hi = min(n, lo + batch_size)
-            frames = batch(lo, hi, sim.dtype)
-            result = sim.run_batch(frames, record=record_spikes, frame_kinds=frame_kinds)
-            totals += result.counts.sum(axis=0)
-            per_sample[lo:hi] = result.counts.sum(axis=2)
-            step_logits[lo:hi] = result.step_logits
-            if on_batch is not None:
-                on_batch(frames, None if labels is None else labels[lo:hi], result)
-            bar.update(hi - lo)
+        shard = replay_range(graph, stream, 0, n, precision=precision, conventions=conventions, batch_size=batch_size,
+                             on_batch=on_batch, labels=labels, record_spikes=record_spikes, advance=bar.update)
     finally:
         bar.close()
-    seconds = time.perf_counter() - start
-    return _assemble(sim, totals, per_sample, step_logits, labels, seconds)
+    sim = Simulator(graph, precision, conventions, 1)  # the layer facts; no replay state
+    return assemble(sim, [shard], labels, time.perf_counter() - start)
 
 
-def _assemble(sim: Simulator, totals, per_sample, step_logits, labels, seconds) -> SimResult:
+def assemble(sim: Simulator, shards: list[ShardCounts], labels, seconds: float) -> SimResult:
+    """The tables of a replay from its shards' int64 counts (any order; they must tile the samples).
+
+    Totals are sums of int64 per-sample counts and every per-sample row comes from exactly
+    one shard, so the result does not depend on how the samples were split.
+    """
+    totals, per_sample, step_logits = merge_shards(shards)
+    return _tables(sim, totals, per_sample, step_logits, labels, seconds)
+
+
+def _tables(sim: Simulator, totals, per_sample, step_logits, labels, seconds) -> SimResult:
     # Built straight from the int64 arrays (one DataFrame constructor per table, sums in
     # numpy): the tables must not cost more than the replay itself. pandas is imported
     # here, after the replay, so a command's first sample does not wait for it.
