@@ -22,3 +22,53 @@ def test_a_replay_keeps_the_thread_count_torch_was_given():
     env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="2")
     done = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["1", "1"]
+
+
+PROBE = """
+import os, sys
+from asnn_sim.app.cli import main
+sys.argv = ["asnn"] + sys.argv[1:]
+code = main(sys.argv[1:])
+import numba, torch
+print(os.environ.get("OMP_WAIT_POLICY"), torch.get_num_threads(), numba.get_num_threads(), code)
+"""
+
+
+def _probe(args, **env):
+    base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")}
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], env={**base, **env}, capture_output=True, text=True,
+                          check=True)
+    return done.stdout.split()[-4:]
+
+
+def test_threads_flag_sets_torch_and_numba_and_the_wait_policy_is_passive_unless_exported(tmp_path):
+    # A replay of a missing graph fails before torch or Numba loads: the probe imports
+    # them after the command, so they start with what the command put into the environment.
+    missing = ["simulate", str(tmp_path / "missing.asnn"), "--out", str(tmp_path / "c")]
+    assert _probe(missing + ["--threads", "1"]) == ["passive", "1", "1", "1"]
+    cores = str(len(os.sched_getaffinity(0)))
+    assert _probe(missing, OMP_WAIT_POLICY="active") == ["active", cores, cores, "1"]  # the user's choice wins
+
+
+def test_a_training_run_records_the_thread_count_it_was_given(tmp_path):
+    from asnn_sim.app.cli import main
+
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert main(["train", "--epochs", "1", "--limit", "50", "--out", str(tmp_path / "r"), "--quiet", "--threads", "1"]) == 0
+        import json
+
+        assert json.loads((tmp_path / "r" / "summary.json").read_text())["torch_threads"] == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_workers_share_the_cores():
+    from asnn_sim.threads import worker_environment
+
+    assert worker_environment(2, cores=8)["OMP_NUM_THREADS"] == "4"
+    assert worker_environment(3, cores=8)["NUMBA_NUM_THREADS"] == "2"  # 3 x 2 <= 8
+    assert worker_environment(4, cores=2)["OMP_NUM_THREADS"] == "1"  # never below one
+    assert worker_environment(2, cores=4)["OMP_WAIT_POLICY"] == "passive"
