@@ -34,8 +34,15 @@ print(os.environ.get("OMP_WAIT_POLICY"), torch.get_num_threads(), numba.get_num_
 """
 
 
+def _clean_environment() -> dict:
+    """This environment without thread settings (another test or a Dask worker may have set some)."""
+    from asnn_sim.threads import THREAD_VARIABLES, WAIT_POLICY
+
+    return {k: v for k, v in os.environ.items() if k not in (*THREAD_VARIABLES, *WAIT_POLICY)}
+
+
 def _probe(args, **env):
-    base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")}
+    base = _clean_environment()
     done = subprocess.run([sys.executable, "-c", PROBE, *args], env={**base, **env}, capture_output=True, text=True,
                           check=True)
     return done.stdout.split()[-4:]
@@ -51,18 +58,13 @@ def test_threads_flag_sets_torch_and_numba_and_the_wait_policy_is_passive_unless
 
 
 def test_a_training_run_records_the_thread_count_it_was_given(tmp_path):
-    from asnn_sim.app.cli import main
+    # In a process of its own: --threads changes the process's environment and runtimes.
+    cmd = [sys.executable, "-m", "asnn_sim.app.cli", "train", "--epochs", "1", "--limit", "50", "--quiet",
+           "--out", str(tmp_path / "r"), "--threads", "1"]
+    subprocess.run(cmd, env=_clean_environment(), capture_output=True, text=True, check=True)
+    import json
 
-    import torch
-
-    before = torch.get_num_threads()
-    try:
-        assert main(["train", "--epochs", "1", "--limit", "50", "--out", str(tmp_path / "r"), "--quiet", "--threads", "1"]) == 0
-        import json
-
-        assert json.loads((tmp_path / "r" / "summary.json").read_text())["torch_threads"] == 1
-    finally:
-        torch.set_num_threads(before)
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["torch_threads"] == 1
 
 
 def test_workers_share_the_cores():
