@@ -12,6 +12,13 @@ Every file is written atomically. All randomness of an epoch (shuffling, augment
 mixup, rate coding) comes from a numpy generator seeded with ``(seed, epoch)``, so a
 resumed run continues exactly as if it had never stopped, and the same seed on the same
 CPU gives the same metrics.
+
+Data-parallel training (``world`` from :mod:`asnn_sim.ddp`, under torchrun) wraps the
+model in ``DistributedDataParallel``: a ``DistributedSampler`` deals each process a
+disjoint shard of every epoch, each process takes ``batch_size // world_size`` samples
+per step (the global batch stays ``batch_size``), its own randomness comes from
+``(seed, epoch, rank)``, metrics are summed over the processes, and rank 0 alone writes
+the run files. docs/ddp.md has the details.
 """
 
 from __future__ import annotations
@@ -20,16 +27,19 @@ import json
 import math
 import platform
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DistributedSampler
 
-from asnn_sim import __version__, atomic
+from asnn_sim import __version__, atomic, ddp
 from asnn_sim.data import DATASETS, Dataset, augment_batch, iterate_batches, load_dataset
 from asnn_sim.encoding import ENCODINGS, EncoderSpec
 from asnn_sim.models import MODELS, RESIDUALS, build_model, pool_error, residuals_of
@@ -223,22 +233,38 @@ def evaluate(
     y: np.ndarray,
     device: torch.device,
     batch_size: int = EVAL_BATCH,
+    world: ddp.World = ddp.SINGLE,
 ) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` on images ``x`` with labels ``y``.
 
     The rate encoder draws each image's spikes from a stream seeded with ``(seed, index)``,
     exactly as the simulator's replay does, so both report the same accuracy.
+
+    With a distributed ``world`` (every rank holding the same model) the batches are
+    dealt out round-robin: rank r evaluates batches r, r + world_size, ... Each batch
+    holds the same images, with the same global sample indices, as in one process, and
+    the per-batch sums are added in batch order, so the result equals the single-process
+    one: the same correct count, and the same loss up to the rounding of the batches'
+    arithmetic (none was seen on this machine: docs/ddp.md).
     """
     model.eval()
-    loss_sum, correct, start = 0.0, 0, 0
-    for xb, yb in iterate_batches(x, y, batch_size, shuffle=False):
-        ids = np.arange(start, start + len(xb))
-        start += len(xb)
+    n_batches = math.ceil(len(y) / batch_size)
+    loss_sums, hits = np.zeros(n_batches), np.zeros(n_batches)
+    for b, (xb, yb) in enumerate(iterate_batches(x, y, batch_size, shuffle=False)):
+        if b % world.world_size != world.rank:
+            continue
+        ids = np.arange(b * batch_size, b * batch_size + len(xb))
         logits = model(model_inputs(model, xb, device, sample_ids=ids))
         target = torch.from_numpy(yb).to(device)
-        loss_sum += F.cross_entropy(logits, target, reduction="sum").item()
-        correct += (logits.argmax(1) == target).sum().item()
-    return loss_sum / len(y), correct / len(y)
+        loss_sums[b] = F.cross_entropy(logits, target, reduction="sum").item()
+        hits[b] = (logits.argmax(1) == target).sum().item()
+    if world.distributed:
+        # Each entry is non-zero on one rank only, so the sums are exact copies.
+        loss_sums, hits = ddp.all_reduce_sum(world, loss_sums), ddp.all_reduce_sum(world, hits)
+    loss_sum = 0.0
+    for value in loss_sums:  # left to right, as a running sum (not numpy's pairwise sum)
+        loss_sum += float(value)
+    return loss_sum / len(y), int(hits.sum()) / len(y)
 
 
 def _prepare_run_dir(out: Path, resume: bool, force: bool) -> None:
@@ -325,6 +351,7 @@ def train(
     progress: bool = True,
     on_epoch: Callable[[dict], None] | None = None,
     dataset: Dataset | None = None,
+    world: ddp.World = ddp.SINGLE,
 ) -> dict:
     """Train a model and write its run directory.
 
@@ -344,9 +371,15 @@ def train(
         Show progress (a bar on a terminal, plain lines otherwise) and one line per epoch.
     on_epoch : callable, optional
         Called with each epoch's metrics row after the checkpoint is written (for live
-        plots; raising from it stops training with the checkpoint intact).
+        plots; raising from it stops training with the checkpoint intact). In a
+        distributed run it is called on every rank, with the same metrics.
     dataset : Dataset, optional
         Already-loaded data (saves reloading in notebooks); must match ``config``.
+    world : ddp.World, optional
+        This process's place in a data-parallel job, e.g.
+        ``ddp.world_from_env()`` under torchrun; every process of the job calls
+        :func:`train` with the same arguments. The default is one process on its own,
+        which trains exactly as without this argument. See docs/ddp.md.
 
     Returns
     -------
@@ -357,38 +390,92 @@ def train(
     folder behind if it created ``out``; one with a checkpoint keeps it for ``resume``.
     """
     out = Path(out)
-    with atomic.removed_on_failure(out, RUN_FILES, keep="checkpoint.pt"):
-        return _train(config, out, device, resume, force, progress, on_epoch, dataset)
+    if not world.distributed:
+        with atomic.removed_on_failure(out, RUN_FILES, keep="checkpoint.pt"):
+            return _train(config, out, device, resume, force, progress, on_epoch, dataset, ddp.SINGLE)
+    dev = resolve_device(device)
+    try:
+        with ddp.process_group(world, dev) as (world, dev):
+            # Rank 0 alone creates and writes the run directory, so it alone cleans up after a failure.
+            cleanup = atomic.removed_on_failure(out, RUN_FILES, keep="checkpoint.pt") if world.is_main else nullcontext()
+            with cleanup:
+                return _train(config, out, dev, resume, force, progress and world.is_main, on_epoch, dataset, world)
+    except ddp.DistributedError as e:  # no GPU for this LOCAL_RANK, a group already running
+        raise TrainError(str(e)) from None
 
 
-def _train(config, out: Path, device, resume, force, progress, on_epoch, dataset) -> dict:
-    _prepare_run_dir(out, resume, force)
+def _setup(config, out: Path, device, resume: bool, force: bool, dataset, world: ddp.World):
+    """Check the request, prepare ``out`` (rank 0), read a stored config, load the data."""
+    if world.is_main:
+        _prepare_run_dir(out, resume, force)
     if resume:
         meta = json.loads((out / "config.json").read_text())
         stored = TrainConfig.from_dict(meta["config"])
         _check_resume_config(stored, config)
         config = stored
-    dev = resolve_device(device)
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    if config.batch_size % world.world_size:
+        raise TrainError(
+            f"--batch-size {config.batch_size} is not divisible by the {world.world_size} processes (WORLD_SIZE); "
+            "the global batch is split evenly over them"
+        )
     if dataset is None:
         try:
             dataset = load_dataset(config.dataset, config.data_dir, limit=config.limit)
         except ValueError as e:
             raise TrainError(str(e)) from None
+    return config, dev, dataset
+
+
+def _on_every_rank(world: ddp.World, step: Callable[[], tuple]) -> tuple:
+    """Run ``step`` on every rank; if it fails on any rank, it fails on all of them.
+
+    Without this, a rank that fails alone (its data folder is missing) would leave the
+    others waiting in their next collective. In one process ``step`` just runs. The
+    lowest failing rank's message is raised everywhere: rank 0 raises its own exception
+    when it failed (so it is reported as usual), every other rank a TrainError.
+    """
+    if not world.distributed:
+        return step()
+    result, error = None, None
+    try:
+        result = step()
+    except (ValueError, OSError) as e:  # what the command reports as a one-line error
+        error = e
+    failed = ddp.first_error(world, None if error is None else _one_line(error))
+    if failed is None:
+        return result
+    rank, message = failed
+    if world.is_main and rank == 0:
+        raise error
+    raise TrainError(message if rank == 0 else f"rank {rank}: {message}") from None
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        return f"{error.filename}: {error.strerror}"
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _train(config, out: Path, device, resume, force, progress, on_epoch, dataset, world: ddp.World) -> dict:
+    config, dev, dataset = _on_every_rank(world, lambda: _setup(config, out, device, resume, force, dataset, world))
 
     torch.manual_seed(config.seed)
-    model = make_model(config, dataset.input_shape, dataset.n_classes).to(dev)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    net = make_model(config, dataset.input_shape, dataset.n_classes).to(dev)
+    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     rows: list[dict] = []
     start_epoch = 0
     if resume:
+        # Every rank loads the checkpoint, so the optimizer states agree too.
         ckpt = torch.load(out / "checkpoint.pt", map_location=dev, weights_only=True)
-        model.load_state_dict(ckpt["model"])
+        net.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         rows = list(ckpt["metrics"])
         start_epoch = int(ckpt["epoch"])
-    else:
+    elif world.is_main:
         meta = {
             "config": asdict(config),
             "input_shape": list(dataset.input_shape),
@@ -398,9 +485,16 @@ def _train(config, out: Path, device, resume, force, progress, on_epoch, dataset
             "asnn_sim_version": __version__,
         }
         atomic.write_json(out / "config.json", meta)
+    # The model that trains: DDP averages the gradients over the ranks in backward (and,
+    # by default, hands rank 0's BatchNorm running statistics to every rank before each
+    # step). `net`, the same parameters unwrapped, is what is evaluated and saved, so the
+    # files hold plain state_dict keys.
+    model = net
+    if world.distributed:
+        model = DistributedDataParallel(net, device_ids=[dev.index] if dev.type == "cuda" else None)
 
-    n_params = sum(p.numel() for p in model.parameters())
-    batches_per_epoch = math.ceil(len(dataset.y_train) / config.batch_size)
+    n_params = sum(p.numel() for p in net.parameters())
+    batches_per_epoch = _batches_per_epoch(len(dataset.y_train), config.batch_size, world)
     # A bar on a terminal; in a log file only the epoch lines below (and a line every 30 s).
     bar = make_progress(
         config.epochs * batches_per_epoch,
@@ -412,17 +506,21 @@ def _train(config, out: Path, device, resume, force, progress, on_epoch, dataset
     )
     try:
         for epoch in range(start_epoch, config.epochs):
-            rows.append(_train_epoch(model, config, dataset, dev, optimizer, epoch, bar))
+            rows.append(_train_epoch(model, config, dataset, dev, optimizer, epoch, bar, world))
             scheduler.step()
-            _write_metrics(rows, out / "metrics.csv")
-            ckpt = {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "epoch": epoch + 1,
-                "metrics": rows,
-            }
-            _save_torch(ckpt, out / "checkpoint.pt")
+            if world.is_main:
+                _write_metrics(rows, out / "metrics.csv")
+                ckpt = {
+                    "model": net.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "epoch": epoch + 1,
+                    "metrics": rows,
+                }
+                _save_torch(ckpt, out / "checkpoint.pt")
+            # The epoch counts as finished on every rank once its checkpoint exists, so an
+            # on_epoch that stops the run (on any rank) leaves a checkpoint to resume.
+            ddp.barrier(world)
             r = rows[-1]
             if progress:
                 bar.write(
@@ -434,7 +532,6 @@ def _train(config, out: Path, device, resume, force, progress, on_epoch, dataset
     finally:
         bar.close()
 
-    _save_torch(model.state_dict(), out / "model.pt")
     summary = {
         "test_accuracy": rows[-1]["test_accuracy"],
         "test_loss": rows[-1]["test_loss"],
@@ -445,29 +542,87 @@ def _train(config, out: Path, device, resume, force, progress, on_epoch, dataset
         "n_params": n_params,
         "n_train": int(len(dataset.y_train)),
         "n_test": int(len(dataset.y_test)),
+        "world_size": world.world_size,
+        "backend": world.backend,
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
     }
-    atomic.write_json(out / "summary.json", summary)
+    if world.is_main:
+        _save_torch(net.state_dict(), out / "model.pt")
+        atomic.write_json(out / "summary.json", summary)
+    # Every rank returns once the run directory is complete (a script may read it next).
+    ddp.barrier(world)
     return summary
 
 
-def _train_epoch(model, config: TrainConfig, dataset: Dataset, dev, optimizer, epoch: int, bar) -> dict:
-    """One pass over the training set, then a test evaluation; returns the metrics row."""
+def _batches_per_epoch(n_train: int, batch_size: int, world: ddp.World) -> int:
+    """Optimizer steps per epoch (on every rank: the shards are equally long)."""
+    return math.ceil(math.ceil(n_train / world.world_size) / (batch_size // world.world_size))
+
+
+def _shard(n_train: int, world: ddp.World, seed: int, epoch: int) -> np.ndarray:
+    """This rank's training indices for ``epoch``, in the order to visit them.
+
+    torch's ``DistributedSampler`` shuffles all indices with ``(seed + epoch)`` (the same
+    order on every rank), pads them by repeating a few so that every rank gets the same
+    number (at most ``world_size - 1`` repeats per epoch), and deals them out
+    round-robin: disjoint shards of equal length, so all ranks take the same number of
+    steps (a rank with one step more would wait forever for the others' gradients).
+    """
+    sampler = DistributedSampler(range(n_train), num_replicas=world.world_size, rank=world.rank, shuffle=True,
+                                 seed=seed)
+    sampler.set_epoch(epoch)
+    return np.fromiter(iter(sampler), dtype=np.int64, count=len(sampler))
+
+
+def _shard_batches(x: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int) -> Iterator[tuple]:
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        yield x[idx], y[idx]
+
+
+def _epoch_batches(config: TrainConfig, dataset: Dataset, epoch: int, world: ddp.World):
+    """This rank's mini-batches for ``epoch`` and the generator of its other random draws.
+
+    One process: the ``(seed, epoch)`` generator shuffles, then draws augmentation,
+    mixup and rate codes (unchanged since before distributed training). Several: the
+    sampler shuffles and shards, and each rank draws the rest from ``(seed, epoch, rank)``.
+    """
+    if not world.distributed:
+        rng = np.random.default_rng([config.seed, epoch])
+        return iterate_batches(dataset.x_train, dataset.y_train, config.batch_size, shuffle=True, rng=rng), rng
+    order = _shard(len(dataset.y_train), world, config.seed, epoch)
+    rng = np.random.default_rng([config.seed, epoch, world.rank])
+    return _shard_batches(dataset.x_train, dataset.y_train, order, config.batch_size // world.world_size), rng
+
+
+def _diverged(epoch: int, loss: float) -> TrainError:
+    return TrainError(f"training diverged at epoch {epoch + 1} (loss is {loss}); try a smaller --lr")
+
+
+def _train_epoch(model, config: TrainConfig, dataset: Dataset, dev, optimizer, epoch: int, bar,
+                 world: ddp.World = ddp.SINGLE) -> dict:
+    """One pass over the training set, then a test evaluation; returns the metrics row.
+
+    ``model`` is the plain model, or its ``DistributedDataParallel`` wrapper in a
+    distributed ``world``; the row's sums are then over all ranks (its ``seconds`` are
+    this rank's).
+    """
     t0 = time.perf_counter()
-    rng = np.random.default_rng([config.seed, epoch])
+    net = model.module if isinstance(model, DistributedDataParallel) else model
+    batches, rng = _epoch_batches(config, dataset, epoch, world)
     mix = config.mixup and epoch < math.floor(MIXUP_OFF_FRACTION * config.epochs)
     model.train()
     loss_sum, correct, seen = 0.0, 0.0, 0
-    for xb, yb in iterate_batches(dataset.x_train, dataset.y_train, config.batch_size, shuffle=True, rng=rng):
+    for xb, yb in batches:
         if config.augment:
             xb = augment_batch(xb, rng)
         target = torch.from_numpy(yb).to(dev)
         if mix:
             xb, yb_b, lam = _mixup(xb, yb, rng)
             target_b = torch.from_numpy(yb_b).to(dev)
-        logits = model(model_inputs(model, xb, dev, rng))
+        logits = model(model_inputs(net, xb, dev, rng))
         if mix:
             loss = lam * F.cross_entropy(logits, target) + (1 - lam) * F.cross_entropy(logits, target_b)
             hits = lam * (logits.argmax(1) == target).sum() + (1 - lam) * (logits.argmax(1) == target_b).sum()
@@ -477,15 +632,24 @@ def _train_epoch(model, config: TrainConfig, dataset: Dataset, dev, optimizer, e
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        if not math.isfinite(loss.item()):
-            raise TrainError(f"training diverged at epoch {epoch + 1} (loss is {loss.item()}); try a smaller --lr")
+        # Distributed: checked below on the summed loss instead, so that every rank stops
+        # at the same point (one rank stopping alone would leave the others waiting).
+        if not world.distributed and not math.isfinite(loss.item()):
+            raise _diverged(epoch, loss.item())
         loss_sum += loss.item() * len(yb)
         correct += float(hits)
         seen += len(yb)
         bar.update(1)
         bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}")
+    if world.distributed:
+        loss_sum, correct, seen = ddp.all_reduce_sum(world, [loss_sum, correct, seen]).tolist()
+        if not math.isfinite(loss_sum):
+            raise _diverged(epoch, loss_sum / seen)
+        # The last step updated each rank's BatchNorm statistics with its own batch: give
+        # every rank rank 0's (the ones model.pt holds), so that all evaluate one model.
+        ddp.copy_from_rank0(world, net.buffers())
     lr = optimizer.param_groups[0]["lr"]
-    test_loss, test_acc = evaluate(model, dataset.x_test, dataset.y_test, dev)
+    test_loss, test_acc = evaluate(net, dataset.x_test, dataset.y_test, dev, world=world)
     return {
         "epoch": epoch + 1,
         "lr": lr,

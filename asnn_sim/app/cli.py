@@ -58,7 +58,8 @@ def add_train_parser(sub) -> None:
             "  asnn train --no-asnn --reset hard --pool avg --encoding temporal --out runs/nir   # exports to NIR\n"
             "  asnn train --dataset cifar10 --data-dir ~/data --encoding temporal --thresholds equal-mass \\\n"
             "             --augment --mixup --device cuda --out runs/cifar-temporal\n"
-            "  asnn train --out runs/hybrid --resume          # continue an interrupted run"
+            "  asnn train --out runs/hybrid --resume          # continue an interrupted run\n"
+            "  torchrun --nproc-per-node 2 --standalone -m asnn_sim.cli train --batch-size 64 --out runs/ddp   # data-parallel: docs/ddp.md"
         ),
     )
     p.add_argument("--out", required=True, type=Path, help="run directory to create")
@@ -102,26 +103,42 @@ def add_train_parser(sub) -> None:
 
 
 def run_train(args: argparse.Namespace) -> None:
+    import os
+
+    from asnn_sim import ddp
     from asnn_sim.train import TrainConfig, TrainError, train
 
-    names = {f.name for f in fields(TrainConfig)}
-    given = {k: v for k, v in vars(args).items() if k in names}
-    if given.get("data_dir") is not None:
-        given["data_dir"] = str(Path(given["data_dir"]).expanduser())
-    config = TrainConfig(**given) if not args.resume else None
-    if args.resume:
-        stored_path = args.out / "config.json"
-        if args.out.is_file():
-            raise TrainError(f"--resume: {args.out} is a file, not a run directory")
-        if not stored_path.is_file():
-            raise TrainError(f"--resume: {stored_path} not found; nothing to resume")
-        stored = json.loads(stored_path.read_text())["config"]
-        config = TrainConfig.from_dict({**stored, **given}) if given else None
-    summary = train(config, args.out, device=args.device, resume=args.resume, force=args.force, progress=not args.quiet)
-    print(
-        f"test accuracy {summary['test_accuracy']:.4f} after {summary['epochs']} epochs "
-        f"in {summary['train_seconds']:.1f} s on {summary['device']}; run written to {args.out}"
-    )
+    # Under torchrun every process runs this command; WORLD_SIZE > 1 makes it data-parallel.
+    world = ddp.world_from_env(os.environ)
+    try:
+        names = {f.name for f in fields(TrainConfig)}
+        given = {k: v for k, v in vars(args).items() if k in names}
+        if given.get("data_dir") is not None:
+            given["data_dir"] = str(Path(given["data_dir"]).expanduser())
+        config = TrainConfig(**given) if not args.resume else None
+        if args.resume:
+            stored_path = args.out / "config.json"
+            if args.out.is_file():
+                raise TrainError(f"--resume: {args.out} is a file, not a run directory")
+            if not stored_path.is_file():
+                raise TrainError(f"--resume: {stored_path} not found; nothing to resume")
+            stored = json.loads(stored_path.read_text())["config"]
+            config = TrainConfig.from_dict({**stored, **given}) if given else None
+        summary = train(config, args.out, device=args.device, resume=args.resume, force=args.force,
+                        progress=not args.quiet and world.is_main, world=world)
+    except (TrainError, KeyboardInterrupt) as e:
+        if world.is_main:
+            raise
+        # Every rank fails with the same TrainError (train agrees on it) or Ctrl-C: rank 0
+        # reports it, the others leave quietly with the same exit status.
+        raise SystemExit(130 if isinstance(e, KeyboardInterrupt) else 1) from None
+    if world.is_main:
+        print(
+            f"test accuracy {summary['test_accuracy']:.4f} after {summary['epochs']} epochs "
+            f"in {summary['train_seconds']:.1f} s on {summary['device']}"
+            + (f" x {summary['world_size']} processes ({summary['backend']})" if world.distributed else "")
+            + f"; run written to {args.out}"
+        )
 
 
 # ---------------------------------------------------------------- export
