@@ -31,6 +31,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from asnn_sim import threads
+
 #: The variables torchrun sets for every process (besides MASTER_ADDR and MASTER_PORT).
 ENV_VARS = ("WORLD_SIZE", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE")
 BACKENDS = {"cpu": "gloo", "cuda": "nccl"}
@@ -160,14 +162,6 @@ def rank_threads(env: Mapping[str, str], cores: int, local_world_size: int) -> i
     return max(1, cores // max(1, local_world_size))
 
 
-def available_cores() -> int:
-    """CPU cores this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
-
-
 def backend_for(device: torch.device) -> str:
     """gloo for CPU tensors, NCCL for CUDA tensors."""
     if device.type not in BACKENDS:
@@ -210,9 +204,11 @@ def start(world: World, device: torch.device, env: Mapping[str, str] | None = No
             )
         device = torch.device("cuda", world.local_rank)
         torch.cuda.set_device(device)
-    threads = rank_threads(os.environ if env is None else env, available_cores(), world.local_world_size)
-    if threads is not None:
-        torch.set_num_threads(threads)
+    # `--threads N` (asnn_sim.threads) is the user's explicit choice; else share the cores.
+    count = None if threads.requested() is not None else rank_threads(
+        os.environ if env is None else env, threads.cpu_count(), world.local_world_size)
+    if count is not None:
+        torch.set_num_threads(count)
     # device_id binds NCCL's communicator to this process's GPU at once (else it guesses
     # from the current device on first use); gloo takes none, so it is left out there.
     bind = {"device_id": device} if device.type == "cuda" else {}

@@ -36,6 +36,14 @@ WAIT_POLICY = {"OMP_WAIT_POLICY": "passive"}
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
+_requested: int | None = None  # --threads of this process, once prepare() has seen it
+
+
+def requested() -> int | None:
+    """The thread count this process was given with ``--threads`` (None: not given)."""
+    return _requested
+
+
 def cpu_count() -> int:
     """CPU cores this process may run on (its affinity mask, as a container or SLURM sets it)."""
     try:
@@ -66,10 +74,12 @@ def prepare(threads: int | None = None) -> None:
     """
     if threads is not None and threads < 1:
         raise ValueError(f"--threads must be >= 1; got {threads}")
+    global _requested
     for name, value in WAIT_POLICY.items():
         os.environ.setdefault(name, value)
     if threads is None:
         return
+    _requested = threads
     os.environ.update({name: str(threads) for name in THREAD_VARIABLES})
     torch = sys.modules.get("torch")
     if torch is not None:

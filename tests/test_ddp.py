@@ -28,6 +28,7 @@ import torch
 from asnn_sim import ddp
 from asnn_sim.data import load_dataset
 from asnn_sim.models.calibrate import calibrate_batchnorm
+from asnn_sim.threads import cpu_count
 from asnn_sim.train import RUN_FILES, TrainConfig, _shard, evaluate, load_run, make_model, model_inputs, train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,8 +149,8 @@ def test_ddp_run_writes_a_plain_run_directory(ddp_run, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["backend"] == "gloo" and summary["device"] == "cpu"
     # An even share of the cores, unless the user set OMP_NUM_THREADS (other than torchrun's 1).
-    threads = ddp.rank_threads(os.environ, ddp.available_cores(), 2) or int(os.environ["OMP_NUM_THREADS"])
-    assert summary["torch_threads"] == threads
+    expected = ddp.rank_threads(os.environ, cpu_count(), 2) or int(os.environ["OMP_NUM_THREADS"])
+    assert summary["torch_threads"] == expected
     metrics = pd.read_csv(out / "metrics.csv")
     assert list(metrics["epoch"]) == [1, 2]
     assert metrics["test_accuracy"].iloc[-1] == summary["test_accuracy"]
