@@ -37,7 +37,7 @@ from asnn_sim.progress import progress as make_progress
 from asnn_sim.sim.engine import Conventions, Simulator
 from asnn_sim.sim.replay import SimResult, assemble
 from asnn_sim.sim.shards import ReplayInput, ShardCounts, check_replay_request, replay_range, split_samples
-from asnn_sim.threads import cpu_count, worker_environment
+from asnn_sim.threads import cpu_count, numba_threads_from_environment, worker_environment
 
 INSTALL_HINT = "pip install 'asnn-sim[cluster]'"
 #: Shards per worker: enough to balance uneven workers and keep a lost shard small.
@@ -176,6 +176,7 @@ def _replay_shard(graph: Graph, stream: ReplayInput, lo: int, hi: int, settings:
 
     worker = get_worker()
     worker.log_event(topic, {"lo": lo, "hi": hi, "worker": worker.address})
+    numba_threads_from_environment()
     return replay_range(graph, stream, lo, hi, **settings)
 
 
@@ -210,7 +211,8 @@ def replay_sharded(
     precision, conventions, batch_size :
         As for :func:`asnn_sim.sim.simulate`.
     shards : int, optional
-        Number of sample ranges (default: 8 per worker, none smaller than a batch).
+        Number of sample ranges (default: 8 per worker, none smaller than a batch, and at
+        least one per worker).
     progress : bool
         Samples done across all workers, as shards finish.
     on_start : callable, optional
@@ -228,7 +230,8 @@ def replay_sharded(
     conventions = conventions or Conventions()
     workers = worker_count(client)
     if shards is None:
-        shards = min(SHARDS_PER_WORKER * workers, -(-n // batch_size))
+        # Up to 8 per worker, none smaller than a batch, but at least one per worker.
+        shards = min(n, max(workers, min(SHARDS_PER_WORKER * workers, -(-n // batch_size))))
     ranges = split_samples(n, shards)
     start = time.perf_counter()
     token = uuid.uuid4().hex[:12]

@@ -94,10 +94,28 @@ def worker_environment(workers: int, cores: int | None = None) -> dict[str, str]
     """Variables for each of ``workers`` processes sharing ``cores`` (default: this machine's).
 
     Each gets ``cores // workers`` threads (at least one), so workers x threads never
-    exceed the cores when ``workers <= cores``.
+    exceed the cores when ``workers <= cores``. ``NUMBA_NUM_THREADS`` is left out: a Dask
+    worker imports Numba before it applies these variables, and Numba refuses a count in
+    the environment that differs from the one it started with (at its next compile);
+    :func:`numba_threads_from_environment` sets Numba's count at run time instead.
     """
     cores = cpu_count() if cores is None else cores
-    return thread_environment(max(1, cores // workers))
+    env = thread_environment(max(1, cores // workers))
+    env.pop("NUMBA_NUM_THREADS", None)
+    return env
+
+
+def numba_threads_from_environment() -> None:
+    """Run the calling thread's Numba kernels on ``OMP_NUM_THREADS`` threads, if set.
+
+    For a Dask task: Numba's count is per calling thread, and a task runs on a thread of
+    the worker's pool, so each task sets it (cheap) before its kernels run.
+    """
+    asked = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if asked.isdigit() and int(asked) > 0:
+        import numba
+
+        numba.set_num_threads(min(int(asked), numba.config.NUMBA_NUM_THREADS))
 
 
 @contextmanager

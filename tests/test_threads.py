@@ -71,6 +71,7 @@ def test_workers_share_the_cores():
     from asnn_sim.threads import worker_environment
 
     assert worker_environment(2, cores=8)["OMP_NUM_THREADS"] == "4"
-    assert worker_environment(3, cores=8)["NUMBA_NUM_THREADS"] == "2"  # 3 x 2 <= 8
+    assert worker_environment(3, cores=8)["OMP_NUM_THREADS"] == "2"  # 3 x 2 <= 8
+    assert "NUMBA_NUM_THREADS" not in worker_environment(2)  # set at run time (numba_threads_from_environment)
     assert worker_environment(4, cores=2)["OMP_NUM_THREADS"] == "1"  # never below one
     assert worker_environment(2, cores=4)["OMP_WAIT_POLICY"] == "passive"

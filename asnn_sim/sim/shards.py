@@ -167,6 +167,7 @@ def replay_range(
     import time
 
     start = time.perf_counter()
+    batch_size = max(1, min(batch_size, hi - lo))  # a short range needs no buffers for a full batch
     sim = Simulator(graph, precision, conventions, batch_size)
     T, R, n = graph.timesteps, len(sim.rows), hi - lo
     totals = np.zeros((R, T, len(COUNTS)), np.int64)
