@@ -36,7 +36,8 @@ from asnn_sim.ir import Graph
 from asnn_sim.progress import progress as make_progress
 from asnn_sim.sim.engine import Conventions, Simulator
 from asnn_sim.sim.replay import SimResult, assemble
-from asnn_sim.sim.shards import ReplayInput, ShardCounts, check_replay_request, replay_range, split_samples
+from asnn_sim.sim.shards import (ReplayInput, ShardCounts, binary_steps, check_replay_request, replay_range,
+                                 split_samples)
 from asnn_sim.threads import cpu_count, numba_threads_from_environment, worker_environment
 
 INSTALL_HINT = "pip install 'asnn-sim[cluster]'"
@@ -180,12 +181,6 @@ def _replay_shard(graph: Graph, stream: ReplayInput, lo: int, hi: int, settings:
     return replay_range(graph, stream, lo, hi, **settings)
 
 
-def _frame_kinds_of_part(stream: ReplayInput, lo: int, hi: int, batch_size: int) -> np.ndarray:
-    from asnn_sim.sim.shards import binary_steps
-
-    return binary_steps(stream, lo, hi, batch_size)
-
-
 def replay_sharded(
     client,
     graph: Graph,
@@ -270,7 +265,7 @@ def _with_frame_kinds(client, stream: ReplayInput, ranges, batch_size: int, toke
     """Binary or analog per step over the whole dataset, each worker reading its ranges."""
     from dataclasses import replace
 
-    parts = [client.submit(_frame_kinds_of_part, stream.part(lo, hi), lo, hi, batch_size,
+    parts = [client.submit(binary_steps, stream.part(lo, hi), lo, hi, batch_size,
                            key=f"asnn-kinds-{token}-{i}", pure=False) for i, (lo, hi) in enumerate(ranges)]
     binary = np.logical_and.reduce(client.gather(parts))
     return replace(stream, frame_kinds=tuple("binary" if b else "analog" for b in binary))
