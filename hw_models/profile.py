@@ -137,6 +137,38 @@ class Assumption:
         return {"value": self.value, "low": self.low, "high": self.high}[which]
 
 
+#: Limits a ``[capacity]`` table may state (integers; each optional but cores_per_chip).
+CAPACITY_LIMITS = ("neurons_per_core", "axons_per_core", "synapse_bytes_per_core")
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What one chip holds (``[capacity]``), for :mod:`hw_models.capacity`'s mapping.
+
+    Attributes
+    ----------
+    cores_per_chip : int
+    neurons_per_core, axons_per_core, synapse_bytes_per_core : int or None
+        The per-core limits the source states (None: not stated, not a limit here).
+        ``axons_per_core`` is the number of distinct inputs a core's neurons can read
+        (a crossbar's rows).
+    synapse_bits : int
+        Bits one stored synapse takes (default: the profile's ``bits``).
+    source, grade, note : str
+        Where the numbers come from (paper, table or section) and how solid they are
+        (``measured``, ``simulated``, ``derived`` or ``documented``: a design figure).
+    """
+
+    cores_per_chip: int
+    neurons_per_core: int | None
+    axons_per_core: int | None
+    synapse_bytes_per_core: int | None
+    synapse_bits: int
+    source: str
+    grade: str
+    note: str = ""
+
+
 @dataclass(frozen=True)
 class Profile:
     """A hardware target: header, model switches, constants and assumptions.
@@ -179,6 +211,7 @@ class Profile:
     assumptions: dict[str, Assumption] = field(default_factory=dict)
     ann_note: str = ""
     path: Path | None = None
+    capacity: Capacity | None = None
 
     def param(self, name: str, which: str = "value") -> float:
         """A constant or assumption at ``which`` (``value``/``low``/``high``)."""
@@ -382,6 +415,8 @@ def parse_profile(data: dict[str, Any], label: str = "<profile>", path: Path | N
     if model["ann"] == "arithmetic" and number_format == "int" and "mult" not in constants:
         raise _err(label, "constants.mult", "is required to scale the ANN's multiplies with bit-width")
 
+    capacity = _parse_capacity(data.get("capacity"), label, bits)
+
     return Profile(
         name=header["name"],
         chip=header["chip"],
@@ -398,7 +433,45 @@ def parse_profile(data: dict[str, Any], label: str = "<profile>", path: Path | N
         assumptions=assumptions,
         ann_note=ann_note,
         path=path,
+        capacity=capacity,
     )
+
+
+def _parse_capacity(table: Any, label: str, bits: int) -> Capacity | None:
+    """The optional ``[capacity]`` table: integer limits, a source and a grade."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise _err(label, "capacity", "must be a table")
+    known = {"cores_per_chip", *CAPACITY_LIMITS, "synapse_bits", "source", "grade", "note"}
+    extra = sorted(set(table) - known)
+    if extra:
+        raise _err(label, f"capacity.{extra[0]}", f"is not a known field ({', '.join(sorted(known))})")
+
+    def count(key: str, required: bool = False) -> int | None:
+        value = table.get(key)
+        if value is None and not required:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise _err(label, f"capacity.{key}", f"must be a positive integer (got {value!r})")
+        return value
+
+    limits = {key: count(key) for key in CAPACITY_LIMITS}
+    if limits["axons_per_core"] and not limits["neurons_per_core"]:
+        raise _err(label, "capacity.axons_per_core", "needs neurons_per_core (the axon limit splits a core's neurons)")
+    if not limits["neurons_per_core"] and not limits["synapse_bytes_per_core"]:
+        raise _err(label, "capacity", "must state neurons_per_core or synapse_bytes_per_core (a limit per core)")
+    grade = table.get("grade")
+    if grade not in (*GRADES, "documented"):
+        raise _err(label, "capacity.grade", f"must be one of {', '.join((*GRADES, 'documented'))} (got {grade!r})")
+    source = table.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise _err(label, "capacity.source", "must name the paper and table/section the limits come from")
+    note = table.get("note", "")
+    if not isinstance(note, str):
+        raise _err(label, "capacity.note", "must be a string")
+    return Capacity(cores_per_chip=count("cores_per_chip", required=True), **limits,
+                    synapse_bits=count("synapse_bits") or bits, source=source.strip(), grade=grade, note=note)
 
 
 def _profile_files() -> dict[str, Any]:

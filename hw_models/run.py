@@ -19,13 +19,14 @@ from typing import Any
 import pandas as pd
 
 from .activity import DAMPFHOFFER_BAND
+from .capacity import capacity_table, map_model
 from .counts import Counts, load_counts
 from .errors import EnergyError
 from .model import ann_bits_note, estimate
 from .profile import Profile, list_profiles, load_profile
 from .summary import summarize
 
-OUTPUT_FILES = ("breakdown.parquet", "breakdown.csv", "summary.csv", "summary.json")
+OUTPUT_FILES = ("breakdown.parquet", "breakdown.csv", "summary.csv", "summary.json", "capacity.csv")
 
 
 @dataclass
@@ -43,6 +44,10 @@ class EnergyResult:
     profiles : list of Profile
     meta : dict
         Inputs and options, for ``summary.json``.
+    capacity : pandas.DataFrame
+        The layer-by-layer mapping on the profiles that state a ``[capacity]``
+        (:func:`hw_models.capacity.capacity_table`); its totals are ``summary``'s
+        ``cores``, ``chips`` and ``fits_one_chip``.
     """
 
     breakdown: pd.DataFrame
@@ -50,6 +55,7 @@ class EnergyResult:
     counts: Counts
     profiles: list[Profile]
     meta: dict[str, Any]
+    capacity: pd.DataFrame | None = None
 
 
 def parse_hw(hw: str | Sequence[str] | None) -> list[str]:
@@ -101,6 +107,13 @@ def run_energy(
     summary.insert(1, "chip", [p.chip for p in profiles])
     summary.insert(2, "scope", [p.scope for p in profiles])
     summary["ann_bits_note"] = [ann_bits_note(p, ann_bits) for p in profiles]
+    mappings = [map_model(counts.layers, p) if counts.kind == "snn" else None for p in profiles]
+    summary["cores"] = [m.cores if m else None for m in mappings]
+    summary["chips"] = [m.chips if m else None for m in mappings]
+    summary["fits_one_chip"] = [m.fits if m else None for m in mappings]
+    summary["neuron_utilisation"] = [m.neuron_utilisation if m else math.nan for m in mappings]
+    summary["synapse_utilisation"] = [m.synapse_utilisation if m else math.nan for m in mappings]
+    capacity = capacity_table(counts.layers, profiles) if counts.kind == "snn" else capacity_table(counts.layers, [])
     meta = {
         "counts_dir": str(counts.path) if counts.path else None,
         "ann_counts_dir": str(replay.path) if replay is not None and replay.path else None,
@@ -120,7 +133,8 @@ def run_energy(
             "break_even_spike_rate": "lambda* x spike_rate",
         },
     }
-    return EnergyResult(breakdown=breakdown, summary=summary, counts=counts, profiles=profiles, meta=meta)
+    return EnergyResult(breakdown=breakdown, summary=summary, counts=counts, profiles=profiles, meta=meta,
+                        capacity=capacity)
 
 
 def _json_safe(value: Any) -> Any:
@@ -143,7 +157,7 @@ def _umask() -> int:
 
 
 def write_outputs(result: EnergyResult, out_dir: str | Path) -> list[Path]:
-    """Write ``breakdown.parquet``, ``breakdown.csv``, ``summary.csv`` and ``summary.json``.
+    """Write ``breakdown.parquet``, ``breakdown.csv``, ``summary.csv``, ``summary.json`` and ``capacity.csv``.
 
     Parameters
     ----------
@@ -180,6 +194,7 @@ def write_outputs(result: EnergyResult, out_dir: str | Path) -> list[Path]:
         "breakdown.csv": lambda p: result.breakdown.to_csv(p, index=False),
         "summary.csv": lambda p: result.summary.to_csv(p, index=False),
         "summary.json": lambda p: Path(p).write_text(json.dumps(_json_safe(payload), indent=2) + "\n"),
+        "capacity.csv": lambda p: (result.capacity if result.capacity is not None else pd.DataFrame()).to_csv(p, index=False),
     }
     temps: dict[str, str] = {}
     try:

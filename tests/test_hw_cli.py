@@ -52,9 +52,15 @@ def test_energy_writes_all_outputs(counts_dir, tmp_path, capsys):
     args.handler(args)
     printed = capsys.readouterr().out
     assert "SNN/ANN" in printed and "spikes per synapse per inference" in printed and "0.15-1.38" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["breakdown.csv", "breakdown.parquet", "summary.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["breakdown.csv", "breakdown.parquet", "capacity.csv", "summary.csv", "summary.json"]
     breakdown = pd.read_parquet(out / "breakdown.parquet")
     assert set(breakdown["profile"]) == {"cmos45-fp32-arith", "loihi", "truenorth"}
+    # The chips with a [capacity] table are mapped; the summary holds the totals of capacity.csv.
+    capacity, summary = pd.read_csv(out / "capacity.csv"), pd.read_csv(out / "summary.csv").set_index("profile")
+    assert set(capacity["profile"]) == {"loihi", "truenorth"} and "capacity (layer-by-layer mapping" in printed
+    for name, rows in capacity.groupby("profile"):
+        assert summary.loc[name, "cores"] == rows["cores"].sum()
+    assert pd.isna(summary.loc["cmos45-fp32-arith", "cores"])
     assert set(breakdown["component"]) <= {
         "synaptic_compute",
         "neuron_update",
@@ -142,4 +148,4 @@ def test_failed_write_leaves_old_results(counts_dir, tmp_path, monkeypatch):
     with pytest.raises(EnergyError, match="cannot write results"):
         args.handler(args)
     assert (out / "summary.json").read_text() == before
-    assert sorted(p.name for p in out.iterdir()) == ["breakdown.csv", "breakdown.parquet", "summary.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["breakdown.csv", "breakdown.parquet", "capacity.csv", "summary.csv", "summary.json"]

@@ -234,6 +234,15 @@ def format_energy(result: EnergyResult) -> str:
     for _, r in s.iterrows():
         if r.get("ann_bits_note"):
             notes.append(f"  {r['profile']}: {r['ann_bits_note']}")
+    mapped = s[s["chips"].notna()] if "chips" in s else s.iloc[:0]
+    if len(mapped):
+        notes.append("capacity (layer-by-layer mapping, docs/energy.md; energy above assumes it runs as counted):")
+        for _, r in mapped.iterrows():
+            fits = "fits one chip" if r["fits_one_chip"] else f"needs {int(r['chips'])} chips"
+            used = [f"{what} used {_fmt(100 * r[col], 2)} %" for what, col in
+                    (("neuron slots", "neuron_utilisation"), ("synaptic memory", "synapse_utilisation"))
+                    if math.isfinite(r[col])]
+            notes.append(f"  {r['profile']}: {fits}, {int(r['cores']):,} cores; " + ", ".join(used))
     return "\n".join(notes)
 
 
