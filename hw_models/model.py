@@ -10,6 +10,8 @@ Energy per inference = sum over layers, timesteps and components of
 ``weight_memory``     weight reads (one per synaptic op) and bias reads, priced by SRAM size
 ``potential_memory``  membrane-potential (ANN: partial-sum) reads and writes
 ``spike_routing``     address computation, input/output buffer traffic, or per-spike routing
+``dram``              64-bit DRAM accesses of weights and potentials that do not fit the
+                      on-chip SRAM (profiles with a DRAM tier; :func:`hw_models.ops._dram_tier`)
 ``static``            static power x latency (only where a profile gives both)
 
 Each is evaluated three times, with every constant at its value, low and high end.
@@ -45,6 +47,7 @@ COMPONENTS = (
     "weight_memory",
     "potential_memory",
     "spike_routing",
+    "dram",
     "static",
 )
 SCENARIOS = ("value", "low", "high")
@@ -195,6 +198,7 @@ def price(ops: dict, profile: Profile, which: str = "value", *, system: str = "s
         out["spike_routing"] = ops["spikes_out"] * per_spike
     else:
         out["spike_routing"] = zero
+    out["dram"] = ops["dram_words"] * profile.param("dram", which) if m["dram"] != "none" else zero
     return out
 
 

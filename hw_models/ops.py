@@ -127,6 +127,50 @@ def _memory_sizes(ops: Ops, q: dict, profile: Profile, in_bits_multi: float, out
     ops["out_mem_bytes"] = q["out_elems"] * out_bits / 8
 
 
+def _dram_tier(ops: Ops, q: dict, profile: Profile) -> None:
+    """Move the traffic of memories larger than the on-chip SRAM to DRAM, in place.
+
+    With ``model.dram`` set, a layer's weight array (or potential array) larger than the
+    ``sram_capacity`` assumption does not fit on chip. How often its words cross from
+    DRAM is the reuse switch (``dram_words``: 64-bit DRAM accesses per inference):
+
+    * ``per-event``: every read of such a weight (every potential access) goes to DRAM,
+      and nothing of it to SRAM (no reuse: the upper bound);
+    * ``per-step``: each weight is fetched once per timestep for a batch of ``batch``
+      samples into an on-chip buffer of ``sram_capacity`` bytes, from which the reads are
+      then served (priced as SRAM of that size); each potential is read and written once
+      per step (potentials are per sample: a batch does not share them);
+    * ``per-batch``: each weight is fetched once per batch (spread over the layer's
+      rows), potentials as ``per-step``.
+
+    Memories that fit are untouched, so a model that fits costs exactly what it did.
+    """
+    reuse = profile.model["dram"]
+    zeros = np.zeros_like(q["weight_elems"])
+    ops["dram_words"] = zeros
+    if reuse == "none":
+        return
+    capacity, batch = profile.param("sram_capacity"), max(1.0, profile.param("batch"))
+    weights_off = ops["weight_mem_bytes"] > capacity
+    pots_off = ops["pot_mem_bytes"] > capacity
+    w_words, p_words = ops["weight_bits"] / 64.0, ops["pot_bits"] / 64.0
+    if reuse == "per-event":
+        words = np.where(weights_off, ops["weight_reads"] * w_words, 0.0)
+        words += np.where(pots_off, ops["pot_accesses"] * p_words, 0.0)
+        ops["weight_reads"] = np.where(weights_off, 0.0, ops["weight_reads"])
+        ops["pot_accesses"] = np.where(pots_off, 0.0, ops["pot_accesses"])
+    else:
+        fetch = q["weight_elems"] * w_words / batch  # the layer's weights, once per step
+        if reuse == "per-batch":
+            _, index, rows = np.unique(ops["layer_index"], return_inverse=True, return_counts=True)
+            fetch = fetch / rows[index]  # once per batch, spread over the layer's T rows
+        words = np.where(weights_off, fetch, 0.0)
+        words += np.where(pots_off & (ops["pot_accesses"] > 0), 2.0 * q["pot_elems"] * p_words, 0.0)
+        ops["weight_mem_bytes"] = np.minimum(ops["weight_mem_bytes"], capacity)  # served from the buffer
+        ops["pot_mem_bytes"] = np.minimum(ops["pot_mem_bytes"], capacity)
+    ops["dram_words"] = words
+
+
 def event_driven_ops(base: Ops, profile: Profile) -> Ops:
     """Operations of the SNN's event-driven dataflow.
 
@@ -170,6 +214,7 @@ def event_driven_ops(base: Ops, profile: Profile) -> Ops:
     for name in ("addr_mac", "addr_add", "in_reads_bin", "in_reads_multi", "out_writes", "spikes_out"):
         ops[name] = q[name]
     _memory_sizes(ops, q, profile, in_bits_multi=float(profile.bits), out_bits=np.ones_like(neurons))  # 1-bit spikes
+    _dram_tier(ops, q, profile)
     return ops
 
 
@@ -221,4 +266,5 @@ def dense_ann_ops(base: Ops, profile: Profile, *, act_bits: int | None = None) -
     ops["out_writes"] = q["out_writes"]
     ops["spikes_out"] = q["spikes_out"]
     _memory_sizes(ops, q, profile, in_bits_multi=bits, out_bits=bits * np.ones_like(neurons))
+    _dram_tier(ops, q, profile)
     return ops

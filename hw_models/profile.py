@@ -39,6 +39,9 @@ MODEL_CHOICES: dict[str, tuple[str, ...]] = {
     "sram": ("none", "log-interp", "linear-fit"),
     "sram_access": ("per-bit", "per-access"),
     "ann": ("arithmetic", "graded-events"),
+    # The DRAM tier: 'none', or how often a weight that does not fit the on-chip SRAM is
+    # fetched from DRAM: on every read, once per timestep per batch, or once per batch.
+    "dram": ("none", "per-event", "per-step", "per-batch"),
 }
 
 # Energy units are normalised to picojoules, power to watts, time to seconds.
@@ -56,6 +59,9 @@ UNIT_SCALE: dict[str, tuple[str, float]] = {
     "ns": ("time", 1e-9),
     "count": ("count", 1.0),
     "bits": ("count", 1.0),
+    "B": ("count", 1.0),
+    "KB": ("count", 1024.0),
+    "MB": ("count", 1024.0 * 1024.0),
 }
 
 # Which constants (and assumptions) each switch setting needs.
@@ -69,16 +75,20 @@ REQUIRED_CONSTANTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("routing", "addressing"): ("add", "mac", "sram_8kb", "sram_32kb", "sram_1mb"),
     ("routing", "per-spike"): ("spike_out", "hop"),
     ("static", "power-x-latency"): ("static_power",),
+    **{("dram", reuse): ("dram",) for reuse in ("per-event", "per-step", "per-batch")},
 }
 REQUIRED_ASSUMPTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("routing", "per-spike"): ("hops_per_spike",),
     ("static", "power-x-latency"): ("step_latency", "ann_latency"),
+    **{("dram", reuse): ("sram_capacity", "batch") for reuse in ("per-event", "per-step", "per-batch")},
 }
 EXPECTED_KIND: dict[str, str] = {
     "static_power": "power",
     "step_latency": "time",
     "ann_latency": "time",
     "hops_per_spike": "count",
+    "sram_capacity": "count",
+    "batch": "count",
 }
 
 PROFILE_DIR = "profiles"
@@ -364,7 +374,7 @@ def parse_profile(data: dict[str, Any], label: str = "<profile>", path: Path | N
     raw_model = data.get("model")
     if not isinstance(raw_model, dict):
         raise _err(label, "model", "table is required")
-    defaults = {"sram": "none", "sram_access": "per-bit", "static": "none"}
+    defaults = {"sram": "none", "sram_access": "per-bit", "static": "none", "dram": "none"}
     model: dict[str, str] = {}
     for key, choices in MODEL_CHOICES.items():
         value = raw_model.get(key, defaults.get(key))

@@ -68,6 +68,7 @@ def test_energy_writes_all_outputs(counts_dir, tmp_path, capsys):
         "weight_memory",
         "potential_memory",
         "spike_routing",
+        "dram",
         "static",
     }
     assert len(pd.read_csv(out / "breakdown.csv")) == len(breakdown)

@@ -98,6 +98,7 @@ COMPONENT_LABELS = {
     "weight_memory": "weight memory",
     "potential_memory": "potential memory",
     "spike_routing": "spike routing",
+    "dram": "DRAM",
     "static": "static (leakage)",
 }
 #: Component fill colours (Paul Tol "muted", colour-blind safe; distinct from encodings' roles).
@@ -108,6 +109,7 @@ COMPONENT_COLORS = {
     "weight_memory": "#44AA99",
     "potential_memory": "#DDCC77",
     "spike_routing": "#CC6677",
+    "dram": "#882255",
     "static": "#AA4499",
 }
 
