@@ -20,6 +20,7 @@ import pandas as pd
 
 from .activity import DAMPFHOFFER_BAND
 from .capacity import capacity_table, map_model
+from .sensitivity import sensitivity as one_at_a_time
 from .counts import Counts, load_counts
 from .errors import EnergyError
 from .model import ann_bits_note, estimate
@@ -48,6 +49,9 @@ class EnergyResult:
         The layer-by-layer mapping on the profiles that state a ``[capacity]``
         (:func:`hw_models.capacity.capacity_table`); its totals are ``summary``'s
         ``cores``, ``chips`` and ``fits_one_chip``.
+    sensitivity : pandas.DataFrame or None
+        With ``run_energy(..., sensitivity=True)``: the ratio with each uncertain
+        parameter alone at its low and high end (:func:`hw_models.sensitivity.sensitivity`).
     """
 
     breakdown: pd.DataFrame
@@ -56,6 +60,7 @@ class EnergyResult:
     profiles: list[Profile]
     meta: dict[str, Any]
     capacity: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
 
 
 def parse_hw(hw: str | Sequence[str] | None) -> list[str]:
@@ -75,6 +80,7 @@ def run_energy(
     *,
     ann_counts: str | Path | Counts | None = None,
     ann_bits: str | int = "same",
+    sensitivity: bool = False,
 ) -> EnergyResult:
     """Load counts and profiles, estimate, and summarise.
 
@@ -87,6 +93,9 @@ def run_energy(
     ann_counts : str, pathlib.Path or Counts, optional
         Replayed ANN counts for the zero-skipping baseline.
     ann_bits : {'same', 'matched'} or int
+    sensitivity : bool
+        Also move each uncertain constant alone over its bounds (two more estimates per
+        such constant; ``sensitivity.csv``).
 
     Returns
     -------
@@ -133,8 +142,9 @@ def run_energy(
             "break_even_spike_rate": "lambda* x spike_rate",
         },
     }
+    tornado = one_at_a_time(counts, profiles, ann_counts=replay, ann_bits=ann_bits) if sensitivity else None
     return EnergyResult(breakdown=breakdown, summary=summary, counts=counts, profiles=profiles, meta=meta,
-                        capacity=capacity)
+                        capacity=capacity, sensitivity=tornado)
 
 
 def _json_safe(value: Any) -> Any:
@@ -196,6 +206,8 @@ def write_outputs(result: EnergyResult, out_dir: str | Path) -> list[Path]:
         "summary.json": lambda p: Path(p).write_text(json.dumps(_json_safe(payload), indent=2) + "\n"),
         "capacity.csv": lambda p: (result.capacity if result.capacity is not None else pd.DataFrame()).to_csv(p, index=False),
     }
+    if result.sensitivity is not None:
+        writers["sensitivity.csv"] = lambda p: result.sensitivity.to_csv(p, index=False)
     temps: dict[str, str] = {}
     try:
         for name, write in writers.items():

@@ -57,3 +57,4 @@ def test_a_model_that_fits_costs_what_it_did_without_a_dram_tier(tmp_path):
     without = estimate(tiny(), _variant(tmp_path, "cmos45-int8-sram", model__dram="none"))
     assert with_tier["energy_pj"].sum() == without["energy_pj"].sum()
     assert (with_tier.loc[with_tier["component"] == "dram", "energy_pj"] == 0).all()
+

@@ -92,7 +92,8 @@ def add_energy_parser(sub: argparse._SubParsersAction) -> None:
             "examples:\n"
             "  asnn energy counts/hybrid --out energy/hybrid\n"
             "  asnn energy counts/hybrid --hw cmos45-int8-sram,loihi,my-chip.toml\n"
-            "  asnn energy counts/hybrid --ann-counts counts/ann --ann-bits matched --out energy/hybrid --force"
+            "  asnn energy counts/hybrid --ann-counts counts/ann --ann-bits matched --out energy/hybrid --force\n"
+            "  asnn energy counts/resnet19 --hw cmos45-int8-sram,loihi --sensitivity   # fits? DRAM? which constant matters?"
         ),
     )
     p.add_argument("counts_dir", metavar="COUNTS_DIR", type=Path, help="counts directory written by asnn simulate (the SNN)")
@@ -114,6 +115,9 @@ def add_energy_parser(sub: argparse._SubParsersAction) -> None:
         default="same",
         help="ANN activation width: the profile's (same, default) or ceil(log2(T+1)) bits (matched)",
     )
+    p.add_argument("--sensitivity", action="store_true",
+                   help="also move each uncertain constant alone over its low/high bounds: which one moves the "
+                        "SNN/ANN ratio most (sensitivity.csv with --out)")
     p.add_argument("--force", action="store_true", help="overwrite the results in an existing OUT")
     p.set_defaults(handler=run_energy)
 
@@ -234,6 +238,15 @@ def format_energy(result: EnergyResult) -> str:
     for _, r in s.iterrows():
         if r.get("ann_bits_note"):
             notes.append(f"  {r['profile']}: {r['ann_bits_note']}")
+    if result.sensitivity is not None:
+        notes.append("what moves the SNN/ANN ratio most (each constant alone at its low / high end):")
+        for name, group in result.sensitivity.groupby("profile", sort=False):
+            top = group.iloc[0]
+            notes.append(f"  {name}: {top['parameter']} ({_fmt(top['low'])}-{_fmt(top['high'])} {top['unit']}): "
+                         f"ratio {_fmt(top['ratio_at_low'], 3)} to {_fmt(top['ratio_at_high'], 3)}")
+        flat = [p.name for p in result.profiles if p.name not in set(result.sensitivity["profile"])]
+        if flat:
+            notes.append(f"  {', '.join(flat)}: every constant is a single published value (no bounds to move)")
     mapped = s[s["chips"].notna()] if "chips" in s else s.iloc[:0]
     if len(mapped):
         notes.append("capacity (layer-by-layer mapping, docs/energy.md; energy above assumes it runs as counted):")
@@ -356,7 +369,8 @@ def run_energy(args: argparse.Namespace) -> None:
 
     if args.out is not None:
         refuse_to_overwrite(args.out, args.force)
-    result = estimate_energy(args.counts_dir, hw_names(args.hw), ann_counts=args.ann_counts, ann_bits=args.ann_bits)
+    result = estimate_energy(args.counts_dir, hw_names(args.hw), ann_counts=args.ann_counts, ann_bits=args.ann_bits,
+                             sensitivity=args.sensitivity)
     print(format_energy(result))
     if args.out is not None:
         written = write_outputs(result, args.out)

@@ -59,6 +59,7 @@ __all__ = [
     "plot_accuracy_vs_energy",
     "plot_early_exit",
     "plot_spike_raster",
+    "plot_sensitivity",
 ]
 
 DPI = 150
@@ -1135,4 +1136,53 @@ def plot_spike_raster(
     )
     axes[-1].set_xlabel("timestep t (0-based)\n" + textwrap.fill(caption, int(fig_w * 13)), fontsize=8.5)
     fig.suptitle(title or "Spike raster of one sample", fontsize=12)
+    return _save(fig, path, dpi)
+
+
+def plot_sensitivity(table: pd.DataFrame, path, *, top: int = 6, title: str | None = None, dpi: int = DPI) -> Path:
+    """Tornado diagram: the SNN/ANN ratio with each uncertain constant alone at its bounds.
+
+    One panel per profile that has uncertain constants, one bar per constant (the
+    ``top`` widest, widest on top) from ``ratio_at_low`` to ``ratio_at_high``; the
+    vertical line is the ratio with every constant at its value, the dotted one 1 (where
+    SNN and ANN cost the same).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`hw_models.sensitivity.sensitivity` (one model).
+    path : str or os.PathLike
+        PNG to write.
+    top : int
+        Constants shown per profile.
+    title : str, optional
+    dpi : int
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    table = table[table["swing"] > 0]  # a constant that moves nothing (e.g. DRAM where every array fits) has no bar
+    profiles = list(dict.fromkeys(table["profile"]))
+    n = max(1, len(profiles))
+    fig = Figure(figsize=(6.4, 0.5 + 1.6 * n), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(n, 1, squeeze=False)[:, 0]
+    if not profiles:
+        axes[0].text(0.5, 0.5, "no uncertain constant moves the ratio on these profiles", ha="center", va="center")
+        axes[0].set_axis_off()
+    for ax, name in zip(axes, profiles):
+        rows = table[table["profile"] == name].head(top).iloc[::-1]
+        lo = np.minimum(rows["ratio_at_low"], rows["ratio_at_high"])
+        hi = np.maximum(rows["ratio_at_low"], rows["ratio_at_high"])
+        ax.barh(rows["parameter"], hi - lo, left=lo, color="#44AA99", height=0.6)
+        ax.axvline(float(rows["ratio"].iloc[0]), color="black", lw=1)
+        ax.axvline(1.0, color="grey", lw=1, ls=":")
+        left, right = min(lo.min(), rows["ratio"].iloc[0], 1.0), max(hi.max(), rows["ratio"].iloc[0], 1.0)
+        ax.set_xlim(left - 0.05 * (right - left), right + 0.05 * (right - left))
+        ax.set_title(name, fontsize=9, loc="left")
+        ax.tick_params(labelsize=8)
+    axes[-1].set_xlabel("SNN/ANN energy ratio (one constant at its low or high end)")
+    if title:
+        fig.suptitle(title, fontsize=10)
     return _save(fig, path, dpi)

@@ -132,6 +132,15 @@ def verdict(ratio_min: float, ratio_max: float, n_seeds: int) -> str:
 # ------------------------------------------------------------------ per seed
 
 
+def sensitivity_table(artifact: ModelArtifacts, hw: list[str]) -> pd.DataFrame:
+    """One model's SNN/ANN ratio with each uncertain constant alone at its bounds (dense ANN)."""
+    from hw_models import load_counts, load_profile
+    from hw_models.sensitivity import sensitivity
+
+    table = sensitivity(load_counts(artifact.counts_dir), [load_profile(h) for h in hw])
+    return table.assign(encoding=artifact.label, seed=artifact.config.seed)
+
+
 def energy_tables(artifacts: list[ModelArtifacts], hw: list[str]) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Per encoding x profile energy summary of one seed, and each model's long breakdown.
 
@@ -705,6 +714,8 @@ def build_report(
         "energy_components": components,
         "conventions": aggregate_conventions(cat["conventions"]),
     }
+    tornado_source = next(a for a in runs[seeds[0]] if not a.is_ann)
+    tables["sensitivity"] = sensitivity_table(tornado_source, hw)
     for name, frame in tables.items():
         _write_table(frame, out / "tables", name)
 
@@ -737,6 +748,10 @@ def build_report(
             curves, fig / "early_exit.png", profile=headline_profile,
             title=f"Early exit on {headline_profile}: readout after step t ({seeds_note}"
                   + (f"; bars: {spread_name})" if several else ")"),
+        ),
+        "sensitivity": plots.plot_sensitivity(
+            tables["sensitivity"], fig / "sensitivity.png",
+            title=f"What moves the SNN/ANN ratio: {tornado_source.label}, seed {tornado_source.config.seed}, dense ANN",
         ),
         "raster": plots.plot_spike_raster(
             raster_data(raster_source), fig / "raster.png",
@@ -893,6 +908,17 @@ def _summary_markdown(title, runs, tables, head_md, headline_profile, spread_nam
         f"Accuracy vs energy: points are means over the seeds, bars the {spread_name} (accuracy and energy).",
         "",
         "![accuracy vs energy](figures/accuracy_vs_energy.png)",
+        "",
+    ]
+    lines += [
+        "## Which constants matter",
+        "",
+        "Each uncertain constant alone at its low and at its high end, every other at its value "
+        f"(the {tables['sensitivity']['encoding'].iloc[0] if len(tables['sensitivity']) else 'first'} model of the "
+        "first seed against the dense ANN; `tables/sensitivity.csv` has every constant). Profiles whose "
+        "constants are single published values have no bars.",
+        "",
+        "![sensitivity](figures/sensitivity.png)",
         "",
     ]
     lines += _conventions_markdown(tables["conventions"])
