@@ -8,7 +8,8 @@ function of size are offered, because published models use both:
     Piecewise linear in log2(size) through the three points, clamped to the end values
     outside [8 KB, 1 MB]. Below 8 KB the energy does not keep falling (a floor, so small
     memories are charged as an 8 KB array); above 1 MB the memory would really be DRAM,
-    which this model does not price (so large memories are under-charged; docs say so).
+    which profiles with a DRAM tier price separately (``model.dram``: the array moves to
+    DRAM, :func:`hw_models.ops._dram_tier`); without one it is under-charged.
 ``linear-fit``
     Least-squares straight line E = a + b * bytes through the three points, as in
     Lemaire et al. (ICONIP 2022); about 13 pJ at zero size and 0.083 pJ per extra KB.
