@@ -335,3 +335,30 @@ def estimate(
         bases["ann"] = per_inference(twin.counts, twin.layers)
     frames = [_estimate_one(p, bases, snn.timesteps, ann, replay is not None, ann_bits) for p in loaded]
     return pd.concat(frames, ignore_index=True)
+
+
+def ratio_function(counts: Counts, *, ann_counts: Counts | None = None, ann_bits: str | int = "same"):
+    """A function ``profile -> SNN/ANN energy ratio`` (constants at their value) for ``counts``.
+
+    The same totals as :func:`estimate` and :func:`hw_models.summary.summarize` give,
+    without building the long table: the per-inference arrays are made once, so pricing
+    many variants of a profile (:mod:`hw_models.sensitivity`) costs one ``price`` each.
+    """
+    replay = check_ann_counts(counts, ann_counts) if ann_counts is not None else None
+    snn_base = per_inference(counts.counts, counts.layers)
+    twin = replay if replay is not None else dense_ann_counts(counts)
+    ann_base = per_inference(twin.counts, twin.layers)
+    steps = counts.timesteps
+
+    def ratio(profile: Profile) -> float:
+        static = profile.model["static"] == "power-x-latency"
+        snn = sum(float(v.sum()) for v in price(event_driven_ops(snn_base, profile), profile, system="snn").values())
+        act_bits = ann_activation_bits(profile, ann_bits, steps)
+        ops = dense_ann_ops(ann_base, profile, act_bits=act_bits)
+        ann = sum(float(v.sum()) for v in price(ops, profile, system="ann", act_bits=act_bits).values())
+        if static:  # W x s, in pJ: per step for the SNN, one pass for the ANN
+            snn += profile.param("static_power") * profile.param("step_latency") * 1e12 * steps
+            ann += profile.param("static_power") * profile.param("ann_latency") * 1e12
+        return snn / ann
+
+    return ratio

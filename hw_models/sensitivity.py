@@ -15,9 +15,8 @@ from dataclasses import replace
 import pandas as pd
 
 from .counts import Counts
-from .model import estimate
+from .model import ratio_function
 from .profile import UNIT_SCALE, Profile
-from .summary import summarize
 
 #: The unit every value is normalised to, by the kind of its file unit (see hw_models.profile).
 NORMALISED = {"energy": "pJ", "power": "W", "time": "s", "count": "count"}
@@ -31,11 +30,6 @@ def _with(profile: Profile, name: str, which: str) -> Profile:
         return replace(profile, constants={**profile.constants, name: replace(c, value=c.at(which))})
     a = profile.assumptions[name]
     return replace(profile, assumptions={**profile.assumptions, name: replace(a, value=a.at(which))})
-
-
-def _ratio(counts: Counts, profile: Profile, ann_counts, ann_bits) -> float:
-    table = summarize(estimate(counts, [profile], ann_counts=ann_counts, ann_bits=ann_bits))
-    return float(table["ratio"].iloc[0])
 
 
 def sensitivity(counts: Counts, profiles: list[Profile], *, ann_counts: Counts | None = None,
@@ -58,13 +52,15 @@ def sensitivity(counts: Counts, profiles: list[Profile], *, ann_counts: Counts |
         absolute difference; within a profile, widest swing first.
     """
     rows = []
+    ratio_of = ratio_function(counts, ann_counts=ann_counts, ann_bits=ann_bits)
     for p in profiles:
-        ratio = _ratio(counts, p, ann_counts, ann_bits)
         uncertain = [(n, "constant", c) for n, c in p.constants.items() if c.low != c.high]
         uncertain += [(n, "assumption", a) for n, a in p.assumptions.items() if a.low != a.high]
+        if not uncertain:
+            continue
+        ratio = ratio_of(p)
         for name, kind, entry in uncertain:
-            at_low = _ratio(counts, _with(p, name, "low"), ann_counts, ann_bits)
-            at_high = _ratio(counts, _with(p, name, "high"), ann_counts, ann_bits)
+            at_low, at_high = ratio_of(_with(p, name, "low")), ratio_of(_with(p, name, "high"))
             rows.append({"profile": p.name, "parameter": name, "kind": kind, "unit": NORMALISED[UNIT_SCALE[entry.unit][0]], "low": entry.low,
                          "value": entry.value, "high": entry.high, "ratio": ratio, "ratio_at_low": at_low,
                          "ratio_at_high": at_high, "swing": abs(at_high - at_low)})

@@ -37,3 +37,14 @@ def test_sensitivity_orders_the_widest_first():
     table = sensitivity(tiny(), [load_profile("loihi")])
     assert len(table) >= 3 and table["swing"].is_monotonic_decreasing
     assert (table["ratio_at_low"].sub(table["ratio"]).abs() <= table["swing"] + 1e-12).all()
+
+
+def test_the_fast_ratio_equals_the_summary_on_every_profile():
+    from hw_models import list_profiles, load_profile, run_energy
+    from hw_models.model import ratio_function
+
+    counts = tiny()
+    summary = run_energy(counts, list_profiles()).summary.set_index("profile")
+    ratio = ratio_function(counts)
+    for name in list_profiles():
+        assert ratio(load_profile(name)) == pytest.approx(summary.loc[name, "ratio"], rel=1e-12), name
