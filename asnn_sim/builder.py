@@ -936,7 +936,7 @@ class GraphBuilder:
         in_shapes = [self._shapes[s] for s in node.inputs]
         in_types = [self._types[s] for s in node.inputs]
         shape = tuple(node.output_shape(in_shapes))
-        value_type = node.output_type(in_types, self._kind)
+        value_type = node.value_type(in_types, self._kind)
         for src, t in zip(node.inputs, in_types):
             if t == CURRENT:
                 if src in self._reader:

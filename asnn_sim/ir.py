@@ -132,7 +132,7 @@ class Graph:
                 if arr is not None and len(arr) != self.timesteps:
                     raise fail(node.name, f"{what} has {len(arr)} entries, expected one per timestep ({self.timesteps})")
             shapes[node.name] = tuple(node.output_shape([shapes[s] for s in node.inputs]))
-            types[node.name] = node.output_type([types[s] for s in node.inputs], self.kind)
+            types[node.name] = node.value_type([types[s] for s in node.inputs], self.kind)
         for name, value_type in types.items():
             readers = consumers.get(name, [])
             if value_type == CURRENT and len(readers) != 1:

@@ -681,4 +681,4 @@ def _check_new_nodes(ctx: _Context) -> None:
         if node.name in ctx.shapes:
             continue
         ctx.shapes[node.name] = tuple(node.output_shape([ctx.shapes[s] for s in node.inputs]))
-        ctx.types[node.name] = node.output_type([ctx.types[s] for s in node.inputs], "snn")
+        ctx.types[node.name] = node.value_type([ctx.types[s] for s in node.inputs], "snn")

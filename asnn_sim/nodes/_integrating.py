@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
+
 from asnn_sim.nodes.base import Node, expect_rank, fail, n_elements
 
 
@@ -35,6 +37,11 @@ class Integrating(Node):
         expect_rank(self, "gain", self.gain, 1)
         if self.leak.shape != self.gain.shape:
             raise fail(self.name, f"leak {self.leak.shape} and gain {self.gain.shape} differ in length")
+
+    def _check_bias(self) -> None:
+        """An optional neuron bias, as floats of at least one dimension (stored that way)."""
+        if self.bias is not None:
+            self.bias = np.atleast_1d(self.bias if self.bias.dtype.kind == "f" else self.bias.astype(np.float64))
 
     def _record_touched(self, x, t: int, ctx) -> None:
         if ctx.count:

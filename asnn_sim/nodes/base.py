@@ -282,6 +282,8 @@ class Node:
     ROLE: ClassVar[str] = ""
     #: Count columns this kind fills (the rest of its rows stay 0).
     COUNTS: ClassVar[tuple[str, ...]] = ()
+    #: Graph kinds the node may appear in (the graph refuses it elsewhere, naming it).
+    GRAPH_KINDS: ClassVar[tuple[str, ...]] = ("snn", "ann")
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or "." in self.name:
@@ -320,6 +322,13 @@ class Node:
     def output_type(self, in_types: list[str], graph_kind: str) -> str:
         """The value type the node emits given its input types; raises on a type it cannot read."""
         raise NotImplementedError
+
+    def value_type(self, in_types: list[str], graph_kind: str) -> str:
+        """:meth:`output_type` in a ``graph_kind`` graph, which must be one of :data:`GRAPH_KINDS`
+        (the graph, the builder and the NIR importer all type nodes through here)."""
+        if graph_kind not in self.GRAPH_KINDS:
+            raise fail(self.name, f"a {self.kind} node does not belong in an {graph_kind} graph")
+        return self.output_type(in_types, graph_kind)
 
     def pending_bias(self) -> bool:
         """For a current producer: whether its consumer still has a bias to add."""

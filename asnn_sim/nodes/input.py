@@ -22,6 +22,12 @@ import numpy as np
 from asnn_sim.nodes.base import ANALOG, BINARY, CLASS_CODE, EVENTS, Events, Node, TorchValue, fail
 
 
+#: What an input without an encoder streams, by graph kind: (its value type, its frame
+#: kinds). An ANN sees the image once as dense analog values; a spiking graph reads frames
+#: the user supplies, each step classified from the data (None).
+UNENCODED = {"ann": (ANALOG, ("analog",)), "snn": (EVENTS, None)}
+
+
 @dataclass
 class Input(Node):
     """The network input: ``shape`` ``(C, H, W)`` or ``(n,)`` per sample; ``encoder`` as ``EncoderSpec.to_dict`` or None."""
@@ -45,7 +51,7 @@ class Input(Node):
         return self.shape
 
     def output_type(self, in_types, graph_kind):
-        return ANALOG if self.encoder is None and graph_kind == "ann" else EVENTS
+        return EVENTS if self.encoder else UNENCODED[graph_kind][0]
 
     def frame_kinds(self, graph_kind: str) -> tuple[str, ...] | None:
         """What each step of the input stream holds: the encoder's frame kinds, one
@@ -55,7 +61,7 @@ class Input(Node):
             from asnn_sim.encoding import EncoderSpec
 
             return EncoderSpec.from_dict(self.encoder).frame_kinds
-        return ("analog",) if graph_kind == "ann" else None
+        return UNENCODED[graph_kind][1]
 
     def reads_supplied_frames(self, graph_kind: str) -> bool:
         """True for a spiking graph without an encoder (an imported graph): it replays

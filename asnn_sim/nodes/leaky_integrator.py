@@ -24,7 +24,7 @@ import numpy as np
 
 from asnn_sim.counts_schema import SLOT
 from asnn_sim.nodes._integrating import Integrating
-from asnn_sim.nodes.base import ANALOG, CLASS_CODE, Events, TorchValue, channels_last, expect_broadcast, fail, n_elements
+from asnn_sim.nodes.base import ANALOG, CLASS_CODE, Events, TorchValue, channels_last, expect_broadcast, n_elements
 
 
 @dataclass
@@ -35,6 +35,7 @@ class LeakyIntegrator(Integrating):
     gain: np.ndarray = None
     bias: np.ndarray | None = None
     kind: ClassVar[str] = "li"
+    GRAPH_KINDS = ("snn",)
     ARRAYS = ("leak", "gain", "bias")
     PER_STEP = ("leak", "gain")
     LABEL = "li"
@@ -42,8 +43,7 @@ class LeakyIntegrator(Integrating):
 
     def check(self) -> None:
         self._check_leak_gain()
-        if self.bias is not None:
-            self.bias = np.atleast_1d(self.bias.astype(np.float64) if self.bias.dtype.kind != "f" else self.bias)
+        self._check_bias()
 
     def output_shape(self, in_shapes):
         (shape,) = in_shapes
@@ -51,8 +51,6 @@ class LeakyIntegrator(Integrating):
         return shape
 
     def output_type(self, in_types, graph_kind):
-        if graph_kind != "snn":
-            raise fail(self.name, f"an li node does not belong in an {graph_kind} graph")
         self._expect_currents(in_types)
         return ANALOG
 

@@ -53,6 +53,7 @@ class Neuron(Integrating):
     per_timestep: bool = True
     compare: str = "gt"
     kind: ClassVar[str] = "neuron"
+    GRAPH_KINDS = ("snn",)
     ARRAYS = ("leak", "gain", "threshold", "bias")
     ATTRS = ("reset", "v_reset", "per_timestep", "compare")
     PER_STEP = ("leak", "gain")
@@ -69,8 +70,7 @@ class Neuron(Integrating):
             self.threshold = self.threshold.reshape(1)
         if not (self.threshold > 0).all():
             raise fail(self.name, f"threshold must be positive, got values down to {self.threshold.min()!r}")
-        if self.bias is not None:
-            self.bias = np.atleast_1d(self.bias.astype(np.float64) if self.bias.dtype.kind != "f" else self.bias)
+        self._check_bias()
         if self.reset not in RESETS:
             raise fail(self.name, f"reset must be 'soft' or 'hard', got {self.reset!r}")
         if not (isinstance(self.v_reset, (int, float)) and not isinstance(self.v_reset, bool) and math.isfinite(self.v_reset)):
@@ -87,8 +87,6 @@ class Neuron(Integrating):
         return shape
 
     def output_type(self, in_types, graph_kind):
-        if graph_kind != "snn":
-            raise fail(self.name, f"a {self.kind} node does not belong in an {graph_kind} graph")
         self._expect_currents(in_types)
         return BINARY
 

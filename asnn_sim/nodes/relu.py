@@ -13,7 +13,7 @@ import numpy as np
 
 from asnn_sim.counts_schema import SLOT
 from asnn_sim.nodes._integrating import Integrating, neuron_cost
-from asnn_sim.nodes.base import ANALOG, CLASS_CODE, Events, TorchValue, fail, n_elements
+from asnn_sim.nodes.base import ANALOG, CLASS_CODE, Events, TorchValue, n_elements
 
 
 @dataclass
@@ -21,6 +21,7 @@ class ReLU(Integrating):
     """ReLU of a current (ANN graphs only)."""
 
     kind: ClassVar[str] = "relu"
+    GRAPH_KINDS = ("ann",)
     LABEL = "relu"
     COUNTS = ("neurons", "neurons_touched", "neuron_adds", "neuron_compares", "output_spikes")
 
@@ -28,8 +29,6 @@ class ReLU(Integrating):
         return in_shapes[0]
 
     def output_type(self, in_types, graph_kind):
-        if graph_kind != "ann":
-            raise fail(self.name, f"a relu node does not belong in an {graph_kind} graph")
         self._expect_currents(in_types)
         return ANALOG
 
