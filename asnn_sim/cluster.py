@@ -34,10 +34,10 @@ import numpy as np
 
 from asnn_sim.ir import Graph
 from asnn_sim.progress import progress as make_progress
-from asnn_sim.sim.engine import Conventions, Simulator
-from asnn_sim.sim.replay import SimResult, assemble
+from asnn_sim.sim.engine import Conventions
+from asnn_sim.sim.replay import ReplayFacts, SimResult, assemble
 from asnn_sim.sim.shards import (ReplayInput, ShardCounts, binary_steps, check_replay_request, replay_range,
-                                 split_samples)
+                                 split_samples, step_kinds)
 from asnn_sim.threads import cpu_count, numba_threads_from_environment, worker_environment
 
 INSTALL_HINT = "pip install 'asnn-sim[cluster]'"
@@ -255,8 +255,7 @@ def replay_sharded(
         bar.close()
     starts = Counter((e["lo"], e["hi"]) for _, e in client.get_events(topic))
     report = ShardReport(workers, ranges, sorted(r for r, k in starts.items() if k > 1))
-    sim = Simulator(graph, precision, conventions, 1)  # the layer facts only
-    result = assemble(sim, results, labels, time.perf_counter() - start)
+    result = assemble(ReplayFacts(graph, precision, conventions), results, labels, time.perf_counter() - start)
     result.summary["execution"] = report.to_dict()
     return result, report
 
@@ -267,8 +266,7 @@ def _with_frame_kinds(client, stream: ReplayInput, ranges, batch_size: int, toke
 
     parts = [client.submit(binary_steps, stream.part(lo, hi), lo, hi, batch_size,
                            key=f"asnn-kinds-{token}-{i}", pure=False) for i, (lo, hi) in enumerate(ranges)]
-    binary = np.logical_and.reduce(client.gather(parts))
-    return replace(stream, frame_kinds=tuple("binary" if b else "analog" for b in binary))
+    return replace(stream, frame_kinds=step_kinds(np.logical_and.reduce(client.gather(parts))))
 
 
 # ------------------------------------------------------------------ independent jobs

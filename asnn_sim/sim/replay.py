@@ -21,7 +21,8 @@ from asnn_sim.encoding import EncoderSpec
 from asnn_sim.ir import Graph
 from asnn_sim.progress import progress as make_progress
 from asnn_sim.sim.engine import COUNTS, SLOT, BatchResult, Conventions, Simulator
-from asnn_sim.sim.shards import ReplayInput, ShardCounts, binary_steps, check_replay_request, merge_shards, replay_range
+from asnn_sim.sim.shards import (ReplayInput, ShardCounts, binary_steps, check_replay_request, merge_shards, replay_range,
+                                 step_kinds)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,7 +70,23 @@ class SimResult:
         atomic.write_json(out / "summary.json", self.summary)
 
 
-def layer_table(sim: Simulator) -> pd.DataFrame:
+@dataclass
+class ReplayFacts:
+    """What the tables say about a replay besides its counts: the graph, its counted nodes
+    (in row order, as :class:`~asnn_sim.sim.engine.Simulator` numbers them), the
+    arithmetic and the conventions. Cheap to make: building the tables needs no compiled
+    simulator (a client merging shards never replays)."""
+
+    graph: Graph
+    precision: str
+    conventions: Conventions
+    rows: list = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rows = self.graph.counted_nodes()
+
+
+def layer_table(sim: Simulator | ReplayFacts) -> pd.DataFrame:
     """Static facts of every counted node (``layers`` table of the counts schema).
 
     Each kind supplies its own facts (:meth:`asnn_sim.nodes.base.Node.facts`); the
@@ -223,8 +240,7 @@ def with_frame_kinds(stream: ReplayInput, batch_size: int = 128) -> ReplayInput:
     """``stream`` with its steps classified binary or analog over the whole dataset (one pass)."""
     if stream.layout is None or stream.frame_kinds is not None:
         return stream
-    binary = binary_steps(stream, 0, stream.n, batch_size)
-    return replace(stream, frame_kinds=tuple("binary" if b else "analog" for b in binary))
+    return replace(stream, frame_kinds=step_kinds(binary_steps(stream, 0, stream.n, batch_size)))
 
 
 def replay(
@@ -255,11 +271,11 @@ def replay(
                              on_batch=on_batch, labels=labels, record_spikes=record_spikes, advance=bar.update)
     finally:
         bar.close()
-    sim = Simulator(graph, precision, conventions, 1)  # the layer facts; no replay state
-    return assemble(sim, [shard], labels, time.perf_counter() - start)
+    facts = ReplayFacts(graph, precision, conventions or Conventions())
+    return assemble(facts, [shard], labels, time.perf_counter() - start)
 
 
-def assemble(sim: Simulator, shards: list[ShardCounts], labels, seconds: float) -> SimResult:
+def assemble(sim: Simulator | ReplayFacts, shards: list[ShardCounts], labels, seconds: float) -> SimResult:
     """The tables of a replay from its shards' int64 counts (any order; they must tile the samples).
 
     Totals are sums of int64 per-sample counts and every per-sample row comes from exactly
@@ -269,7 +285,7 @@ def assemble(sim: Simulator, shards: list[ShardCounts], labels, seconds: float) 
     return _tables(sim, totals, per_sample, step_logits, labels, seconds)
 
 
-def _tables(sim: Simulator, totals, per_sample, step_logits, labels, seconds) -> SimResult:
+def _tables(sim: Simulator | ReplayFacts, totals, per_sample, step_logits, labels, seconds) -> SimResult:
     # Built straight from the int64 arrays (one DataFrame constructor per table, sums in
     # numpy): the tables must not cost more than the replay itself. pandas is imported
     # here, after the replay, so a command's first sample does not wait for it.

@@ -201,6 +201,11 @@ def binary_steps(stream: ReplayInput, lo: int, hi: int, batch_size: int = 128) -
     return binary
 
 
+def step_kinds(binary: np.ndarray) -> tuple[str, ...]:
+    """``"binary"`` / ``"analog"`` per step from :func:`binary_steps` (AND-ed over ranges)."""
+    return tuple("binary" if b else "analog" for b in binary)
+
+
 def split_samples(n: int, shards: int, multiple: int = 1) -> list[tuple[int, int]]:
     """``shards`` contiguous ranges tiling ``0:n``, each a multiple of ``multiple`` but the last.
 
