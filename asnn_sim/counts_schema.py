@@ -3,8 +3,8 @@
 ``asnn simulate --out DIR`` writes these files (each table as both Parquet and CSV):
 
 ``counts``
-    One row per node x timestep, for every node that does work (synaptic layers,
-    neurons, residual adds, pools, the readout). Every count column is an ``int64`` *total over all
+    One row per node x timestep, for every node that does work (the input encoder,
+    synaptic layers, neurons, residual adds, pools, the readout). Every count column is an ``int64`` *total over all
     samples replayed*; divide by ``n_samples`` for the per-inference mean.
 ``per_sample``
     One row per sample x node, count columns summed over timesteps (``int64``), so
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 2  # 2: one row per node that does work (1: one row per synaptic layer)
+SCHEMA_VERSION = 3  # 3: the input encoder's rows and columns; 2: one row per node that does work; 1: one row per synaptic layer
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Column:
 KEY_COLUMNS: tuple[Column, ...] = (
     Column("layer", "name of the graph node the row counts, e.g. 'conv1', 'lif1', 'pool1'"),
     Column("layer_index", "position of the node among the counted nodes, in the graph's execution order, from 0"),
-    Column("kind", "the node's kind: conv2d, linear, token_linear, attention, neuron, cuba_neuron, li, relu, readout, add, maxpool2d, avgpool2d, sumpool2d"),
+    Column("kind", "the node's kind: input (the encoder's work), conv2d, linear, token_linear, attention, neuron, cuba_neuron, li, relu, readout, add, maxpool2d, avgpool2d, sumpool2d"),
     Column("t", "timestep, from 0"),
     Column("n_samples", "number of samples replayed (the divisor for per-inference means)"),
 )
@@ -68,6 +68,13 @@ COUNT_COLUMNS: tuple[Column, ...] = (
     Column("product_acs", "attention: spike x multi-bit products with the other operand non-zero (an add of that operand, no weight read)"),
     Column("product_macs", "attention: multi-bit x multi-bit products with both operands non-zero (graded or analog inputs, the ANN twin; no weight read)"),
     Column("kv_first", "attention: heads (summed over samples) computed in the order Q (K^T V) at this step, the cheaper one; the rest used (Q K^T) V"),
+    # The input encoder's own work (input rows; asnn_sim.encoding.encoder_work has the rule).
+    Column("encoder_compares", "input: comparisons of a pixel with a threshold (temporal, hybrid) or a random number (rate)"),
+    Column("encoder_randoms", "input: uniform random numbers drawn (rate coding, one per pixel and step)"),
+    Column("encoder_bits", "input: bit extractions of a pixel's quantised level (binary, hybrid-binary: a shift and a mask)"),
+    Column("encoder_adds", "input: additions and subtractions (quantisation; LayerNorm + sigmoid of equal-mass thresholds)"),
+    Column("encoder_mults", "input: multiplications and divisions, likewise"),
+    Column("encoder_specials", "input: exponentials and square roots (the sigmoid and LayerNorm of equal-mass thresholds)"),
 )
 
 # Static per-node facts (the ``layers`` table): one row per counted node.
@@ -76,7 +83,7 @@ LAYER_COLUMNS: tuple[Column, ...] = (
     Column("layer_index", "position among the counted nodes, in execution order"),
     Column("kind", "the node's kind (see the counts table)"),
     Column("neuron", "for neuron rows 'lif' (shared leak/gain) or 'asnn' (per-timestep leak and gain), for cuba_neuron rows 'cuba'; 'relu' (ANN twin) and 'readout' rows say so; empty for other kinds"),
-    Column("inputs", "the nodes it reads, comma-separated"),
+    Column("inputs", "the nodes it reads, comma-separated; through a reshape (flatten), the node it reshapes"),
     Column("output", "what it emits: 'current' (what a neuron integrates), 'binary' spikes, 'graded' or 'analog' events, 'logits'"),
     Column("in_shape", "shape of one sample of its first input, e.g. '1x8x8'"),
     Column("out_shape", "output shape of one sample, e.g. '32x8x8'"),

@@ -326,6 +326,76 @@ def hybrid(x: np.ndarray, timesteps: int, spikes: str = "temporal", thresholds: 
     return np.concatenate([x[None], spike_frames], axis=0)
 
 
+#: The encoder's operations, counted per sample (``input`` rows of the counts tables;
+#: docs/counting.md, "The encoder's work"). Every count is data-independent: an encoder
+#: looks at every pixel at every step it runs, whatever the pixel holds.
+ENCODER_COUNTS = ("encoder_compares", "encoder_randoms", "encoder_bits", "encoder_adds", "encoder_mults", "encoder_specials")
+
+
+def layernorm_sigmoid_work(n: int) -> dict[str, int]:
+    """Operations of :func:`layernorm_sigmoid` on one image of ``n`` pixels.
+
+    LayerNorm: ``n`` adds for the sum, ``n`` subtractions to centre, ``n`` squares and
+    ``n`` adds for their sum, 2 scalings by ``1/n`` (mean, variance), 1 add of ``eps``, 1
+    square root and 1 reciprocal, ``n`` multiplications by that reciprocal. Sigmoid
+    ``1 / (1 + exp(-z))``: ``n`` exponentials, ``n`` adds and ``n`` divisions.
+    Divisions count as multiplications; exponentials and the square root are ``specials``.
+    """
+    return {"encoder_adds": 4 * n + 1, "encoder_mults": 3 * n + 3, "encoder_specials": n + 1}
+
+
+def quantize_work(n: int) -> dict[str, int]:
+    """Operations of :func:`quantize_levels` on ``n`` pixels: ``x * levels + 0.5`` (a
+    multiplication and an add each); the floor is a truncation, not counted."""
+    return {"encoder_mults": n, "encoder_adds": n}
+
+
+def _spike_step_work(spikes: str, thresholds: str, n: int, first: bool) -> dict[str, int]:
+    """One spike step of a temporal or bit-plane code over ``n`` pixels; ``first``: the
+    code's first step, which also prepares the values it reads (equal-mass mapping,
+    quantisation)."""
+    if spikes == "temporal":
+        work = {"encoder_compares": n}  # the pixel's remaining value against this step's threshold
+        prepare = layernorm_sigmoid_work(n) if thresholds == "equal-mass" else {}
+    else:
+        work = {"encoder_bits": n}  # one bit of the pixel's level (a shift and a mask)
+        prepare = quantize_work(n)
+    if first:
+        for name, value in prepare.items():
+            work[name] = work.get(name, 0) + value
+    return work
+
+
+def encoder_work(spec: "EncoderSpec", n_pixels: int) -> tuple[dict[str, int], ...]:
+    """What ``spec``'s encoder does for one sample of ``n_pixels`` values, step by step.
+
+    ====================  ================================================================
+    encoding              per step (``n`` pixels)
+    ====================  ================================================================
+    ``direct``            nothing: the image is the frame
+    ``rate``              ``n`` random numbers and ``n`` compares (``u < x``)
+    ``temporal``          ``n`` threshold compares; step 0 also maps the image through
+                          :func:`layernorm_sigmoid_work` under equal-mass thresholds
+    ``binary``            ``n`` bit extractions; step 0 also quantises (:func:`quantize_work`)
+    ``hybrid``            step 0 nothing (the analog image); steps 1.. as ``temporal``
+    ``hybrid-binary``     step 0 nothing; steps 1.. as ``binary``
+    ====================  ================================================================
+
+    Returns
+    -------
+    tuple of dict
+        One dict per step, mapping names of :data:`ENCODER_COUNTS` to counts (absent: 0).
+    """
+    n, T = int(n_pixels), spec.timesteps
+    if spec.name == "direct":
+        return tuple({} for _ in range(T))
+    if spec.name == "rate":
+        return tuple({"encoder_randoms": n, "encoder_compares": n} for _ in range(T))
+    spikes = "binary" if spec.name in ("binary", "hybrid-binary") else "temporal"
+    first = 1 if spec.name.startswith("hybrid") else 0
+    return tuple({} if t < first else _spike_step_work(spikes, spec.thresholds, n, t == first) for t in range(T))
+
+
 @dataclass(frozen=True)
 class EncoderSpec:
     """Everything needed to reproduce an input encoding; stored in configs and graph files.

@@ -190,6 +190,9 @@ def validate_summary(summary: dict[str, Any], label: str = "summary.json") -> di
     if version == 1:
         raise EnergyError(f"{label}: schema_version 1 (counts of asnn-sim 0.1, one row per synaptic layer); "
                           f"replay the graph again with this version's asnn simulate to get schema {SCHEMA_VERSION}")
+    if version == 2:
+        raise EnergyError(f"{label}: schema_version 2 (counts without the input encoder's rows); "
+                          f"replay the graph again with this version's asnn simulate to get schema {SCHEMA_VERSION}")
     if version != SCHEMA_VERSION:
         raise EnergyError(f"{label}: schema_version must be {SCHEMA_VERSION} (got {version!r})")
     for key in ("n_samples", "timesteps"):

@@ -255,7 +255,7 @@ def test_counts_of_a_hand_checked_network():
     x = np.zeros((1, 1, 5, 5))
     x[0, 0, 2, 2] = 1.0
     result = Simulator(graph, "float64", batch_size=1).run_batch(EncoderSpec.from_dict(graph.input.encoder).encode(x))
-    conv, lif, fc = (dict(zip(SLOT, result.counts[0, i, 0])) for i in range(3))
+    conv, lif, fc = (dict(zip(SLOT, result.counts[0, i, 0])) for i in range(1, 4))  # row 0: the input
     assert (conv["in_events_binary"], conv["synaptic_acs"], conv["synaptic_macs"]) == (1, 27, 0)
     assert (lif["neurons"], lif["neurons_touched"], lif["output_spikes"]) == (75, 27, 27)  # weight 1 > threshold 0.5
     assert (lif["neuron_mults"], lif["neuron_adds"], lif["neuron_compares"]) == (150, 75, 75)  # no bias: one add each
@@ -274,7 +274,7 @@ def test_simulate_a_random_network_on_digits():
     per = result.summary["per_inference"]
     assert per["synaptic_macs"] == 0 and per["synaptic_acs"] > 0 and per["output_spikes"] > 0
     assert 0 < result.summary["firing_rate"]["lif1"] < 1
-    assert list(result.layers["layer"]) == ["conv1", "lif1", "pool1", "fc1", "readout"]
+    assert list(result.layers["layer"]) == ["input", "conv1", "lif1", "pool1", "fc1", "readout"]
 
 
 # ---------------------------------------------------------------- snnTorch and SpikingJelly

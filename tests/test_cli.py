@@ -37,15 +37,15 @@ def test_export_then_simulate_with_parity(graph_file, trained_runs, tmp_path, ca
         "counts.parquet", "counts.csv", "per_sample.parquet", "per_sample.csv", "layers.parquet", "layers.csv", "summary.json",
     }
     counts = pd.read_parquet(out / "counts.parquet")
-    # one row per working node (5 synaptic, 4 neuron, 3 pool nodes and the readout) and step
-    assert len(counts) == 13 * 4 and all(counts[c].dtype == "int64" for c in count_names())
+    # one row per working node (the input's encoder, 5 synaptic, 4 neuron, 3 pool nodes and the readout) and step
+    assert len(counts) == 14 * 4 and all(counts[c].dtype == "int64" for c in count_names())
     csv = pd.read_csv(out / "counts.csv")
     pd.testing.assert_frame_equal(csv, counts, check_dtype=False)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_samples"] == 50 and summary["parity"]["identical"] is True
     assert summary["dataset"] == {"name": "digits", "split": "test"}
     per_sample = pd.read_parquet(out / "per_sample.parquet")
-    assert len(per_sample) == 50 * 13 and (per_sample.groupby("layer")["synaptic_acs"].sum() == counts.groupby("layer")["synaptic_acs"].sum()).all()
+    assert len(per_sample) == 50 * 14 and (per_sample.groupby("layer")["synaptic_acs"].sum() == counts.groupby("layer")["synaptic_acs"].sum()).all()
 
 
 def test_simulate_conventions_are_recorded(graph_file, tmp_path):

@@ -105,7 +105,8 @@ def test_bad_counts_table(counts_dir, mutate, expected):
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"schema_version": 3}, "summary.json: schema_version must be 2"),
+        ({"schema_version": 4}, "summary.json: schema_version must be 3"),
+        ({"schema_version": 2}, "summary.json: schema_version 2 .*input encoder.*replay the graph again"),
         ({"schema_version": 1}, "summary.json: schema_version 1 .*replay the graph again"),
         ({"n_samples": 0}, "summary.json: 'n_samples' must be a positive integer"),
         ({"timesteps": "4"}, "summary.json: 'timesteps' must be a positive integer"),

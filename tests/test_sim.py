@@ -105,8 +105,8 @@ def test_one_spike_hand_cases(where, taps, c_out):
     x = np.zeros((1, 1, 5, 5))
     x[0, 0][where] = 1.0
     result = Simulator(graph, "float64", batch_size=1).run_batch(frames_for(graph, x))
-    conv = dict(zip(SLOT, result.counts[0, 0, 0]))  # row 0: the conv node
-    lif = dict(zip(SLOT, result.counts[0, 1, 0]))  # row 1: its neurons
+    conv = dict(zip(SLOT, result.counts[0, 1, 0]))  # row 0: the input (its encoder), row 1: the conv node
+    lif = dict(zip(SLOT, result.counts[0, 2, 0]))  # row 2: its neurons
     assert conv["in_events_binary"] == 1
     assert conv["synaptic_acs"] == taps * c_out
     assert conv["synaptic_macs"] == 0
@@ -118,8 +118,8 @@ def test_dense_macs_exclude_padding_hand_case():
     graph = _single_conv_graph(3)
     result = Simulator(graph, "float64", batch_size=1).run_batch(frames_for(graph, np.zeros((1, 1, 5, 5))))
     # Along one axis the 5 output positions see 2, 3, 3, 3, 2 in-bounds taps: 13; squared, times C_out.
-    assert result.counts[0, 0, 0, SLOT["dense_macs"]] == 13 * 13 * 3
-    assert result.counts[0, 0, 0, SLOT["synaptic_acs"]] == 0
+    assert result.counts[0, 1, 0, SLOT["dense_macs"]] == 13 * 13 * 3  # row 1: the conv
+    assert result.counts[0, 1, 0, SLOT["synaptic_acs"]] == 0
 
 
 def test_neuron_arithmetic_counts():
@@ -127,7 +127,7 @@ def test_neuron_arithmetic_counts():
     x = np.zeros((3, 1, 5, 5))
     x[:, 0, 2, 2] = 1.0
     result = Simulator(graph, "float64", batch_size=4).run_batch(frames_for(graph, x))
-    conv = dict(zip(SLOT, result.counts[:, 1, 0].sum(0)))  # row 1: the neurons the conv feeds
+    conv = dict(zip(SLOT, result.counts[:, 2, 0].sum(0)))  # row 2: the neurons the conv feeds
     n = 2 * 5 * 5 * 3  # neurons x samples
     assert conv["neurons"] == n and conv["neuron_compares"] == n
     assert conv["neuron_mults"] == 2 * n and conv["neuron_adds"] == 2 * n
@@ -154,7 +154,7 @@ def test_a_membrane_exactly_at_threshold_fires_only_with_ge(compare, precision):
     want = 2 * 9 * 2 if compare == "ge" else 0
     assert result.spikes["lif"].sum() == dense.spikes["lif"].sum() == want
     np.testing.assert_array_equal(result.spikes["lif"], dense.spikes["lif"].numpy())
-    assert result.counts[:, 1, 0, SLOT["neuron_resets"]].sum() == want
+    assert result.counts[:, 2, 0, SLOT["neuron_resets"]].sum() == want
 
 
 def test_compare_is_checked():

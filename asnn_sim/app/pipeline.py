@@ -165,7 +165,7 @@ def simulate_cached(
         tag += f"-{conventions.graded}-{conventions.static_input}" + ("-skip0" if conventions.skip_zero_weights else "")
     out = run / tag
     summary = out / "summary.json"
-    if summary.is_file() and summary.stat().st_mtime >= graph_path.stat().st_mtime:
+    if summary.is_file() and summary.stat().st_mtime >= graph_path.stat().st_mtime and _current_schema(summary):
         log(f"  reusing replay {out}")
         return out
     graph = load_graph(graph_path)
@@ -185,6 +185,19 @@ def simulate_cached(
     result.summary["graph_file"] = str(graph_path)
     result.save(out)
     return out
+
+
+def _current_schema(summary: Path) -> bool:
+    """Whether a cached replay was written in this version's counts schema (an older one is
+    replayed again: e.g. schema 2 had no encoder rows)."""
+    import json
+
+    from asnn_sim.counts_schema import SCHEMA_VERSION
+
+    try:
+        return json.loads(summary.read_text()).get("schema_version") == SCHEMA_VERSION
+    except (OSError, ValueError):
+        return False
 
 
 def prepare_models(

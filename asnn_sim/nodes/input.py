@@ -6,7 +6,13 @@ where the encoder emits spike frames and analog values where it emits the image 
 coding; hybrid step 0). Without an encoder, an ANN graph's single step sees the analog
 image, and a spiking graph reads frames the user supplies (``asnn simulate --inputs``;
 graphs imported from NIR): each step is binary when every value in it is 0 or 1, else
-analog. The encoder's own work is not counted here (yet).
+analog.
+
+Counting: the encoder's own work, per sample and step, is the rule of
+:func:`asnn_sim.encoding.encoder_work` (threshold compares, random numbers, bit
+extractions, and the arithmetic that prepares them), in the ``encoder_*`` columns of the
+input's rows. It depends on the image size alone. Supplied frames and an ANN's image
+cost nothing here: their encoding, if any, happened elsewhere.
 
 ``shape`` is ``(C, H, W)`` or, for a vector input (an imported fully connected net),
 ``(n,)``.
@@ -19,7 +25,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from asnn_sim.nodes.base import ANALOG, BINARY, CLASS_CODE, EVENTS, Events, Node, TorchValue, fail
+from asnn_sim.encoding import ENCODER_COUNTS
+from asnn_sim.nodes.base import ANALOG, BINARY, CLASS_CODE, EVENTS, Events, Node, TorchValue, fail, n_elements
 
 
 #: What an input without an encoder streams, by graph kind: (its value type, its frame
@@ -37,8 +44,8 @@ class Input(Node):
     kind: ClassVar[str] = "input"
     ATTRS = ("shape", "encoder")
     N_INPUTS = 0
-    COUNTED = False
     ROLE = "input"
+    COUNTS = ENCODER_COUNTS
 
     def check(self) -> None:
         self.shape = tuple(int(s) for s in self.shape)
@@ -68,6 +75,15 @@ class Input(Node):
         frames the user supplies, not images."""
         return self.frame_kinds(graph_kind) is None
 
+    def encoder_work(self) -> tuple[dict[str, int], ...] | None:
+        """The encoder's operations per sample, one dict per step
+        (:func:`asnn_sim.encoding.encoder_work`), or None without an encoder."""
+        if not self.encoder:
+            return None
+        from asnn_sim.encoding import EncoderSpec, encoder_work
+
+        return encoder_work(EncoderSpec.from_dict(self.encoder), n_elements(self.shape))
+
     # -- simulator
 
     def compile(self, ctx) -> dict:
@@ -75,6 +91,7 @@ class Input(Node):
         n = c * h * w
         many = c > 1  # channel-first to channels-last needs a counting sort (see frame_to_events)
         return {
+            "work": self.encoder_work(),
             "idx": ctx.output(n, np.int32),
             "cnt": ctx.output((), np.int64),
             "val": ctx.output(n),
@@ -91,10 +108,46 @@ class Input(Node):
         cls = CLASS_CODE[ANALOG if ctx.frame_kinds[t] == "analog" else BINARY]
         return Events(st["idx"], st["cnt"], st["val"], cls, self.shape)
 
+    def fixed_counts(self, st, t):
+        return dict(st["work"][t]) if st["work"] else {}
+
     # -- dense reference
 
     def torch_step(self, p, xs, state, t, ctx):
-        return TorchValue(ctx.frames[t], ANALOG if ctx.frame_kinds[t] == "analog" else BINARY)
+        frame = ctx.frames[t]
+        if ctx.count:
+            # the rule applied to the frame the dense replay actually holds: its samples and pixels
+            work = self.encoder_work()
+            per_sample = int(frame[0].numel()) if len(frame) else 0
+            if work and per_sample != n_elements(self.shape):
+                raise fail(self.name, f"frames hold {per_sample} values per sample, the input {n_elements(self.shape)}")
+            ctx.facts(self.name, t)["encoder"] = {k: v * len(frame) for k, v in (work[t] if work else {}).items()}
+        return TorchValue(frame, ANALOG if ctx.frame_kinds[t] == "analog" else BINARY)
+
+    def expected_counts(self, facts, conventions, reused):
+        return {name: facts["encoder"].get(name, 0) for name in self.COUNTS}
+
+    # -- the layers table
+
+    def facts(self, graph):
+        return {"in_shape": "x".join(map(str, self.shape))}
+
+    # -- hardware cost
+
+    @staticmethod
+    def snn_cost(q):
+        # Each compare and each bit extraction reads one stored value of the image (its
+        # remaining value, its level); the preparation passes are priced as arithmetic only.
+        return {
+            "enc_cmp": q["encoder_compares"],
+            "enc_rand": q["encoder_randoms"],
+            "enc_bits": q["encoder_bits"],
+            "enc_add": q["encoder_adds"],
+            "enc_mult": q["encoder_mults"],
+            "enc_special": q["encoder_specials"],
+            "enc_reads": q["encoder_compares"] + q["encoder_bits"],
+            "enc_elems": q["out_elements"],
+        }
 
 
 def _as_map(shape: tuple[int, ...]) -> tuple[int, int, int]:

@@ -103,7 +103,7 @@ def layer_table(sim: Simulator | ReplayFacts) -> pd.DataFrame:
             "layer_index": i,
             "kind": node.kind,
             "neuron": "",
-            "inputs": ",".join(node.inputs),
+            "inputs": ",".join(_through_reshapes(g, s) for s in node.inputs),
             "output": g.types[node.name],
             "in_shape": "x".join(map(str, in_shape)),
             "out_shape": "x".join(map(str, g.shapes[node.name])),
@@ -118,6 +118,13 @@ def layer_table(sim: Simulator | ReplayFacts) -> pd.DataFrame:
         row.update(node.facts(g))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _through_reshapes(graph: Graph, name: str) -> str:
+    """The node whose values ``name`` passes on unchanged (a flatten's source), else ``name``:
+    reshapes have no rows, so the layers table names what they reshape."""
+    node = graph.node(name)
+    return _through_reshapes(graph, node.inputs[0]) if getattr(node, "ALIASES_INPUT", False) else name
 
 
 def simulate(
