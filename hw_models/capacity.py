@@ -22,7 +22,15 @@ is the simple one hardware papers start from, stated so a reader can redo it by 
 * **Chips** = ``ceil(total cores / cores_per_chip)``; the model fits when that is 1.
 
 Utilisation is neurons placed / neuron slots of the cores used, and synaptic bytes /
-synaptic memory of the cores used. What the mapping leaves out (and so under-counts):
+synaptic memory of the cores used.
+
+**Spikes between chips** (:func:`messages_per_spike`). The groups' cores are placed in
+the table's order, filling chip 0, then chip 1, ...; a group whose cores straddle chips
+has a share of them on each. A spike is sent once to every *other* chip that holds part
+of a group it feeds (the groups its spikes reach through synaptic layers, adds and
+pools), and travels on that chip's own network from there. So a spike of group ``A``
+costs ``sum over consumer groups B, over A's chips a: share_A(a) x |chips(B) - {a}|``
+inter-chip messages on average. One chip: 0. What the mapping leaves out (and so under-counts):
 routing tables, axon/dendrite indices beside each weight, cores lost to placement, and
 any compression a chip's synapse formats allow (which would over-count).
 """
@@ -144,3 +152,61 @@ def capacity_table(layers: pd.DataFrame, profiles: list[Profile]) -> pd.DataFram
         return pd.DataFrame(columns=["profile", "layer", "neurons", "synapses", "fan_in", "cores", "limited_by"])
     table = pd.concat(frames, ignore_index=True)
     return table[["profile", "layer", "neurons", "synapses", "fan_in", "cores", "limited_by"]]
+
+
+def _placement(mapping: Mapping, cores_per_chip: int) -> dict[str, dict[int, float]]:
+    """Each group's share of its cores on each chip, with groups placed in table order."""
+    shares, start = {}, 0
+    for g in mapping.layers.itertuples(index=False):
+        per_chip: dict[int, int] = {}
+        for chip in range(start // cores_per_chip, (start + g.cores - 1) // cores_per_chip + 1):
+            lo, hi = max(start, chip * cores_per_chip), min(start + g.cores, (chip + 1) * cores_per_chip)
+            per_chip[chip] = hi - lo
+        shares[g.layer] = {chip: n / g.cores for chip, n in per_chip.items()}
+        start += g.cores
+    return shares
+
+
+def _consumer_groups(layers: pd.DataFrame, groups: set[str]) -> dict[str, list[str]]:
+    """For each node, the neuron groups its output reaches without passing another group."""
+    readers: dict[str, list[str]] = {}
+    for row in layers.itertuples(index=False):
+        for source in str(row.inputs).split(",") if isinstance(row.inputs, str) else []:
+            readers.setdefault(source, []).append(row.layer)
+
+    def reached(name: str, seen: set[str]) -> list[str]:
+        found = []
+        for reader in readers.get(name, []):
+            if reader in seen:
+                continue
+            seen.add(reader)
+            found += [reader] if reader in groups else reached(reader, seen)
+        return found
+
+    return {name: reached(name, set()) for name in layers["layer"]}
+
+
+def messages_per_spike(layers: pd.DataFrame, profile: Profile) -> dict[str, float]:
+    """Inter-chip messages one output spike of each neuron group causes (module docstring).
+
+    Parameters
+    ----------
+    layers : pandas.DataFrame
+        A layers table.
+    profile : Profile
+        With a ``[capacity]``; without one every group gets 0.
+
+    Returns
+    -------
+    dict
+        Group name -> mean messages per spike (0 for a model on one chip).
+    """
+    mapping = map_model(layers, profile)
+    if mapping is None or mapping.chips == 1:
+        return {}
+    shares = _placement(mapping, profile.capacity.cores_per_chip)
+    consumers = _consumer_groups(layers, set(shares))
+    out = {}
+    for name, mine in shares.items():
+        out[name] = float(sum(share * len(set(shares[b]) - {chip}) for b in consumers[name] for chip, share in mine.items()))
+    return out

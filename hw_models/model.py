@@ -12,6 +12,13 @@ Energy per inference = sum over layers, timesteps and components of
 ``spike_routing``     address computation, input/output buffer traffic, or per-spike routing
 ``dram``              64-bit DRAM accesses of weights and potentials that do not fit the
                       on-chip SRAM (profiles with a DRAM tier; :func:`hw_models.ops._dram_tier`)
+``encoder``           the input encoder, where the profile runs it on chip (``model.encoder``):
+                      compares and bit extractions as adds, its adds and multiplications,
+                      random numbers where the profile cites ``rng``, and its reads of the
+                      stored image as SRAM; exponentials and square roots are counted only
+``inter_chip``        spikes (ANN: activations) crossing between chips when the model needs
+                      more than one (``model.inter_chip``; :func:`hw_models.capacity.messages_per_spike`):
+                      messages x ``spike_message_bits`` x ``link_bit``
 ``static``            static power x latency (only where a profile gives both)
 
 Each is evaluated three times, with every constant at its value, low and high end.
@@ -36,7 +43,7 @@ from .activity import zero_spike_table
 from .ann import check_ann_counts, dense_ann_counts, matched_bits
 from .counts import Counts, load_counts
 from .errors import EnergyError
-from .ops import dense_ann_ops, event_driven_ops, per_inference
+from .ops import dense_ann_ops, event_driven_ops, per_inference, row_crossings
 from .profile import Profile, load_profile
 from .sram import access_energy
 
@@ -48,6 +55,8 @@ COMPONENTS = (
     "potential_memory",
     "spike_routing",
     "dram",
+    "encoder",
+    "inter_chip",
     "static",
 )
 SCENARIOS = ("value", "low", "high")
@@ -199,7 +208,24 @@ def price(ops: dict, profile: Profile, which: str = "value", *, system: str = "s
     else:
         out["spike_routing"] = zero
     out["dram"] = ops["dram_words"] * profile.param("dram", which) if m["dram"] != "none" else zero
+    out["encoder"] = _encoder(ops, profile, which) if m["encoder"] == "on-chip" else zero
+    out["inter_chip"] = (ops["chip_messages"] * profile.param("spike_message_bits", which) * profile.param("link_bit", which)
+                         if m["inter_chip"] != "none" else zero)
     return out
+
+
+def _encoder(ops: dict, profile: Profile, which: str) -> np.ndarray:
+    """The input encoder on chip: a compare or a bit extraction costs an add (derived: a
+    subtraction, a shift-and-mask), random numbers ``rng`` each where the profile cites
+    one, and every compare or bit extraction reads the pixel it works on from an image
+    buffer (SRAM of the image's size, where the profile prices SRAM)."""
+    e_add, e_mult = profile.param("add", which), profile.param("mult", which)
+    energy = (ops["enc_cmp"] + ops["enc_bits"] + ops["enc_add"]) * e_add + ops["enc_mult"] * e_mult
+    if "rng" in profile.constants:
+        energy = energy + ops["enc_rand"] * profile.param("rng", which)
+    if profile.model["sram"] != "none":
+        energy = energy + ops["enc_reads"] * _sram(profile, which, ops["enc_mem_bytes"], float(profile.bits))
+    return energy
 
 
 def _long(ops: dict, priced: dict[str, dict], spike: dict[str, dict], meta: dict) -> pd.DataFrame:
@@ -241,8 +267,9 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
     frames = []
     # --- SNN: observed counts, and the same counts with spike activity removed.
     snn_meta = {"profile": profile.name, "system": "snn", "dataflow": "event-driven", "bits": profile.bits}
-    ops_obs = event_driven_ops(bases["snn"], profile)
-    ops_zero = event_driven_ops(bases["snn_zero"], profile)
+    crossings = row_crossings(bases["snn"], bases["layers"], profile)
+    ops_obs = event_driven_ops(bases["snn"], profile, crossings)
+    ops_zero = event_driven_ops(bases["snn_zero"], profile, crossings)
     priced = {w: price(ops_obs, profile, w, system="snn") for w in SCENARIOS}
     base = {w: price(ops_zero, profile, w, system="snn") for w in SCENARIOS}
     spike = {w: {c: priced[w][c] - base[w][c] for c in priced[w]} for w in SCENARIOS}
@@ -255,7 +282,8 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
         act_bits = ann_activation_bits(profile, ann_bits, timesteps)
         dataflow = "dense-zero-skip" if zero_skip else "dense"
         ann_meta = {"profile": profile.name, "system": "ann", "dataflow": dataflow, "bits": act_bits}
-        ops_ann = dense_ann_ops(bases["ann"], profile, act_bits=act_bits)
+        ops_ann = dense_ann_ops(bases["ann"], profile, act_bits=act_bits,
+                                crossings=row_crossings(bases["ann"], bases["layers"], profile))
         priced_ann = {w: price(ops_ann, profile, w, system="ann", act_bits=act_bits) for w in SCENARIOS}
         zeros = {w: {c: np.zeros_like(v) for c, v in priced_ann[w].items()} for w in SCENARIOS}
         frames.append(_long(ops_ann, priced_ann, zeros, ann_meta))
@@ -327,6 +355,7 @@ def estimate(
     ann_activation_bits(loaded[0], ann_bits, snn.timesteps)
     # Per-inference arrays do not depend on the profile: build them once.
     bases = {
+        "layers": snn.layers,
         "snn": per_inference(snn.counts, snn.layers),
         "snn_zero": per_inference(zero_spike_table(snn.counts, snn.layers), snn.layers),
     }
@@ -352,9 +381,10 @@ def ratio_function(counts: Counts, *, ann_counts: Counts | None = None, ann_bits
 
     def ratio(profile: Profile) -> float:
         static = profile.model["static"] == "power-x-latency"
-        snn = sum(float(v.sum()) for v in price(event_driven_ops(snn_base, profile), profile, system="snn").values())
+        snn_ops = event_driven_ops(snn_base, profile, row_crossings(snn_base, counts.layers, profile))
+        snn = sum(float(v.sum()) for v in price(snn_ops, profile, system="snn").values())
         act_bits = ann_activation_bits(profile, ann_bits, steps)
-        ops = dense_ann_ops(ann_base, profile, act_bits=act_bits)
+        ops = dense_ann_ops(ann_base, profile, act_bits=act_bits, crossings=row_crossings(ann_base, counts.layers, profile))
         ann = sum(float(v.sum()) for v in price(ops, profile, system="ann", act_bits=act_bits).values())
         if static:  # W x s, in pJ: per step for the SNN, one pass for the ANN
             snn += profile.param("static_power") * profile.param("step_latency") * 1e12 * steps

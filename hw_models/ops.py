@@ -47,6 +47,9 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 Ops = dict  # name -> numpy array (one entry per counts row); strings for names
 
+#: The input encoder's operations (the input kind's cost rule), priced by model.encoder.
+ENCODER_OPS = ("enc_cmp", "enc_rand", "enc_bits", "enc_add", "enc_mult", "enc_special", "enc_reads")
+
 GEOMETRY = ("in_elements", "out_elements", "c_out", "kernel_area", "n_weights", "n_bias", "n_neurons")
 
 
@@ -125,6 +128,7 @@ def _memory_sizes(ops: Ops, q: dict, profile: Profile, in_bits_multi: float, out
     ops["in_mem_multi_bytes"] = q["in_elems"] * in_bits_multi / 8
     ops["out_bits"] = out_bits * ones
     ops["out_mem_bytes"] = q["out_elems"] * out_bits / 8
+    ops["enc_mem_bytes"] = q["enc_elems"] * bits / 8
 
 
 def _dram_tier(ops: Ops, q: dict, profile: Profile) -> None:
@@ -171,7 +175,13 @@ def _dram_tier(ops: Ops, q: dict, profile: Profile) -> None:
     ops["dram_words"] = words
 
 
-def event_driven_ops(base: Ops, profile: Profile) -> Ops:
+def _chip_messages(ops: Ops, q: dict, crossings: np.ndarray | None) -> None:
+    """Inter-chip messages: each routed spike (ANN: activation) times its group's mean
+    crossings (:func:`hw_models.capacity.messages_per_spike`)."""
+    ops["chip_messages"] = q["spikes_out"] * crossings if crossings is not None else np.zeros_like(q["spikes_out"])
+
+
+def event_driven_ops(base: Ops, profile: Profile, crossings: np.ndarray | None = None) -> Ops:
     """Operations of the SNN's event-driven dataflow.
 
     Parameters
@@ -179,6 +189,8 @@ def event_driven_ops(base: Ops, profile: Profile) -> Ops:
     base : dict of numpy.ndarray
         From :func:`per_inference` (the counts may be floats, e.g. the zero-spike variant).
     profile : Profile
+    crossings : numpy.ndarray, optional
+        Inter-chip messages per output spike of each row (:func:`row_crossings`).
 
     Returns
     -------
@@ -211,14 +223,15 @@ def event_driven_ops(base: Ops, profile: Profile) -> Ops:
         ops["pot_accesses"] = per_update
     else:
         ops["pot_accesses"] = np.zeros_like(neurons)
-    for name in ("addr_mac", "addr_add", "in_reads_bin", "in_reads_multi", "out_writes", "spikes_out"):
+    for name in ("addr_mac", "addr_add", "in_reads_bin", "in_reads_multi", "out_writes", "spikes_out") + ENCODER_OPS:
         ops[name] = q[name]
     _memory_sizes(ops, q, profile, in_bits_multi=float(profile.bits), out_bits=np.ones_like(neurons))  # 1-bit spikes
     _dram_tier(ops, q, profile)
+    _chip_messages(ops, q, crossings)
     return ops
 
 
-def dense_ann_ops(base: Ops, profile: Profile, *, act_bits: int | None = None) -> Ops:
+def dense_ann_ops(base: Ops, profile: Profile, *, act_bits: int | None = None, crossings: np.ndarray | None = None) -> Ops:
     """Operations of the dense ANN dataflow: partial sums in registers, outputs written once.
 
     Driven by the dense counts this is the plain dense ANN (every MAC, zeros included);
@@ -235,6 +248,9 @@ def dense_ann_ops(base: Ops, profile: Profile, *, act_bits: int | None = None) -
     profile : Profile
     act_bits : int, optional
         Activation width; defaults to ``profile.bits``.
+    crossings : numpy.ndarray, optional
+        As for :func:`event_driven_ops`: the ANN on the same chips sends each activation
+        across the same boundaries.
 
     Returns
     -------
@@ -265,6 +281,22 @@ def dense_ann_ops(base: Ops, profile: Profile, *, act_bits: int | None = None) -
     ops["in_reads_multi"] = q["in_reads_multi"]
     ops["out_writes"] = q["out_writes"]
     ops["spikes_out"] = q["spikes_out"]
+    for name in ENCODER_OPS:  # the ANN reads the image itself: no encoder
+        ops[name] = zeros
     _memory_sizes(ops, q, profile, in_bits_multi=bits, out_bits=bits * np.ones_like(neurons))
     _dram_tier(ops, q, profile)
+    _chip_messages(ops, q, crossings)
     return ops
+
+
+def row_crossings(base: Ops, layers: pd.DataFrame, profile: Profile) -> np.ndarray | None:
+    """Inter-chip messages per output spike for each row of ``base``, or None where the
+    profile does not price them (``model.inter_chip``) or the model fits one chip."""
+    from .capacity import messages_per_spike
+
+    if profile.model["inter_chip"] == "none":
+        return None
+    per_group = messages_per_spike(layers, profile)
+    if not per_group:
+        return None
+    return np.array([per_group.get(name, 0.0) for name in base["layer"]])

@@ -11,7 +11,7 @@ the schema; :func:`load_profile` enforces it and names the file and field at fau
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,12 @@ MODEL_CHOICES: dict[str, tuple[str, ...]] = {
     # The DRAM tier: 'none', or how often a weight that does not fit the on-chip SRAM is
     # fetched from DRAM: on every read, once per timestep per batch, or once per batch.
     "dram": ("none", "per-event", "per-step", "per-batch"),
+    # Where the input encoder runs: on a host, outside the priced system ('off-chip'), or
+    # on the chip, priced as its arithmetic and its reads of the stored image ('on-chip').
+    "encoder": ("off-chip", "on-chip"),
+    # Spikes between chips when a model needs more than one ([capacity] mapping): not
+    # priced, or one message of spike_message_bits over a chip-to-chip link per crossing.
+    "inter_chip": ("none", "per-message"),
 }
 
 # Energy units are normalised to picojoules, power to watts, time to seconds.
@@ -76,11 +82,14 @@ REQUIRED_CONSTANTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("routing", "per-spike"): ("spike_out", "hop"),
     ("static", "power-x-latency"): ("static_power",),
     **{("dram", reuse): ("dram",) for reuse in ("per-event", "per-step", "per-batch")},
+    ("encoder", "on-chip"): ("add", "mult"),
+    ("inter_chip", "per-message"): ("link_bit",),
 }
 REQUIRED_ASSUMPTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("routing", "per-spike"): ("hops_per_spike",),
     ("static", "power-x-latency"): ("step_latency", "ann_latency"),
     **{("dram", reuse): ("sram_capacity", "batch") for reuse in ("per-event", "per-step", "per-batch")},
+    ("inter_chip", "per-message"): ("spike_message_bits",),
 }
 EXPECTED_KIND: dict[str, str] = {
     "static_power": "power",
@@ -89,6 +98,7 @@ EXPECTED_KIND: dict[str, str] = {
     "hops_per_spike": "count",
     "sram_capacity": "count",
     "batch": "count",
+    "spike_message_bits": "count",
 }
 
 PROFILE_DIR = "profiles"
@@ -245,11 +255,33 @@ class Profile:
             parts.append("spike routing")
         if m["static"] == "power-x-latency":
             parts.append("static x latency")
+        if m["encoder"] == "on-chip":
+            parts.append("input encoder")
+        if m["inter_chip"] != "none":
+            parts.append("inter-chip spikes")
         if m["weight_memory"] == "included":
             parts.append("memory inside per-op energies")
         elif m["weight_memory"] == "none":
             parts.append("no memory")
         return ", ".join(parts)
+
+
+def with_encoder(profile: Profile, where: str) -> Profile:
+    """``profile`` with its input encoder ``'on-chip'`` or ``'off-chip'`` (``asnn energy --encoder``).
+
+    Raises
+    ------
+    EnergyError
+        ``where`` is neither, or the profile has no constants to price an encoder on chip.
+    """
+    if where not in MODEL_CHOICES["encoder"]:
+        raise EnergyError(f"encoder must be one of {', '.join(MODEL_CHOICES['encoder'])} (got {where!r})")
+    if where == "on-chip":
+        missing = [c for c in REQUIRED_CONSTANTS[("encoder", "on-chip")] if c not in profile.constants]
+        if missing:
+            raise EnergyError(f"profile {profile.name!r} cannot price an on-chip encoder: it has no "
+                              f"{' or '.join(repr(m) for m in missing)} constant (its encoding runs off-chip)")
+    return replace(profile, model={**profile.model, "encoder": where})
 
 
 # ----------------------------------------------------------------------------- loading
@@ -374,7 +406,7 @@ def parse_profile(data: dict[str, Any], label: str = "<profile>", path: Path | N
     raw_model = data.get("model")
     if not isinstance(raw_model, dict):
         raise _err(label, "model", "table is required")
-    defaults = {"sram": "none", "sram_access": "per-bit", "static": "none", "dram": "none"}
+    defaults = {"sram": "none", "sram_access": "per-bit", "static": "none", "dram": "none", "encoder": "off-chip", "inter_chip": "none"}
     model: dict[str, str] = {}
     for key, choices in MODEL_CHOICES.items():
         value = raw_model.get(key, defaults.get(key))
@@ -426,6 +458,8 @@ def parse_profile(data: dict[str, Any], label: str = "<profile>", path: Path | N
         raise _err(label, "constants.mult", "is required to scale the ANN's multiplies with bit-width")
 
     capacity = _parse_capacity(data.get("capacity"), label, bits)
+    if model["inter_chip"] != "none" and capacity is None:
+        raise _err(label, "model.inter_chip", "needs a [capacity] table (the mapping decides which spikes cross chips)")
 
     return Profile(
         name=header["name"],

@@ -24,7 +24,7 @@ from .sensitivity import sensitivity as one_at_a_time
 from .counts import Counts, load_counts
 from .errors import EnergyError
 from .model import ann_bits_note, estimate
-from .profile import Profile, list_profiles, load_profile
+from .profile import Profile, list_profiles, load_profile, with_encoder
 from .summary import summarize
 
 OUTPUT_FILES = ("breakdown.parquet", "breakdown.csv", "summary.csv", "summary.json", "capacity.csv")
@@ -81,6 +81,7 @@ def run_energy(
     ann_counts: str | Path | Counts | None = None,
     ann_bits: str | int = "same",
     sensitivity: bool = False,
+    encoder: str = "profile",
 ) -> EnergyResult:
     """Load counts and profiles, estimate, and summarise.
 
@@ -96,6 +97,9 @@ def run_energy(
     sensitivity : bool
         Also move each uncertain constant alone over its bounds (two more estimates per
         such constant; ``sensitivity.csv``).
+    encoder : {'profile', 'on-chip', 'off-chip'}
+        Where the input encoder runs: as each profile says (``model.encoder``), or on
+        every profile's chip, or off every chip (its energy left out).
 
     Returns
     -------
@@ -108,6 +112,8 @@ def run_energy(
     """
     counts = counts_dir if isinstance(counts_dir, Counts) else load_counts(counts_dir)
     profiles = [load_profile(p) for p in parse_hw(hw)]
+    if encoder != "profile":
+        profiles = [with_encoder(p, encoder) for p in profiles]
     replay = None
     if ann_counts is not None:
         replay = ann_counts if isinstance(ann_counts, Counts) else load_counts(ann_counts)
@@ -131,6 +137,7 @@ def run_energy(
         "n_samples": counts.n_samples,
         "timesteps": counts.timesteps,
         "encoding": counts.summary.get("encoding"),
+        "encoder": {p.name: p.model["encoder"] for p in profiles},
         "conventions": counts.summary.get("conventions"),
         "units": "pJ per inference",
         "dampfhoffer_band_spikes_per_synapse": list(DAMPFHOFFER_BAND),

@@ -74,6 +74,10 @@ def _bounds(values: list[float]) -> tuple[float, float]:
     return (min(finite), max(finite)) if finite else (float("nan"), float("nan"))
 
 
+#: Components whose share of the SNN's energy the summary states.
+SHARES = ("dram", "encoder", "inter_chip")
+
+
 def summarize(breakdown: pd.DataFrame, counts: Counts | None = None) -> pd.DataFrame:
     """Per-profile SNN and ANN totals, ratio, low/high bounds and break-even activity.
 
@@ -96,7 +100,9 @@ def summarize(breakdown: pd.DataFrame, counts: Counts | None = None) -> pd.DataF
         ``break_even_scale``, ``break_even_spikes_per_synapse`` and
         ``break_even_spike_rate`` (with low/high) and ``break_even_status``;
         ``dampfhoffer_low``/``dampfhoffer_high`` (0.15, 1.38); ``ann_dataflow``,
-        ``ann_bits``; and ``snn_<component>_pj`` / ``ann_<component>_pj`` per component.
+        ``ann_bits``; ``snn_<component>_pj`` / ``ann_<component>_pj`` per component; and
+        ``snn_dram_share``, ``snn_encoder_share``, ``snn_inter_chip_share``: those
+        components' part of the SNN's energy.
     """
     act: Activity | None = activity(counts) if counts is not None else None
     s_obs = act.spikes_per_synapse if act else float("nan")
@@ -133,6 +139,8 @@ def summarize(breakdown: pd.DataFrame, counts: Counts | None = None) -> pd.DataF
         for comp in COMPONENTS:
             row[f"snn_{comp}_pj"] = float(snn.loc[snn["component"] == comp, "energy_pj"].sum())
             row[f"ann_{comp}_pj"] = float(ann.loc[ann["component"] == comp, "energy_pj"].sum()) if not ann.empty else np.nan
+        for comp in SHARES:  # of the SNN's energy, at every constant's value
+            row[f"snn_{comp}_share"] = row[f"snn_{comp}_pj"] / ts["value"] if ts["value"] > 0 else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -69,6 +69,8 @@ def test_energy_writes_all_outputs(counts_dir, tmp_path, capsys):
         "potential_memory",
         "spike_routing",
         "dram",
+        "encoder",
+        "inter_chip",
         "static",
     }
     assert len(pd.read_csv(out / "breakdown.csv")) == len(breakdown)

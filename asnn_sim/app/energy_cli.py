@@ -54,6 +54,12 @@ Definitions (docs/energy.md has the details):
                        (zero-skipping). --ann-bits matched uses ceil(log2(T+1))-bit
                        activations (integer profiles only; multiplier energy scales with
                        the product of operand widths).
+  encoder              the input encoder's compares, random numbers, bit extractions and
+                       arithmetic (the input rows of the counts), priced where the
+                       profile runs it on chip (--encoder switches it for all).
+  DRAM, inter-chip     weights above a CMOS profile's on-chip SRAM come from DRAM; a
+                       model a chip cannot hold pays its spikes between chips. Printed as
+                       shares of the SNN's energy.
 
 With --out DIR it writes breakdown.parquet / breakdown.csv (one row per profile x
 system x layer x timestep x component, pJ per inference), summary.csv and summary.json,
@@ -115,6 +121,10 @@ def add_energy_parser(sub: argparse._SubParsersAction) -> None:
         default="same",
         help="ANN activation width: the profile's (same, default) or ceil(log2(T+1)) bits (matched)",
     )
+    p.add_argument("--encoder", choices=("profile", "on-chip", "off-chip"), default="profile",
+                   help="where the input encoder runs: as each profile says (profile, default: on chip for the "
+                        "CMOS SRAM profiles, off chip for the neuromorphic chips and the arithmetic-only "
+                        "convention), on every chip (on-chip) or on a host, left out (off-chip)")
     p.add_argument("--sensitivity", action="store_true",
                    help="also move each uncertain constant alone over its low/high bounds: which one moves the "
                         "SNN/ANN ratio most (sensitivity.csv with --out)")
@@ -247,6 +257,12 @@ def format_energy(result: EnergyResult) -> str:
         flat = [p.name for p in result.profiles if p.name not in set(result.sensitivity["profile"])]
         if flat:
             notes.append(f"  {', '.join(flat)}: every constant is a single published value (no bounds to move)")
+    shares = [(r["profile"], [f"{what} {_fmt(100 * r[f'snn_{comp}_share'], 2)} %" for what, comp in
+                              (("DRAM", "dram"), ("encoder", "encoder"), ("inter-chip spikes", "inter_chip"))
+                              if r.get(f"snn_{comp}_share", 0) > 0]) for _, r in s.iterrows()]
+    if any(parts for _, parts in shares):
+        notes.append("share of the SNN's energy:")
+        notes += [f"  {name}: {', '.join(parts)}" for name, parts in shares if parts]
     mapped = s[s["chips"].notna()] if "chips" in s else s.iloc[:0]
     if len(mapped):
         notes.append("capacity (layer-by-layer mapping, docs/energy.md; energy above assumes it runs as counted):")
@@ -370,7 +386,7 @@ def run_energy(args: argparse.Namespace) -> None:
     if args.out is not None:
         refuse_to_overwrite(args.out, args.force)
     result = estimate_energy(args.counts_dir, hw_names(args.hw), ann_counts=args.ann_counts, ann_bits=args.ann_bits,
-                             sensitivity=args.sensitivity)
+                             sensitivity=args.sensitivity, encoder=args.encoder)
     print(format_energy(result))
     if args.out is not None:
         written = write_outputs(result, args.out)

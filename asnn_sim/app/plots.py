@@ -100,6 +100,8 @@ COMPONENT_LABELS = {
     "potential_memory": "potential memory",
     "spike_routing": "spike routing",
     "dram": "DRAM",
+    "encoder": "input encoder",
+    "inter_chip": "spikes between chips",
     "static": "static (leakage)",
 }
 #: Component fill colours (Paul Tol "muted", colour-blind safe; distinct from encodings' roles).
@@ -111,6 +113,8 @@ COMPONENT_COLORS = {
     "potential_memory": "#DDCC77",
     "spike_routing": "#CC6677",
     "dram": "#882255",
+    "encoder": "#999933",
+    "inter_chip": "#DDDDDD",
     "static": "#AA4499",
 }
 

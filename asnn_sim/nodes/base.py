@@ -171,11 +171,20 @@ HW_QUANTITIES = {
     "in_reads_multi": "multi-bit input-buffer reads (graded or analog events, ANN activations)",
     "out_writes": "output-buffer writes (spikes, or ANN activations)",
     "spikes_out": "spikes sent on the chip's network (per-spike routing)",
+    # the input encoder (priced where the profile runs it on chip: model.encoder)
+    "enc_cmp": "encoder compares (threshold or random number against a pixel), priced as adds",
+    "enc_rand": "encoder random numbers (priced only where a profile cites an energy for one: constant rng)",
+    "enc_bits": "encoder bit extractions (a shift and a mask), priced as adds",
+    "enc_add": "encoder additions",
+    "enc_mult": "encoder multiplications and divisions",
+    "enc_special": "encoder exponentials and square roots (no shipped profile cites an energy for them: counted, not priced)",
+    "enc_reads": "reads of the stored image by the encoder (one per compare or bit extraction)",
     # memory sizes (elements; bytes = elements x bits / 8) and widths
     "weight_elems": "weights held for the row",
     "bias_elems": "bias values read by the row's neurons",
     "pot_elems": "membrane potentials (or partial sums) the row reads and writes; a cuba_neuron's synaptic currents too",
     "in_elems": "input elements of the row (input buffer size)",
+    "enc_elems": "pixels of the image the encoder reads (its buffer size)",
     "out_elems": "output elements of the row (output buffer size)",
     "potential_updates": "state words each neuron update reads and writes in memory (event-driven SNN): 1, the membrane; 2 for a cuba_neuron, with its synaptic current",
 }
