@@ -109,6 +109,10 @@ def test_compare_writes_a_report(tmp_path):
                           limit=20, train_limit=100, epochs=1, timesteps=2, device="cpu")
     assert (tmp_path / "report" / "summary.md").is_file()
     assert list(report.headline["model"]) == ["temporal", "ANN dense", "ANN zero-skip"]
+    # the encoder next to the network: temporal coding compares each of the 64 pixels at both steps
+    enc = report.tables["encoder"].iloc[0]
+    assert enc["encoder_ops"] == 64 * 2 and enc["encoder_on_chip"] and 0 < enc["encoder_pj"] < enc["network_pj"]
+    assert "## The encoder next to the network" in (tmp_path / "report" / "summary.md").read_text()
     with pytest.raises(TrainError, match="unknown option 'epoch'"):
         asnn.compare(tmp_path / "r2", epoch=1)
     with pytest.raises(ValueError, match="unknown profile|no profile|not found"):

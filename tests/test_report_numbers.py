@@ -52,7 +52,10 @@ def _fake_runs(seeds=(0, 1, 2)):
                     ratio_vs_zero_skip_ann=snn / skip, ratio_vs_zero_skip_ann_low=0.9 * snn / skip,
                     ratio_vs_zero_skip_ann_high=1.2 * snn / skip, spikes_per_synapse=0.7, break_even_spikes_per_synapse=0.8,
                     break_even_spike_rate=0.2, break_even_status="ok",
+                    encoder_on_chip=profile == "cmos45-int8-sram", encoder_ops=0.0 if enc == "direct" else 192.0,
+                    encoder_pj=(0.0 if enc == "direct" else 0.25) * (profile == "cmos45-int8-sram"), dram_pj=0.0,
                 ))
+                energy[-1]["network_pj"] = snn - energy[-1]["encoder_pj"]
     return pd.DataFrame(energy), pd.DataFrame(models)
 
 

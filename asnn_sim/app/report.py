@@ -53,6 +53,7 @@ import pandas as pd
 from asnn_sim import __version__, atomic
 from asnn_sim.app import plots
 from asnn_sim.counts_schema import count_names
+from asnn_sim.encoding import ENCODER_COUNTS
 from asnn_sim.nodes import KINDS
 from asnn_sim.app.pipeline import ModelArtifacts
 
@@ -189,6 +190,12 @@ def energy_tables(artifacts: list[ModelArtifacts], hw: list[str]) -> tuple[pd.Da
                 "break_even_spikes_per_synapse": s["break_even_spikes_per_synapse"],
                 "break_even_spike_rate": s["break_even_spike_rate"],
                 "break_even_status": s["break_even_status"],
+                # the encoder next to the network it feeds (0 where the profile encodes off chip)
+                "encoder_pj": s["snn_encoder_pj"],
+                "network_pj": s["snn_pj"] - s["snn_encoder_pj"],
+                "encoder_on_chip": dense.profiles[i].model["encoder"] == "on-chip",
+                "encoder_ops": sum(a.sim_summary["per_inference"].get(c, 0.0) for c in ENCODER_COUNTS),
+                "dram_pj": s["snn_dram_pj"],
             }
             if skip is not None:
                 z = skip.summary.iloc[i]
@@ -381,7 +388,7 @@ def aggregate_energy(by_seed: pd.DataFrame) -> pd.DataFrame:
     mean_cols = ["snn_low_pj", "snn_high_pj", "ann_dense_low_pj", "ann_dense_high_pj", "ann_dense_macs",
                  "ann_zero_skip_low_pj", "ann_zero_skip_high_pj", "ratio_vs_dense_ann_low", "ratio_vs_dense_ann_high",
                  "ratio_vs_zero_skip_ann_low", "ratio_vs_zero_skip_ann_high", "break_even_spikes_per_synapse",
-                 "break_even_spike_rate"]
+                 "break_even_spike_rate", "encoder_pj", "network_pj", "encoder_ops", "dram_pj"]
     out = _spread(by_seed, ["encoding", "profile"], spread_cols, extra_mean=mean_cols)
     # the printed ratio is the ratio of the printed mean energies, so a reader can recompute it
     out["ratio_vs_dense_ann"] = out["snn_pj"] / out["ann_dense_pj"]
@@ -389,6 +396,10 @@ def aggregate_energy(by_seed: pd.DataFrame) -> pd.DataFrame:
     for base in ("dense", "zero_skip"):
         col = f"ratio_vs_{base}_ann"
         out[f"verdict_vs_{base}_ann"] = [verdict(lo, hi, n) for lo, hi, n in zip(out[f"{col}_seed_min"], out[f"{col}_seed_max"], out["n_seeds"])]
+    out["encoder_share"] = out["encoder_pj"] / out["snn_pj"]
+    out["dram_share"] = out["dram_pj"] / out["snn_pj"]
+    on_chip = by_seed.groupby(["encoding", "profile"], sort=False)["encoder_on_chip"].all()
+    out = out.merge(on_chip.reset_index(), on=["encoding", "profile"], how="left")
     status = by_seed.groupby(["encoding", "profile"], sort=False)["break_even_status"].agg(lambda s: s.iloc[0] if s.nunique() == 1 else "differs by seed")
     out = out.merge(status.reset_index(), on=["encoding", "profile"], how="left")
     seeds = by_seed.groupby(["encoding", "profile"], sort=False)["seed"].agg(lambda s: ",".join(map(str, s)))
@@ -712,6 +723,7 @@ def build_report(
         "layer_timestep": cat["layer_timestep"],
         "early_exit": aggregate_early_exit(cat["early_exit"]),
         "energy_components": components,
+        "encoder": energy[["encoding", "profile", "encoder_on_chip", "encoder_ops", "encoder_pj", "network_pj", "encoder_share"]],
         "conventions": aggregate_conventions(cat["conventions"]),
     }
     tornado_source = next(a for a in runs[seeds[0]] if not a.is_ann)
@@ -851,6 +863,32 @@ def _conventions_markdown(conv: pd.DataFrame) -> list[str]:
     ]
 
 
+def encoder_table(energy: pd.DataFrame) -> pd.DataFrame:
+    """Per encoding x profile: the encoder's energy next to the network's (means over seeds)."""
+    return pd.DataFrame({
+        "encoding": energy["encoding"],
+        "profile": energy["profile"],
+        "encoder ops/inference": [_count(v) for v in energy["encoder_ops"]],
+        "encoder": [_fmt_energy(v) if on else "off chip" for v, on in zip(energy["encoder_pj"], energy["encoder_on_chip"])],
+        "network": [_fmt_energy(v) for v in energy["network_pj"]],
+        "encoder share": [f"{100 * v:.2g} %" if on else "-" for v, on in zip(energy["encoder_share"], energy["encoder_on_chip"])],
+    })
+
+
+def _encoder_markdown(energy: pd.DataFrame) -> list[str]:
+    return [
+        "## The encoder next to the network",
+        "",
+        "What turning images into spikes costs beside the network that reads them: the encoder's compares, "
+        "random numbers, bit extractions and arithmetic (the `input` rows of the counts), priced on the profiles "
+        "that run it on chip (`asnn energy --encoder` moves it on or off every chip; `docs/energy.md`). "
+        "Direct coding feeds the image itself: no encoder work.",
+        "",
+        to_markdown(encoder_table(energy)),  # the energy table holds the SNNs only
+        "",
+    ]
+
+
 def _summary_markdown(title, runs, tables, head_md, headline_profile, spread_name) -> str:
     seeds = list(runs)
     arts0 = runs[seeds[0]]
@@ -910,6 +948,7 @@ def _summary_markdown(title, runs, tables, head_md, headline_profile, spread_nam
         "![accuracy vs energy](figures/accuracy_vs_energy.png)",
         "",
     ]
+    lines += _encoder_markdown(energy)
     lines += [
         "## Which constants matter",
         "",
