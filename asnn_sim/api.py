@@ -410,7 +410,7 @@ def export_nir(graph: Graph | str | os.PathLike, path: str | os.PathLike, *, dt:
 
 def energy(counts: SimResult | Counts | str | os.PathLike, hw: str | Sequence[str] | None = None, *,
            ann_counts: SimResult | Counts | str | os.PathLike | None = None, ann_bits: str | int = "same",
-           out: str | os.PathLike | None = None) -> EnergyResult:
+           encoder: str = "profile", sensitivity: bool = False, out: str | os.PathLike | None = None) -> EnergyResult:
     """Energy per inference on hardware profiles, next to the equivalent ANN (``asnn energy``).
 
     Parameters
@@ -425,6 +425,11 @@ def energy(counts: SimResult | Counts | str | os.PathLike, hw: str | Sequence[st
         ANN derived from the graph's layers).
     ann_bits : {"same", "matched"} or int
         Bit width of the ANN's arithmetic and memory.
+    encoder : {"profile", "on-chip", "off-chip"}
+        Where the input encoder runs: as each profile says, on every chip, or on a host
+        (its energy left out); ``asnn energy --encoder``.
+    sensitivity : bool
+        Also move each uncertain constant alone over its bounds (``.sensitivity``).
     out : path, optional
         Also write ``breakdown`` and ``summary`` (Parquet, CSV, JSON) there.
 
@@ -432,12 +437,14 @@ def energy(counts: SimResult | Counts | str | os.PathLike, hw: str | Sequence[st
     -------
     hw_models.EnergyResult
         ``summary``: one row per profile (``snn_pj``, ``ann_pj``, ``ratio`` with low/high
-        bounds, break-even activity, components); ``breakdown``: per node, step and
-        component.
+        bounds, break-even activity, components, the DRAM, encoder and inter-chip shares,
+        cores and chips where the profile states a chip); ``breakdown``: per node, step
+        and component; ``capacity``: the mapping on the chips.
     """
     from hw_models import run_energy, write_outputs
 
-    result = run_energy(_counts(counts), hw, ann_counts=None if ann_counts is None else _counts(ann_counts), ann_bits=ann_bits)
+    result = run_energy(_counts(counts), hw, ann_counts=None if ann_counts is None else _counts(ann_counts), ann_bits=ann_bits,
+                        encoder=encoder, sensitivity=sensitivity)
     if out is not None:
         write_outputs(result, out)
     return result

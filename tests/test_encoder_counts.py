@@ -189,3 +189,22 @@ def test_inter_chip_pricing_needs_a_capacity_table():
     del data["capacity"]
     with pytest.raises(EnergyError, match="model.inter_chip needs a \\[capacity\\]"):
         parse_profile(data, "toy.toml")
+
+
+def test_the_energy_command_prints_the_shares_and_switches_the_encoder(tmp_path, capsys):
+    from asnn_sim.app.cli import main
+
+    graph = _net("rate", 3)
+    counts = tmp_path / "counts"
+    simulate(graph, np.random.default_rng(2).random((4, 1, 2, 3)), np.zeros(4, int), progress=False).save(counts)
+    assert main(["energy", str(counts), "--hw", "cmos45-int8-sram,loihi"]) == 0
+    printed = capsys.readouterr().out
+    assert "share of the SNN's energy:" in printed and "cmos45-int8-sram: encoder" in printed
+    out = tmp_path / "off"
+    assert main(["energy", str(counts), "--hw", "cmos45-int8-sram", "--encoder", "off-chip", "--out", str(out)]) == 0
+    assert pd.read_csv(out / "summary.csv")["snn_encoder_pj"].iloc[0] == 0
+    capsys.readouterr()
+    assert main(["energy", str(counts), "--hw", "loihi", "--encoder", "on-chip", "--out", str(tmp_path / "no")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "loihi" in err[0] and "on-chip encoder" in err[0]
+    assert not (tmp_path / "no").exists()
