@@ -738,7 +738,6 @@ def plot_accuracy_vs_energy(
     acc_all = np.r_[df["accuracy"], df["accuracy_low"].dropna(), df["accuracy_high"].dropna()] * 100
     pad = max(0.25, (acc_all.max() - acc_all.min()) * 0.12)
     ylim = (max(0.0, acc_all.min() - pad), min(100.0, acc_all.max() + pad) + pad * 0.3)
-    has_acc_bars = bool(df[["accuracy_low", "accuracy_high"]].notna().all(axis=1).any())
     labels = []
     for k, (ax, prof) in enumerate(zip(flat, profiles)):
         sub = df[df["profile"] == prof]

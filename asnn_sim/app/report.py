@@ -734,7 +734,7 @@ def build_report(
     log("report: figures")
     fig = out / "figures"
     spread_name = f"min{DASH}max over {len(seeds)} seeds" if several else "low" + DASH + "high bound of the constants"
-    baselines = f"ANN baselines: dense (every MAC) and zero-skip (non-zero inputs only)"
+    baselines = "ANN baselines: dense (every MAC) and zero-skip (non-zero inputs only)"
     points = _points(energy, models, several)
     first_snns = [a for a in runs[seeds[0]] if not a.is_ann]
     raster_source = next((a for a in first_snns if a.label == "hybrid"), first_snns[0])

@@ -125,7 +125,6 @@ class Add(Node):
     # -- dense reference
 
     def torch_step(self, p, xs, state, t, ctx):
-        torch = ctx.torch
         total = xs[0].tensor
         for x in xs[1:]:
             total = total + x.tensor
