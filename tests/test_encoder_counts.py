@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_hw_capacity import LAYERS, _profile
 
 from asnn_sim.builder import GraphBuilder
@@ -208,3 +210,35 @@ def test_the_energy_command_prints_the_shares_and_switches_the_encoder(tmp_path,
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "loihi" in err[0] and "on-chip encoder" in err[0]
     assert not (tmp_path / "no").exists()
+
+
+def _chain(neurons: list[int]) -> pd.DataFrame:
+    """fc_i -> lif_i for each size, each lif feeding the next fc (a chain of neuron groups)."""
+    rows, src = [], "input"
+    for i, n in enumerate(neurons):
+        rows.append(dict(layer=f"fc{i}", inputs=src, output="current", n_weights=n, n_neurons=0, fan_in=1, dense_macs_per_step=n))
+        rows.append(dict(layer=f"lif{i}", inputs=f"fc{i}", output="binary", n_weights=0, n_neurons=n, fan_in=0, dense_macs_per_step=0))
+        src = f"lif{i}"
+    return pd.DataFrame(rows)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 40), min_size=2, max_size=6), st.integers(1, 7), st.integers(1, 9))
+def test_messages_per_spike_equal_a_core_by_core_count(neurons, per_core, per_chip):
+    """Against a brute force over cores: place every core, then average, over the cores of a
+    group, the chips of the next group other than the core's own."""
+    layers = _chain(neurons)
+    p = _profile({"cores_per_chip": per_chip, "neurons_per_core": per_core})
+    got = messages_per_spike(layers, p)
+    chips_of, next_core = [], 0
+    for n in neurons:
+        cores = -(-n // per_core)
+        chips_of.append([(next_core + k) // per_chip for k in range(cores)])
+        next_core += cores
+    if len({c for chips in chips_of for c in chips}) == 1:
+        assert got == {}
+        return
+    for i, mine in enumerate(chips_of):
+        theirs = set(chips_of[i + 1]) if i + 1 < len(chips_of) else set()
+        want = sum(len(theirs - {c}) for c in mine) / len(mine)
+        assert got[f"lif{i}"] == pytest.approx(want)
