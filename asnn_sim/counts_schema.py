@@ -104,6 +104,10 @@ CONVENTIONS = {
 }
 
 
+#: The input encoder's columns (filled by asnn_sim.encoding.encoder_work's rule).
+ENCODER_COUNTS: tuple[str, ...] = tuple(c.name for c in COUNT_COLUMNS if c.name.startswith("encoder_"))
+
+
 def count_names() -> list[str]:
     """Names of the int64 count columns, in table order."""
     return [c.name for c in COUNT_COLUMNS]

@@ -326,10 +326,9 @@ def hybrid(x: np.ndarray, timesteps: int, spikes: str = "temporal", thresholds: 
     return np.concatenate([x[None], spike_frames], axis=0)
 
 
-#: The encoder's operations, counted per sample (``input`` rows of the counts tables;
-#: docs/counting.md, "The encoder's work"). Every count is data-independent: an encoder
-#: looks at every pixel at every step it runs, whatever the pixel holds.
-ENCODER_COUNTS = ("encoder_compares", "encoder_randoms", "encoder_bits", "encoder_adds", "encoder_mults", "encoder_specials")
+# The encoder's operations are counted per sample (``input`` rows of the counts tables,
+# columns asnn_sim.counts_schema.ENCODER_COUNTS; docs/counting.md, "The encoder's work"). Every count is
+# data-independent: an encoder looks at every pixel at every step it runs.
 
 
 def layernorm_sigmoid_work(n: int) -> dict[str, int]:
@@ -384,7 +383,7 @@ def encoder_work(spec: "EncoderSpec", n_pixels: int) -> tuple[dict[str, int], ..
     Returns
     -------
     tuple of dict
-        One dict per step, mapping names of :data:`ENCODER_COUNTS` to counts (absent: 0).
+        One dict per step, mapping names of :data:`asnn_sim.counts_schema.ENCODER_COUNTS` to counts (absent: 0).
     """
     n, T = int(n_pixels), spec.timesteps
     if spec.name == "direct":

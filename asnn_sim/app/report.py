@@ -52,8 +52,7 @@ import pandas as pd
 
 from asnn_sim import __version__, atomic
 from asnn_sim.app import plots
-from asnn_sim.counts_schema import count_names
-from asnn_sim.encoding import ENCODER_COUNTS
+from asnn_sim.counts_schema import ENCODER_COUNTS, count_names
 from asnn_sim.nodes import KINDS
 from asnn_sim.app.pipeline import ModelArtifacts
 

@@ -25,7 +25,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from asnn_sim.encoding import ENCODER_COUNTS
+from asnn_sim.counts_schema import ENCODER_COUNTS
 from asnn_sim.nodes.base import ANALOG, BINARY, CLASS_CODE, EVENTS, Events, Node, TorchValue, fail, n_elements
 
 
