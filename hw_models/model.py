@@ -43,7 +43,7 @@ from .activity import zero_spike_table
 from .ann import check_ann_counts, dense_ann_counts, matched_bits
 from .counts import Counts, load_counts
 from .errors import EnergyError
-from .ops import dense_ann_ops, event_driven_ops, per_inference, row_crossings
+from .ops import dense_ann_ops, event_driven_ops, group_crossings, per_inference, row_crossings
 from .profile import Profile, load_profile
 from .sram import access_energy
 
@@ -267,7 +267,8 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
     frames = []
     # --- SNN: observed counts, and the same counts with spike activity removed.
     snn_meta = {"profile": profile.name, "system": "snn", "dataflow": "event-driven", "bits": profile.bits}
-    crossings = row_crossings(bases["snn"], bases["layers"], profile)
+    per_group = group_crossings(bases["layers"], profile)
+    crossings = row_crossings(bases["snn"], per_group)
     ops_obs = event_driven_ops(bases["snn"], profile, crossings)
     ops_zero = event_driven_ops(bases["snn_zero"], profile, crossings)
     priced = {w: price(ops_obs, profile, w, system="snn") for w in SCENARIOS}
@@ -283,7 +284,7 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
         dataflow = "dense-zero-skip" if zero_skip else "dense"
         ann_meta = {"profile": profile.name, "system": "ann", "dataflow": dataflow, "bits": act_bits}
         ops_ann = dense_ann_ops(bases["ann"], profile, act_bits=act_bits,
-                                crossings=row_crossings(bases["ann"], bases["layers"], profile))
+                                crossings=row_crossings(bases["ann"], per_group))
         priced_ann = {w: price(ops_ann, profile, w, system="ann", act_bits=act_bits) for w in SCENARIOS}
         zeros = {w: {c: np.zeros_like(v) for c, v in priced_ann[w].items()} for w in SCENARIOS}
         frames.append(_long(ops_ann, priced_ann, zeros, ann_meta))
@@ -378,13 +379,17 @@ def ratio_function(counts: Counts, *, ann_counts: Counts | None = None, ann_bits
     twin = replay if replay is not None else dense_ann_counts(counts)
     ann_base = per_inference(twin.counts, twin.layers)
     steps = counts.timesteps
+    mapped: dict = {}  # the mapping depends on the chip, not on the constants a variant moves
 
     def ratio(profile: Profile) -> float:
         static = profile.model["static"] == "power-x-latency"
-        snn_ops = event_driven_ops(snn_base, profile, row_crossings(snn_base, counts.layers, profile))
+        key = (profile.capacity, profile.model["inter_chip"])
+        if key not in mapped:
+            mapped[key] = group_crossings(counts.layers, profile)
+        snn_ops = event_driven_ops(snn_base, profile, row_crossings(snn_base, mapped[key]))
         snn = sum(float(v.sum()) for v in price(snn_ops, profile, system="snn").values())
         act_bits = ann_activation_bits(profile, ann_bits, steps)
-        ops = dense_ann_ops(ann_base, profile, act_bits=act_bits, crossings=row_crossings(ann_base, counts.layers, profile))
+        ops = dense_ann_ops(ann_base, profile, act_bits=act_bits, crossings=row_crossings(ann_base, mapped[key]))
         ann = sum(float(v.sum()) for v in price(ops, profile, system="ann", act_bits=act_bits).values())
         if static:  # W x s, in pJ: per step for the SNN, one pass for the ANN
             snn += profile.param("static_power") * profile.param("step_latency") * 1e12 * steps

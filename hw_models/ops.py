@@ -289,14 +289,14 @@ def dense_ann_ops(base: Ops, profile: Profile, *, act_bits: int | None = None, c
     return ops
 
 
-def row_crossings(base: Ops, layers: pd.DataFrame, profile: Profile) -> np.ndarray | None:
-    """Inter-chip messages per output spike for each row of ``base``, or None where the
+def group_crossings(layers: pd.DataFrame, profile: Profile) -> dict[str, float]:
+    """Inter-chip messages per output spike of each neuron group, or ``{}`` where the
     profile does not price them (``model.inter_chip``) or the model fits one chip."""
     from .capacity import messages_per_spike
 
-    if profile.model["inter_chip"] == "none":
-        return None
-    per_group = messages_per_spike(layers, profile)
-    if not per_group:
-        return None
-    return np.array([per_group.get(name, 0.0) for name in base["layer"]])
+    return {} if profile.model["inter_chip"] == "none" else messages_per_spike(layers, profile)
+
+
+def row_crossings(base: Ops, per_group: dict[str, float]) -> np.ndarray | None:
+    """:func:`group_crossings` for each row of ``base`` (None when there are none)."""
+    return np.array([per_group.get(name, 0.0) for name in base["layer"]]) if per_group else None
