@@ -47,12 +47,16 @@ def _share(x: float) -> str:
 def table(counts: Counts) -> str:
     """One markdown row per shipped profile."""
     s = run_energy(counts).summary
-    lines = ["| profile | fits one chip | cores | chips | SNN µJ/inf [low-high] | ANN µJ/inf | SNN/ANN [low-high] "
+    lines = ["| profile | fits on chip | cores | chips | SNN µJ/inf [low-high] | ANN µJ/inf | SNN/ANN [low-high] "
              "| DRAM share | encoder share | inter-chip share |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in s.iterrows():
         mapped = r["chips"] is not None and not (isinstance(r["chips"], float) and math.isnan(r["chips"]))
+        tiered = r["dram_layers"] is not None and not (isinstance(r["dram_layers"], float) and math.isnan(r["dram_layers"]))
         fits = ("yes" if r["fits_one_chip"] else "no") if mapped else "-"
+        if tiered:
+            k = int(r["dram_layers"])
+            fits = "yes (SRAM)" if k == 0 else f"no: {k} layer{'s' if k > 1 else ''} in DRAM"
         cores = f"{int(r['cores']):,}" if mapped else "-"
         chips = f"{int(r['chips']):,}" if mapped else "-"
         snn = f"{_uj(r['snn_pj'])} [{_uj(r['snn_low_pj'])}-{_uj(r['snn_high_pj'])}]"

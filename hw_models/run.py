@@ -128,6 +128,10 @@ def run_energy(
     summary["fits_one_chip"] = [m.fits if m else None for m in mappings]
     summary["neuron_utilisation"] = [m.neuron_utilisation if m else math.nan for m in mappings]
     summary["synapse_utilisation"] = [m.synapse_utilisation if m else math.nan for m in mappings]
+    # On a profile with a DRAM tier, the layers whose weights or potentials do not fit the on-chip SRAM
+    snn_dram = breakdown[(breakdown["system"] == "snn") & (breakdown["component"] == "dram") & (breakdown["energy_pj"] > 0)]
+    in_dram = snn_dram.groupby("profile")["layer"].nunique()
+    summary["dram_layers"] = [int(in_dram.get(p.name, 0)) if p.model["dram"] != "none" else None for p in profiles]
     capacity = capacity_table(counts.layers, profiles) if counts.kind == "snn" else capacity_table(counts.layers, [])
     meta = {
         "counts_dir": str(counts.path) if counts.path else None,

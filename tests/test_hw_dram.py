@@ -58,3 +58,12 @@ def test_a_model_that_fits_costs_what_it_did_without_a_dram_tier(tmp_path):
     assert with_tier["energy_pj"].sum() == without["energy_pj"].sum()
     assert (with_tier.loc[with_tier["component"] == "dram", "energy_pj"] == 0).all()
 
+
+
+def test_the_summary_names_how_many_layers_live_in_dram(tmp_path):
+    from hw_models.run import run_energy
+
+    small = run_energy(tiny(), [str(_small_sram(tmp_path, "per-step").path)]).summary
+    shipped = run_energy(tiny(), ["cmos45-int8-sram", "loihi"]).summary
+    assert small["dram_layers"].tolist() == [1]  # fc1's 128 B above 100 B
+    assert shipped["dram_layers"].iloc[0] == 0 and shipped["dram_layers"].isna().iloc[1]  # nothing above 1 MB; loihi has no tier

@@ -263,6 +263,12 @@ def format_energy(result: EnergyResult) -> str:
     if any(parts for _, parts in shares):
         notes.append("share of the SNN's energy:")
         notes += [f"  {name}: {', '.join(parts)}" for name, parts in shares if parts]
+    tiered = s[s["dram_layers"].notna()] if "dram_layers" in s else s.iloc[:0]
+    if len(tiered):
+        notes.append("on-chip SRAM (profiles with a DRAM tier; docs/energy.md, \"DRAM\"):")
+    for _, r in tiered.iterrows():
+        notes.append(f"  {r['profile']}: " + ("every array fits the on-chip SRAM" if r["dram_layers"] == 0 else
+                     f"{int(r['dram_layers'])} layer(s) hold arrays above the on-chip SRAM: they live in DRAM"))
     mapped = s[s["chips"].notna()] if "chips" in s else s.iloc[:0]
     if len(mapped):
         notes.append("capacity (layer-by-layer mapping, docs/energy.md; energy above assumes it runs as counted):")
