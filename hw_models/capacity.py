@@ -22,7 +22,9 @@ is the simple one hardware papers start from, stated so a reader can redo it by 
 * **Chips** = ``ceil(total cores / cores_per_chip)``; the model fits when that is 1.
 
 Utilisation is neurons placed / neuron slots of the cores used, and synaptic bytes /
-synaptic memory of the cores used.
+synaptic memory of the cores used. What the mapping leaves out (and so under-counts):
+routing tables, axon/dendrite indices beside each weight, cores lost to placement, and
+any compression a chip's synapse formats allow (which would over-count).
 
 **Spikes between chips** (:func:`messages_per_spike`). The groups' cores are placed in
 the table's order, filling chip 0, then chip 1, ...; a group whose cores straddle chips
@@ -30,9 +32,7 @@ has a share of them on each. A spike is sent once to every *other* chip that hol
 of a group it feeds (the groups its spikes reach through synaptic layers, adds and
 pools), and travels on that chip's own network from there. So a spike of group ``A``
 costs ``sum over consumer groups B, over A's chips a: share_A(a) x |chips(B) - {a}|``
-inter-chip messages on average. One chip: 0. What the mapping leaves out (and so under-counts):
-routing tables, axon/dendrite indices beside each weight, cores lost to placement, and
-any compression a chip's synapse formats allow (which would over-count).
+inter-chip messages on average. One chip: 0.
 """
 
 from __future__ import annotations

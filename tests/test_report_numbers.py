@@ -120,3 +120,16 @@ def test_the_documented_demo_tables_recompute(doc):
     if doc == "README.md":
         assert check_headline(text) == 3 * 3 + 2
     assert check_ratios(text) >= 2 * 9
+
+
+def test_the_encoder_section_lists_on_chip_profiles_and_names_the_rest():
+    from asnn_sim.app.report import _encoder_markdown
+
+    energy = pd.DataFrame({"encoding": ["rate", "rate"], "profile": ["cmos45-int8-sram", "loihi"],
+                           "encoder_on_chip": [True, False], "encoder_ops": [512.0, 512.0],
+                           "encoder_pj": [6270.0, 0.0], "network_pj": [9.9e5, 5.0e6], "encoder_share": [6270 / 996270, 0.0]})
+    text = "\n".join(_encoder_markdown(energy))
+    rows = find_table(text, ("encoding", "profile"))
+    assert [r["profile"] for r in rows] == ["cmos45-int8-sram"] and rows[0]["encoder share"] == "0.63 %"
+    assert "not priced: `loihi`" in text
+    assert "No profile in this report runs the encoder on chip" in "\n".join(_encoder_markdown(energy[energy["profile"] == "loihi"]))

@@ -863,29 +863,33 @@ def _conventions_markdown(conv: pd.DataFrame) -> list[str]:
 
 
 def encoder_table(energy: pd.DataFrame) -> pd.DataFrame:
-    """Per encoding x profile: the encoder's energy next to the network's (means over seeds)."""
+    """Per encoding, on the profiles that run the encoder on chip: its energy next to the
+    network's (means over seeds)."""
+    on = energy[energy["encoder_on_chip"]]  # the energy table holds the SNNs only
     return pd.DataFrame({
-        "encoding": energy["encoding"],
-        "profile": energy["profile"],
-        "encoder ops/inference": [_count(v) for v in energy["encoder_ops"]],
-        "encoder": [_fmt_energy(v) if on else "off chip" for v, on in zip(energy["encoder_pj"], energy["encoder_on_chip"])],
-        "network": [_fmt_energy(v) for v in energy["network_pj"]],
-        "encoder share": [f"{100 * v:.2g} %" if on else "-" for v, on in zip(energy["encoder_share"], energy["encoder_on_chip"])],
+        "encoding": on["encoding"],
+        "profile": on["profile"],
+        "encoder ops/inference": [_count(v) for v in on["encoder_ops"]],
+        "encoder": [_fmt_energy(v) for v in on["encoder_pj"]],
+        "network": [_fmt_energy(v) for v in on["network_pj"]],
+        "encoder share": [f"{100 * v:.2g} %" for v in on["encoder_share"]],
     })
 
 
 def _encoder_markdown(energy: pd.DataFrame) -> list[str]:
-    return [
+    table = encoder_table(energy)
+    off = [p for p in dict.fromkeys(energy["profile"]) if p not in set(table["profile"])]
+    lines = [
         "## The encoder next to the network",
         "",
         "What turning images into spikes costs beside the network that reads them: the encoder's compares, "
-        "random numbers, bit extractions and arithmetic (the `input` rows of the counts), priced on the profiles "
-        "that run it on chip (`asnn energy --encoder` moves it on or off every chip; `docs/energy.md`). "
-        "Direct coding feeds the image itself: no encoder work.",
-        "",
-        to_markdown(encoder_table(energy)),  # the energy table holds the SNNs only
+        "random numbers, bit extractions and arithmetic (the `input` rows of the counts), on the profiles that "
+        "run it on chip (`asnn energy --encoder` moves it on or off every chip; `docs/energy.md`). Direct coding "
+        "feeds the image itself: no encoder work."
+        + (f" Encoding off chip, not priced: {', '.join(f'`{p}`' for p in off)}." if off else ""),
         "",
     ]
+    return lines + ([to_markdown(table), ""] if len(table) else ["No profile in this report runs the encoder on chip.", ""])
 
 
 def _summary_markdown(title, runs, tables, head_md, headline_profile, spread_name) -> str:
