@@ -117,12 +117,12 @@ def run_energy(
     replay = None
     if ann_counts is not None:
         replay = ann_counts if isinstance(ann_counts, Counts) else load_counts(ann_counts)
-    breakdown = estimate(counts, profiles, ann_counts=replay, ann_bits=ann_bits)
+    breakdown = estimate(counts, profiles, ann_counts=replay, ann_bits=ann_bits)  # refuses counts that are not an SNN's
     summary = summarize(breakdown, counts)
     summary.insert(1, "chip", [p.chip for p in profiles])
     summary.insert(2, "scope", [p.scope for p in profiles])
     summary["ann_bits_note"] = [ann_bits_note(p, ann_bits) for p in profiles]
-    mappings = [map_model(counts.layers, p) if counts.kind == "snn" else None for p in profiles]
+    mappings = [map_model(counts.layers, p) for p in profiles]
     summary["cores"] = [m.cores if m else None for m in mappings]
     summary["chips"] = [m.chips if m else None for m in mappings]
     summary["fits_one_chip"] = [m.fits if m else None for m in mappings]
@@ -132,7 +132,7 @@ def run_energy(
     snn_dram = breakdown[(breakdown["system"] == "snn") & (breakdown["component"] == "dram") & (breakdown["energy_pj"] > 0)]
     in_dram = snn_dram.groupby("profile")["layer"].nunique()
     summary["dram_layers"] = [int(in_dram.get(p.name, 0)) if p.model["dram"] != "none" else None for p in profiles]
-    capacity = capacity_table(counts.layers, profiles) if counts.kind == "snn" else capacity_table(counts.layers, [])
+    capacity = capacity_table(counts.layers, profiles)
     meta = {
         "counts_dir": str(counts.path) if counts.path else None,
         "ann_counts_dir": str(replay.path) if replay is not None and replay.path else None,

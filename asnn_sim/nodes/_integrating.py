@@ -41,7 +41,7 @@ class Integrating(Node):
     def _check_bias(self) -> None:
         """An optional neuron bias, as floats of at least one dimension (stored that way)."""
         if self.bias is not None:
-            self.bias = np.atleast_1d(self.bias if self.bias.dtype.kind == "f" else self.bias.astype(np.float64))
+            self.bias = np.atleast_1d(self.bias if np.issubdtype(self.bias.dtype, np.floating) else self.bias.astype(np.float64))
 
     def _record_touched(self, x, t: int, ctx) -> None:
         if ctx.count:
