@@ -57,9 +57,11 @@ class Surrogate:
     derivative: Callable[[torch.Tensor, float], torch.Tensor]
 
 
+# The derivatives work in place on their own temporaries: on a CPU, a full-size
+# elementwise pass costs little next to allocating (and page-faulting) a new tensor.
 def _sigmoid_derivative(x: torch.Tensor, alpha: float) -> torch.Tensor:
     s = torch.sigmoid(alpha * x)
-    return alpha * s * (1.0 - s)
+    return s.mul_(1.0 - s).mul_(alpha)
 
 
 def _arctan_primitive(x: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -67,7 +69,8 @@ def _arctan_primitive(x: torch.Tensor, alpha: float) -> torch.Tensor:
 
 
 def _arctan_derivative(x: torch.Tensor, alpha: float) -> torch.Tensor:
-    return 0.5 * alpha / (1.0 + (0.5 * math.pi * alpha * x) ** 2)
+    y = (0.5 * math.pi * alpha) * x
+    return y.square_().add_(1.0).reciprocal_().mul_(0.5 * alpha)
 
 
 SURROGATES: dict[str, Surrogate] = {
@@ -189,6 +192,189 @@ def neuron_step(
     raise ValueError(unknown_name("reset", reset, RESETS))
 
 
+def neuron_sequence(
+    currents: torch.Tensor,
+    leak: torch.Tensor,
+    gain: torch.Tensor,
+    surrogate: str | Surrogate = "sigmoid",
+    threshold: float = THRESHOLD,
+    reset: str = "soft",
+) -> torch.Tensor:
+    """Run a layer of neurons through all T timesteps as one fused, differentiable operation.
+
+    The same spikes, bit for bit, as calling :func:`neuron_step` for ``t = 0 .. T-1``
+    from a zero membrane, and the same gradients up to rounding, but with one pass over
+    memory per direction instead of a dozen elementwise operations per step. On the CPU
+    (float32 and float64) the loops are the Numba kernels of
+    :mod:`asnn_sim.neuron_kernels`; elsewhere (CUDA, half precision) the same recurrence
+    runs as torch operations.
+
+    Parameters
+    ----------
+    currents : torch.Tensor
+        Input currents ``(T, ...)``.
+    leak, gain : torch.Tensor
+        ``(T,)``: the value used at each step (expand a shared value to T).
+    surrogate : str or Surrogate
+    threshold : float
+    reset : {"soft", "hard"}
+        As in :func:`neuron_step` (the hard reset's gradient is detached there too).
+
+    Returns
+    -------
+    torch.Tensor
+        Spikes (0/1), the shape and dtype of ``currents``.
+
+    Examples
+    --------
+    >>> half = torch.full((3,), 0.5)
+    >>> neuron_sequence(torch.tensor([[3.0], [3.0], [0.0]]), half, half)
+    tensor([[1.],
+            [1.],
+            [0.]])
+    """
+    if isinstance(surrogate, str):
+        surrogate = get_surrogate(surrogate)
+    check_reset(reset)
+    steps = currents.shape[0]
+    if leak.shape != (steps,) or gain.shape != (steps,):
+        raise ValueError(
+            f"leak and gain must have one value per step, shape ({steps},); got {tuple(leak.shape)} and {tuple(gain.shape)}"
+        )
+    return _NeuronSequence.apply(currents, leak, gain, surrogate, float(threshold), reset == "hard")
+
+
+def _uses_kernels(x: torch.Tensor) -> bool:
+    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+
+
+def _kernels():
+    """:mod:`asnn_sim.neuron_kernels`, with Numba's thread count set to torch's.
+
+    Both share one OpenMP runtime and a Numba kernel sets its process-wide thread count
+    (asnn_sim.threads), so a different count would change torch's for the rest of the
+    step (and with it the order of its sums and the reproducibility of a run).
+    """
+    import numba
+
+    from asnn_sim import neuron_kernels
+
+    wanted = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
+    if numba.get_num_threads() != wanted:
+        numba.set_num_threads(wanted)
+    return neuron_kernels
+
+
+class _NeuronSequence(torch.autograd.Function):
+    """Forward and backward of the neuron's whole time loop (equations: :mod:`asnn_sim.neuron_kernels`)."""
+
+    @staticmethod
+    def forward(ctx, currents, leak, gain, surrogate: Surrogate, threshold: float, hard: bool):
+        # Work in memory order, whatever the layout (channels-last feature maps stay
+        # channels-last: the pool and BatchNorm after the neurons are much faster so).
+        currents = _dense(currents.detach())
+        order = _memory_order(currents)
+        flat = _flat(currents, order)
+        leak_v = leak.detach().to(flat.dtype).contiguous()
+        gain_v = gain.detach().to(flat.dtype).contiguous()
+        spikes_out = torch.empty_like(currents)
+        # The membranes before the reset are all the backward pass needs; none is coming
+        # when no input asks for a gradient (evaluation, replays).
+        needs_grad = any(ctx.needs_input_grad[:3])
+        spikes = _flat(spikes_out, order)
+        pre_reset = torch.empty_like(flat) if needs_grad else flat.new_empty((flat.shape[0], 0))
+        if _uses_kernels(flat):
+            _kernels().neuron_forward(
+                flat.numpy(), leak_v.numpy(), gain_v.numpy(), flat.numpy().dtype.type(threshold), hard,
+                spikes.numpy(), pre_reset.numpy(),
+            )
+        else:
+            pre_reset = torch.empty_like(flat)
+            _torch_forward(flat, leak_v, gain_v, threshold, hard, spikes, pre_reset)
+        ctx.save_for_backward(flat, pre_reset, leak_v, gain_v)
+        ctx.surrogate, ctx.threshold, ctx.hard = surrogate, threshold, hard
+        ctx.order, ctx.like, ctx.param_dtype = order, torch.empty_like(currents, device="meta"), leak.dtype
+        return spikes_out
+
+    @staticmethod
+    def backward(ctx, grad_spikes):
+        flat, pre_reset, leak, gain = ctx.saved_tensors
+        s, threshold, hard = ctx.surrogate, ctx.threshold, ctx.hard
+        order = ctx.order
+        grad_spikes = _flat(grad_spikes.to(flat.dtype).permute(order).contiguous(), None).view(flat.shape)
+        grad_out = torch.empty_like(ctx.like, device=flat.device)
+        grad_currents = _flat(grad_out, order)
+        if _uses_kernels(flat):
+            neuron_kernels = _kernels()
+            code = neuron_kernels.SURROGATE_CODES.get(s.name, neuron_kernels.GIVEN)
+            if SURROGATES.get(s.name) is not s:  # a surrogate of the user's own: torch computes it
+                code = neuron_kernels.GIVEN
+            given = s.derivative(pre_reset - threshold, s.alpha) if code == neuron_kernels.GIVEN else pre_reset
+            grad_leak, grad_gain = neuron_kernels.neuron_backward(
+                grad_spikes.numpy(), pre_reset.numpy(), flat.numpy(), leak.numpy(), gain.numpy(),
+                flat.numpy().dtype.type(threshold), hard, code, float(s.alpha), given.numpy(), grad_currents.numpy(),
+            )
+            grad_leak, grad_gain = torch.from_numpy(grad_leak), torch.from_numpy(grad_gain)
+        else:
+            surrogate_grad = s.derivative(pre_reset - threshold, s.alpha)
+            grad_leak, grad_gain = _torch_backward(
+                grad_spikes, surrogate_grad, pre_reset, flat, leak, gain, threshold, hard, grad_currents
+            )
+        dtype = ctx.param_dtype
+        return grad_out, grad_leak.to(dtype), grad_gain.to(dtype), None, None, None
+
+
+def _dense(x: torch.Tensor) -> torch.Tensor:
+    """``x`` itself if its elements fill its memory in some axis order with time outermost, else a contiguous copy."""
+    order = _memory_order(x)
+    if order[0] == 0 and x.permute(order).is_contiguous():
+        return x
+    return x.contiguous()
+
+
+def _memory_order(x: torch.Tensor) -> tuple[int, ...]:
+    """Axes from the largest stride to the smallest (ties keep axis order): the order of ``x`` in memory."""
+    return tuple(sorted(range(x.dim()), key=lambda d: (-x.stride(d), d)))
+
+
+def _flat(x: torch.Tensor, order: tuple[int, ...] | None) -> torch.Tensor:
+    """A ``(T, N)`` view of a dense ``x`` in memory order (``order`` from :func:`_memory_order`; None: already permuted)."""
+    y = x if order is None else x.permute(order)
+    return y.view(y.shape[0], -1)
+
+
+def _torch_forward(flat, leak, gain, threshold, hard, spikes, pre_reset) -> None:
+    """The kernels' forward as torch operations (CUDA, half precision); the same arithmetic as :func:`neuron_step`."""
+    mem = torch.zeros_like(flat[0])
+    for t in range(flat.shape[0]):
+        h = leak[t] * mem + gain[t] * flat[t]
+        pre_reset[t] = h
+        s = (h - threshold > 0).to(h.dtype)
+        spikes[t] = s
+        mem = h * (1.0 - s) if hard else h - s * threshold
+
+
+def _torch_backward(grad_spikes, surrogate_grad, pre_reset, flat, leak, gain, threshold, hard, grad_currents):
+    """The kernels' backward as torch operations; returns ``(grad_leak, grad_gain)``."""
+    steps = flat.shape[0]
+    grad_leak = torch.zeros(steps, dtype=torch.float64, device=flat.device)
+    grad_gain = torch.zeros(steps, dtype=torch.float64, device=flat.device)
+    carried = torch.zeros_like(flat[0])
+    for t in range(steps - 1, -1, -1):
+        sg = surrogate_grad[t]
+        keep = (pre_reset[t] - threshold <= 0).to(sg.dtype) if hard else 1.0 - threshold * sg
+        dh = grad_spikes[t] * sg + carried * keep
+        grad_currents[t] = gain[t] * dh
+        grad_gain[t] = (dh * flat[t]).sum(dtype=torch.float64)
+        if t > 0:
+            hp = pre_reset[t - 1]
+            fired = (hp - threshold > 0).to(hp.dtype)
+            m_prev = hp * (1.0 - fired) if hard else hp - fired * threshold
+            grad_leak[t] = (dh * m_prev).sum(dtype=torch.float64)
+        carried = leak[t] * dh
+    return grad_leak, grad_gain
+
+
 class SpikingNeurons(nn.Module):
     """A layer of LIF neurons, adaptive (per-timestep leak and gain) or plain.
 
@@ -235,15 +421,18 @@ class SpikingNeurons(nn.Module):
         return self.leak[i], self.gain[i]
 
     def forward(self, currents: torch.Tensor) -> torch.Tensor:
-        """Run all timesteps: currents ``(T, B, ...)`` to spikes ``(T, B, ...)``."""
+        """Run all timesteps: currents ``(T, B, ...)`` to spikes ``(T, B, ...)``.
+
+        The whole time loop runs as one fused operation (:func:`neuron_sequence`): the
+        same spikes as :func:`neuron_step` called T times, bit for bit, at a fraction of
+        the cost.
+        """
         if currents.shape[0] != self.timesteps:
             raise ValueError(f"expected {self.timesteps} timesteps of input, got {currents.shape[0]}")
-        mem = torch.zeros_like(currents[0])
-        out = []
-        for t in range(self.timesteps):
-            s, mem = neuron_step(currents[t], mem, *self.step_params(t), self.surrogate, self.threshold, self.reset)
-            out.append(s)
-        return torch.stack(out)
+        leak, gain = self.leak, self.gain
+        if not self.per_timestep:  # one shared value; expand's backward sums the steps' gradients
+            leak, gain = leak.expand(self.timesteps), gain.expand(self.timesteps)
+        return neuron_sequence(currents, leak, gain, self.surrogate, self.threshold, self.reset)
 
     def extra_repr(self) -> str:
         mode = "asnn (per-timestep)" if self.per_timestep else "lif (shared)"
