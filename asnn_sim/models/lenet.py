@@ -45,8 +45,33 @@ def _pool(pool: str) -> nn.Module:
 
 
 def _over_time(fn, x: torch.Tensor) -> torch.Tensor:
-    """Apply a per-sample function to every timestep at once: (T, B, ...) -> (T, B, ...)."""
-    return fn(x.flatten(0, 1)).unflatten(0, x.shape[:2])
+    """Apply a per-sample function to every timestep at once: (T, B, ...) -> (T, B, ...).
+
+    Feature maps travel channels-last (``torch.channels_last``): on a CPU, max-pooling
+    them is about ten times faster and BatchNorm about twice (the neurons keep any
+    layout). Values are the same; only the memory order changes.
+    """
+    y = fn(_channels_last(x.flatten(0, 1)))
+    return _channels_last(y).unflatten(0, x.shape[:2])
+
+
+def conv_bn(conv: nn.Module, bn: nn.Module):
+    """``bn(conv(z))`` with the conv's output made channels-last first (a one-channel input
+    leaves a conv's output in the default layout; the BatchNorm is faster channels-last)."""
+    return lambda z: bn(_channels_last(conv(z)))
+
+
+def _channels_last(x: torch.Tensor) -> torch.Tensor:
+    """A 4-D ``(N, C, H, W)`` tensor in channels-last memory order (a no-op when it is); others unchanged."""
+    if x.dim() != 4:
+        return x
+    n, c, h, w = x.shape
+    if c == 1 and x.is_contiguous():
+        # With one channel both layouts are the same memory, and torch reads the tensor as
+        # the default layout (so a conv's output would be too): strides that say
+        # channels-last make the conv write its output channels-last, sparing a copy.
+        return x.as_strided(x.shape, (h * w, 1, w, 1))
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 def first_layer_current(frames: torch.Tensor, shared, analog=None) -> torch.Tensor:
@@ -54,7 +79,10 @@ def first_layer_current(frames: torch.Tensor, shared, analog=None) -> torch.Tens
     codes ``analog`` at step 0 (the analog frame) and ``shared`` at steps 1..T-1."""
     if analog is None:
         return _over_time(shared, frames)
-    return torch.cat([analog(frames[0])[None], _over_time(shared, frames[1:])])
+    # Joined as (T*B, ...) maps: a cat of two channels-last maps stays channels-last.
+    first = _channels_last(analog(_channels_last(frames[0])))
+    rest = _over_time(shared, frames[1:]).flatten(0, 1)
+    return torch.cat([first, rest]).unflatten(0, frames.shape[:2])
 
 
 @dataclass
@@ -131,8 +159,8 @@ class LeNetSNN(nn.Module):
         self.pool = _pool(pool)
 
     def _first_layer_current(self, frames: torch.Tensor) -> torch.Tensor:
-        analog = (lambda z: self.bn1_analog(self.conv1_analog(z))) if self.hybrid else None
-        return first_layer_current(frames, lambda z: self.bn1(self.conv1(z)), analog)
+        analog = conv_bn(self.conv1_analog, self.bn1_analog) if self.hybrid else None
+        return first_layer_current(frames, conv_bn(self.conv1, self.bn1), analog)
 
     def forward_steps(self, frames: torch.Tensor, record: bool = False) -> StepOutputs:
         """Run encoded frames ``(T, B, C, H, W)`` through the network.
@@ -150,7 +178,7 @@ class LeNetSNN(nn.Module):
         spikes["lif1"] = s
         x = _over_time(self.pool, s)
         for name, conv, bn, lif in (("lif2", self.conv2, self.bn2, self.lif2), ("lif3", self.conv3, self.bn3, self.lif3)):
-            s = lif(_over_time(lambda z: bn(conv(z)), x))
+            s = lif(_over_time(conv_bn(conv, bn), x))
             spikes[name] = s
             x = _over_time(self.pool, s)
         s = self.lif4(_over_time(lambda z: self.bn4(self.fc1(z)), x.flatten(2)))
