@@ -22,7 +22,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from asnn_sim import __version__, threads
+from asnn_sim import __version__, allocator, threads
 from asnn_sim.app import choices
 from asnn_sim.app.argparsing import S, add_cluster_flags, add_threads_flag, check_output_file, refuse_to_overwrite
 from asnn_sim.app.argparsing import Formatter as _Formatter
@@ -592,6 +592,7 @@ def _main(argv: list[str] | None) -> int:
     try:
         # Before a handler loads torch or Numba: their OpenMP runtime reads its settings once.
         threads.prepare(getattr(args, "threads", None))
+        allocator.keep_freed_memory()
         args.handler(args)
     except KeyboardInterrupt:
         print(f"asnn: interrupted{_interrupt_hint(args)}", file=sys.stderr)
