@@ -14,7 +14,7 @@ PIP := python -m pip install --quiet -c $(CONSTRAINTS)
 # build. For a CPU-only venv there: make setup TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 TORCH_INDEX_URL ?=
 
-.PHONY: setup test demo bench bench-peers notebooks clean
+.PHONY: setup data test demo bench bench-peers notebooks clean
 
 # snnTorch and SpikingJelly, so that tests/test_builder.py checks our neuron mappings and
 # tests/test_nir.py our NIR import spike for spike against theirs instead of skipping (nir
@@ -23,7 +23,19 @@ TORCH_INDEX_URL ?=
 # the parts the tests import need only torch, numpy and loguru (in the dev extra).
 FRAMEWORKS := snntorch==1.0.0 spikingjelly==2.0.0
 
-setup: $(STAMP)
+setup: $(STAMP) data
+
+# Fashion-MNIST, the real dataset of the tests and the study (docs/fashion-mnist.md), from
+# Debian's package: installed where apt-get runs as root (CI does); elsewhere the command
+# to run is printed and nothing else changes (digits needs no files).
+FASHION_PACKAGE := dataset-fashion-mnist
+data:
+	@if dpkg -s $(FASHION_PACKAGE) >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get install -y -qq $(FASHION_PACKAGE) >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq $(FASHION_PACKAGE) >/dev/null 2>&1; } || \
+	  echo "apt-get could not install $(FASHION_PACKAGE); the real-data tests will fail until it is installed"; \
+	else echo "Fashion-MNIST is not installed; for the real-data tests and study run: sudo apt-get install $(FASHION_PACKAGE)"; fi
 
 # Reinstall when the dependency list or the pins change.
 $(STAMP): pyproject.toml $(CONSTRAINTS)

@@ -7,14 +7,18 @@
     scikit-learn's bundled 8x8 digits, split 80/20 (stratified, ``random_state=0``).
     Needs no files.
 ``mnist``, ``fashion-mnist``
-    The four standard IDX files (plain or ``.gz``) in ``data_dir`` or in the folder
-    torchvision uses (``data_dir/MNIST/raw``, ``data_dir/FashionMNIST/raw``).
+    The four standard IDX files (plain or ``.gz``) in ``data_dir``, in a sub-folder
+    named after the dataset (``data_dir/fashion-mnist``) or in the folder torchvision
+    uses (``data_dir/MNIST/raw``, ``data_dir/FashionMNIST/raw``).
 ``cifar10``, ``cifar100``
     The "python version" archives, extracted: ``cifar-10-batches-py/`` or
     ``cifar-100-python/`` inside ``data_dir`` (or ``data_dir`` may be that folder).
 
-Nothing is ever downloaded: the files must be placed there by hand. Every problem a
-user can cause (unknown name, missing or malformed files) raises :class:`DatasetError`
+Nothing is ever downloaded: the files must be placed there by hand. Without a
+``data_dir`` the folder comes from the environment variable ``ASNN_DATA_DIR``, else from
+where a system package installs the dataset (:data:`SYSTEM_FOLDERS`: Debian's
+``dataset-fashion-mnist`` puts Fashion-MNIST in ``/usr/share/datasets/fashion-mnist``).
+Every problem a user can cause (unknown name, missing or malformed files) raises :class:`DatasetError`
 with a one-line message naming the file or folder involved.
 
 The CIFAR files are pickles, and unpickling runs whatever the file names, so they are
@@ -42,9 +46,12 @@ from asnn_sim.names import unknown_name
 
 __all__ = [
     "DATASETS",
+    "DATA_DIR_VARIABLE",
+    "SYSTEM_FOLDERS",
     "Dataset",
     "DatasetError",
     "augment_batch",
+    "default_data_dir",
     "iterate_batches",
     "load_dataset",
 ]
@@ -69,8 +76,20 @@ FASHION_MNIST_CLASSES: tuple[str, ...] = (
 )
 DIGIT_CLASSES: tuple[str, ...] = tuple(str(i) for i in range(10))
 
-# Sub-folders torchvision extracts the IDX files into; searched after data_dir itself.
-_TORCHVISION_RAW = {"mnist": Path("MNIST", "raw"), "fashion-mnist": Path("FashionMNIST", "raw")}
+#: The environment variable naming the data folder when ``data_dir`` is not given.
+DATA_DIR_VARIABLE = "ASNN_DATA_DIR"
+#: Where an operating-system package installs a dataset, and that package's name:
+#: searched when neither ``data_dir`` nor :data:`DATA_DIR_VARIABLE` is given.
+SYSTEM_FOLDERS: dict[str, tuple[Path, str]] = {
+    "fashion-mnist": (Path("/usr/share/datasets/fashion-mnist"), "dataset-fashion-mnist"),
+}
+
+# Sub-folders searched after data_dir itself: one named after the dataset, and the one
+# torchvision extracts the IDX files into.
+_IDX_SUBFOLDERS = {
+    "mnist": (Path("mnist"), Path("MNIST", "raw")),
+    "fashion-mnist": (Path("fashion-mnist"), Path("FashionMNIST", "raw")),
+}
 _IDX_IMAGES_MAGIC = 0x00000803  # unsigned bytes, 3 dimensions
 _IDX_LABELS_MAGIC = 0x00000801  # unsigned bytes, 1 dimension
 _IDX_UBYTE = 0x08
@@ -136,8 +155,9 @@ def load_dataset(
     name : str
         One of :data:`DATASETS` (case-insensitive; ``_`` is accepted for ``-``).
     data_dir : str or os.PathLike, optional
-        Folder holding the dataset's files. Required for every dataset except
-        ``digits``, for which it is ignored.
+        Folder holding the dataset's files (ignored for ``digits``). ``None``: the
+        folder named by ``$ASNN_DATA_DIR``, else the dataset's system folder
+        (:data:`SYSTEM_FOLDERS`) when it exists.
     limit : int, optional
         Keep only the first ``limit`` samples of the train split and of the test
         split (quick tests and demos). ``None`` keeps everything.
@@ -166,12 +186,7 @@ def load_dataset(
         raise DatasetError(f"split must be 'train', 'test' or None, got {split!r}")
     if key == "digits":
         return _load_digits(limit)  # small: both splits
-    if data_dir is None:
-        raise DatasetError(
-            f"dataset {key!r} is read from files: --data-dir is required "
-            f"(the folder holding the {key} files; they are never downloaded)"
-        )
-    root = Path(data_dir).expanduser()
+    root = default_data_dir(key) if data_dir is None else Path(data_dir).expanduser()
     if root.is_file():
         raise DatasetError(f"data directory {str(root)!r} is a file, not a folder; give the folder holding the {key} files ({_expected_hint(key)})")
     if not root.is_dir():
@@ -182,6 +197,35 @@ def load_dataset(
     if key in ("mnist", "fashion-mnist"):
         return _load_mnist_like(key, root, limit, split)
     return _load_cifar(key, root, limit, split)
+
+
+def default_data_dir(name: str) -> Path:
+    """The folder a dataset is read from when no ``data_dir`` is given.
+
+    ``$ASNN_DATA_DIR`` when set, else the dataset's system folder
+    (:data:`SYSTEM_FOLDERS`) when it exists.
+
+    Raises
+    ------
+    DatasetError
+        Neither is there; the message says what to give or install (and, for a
+        packaged dataset, the package and its four file names).
+    """
+    key = _canonical_name(name)
+    from_env = os.environ.get(DATA_DIR_VARIABLE, "").strip()
+    if from_env:
+        return Path(from_env).expanduser()
+    system = SYSTEM_FOLDERS.get(key)
+    if system is not None and system[0].is_dir():
+        return system[0]
+    where = f"give --data-dir or set {DATA_DIR_VARIABLE} to the folder holding the {key} files ({_expected_hint(key)})"
+    if system is not None:
+        folder, package = system
+        raise DatasetError(
+            f"{key} not found: install the system package {package} (apt-get install {package}), "
+            f"which puts {', '.join(n + '.gz' for n in MNIST_FILES)} in {folder}, or {where}"
+        )
+    raise DatasetError(f"dataset {key!r} is read from files, which are never downloaded: {where}")
 
 
 def _empty(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -250,14 +294,14 @@ def _load_digits(limit: int | None) -> Dataset:
 
 
 def _load_mnist_like(key: str, root: Path, limit: int | None, split: str | None = None) -> Dataset:
-    folders = [root, root / _TORCHVISION_RAW[key]]
+    folders = [root, *(root / sub for sub in _IDX_SUBFOLDERS[key])]
     paths = None
     for folder in folders:
         paths = _find_idx_files(folder)
         if paths is not None:
             break
     if paths is None:
-        searched = " and ".join(repr(str(f)) for f in folders)
+        searched = ", ".join(repr(str(f)) for f in folders)
         # When some files are there, say which are not: the usual slip is one file.
         missing = [n for n in MNIST_FILES if _idx_path(root, n) is None]
         partial = ""

@@ -77,7 +77,7 @@ def test_energy_on_replayed_counts(graph_file, tmp_path, capsys):
     "argv, message",
     [
         (["simulate", "missing.asnn", "--out", "OUT"], "no such graph file"),
-        (["simulate", "GRAPH", "--out", "OUT", "--dataset", "mnist"], "--data-dir is required"),
+        (["simulate", "GRAPH", "--out", "OUT", "--dataset", "mnist"], "give --data-dir or set ASNN_DATA_DIR"),
         (["simulate", "GRAPH", "--out", "OUT", "--graded", "sometimes"], "invalid choice"),
         (["export", "nowhere", "-o", "TMP/x.asnn"], "nowhere: no such run directory"),
         (["export", "nowhere", "-o", "OUT/x.asnn"], "does not exist"),
@@ -86,7 +86,8 @@ def test_energy_on_replayed_counts(graph_file, tmp_path, capsys):
         (["compare", "--out", "OUT", "--hw", "abacus"], "abacus"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_1(argv, message, graph_file, tmp_path, capsys):
+def test_bad_input_is_one_line_and_exit_1(argv, message, graph_file, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("ASNN_DATA_DIR", raising=False)
     swap = {"GRAPH": graph_file, "OUT": tmp_path / "o", "TMP": tmp_path}
     for key, value in swap.items():
         argv = [a.replace(key, str(value)) for a in argv]

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from asnn_sim import data
 from asnn_sim.data import (
     DATASETS,
     FASHION_MNIST_CLASSES,
@@ -234,9 +235,11 @@ def test_mnist_missing_files_message(tmp_path):
     assert str(tmp_path / "MNIST" / "raw") in msg
 
 
-def test_missing_data_dir_and_nonexistent_dir(tmp_path):
-    with pytest.raises(DatasetError, match="--data-dir is required"):
+def test_missing_data_dir_and_nonexistent_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("ASNN_DATA_DIR", raising=False)
+    with pytest.raises(DatasetError, match="give --data-dir or set ASNN_DATA_DIR") as info:
         load_dataset("mnist")
+    assert "never downloaded" in str(info.value) and "train-images-idx3-ubyte" in str(info.value)
     with pytest.raises(DatasetError, match="does not exist") as info:
         load_dataset("cifar10", tmp_path / "nope")
     assert "data_batch_1" in str(info.value)
@@ -531,3 +534,38 @@ def test_one_split_leaves_the_other_empty(tmp_path):
     assert len(train.x_test) == 0 and len(train.x_train) == len(both.x_train)
     with pytest.raises(DatasetError, match="split must be"):
         load_dataset("cifar10", tmp_path, split="val")
+
+
+# ------------------------------------------------------- the folder when none is given
+
+
+def test_data_dir_from_the_environment_and_a_subfolder_named_after_the_dataset(tmp_path, monkeypatch):
+    arrays = write_mnist(tmp_path / "fashion-mnist", n_train=6, gz=True)
+    monkeypatch.setenv("ASNN_DATA_DIR", str(tmp_path))
+    ds = load_dataset("fashion-mnist")
+    np.testing.assert_array_equal(ds.y_train, arrays["train"][1])
+    # An explicit folder wins over the variable.
+    write_mnist(tmp_path / "other", n_train=3)
+    assert len(load_dataset("fashion-mnist", tmp_path / "other").x_train) == 3
+
+
+def test_system_folder_used_when_nothing_is_given(tmp_path, monkeypatch):
+    monkeypatch.delenv("ASNN_DATA_DIR", raising=False)
+    folder = tmp_path / "usr-share-datasets-fashion-mnist"
+    write_mnist(folder, n_train=4, gz=True)
+    monkeypatch.setitem(data.SYSTEM_FOLDERS, "fashion-mnist", (folder, "dataset-fashion-mnist"))
+    assert data.default_data_dir("fashion_mnist") == folder
+    assert len(load_dataset("fashion-mnist").x_train) == 4
+
+
+def test_missing_system_dataset_names_the_package_and_the_files(tmp_path, monkeypatch):
+    monkeypatch.delenv("ASNN_DATA_DIR", raising=False)
+    monkeypatch.setitem(data.SYSTEM_FOLDERS, "fashion-mnist", (tmp_path / "absent", "dataset-fashion-mnist"))
+    with pytest.raises(DatasetError) as info:
+        load_dataset("fashion-mnist")
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert "apt-get install dataset-fashion-mnist" in msg and "ASNN_DATA_DIR" in msg
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        assert name in msg

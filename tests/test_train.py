@@ -131,10 +131,11 @@ def test_cli_trains_and_reports(tmp_path, capsys):
         (["train", "--timesteps", "0"], "must be >= 1"),
         (["train", "--encoding", "hybrid", "-T", "1"], "timesteps must be >= 2"),
         (["train", "--lr", "fast"], "expected a number"),
-        (["train", "--dataset", "mnist"], "--data-dir is required"),
+        (["train", "--dataset", "mnist"], "give --data-dir or set ASNN_DATA_DIR"),
     ],
 )
-def test_cli_rejects_bad_flags_with_one_line(tmp_path, capsys, argv, message):
+def test_cli_rejects_bad_flags_with_one_line(tmp_path, capsys, argv, message, monkeypatch):
+    monkeypatch.delenv("ASNN_DATA_DIR", raising=False)
     code = main(argv + ["--out", str(tmp_path / "run"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 1
