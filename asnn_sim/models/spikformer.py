@@ -76,7 +76,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from asnn_sim.encoding import EncoderSpec
-from asnn_sim.models.lenet import StepOutputs, first_layer_current
+from asnn_sim.models.lenet import StepOutputs, _channels_last, conv_bn, first_layer_current
 from asnn_sim.neurons import Readout, SpikingNeurons
 
 
@@ -175,9 +175,12 @@ def _conv3x3(c_in: int, c_out: int) -> nn.Conv2d:
 
 
 def _leading(fn, x: torch.Tensor, keep: int) -> torch.Tensor:
-    """Apply ``fn`` to ``x`` with all but its last ``keep`` dimensions flattened into one batch."""
+    """Apply ``fn`` to ``x`` with all but its last ``keep`` dimensions flattened into one batch.
+
+    Feature maps (4-D once flattened) travel channels-last, as in the other models.
+    """
     lead = x.shape[: x.dim() - keep]
-    return fn(x.reshape(-1, *x.shape[x.dim() - keep :])).unflatten(0, lead)
+    return _channels_last(fn(_channels_last(x.reshape(-1, *x.shape[x.dim() - keep :])))).unflatten(0, lead)
 
 
 def token_linear(linear: nn.Linear, bn: nn.BatchNorm1d, x: torch.Tensor) -> torch.Tensor:
@@ -194,7 +197,13 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, sca
         return x.reshape(*lead, heads, dh, n).transpose(-1, -2)
 
     qh, kh, vh = split(q), split(k), split(v)
-    out = (qh @ kh.transpose(-1, -2)) @ vh * scale  # (..., heads, N, dh)
+    # Without a softmax the product associates: q (k^T v) costs N dh^2 per head instead
+    # of N^2 dh for (q k^T) v. On spikes both orders are sums of 0/1 products, exact in
+    # floating point (below 2^24), so the order changes no value, only the time.
+    if n > dh:
+        out = qh @ (kh.transpose(-1, -2) @ vh) * scale  # (..., heads, N, dh)
+    else:
+        out = (qh @ kh.transpose(-1, -2)) @ vh * scale
     return out.transpose(-1, -2).reshape(*lead, d, n)
 
 
@@ -317,10 +326,10 @@ class _Spikformer(nn.Module):
         for i in range(1, 5):
             if i > 1:
                 conv, bn = getattr(self, f"patch_conv{i}"), getattr(self, f"patch_bn{i}")
-                x = self._act(f"patch_lif{i}", over(lambda z: bn(conv(z)), x), record)
+                x = self._act(f"patch_lif{i}", over(conv_bn(conv, bn), x), record)
             if i in self.config.pool_after:
                 x = over(self.pool, x)
-        x = x + self._act("rpe_lif", over(lambda z: self.rpe_bn(self.rpe_conv(z)), x), record)
+        x = x + self._act("rpe_lif", over(conv_bn(self.rpe_conv, self.rpe_bn), x), record)
         gh, gw = self.grid
         tokens: dict | None = {} if record is not None else None
         x = x.flatten(-2)
@@ -388,8 +397,8 @@ class SpikformerSNN(_Spikformer):
     def patch_current(self, frames: torch.Tensor) -> torch.Tensor:
         """The first patch neurons' input current ``(T, B, C, H, W)`` (BN applied); hybrid
         codes send step 0 through ``patch_conv1_analog``/``patch_bn1_analog``."""
-        analog = (lambda z: self.patch_bn1_analog(self.patch_conv1_analog(z))) if self.hybrid else None
-        return first_layer_current(frames, lambda z: self.patch_bn1(self.patch_conv1(z)), analog)
+        analog = conv_bn(self.patch_conv1_analog, self.patch_bn1_analog) if self.hybrid else None
+        return first_layer_current(frames, conv_bn(self.patch_conv1, self.patch_bn1), analog)
 
     def forward_steps(self, frames: torch.Tensor, record: bool = False) -> StepOutputs:
         """Run encoded frames ``(T, B, C, H, W)`` through the network.
