@@ -21,6 +21,10 @@ from asnn_sim.names import did_you_mean
 # Flags default to SUPPRESS where a handler must tell "given" from "defaulted" (resume needs it).
 S = argparse.SUPPRESS
 
+#: --data-dir's help, the same for every command that reads a dataset (asnn_sim.data).
+DATA_DIR_HELP = ("folder with the dataset files, never downloaded (default: $ASNN_DATA_DIR; for fashion-mnist also "
+                 "/usr/share/datasets/fashion-mnist, where Debian's package dataset-fashion-mnist puts it; digits needs none)")
+
 
 class Formatter(argparse.RawDescriptionHelpFormatter):
     """Keep the hand-written line breaks of descriptions and epilogs."""

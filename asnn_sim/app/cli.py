@@ -24,7 +24,7 @@ from pathlib import Path
 
 from asnn_sim import __version__, allocator, threads
 from asnn_sim.app import choices
-from asnn_sim.app.argparsing import S, add_cluster_flags, add_threads_flag, check_output_file, refuse_to_overwrite
+from asnn_sim.app.argparsing import DATA_DIR_HELP, S, add_cluster_flags, add_threads_flag, check_output_file, refuse_to_overwrite
 from asnn_sim.app.argparsing import Formatter as _Formatter
 from asnn_sim.app.argparsing import Parser as _Parser
 from asnn_sim.app.argparsing import number as _float
@@ -54,6 +54,7 @@ def add_train_parser(sub) -> None:
             "examples:\n"
             "  asnn train --dataset digits --encoding hybrid --timesteps 4 --asnn --epochs 30 --out runs/hybrid\n"
             "  asnn train --dataset digits --ann --out runs/ann\n"
+            "  asnn train --dataset fashion-mnist --epochs 4 --out runs/fashion   # after apt-get install dataset-fashion-mnist\n"
             "  asnn train --dataset digits --reset hard --out runs/hard   # the neuron NIR needs\n"
             "  asnn train --no-asnn --reset hard --pool avg --encoding temporal --out runs/nir   # exports to NIR\n"
             "  asnn train --dataset cifar10 --data-dir ~/data --encoding temporal --thresholds equal-mass \\\n"
@@ -65,7 +66,7 @@ def add_train_parser(sub) -> None:
     p.add_argument("--out", required=True, type=Path, help="run directory to create")
     p.add_argument("--model", default=S, choices=sorted(MODEL_NAMES), help=f"network (default {d.model})")
     p.add_argument("--dataset", default=S, choices=DATASETS, help=f"dataset (default {d.dataset})")
-    p.add_argument("--data-dir", default=S, help="folder with the dataset files (not needed for digits; never downloaded)")
+    p.add_argument("--data-dir", default=S, help=DATA_DIR_HELP)
     p.add_argument("--encoding", default=S, choices=ENCODINGS, help=f"input coding of the spiking model (default {d.encoding})")
     p.add_argument("--timesteps", "-T", default=S, type=_positive_int, help=f"number of timesteps T (default {d.timesteps})")
     p.add_argument("--thresholds", default=S, choices=THRESHOLD_KINDS,
@@ -232,7 +233,7 @@ def add_simulate_parser(sub) -> None:
     p.add_argument("--layout", choices=("TN", "NT"),
                    help="with --inputs frames: they are (T, N, ...) or (N, T, ...) (required for frames)")
     p.add_argument("--dataset", choices=DATASETS, help="dataset to replay (default: the one the model was trained on)")
-    p.add_argument("--data-dir", help="folder with the dataset files (not needed for digits)")
+    p.add_argument("--data-dir", help=DATA_DIR_HELP)
     p.add_argument("--split", choices=("test", "train"), default="test", help="(default test)")
     p.add_argument("--limit", type=_positive_int, help="replay only the first N samples")
     p.add_argument("--precision", choices=("float64", "float32"), default="float64",
@@ -385,7 +386,7 @@ def _add_compare_flags(p, demo: bool) -> None:
         p.add_argument("--residual", default="standard", choices=RESIDUALS,
                        help="ResNet shortcuts: standard (added as a current) or sew (added after the neuron) (default standard)")
         p.add_argument("--dataset", default="digits", choices=DATASETS, help="(default digits)")
-        p.add_argument("--data-dir", help="folder with the dataset files (not needed for digits)")
+        p.add_argument("--data-dir", help=DATA_DIR_HELP)
         p.add_argument("--encodings", default=",".join(DEMO_ENCODINGS), help="comma list of encodings (default direct,temporal,hybrid)")
         p.add_argument("--timesteps", "-T", type=_positive_int, default=4, help="(default 4)")
         p.add_argument("--asnn", default=True, action=argparse.BooleanOptionalAction, help="ASNN or plain LIF neurons (default --asnn)")

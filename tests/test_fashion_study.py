@@ -1,0 +1,60 @@
+"""The Fashion-MNIST study's statistics (benchmarks/fashion_study.py), checked against scipy and by construction."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import fashion_study as study  # noqa: E402
+
+scipy_stats = pytest.importorskip("scipy.stats")  # scikit-learn's dependency, always installed here
+
+
+@settings(max_examples=60, deadline=None)
+@given(b=st.integers(0, 400), c=st.integers(0, 400), both=st.integers(0, 50), neither=st.integers(0, 50))
+def test_exact_mcnemar_equals_the_two_sided_binomial_test(b, c, both, neither):
+    a_right = np.array([True] * b + [False] * c + [True] * both + [False] * neither)
+    b_right = np.array([False] * b + [True] * c + [True] * both + [False] * neither)
+    got_b, got_c, p = study.mcnemar_exact(a_right, b_right)
+    assert (got_b, got_c) == (b, c)
+    want = 1.0 if b + c == 0 else scipy_stats.binomtest(min(b, c), b + c, 0.5).pvalue
+    assert p == pytest.approx(want, rel=1e-9, abs=1e-300)
+
+
+def test_wilson_interval_matches_the_textbook_value():
+    # 90 of 100: the 95 % Wilson interval is [0.8256, 0.9448] (Newcombe 1998, method 3).
+    lo, hi = study.wilson(90, 100)
+    assert lo == pytest.approx(0.8256, abs=5e-5) and hi == pytest.approx(0.9448, abs=5e-5)
+    assert study.wilson(10_000, 10_000)[1] == pytest.approx(1.0)
+
+
+def test_paired_bootstrap_sees_a_real_difference_and_not_an_absent_one():
+    rng = np.random.default_rng(0)
+    truth = rng.random(10_000)
+    better = [truth < 0.92, truth < 0.921]
+    worse = [truth < 0.90, truth < 0.899]
+    diff, lo, hi, p = study.paired_bootstrap(better, worse, rounds=2_000)
+    assert lo < diff < hi and lo > 0 and p < 0.001
+    assert diff == pytest.approx(np.mean([0.92 - 0.90, 0.921 - 0.899]), abs=0.01)
+    same = [rng.random(10_000) < 0.9 for _ in range(2)]
+    _, lo, hi, p = study.paired_bootstrap(same, same, rounds=2_000)
+    assert lo == hi == 0.0 and p == 1.0
+
+
+def test_the_plan_prices_every_spiking_model_against_an_ann_trained_before_it():
+    for budget in (study.FULL, study.QUICK):
+        entries = study.plan(budget, {"grid", "timesteps", "models"})
+        names = [e.name for e in entries]
+        assert len(names) == len(set(names))
+        for i, e in enumerate(entries):
+            if e.encoding != "ann":
+                assert e.twin().name in names[:i]
+        assert not any(e.encoding == "hybrid" and e.timesteps < 2 for e in entries)
+    full = study.plan(study.FULL, {"grid"})
+    assert sum(e.encoding != "ann" for e in full) == 18 and sum(e.encoding == "ann" for e in full) == 3
