@@ -355,9 +355,9 @@ def _grid_tables(by, budget, labels) -> list[str]:
             "A verdict needs p < 0.05 in the bootstrap and in McNemar for every seed, all in the same direction.", "",
             "| comparison | McNemar per seed: b / c, p | difference (points) [95 %] | bootstrap p | verdict |",
             "|---|---|---|---|---|"]
-    pairs = [(f"hybrid vs temporal (ASNN)", ("hybrid", True), ("temporal", True)),
-             (f"hybrid vs direct (ASNN)", ("hybrid", True), ("direct", True)),
-             (f"temporal vs direct (ASNN)", ("temporal", True), ("direct", True))]
+    pairs = [("hybrid vs temporal (ASNN)", ("hybrid", True), ("temporal", True)),
+             ("hybrid vs direct (ASNN)", ("hybrid", True), ("direct", True)),
+             ("temporal vs direct (ASNN)", ("temporal", True), ("direct", True))]
     pairs += [(f"ASNN vs LIF ({e})", (e, True), (e, False)) for e in ENCODINGS]
     for title, (ea, aa), (eb, ab) in pairs:
         got = [(by.get(("grid", "lenet", ea, aa, 4, s)), by.get(("grid", "lenet", eb, ab, 4, s))) for s in seeds]
