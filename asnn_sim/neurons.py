@@ -20,12 +20,15 @@ step's, so the tests can check the backward formula with ``torch.autograd.gradch
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 from torch import nn
 
+from asnn_sim import threads
 from asnn_sim.names import unknown_name
 
 THRESHOLD = 1.0
@@ -248,21 +251,24 @@ def _uses_kernels(x: torch.Tensor) -> bool:
     return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
 
 
-def _kernels():
-    """:mod:`asnn_sim.neuron_kernels`, with Numba's thread count set to torch's.
+@contextmanager
+def _kernels() -> Iterator:
+    """:mod:`asnn_sim.neuron_kernels`, run on torch's thread count, leaving torch's count as it was.
 
-    Both share one OpenMP runtime and a Numba kernel sets its process-wide thread count
-    (asnn_sim.threads), so a different count would change torch's for the rest of the
-    step (and with it the order of its sums and the reproducibility of a run).
+    Both runtimes share one OpenMP runtime, and Numba sets its process-wide thread count
+    when its pool starts (asnn_sim.threads): without both guards a Numba kernel would
+    change the count torch computes with for the rest of the run (and with it the order
+    of torch's sums: a DDP rank meant to use 1 thread would use every core).
     """
     import numba
 
     from asnn_sim import neuron_kernels
 
-    wanted = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
-    if numba.get_num_threads() != wanted:
-        numba.set_num_threads(wanted)
-    return neuron_kernels
+    with threads.torch_threads_kept():  # taken before Numba's pool may start (and reset it)
+        wanted = min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
+        if numba.get_num_threads() != wanted:
+            numba.set_num_threads(wanted)
+        yield neuron_kernels
 
 
 class _NeuronSequence(torch.autograd.Function):
@@ -284,10 +290,11 @@ class _NeuronSequence(torch.autograd.Function):
         spikes = _flat(spikes_out, order)
         pre_reset = torch.empty_like(flat) if needs_grad else flat.new_empty((flat.shape[0], 0))
         if _uses_kernels(flat):
-            _kernels().neuron_forward(
-                flat.numpy(), leak_v.numpy(), gain_v.numpy(), flat.numpy().dtype.type(threshold), hard,
-                spikes.numpy(), pre_reset.numpy(),
-            )
+            with _kernels() as kernels:
+                kernels.neuron_forward(
+                    flat.numpy(), leak_v.numpy(), gain_v.numpy(), flat.numpy().dtype.type(threshold), hard,
+                    spikes.numpy(), pre_reset.numpy(),
+                )
         else:
             pre_reset = torch.empty_like(flat)
             _torch_forward(flat, leak_v, gain_v, threshold, hard, spikes, pre_reset)
@@ -305,15 +312,16 @@ class _NeuronSequence(torch.autograd.Function):
         grad_out = torch.empty_like(ctx.like, device=flat.device)
         grad_currents = _flat(grad_out, order)
         if _uses_kernels(flat):
-            neuron_kernels = _kernels()
-            code = neuron_kernels.SURROGATE_CODES.get(s.name, neuron_kernels.GIVEN)
-            if SURROGATES.get(s.name) is not s:  # a surrogate of the user's own: torch computes it
-                code = neuron_kernels.GIVEN
-            given = s.derivative(pre_reset - threshold, s.alpha) if code == neuron_kernels.GIVEN else pre_reset
-            grad_leak, grad_gain = neuron_kernels.neuron_backward(
-                grad_spikes.numpy(), pre_reset.numpy(), flat.numpy(), leak.numpy(), gain.numpy(),
-                flat.numpy().dtype.type(threshold), hard, code, float(s.alpha), given.numpy(), grad_currents.numpy(),
-            )
+            with _kernels() as kernels:
+                code = kernels.SURROGATE_CODES.get(s.name, kernels.GIVEN)
+                if SURROGATES.get(s.name) is not s:  # a surrogate of the user's own: torch computes it
+                    code = kernels.GIVEN
+                given = s.derivative(pre_reset - threshold, s.alpha) if code == kernels.GIVEN else pre_reset
+                grad_leak, grad_gain = kernels.neuron_backward(
+                    grad_spikes.numpy(), pre_reset.numpy(), flat.numpy(), leak.numpy(), gain.numpy(),
+                    flat.numpy().dtype.type(threshold), hard, code, float(s.alpha), given.numpy(),
+                    grad_currents.numpy(),
+                )
             grad_leak, grad_gain = torch.from_numpy(grad_leak), torch.from_numpy(grad_gain)
         else:
             surrogate_grad = s.derivative(pre_reset - threshold, s.alpha)
