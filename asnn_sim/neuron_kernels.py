@@ -110,7 +110,7 @@ _EXP_FLOOR = np.float32(-80.0)
 
 @njit(inline="always")
 def _exp_nonpositive_f32(x, out, k_float, k_bits):
-    """``out[i] = exp(x[i])`` for ``x <= 0`` in float32, in three vectorisable loops.
+    """``out[i] = exp(x[i])`` for ``x <= 0`` in float32, in three vectorisable loops (``out`` must not be ``x``).
 
     ``2^k`` is built from its bit pattern (``(k + 127) << 23``), which a scalar
     ``math.exp`` call cannot be vectorised into.
@@ -133,10 +133,11 @@ def _exp_nonpositive_f32(x, out, k_float, k_bits):
 
 
 @njit(inline="always")
-def _surrogate_grad(code, alpha, threshold, h, sg, k_float, k_bits, fast_exp):
+def _surrogate_grad(code, alpha, threshold, h, sg, work, k_float, k_bits, fast_exp):
     """The surrogate derivative at ``h - threshold`` into ``sg`` (codes: :data:`SURROGATE_CODES`).
 
-    ``fast_exp``: float32 arrays, whose exponentials take the vectorised path.
+    ``work``: scratch of ``h``'s length. ``fast_exp``: float32 arrays, whose
+    exponentials take the vectorised path.
     """
     m = h.shape[0]
     one = h.dtype.type(1)
@@ -145,12 +146,12 @@ def _surrogate_grad(code, alpha, threshold, h, sg, k_float, k_bits, fast_exp):
         # with e = exp(-|alpha * x|), which never overflows.
         for i in range(m):
             z = alpha * (h[i] - threshold)
-            sg[i] = -z if z > 0 else z
+            work[i] = -z if z > 0 else z
         if fast_exp:
-            _exp_nonpositive_f32(sg, sg, k_float, k_bits)
+            _exp_nonpositive_f32(work, sg, k_float, k_bits)
         else:
             for i in range(m):
-                sg[i] = np.exp(sg[i])
+                sg[i] = np.exp(work[i])
         for i in range(m):
             e = sg[i]
             sg[i] = alpha * e / ((one + e) * (one + e))
@@ -188,6 +189,7 @@ def neuron_backward(grad_spikes, pre_reset, currents, leak, gain, threshold, har
         carried = np.zeros(m, currents.dtype)  # dL/dm[t], from step t + 1
         dh = np.empty(m, currents.dtype)
         sg_block = np.empty(m, currents.dtype)
+        work = np.empty(m, currents.dtype)
         k_float = np.empty(m, np.float32)
         k_bits = np.empty(m, np.int32)
         for t in range(steps - 1, -1, -1):
@@ -198,7 +200,7 @@ def neuron_backward(grad_spikes, pre_reset, currents, leak, gain, threshold, har
             if code == GIVEN:
                 sg = given_grad[t, lo : lo + m]
             else:
-                _surrogate_grad(code, alpha, threshold, h, sg_block, k_float, k_bits, fast_exp)
+                _surrogate_grad(code, alpha, threshold, h, sg_block, work, k_float, k_bits, fast_exp)
                 sg = sg_block
             # Branch-free loops (one per reset) so that each vectorises.
             if hard:

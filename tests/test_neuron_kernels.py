@@ -152,3 +152,13 @@ def test_wrong_parameter_shapes_are_refused():
         neuron_sequence(torch.zeros(3, 4), torch.zeros(1), torch.zeros(3))
     with pytest.raises(ValueError, match="reset"):
         neuron_sequence(torch.zeros(3, 4), torch.zeros(3), torch.zeros(3), reset="zero")
+
+
+def test_the_sigmoid_surrogate_far_from_threshold_is_zero_not_denormal():
+    # |alpha (h - threshold)| > 80: exp underflows; the kernel gives exactly 0 there.
+    h = np.array([[1.0 + 25.0, 1.0 - 25.0, 1.0 + 1.0]], np.float32)  # alpha 4: z = 100, -100, 4
+    out = np.empty_like(h)
+    one = np.ones(1, np.float32)
+    neuron_kernels.neuron_backward(np.ones_like(h), h, h, one, one, np.float32(1), False, 0, 4.0, h, out)
+    s = 1 / (1 + np.exp(-4.0))
+    np.testing.assert_allclose(out[0], [0.0, 0.0, 4 * s * (1 - s)], rtol=1e-6)
