@@ -60,6 +60,16 @@ def thread_environment(threads: int | None) -> dict[str, str]:
     return env
 
 
+def stock_environment() -> dict[str, str]:
+    """This process's environment without the thread, wait-policy and allocator settings a user exported.
+
+    Benchmarks start each contender with it, so that every one runs with its own
+    defaults, as from a fresh shell, whatever the shell that started the benchmark set.
+    """
+    dropped = set(WAIT_POLICY) | set(THREAD_VARIABLES) | {"GOMP_SPINCOUNT"}
+    return {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith("MALLOC_")}
+
+
 def prepare(threads: int | None = None) -> None:
     """Set the wait policy (unless exported) and, if given, the thread count of this process.
 

@@ -181,11 +181,9 @@ def run_entry(entry: Entry, budget: Budget, results: Path) -> dict:
 
 
 def _counts_of(entry: Entry, budget: Budget) -> Path:
-    from asnn_sim.app.pipeline import run_dir_for
+    from asnn_sim.app.pipeline import replay_dir_for, run_dir_for
 
-    run = run_dir_for(entry.config(budget), CACHE)
-    tag = "counts-test-float64" + (f"-n{budget.replay_limit}" if budget.replay_limit else "")
-    return run / tag
+    return replay_dir_for(run_dir_for(entry.config(budget), CACHE), limit=budget.replay_limit)
 
 
 def _per_sample(counts: Path):

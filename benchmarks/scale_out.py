@@ -52,9 +52,10 @@ SETTINGS = {"before": (BEFORE, []), "now": (ASNN, []), "now --threads 1": (ASNN,
 
 
 def _environment() -> dict:
-    """This process's environment without any OpenMP setting a user may have exported."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")}
+    """A job's environment: no user thread settings, and this checkout first on the path."""
+    from asnn_sim.threads import stock_environment
+
+    env = stock_environment()
     env["PYTHONPATH"] = str(HERE.parent) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 

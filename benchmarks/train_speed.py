@@ -193,9 +193,12 @@ def _prepare_before(ref: str) -> Path:
 
 
 def _clean_environment() -> dict:
-    """This process's environment without OpenMP or allocator settings a user may have exported."""
-    drop = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "PYTHONPATH")
-    return {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("MALLOC_")}
+    """A contender's environment: no user thread settings, and no PYTHONPATH (each sets its own code)."""
+    from asnn_sim.threads import stock_environment
+
+    env = stock_environment()
+    env.pop("PYTHONPATH", None)
+    return env
 
 
 def _run_worker(args: list[str]) -> dict:

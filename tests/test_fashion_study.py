@@ -58,3 +58,17 @@ def test_the_plan_prices_every_spiking_model_against_an_ann_trained_before_it():
         assert not any(e.encoding == "hybrid" and e.timesteps < 2 for e in entries)
     full = study.plan(study.FULL, {"grid"})
     assert sum(e.encoding != "ann" for e in full) == 18 and sum(e.encoding == "ann" for e in full) == 3
+
+
+def test_each_replay_setting_has_its_own_folder_and_the_study_reads_the_pipelines():
+    from asnn_sim.app.pipeline import replay_dir_for, run_dir_for
+    from asnn_sim.sim.engine import Conventions
+
+    run = Path("run")
+    folders = [replay_dir_for(run), replay_dir_for(run, limit=500), replay_dir_for(run, precision="float32"),
+               replay_dir_for(run, split="train"), replay_dir_for(run, conventions=Conventions(graded="expand"))]
+    assert len(set(folders)) == len(folders) and all(f.parent == run for f in folders)
+    assert replay_dir_for(run, conventions=Conventions()) == replay_dir_for(run)  # the default names no convention
+    entry = study.plan(study.QUICK, {"grid"})[1]
+    assert study._counts_of(entry, study.QUICK) == replay_dir_for(run_dir_for(entry.config(study.QUICK), study.CACHE),
+                                                                   limit=study.QUICK.replay_limit)

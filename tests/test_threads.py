@@ -75,3 +75,14 @@ def test_workers_share_the_cores():
     assert "NUMBA_NUM_THREADS" not in worker_environment(2)  # set at run time (numba_threads_from_environment)
     assert worker_environment(4, cores=2)["OMP_NUM_THREADS"] == "1"  # never below one
     assert worker_environment(2, cores=4)["OMP_WAIT_POLICY"] == "passive"
+
+
+def test_a_benchmark_contender_starts_without_the_users_thread_settings(monkeypatch):
+    from asnn_sim.threads import stock_environment
+
+    for name, value in {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "OMP_WAIT_POLICY": "active",
+                        "GOMP_SPINCOUNT": "0", "MALLOC_ARENA_MAX": "2", "ASNN_DATA_DIR": "/data"}.items():
+        monkeypatch.setenv(name, value)
+    env = stock_environment()
+    assert not {"OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "MALLOC_ARENA_MAX"} & set(env)
+    assert env["ASNN_DATA_DIR"] == "/data"  # everything else is kept

@@ -139,6 +139,22 @@ def export_cached(run: Path, log: Callable[[str], None] = print) -> Path:
     return path
 
 
+def replay_dir_for(run: Path, *, split: str = "test", limit: int | None = None, precision: str = "float64",
+                   conventions: Conventions | None = None) -> Path:
+    """The folder of ``run`` that holds (or will hold) the replay made with these settings.
+
+    One name per setting, so a replay is reused only by a request that would have made
+    the same one; :func:`simulate_cached` writes it, readers such as the Fashion-MNIST
+    study find it here.
+    """
+    from asnn_sim.sim.engine import Conventions
+
+    tag = f"counts-{split}-{precision}" + (f"-n{limit}" if limit else "")
+    if conventions is not None and conventions != Conventions():
+        tag += f"-{conventions.graded}-{conventions.static_input}" + ("-skip0" if conventions.skip_zero_weights else "")
+    return Path(run) / tag
+
+
 def simulate_cached(
     graph_path: Path,
     run: Path,
@@ -159,11 +175,7 @@ def simulate_cached(
     from asnn_sim.train import TrainConfig
 
     conventions = conventions or Conventions()
-
-    tag = f"counts-{split}-{precision}" + (f"-n{limit}" if limit else "")
-    if conventions != Conventions():
-        tag += f"-{conventions.graded}-{conventions.static_input}" + ("-skip0" if conventions.skip_zero_weights else "")
-    out = run / tag
+    out = replay_dir_for(run, split=split, limit=limit, precision=precision, conventions=conventions)
     summary = out / "summary.json"
     if summary.is_file() and summary.stat().st_mtime >= graph_path.stat().st_mtime and _current_schema(summary):
         log(f"  reusing replay {out}")
