@@ -53,6 +53,8 @@ CACHE = HERE / ".cache" / "fashion_study"
 RESULTS = HERE / "results"
 ENCODINGS = ("direct", "temporal", "hybrid")
 SEEDS = (0, 1, 2)
+TIMESTEPS_FIGURE = "timesteps.png"  # beside report.md
+FIGURE_PROFILE = "cmos45-int8-sram"  # the T sweep's energies, in its table and its figure
 
 
 @dataclass(frozen=True)
@@ -290,10 +292,25 @@ def _right(result: dict, labels: np.ndarray) -> np.ndarray:
     return np.frombuffer(result["replay"]["predictions"].encode(), dtype=np.uint8) - ord("0") == labels
 
 
+def index(results: dict[str, dict]) -> dict[tuple, dict]:
+    """Results keyed by (part, model, encoding, asnn, timesteps, seed)."""
+    keys = ("part", "model", "encoding", "asnn", "timesteps", "seed")
+    return {tuple(r["entry"][k] for k in keys): r for r in results.values()}
+
+
+def _sweep(by, budget):
+    """(T, encoding, result) of the T sweep (LeNet, ASNN, first seed), T = 4 from the grid."""
+    s0 = budget.seeds[0]
+    for T in sorted(set(budget.timesteps) | {4}):
+        for encoding in ENCODINGS:
+            r = by.get(("grid" if T == 4 else "timesteps", "lenet", encoding, True, T, s0))
+            if r is not None:
+                yield T, encoding, r
+
+
 def report(results: dict[str, dict], budget: Budget, labels: np.ndarray) -> str:
     """The study's tables (markdown) from the finished models' result files."""
-    by = {(r["entry"]["part"], r["entry"]["model"], r["entry"]["encoding"], r["entry"]["asnn"], r["entry"]["timesteps"],
-           r["entry"]["seed"]): r for r in results.values()}
+    by = index(results)
     lines: list[str] = []
     n_test = len(labels)
     if budget.train_limit:
@@ -379,26 +396,47 @@ def _grid_tables(by, budget, labels) -> list[str]:
 
 
 def _timesteps_table(by, budget, labels) -> list[str]:
-    rows = []
-    s0 = budget.seeds[0]
-    for T in sorted(set(budget.timesteps) | {4}):
-        for encoding in ENCODINGS:
-            part = "grid" if T == 4 else "timesteps"
-            r = by.get((part, "lenet", encoding, True, T, s0))
-            if r is None:
-                continue
-            acc, lo, hi = _acc(r, labels)
-            e = (r["energy"] or {}).get("cmos45-int8-sram", {})
-            loihi = (r["energy"] or {}).get("loihi", {})
-            rows.append(f"| {T} | {encoding} | {acc:.4f} [{lo:.4f}-{hi:.4f}] | {r['spikes_per_inference']:,.0f} | "
-                        f"{e.get('snn_pj', float('nan')) / 1e3:,.0f} | {e.get('ratio_dense', float('nan')):.3f} | "
-                        f"{loihi.get('ratio_dense', float('nan')):.3f} | {r['train']['train_seconds'] / 60:.1f} |")
+    rows, steps = [], set()
+    for T, encoding, r in _sweep(by, budget):
+        steps.add(T)
+        acc, lo, hi = _acc(r, labels)
+        e = (r["energy"] or {}).get(FIGURE_PROFILE, {})
+        loihi = (r["energy"] or {}).get("loihi", {})
+        rows.append(f"| {T} | {encoding} | {acc:.4f} [{lo:.4f}-{hi:.4f}] | {r['spikes_per_inference']:,.0f} | "
+                    f"{e.get('snn_pj', float('nan')) / 1e3:,.0f} | {e.get('ratio_dense', float('nan')):.3f} | "
+                    f"{loihi.get('ratio_dense', float('nan')):.3f} | {r['train']['train_seconds'] / 60:.1f} |")
     if not rows:
         return []
     return ["### Accuracy and energy against T (LeNet, ASNN, seed 0)", "",
-            "Energy per inference on `cmos45-int8-sram` (nJ) and SNN/ANN (dense ANN) there and on `loihi`.", "",
+            f"Energy per inference on `{FIGURE_PROFILE}` (nJ) and SNN/ANN (dense ANN) there and on `loihi`.", "",
+            *([f"![Accuracy and energy against T]({TIMESTEPS_FIGURE})", ""] if len(steps) > 1 else []),
             "| T | encoding | accuracy [95 %] | spikes per inference | int8 SNN nJ | SNN/ANN int8 | SNN/ANN loihi | "
             "training min |", "|---|---|---|---|---|---|---|---|", *rows, ""]
+
+
+def timesteps_points(by, budget, labels) -> tuple[list[dict], dict[str, float]]:
+    """The T sweep's points (accuracy with its Wilson interval, energy on :data:`FIGURE_PROFILE`) and the ANN lines."""
+    points, ann = [], {}
+    for T, encoding, r in _sweep(by, budget):
+        acc, lo, hi = _acc(r, labels)
+        energy = r["energy"][FIGURE_PROFILE]
+        points.append(dict(encoding=encoding, timesteps=T, accuracy=acc, accuracy_low=lo, accuracy_high=hi,
+                           energy_pj=energy["snn_pj"]))
+        # The twin is the same for every T (an ANN has no timesteps): any entry's copy will do.
+        ann = {"ANN dense": energy["ann_dense_pj"], "ANN zero-skip": energy["ann_zero_skip_pj"]}
+    return points, ann
+
+
+def _timesteps_figure(by, budget, labels, path: Path) -> Path | None:
+    import pandas as pd
+
+    from asnn_sim.app.plots import plot_against_timesteps
+
+    points, ann = timesteps_points(by, budget, labels)
+    if len({p["timesteps"] for p in points}) < 2:
+        return None
+    return plot_against_timesteps(pd.DataFrame(points), path, ann_energy_pj=ann,
+                                  title=f"Fashion-MNIST, LeNet, ASNN, seed {budget.seeds[0]}: energy on {FIGURE_PROFILE}")
 
 
 def _models_table(by, budget, labels) -> list[str]:
@@ -497,6 +535,7 @@ def main() -> None:
             raise SystemExit(f"{r['name']}: replayed on other test labels than these; remove its result file")
     text = report(results, budget, labels)
     (results_dir / "report.md").write_text(text)
+    _timesteps_figure(index(results), budget, labels, results_dir / TIMESTEPS_FIGURE)
     print(text)
 
 

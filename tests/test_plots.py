@@ -303,3 +303,28 @@ def test_raster_shows_inputs_as_images_and_analog_frames_as_analog(tmp_path, dra
         plots.plot_spike_raster([("input", frames, ("analog",))], tmp_path / "r.png")
     with pytest.raises(ValueError, match="shape"):
         plots.plot_spike_raster([("input", frames.reshape(4, -1), ("binary",) * 4)], tmp_path / "r.png")
+
+
+def timesteps_frame():
+    rows = [dict(encoding=enc, timesteps=T, accuracy=0.85 + 0.01 * k + 0.005 * T, energy_pj=2e5 * T * (k + 1))
+            for k, enc in enumerate(["hybrid", "direct", "temporal"]) for T in (1, 2, 4, 8) if (enc, T) != ("hybrid", 1)]
+    df = pd.DataFrame(rows)
+    return df.assign(accuracy_low=df["accuracy"] - 0.007, accuracy_high=df["accuracy"] + 0.006)
+
+
+def test_against_timesteps_marks_exactly_the_steps_run_and_the_ann_lines(tmp_path, drawn):
+    out = plots.plot_against_timesteps(timesteps_frame(), tmp_path / "t.png",
+                                       ann_energy_pj={"ANN dense": 3e6, "ANN zero-skip": 1.5e6})
+    assert_png(out)
+    acc, energy = drawn[0]
+    assert acc["xticks"] == energy["xticks"] == ["1", "2", "4", "8"]
+    assert energy["yscale"] == "log" and len(energy["yticks"]) >= 3 and "(µJ)" in energy["ylabel"]
+    assert acc["ylabel"] == "accuracy (%)"
+
+
+def test_against_timesteps_rejects_two_rows_for_one_point(tmp_path):
+    frame = timesteps_frame()
+    with pytest.raises(ValueError, match="more than one row"):
+        plots.plot_against_timesteps(pd.concat([frame, frame.head(1)]), tmp_path / "t.png")
+    with pytest.raises(ValueError, match="'energy_pj'"):
+        plots.plot_against_timesteps(frame.drop(columns="energy_pj"), tmp_path / "t.png")

@@ -58,6 +58,7 @@ __all__ = [
     "plot_firing_heatmaps",
     "plot_accuracy_vs_energy",
     "plot_early_exit",
+    "plot_against_timesteps",
     "plot_spike_raster",
     "plot_sensitivity",
 ]
@@ -817,6 +818,87 @@ def _log_ticks(axis) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _p: _tick(v)))
     axis.set_minor_locator(LogLocator(base=10, subs=tuple(float(k) for k in range(1, 10)), numticks=30))
     axis.set_minor_formatter(NullFormatter())
+
+
+def plot_against_timesteps(
+    points: pd.DataFrame,
+    path,
+    *,
+    ann_energy_pj: Mapping[str, float] | None = None,
+    title: str = "Accuracy and energy against the number of timesteps",
+    colors: Mapping[str, str] | None = None,
+    dpi: int = DPI,
+) -> Path:
+    """Accuracy and energy per inference against T, one line per encoding, two panels.
+
+    The left panel shows accuracy with a vertical bar from ``accuracy_low`` to
+    ``accuracy_high`` (the study passes the 95 % Wilson interval); the right one energy on
+    a log axis, with each ANN baseline of ``ann_energy_pj`` as a horizontal line (an ANN
+    does not depend on T). The T axis marks exactly the timesteps present.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        Columns ``encoding``, ``timesteps`` (int >= 1), ``accuracy``, ``accuracy_low``,
+        ``accuracy_high`` (fractions) and ``energy_pj`` (per inference, > 0). One row per
+        encoding and T.
+    path : str or os.PathLike
+        PNG to write.
+    ann_energy_pj : mapping of str to float, optional
+        Baselines by name (``'ANN dense'``, ``'ANN zero-skip'``), pJ per inference.
+    title : str
+        Figure title.
+    colors : mapping of str to str, optional
+        Overrides for :func:`encoding_colors`.
+    dpi : int
+        Resolution of the PNG.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    what = "plot_against_timesteps"
+    columns = ("encoding", "timesteps", "accuracy", "accuracy_low", "accuracy_high", "energy_pj")
+    _require(points, columns, what)
+    df = _numeric(points, columns[1:], what)
+    if (df["energy_pj"] <= 0).any() or (df["timesteps"] < 1).any():
+        raise ValueError(f"{what}: energy_pj must be > 0 and timesteps >= 1")
+    if df.duplicated(["encoding", "timesteps"]).any():
+        raise ValueError(f"{what}: more than one row for an encoding and T")
+    baselines = dict(ann_energy_pj or {})
+    encodings = _order_encodings(df["encoding"])
+    palette = _colors_for(list(encodings) + list(baselines), colors)
+    energies = list(df["energy_pj"]) + list(baselines.values())
+    unit, scale = energy_unit(energies, reference="geomean")
+
+    fig = _new_figure((9.5, 3.8))
+    acc_ax, energy_ax = fig.subplots(1, 2)
+    for encoding in encodings:
+        rows = df[df["encoding"] == encoding].sort_values("timesteps")
+        style = {"color": palette[encoding], "marker": "o", "label": encoding}
+        acc_ax.errorbar(rows["timesteps"], 100 * rows["accuracy"], capsize=3,
+                        yerr=[100 * (rows["accuracy"] - rows["accuracy_low"]),
+                              100 * (rows["accuracy_high"] - rows["accuracy"])], **style)
+        energy_ax.plot(rows["timesteps"], rows["energy_pj"] / scale, **style)
+    for name, value in baselines.items():
+        energy_ax.axhline(value / scale, color=palette[name], linestyle=_ann_style(name)["linestyle"], label=name)
+    steps = sorted(int(t) for t in df["timesteps"].unique())
+    for ax in (acc_ax, energy_ax):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(steps, [str(t) for t in steps])
+        ax.minorticks_off()
+        ax.set_xlabel("timesteps T")
+        ax.grid(alpha=0.3)
+    acc_ax.set_ylabel("accuracy (%)")
+    acc_ax.set_title("accuracy [95 % interval]", fontsize="medium")
+    energy_ax.set_yscale("log")
+    _log_ticks(energy_ax.yaxis)
+    energy_ax.set_ylabel(f"energy per inference ({unit})")
+    energy_ax.set_title("energy", fontsize="medium")
+    energy_ax.legend(fontsize="small")
+    fig.suptitle(title)
+    return _save(fig, path, dpi)
 
 
 # --------------------------------------------------------------------------- 4. early exit
