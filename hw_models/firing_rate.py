@@ -70,14 +70,19 @@ class FiringRateEstimate:
 
 
 def encoding_layers(layers: pd.DataFrame) -> set[str]:
-    """Layers that read the encoded input: those reading what the first counted layer reads.
+    """The synaptic layers (dense work > 0) that read an input node of the graph.
 
-    The first counted layer in execution order always reads the input node (it comes
-    first and nothing before it does work); another layer reading the same node (a
-    second stem branch) is an encoding layer too.
+    The input node has a row of its own in a replay's layers table (kind ``input``, no
+    work); every layer with work that lists it among its inputs is an encoding layer (a
+    second stem branch reading the image is one too). A table without an input row
+    (counts written by hand) has its input read by the first layer with work.
     """
-    first = layers.sort_values("layer_index").iloc[0]
-    return set(layers.loc[layers["inputs"] == first["inputs"], "layer"])
+    working = layers[layers["dense_macs_per_step"] > 0].sort_values("layer_index")
+    sources = set(layers.loc[layers["kind"] == "input", "layer"])
+    if not sources and len(working):
+        sources = set(str(working.iloc[0]["inputs"]).split(","))
+    reads_input = working["inputs"].astype(str).str.split(",").map(lambda names: bool(sources & set(names)))
+    return set(working.loc[reads_input, "layer"])
 
 
 def firing_rate_estimate(counts: Counts, e_ac: float = E_AC_PJ, e_mac: float = E_MAC_PJ) -> FiringRateEstimate:

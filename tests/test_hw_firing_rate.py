@@ -50,3 +50,38 @@ def test_energy_is_affine_in_the_constants():
     est = firing_rate_estimate(counts)
     assert est.energy_pj == pytest.approx(E_AC_PJ * a + E_MAC_PJ * b)
     assert np.isclose(a, est.sops) and np.isclose(b, est.encoding_macs)
+
+
+@pytest.mark.parametrize("encoding", ["direct", "temporal", "hybrid"])
+def test_on_a_real_replay_the_layer_reading_the_image_is_the_encoding_layer(encoding, tmp_path):
+    # A replay's layers table starts with the input node itself (no work); the encoding
+    # layer is conv1, which reads it. Hand calculation from the layers and counts tables:
+    # conv1's analog steps are its dense MACs once, its spike steps and fc1's are
+    # fr x FLOPs per step, fr = input events / input elements.
+    import asnn_sim.api as asnn
+    from hw_models import load_counts
+
+    images, labels = asnn.load_images("digits", limit=6)
+    net = asnn.GraphBuilder((1, 8, 8), encoding=encoding, timesteps=3, seed=0)
+    net.conv(4, 3).neuron().maxpool(2).flatten().linear(10).readout()
+    asnn.simulate(net.build(), images, labels).save(tmp_path / "counts")
+    counts = load_counts(tmp_path / "counts")
+    assert counts.layers["layer"].iloc[0] == "input"
+    assert encoding_layers(counts.layers) == {"conv1"}
+
+    n, table = counts.n_samples, counts.counts
+
+    def per_step(layer, column):
+        return table.loc[table["layer"] == layer].sort_values("t")[column].to_numpy(dtype=float) / n
+
+    conv_flops, fc_flops = 1 * 6 * 6 * 4 * 9, 36 * 10
+    analog = per_step("conv1", "in_events_analog") > 0
+    assert list(analog) == {"direct": [True] * 3, "temporal": [False] * 3, "hybrid": [True, False, False]}[encoding]
+    conv_macs = conv_flops if analog.any() else 0.0
+    conv_sops = per_step("conv1", "in_events_binary")[~analog].sum() / 64 * conv_flops
+    fc_sops = per_step("fc1", "in_events_binary").sum() / 36 * fc_flops
+    est = firing_rate_estimate(counts)
+    assert est.encoding_macs == conv_macs
+    assert est.sops == pytest.approx(conv_sops + fc_sops, rel=1e-12)
+    assert est.energy_pj == pytest.approx(4.6 * conv_macs + 0.9 * (conv_sops + fc_sops), rel=1e-12)
+    assert est.ann_pj == pytest.approx(4.6 * (conv_flops + fc_flops))
