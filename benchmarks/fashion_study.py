@@ -137,6 +137,20 @@ def plan(budget: Budget, parts: set[str]) -> list[Entry]:
     return out
 
 
+def select(entries: list[Entry], patterns: str) -> list[Entry]:
+    """The entries whose name matches one of the comma-separated shell ``patterns`` (all if none), twins kept."""
+    import fnmatch
+
+    wanted = [p.strip() for p in patterns.split(",") if p.strip()]
+    if not wanted:
+        return entries
+    chosen = {e.name for e in entries if any(fnmatch.fnmatchcase(e.name, p) for p in wanted)}
+    if not chosen:
+        raise SystemExit(f"fashion_study: --only {patterns!r} matches no model of the chosen parts")
+    chosen |= {e.twin().name for e in entries if e.name in chosen and e.encoding != "ann"}
+    return [e for e in entries if e.name in chosen]
+
+
 # ------------------------------------------------------------------------ one model
 
 
@@ -528,6 +542,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small budget: 2,000 images, 1 epoch, 1 seed, 500 replays")
     parser.add_argument("--parts", default="grid,timesteps,models", help="comma list of grid, timesteps, models")
+    parser.add_argument("--only", default="", metavar="PATTERNS",
+                        help="comma list of shell patterns: run only the models whose name matches one, in the "
+                             "plan's order (e.g. '*-asnn-*,*-ann-*'); their ANN twins come first as always")
     parser.add_argument("--report", action="store_true", help="write the report from the finished models only")
     parser.add_argument("--reprice", action="store_true",
                         help="price the finished models again from their cached replays (after a fix to the energy "
@@ -547,7 +564,7 @@ def main() -> None:
     from asnn_sim.data import load_dataset
 
     labels = load_dataset("fashion-mnist", split="test").y_test[: budget.replay_limit]
-    entries = plan(budget, parts)
+    entries = select(plan(budget, parts), args.only)
     if args.reprice:
         _log(f"fashion study: {reprice(results_dir, budget)} models priced again")
     elif not args.report:

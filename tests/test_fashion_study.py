@@ -72,3 +72,15 @@ def test_each_replay_setting_has_its_own_folder_and_the_study_reads_the_pipeline
     entry = study.plan(study.QUICK, {"grid"})[1]
     assert study._counts_of(entry, study.QUICK) == replay_dir_for(run_dir_for(entry.config(study.QUICK), study.CACHE),
                                                                    limit=study.QUICK.replay_limit)
+
+
+def test_only_keeps_the_matching_models_and_their_twins_in_plan_order():
+    entries = study.plan(study.FULL, {"grid", "models"})
+    picked = study.select(entries, "resnet-small-*-asnn-*, lenet-hybrid-lif-*-s2-*")
+    names = [e.name for e in picked]
+    assert names == [e.name for e in entries if e.name in set(names)]  # the plan's order
+    assert "resnet-small-ann-T4-s0-e4" in names and "lenet-ann-T4-s2-e4" in names  # twins first
+    assert sum("-asnn-" in n or "-lif-" in n for n in names) == 4
+    assert study.select(entries, "") == entries
+    with pytest.raises(SystemExit, match="matches no model"):
+        study.select(entries, "vgg-*")
