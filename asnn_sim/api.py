@@ -337,29 +337,35 @@ def simulate(
         stream, source = image_input(graph, images, limit=limit), None
     if limit is not None and labels is not None:
         labels = labels[:limit]
-    if out is not None:
-        from asnn_sim.atomic import prepare_output_dir
-        from asnn_sim.sim.replay import OUTPUT_FILES
-
-        prepare_output_dir(out, OUTPUT_FILES, force, hint="pass force=True to replace its results")
     kwargs = dict(precision=precision, conventions=conventions, batch_size=batch_size, progress=progress)
-    if check_parity is not None:
-        from asnn_sim.parity import check_parity as _check_parity
 
-        result, _ = _check_parity(graph, os.fspath(check_parity), stream.array[: stream.n], labels, **kwargs)
-    elif cluster.active:
-        from asnn_sim.cluster import connect, replay_sharded
+    def run():
+        if check_parity is not None:
+            from asnn_sim.parity import check_parity as _check_parity
 
-        with connect(cluster) as client:
-            result, _ = replay_sharded(client, graph, stream, labels, **kwargs)
-    else:
-        from asnn_sim.sim.replay import replay
+            result, _ = _check_parity(graph, os.fspath(check_parity), stream.array[: stream.n], labels, **kwargs)
+        elif cluster.active:
+            from asnn_sim.cluster import connect, replay_sharded
 
-        result = replay(graph, stream, labels, **kwargs)
-    if source is not None:
-        result.summary["dataset"] = source
-    if out is not None:
-        result.save(out)
+            with connect(cluster) as client:
+                result, _ = replay_sharded(client, graph, stream, labels, **kwargs)
+        else:
+            from asnn_sim.sim.replay import replay
+
+            result = replay(graph, stream, labels, **kwargs)
+        if source is not None:
+            result.summary["dataset"] = source
+        return result
+
+    if out is None:
+        return run()
+    from asnn_sim.folders import output_folder
+    from asnn_sim.sim.replay import OUTPUT_FILES
+
+    # Refused before any work when out is taken; written all at once when the replay is done.
+    with output_folder(out, OUTPUT_FILES, force=force, hint="pass force=True to replace its results") as stage:
+        result = run()
+        result.write(stage)
     return result
 
 

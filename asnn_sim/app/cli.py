@@ -253,8 +253,8 @@ def add_simulate_parser(sub) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> None:
-    from asnn_sim.atomic import prepare_output_dir, removed_on_failure
     from asnn_sim.cluster import ClusterSpec
+    from asnn_sim.folders import output_folder
     from asnn_sim.ir import load_graph
     from asnn_sim.sim import Conventions
     from asnn_sim.sim.replay import OUTPUT_FILES
@@ -271,10 +271,9 @@ def run_simulate(args: argparse.Namespace) -> None:
     if args.check_parity and cluster.active:
         raise ValueError("--check-parity runs the PyTorch model beside the replay in one process: drop --workers/--scheduler")
     settings = dict(precision=args.precision, conventions=conventions, batch_size=args.batch_size, progress=not args.quiet)
-    # A replay that fails (missing data, Ctrl-C, a lost cluster) leaves no folder behind if it
-    # created --out; the files are written once, when every sample is in.
-    with removed_on_failure(args.out, OUTPUT_FILES):
-        prepare_output_dir(args.out, OUTPUT_FILES, args.force)
+    # The files are staged and --out appears (or is replaced) only when every sample is in:
+    # a replay that fails (missing data, Ctrl-C, kill -9, a lost cluster) leaves --out as it was.
+    with output_folder(args.out, OUTPUT_FILES, force=args.force) as stage:
         graph, stream, labels, source = _replay_source(graph, args)
         report = None
         if args.check_parity:
@@ -293,7 +292,7 @@ def run_simulate(args: argparse.Namespace) -> None:
             result = replay(graph, stream, labels, **settings)
         result.summary["dataset"] = source
         result.summary["graph_file"] = str(args.graph)
-        result.save(args.out)
+        result.write(stage)
         print(format_sim_summary(result.summary))
         if report is not None:
             print(report.describe())

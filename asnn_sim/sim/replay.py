@@ -58,16 +58,24 @@ class SimResult:
     step_logits: np.ndarray = field(repr=False)
 
     def save(self, out: str | Path) -> None:
-        """Write the tables (Parquet and CSV) and ``summary.json`` into ``out``, each atomically."""
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        """Write the tables (Parquet and CSV) and ``summary.json`` as folder ``out``, all at once.
+
+        The folder appears complete or not at all (:func:`asnn_sim.folders.output_folder`);
+        earlier results in it are replaced, other files kept.
+        """
+        from asnn_sim.folders import output_folder
+
+        with output_folder(out, OUTPUT_FILES, force=True) as stage:
+            self.write(stage)
+
+    def write(self, folder: str | Path) -> None:
+        """Write the tables and ``summary.json`` into an existing ``folder`` (a staging folder)."""
+        folder = Path(folder)
         for name in ("counts", "per_sample", "layers"):
             frame = getattr(self, name)
-            with atomic.atomic_path(out / f"{name}.parquet") as tmp:
-                frame.to_parquet(tmp, index=False)
-            with atomic.atomic_path(out / f"{name}.csv") as tmp:
-                frame.to_csv(tmp, index=False)
-        atomic.write_json(out / "summary.json", self.summary)
+            frame.to_parquet(folder / f"{name}.parquet", index=False)
+            frame.to_csv(folder / f"{name}.csv", index=False)
+        atomic.write_json(folder / "summary.json", self.summary)
 
 
 @dataclass
