@@ -448,11 +448,15 @@ def energy(counts: SimResult | Counts | str | os.PathLike, hw: str | Sequence[st
         and component; ``capacity``: the mapping on the chips.
     """
     from hw_models import run_energy, write_outputs
+    from hw_models.run import OUTPUT_FILES
 
     result = run_energy(_counts(counts), hw, ann_counts=None if ann_counts is None else _counts(ann_counts), ann_bits=ann_bits,
                         encoder=encoder, sensitivity=sensitivity)
     if out is not None:
-        write_outputs(result, out)
+        from asnn_sim.folders import output_folder
+
+        with output_folder(out, OUTPUT_FILES, force=True) as stage:  # as before: earlier results replaced
+            write_outputs(result, stage)
     return result
 
 

@@ -224,6 +224,34 @@ def output_folder(out: str | os.PathLike, files: tuple[str, ...] = (), *, force:
     ...     (stage / "summary.json").write_text("{}")
     """
     shown = Path(out)  # as the user wrote it, for messages
+    with locked_folder(out) as out:
+        if not force and out.is_dir() and any(out.iterdir()):
+            raise ValueError(f"--out {shown} already exists; {hint}")
+        stage = staging_path(out)
+        stage.mkdir()
+        try:
+            yield stage
+            _install(stage, out, files)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextmanager
+def locked_folder(out: str | os.PathLike) -> Iterator[Path]:
+    """Hold ``out``'s lock for the block, after repairing what a dead job left beside it.
+
+    For a command that writes its folder in place over a long time (``asnn train`` and its
+    checkpoints). Parent folders are created; those this call created are removed again
+    if the block fails while they are empty. Yields ``out`` as an absolute path.
+
+    Raises
+    ------
+    FolderBusy
+        Another live job holds ``out``.
+    ValueError
+        ``out`` exists and is not a folder.
+    """
+    shown = Path(out)
     out = Path(os.path.abspath(out))  # "." and "runs/" have a name and a parent
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {shown} exists and is not a directory")
@@ -232,15 +260,7 @@ def output_folder(out: str | os.PathLike, files: tuple[str, ...] = (), *, force:
     try:
         with folder_lock(out):
             _repair(out)
-            if not force and out.is_dir() and any(out.iterdir()):
-                raise ValueError(f"--out {shown} already exists; {hint}")
-            stage = staging_path(out)
-            stage.mkdir()
-            try:
-                yield stage
-                _install(stage, out, files)
-            finally:
-                shutil.rmtree(stage, ignore_errors=True)
+            yield out
     except BaseException:
         for parent in created:  # innermost first; only the folders this call made, while empty
             try:

@@ -27,7 +27,7 @@ import json
 import math
 import platform
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable, Iterator
@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
-from asnn_sim import __version__, allocator, atomic, ddp
+from asnn_sim import __version__, allocator, atomic, ddp, folders
 from asnn_sim.data import DATASETS, Dataset, augment_batch, iterate_batches, load_dataset
 from asnn_sim.encoding import ENCODINGS, EncoderSpec
 from asnn_sim.models import MODELS, RESIDUALS, build_model, pool_error, residuals_of
@@ -277,8 +277,11 @@ def _prepare_run_dir(out: Path, resume: bool, force: bool) -> None:
         if not (out / "checkpoint.pt").is_file():
             raise TrainError(f"--resume: no checkpoint.pt in {out}; nothing to resume")
         return
+    # A run killed before its first checkpoint left config.json and nothing to resume: its
+    # folder is taken over as if empty (it holds no file of the user's, checked).
     try:
-        atomic.prepare_output_dir(out, RUN_FILES, force, "pass --resume to continue it or --force to overwrite it")
+        atomic.prepare_output_dir(out, RUN_FILES, force or _died_before_its_first_epoch(out),
+                                  "pass --resume to continue it or --force to overwrite it")
     except ValueError as e:
         raise TrainError(str(e)) from None
 
@@ -395,17 +398,40 @@ def train(
     out = Path(out)
     allocator.keep_freed_memory()  # training reallocates the same tensors every step
     if not world.distributed:
-        with atomic.removed_on_failure(out, RUN_FILES, keep="checkpoint.pt"):
+        with _run_dir_held(out):
             return _train(config, out, device, resume, force, progress, on_epoch, dataset, ddp.SINGLE)
     dev = resolve_device(device)
     try:
         with ddp.process_group(world, dev) as (world, dev):
-            # Rank 0 alone creates and writes the run directory, so it alone cleans up after a failure.
-            cleanup = atomic.removed_on_failure(out, RUN_FILES, keep="checkpoint.pt") if world.is_main else nullcontext()
-            with cleanup:
+            # Rank 0 alone creates and writes the run directory, so it alone locks and cleans it.
+            with _run_dir_held(out) if world.is_main else nullcontext():
                 return _train(config, out, dev, resume, force, progress and world.is_main, on_epoch, dataset, world)
     except ddp.DistributedError as e:  # no GPU for this LOCAL_RANK, a group already running
         raise TrainError(str(e)) from None
+
+
+@contextmanager
+def _run_dir_held(out: Path) -> Iterator[None]:
+    """One training per folder (:func:`asnn_sim.folders.locked_folder`); a failed start undone.
+
+    Under the lock, temporary files of a killed run (``.checkpoint.pt.*.tmp``) are removed;
+    a failure before the first checkpoint removes what this run created.
+    """
+    with folders.locked_folder(out):
+        if out.is_dir():
+            for stray in out.glob(".*.tmp"):
+                if any(stray.name.startswith(f".{name}.") for name in RUN_FILES):
+                    stray.unlink(missing_ok=True)
+        with atomic.removed_on_failure(out, RUN_FILES, keep="checkpoint.pt"):
+            yield
+
+
+def _died_before_its_first_epoch(out: Path) -> bool:
+    """``out`` holds only the start of a run killed before any epoch was saved (nothing to resume)."""
+    if not out.is_dir():
+        return False
+    names = {p.name for p in out.iterdir()}
+    return bool(names) and names <= set(RUN_FILES) and not names & {"checkpoint.pt", "model.pt", "summary.json"}
 
 
 def _setup(config, out: Path, device, resume: bool, force: bool, dataset, world: ddp.World):

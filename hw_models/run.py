@@ -177,6 +177,10 @@ def _umask() -> int:
     return mask
 
 
+#: Every file :func:`write_outputs` may write (``sensitivity.csv`` only with a sensitivity study).
+OUTPUT_FILES = ("breakdown.parquet", "breakdown.csv", "summary.csv", "summary.json", "capacity.csv", "sensitivity.csv")
+
+
 def write_outputs(result: EnergyResult, out_dir: str | Path) -> list[Path]:
     """Write ``breakdown.parquet``, ``breakdown.csv``, ``summary.csv``, ``summary.json`` and ``capacity.csv``.
 

@@ -5,9 +5,10 @@
 * A usage error is one line, ``asnn: error: <message> (see asnn CMD --help)``, exit code
   1; a handler's ``ValueError`` (bad input) becomes ``asnn: error: <message>``, exit 1.
   A misspelt choice (command, model, encoding, ...) gets "did you mean ...?".
-* ``--out DIR`` is where a command writes; an existing, non-empty ``DIR`` is refused
-  unless ``--force`` (:func:`refuse_to_overwrite`), and ``--force`` replaces only the
-  command's own files. ``--quiet`` turns progress bars off.
+* ``--out DIR`` is where a command writes, through :func:`asnn_sim.folders.output_folder`:
+  one job at a time (a second gets one line naming the first), an existing, non-empty
+  ``DIR`` refused before any work unless ``--force``, which replaces only the command's
+  own files, and ``DIR`` appearing whole or not at all. ``--quiet`` turns progress bars off.
 * Building a parser imports nothing heavy: choices come from :mod:`asnn_sim.app.choices`.
 """
 
@@ -90,17 +91,6 @@ def check_output_file(path: Path, force: bool) -> None:
         raise ValueError(f"{path} already exists; pass --force to overwrite it")
     if not path.parent.is_dir():
         raise ValueError(f"folder {path.parent} does not exist")
-
-
-def refuse_to_overwrite(out: Path, force: bool, hint: str = "pass --force to overwrite its results") -> None:
-    """Raise ``ValueError`` if ``out`` is a file, or a non-empty folder and not ``force``.
-
-    Call it before any work, so a refused command has computed and written nothing.
-    """
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} exists and is not a directory")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise ValueError(f"--out {out} already exists; {hint}")
 
 
 def add_threads_flag(p: argparse.ArgumentParser) -> None:

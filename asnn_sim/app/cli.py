@@ -24,7 +24,7 @@ from pathlib import Path
 
 from asnn_sim import __version__, allocator, threads
 from asnn_sim.app import choices
-from asnn_sim.app.argparsing import DATA_DIR_HELP, S, add_cluster_flags, add_threads_flag, check_output_file, refuse_to_overwrite
+from asnn_sim.app.argparsing import DATA_DIR_HELP, S, add_cluster_flags, add_threads_flag, check_output_file
 from asnn_sim.app.argparsing import Formatter as _Formatter
 from asnn_sim.app.argparsing import Parser as _Parser
 from asnn_sim.app.argparsing import number as _float
@@ -478,10 +478,8 @@ def run_compare(args: argparse.Namespace) -> None:
 
     for name in hw:  # fail on a bad profile before training anything
         load_profile(name)
-    if getattr(args, "rewrite_own_report", False) and is_asnn_report(args.out):
-        pass  # the demo rewrites its own earlier report
-    else:
-        refuse_to_overwrite(args.out, args.force, "pass --force to overwrite the report")
+    # The demo rewrites its own earlier report; anything else needs --force.
+    force = args.force or (getattr(args, "rewrite_own_report", False) and is_asnn_report(args.out))
     if args.cache_dir.exists() and not args.cache_dir.is_dir():
         raise ValueError(f"--cache-dir {args.cache_dir} is a file, not a folder")
     common = dict(model=args.model, residual=args.residual, dataset=args.dataset, data_dir=args.data_dir,
@@ -489,19 +487,23 @@ def run_compare(args: argparse.Namespace) -> None:
     configs = [TrainConfig(encoding=e, asnn=args.asnn, **common) for e in encodings]
     if args.ann:
         configs.append(TrainConfig(ann=True, **common))
+    from asnn_sim.app.report import REPORT_FILES
     from asnn_sim.cluster import ClusterSpec
+    from asnn_sim.folders import output_folder
 
     cluster = ClusterSpec(args.workers, args.scheduler)
     options = dict(device=args.device, limit=args.limit, progress=not args.quiet)
-    if cluster.active:
-        from asnn_sim.cluster import connect, worker_count
+    # Locked and checked before training anything; the report appears (or is replaced) whole.
+    with output_folder(args.out, REPORT_FILES, force=force, hint="pass --force to overwrite the report") as stage:
+        if cluster.active:
+            from asnn_sim.cluster import connect, worker_count
 
-        with connect(cluster) as client:
-            print(f"running {len(configs) * len(seeds)} train/replay jobs on {worker_count(client)} Dask workers")
-            runs = prepare_seeds(configs, seeds, args.cache_dir, client=client, **options)
-    else:
-        runs = prepare_seeds(configs, seeds, args.cache_dir, **options)
-    report = build_report(runs, hw, args.out)
+            with connect(cluster) as client:
+                print(f"running {len(configs) * len(seeds)} train/replay jobs on {worker_count(client)} Dask workers")
+                runs = prepare_seeds(configs, seeds, args.cache_dir, client=client, **options)
+        else:
+            runs = prepare_seeds(configs, seeds, args.cache_dir, **options)
+        report = build_report(runs, hw, stage)
     print()
     print(report.headline_markdown)
     print()

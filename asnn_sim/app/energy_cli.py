@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from asnn_sim.app import choices
-from asnn_sim.app.argparsing import Formatter, refuse_to_overwrite
+from asnn_sim.app.argparsing import Formatter
 
 if TYPE_CHECKING:
     from hw_models.run import EnergyResult
@@ -386,14 +386,18 @@ def run_energy(args: argparse.Namespace) -> None:
         Missing or malformed counts, unknown or malformed profile, unwritable output.
         Nothing is written in that case.
     """
-    from hw_models.run import run_energy as estimate_energy
-    from hw_models.run import write_outputs
+    from contextlib import nullcontext
 
-    if args.out is not None:
-        refuse_to_overwrite(args.out, args.force)
-    result = estimate_energy(args.counts_dir, hw_names(args.hw), ann_counts=args.ann_counts, ann_bits=args.ann_bits,
-                             sensitivity=args.sensitivity, encoder=args.encoder)
-    print(format_energy(result))
-    if args.out is not None:
-        written = write_outputs(result, args.out)
-        print(f"wrote {', '.join(p.name for p in written)} to {written[0].parent}")
+    from asnn_sim.folders import output_folder
+    from hw_models.run import OUTPUT_FILES, write_outputs
+    from hw_models.run import run_energy as estimate_energy
+
+    # --out is locked and checked before any work, and appears (or is replaced) whole at the end.
+    staged = nullcontext() if args.out is None else output_folder(args.out, OUTPUT_FILES, force=args.force)
+    with staged as stage:
+        result = estimate_energy(args.counts_dir, hw_names(args.hw), ann_counts=args.ann_counts, ann_bits=args.ann_bits,
+                                 sensitivity=args.sensitivity, encoder=args.encoder)
+        print(format_energy(result))
+        written = write_outputs(result, stage) if stage is not None else []
+    if written:
+        print(f"wrote {', '.join(p.name for p in written)} to {args.out}")

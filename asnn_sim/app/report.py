@@ -652,6 +652,10 @@ def _as_runs(artifacts) -> dict[int, list[ModelArtifacts]]:
     return runs
 
 
+#: What :func:`build_report` writes into its folder.
+REPORT_FILES = ("summary.md", "report.json", "tables", "figures")
+
+
 def build_report(
     artifacts: list[ModelArtifacts] | Mapping[int, list[ModelArtifacts]],
     hw: list[str],
