@@ -32,6 +32,11 @@ fault. Schema history:
   only test version 2 knew. Later in schema 3, ``conv2d``'s ``dilation`` and ``groups``
   attributes (PyTorch semantics; weights ``(S, C_out, C_in / groups, kh, kw)``): additive,
   a file without them loads unchanged (defaults 1).
+* **4**: a SHA-256 of the whole content (``content_sha256`` in the header: the graph JSON
+  as stored, then every tensor's name, dtype, shape and bytes in name order), so an edit
+  of the header (a deleted ``arrays`` entry, two arrays swapped with their hash entries)
+  is caught as surely as a flipped weight. For every version, a tensor no node declares
+  is refused. Version 1-3 files load unchanged (they have no content hash).
 """
 
 from __future__ import annotations
@@ -61,8 +66,8 @@ from asnn_sim.nodes import (
 from asnn_sim.nodes.base import CURRENT, GraphError, Node, fail
 
 FORMAT = "asnn-graph"
-SCHEMA_VERSION = 3
-READABLE_VERSIONS = ("1", "2", "3")
+SCHEMA_VERSION = 4
+READABLE_VERSIONS = ("1", "2", "3", "4")
 
 __all__ = [
     "Add", "AvgPool2d", "Conv2d", "CubaNeuron", "Flatten", "Graph", "GraphError", "Input", "Linear", "MaxPool2d", "Neuron",
@@ -211,8 +216,18 @@ def _digest(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
+def content_sha256(graph_json: str, tensors: dict[str, np.ndarray]) -> str:
+    """The whole-content hash of a schema-4 file: its graph JSON, then each tensor in name order."""
+    h = hashlib.sha256(graph_json.encode())
+    for key in sorted(tensors):
+        arr = np.ascontiguousarray(tensors[key])
+        h.update(json.dumps([key, str(arr.dtype), list(arr.shape)]).encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()
+
+
 def save_graph(graph: Graph, path: str | os.PathLike) -> None:
-    """Write ``graph`` to a ``.asnn`` file atomically (safetensors, no pickle), schema 3."""
+    """Write ``graph`` to a ``.asnn`` file atomically (safetensors, no pickle), schema 4."""
     from safetensors.numpy import save_file
 
     from asnn_sim.atomic import atomic_path
@@ -240,13 +255,15 @@ def save_graph(graph: Graph, path: str | os.PathLike) -> None:
         "metadata": graph.metadata,
         "nodes": described,
     }
-    meta = {"format": FORMAT, "schema_version": str(SCHEMA_VERSION), "graph": json.dumps(doc)}
+    text = json.dumps(doc)
+    meta = {"format": FORMAT, "schema_version": str(SCHEMA_VERSION), "graph": text,
+            "content_sha256": content_sha256(text, tensors)}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=meta)
 
 
 def load_graph(path: str | os.PathLike) -> Graph:
-    """Read and validate a ``.asnn`` file (schema 3 or 2, or 1 migrated on load).
+    """Read and validate a ``.asnn`` file (schema 4, 3 or 2, or 1 migrated on load).
 
     Raises
     ------
@@ -283,9 +300,16 @@ def load_graph(path: str | os.PathLike) -> Graph:
         kind, timesteps = doc["kind"], doc["timesteps"]
         if version == "1":
             node_docs = [_migrate_v1(d) for d in node_docs]
+        declared = {f"{d['name']}.{a}" for d in node_docs for a in d.get("arrays", {})}
     except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as e:
         raise GraphError(f"{path}: graph description is malformed ({e})") from None
-    nodes = [_node_from_doc(d, tensors) for d in node_docs]
+    stray = sorted(set(tensors) - declared)
+    if stray:
+        raise GraphError(f"{path}: tensor {stray[0]!r} is in the file but no node declares it (the description was edited?)")
+    nodes = [_node_from_doc(d, tensors) for d in node_docs]  # each array's own hash names its node
+    if int(version) >= 4 and meta.get("content_sha256") != content_sha256(meta["graph"], tensors):
+        raise GraphError(f"{path}: content does not match its checksum: the file was changed after asnn-sim wrote it, "
+                         "or is corrupt")
     return Graph(nodes, kind, timesteps, doc.get("class_names", []), doc.get("metadata", {}))
 
 

@@ -21,6 +21,7 @@ from asnn_sim.ir import (
     Neuron,
     Readout,
     _digest,
+    content_sha256,
     load_graph,
     save_graph,
 )
@@ -58,6 +59,8 @@ def _rewrite(path, tensors, meta, doc=None, fix_checksums=True):
                     arr = tensors[f"{node['name']}.{a}"]
                     info.update(shape=list(arr.shape), dtype=str(arr.dtype), sha256=_digest(arr))
         meta["graph"] = json.dumps(doc)
+    if fix_checksums and "content_sha256" in meta:  # tamper past the whole-content hash too
+        meta["content_sha256"] = content_sha256(meta["graph"], tensors)
     save_file(tensors, str(path), metadata=meta)
 
 
@@ -114,6 +117,47 @@ def test_flipped_byte_in_header(graph_file):
     data[12] ^= 0xFF
     graph_file.write_bytes(bytes(data))
     with pytest.raises(GraphError):
+        load_graph(graph_file)
+
+
+def _a_node_with_bias(doc):
+    return next(n for n in doc["nodes"] if "bias" in n["arrays"])
+
+
+def test_an_edited_description_fails_the_content_checksum(graph_file):
+    # An edit that leaves a valid graph (here the class names) is caught by the content hash.
+    tensors, meta = _raw(graph_file)
+    doc = json.loads(meta["graph"])
+    doc["class_names"] = list(reversed(doc["class_names"])) or ["edited"]
+    meta["graph"] = json.dumps(doc)
+    _rewrite(graph_file, tensors, meta, fix_checksums=False)
+    with pytest.raises(GraphError, match="does not match its checksum: the file was changed"):
+        load_graph(graph_file)
+
+
+@pytest.mark.parametrize("fix_checksums", [False, True])
+def test_a_deleted_bias_entry_is_refused_not_dropped(graph_file, fix_checksums):
+    # Deleting one node's arrays.bias entry from the JSON would silently drop that bias;
+    # its tensor stays in the file with no node declaring it, hashes fixed up or not.
+    tensors, meta = _raw(graph_file)
+    doc = json.loads(meta["graph"])
+    node = _a_node_with_bias(doc)
+    del node["arrays"]["bias"]
+    _rewrite(graph_file, tensors, meta, doc, fix_checksums=fix_checksums)
+    with pytest.raises(GraphError, match=rf"tensor '{node['name']}.bias' is in the file but no node declares it"):
+        load_graph(graph_file)
+
+
+def test_two_arrays_swapped_with_their_hash_entries_are_caught(graph_file):
+    tensors, meta = _raw(graph_file)
+    doc = json.loads(meta["graph"])
+    a, b = [n for n in doc["nodes"] if "weight" in n["arrays"]][:2]
+    ka, kb = f"{a['name']}.weight", f"{b['name']}.weight"
+    tensors[ka], tensors[kb] = tensors[kb], tensors[ka]
+    a["arrays"]["weight"], b["arrays"]["weight"] = b["arrays"]["weight"], a["arrays"]["weight"]
+    meta["graph"] = json.dumps(doc)
+    _rewrite(graph_file, tensors, meta, fix_checksums=False)
+    with pytest.raises(GraphError, match="does not match its checksum"):
         load_graph(graph_file)
 
 
