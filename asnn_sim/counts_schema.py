@@ -14,6 +14,11 @@
     for a memory model and for the equivalent ANN without reading the graph file.
 ``summary.json``
     Accuracy, ``n_samples``, the counting conventions used, per-inference means.
+``manifest.json``
+    Written last: a ``run_id`` (also in ``summary.json``) and the SHA-256 of every other
+    file. Readers check it (:func:`manifest_problem`), so files of two replays mixed in
+    one folder, or a file changed afterwards, are refused instead of priced. Folders
+    written before it existed have none and are read as before.
 
 This module imports nothing but the standard library so that ``hw_models`` can use it.
 Every column is defined, with a worked example, in ``docs/counting.md``.
@@ -21,7 +26,10 @@ Every column is defined, with a worked example, in ``docs/counting.md``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 SCHEMA_VERSION = 3  # 3: the input encoder's rows and columns; 2: one row per node that does work; 1: one row per synaptic layer
 
@@ -115,3 +123,51 @@ def count_names() -> list[str]:
 
 #: column name -> its position in a counts vector
 SLOT: dict[str, int] = {c.name: i for i, c in enumerate(COUNT_COLUMNS)}
+
+
+MANIFEST = "manifest.json"
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_manifest(folder: Path, run_id: str) -> None:
+    """Write ``manifest.json`` for every other file in ``folder`` (call it last)."""
+    folder = Path(folder)
+    files = {p.name: file_sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST}
+    (folder / MANIFEST).write_text(json.dumps({"run_id": run_id, "files": files}, indent=1) + "\n")
+
+
+def manifest_problem(folder: Path) -> str | None:
+    """What is wrong with ``folder`` against its manifest (None: it matches, or it has none).
+
+    Every listed file must exist with its hash, and ``summary.json``'s ``run_id`` must be
+    the manifest's.
+    """
+    folder = Path(folder)
+    path = folder / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+        run_id, files = manifest["run_id"], dict(manifest["files"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return f"{MANIFEST} is unreadable or malformed"
+    for name, digest in files.items():
+        if not (folder / str(name)).is_file():
+            return f"{name} is listed in {MANIFEST} but missing (a partial folder)"
+        if file_sha256(folder / str(name)) != digest:
+            return f"{name} does not match {MANIFEST} (files of different replays, or changed after asnn simulate wrote them)"
+    try:
+        summary_id = json.loads((folder / "summary.json").read_text()).get("run_id")
+    except (OSError, ValueError, AttributeError):
+        summary_id = None
+    if "summary.json" in files and summary_id != run_id:
+        return f"summary.json belongs to replay {summary_id!r}, the folder's manifest to {run_id!r}"
+    return None

@@ -22,6 +22,7 @@ from asnn_sim.counts_schema import (
     KEY_COLUMNS,
     LAYER_COLUMNS,
     SCHEMA_VERSION,
+    manifest_problem,
 )
 from asnn_sim.nodes import KINDS
 
@@ -331,6 +332,9 @@ def load_counts(path: str | Path) -> Counts:
         raise EnergyError(f"{directory} is a training run, not a counts directory ({where}; replay the run with asnn export, then asnn simulate)")
     if not has_table and not (directory / "summary.json").is_file():
         raise EnergyError(f"{directory} is not a counts directory: it holds no summary.json or counts table ({where})")
+    problem = manifest_problem(directory)
+    if problem:
+        raise EnergyError(f"{directory}: {problem}; replay it again with asnn simulate")
     summary = _read_summary(directory)
     table, counts_file = _read_table(directory, "counts")
     layers_path = directory / "layers.csv"

@@ -113,3 +113,17 @@ def test_a_report_that_fails_keeps_the_earlier_one(tmp_path, capsys, monkeypatch
     assert "No space left" in _err_line(capsys)
     assert (tmp_path / "report" / "summary.md").read_text() == summary
     assert sorted(p.name for p in (tmp_path / "report").iterdir()) == ["figures", "report.json", "summary.md", "tables"]
+
+
+def test_a_counts_folder_mixed_from_two_replays_is_refused(graph_file, tmp_path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out, limit in ((a, "8"), (b, "12")):
+        assert main(["simulate", str(graph_file), "--dataset", "digits", "--limit", limit, "--out", str(out), "--quiet"]) == 0
+    assert main(["energy", str(a), "--hw", "loihi"]) == 0
+    (a / "summary.json").write_bytes((b / "summary.json").read_bytes())  # the mix two writers used to make
+    capsys.readouterr()
+    assert main(["energy", str(a), "--hw", "loihi"]) == 1
+    assert "summary.json does not match manifest.json (files of different replays" in _err_line(capsys)
+    (b / "counts.parquet").unlink()
+    assert main(["energy", str(b), "--hw", "loihi"]) == 1
+    assert "counts.parquet is listed in manifest.json but missing (a partial folder)" in _err_line(capsys)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 OUTPUT_FILES = (
     "counts.parquet", "counts.csv", "per_sample.parquet", "per_sample.csv",
-    "layers.parquet", "layers.csv", "summary.json",
+    "layers.parquet", "layers.csv", "summary.json", "manifest.json",
 )
 
 
@@ -69,13 +69,23 @@ class SimResult:
             self.write(stage)
 
     def write(self, folder: str | Path) -> None:
-        """Write the tables and ``summary.json`` into an existing ``folder`` (a staging folder)."""
+        """Write the tables, ``summary.json`` and, last, ``manifest.json`` into an existing ``folder``.
+
+        The manifest (:mod:`asnn_sim.counts_schema`) ties the files to one replay: a reader
+        refuses a folder whose files do not match it.
+        """
+        import uuid
+
+        from asnn_sim.counts_schema import write_manifest
+
         folder = Path(folder)
         for name in ("counts", "per_sample", "layers"):
             frame = getattr(self, name)
             frame.to_parquet(folder / f"{name}.parquet", index=False)
             frame.to_csv(folder / f"{name}.csv", index=False)
-        atomic.write_json(folder / "summary.json", self.summary)
+        run_id = uuid.uuid4().hex
+        atomic.write_json(folder / "summary.json", {**self.summary, "run_id": run_id})
+        write_manifest(folder, run_id)
 
 
 @dataclass
