@@ -221,7 +221,7 @@ def replay_sharded(
     report : ShardReport
     """
     n = stream.n
-    check_replay_request(n, labels)
+    check_replay_request(n, labels, graph.n_classes)
     conventions = conventions or Conventions()
     workers = worker_count(client)
     if shards is None:

@@ -287,7 +287,7 @@ def replay(
     Parameters as in :func:`simulate`.
     """
     n = stream.n
-    check_replay_request(n, labels)
+    check_replay_request(n, labels, graph.n_classes)
     stream = with_frame_kinds(stream, batch_size)
     start = time.perf_counter()
     bar = make_progress(n, "simulate", "sample", enabled=progress)  # a bar on a terminal, else plain lines

@@ -91,13 +91,26 @@ class ReplayInput:
         return n if self.limit is None else min(n, self.limit)
 
     def batch(self, lo: int, hi: int, dtype) -> np.ndarray:
-        """Simulator frames ``(T, B, ...)`` of samples ``lo:hi`` (global indices)."""
+        """Simulator frames ``(T, B, ...)`` of samples ``lo:hi`` (global indices).
+
+        Raises ``ValueError`` naming the sample, step and position of a NaN or infinite
+        value: one would silently turn a whole step analog, or silence every neuron.
+        """
         data, a, b = self.array, lo - self.first, hi - self.first
-        if self.layout == "TN":
-            return np.ascontiguousarray(data[:, a:b], dtype=dtype)
-        if self.layout == "NT":
-            return np.ascontiguousarray(np.swapaxes(data[a:b], 0, 1), dtype=dtype)
+        if self.layout is not None:
+            frames = np.ascontiguousarray(data[:, a:b] if self.layout == "TN" else np.swapaxes(data[a:b], 0, 1),
+                                          dtype=dtype)
+            bad = first_non_finite(frames)
+            if bad is not None:
+                t, s, *where = bad
+                raise ValueError(f"input frames hold {frames[bad]} at step {t}, sample {lo + s}, position {tuple(where)}: "
+                                 "frames must be finite")
+            return frames
         x = np.asarray(data[a:b]).astype(dtype, copy=False)
+        bad = first_non_finite(x)
+        if bad is not None:
+            s, *where = bad
+            raise ValueError(f"image {lo + s} holds {x[bad]} at position {tuple(where)}: images must be finite")
         return self.encoder.encode(x, sample_ids=np.arange(lo, hi)) if self.encoder else x[None]
 
     def part(self, lo: int, hi: int) -> "ReplayInput":
@@ -137,12 +150,32 @@ class ShardCounts:
     seconds: float = 0.0
 
 
-def check_replay_request(n: int, labels) -> None:
-    """One-line errors for an empty replay or labels that do not match the samples."""
+def check_replay_request(n: int, labels, n_classes: int) -> None:
+    """One-line errors for an empty replay, or labels that do not match the samples or the classes."""
     if n == 0:
         raise ValueError("no samples to simulate")
-    if labels is not None and len(labels) != n:
+    if labels is None:
+        return
+    if len(labels) != n:
         raise ValueError(f"{len(labels)} labels for {n} samples")
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"labels must be integer class indices; got dtype {labels.dtype}")
+    outside = np.flatnonzero((labels < 0) | (labels >= n_classes))
+    if outside.size:
+        i = int(outside[0])
+        raise ValueError(f"label {int(labels[i])} of sample {i} is not a class of this graph (0 to {n_classes - 1}); "
+                         f"{outside.size} label(s) out of range")
+
+
+def first_non_finite(values: np.ndarray) -> tuple[int, ...] | None:
+    """Index of the first NaN or infinite value of ``values`` (None: all finite; integers always are)."""
+    if values.dtype.kind not in "fc":
+        return None
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return None
+    return tuple(int(i) for i in np.argwhere(bad)[0])
 
 
 def replay_range(
