@@ -61,25 +61,41 @@ def load_images(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     return images, _checked_labels(path, labels, images.shape[0])
 
 
+NPY_MAGIC, NPZ_MAGIC = b"\x93NUMPY", b"PK\x03\x04"
+
+
 def _read(path: Path, key: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """The array ``key`` (or an ``.npz``'s only array) and the ``labels`` array if any."""
+    """The array ``key`` (or an ``.npz``'s only array) and the ``labels`` array if any.
+
+    The format is told by the file's signature, not its name (an ``.npz`` named ``.npy``
+    is read as what it is); anything numpy cannot read is one line naming the file.
+    """
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if not head:
+        raise ValueError(f"{path}: the file is empty")
+    if not head.startswith((NPY_MAGIC, NPZ_MAGIC)):
+        raise ValueError(f"{path}: not a .npy or .npz file (it has neither format's signature)")
     labels = None
     try:
-        if path.suffix == ".npz":
+        if head.startswith(NPZ_MAGIC):
             with np.load(path, allow_pickle=False) as archive:
                 names = list(archive.files)
                 found = key if key in names else (names[0] if len(names) == 1 else None)
                 if found is None:
-                    raise ValueError(f"{path}: holds {', '.join(names)}; name the {key} array '{key}'")
+                    raise LookupError(f"holds {', '.join(names) or 'no arrays'}; name the {key} array '{key}'")
                 data = archive[found]
                 if "labels" in names:
                     labels = archive["labels"]
         else:
             data = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, zipfile.BadZipFile) as e:
-        raise ValueError(f"{path}: not a readable .npy/.npz file ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    except LookupError as e:
+        raise ValueError(f"{path}: {e.args[0]}") from None
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ValueError(f"{path}: not a readable .npy/.npz file, truncated or corrupt ({reason})") from None
     if data.dtype.kind not in "fiub":
         raise ValueError(f"{path}: {key} must be numbers, got dtype {data.dtype}")
     return data, labels

@@ -58,3 +58,34 @@ def test_the_command_says_it_in_one_line_and_writes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["asnn: error: input frames hold inf at step 1, sample 1, position (0, 0, 0): frames must be finite"]
     assert not out.exists()
+
+
+def _containers(tmp_path):
+    """Broken input files a user can end up with, and what the one-line error must say."""
+    zip_named_npy = tmp_path / "zip.npy"
+    np.savez(zip_named_npy.with_suffix(".npz"), frames=np.zeros((3, 2, 1, 4, 4)))
+    zip_named_npy.write_bytes(zip_named_npy.with_suffix(".npz").read_bytes())
+    good = tmp_path / "good.npy"
+    np.save(good, np.zeros((3, 2, 1, 4, 4)))
+    cases = {
+        "empty.npy": (b"", "the file is empty"),
+        "empty.npz": (b"", "the file is empty"),
+        "text.npy": (b"frames,1,2,3\n", "not a .npy or .npz file"),
+        "truncated.npy": (good.read_bytes()[:70], "truncated or corrupt"),
+        "garbled.npz": (b"PK\x03\x04" + bytes(range(200)), "truncated or corrupt"),
+    }
+    for name, (data, _) in cases.items():
+        (tmp_path / name).write_bytes(data)
+    return [(tmp_path / name, said) for name, (_, said) in cases.items()], zip_named_npy
+
+
+def test_broken_input_files_get_one_line_naming_the_file(tmp_path):
+    from asnn_sim.frames import load_frames, load_images
+
+    broken, zip_named_npy = _containers(tmp_path)
+    for path, said in broken:
+        for load in (lambda p: load_frames(p, "TN"), load_images):
+            with pytest.raises(ValueError, match=rf"^{tmp_path}/{path.name}: .*{said}"):
+                load(path)
+    frames, labels = load_frames(zip_named_npy, "TN")  # read as what it is, whatever its name
+    assert frames.shape == (3, 2, 1, 4, 4) and labels is None
