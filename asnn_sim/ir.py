@@ -296,6 +296,7 @@ def load_graph(path: str | os.PathLike) -> Graph:
         raise GraphError(f"{path}: schema version {version!r} is not supported (this asnn-sim reads {', '.join(READABLE_VERSIONS)})")
     try:
         doc = json.loads(meta["graph"])
+        _check_doc_shape(doc)
         node_docs = doc["nodes"]
         kind, timesteps = doc["kind"], doc["timesteps"]
         if version == "1":
@@ -311,6 +312,29 @@ def load_graph(path: str | os.PathLike) -> Graph:
         raise GraphError(f"{path}: content does not match its checksum: the file was changed after asnn-sim wrote it, "
                          "or is corrupt")
     return Graph(nodes, kind, timesteps, doc.get("class_names", []), doc.get("metadata", {}))
+
+
+def _check_doc_shape(doc) -> None:
+    """TypeError naming the first part of the graph description that has the wrong JSON type."""
+    def need(value, kind, what):
+        if not isinstance(value, kind):
+            raise TypeError(f"{what} must be a JSON {'object' if kind is dict else 'list' if kind is list else kind.__name__},"
+                            f" not {type(value).__name__}")
+
+    need(doc, dict, "the description")
+    need(doc.get("nodes"), list, "'nodes'")
+    need(doc.get("class_names", []), list, "'class_names'")
+    need(doc.get("metadata", {}), dict, "'metadata'")
+    if isinstance(doc.get("timesteps"), bool) or not isinstance(doc.get("timesteps"), int):
+        raise TypeError(f"'timesteps' must be an integer, not {doc.get('timesteps')!r}")
+    for i, node in enumerate(doc["nodes"]):
+        need(node, dict, f"node {i}")
+        for key, kind in (("name", str), ("kind", str), ("inputs", list), ("attrs", dict), ("metadata", dict),
+                          ("arrays", dict)):
+            if key in node:
+                need(node[key], kind, f"node {i} ({node.get('name', '?')!r}) '{key}'")
+        for a, info in node.get("arrays", {}).items():
+            need(info, dict, f"node {i} ({node.get('name', '?')!r}) array {a!r}")
 
 
 def _migrate_v1(d: dict) -> dict:

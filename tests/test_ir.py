@@ -344,3 +344,20 @@ def test_schema_1_file_is_migrated_and_replays_as_before():
         save_graph(graph, Path(tmp) / "v2.asnn")
         again = load_graph(Path(tmp) / "v2.asnn")
     _assert_same(graph, again)
+
+
+@pytest.mark.parametrize("edit, said", [
+    (lambda doc: doc.update(nodes={n["name"]: n for n in doc["nodes"]}), "'nodes' must be a JSON list, not dict"),
+    (lambda doc: doc["nodes"].__setitem__(1, list(doc["nodes"][1].items())), "node 1 must be a JSON object, not list"),
+    (lambda doc: doc["nodes"][0].update(inputs="conv1"), "'inputs' must be a JSON list, not str"),
+    (lambda doc: doc.update(timesteps="4"), "'timesteps' must be an integer"),
+    (lambda doc: doc["nodes"][1]["arrays"].update(weight=[1, 2]), "array 'weight' must be a JSON object, not list"),
+])
+def test_a_description_of_the_wrong_shape_is_one_line(graph_file, edit, said):
+    tensors, meta = _raw(graph_file)
+    doc = json.loads(meta["graph"])
+    edit(doc)
+    meta["graph"] = json.dumps(doc)
+    _rewrite(graph_file, tensors, meta)
+    with pytest.raises(GraphError, match=rf"graph description is malformed \(.*{said}"):
+        load_graph(graph_file)
