@@ -30,9 +30,43 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield Path(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        full = disk_full_error(e, path)
+        if full is not None:
+            raise full from e
         raise
+
+
+#: Free bytes below which a failed write is taken for a full disk.
+NEARLY_FULL = 1 << 20
+
+
+def disk_full_error(error: BaseException, path: str | os.PathLike) -> OSError | None:
+    """An ``OSError(ENOSPC)`` naming ``path`` if ``error`` is a write that failed on a full disk.
+
+    Libraries report a full disk in their own words (torch: "unexpected pos ...",
+    safetensors: "I/O error ... os error 28", h5py, pyarrow): a failure counts as one when
+    its message says so or when the folder has under :data:`NEARLY_FULL` bytes free
+    afterwards. None for anything else (it is re-raised as it is).
+    """
+    import errno
+    import shutil
+
+    if not isinstance(error, Exception) or (isinstance(error, OSError) and error.errno not in (None, errno.ENOSPC)):
+        return None
+    text = str(error)
+    said = "No space left" in text or "os error 28" in text or getattr(error, "errno", None) == errno.ENOSPC
+    folder = Path(path).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        nearly_full = shutil.disk_usage(folder).free < NEARLY_FULL
+    except OSError:
+        nearly_full = False
+    if not (said or nearly_full):
+        return None
+    return OSError(errno.ENOSPC, f"cannot write {path}: no space left on device")
 
 
 def prepare_output_dir(out: str | os.PathLike, files: tuple[str, ...], force: bool, hint: str = "pass --force to overwrite its results") -> Path:

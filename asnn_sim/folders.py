@@ -42,6 +42,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
+from asnn_sim.atomic import disk_full_error
+
 try:
     import fcntl
 except ImportError:  # Windows: no flock; the lock is then only the pid file's word
@@ -232,6 +234,11 @@ def output_folder(out: str | os.PathLike, files: tuple[str, ...] = (), *, force:
         try:
             yield stage
             _install(stage, out, files)
+        except Exception as e:
+            full = disk_full_error(e, shown)  # in the library's own words, often not an OSError
+            if full is not None:
+                raise full from e
+            raise
         finally:
             shutil.rmtree(stage, ignore_errors=True)
 

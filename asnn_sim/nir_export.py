@@ -268,7 +268,14 @@ def write_nir(graph: Graph, path: str | Path, dt: float = DEFAULT_DT) -> None:
     """Write :func:`export_nir`'s graph to ``path`` (HDF5, as ``nir.write``), atomically."""
     from asnn_sim.atomic import atomic_path
 
+    import io
+
     nir = require_nir()
     nir_graph = export_nir(graph, dt)
+    # HDF5 is built in memory and then written with Python's own I/O: on a full disk HDF5
+    # writing to the file itself crashes the interpreter (a segfault in h5py 3.x) instead
+    # of raising, and a plain write raises OSError(ENOSPC).
+    buffer = io.BytesIO()
+    nir.write(buffer, nir_graph)
     with atomic_path(Path(path)) as tmp:
-        nir.write(tmp, nir_graph)
+        tmp.write_bytes(buffer.getbuffer())
