@@ -53,10 +53,10 @@ def disk_full_error(error: BaseException, path: str | os.PathLike) -> OSError | 
     import errno
     import shutil
 
-    if not isinstance(error, Exception) or (isinstance(error, OSError) and error.errno not in (None, errno.ENOSPC)):
+    if not isinstance(error, Exception) or isinstance(error, (ValueError, OSError)):  # one-line messages already
         return None
     text = str(error)
-    said = "No space left" in text or "os error 28" in text or getattr(error, "errno", None) == errno.ENOSPC
+    said = "No space left" in text or "os error 28" in text
     folder = Path(path).parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent

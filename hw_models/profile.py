@@ -101,6 +101,18 @@ EXPECTED_KIND: dict[str, str] = {
     "spike_message_bits": "count",
 }
 
+#: Every constant and assumption the model reads: any other name is a typo, refused.
+KNOWN_CONSTANTS = ("ac", "mac", "add", "mult", "rng", "neuron_update", "neuron_active", "neuron_inactive", "sram_8kb",
+                   "sram_32kb", "sram_1mb", "spike_out", "hop", "static_power", "dram", "link_bit")
+KNOWN_ASSUMPTIONS = ("hops_per_spike", "step_latency", "ann_latency", "sram_capacity", "batch", "spike_message_bits")
+TOP_LEVEL_KEYS = ("schema_version", "name", "chip", "process_node", "description", "memory", "scope", "clocking",
+                  "number_format", "bits", "references", "ann_note", "model", "constants", "assumptions", "capacity")
+CONSTANT_KEYS = ("value", "low", "high", "unit", "source", "grade", "scope", "note")
+ASSUMPTION_KEYS = ("value", "low", "high", "unit", "why")
+#: Above these (in the normalised unit) a number is a unit slip, not a chip: 1 uJ per
+#: operation is a thousand times a DRAM access, 1 kW a rack, 1,000 s one timestep.
+ABSURD_ABOVE = {"energy": 1e6, "power": 1e3, "time": 1e3, "count": 1e15}
+
 PROFILE_DIR = "profiles"
 
 
@@ -291,6 +303,17 @@ def _err(label: str, fieldname: str, problem: str) -> EnergyError:
     return EnergyError(f"{label}: {fieldname} {problem}")
 
 
+def _refuse_unknown(table: dict[str, Any], known, label: str, prefix: str, what: str) -> None:
+    """A key the model does not read is a typo that would silently drop a value: refuse it."""
+    import difflib
+
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+            raise _err(label, prefix + str(key), f"is not a known {what}{hint}")
+
+
 def _get_str(table: dict[str, Any], key: str, label: str, prefix: str = "") -> str:
     value = table.get(key)
     if not isinstance(value, str) or not value.strip():
@@ -324,6 +347,9 @@ def _parse_range(entry: dict[str, Any], label: str, prefix: str) -> tuple[float,
     high = value if high is None else high
     if not low <= value <= high:
         raise _err(label, prefix + "low/high", f"must satisfy low <= value <= high (got {low}, {value}, {high})")
+    if high * scale > ABSURD_ABOVE[kind]:
+        raise _err(label, prefix + ("high" if high > value else "value"),
+                   f"is {high} {unit}, beyond any chip ({ABSURD_ABOVE[kind]:g} in the normalised unit); check the unit")
     return value * scale, low * scale, high * scale, unit, kind
 
 
@@ -331,6 +357,7 @@ def _parse_constant(name: str, entry: Any, label: str) -> Constant:
     prefix = f"constants.{name}."
     if not isinstance(entry, dict):
         raise _err(label, f"constants.{name}", "must be a table")
+    _refuse_unknown(entry, CONSTANT_KEYS, label, prefix, "field of a constant")
     value, low, high, unit, kind = _parse_range(entry, label, prefix)
     expected = EXPECTED_KIND.get(name, "energy")
     if kind != expected:
@@ -352,6 +379,7 @@ def _parse_assumption(name: str, entry: Any, label: str) -> Assumption:
     prefix = f"assumptions.{name}."
     if not isinstance(entry, dict):
         raise _err(label, f"assumptions.{name}", "must be a table")
+    _refuse_unknown(entry, ASSUMPTION_KEYS, label, prefix, "field of an assumption")
     value, low, high, unit, kind = _parse_range(entry, label, prefix)
     expected = EXPECTED_KIND.get(name)
     if expected is not None and kind != expected:
@@ -380,6 +408,7 @@ def parse_profile(data: dict[str, Any], label: str = "<profile>", path: Path | N
     EnergyError
         Naming the file and the first field at fault.
     """
+    _refuse_unknown(data, TOP_LEVEL_KEYS, label, "", "profile field")
     version = data.get("schema_version")
     if version != PROFILE_SCHEMA_VERSION:
         raise _err(label, "schema_version", f"must be {PROFILE_SCHEMA_VERSION} (got {version!r})")
@@ -430,10 +459,12 @@ def parse_profile(data: dict[str, Any], label: str = "<profile>", path: Path | N
     raw_constants = data.get("constants")
     if not isinstance(raw_constants, dict) or not raw_constants:
         raise _err(label, "constants", "table is required")
+    _refuse_unknown(raw_constants, KNOWN_CONSTANTS, label, "constants.", "constant")
     constants = {n: _parse_constant(n, e, label) for n, e in raw_constants.items()}
     raw_assumptions = data.get("assumptions", {})
     if not isinstance(raw_assumptions, dict):
         raise _err(label, "assumptions", "must be a table")
+    _refuse_unknown(raw_assumptions, KNOWN_ASSUMPTIONS, label, "assumptions.", "assumption")
     assumptions = {n: _parse_assumption(n, e, label) for n, e in raw_assumptions.items()}
 
     for needed in ("ac", "mac"):
@@ -581,4 +612,6 @@ def load_profile(name_or_path: str | Path | Profile) -> Profile:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise EnergyError(f"{label}: not valid TOML ({exc})") from exc
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise EnergyError(f"{label}: nested too deeply to be a hardware profile") from None
     return parse_profile(data, label, path)

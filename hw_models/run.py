@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .activity import DAMPFHOFFER_BAND
@@ -119,6 +120,11 @@ def run_energy(
         replay = ann_counts if isinstance(ann_counts, Counts) else load_counts(ann_counts)
     breakdown = estimate(counts, profiles, ann_counts=replay, ann_bits=ann_bits)  # refuses counts that are not an SNN's
     summary = summarize(breakdown, counts)
+    for column in ("snn_pj", "ann_pj"):
+        bad = summary.loc[~np.isfinite(summary[column].astype(float)), "profile"]
+        if len(bad):
+            raise EnergyError(f"profile {bad.iloc[0]}: the {column[:3].upper()} energy is not a finite number "
+                              "(a constant or count too large for float64)")
     summary.insert(1, "chip", [p.chip for p in profiles])
     summary.insert(2, "scope", [p.scope for p in profiles])
     summary["ann_bits_note"] = [ann_bits_note(p, ann_bits) for p in profiles]

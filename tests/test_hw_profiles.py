@@ -128,6 +128,15 @@ def _set(path):
         ("loihi", "assumptions.hops_per_spike.why", ..., "assumptions.hops_per_spike.why"),
         ("loihi", "assumptions.hops_per_spike", ..., "assumptions.hops_per_spike"),
         ("spinnaker2", "constants.neuron_update.unit", "W", "constants.neuron_update.unit"),
+        # a typo would silently drop a value: every unknown key is refused
+        ("cmos45-int8-sram", "descripton", "x", "descripton is not a known profile field; did you mean 'description'?"),
+        ("cmos45-int8-sram", "constants.mac_energy", {"value": 1.0}, "constants.mac_energy is not a known constant"),
+        ("cmos45-int8-sram", "constants.ac.vaule", 1.0, "constants.ac.vaule is not a known field of a constant; did you mean 'value'?"),
+        ("loihi", "assumptions.hops_per_spike.note", "x", "assumptions.hops_per_spike.note is not a known field"),
+        ("loihi", "assumptions.hop_per_spike", {"value": 1}, "assumptions.hop_per_spike is not a known assumption; did you mean"),
+        # absurd magnitudes are unit slips (1e308 pJ printed inf)
+        ("cmos45-int8-sram", "constants.ac.value", 1e308, "constants.ac.value is 1e+308 pJ, beyond any chip"),
+        ("cmos45-int8-sram", "constants.ac.value", 2e6, "constants.ac.value is 2000000.0 pJ, beyond any chip"),
     ],
 )
 def test_malformed_profile_names_file_and_field(tmp_path, base, key, value, field):
@@ -140,6 +149,13 @@ def test_malformed_profile_names_file_and_field(tmp_path, base, key, value, fiel
     message = str(err.value)
     assert message.startswith(f"{path}: {field}")
     assert "\n" not in message
+
+
+def test_toml_nested_past_the_parser_is_one_line(tmp_path):
+    path = tmp_path / "deep.toml"
+    path.write_text("x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(EnergyError, match=r"deep.toml: nested too deeply to be a hardware profile"):
+        load_profile(path)
 
 
 def test_invalid_toml(tmp_path):
