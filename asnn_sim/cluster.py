@@ -106,24 +106,47 @@ def connect(spec: ClusterSpec) -> Iterator[Any]:
             client.close()
             raise ClusterError(f"--scheduler {spec.scheduler}: the scheduler has no workers (waited 60 s)") from None
         try:
-            yield client
+            with _lost_workers_in_one_line():
+                yield client
         finally:
             client.close()
         return
-    cluster = distributed.LocalCluster(
-        n_workers=spec.workers,
-        threads_per_worker=1,  # one task per worker; its numeric threads come from env
-        processes=True,  # torch, Numba and the GIL: a process per worker
-        env=worker_environment(spec.workers),
-        dashboard_address=":0",  # no fixed port: two clusters on one machine must not clash
-        silence_logs=logging.ERROR,
-    )
+    try:
+        cluster = distributed.LocalCluster(
+            n_workers=spec.workers,
+            threads_per_worker=1,  # one task per worker; its numeric threads come from env
+            processes=True,  # torch, Numba and the GIL: a process per worker
+            env=worker_environment(spec.workers),
+            dashboard_address=":0",  # no fixed port: two clusters on one machine must not clash
+            silence_logs=logging.ERROR,
+        )
+    except (RuntimeError, TimeoutError, OSError) as e:  # "Nanny failed to start": a worker did not come up in time
+        raise ClusterError(f"--workers {spec.workers}: the local Dask cluster did not start ({_first_line(e)}); "
+                           "is the machine overloaded?") from None
     client = distributed.Client(cluster)
     try:
-        yield client
+        with _lost_workers_in_one_line():
+            yield client
     finally:
         client.close()
         cluster.close()
+
+
+@contextmanager
+def _lost_workers_in_one_line() -> Iterator[None]:
+    """Dask's ways of saying the workers died (a task killed them, or they were killed), as a ClusterError.
+
+    A task's own error (bad input on a worker) passes through unchanged.
+    """
+    import concurrent.futures
+
+    distributed = _dask()
+    lost = (distributed.KilledWorker, concurrent.futures.CancelledError, distributed.comm.CommClosedError)
+    try:
+        yield
+    except lost as e:
+        raise ClusterError(f"the Dask cluster lost its workers before the work was done ({type(e).__name__}: "
+                           f"{_first_line(e)}); nothing was written, run it again") from None
 
 
 def _first_line(error: BaseException) -> str:

@@ -182,6 +182,41 @@ def test_a_killed_worker_has_its_shard_rerun_and_counted_once(lenet):
     assert_same_replay(single, sharded)
 
 
+def test_workers_killed_again_and_again_end_in_one_line(lenet):
+    """Every worker SIGKILLed the moment it is back: Dask gives up (FutureCancelledError or
+    KilledWorker) and the replay ends in a ClusterError, which the command prints as one line."""
+    from asnn_sim.data import load_dataset
+
+    graph, _, _ = lenet
+    x = load_dataset("digits", None, split="train").x_train
+    stop = threading.Event()
+    try:
+        with pytest.raises(ClusterError, match="the Dask cluster lost its workers before the work was done .*run it again"):
+            with connect(ClusterSpec(workers=2)) as c:
+
+                def keep_killing(topic):
+                    def go():
+                        while not c.get_events(topic) and not stop.is_set():
+                            time.sleep(0.01)
+                        while not stop.is_set():
+                            try:
+                                for pid in c.run(os.getpid).values():
+                                    os.kill(pid, signal.SIGKILL)
+                            except Exception:  # a worker died between listing and killing: next round
+                                pass
+                            time.sleep(0.3)
+
+                    threading.Thread(target=go, daemon=True).start()
+
+                try:
+                    replay_sharded(c, graph, image_input(graph, x), None, shards=6, progress=False,
+                                   on_start=keep_killing)
+                finally:
+                    stop.set()  # before the cluster shuts down
+    finally:
+        stop.set()
+
+
 def test_compare_fans_out_over_workers_and_the_cache_is_shared(tmp_path, capsys):
     common = ["compare", "--encodings", "direct,temporal", "--no-ann", "--seeds", "0", "--epochs", "1", "--limit", "60",
               "--hw", "loihi", "--cache-dir", str(tmp_path / "cache"), "--quiet"]
