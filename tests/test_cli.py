@@ -11,7 +11,7 @@ import pytest
 
 from asnn_sim.app.cli import main
 from asnn_sim.counts_schema import count_names
-from report_tables import check_headline, check_ratios
+from report_tables import check_headline, check_ratios, find_table
 
 
 def _err_line(capsys) -> str:
@@ -132,6 +132,11 @@ def test_compare_writes_a_report_and_reuses_the_cache(tmp_path, capsys):
         assert (out / "tables" / f"{name}.csv").is_file()
     md = (out / "summary.md").read_text()
     assert "![energy by encoding](figures/energy_by_encoding.png)" in md and "| hybrid |" in md
+    # [a–b] is the seed spread, {a–b} the constants' bounds, said once; 2 seeds make thin verdicts
+    assert "`[a–b]` is the min–max over the training seeds; `{a–b}` puts the profile's" in md
+    assert "With 2 seeds a verdict rests on little" in md
+    verdicts = {v.strip() for r in find_table(md, ("profile",)) for v in r["verdict vs dense / zero-skip"].split("/")}
+    assert all(v.endswith("(2 seeds only)") or v.startswith("no verdict") for v in verdicts), verdicts
     energy = pd.read_parquet(out / "tables" / "energy.parquet")
     assert set(energy["profile"]) == {"cmos45-fp32-arith", "truenorth"}
     assert energy["ann_zero_skip_pj"].notna().all() and (energy["ann_zero_skip_pj"] <= energy["ann_dense_pj"]).all()

@@ -96,7 +96,8 @@ def test_one_seed_gives_values_without_spread_and_no_verdict():
 @pytest.mark.parametrize(
     "lo, hi, n, said",
     [(0.91, 0.99, 3, "SNN lower"), (1.01, 1.2, 3, "SNN higher"), (0.97, 1.03, 3, "no verdict (spread crosses 1)"),
-     (0.5, 0.5, 1, "no verdict (1 seed)"), (0.99, 1.0, 2, "no verdict (spread crosses 1)"), (np.nan, np.nan, 3, "-")],
+     (0.5, 0.5, 1, "no verdict (1 seed)"), (0.99, 1.0, 2, "no verdict (spread crosses 1)"), (np.nan, np.nan, 3, "-"),
+     (0.8, 0.9, 2, "SNN lower (2 seeds only)"), (1.1, 1.2, 2, "SNN higher (2 seeds only)")],
 )
 def test_verdict_only_outside_the_spread(lo, hi, n, said):
     assert report.verdict(lo, hi, n) == said

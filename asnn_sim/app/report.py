@@ -115,18 +115,27 @@ def verdict(ratio_min: float, ratio_max: float, n_seeds: int) -> str:
 
     Examples
     --------
-    >>> verdict(0.91, 0.98, 3), verdict(0.97, 1.03, 3), verdict(0.5, 0.5, 1)
-    ('SNN lower', 'no verdict (spread crosses 1)', 'no verdict (1 seed)')
+    Below :data:`FIRM_SEEDS` seeds a verdict says how few seeds it rests on.
+
+    Examples
+    --------
+    >>> verdict(0.91, 0.98, 3), verdict(0.97, 1.03, 3), verdict(0.5, 0.5, 1), verdict(0.8, 0.9, 2)
+    ('SNN lower', 'no verdict (spread crosses 1)', 'no verdict (1 seed)', 'SNN lower (2 seeds only)')
     """
     if not (math.isfinite(ratio_min) and math.isfinite(ratio_max)):
         return "-"
     if n_seeds < 2:
         return "no verdict (1 seed)"
+    thin = f" ({n_seeds} seeds only)" if n_seeds < FIRM_SEEDS else ""
     if ratio_max < 1:
-        return "SNN lower"
+        return "SNN lower" + thin
     if ratio_min > 1:
-        return "SNN higher"
+        return "SNN higher" + thin
     return "no verdict (spread crosses 1)"
+
+
+#: Seeds from which a verdict is printed without a warning.
+FIRM_SEEDS = 3
 
 
 # ------------------------------------------------------------------ per seed
@@ -823,9 +832,10 @@ def _fmt_energy(pj: float) -> str:
 
 
 def _fmt_range(value: float, low: float, high: float) -> str:
-    """``'4.92 µJ [4.83 µJ–6.91 µJ]'``, without the bracket when the bounds print alike."""
+    """``'4.92 µJ {4.83 µJ–6.91 µJ}'``: the constants' bounds in braces (square brackets are
+    the seed spread, :data:`BRACKETS`); without them when the bounds print alike."""
     lo, hi = _fmt_energy(low), _fmt_energy(high)
-    return _fmt_energy(value) if lo == hi else f"{_fmt_energy(value)} [{lo}{DASH}{hi}]"
+    return _fmt_energy(value) if lo == hi else f"{_fmt_energy(value)} {{{lo}{DASH}{hi}}}"
 
 
 def _conventions_markdown(conv: pd.DataFrame) -> list[str]:
@@ -917,6 +927,10 @@ def _summary_markdown(title, runs, tables, head_md, headline_profile, spread_nam
         + ", ".join(f"{k}={v}" for k, v in conventions.items())
         + "); energy per inference from the hardware profiles (see `docs/energy.md`).",
         "",
+        f"Brackets: `[a{DASH}b]` is the min{DASH}max over the training seeds; `{{a{DASH}b}}` puts the profile's "
+        "uncertain constants at their low / high end."
+        + (f" With {len(seeds)} seeds a verdict rests on little: each says so." if 1 < len(seeds) < FIRM_SEEDS else ""),
+        "",
         "## Headline",
         "",
         head_md,
@@ -944,7 +958,7 @@ def _summary_markdown(title, runs, tables, head_md, headline_profile, spread_nam
         ],
     })
     lines += [
-        "Mean over the seeds; here [low" + DASH + "high] puts every uncertain constant of the profile at its "
+        "Mean over the seeds; {low" + DASH + "high} puts every uncertain constant of the profile at its "
         "low or high end (not the seed spread). Break-even (dense ANN): the SNN wins while its spikes per "
         "synapse stay below this value (Dampfhoffer et al. 2023 report 0.15" + DASH + "1.38 across designs).",
         "",
