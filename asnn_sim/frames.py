@@ -9,7 +9,6 @@ step holds spikes or values is decided by the data (see
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +92,10 @@ def _read(path: Path, key: str) -> tuple[np.ndarray, np.ndarray | None]:
             data = np.load(path, mmap_mode="r", allow_pickle=False)
     except LookupError as e:
         raise ValueError(f"{path}: {e.args[0]}") from None
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as e:
+    # Whatever numpy or zipfile raise on a damaged file is "unreadable": they parse headers
+    # with tokenize and ast (TokenError, SyntaxError), allocate what a header declares
+    # (MemoryError), and refuse zip features they lack (NotImplementedError), among others.
+    except Exception as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise ValueError(f"{path}: not a readable .npy/.npz file, truncated or corrupt ({reason})") from None
     if data.dtype.kind not in "fiub":

@@ -302,7 +302,9 @@ def load_graph(path: str | os.PathLike) -> Graph:
         if version == "1":
             node_docs = [_migrate_v1(d) for d in node_docs]
         declared = {f"{d['name']}.{a}" for d in node_docs for a in d.get("arrays", {})}
-    except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as e:
+    except KeyError as e:
+        raise GraphError(f"{path}: graph description is malformed (no {e.args[0]!r} where one is required)") from None
+    except (TypeError, AttributeError, json.JSONDecodeError) as e:
         raise GraphError(f"{path}: graph description is malformed ({e})") from None
     stray = sorted(set(tensors) - declared)
     if stray:

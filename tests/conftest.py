@@ -8,6 +8,11 @@ settings.load_profile("default")
 
 import pytest
 
+
+def pytest_addoption(parser):
+    parser.addoption("--fuzz-cases", type=int, default=60, metavar="N",
+                     help="cases per input kind in tests/test_fuzz.py (default 60; more for a longer run)")
+
 # Real (briefly) trained digits models, shared by the export, parity and CLI tests.
 # Four epochs are enough for >90% accuracy and non-trivial spiking in every layer.
 TRAINED = {
