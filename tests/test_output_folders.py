@@ -127,3 +127,58 @@ def test_a_counts_folder_mixed_from_two_replays_is_refused(graph_file, tmp_path,
     (b / "counts.parquet").unlink()
     assert main(["energy", str(b), "--hw", "loihi"]) == 1
     assert "counts.parquet is listed in manifest.json but missing (a partial folder)" in _err_line(capsys)
+
+
+def _kill_at_random(argv: list[str], delays: list[float]) -> list[int]:
+    """Start ``asnn ARGV`` once per delay and SIGKILL it after that many seconds; return codes."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    codes = []
+    for delay in delays:
+        proc = subprocess.Popen([sys.executable, "-m", "asnn_sim.cli", *argv], cwd=root, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(root)})
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        codes.append(proc.wait())
+    return codes
+
+
+def test_simulate_killed_at_random_instants_leaves_no_folder_or_a_whole_one(graph_file, tmp_path, capsys):
+    import random
+
+    from hw_models import load_counts
+
+    out = tmp_path / "counts"
+    rng = random.Random(7)
+    argv = ["simulate", str(graph_file), "--dataset", "digits", "--out", str(out), "--quiet", "--force"]
+    for _ in _kill_at_random(argv, [rng.uniform(0.5, 6.0) for _ in range(5)]):
+        if out.exists():
+            load_counts(out)  # whole: the manifest matches every file
+    capsys.readouterr()
+    assert main(argv) == 0 and load_counts(out).n_samples == 360  # the next job is never blocked
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counts"]  # nothing of the dead jobs is left
+
+
+def test_train_killed_at_random_instants_resumes_or_starts_again(tmp_path, capsys):
+    import random
+
+    out = tmp_path / "run"
+    rng = random.Random(11)
+    argv = ["train", "--epochs", "3", "--limit", "200", "--timesteps", "2", "--quiet", "--out", str(out)]
+    _kill_at_random(argv + ["--force"], [rng.uniform(1.0, 10.0) for _ in range(3)])
+    capsys.readouterr()
+    if (out / "summary.json").is_file():
+        outcome = "finished"
+    elif (out / "checkpoint.pt").is_file():
+        assert main(["train", "--out", str(out), "--resume", "--quiet"]) == 0
+        outcome = "resumed"
+    else:  # killed before its first epoch: a plain rerun takes the folder over
+        assert main(argv) == 0
+        outcome = "rerun"
+    assert (out / "summary.json").is_file() and not list(out.glob(".*.tmp")), outcome
+    assert not [p for p in tmp_path.iterdir() if p.name != "run"]
