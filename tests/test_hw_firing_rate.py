@@ -85,3 +85,38 @@ def test_on_a_real_replay_the_layer_reading_the_image_is_the_encoding_layer(enco
     assert est.sops == pytest.approx(conv_sops + fc_sops, rel=1e-12)
     assert est.energy_pj == pytest.approx(4.6 * conv_macs + 0.9 * (conv_sops + fc_sops), rel=1e-12)
     assert est.ann_pj == pytest.approx(4.6 * (conv_flops + fc_flops))
+
+
+@pytest.mark.parametrize("encoding", ["direct", "temporal", "hybrid"])
+def test_the_demos_lenets_by_hand(encoding, trained_runs, tmp_path):
+    # The demo's network (LeNet on digits, T = 4, trained), replayed: the convention by
+    # hand from its layers and counts tables. conv1 reads the image; for direct coding
+    # every step is analog (conv1's dense MACs, charged once), for hybrid step 0 is, and
+    # temporal coding's steps are all spikes. Every other layer: fr x FLOPs per step.
+    import asnn_sim.api as asnn
+    from asnn_sim.export import export_run
+    from hw_models import load_counts
+
+    images, labels = asnn.load_images("digits", limit=24)
+    asnn.simulate(export_run(trained_runs[encoding]), images, labels).save(tmp_path / "counts")
+    counts = load_counts(tmp_path / "counts")
+    layers = counts.layers.set_index("layer")
+    n, table = counts.n_samples, counts.counts
+    assert layers.loc["conv1", "inputs"] == "input"
+    macs = sops = 0.0
+    for layer, row in layers[layers["dense_macs_per_step"] > 0].iterrows():
+        flops = float(row["dense_macs_per_step"])
+        elements = float(np.prod([int(d) for d in str(row["in_shape"]).split("x")]))
+        steps = table[table["layer"] == layer].sort_values("t")
+        analog = steps["in_events_analog"].to_numpy() > 0
+        if layer == "conv1":
+            assert list(analog) == {"direct": [True] * 4, "temporal": [False] * 4, "hybrid": [True] + [False] * 3}[encoding]
+            macs += flops if analog.any() else 0.0
+            spiking = steps[~analog]
+        else:
+            spiking = steps
+        events = spiking[["in_events_binary", "in_events_graded", "in_events_analog"]].to_numpy(float).sum(axis=1) / n
+        sops += float((events / elements).sum() * flops)
+    est = firing_rate_estimate(counts)
+    assert est.encoding_macs == macs and (macs > 0) == (encoding != "temporal")
+    assert est.energy_pj == pytest.approx(E_MAC_PJ * macs + E_AC_PJ * sops, rel=1e-12)
