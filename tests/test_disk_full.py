@@ -20,17 +20,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory):
-    """A trained run, its graph, its NIR file and a replay, all on the real disk."""
+def inputs(tmp_path_factory, trained_runs):
+    """On the real disk: a trained run and its graph, a NIR file and its import, a replay."""
+    import numpy as np
+
     from asnn_sim.app.cli import main
 
+    nir = pytest.importorskip("nir")
     d = tmp_path_factory.mktemp("inputs")
-    common = ["--epochs", "1", "--limit", "40", "--timesteps", "2", "--quiet"]
-    assert main(["train", *common, "--out", str(d / "run")]) == 0
-    assert main(["train", *common, "--no-asnn", "--reset", "hard", "--pool", "avg", "--encoding", "direct",
-                 "--out", str(d / "plain")]) == 0
+    (d / "run").symlink_to(trained_runs["hybrid"])
+    lif = nir.LIF(tau=np.full(3, 2e-4), r=np.ones(3), v_leak=np.zeros(3), v_threshold=np.ones(3), v_reset=np.zeros(3))
+    nir.write(d / "g.nir", nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([3])),
+                                               "fc": nir.Linear(weight=np.eye(3)), "lif": lif,
+                                               "output": nir.Output(output_type=np.array([3]))},
+                                        edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")]))
+    assert main(["import", str(d / "g.nir"), "-o", str(d / "nir.asnn")]) == 0
     assert main(["export", str(d / "run"), "-o", str(d / "g.asnn")]) == 0
-    assert main(["export", str(d / "plain"), "--format", "nir", "-o", str(d / "g.nir")]) == 0
     assert main(["simulate", str(d / "g.asnn"), "--limit", "16", "--out", str(d / "counts"), "--quiet"]) == 0
     return d
 
@@ -39,7 +44,7 @@ def _commands(d: Path, full: Path) -> dict[str, list[str]]:
     return {
         "train": ["train", "--epochs", "1", "--limit", "40", "--timesteps", "2", "--quiet", "--out", f"{full}/run"],
         "export": ["export", f"{d}/run", "-o", f"{full}/g.asnn"],
-        "export nir": ["export", f"{d}/plain", "--format", "nir", "-o", f"{full}/g.nir"],
+        "export nir": ["export", f"{d}/nir.asnn", "--format", "nir", "-o", f"{full}/g.nir"],
         "import": ["import", f"{d}/g.nir", "-o", f"{full}/i.asnn"],
         "simulate": ["simulate", f"{d}/g.asnn", "--limit", "16", "--out", f"{full}/counts", "--quiet"],
         "energy": ["energy", f"{d}/counts", "--out", f"{full}/energy"],
@@ -48,26 +53,39 @@ def _commands(d: Path, full: Path) -> dict[str, list[str]]:
     }
 
 
+DRIVER = """
+import contextlib, io, json, os, sys
+from asnn_sim.app.cli import main
+full, logs, commands = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+for tag, argv in commands.items():
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(argv)
+    with open(os.path.join(logs, tag + ".json"), "w") as f:
+        json.dump({"code": code, "err": err.getvalue(), "left": sorted(os.listdir(full))}, f)
+"""
+
+
 def test_every_writing_command_on_a_full_disk(inputs, tmp_path):
+    import json
+
     if shutil.which("unshare") is None:
         pytest.fail("this test needs util-linux's unshare (a private mount namespace for a small tmpfs)")
     full, logs = tmp_path / "full", tmp_path / "logs"
     full.mkdir()
     logs.mkdir()
-    commands = _commands(inputs, full)
-    lines = [f"mount -t tmpfs -o size=64k tmpfs {full} || exit 99"]
-    for name, argv in commands.items():
-        tag = name.replace(" ", "-")
-        run = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "asnn_sim.cli", *argv])
-        lines.append(f"{run} > {logs}/{tag}.out 2> {logs}/{tag}.err; echo $? > {logs}/{tag}.rc; "
-                     f"ls -A {full} > {logs}/{tag}.left")
+    commands = {name.replace(" ", "-"): argv for name, argv in _commands(inputs, full).items()}
+    # One interpreter runs every command (imports once), inside the namespace with the tmpfs.
+    driver = " ".join(shlex.quote(a) for a in [sys.executable, "-c", DRIVER, str(full), str(logs), json.dumps(commands)])
+    script = f"mount -t tmpfs -o size=64k tmpfs {full} || exit 99\n{driver}"
     namespace = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
-    done = subprocess.run([*namespace, "sh", "-c", "\n".join(lines)], cwd=ROOT, capture_output=True, text=True,
+    done = subprocess.run([*namespace, "sh", "-c", script], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode != 99, f"could not mount a tmpfs in a private namespace: {done.stderr}"
-    for name in commands:
-        tag = name.replace(" ", "-")
-        err = (logs / f"{tag}.err").read_text().strip().splitlines()
-        assert (logs / f"{tag}.rc").read_text().strip() == "1", (name, err)
-        assert len(err) == 1 and err[0].startswith("asnn: error: ") and "no space left on device" in err[0].lower(), (name, err)
-        assert (logs / f"{tag}.left").read_text().split() == [], (name, "left behind")
+    assert done.returncode == 0, done.stderr[-3000:]
+    for tag in commands:
+        got = json.loads((logs / f"{tag}.json").read_text())
+        err = got["err"].strip().splitlines()
+        assert got["code"] == 1, (tag, err)
+        assert len(err) == 1 and err[0].startswith("asnn: error: ") and "no space left on device" in err[0].lower(), (tag, err)
+        assert got["left"] == [], (tag, "left behind", got["left"])
