@@ -84,3 +84,23 @@ def test_only_keeps_the_matching_models_and_their_twins_in_plan_order():
     assert study.select(entries, "") == entries
     with pytest.raises(SystemExit, match="matches no model"):
         study.select(entries, "vgg-*")
+
+
+def test_hybrid_at_t_is_paired_with_temporal_at_2t():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 2_000)
+
+    def result(encoding, T, accuracy, energy_pj):
+        right = rng.random(len(labels)) < accuracy
+        predictions = np.where(right, labels, (labels + 1) % 10)
+        part = "grid" if T == 4 else "timesteps"
+        entry = dict(part=part, model="lenet", encoding=encoding, asnn=True, timesteps=T, seed=0, epochs=4)
+        return {"entry": entry, "replay": {"predictions": "".join(map(str, predictions))},
+                "energy": {study.FIGURE_PROFILE: {"snn_pj": energy_pj}}}
+
+    results = [result("hybrid", 2, 0.95, 2.0), result("temporal", 4, 0.80, 4.0), result("temporal", 2, 0.7, 1.0)]
+    by = study.index({str(i): r for i, r in enumerate(results)})
+    lines = study._fewer_steps_table(by, study.FULL, labels)
+    rows = {line.split(" | ")[0].strip("| "): line for line in lines if line.startswith("| hybrid")}
+    assert set(rows) == {"hybrid T=2 vs temporal T=4", "hybrid T=2 vs temporal T=2"}
+    assert "| 0.50 | hybrid T=2 more accurate |" in rows["hybrid T=2 vs temporal T=4"]  # energy 2/4, 15 points
