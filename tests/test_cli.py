@@ -35,6 +35,7 @@ def test_export_then_simulate_with_parity(graph_file, trained_runs, tmp_path, ca
     assert "accuracy" in printed and "0 of 50 predictions differ" in printed and "ACs" in printed
     assert {p.name for p in out.iterdir()} == {
         "counts.parquet", "counts.csv", "per_sample.parquet", "per_sample.csv", "layers.parquet", "layers.csv", "summary.json",
+        "manifest.json",
     }
     counts = pd.read_parquet(out / "counts.parquet")
     # one row per working node (the input's encoder, 5 synaptic, 4 neuron, 3 pool nodes and the readout) and step

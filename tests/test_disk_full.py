@@ -29,10 +29,12 @@ def inputs(tmp_path_factory, trained_runs):
     nir = pytest.importorskip("nir")
     d = tmp_path_factory.mktemp("inputs")
     (d / "run").symlink_to(trained_runs["hybrid"])
-    lif = nir.LIF(tau=np.full(3, 2e-4), r=np.ones(3), v_leak=np.zeros(3), v_threshold=np.ones(3), v_reset=np.zeros(3))
-    nir.write(d / "g.nir", nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([3])),
-                                               "fc": nir.Linear(weight=np.eye(3)), "lif": lif,
-                                               "output": nir.Output(output_type=np.array([3]))},
+    n = 128  # a 128 x 128 float64 weight: 128 KiB, twice the full disk, in every format
+    lif = nir.LIF(tau=np.full(n, 2e-4), r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.ones(n), v_reset=np.zeros(n))
+    weight = np.random.default_rng(0).normal(size=(n, n))  # random: HDF5's compression cannot shrink it
+    nir.write(d / "g.nir", nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([n])),
+                                               "fc": nir.Linear(weight=weight), "lif": lif,
+                                               "output": nir.Output(output_type=np.array([n]))},
                                         edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")]))
     assert main(["import", str(d / "g.nir"), "-o", str(d / "nir.asnn")]) == 0
     assert main(["export", str(d / "run"), "-o", str(d / "g.asnn")]) == 0

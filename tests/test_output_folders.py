@@ -156,7 +156,7 @@ def test_simulate_killed_at_random_instants_leaves_no_folder_or_a_whole_one(grap
     out = tmp_path / "counts"
     rng = random.Random(7)
     argv = ["simulate", str(graph_file), "--dataset", "digits", "--out", str(out), "--quiet", "--force"]
-    for _ in _kill_at_random(argv, [rng.uniform(0.5, 4.0) for _ in range(4)]):
+    for _ in _kill_at_random(argv, [rng.uniform(0.5, 3.0) for _ in range(3)]):
         if out.exists():
             load_counts(out)  # whole: the manifest matches every file
     capsys.readouterr()
@@ -170,7 +170,7 @@ def test_train_killed_at_random_instants_resumes_or_starts_again(tmp_path, capsy
     out = tmp_path / "run"
     rng = random.Random(11)
     argv = ["train", "--epochs", "3", "--limit", "120", "--timesteps", "2", "--quiet", "--out", str(out)]
-    _kill_at_random(argv + ["--force"], [rng.uniform(1.0, 7.0) for _ in range(2)])
+    _kill_at_random(argv + ["--force"], [rng.uniform(2.0, 7.0) for _ in range(1)])
     capsys.readouterr()
     if (out / "summary.json").is_file():
         outcome = "finished"
