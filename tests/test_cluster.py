@@ -128,7 +128,7 @@ def test_cli_sharded_frames_replay_writes_the_same_files(client, tmp_path, capsy
     for table in ("counts", "per_sample", "layers"):
         assert (tmp_path / "one" / f"{table}.csv").read_bytes() == (tmp_path / "many" / f"{table}.csv").read_bytes()
     one, many = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("one", "many"))
-    differ = TIMING | {"run_id"}  # each replay has its own id
+    differ = set(TIMING) | {"run_id"}  # each replay has its own id
     assert {k: v for k, v in one.items() if k not in differ} == {k: v for k, v in many.items() if k not in differ}
     assert many["execution"]["engine"] == "dask"
 
