@@ -316,12 +316,16 @@ def load_graph(path: str | os.PathLike) -> Graph:
     return Graph(nodes, kind, timesteps, doc.get("class_names", []), doc.get("metadata", {}))
 
 
+#: The JSON type of each field of a node's description in a ``.asnn`` file.
+NODE_FIELD_TYPES = {"name": str, "kind": str, "inputs": list, "attrs": dict, "metadata": dict, "arrays": dict}
+
+
 def _check_doc_shape(doc) -> None:
     """TypeError naming the first part of the graph description that has the wrong JSON type."""
-    def need(value, kind, what):
-        if not isinstance(value, kind):
-            raise TypeError(f"{what} must be a JSON {'object' if kind is dict else 'list' if kind is list else kind.__name__},"
-                            f" not {type(value).__name__}")
+    def need(value, json_type, what):
+        if not isinstance(value, json_type):
+            name = {dict: "object", list: "list"}.get(json_type, json_type.__name__)
+            raise TypeError(f"{what} must be a JSON {name}, not {type(value).__name__}")
 
     need(doc, dict, "the description")
     need(doc.get("nodes"), list, "'nodes'")
@@ -331,10 +335,10 @@ def _check_doc_shape(doc) -> None:
         raise TypeError(f"'timesteps' must be an integer, not {doc.get('timesteps')!r}")
     for i, node in enumerate(doc["nodes"]):
         need(node, dict, f"node {i}")
-        for key, kind in (("name", str), ("kind", str), ("inputs", list), ("attrs", dict), ("metadata", dict),
-                          ("arrays", dict)):
+        # JSON types of a node's fields (what each kind accepts is checked by the kind itself)
+        for key, json_type in NODE_FIELD_TYPES.items():
             if key in node:
-                need(node[key], kind, f"node {i} ({node.get('name', '?')!r}) '{key}'")
+                need(node[key], json_type, f"node {i} ({node.get('name', '?')!r}) '{key}'")
         for a, info in node.get("arrays", {}).items():
             need(info, dict, f"node {i} ({node.get('name', '?')!r}) array {a!r}")
 
