@@ -86,11 +86,21 @@ def _old_path(out: Path) -> Path:
     return out.parent / f".{out.name}.old-{os.getpid()}"
 
 
-def _read_holder(path: Path) -> Holder | None:
-    try:
-        return Holder(**json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
+def _wait_for_holder(fd: int, patience_s: float = 1.0) -> Holder | None:
+    """The holder named in the open lock file ``fd``, waiting briefly for it to be written.
+
+    A job takes the lock before it writes its name, so a refusal that lands in between
+    would otherwise say "another job". Reading our own descriptor, not the path, still
+    finds the name if the holder finishes and unlinks the file meanwhile.
+    """
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            return Holder(**json.loads(os.pread(fd, 1 << 16, 0)))
+        except (OSError, ValueError, TypeError):
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.01)
 
 
 @contextmanager
@@ -107,8 +117,8 @@ def folder_lock(out: str | os.PathLike) -> Iterator[None]:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            holder = _wait_for_holder(fd)
             os.close(fd)
-            holder = _read_holder(path)
             who = holder.describe() if holder else "another job"
             raise FolderBusy(f"{out} is being written by {who}; wait for it to finish or choose another folder") from None
         # A releasing holder unlinks the file before it lets go: if our lock is on an

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import random
 import shutil
@@ -9,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -198,3 +201,21 @@ def test_the_lock_alone_is_reentrant_for_nobody(tmp_path):
     with folder_lock(tmp_path / "x"):  # released
         pass
     assert not folders.lock_path(tmp_path / "x").exists()
+
+
+def test_a_refusal_in_the_instant_before_the_holder_writes_its_name_still_names_it(tmp_path):
+    # The holder takes the flock first and writes its name just after; a second job
+    # refused in between must wait for the name (this race failed CI once).
+    out = tmp_path / "run"
+    fd = os.open(folders.lock_path(out), os.O_RDWR | os.O_CREAT, 0o666)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    holder = folders.Holder(4242, "elsewhere", "2026-12-06 00:00:00", "asnn train")
+    late = threading.Timer(0.2, lambda: os.write(fd, json.dumps(folders.asdict(holder)).encode()))
+    late.start()
+    try:
+        with pytest.raises(FolderBusy, match="being written by pid 4242 on elsewhere"):
+            with folder_lock(out):
+                pass
+    finally:
+        late.join()
+        os.close(fd)
