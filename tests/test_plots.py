@@ -226,7 +226,7 @@ def test_no_pyplot_state_left(tmp_path):
 def drawn(monkeypatch):
     """Capture each figure's axes (scale, labelled ticks, texts) just before it is saved."""
     seen = []
-    real = plots._save
+    real = plots.style._save
 
     def spy(fig, path, dpi):
         fig.canvas.draw()
@@ -248,7 +248,7 @@ def drawn(monkeypatch):
         seen.append(axes)
         return real(fig, path, dpi)
 
-    monkeypatch.setattr(plots, "_save", spy)
+    monkeypatch.setattr(plots.style, "_save", spy)
     return seen
 
 
