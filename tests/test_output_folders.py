@@ -97,7 +97,7 @@ def test_a_train_killed_before_its_first_epoch_is_rerun_without_force(tmp_path, 
 
 
 def test_a_report_that_fails_keeps_the_earlier_one(tmp_path, capsys, monkeypatch):
-    import asnn_sim.app.report as report
+    from asnn_sim.app import plots
 
     argv = ["compare", "--encodings", "hybrid", "--epochs", "1", "--limit", "8", "--seeds", "0", "--no-ann",
             "--hw", "loihi", "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "report"), "--quiet"]
@@ -107,7 +107,7 @@ def test_a_report_that_fails_keeps_the_earlier_one(tmp_path, capsys, monkeypatch
     def fail(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(report.plots, "plot_spike_raster", fail)
+    monkeypatch.setattr(plots, "plot_spike_raster", fail)
     capsys.readouterr()
     assert main(argv + ["--force"]) == 1
     assert "No space left" in _err_line(capsys)

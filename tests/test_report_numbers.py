@@ -129,7 +129,7 @@ def test_the_documented_demo_tables_recompute(doc):
 
 
 def test_the_encoder_section_lists_on_chip_profiles_and_names_the_rest():
-    from asnn_sim.app.report import _encoder_markdown
+    from asnn_sim.app.report.markdown import _encoder_markdown
 
     energy = pd.DataFrame({"encoding": ["rate", "rate"], "profile": ["cmos45-int8-sram", "loihi"],
                            "encoder_on_chip": [True, False], "encoder_ops": [512.0, 512.0],
