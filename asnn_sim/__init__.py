@@ -13,15 +13,21 @@ the graph builder); ``docs/python.md`` walks through it::
 
 Importing the package is cheap: it pulls in neither torch nor numba. ``asnn_sim.api``
 and ``asnn_sim.GraphBuilder`` are loaded on first use; the submodules
-(``asnn_sim.encoding``, ``asnn_sim.train``, ``asnn_sim.sim``, ...) are imported as usual.
+(``asnn_sim.graph.encoding``, ``asnn_sim.training.train``, ``asnn_sim.sim``, ...) are imported as usual.
 """
 
 __version__ = "0.1.0"
 
+# Modules that moved into the layer packages stay importable by their old paths for one
+# release (asnn_sim/_moved.py); the finder only answers for those names.
+from asnn_sim import _moved  # noqa: E402
+
+_moved.install()
+
 # Names this package offers on first use, and the module each comes from. The imports
 # happen inside __getattr__, never when the package loads: core modules import the
 # package for __version__, and the API sits on top of them (tests/test_layering.py).
-_LAZY = {"api": "asnn_sim.api", "GraphBuilder": "asnn_sim.builder"}
+_LAZY = {"api": "asnn_sim.api", "GraphBuilder": "asnn_sim.interop.builder"}
 
 
 def __getattr__(name: str):
@@ -30,7 +36,7 @@ def __getattr__(name: str):
 
         return api
     if name == "GraphBuilder":
-        from asnn_sim.builder import GraphBuilder
+        from asnn_sim.interop.builder import GraphBuilder
 
         return GraphBuilder
     raise AttributeError(f"module 'asnn_sim' has no attribute {name!r}")

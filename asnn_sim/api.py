@@ -19,11 +19,11 @@ or build a network by hand with :class:`GraphBuilder` and simulate and price tha
 function               does                                                        returns
 =====================  ==========================================================  ==============================
 :func:`train`          trains a built-in model (LeNet, ResNets), writes a run      :class:`TrainedRun`
-:func:`export`         a run's graph, BatchNorm folded                             :class:`~asnn_sim.ir.Graph`
+:func:`export`         a run's graph, BatchNorm folded                             :class:`~asnn_sim.graph.ir.Graph`
 :func:`save`           writes a graph to a ``.asnn`` file                          the path
-:func:`load`           reads and validates a ``.asnn`` file                        :class:`~asnn_sim.ir.Graph`
+:func:`load`           reads and validates a ``.asnn`` file                        :class:`~asnn_sim.graph.ir.Graph`
 :func:`load_images`    images and labels of a dataset split                        ``(images, labels)``
-:func:`import_nir`     a NIR graph (snnTorch, SpikingJelly, ...) as a graph        :class:`~asnn_sim.ir.Graph`
+:func:`import_nir`     a NIR graph (snnTorch, SpikingJelly, ...) as a graph        :class:`~asnn_sim.graph.ir.Graph`
 :func:`export_nir`     writes a graph as NIR, where NIR can express it exactly     the path
 :func:`simulate`       event-driven replay with exact counts                       :class:`~asnn_sim.sim.SimResult`
 :func:`energy`         energy per inference on hardware profiles vs the ANN        :class:`hw_models.EnergyResult`
@@ -34,8 +34,8 @@ function               does                                                     
 
 Where it sits: this module and :mod:`asnn_sim.app` (the ``asnn`` command) are the top
 layer, the two front doors over the same implementations: training
-(:mod:`asnn_sim.train`), export (:mod:`asnn_sim.export`), the graph format
-(:mod:`asnn_sim.ir`), the simulator (:mod:`asnn_sim.sim`), the energy model
+(:mod:`asnn_sim.training.train`), export (:mod:`asnn_sim.interop.export`), the graph format
+(:mod:`asnn_sim.graph.ir`), the simulator (:mod:`asnn_sim.sim`), the energy model
 (:mod:`hw_models`) and the report (:mod:`asnn_sim.app.report`). Nothing below imports
 it (``tests/test_layering.py``). Every heavy import (torch, numba, pandas) happens inside
 the function that needs it, so importing this module is cheap.
@@ -64,16 +64,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from asnn_sim.builder import GraphBuilder, fold_bn, snntorch_leaky, snntorch_synaptic, spikingjelly_cuba_lif, spikingjelly_lif
-from asnn_sim.ir import GraphError
+from asnn_sim.interop.builder import GraphBuilder, fold_bn, snntorch_leaky, snntorch_synaptic, spikingjelly_cuba_lif, spikingjelly_lif
+from asnn_sim.graph.ir import GraphError
 
 if TYPE_CHECKING:  # for annotations only: imported where used, so importing this module stays cheap
     import numpy as np
 
     from asnn_sim.app.report import Report
-    from asnn_sim.ir import Graph
+    from asnn_sim.graph.ir import Graph
     from asnn_sim.sim import SimResult
-    from asnn_sim.train import TrainConfig
+    from asnn_sim.training.train import TrainConfig
     from hw_models import Counts, EnergyResult
 
 __all__ = [
@@ -123,7 +123,7 @@ def train(out: str | os.PathLike, *, device: str = "auto", force: bool = False, 
     progress : bool
         Show a progress bar and one line per epoch.
     **config
-        Fields of :class:`asnn_sim.train.TrainConfig`: ``model`` ("lenet", "resnet-small",
+        Fields of :class:`asnn_sim.training.train.TrainConfig`: ``model`` ("lenet", "resnet-small",
         "resnet19", ...), ``dataset`` ("digits", "mnist", "cifar10", ...), ``data_dir``,
         ``encoding``, ``timesteps``, ``asnn``, ``ann``, ``epochs``, ``batch_size``,
         ``lr``, ``seed``, ``limit``, ``residual``, ``reset``, ``pool``, ... (the defaults
@@ -141,8 +141,8 @@ def train(out: str | os.PathLike, *, device: str = "auto", force: bool = False, 
     """
     from dataclasses import fields
 
-    from asnn_sim.train import TrainConfig, TrainError
-    from asnn_sim.train import train as _train
+    from asnn_sim.training.train import TrainConfig, TrainError
+    from asnn_sim.training.train import train as _train
 
     known = {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(config) - known)
@@ -170,7 +170,7 @@ def export(run: str | os.PathLike, out: str | os.PathLike | None = None) -> Grap
     -------
     Graph
     """
-    from asnn_sim.export import export_run
+    from asnn_sim.interop.export import export_run
 
     graph = export_run(Path(os.fspath(run)))
     if out is not None:
@@ -185,7 +185,7 @@ def save(graph: Graph, path: str | os.PathLike) -> Path:
     -------
     pathlib.Path
     """
-    from asnn_sim.ir import save_graph
+    from asnn_sim.graph.ir import save_graph
 
     save_graph(graph, path)
     return Path(path)
@@ -199,7 +199,7 @@ def load(path: str | os.PathLike) -> Graph:
     GraphError
         Naming the node and the problem (unreadable file, bad shapes, corrupted arrays, ...).
     """
-    from asnn_sim.ir import load_graph
+    from asnn_sim.graph.ir import load_graph
 
     return load_graph(path)
 
@@ -224,7 +224,7 @@ def load_images(dataset: str = "digits", *, split: str = "test", limit: int | No
     >>> images.shape, labels.tolist()
     ((5, 1, 8, 8), [7, 6, 3, 7, 7])
     """
-    from asnn_sim.data import load_dataset
+    from asnn_sim.training.data import load_dataset
 
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -305,7 +305,7 @@ def simulate(
         ``counts`` (one row per node x timestep, int64 totals), ``per_sample``,
         ``layers`` and ``summary`` (accuracy, per-inference means, firing rates).
     """
-    from asnn_sim.cluster import ClusterSpec
+    from asnn_sim.scale.cluster import ClusterSpec
     from asnn_sim.sim import Conventions
     from asnn_sim.sim.replay import frame_input, image_input
 
@@ -316,7 +316,7 @@ def simulate(
     if cluster.active and check_parity is not None:
         raise ValueError("check_parity runs the PyTorch model beside the replay in one process: give no workers or scheduler")
     if frames is not None:
-        from asnn_sim.ir import retimed
+        from asnn_sim.graph.ir import retimed
 
         if images is not None or dataset is not None or check_parity is not None:
             raise ValueError("frames= replays supplied frames: give no images, dataset or check_parity with it")
@@ -341,11 +341,11 @@ def simulate(
 
     def run():
         if check_parity is not None:
-            from asnn_sim.parity import check_parity as _check_parity
+            from asnn_sim.interop.parity import check_parity as _check_parity
 
             result, _ = _check_parity(graph, os.fspath(check_parity), stream.array[: stream.n], labels, **kwargs)
         elif cluster.active:
-            from asnn_sim.cluster import connect, replay_sharded
+            from asnn_sim.scale.cluster import connect, replay_sharded
 
             with connect(cluster) as client:
                 result, _ = replay_sharded(client, graph, stream, labels, **kwargs)
@@ -359,7 +359,7 @@ def simulate(
 
     if out is None:
         return run()
-    from asnn_sim.folders import output_folder
+    from asnn_sim.util.folders import output_folder
     from asnn_sim.sim.replay import OUTPUT_FILES
 
     # Refused before any work when out is taken; written all at once when the replay is done.
@@ -371,7 +371,7 @@ def simulate(
 
 def import_nir(path, *, dt: float | None = None, timesteps: int | None = None, compare: str = "gt",
                encoding: str | None = None) -> Graph:
-    """A NIR graph (a file, or a ``nir.NIRGraph``) as a :class:`~asnn_sim.ir.Graph` (``asnn import``).
+    """A NIR graph (a file, or a ``nir.NIRGraph``) as a :class:`~asnn_sim.graph.ir.Graph` (``asnn import``).
 
     Parameters
     ----------
@@ -391,9 +391,9 @@ def import_nir(path, *, dt: float | None = None, timesteps: int | None = None, c
     Returns
     -------
     Graph
-        See :mod:`asnn_sim.nir_import` (and ``docs/nir.md``) for the mapping of each primitive.
+        See :mod:`asnn_sim.interop.nir_import` (and ``docs/nir.md``) for the mapping of each primitive.
     """
-    from asnn_sim.nir_import import import_nir as _import
+    from asnn_sim.interop.nir_import import import_nir as _import
 
     given = {k: v for k, v in (("dt", dt), ("timesteps", timesteps)) if v is not None}
     return _import(path, compare=compare, encoding=encoding, **given)
@@ -404,9 +404,9 @@ def export_nir(graph: Graph | str | os.PathLike, path: str | os.PathLike, *, dt:
 
     Refused, with every inexpressible feature and node on one line, for what NIR cannot
     say exactly: ASNN's per-step leak and gain or readout scale, the soft reset, ``v >=
-    threshold``, max pooling, the hybrid first layer (see :mod:`asnn_sim.nir_export`).
+    threshold``, max pooling, the hybrid first layer (see :mod:`asnn_sim.interop.nir_export`).
     """
-    from asnn_sim.nir_export import write_nir
+    from asnn_sim.interop.nir_export import write_nir
 
     if not hasattr(graph, "nodes"):
         graph = load(graph) if Path(graph).is_file() else export(graph)
@@ -453,7 +453,7 @@ def energy(counts: SimResult | Counts | str | os.PathLike, hw: str | Sequence[st
     result = run_energy(_counts(counts), hw, ann_counts=None if ann_counts is None else _counts(ann_counts), ann_bits=ann_bits,
                         encoder=encoder, sensitivity=sensitivity)
     if out is not None:
-        from asnn_sim.folders import output_folder
+        from asnn_sim.util.folders import output_folder
 
         with output_folder(out, OUTPUT_FILES, force=True) as stage:  # as before: earlier results replaced
             write_outputs(result, stage)
@@ -523,7 +523,7 @@ def compare(
         stated only where the whole spread lies on one side of 1. Default: the single
         ``seed`` of ``config`` (0 unless given).
     **config
-        :class:`asnn_sim.train.TrainConfig` fields shared by every model: ``model``,
+        :class:`asnn_sim.training.train.TrainConfig` fields shared by every model: ``model``,
         ``dataset``, ``timesteps``, ``epochs``, ``asnn``, ``seed``, ...
 
     Returns
@@ -535,7 +535,7 @@ def compare(
 
     from asnn_sim.app.pipeline import prepare_seeds
     from asnn_sim.app.report import build_report
-    from asnn_sim.train import TrainConfig, TrainError
+    from asnn_sim.training.train import TrainConfig, TrainError
     from hw_models import list_profiles, load_profile
     from hw_models.run import parse_hw
 

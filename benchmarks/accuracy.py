@@ -2,7 +2,7 @@
 
     python benchmarks/accuracy.py --model resnet-small --seeds 0,1,2 [--residual sew] [--epochs 30] [--parity]
 
-Trains every configuration with ``asnn_sim.train.train`` (the same as ``asnn train
+Trains every configuration with ``asnn_sim.training.train.train`` (the same as ``asnn train
 --model M --encoding E [--no-asnn] --seed S --epochs N``), one after the other, into
 ``benchmarks/.cache/accuracy/`` (reused when the configuration is unchanged), and prints
 a markdown table of test accuracies, their mean over seeds, and the mean ASNN - LIF gain.
@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from asnn_sim.train import TrainConfig, train  # noqa: E402
+from asnn_sim.training.train import TrainConfig, train  # noqa: E402
 
 CACHE = HERE / ".cache" / "accuracy"
 
@@ -89,9 +89,9 @@ def main() -> None:
 
 def check(config: TrainConfig) -> list[dict]:
     """Export the cached run of ``config`` and replay the digits test set in float64 and float32 against PyTorch."""
-    from asnn_sim.data import load_dataset
-    from asnn_sim.export import export_run
-    from asnn_sim.parity import check_parity
+    from asnn_sim.training.data import load_dataset
+    from asnn_sim.interop.export import export_run
+    from asnn_sim.interop.parity import check_parity
 
     out = CACHE / f"{config.model}-{config.residual}-{config.encoding}-{'asnn' if config.asnn else 'lif'}-s{config.seed}-e{config.epochs}"
     data = load_dataset("digits", split="test")

@@ -56,7 +56,7 @@ import torch  # noqa: E402
 from asnn_sim import atomic  # noqa: E402
 from asnn_sim.sim import Simulator  # noqa: E402
 from asnn_sim.sim.engine import SLOT  # noqa: E402
-from asnn_sim.torch_graph import TorchGraph  # noqa: E402
+from asnn_sim.interop.torch_graph import TorchGraph  # noqa: E402
 from workloads import CACHE, Workload, lenet, resnet19, spikformer, wide_conv  # noqa: E402
 
 PRECISIONS = ("float32", "float64")
@@ -146,7 +146,7 @@ def torch_graph_runner(wl: Workload, precision: str, batch_size: int, count: boo
 
 
 def torch_model_runner(wl: Workload, precision: str, batch_size: int):
-    from asnn_sim.train import load_run
+    from asnn_sim.training.train import load_run
 
     dt = TORCH_DTYPES[precision]
     _, model = load_run(wl.run_dir)
@@ -168,14 +168,14 @@ def cross_check(wl: Workload, precision: str, batch_size: int, log) -> dict:
     """Simulator vs TorchGraph (same precision) on every sample; raises CheckFailed on disagreement.
 
     Checks, totalled over the workload per node and timestep, every count against
-    TorchGraph's brute-force count (:func:`asnn_sim.torch_graph.count_mismatches`);
+    TorchGraph's brute-force count (:func:`asnn_sim.interop.torch_graph.count_mismatches`);
     predictions; and every spike (float64 must match exactly, float32 may differ where a
     membrane lands within rounding distance of the threshold: reported). For the trained
     LeNet in float64 the predictions and spikes are also compared with the original
     torch model.
     """
     from asnn_sim.sim import Conventions
-    from asnn_sim.torch_graph import count_mismatches, merge_facts
+    from asnn_sim.interop.torch_graph import count_mismatches, merge_facts
 
     dt = TORCH_DTYPES[precision]
     sim = Simulator(wl.graph, precision, batch_size=batch_size)
@@ -188,7 +188,7 @@ def cross_check(wl: Workload, precision: str, batch_size: int, log) -> dict:
     spikes_compared = spikes_differ = 0
     model = None
     if wl.run_dir is not None and precision == "float64":
-        from asnn_sim.train import load_run
+        from asnn_sim.training.train import load_run
 
         _, model = load_run(wl.run_dir)
         model = model.double().eval()

@@ -8,11 +8,11 @@ precisions. Run twice: with an empty NUMBA_CACHE_DIR, then warm; the difference 
 import time
 import numpy as np
 import torch
-from asnn_sim.encoding import EncoderSpec
-from asnn_sim.export import EXPORTERS
-from asnn_sim.ir import Graph
-from asnn_sim.models import build_model
-from asnn_sim.models.calibrate import calibrate_batchnorm
+from asnn_sim.graph.encoding import EncoderSpec
+from asnn_sim.interop.export import EXPORTERS
+from asnn_sim.graph.ir import Graph
+from asnn_sim.training.models import build_model
+from asnn_sim.training.models.calibrate import calibrate_batchnorm
 from asnn_sim.sim import simulate
 
 T = 2

@@ -48,7 +48,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from asnn_sim.train import TrainConfig  # noqa: E402
+from asnn_sim.training.train import TrainConfig  # noqa: E402
 
 CACHE = HERE / ".cache" / "fashion_study"
 RESULTS = HERE / "results"
@@ -587,11 +587,11 @@ def main() -> None:
     budget = QUICK if args.quick else FULL
     results_dir = RESULTS / ("fashion_study-quick" if args.quick else "fashion_study")
 
-    from asnn_sim import allocator, threads
+    from asnn_sim.util import allocator, threads
 
     threads.prepare()
     allocator.keep_freed_memory()
-    from asnn_sim.data import load_dataset
+    from asnn_sim.training.data import load_dataset
 
     labels = load_dataset("fashion-mnist", split="test").y_test[: budget.replay_limit]
     entries = select(plan(budget, parts), args.only)

@@ -1,7 +1,7 @@
 """Spike-for-spike parity of NIR imports against the frameworks that exported them.
 
 For each configuration: build a small net in snnTorch or SpikingJelly, export it with the
-framework's own NIR exporter, import it with ``asnn_sim.nir_import``, then run the
+framework's own NIR exporter, import it with ``asnn_sim.interop.nir_import``, then run the
 framework's forward pass (float64) and the event-driven simulator (float64) on the same
 random frames and count the spikes that differ, layer by layer. Not a timing benchmark:
 it prints mismatch counts (the figures quoted in docs/nir.md and NOTES.md).
@@ -28,7 +28,7 @@ import torch  # noqa: E402
 
 from framework_runs import louder, run_sequential  # noqa: E402
 
-from asnn_sim.nir_import import import_nir  # noqa: E402
+from asnn_sim.interop.nir_import import import_nir  # noqa: E402
 from asnn_sim.sim import Simulator  # noqa: E402
 
 
@@ -75,7 +75,7 @@ def snntorch_cases(frames_vec, frames_img):
     run_net = torch.nn.Sequential(*layers[:3], torch.nn.Flatten(), *layers[4:])
     compare("snnTorch Conv-Leaky-AvgPool-Linear-Leaky, reset zero", net, export, torch.zeros(c, h, w), frames_img, snn.Leaky,
             utils.reset, "gt", run_net)
-    if "cuba_neuron" in __import__("asnn_sim.nodes", fromlist=["KINDS"]).KINDS:
+    if "cuba_neuron" in __import__("asnn_sim.graph.nodes", fromlist=["KINDS"]).KINDS:
         torch.manual_seed(2)
         syn = snn.Synaptic(alpha=torch.full((32,), 0.8), beta=torch.full((32,), 0.7), threshold=torch.ones(32), init_hidden=True,
                            reset_mechanism="zero", reset_delay=False)

@@ -67,7 +67,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from asnn_sim import atomic  # noqa: E402
-from asnn_sim.encoding import EncoderSpec  # noqa: E402
+from asnn_sim.graph.encoding import EncoderSpec  # noqa: E402
 from asnn_sim.sim import Conventions, Simulator, simulate  # noqa: E402
 from asnn_sim.sim.engine import SLOT  # noqa: E402
 from bench_sim import LoadMonitor, batches, fmt_time, machine, time_all  # noqa: E402
@@ -739,7 +739,7 @@ def main(argv=None) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    from asnn_sim.data import load_dataset
+    from asnn_sim.training.data import load_dataset
 
     if args.threads is not None:
         import numba

@@ -46,14 +46,14 @@ from workloads import CACHE, cifar_like_images, lenet, resnet19  # noqa: E402
 # The `asnn` command as a module run, with asnn-sim's wait policy switched off for "before".
 ASNN = [sys.executable, "-m", "asnn_sim.app.cli"]
 BEFORE = [sys.executable, "-c",
-          "import sys; from asnn_sim import threads; threads.WAIT_POLICY.clear(); "
+          "import sys; from asnn_sim.util import threads; threads.WAIT_POLICY.clear(); "
           "from asnn_sim.app.cli import main; sys.exit(main(sys.argv[1:]))"]
 SETTINGS = {"before": (BEFORE, []), "now": (ASNN, []), "now --threads 1": (ASNN, ["--threads", "1"])}
 
 
 def _environment() -> dict:
     """A job's environment: no user thread settings, and this checkout first on the path."""
-    from asnn_sim.threads import stock_environment
+    from asnn_sim.util.threads import stock_environment
 
     env = stock_environment()
     env["PYTHONPATH"] = str(HERE.parent) + os.pathsep + env.get("PYTHONPATH", "")
@@ -152,7 +152,7 @@ def main(argv=None) -> int:
         if "overhead" in parts:
             log("overhead: LeNet digits test set, one process vs --workers 2")
             wl = lenet(log=log)
-            from asnn_sim.ir import save_graph
+            from asnn_sim.graph.ir import save_graph
 
             save_graph(wl.graph, work / "lenet.asnn")
             rows += replay_pair("LeNet digits", work / "lenet.asnn", ["--dataset", "digits"], args.rounds, work, log)

@@ -45,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     from workloads import lenet
 
-    from asnn_sim.ir import save_graph
+    from asnn_sim.graph.ir import save_graph
 
     work = lenet()
     with tempfile.TemporaryDirectory() as tmp:

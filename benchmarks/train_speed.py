@@ -63,11 +63,11 @@ TIMESTEPS, BATCH, LR = 4, 64, 5e-3
 
 def _asnn_worker(root: str, model: str, data_dir: str, warmup: int, batches: int, eval_images: int) -> dict:
     sys.path.insert(0, root)
-    from asnn_sim import threads
+    from asnn_sim.util import threads
 
     threads.prepare()  # what the asnn command does first (its wait policy)
     try:  # and, in versions that have it, its allocator settings
-        from asnn_sim import allocator
+        from asnn_sim.util import allocator
 
         allocator.keep_freed_memory()
     except ImportError:
@@ -77,8 +77,8 @@ def _asnn_worker(root: str, model: str, data_dir: str, warmup: int, batches: int
     import torch.nn.functional as F
 
     import asnn_sim
-    from asnn_sim.data import load_dataset
-    from asnn_sim.train import TrainConfig, evaluate, make_model, model_inputs
+    from asnn_sim.training.data import load_dataset
+    from asnn_sim.training.train import TrainConfig, evaluate, make_model, model_inputs
 
     assert Path(asnn_sim.__file__).resolve().is_relative_to(Path(root).resolve()), asnn_sim.__file__
     ds = load_dataset("fashion-mnist", data_dir)
@@ -113,7 +113,7 @@ def _spikingjelly_worker(data_dir: str, warmup: int, batches: int, eval_images: 
     from spikingjelly.activation_based import functional, layer, neuron, surrogate
     from torch import nn
 
-    from asnn_sim.data import load_dataset
+    from asnn_sim.training.data import load_dataset
 
     ds = load_dataset("fashion-mnist", data_dir)
 
@@ -194,7 +194,7 @@ def _prepare_before(ref: str) -> Path:
 
 def _clean_environment() -> dict:
     """A contender's environment: no user thread settings, and no PYTHONPATH (each sets its own code)."""
-    from asnn_sim.threads import stock_environment
+    from asnn_sim.util.threads import stock_environment
 
     env = stock_environment()
     env.pop("PYTHONPATH", None)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from asnn_sim.ir import Conv2d, Flatten, Graph, Input, Linear, MaxPool2d, Neuron, Readout
+from asnn_sim.graph.ir import Conv2d, Flatten, Graph, Input, Linear, MaxPool2d, Neuron, Readout
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 LENET_RUN = "digits_lenet_hybrid_T4"
@@ -45,7 +45,7 @@ class Workload:
 
 def _trained_run(cache: Path, log, encoding: str = "hybrid") -> Path:
     """The cached digits LeNet run, trained now if missing or trained with other settings."""
-    from asnn_sim.train import TrainConfig, train
+    from asnn_sim.training.train import TrainConfig, train
 
     config = {**LENET_CONFIG, "encoding": encoding}
     run = cache / lenet_run_name(encoding)
@@ -61,9 +61,9 @@ def _trained_run(cache: Path, log, encoding: str = "hybrid") -> Path:
 
 def lenet(cache: Path = CACHE, limit: int | None = None, log=print, encoding: str = "hybrid") -> Workload:
     """Digits LeNet, T=4, on the 360-sample test set (hybrid coding unless ``encoding`` says otherwise)."""
-    from asnn_sim.data import load_dataset
-    from asnn_sim.encoding import EncoderSpec
-    from asnn_sim.export import export_run
+    from asnn_sim.training.data import load_dataset
+    from asnn_sim.graph.encoding import EncoderSpec
+    from asnn_sim.interop.export import export_run
 
     cache.mkdir(parents=True, exist_ok=True)
     run = _trained_run(cache, log, encoding)
@@ -88,7 +88,7 @@ def wide_conv(n_samples: int = 32, timesteps: int = 4, density: float = 0.1, see
     The frames are the ``rate`` encoding of a constant 0.1 image: independent Bernoulli(0.1)
     spikes per element and step.
     """
-    from asnn_sim.encoding import EncoderSpec
+    from asnn_sim.graph.encoding import EncoderSpec
 
     rng = np.random.default_rng(seed)
     c, hw, k = 64, 32, 3
@@ -124,18 +124,18 @@ def calibrated_cifar_model(model_name: str, title: str, key: str, n_samples: int
 
     Weights are PyTorch's default initialisation (seed 0). Untrained networks are silent
     or saturated, so every neuron layer is calibrated on 8 images
-    (:func:`asnn_sim.models.calibrate.calibrate_rate`: BatchNorm normalised on the batch,
+    (:func:`asnn_sim.training.models.calibrate.calibrate_rate`: BatchNorm normalised on the batch,
     then each layer's gain bisected until its mean firing rate is ``target``); the graph
     is cached under ``cache``. Inputs are :func:`cifar_like_images`, a different draw
     from the calibration batch.
     """
     import torch
 
-    from asnn_sim.encoding import EncoderSpec
-    from asnn_sim.export import EXPORTERS
-    from asnn_sim.ir import load_graph, save_graph
-    from asnn_sim.models import build_model
-    from asnn_sim.models.calibrate import calibrate_rate
+    from asnn_sim.graph.encoding import EncoderSpec
+    from asnn_sim.interop.export import EXPORTERS
+    from asnn_sim.graph.ir import load_graph, save_graph
+    from asnn_sim.training.models import build_model
+    from asnn_sim.training.models.calibrate import calibrate_rate
 
     enc = EncoderSpec(encoding, timesteps)
     path = cache / f"{model_name}_{encoding}_T{timesteps}_rate{round(target * 100)}.asnn"

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from asnn_sim.nodes import KINDS
+from asnn_sim.graph.nodes import KINDS
 
 from .counts import COUNT_NAMES, Counts, layer_geometry
 
@@ -125,7 +125,7 @@ def zero_spike_table(table: pd.DataFrame, layers: pd.DataFrame) -> pd.DataFrame:
 
     Input spike events, ACs, the graded share of MACs, the spike-reached share of touched
     neurons, output spikes and resets go to zero, and each kind removes the spike-driven
-    part of its own columns (``spike_free`` in :mod:`asnn_sim.nodes`: e.g. residual adds
+    part of its own columns (``spike_free`` in :mod:`asnn_sim.graph.nodes`: e.g. residual adds
     and pooling windows); everything that happens regardless of spikes (analog-input
     MACs, neurons updated every step, their arithmetic, dense additions of currents)
     stays.

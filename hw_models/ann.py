@@ -23,7 +23,7 @@ import math
 
 import pandas as pd
 
-from asnn_sim.nodes import KINDS
+from asnn_sim.graph.nodes import KINDS
 
 from .counts import COUNT_NAMES, Counts, layer_geometry
 from .errors import EnergyError
@@ -52,7 +52,7 @@ def dense_ann_counts(counts: Counts) -> Counts:
     """Counts of the dense equivalent ANN, built from the SNN's layers table.
 
     Each node's twin counts come from its kind (``ann_twin_counts`` in
-    :mod:`asnn_sim.nodes`): a synaptic node performs all ``dense_macs_per_step`` MACs
+    :mod:`asnn_sim.graph.nodes`): a synaptic node performs all ``dense_macs_per_step`` MACs
     reading every input element, a neuron becomes a ReLU (a bias add and a compare per
     neuron, every activation written), the readout adds its biases, residual adds and
     pools do their dense work.

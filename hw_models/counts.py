@@ -1,6 +1,6 @@
 """Load and validate a counts directory written by ``asnn simulate``.
 
-The contract lives in :mod:`asnn_sim.counts_schema` (standard library only, so importing
+The contract lives in :mod:`asnn_sim.graph.counts_schema` (standard library only, so importing
 it here keeps ``hw_models`` free of torch and numba). This module checks a directory
 against it once, at the boundary, so the energy model can trust what it receives.
 """
@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from asnn_sim.counts_schema import (
+from asnn_sim.graph.counts_schema import (
     COUNT_COLUMNS,
     KEY_COLUMNS,
     LAYER_COLUMNS,
     SCHEMA_VERSION,
     manifest_problem,
 )
-from asnn_sim.nodes import KINDS
+from asnn_sim.graph.nodes import KINDS
 
 from .errors import EnergyError
 

@@ -3,8 +3,8 @@
 The counts say what the replay did (events, synaptic ops, neuron arithmetic). How many
 memory accesses, address computations and neuron updates the *hardware* performs for
 that work depends on the dataflow. Which operations each row stands for is its node
-kind's rule (``snn_cost`` / ``ann_cost`` in :mod:`asnn_sim.nodes`, quantities named in
-:data:`asnn_sim.nodes.base.HW_QUANTITIES`); this module applies the profile's choices
+kind's rule (``snn_cost`` / ``ann_cost`` in :mod:`asnn_sim.graph.nodes`, quantities named in
+:data:`asnn_sim.graph.nodes.base.HW_QUANTITIES`); this module applies the profile's choices
 on top:
 
 event-driven dataflow (the SNN)
@@ -30,8 +30,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from asnn_sim.nodes import KINDS
-from asnn_sim.nodes.base import HW_QUANTITIES
+from asnn_sim.graph.nodes import KINDS
+from asnn_sim.graph.nodes.base import HW_QUANTITIES
 
 from .counts import COUNT_NAMES, layer_geometry
 from .profile import Profile
@@ -99,7 +99,7 @@ def quantities(base: Ops, dataflow: str) -> dict[str, np.ndarray]:
     Returns
     -------
     dict of numpy.ndarray
-        Every name of :data:`asnn_sim.nodes.base.HW_QUANTITIES`, 0 where a kind does not set it.
+        Every name of :data:`asnn_sim.graph.nodes.base.HW_QUANTITIES`, 0 where a kind does not set it.
     """
     rows = len(base["layer"])
     out = {name: np.zeros(rows) for name in HW_QUANTITIES}

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from asnn_sim.counts_schema import SCHEMA_VERSION
+from asnn_sim.graph.counts_schema import SCHEMA_VERSION
 
 from .counts import COUNT_NAMES, Counts, validate
 

@@ -26,7 +26,7 @@ TRAINED = {
 @pytest.fixture(scope="session")
 def trained_runs(tmp_path_factory):
     """name -> run directory of a digits LeNet trained for 4 epochs (T=4, ASNN)."""
-    from asnn_sim.train import TrainConfig, train
+    from asnn_sim.training.train import TrainConfig, train
 
     root = tmp_path_factory.mktemp("runs")
     runs = {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from asnn_sim.sim import Conventions, Simulator
-from asnn_sim.torch_graph import TorchGraph, count_mismatches
+from asnn_sim.interop.torch_graph import TorchGraph, count_mismatches
 
 
 def replay_against_dense(graph, frames, conventions: Conventions | None = None):

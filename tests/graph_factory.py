@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from hypothesis import strategies as st
 
-from asnn_sim.ir import Add, AvgPool2d, Conv2d, CubaNeuron, Flatten, Graph, Input, Linear, MaxPool2d, Neuron, Readout, ReLU
+from asnn_sim.graph.ir import Add, AvgPool2d, Conv2d, CubaNeuron, Flatten, Graph, Input, Linear, MaxPool2d, Neuron, Readout, ReLU
 
 
 @dataclass

@@ -12,8 +12,8 @@ import pytest
 
 import asnn_sim
 import asnn_sim.api as asnn
-from asnn_sim.ir import Graph, GraphError
-from asnn_sim.train import TrainError
+from asnn_sim.graph.ir import Graph, GraphError
+from asnn_sim.training.train import TrainError
 
 
 def test_module_doctests():

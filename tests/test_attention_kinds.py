@@ -11,14 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asnn_sim.builder import GraphBuilder
-from asnn_sim.counts_schema import SLOT
-from asnn_sim.encoding import EncoderSpec
-from asnn_sim.ir import Add, Flatten, Graph, GraphError, Input, Linear, Neuron, ReLU, Readout, load_graph, save_graph
-from asnn_sim.nodes import Attention, TokenLinear
+from asnn_sim.interop.builder import GraphBuilder
+from asnn_sim.graph.counts_schema import SLOT
+from asnn_sim.graph.encoding import EncoderSpec
+from asnn_sim.graph.ir import Add, Flatten, Graph, GraphError, Input, Linear, Neuron, ReLU, Readout, load_graph, save_graph
+from asnn_sim.graph.nodes import Attention, TokenLinear
 from asnn_sim.sim import Conventions, Simulator, simulate
 from asnn_sim.sim import kernels as K
-from asnn_sim.torch_graph import TorchGraph, count_mismatches
+from asnn_sim.interop.torch_graph import TorchGraph, count_mismatches
 from dense_check import replay_against_dense
 
 ENCODINGS = ("direct", "rate", "temporal", "binary", "hybrid")

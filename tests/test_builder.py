@@ -12,10 +12,10 @@ import doctest
 import numpy as np
 import pytest
 
-from asnn_sim import builder
-from asnn_sim.builder import GraphBuilder, fold_bn, snntorch_leaky, spikingjelly_lif
-from asnn_sim.encoding import EncoderSpec
-from asnn_sim.ir import Add, AvgPool2d, Conv2d, Flatten, Graph, GraphError, Input, Linear, Neuron, Readout, load_graph, save_graph
+from asnn_sim.interop import builder
+from asnn_sim.interop.builder import GraphBuilder, fold_bn, snntorch_leaky, spikingjelly_lif
+from asnn_sim.graph.encoding import EncoderSpec
+from asnn_sim.graph.ir import Add, AvgPool2d, Conv2d, Flatten, Graph, GraphError, Input, Linear, Neuron, Readout, load_graph, save_graph
 from asnn_sim.sim import Conventions, Simulator
 from asnn_sim.sim.engine import SLOT
 from dense_check import replay_against_dense
@@ -55,7 +55,7 @@ def test_builds_a_small_lenet_with_generated_names():
     conv1 = graph.node("conv1")
     assert conv1.weight.shape == (1, 8, 1, 3, 3) and conv1.bias is None and conv1.weight_set.tolist() == [0, 0, 0, 0]
     assert graph.node("lif1").leak.tolist() == [0.9] * 4 and not graph.node("lif1").per_timestep
-    assert graph.metadata["built_by"] == "asnn_sim.builder.GraphBuilder" and graph.class_names[3] == "3"
+    assert graph.metadata["built_by"] == "asnn_sim.interop.builder.GraphBuilder" and graph.class_names[3] == "3"
     # random weights at the Kaiming scale, reproducible from the seed
     assert 0.3 < conv1.weight.std() * np.sqrt(9 / 2) < 1.7
     again = GraphBuilder((1, 8, 8), encoding="temporal", timesteps=4, seed=0).conv(8, 3, padding=1)
@@ -127,7 +127,7 @@ def test_hybrid_residual_equivalent_to_the_node_classes():
 
 def test_batchnorm_folding_matches_the_exporter():
     torch = pytest.importorskip("torch")
-    from asnn_sim.export import fold_batchnorm
+    from asnn_sim.interop.export import fold_batchnorm
 
     torch.manual_seed(0)
     conv, bn = torch.nn.Conv2d(2, 4, 3, bias=True), torch.nn.BatchNorm2d(4, eps=1e-3)
@@ -263,7 +263,7 @@ def test_counts_of_a_hand_checked_network():
 
 
 def test_simulate_a_random_network_on_digits():
-    from asnn_sim.data import load_dataset
+    from asnn_sim.training.data import load_dataset
     from asnn_sim.sim import simulate
 
     data = load_dataset("digits", limit=40)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from asnn_sim.app.cli import main
-from asnn_sim.counts_schema import count_names
+from asnn_sim.graph.counts_schema import count_names
 from report_tables import check_headline, check_ratios, find_table
 
 

@@ -88,11 +88,11 @@ def test_help_imports_nothing_heavy(command):
 
 
 def test_light_choices_match_their_owners():
-    from asnn_sim.data import DATASETS
-    from asnn_sim.encoding import ENCODINGS, THRESHOLD_KINDS
-    from asnn_sim.models import MODELS
-    from asnn_sim.neurons import RESETS, SURROGATES
-    from asnn_sim.train import DEVICES, TrainConfig
+    from asnn_sim.training.data import DATASETS
+    from asnn_sim.graph.encoding import ENCODINGS, THRESHOLD_KINDS
+    from asnn_sim.training.models import MODELS
+    from asnn_sim.training.neurons import RESETS, SURROGATES
+    from asnn_sim.training.train import DEVICES, TrainConfig
     from hw_models import list_profiles
     from hw_models.activity import DAMPFHOFFER_BAND
 
@@ -108,9 +108,9 @@ def test_light_choices_match_their_owners():
 
 def test_reading_a_non_literal_fails_loudly():
     with pytest.raises(LookupError, match="not a literal"):
-        choices.literal("asnn_sim.models", "MODEL_NAMES")  # tuple(REGISTRY): needs the import
+        choices.literal("asnn_sim.training.models", "MODEL_NAMES")  # tuple(REGISTRY): needs the import
     with pytest.raises(LookupError, match="does not assign"):
-        choices.literal("asnn_sim.train", "NO_SUCH_NAME")
+        choices.literal("asnn_sim.training.train", "NO_SUCH_NAME")
 
 
 def test_entry_point_is_the_app_cli():

@@ -32,9 +32,9 @@ def _err_line(capsys) -> str:
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """A digits LeNet trained for one epoch on 40 images (seconds), and its graph file."""
-    from asnn_sim.export import export_run
-    from asnn_sim.ir import save_graph
-    from asnn_sim.train import TrainConfig, train
+    from asnn_sim.interop.export import export_run
+    from asnn_sim.graph.ir import save_graph
+    from asnn_sim.training.train import TrainConfig, train
 
     root = tmp_path_factory.mktemp("tiny")
     run = root / "run"
@@ -123,11 +123,11 @@ def test_a_misspelt_name_gets_the_closest_valid_one(argv, suggestion, tmp_path, 
 
 
 def test_the_registries_suggest_too():
-    from asnn_sim.data import DatasetError, load_dataset
-    from asnn_sim.encoding import EncoderSpec
-    from asnn_sim.models import build_model
-    from asnn_sim.neurons import get_surrogate
-    from asnn_sim.train import TrainConfig, TrainError
+    from asnn_sim.training.data import DatasetError, load_dataset
+    from asnn_sim.graph.encoding import EncoderSpec
+    from asnn_sim.training.models import build_model
+    from asnn_sim.training.neurons import get_surrogate
+    from asnn_sim.training.train import TrainConfig, TrainError
 
     with pytest.raises(TrainError, match=r"unknown model 'lenet5' \(did you mean 'lenet'\?\); choose one of lenet"):
         TrainConfig(model="lenet5")
@@ -145,7 +145,7 @@ def test_the_registries_suggest_too():
 
 
 def test_closest_names():
-    from asnn_sim.names import closest, did_you_mean
+    from asnn_sim.util.names import closest, did_you_mean
 
     models = ["lenet", "resnet-small", "resnet18", "resnet19", "resnet34"]
     assert closest("resnet", models) == ["resnet18", "resnet19", "resnet34"]
@@ -228,7 +228,7 @@ def test_failed_simulate_leaves_no_folder_it_created(tiny_run, tmp_path, capsys)
 
 
 def test_removed_on_failure_touches_only_what_it_created(tmp_path):
-    from asnn_sim.atomic import removed_on_failure
+    from asnn_sim.util.atomic import removed_on_failure
 
     out = tmp_path / "a" / "b"
     with pytest.raises(RuntimeError), removed_on_failure(out, ("result.csv",)):
@@ -255,7 +255,7 @@ def test_removed_on_failure_touches_only_what_it_created(tmp_path):
 
 
 def test_interrupted_train_says_resume_and_resume_works(tmp_path, capsys, monkeypatch):
-    import asnn_sim.train as train_mod
+    import asnn_sim.training.train as train_mod
 
     save = train_mod._save_torch
 
@@ -276,7 +276,7 @@ def test_interrupted_train_says_resume_and_resume_works(tmp_path, capsys, monkey
 
 
 def test_train_interrupted_before_an_epoch_keeps_nothing(tmp_path, capsys, monkeypatch):
-    import asnn_sim.train as train_mod
+    import asnn_sim.training.train as train_mod
 
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
@@ -314,7 +314,7 @@ class _Terminal(io.StringIO):
 def test_progress_is_a_bar_only_on_a_terminal():
     from tqdm import tqdm
 
-    from asnn_sim.progress import LineProgress, progress
+    from asnn_sim.util.progress import LineProgress, progress
 
     bar = progress(10, "simulate", "sample", stream=_Terminal())
     assert isinstance(bar, tqdm)
@@ -328,7 +328,7 @@ def test_progress_is_a_bar_only_on_a_terminal():
 
 
 def test_plain_progress_prints_a_line_per_interval():
-    from asnn_sim.progress import progress
+    from asnn_sim.util.progress import progress
 
     log = io.StringIO()
     with progress(4, "train hybrid", "batch", stream=log, interval=0) as lines:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from asnn_sim.app.cli import main
-from asnn_sim.cluster import ClusterError, ClusterSpec, connect, replay_sharded
+from asnn_sim.scale.cluster import ClusterError, ClusterSpec, connect, replay_sharded
 from asnn_sim.sim.replay import image_input, replay
 from asnn_sim.sim.shards import replay_range
 
@@ -35,7 +35,7 @@ def assert_same_replay(single, sharded) -> None:
 def client():
     # Compile (or load) the kernels here first, so the workers load them from Numba's cache
     # instead of compiling them twice more.
-    from asnn_sim.builder import GraphBuilder
+    from asnn_sim.interop.builder import GraphBuilder
     from asnn_sim.sim import simulate
 
     warm = GraphBuilder((1, 8, 8), encoding="rate", timesteps=2).conv(4, 3, padding=1).neuron().maxpool(2) \
@@ -47,8 +47,8 @@ def client():
 
 @pytest.fixture(scope="module")
 def lenet(trained_runs):
-    from asnn_sim.data import load_dataset
-    from asnn_sim.export import export_run
+    from asnn_sim.training.data import load_dataset
+    from asnn_sim.interop.export import export_run
 
     data = load_dataset("digits", None, split="test")
     return export_run(trained_runs["hybrid"]), data.x_test, data.y_test
@@ -67,11 +67,11 @@ def test_sharded_lenet_replay_equals_one_process(client, lenet):
 def _calibrated_resnet_graph():
     import torch
 
-    from asnn_sim.encoding import EncoderSpec
-    from asnn_sim.export import export_resnet
-    from asnn_sim.ir import Graph
-    from asnn_sim.models import build_model
-    from asnn_sim.models.calibrate import calibrate_rate
+    from asnn_sim.graph.encoding import EncoderSpec
+    from asnn_sim.interop.export import export_resnet
+    from asnn_sim.graph.ir import Graph
+    from asnn_sim.training.models import build_model
+    from asnn_sim.training.models.calibrate import calibrate_rate
 
     torch.manual_seed(0)
     encoder = EncoderSpec("rate", 3, seed=5)
@@ -105,7 +105,7 @@ def test_sharded_resnet_replay_equals_one_process_spike_for_spike(client):
 
 def test_cli_sharded_frames_replay_writes_the_same_files(client, tmp_path, capsys):
     """`asnn simulate --inputs frames.npy --workers 2`: the workers map the file themselves."""
-    from asnn_sim.ir import save_graph
+    from asnn_sim.graph.ir import save_graph
     from asnn_sim.sim.shards import MappedArray, ReplayInput
 
     rng = np.random.default_rng(3)
@@ -134,7 +134,7 @@ def test_cli_sharded_frames_replay_writes_the_same_files(client, tmp_path, capsy
 
 
 def _frames_graph(rng, T):
-    from asnn_sim.ir import Graph, Input, Linear, Neuron, Readout
+    from asnn_sim.graph.ir import Graph, Input, Linear, Neuron, Readout
 
     steps = lambda v: np.full(T, v)  # noqa: E731
     return Graph([
@@ -151,7 +151,7 @@ def test_a_killed_worker_has_its_shard_rerun_and_counted_once(lenet):
     """SIGKILL a worker while it replays a shard: the scheduler re-runs the shard elsewhere
     (the nanny restarts the worker), the tables still equal a single-process replay, and
     the report names the re-run shard."""
-    from asnn_sim.data import load_dataset
+    from asnn_sim.training.data import load_dataset
 
     graph, _, _ = lenet
     data = load_dataset("digits", None, split="train")  # 1,437 images: shards long enough to catch one mid-way
@@ -186,7 +186,7 @@ def test_a_killed_worker_has_its_shard_rerun_and_counted_once(lenet):
 def test_workers_killed_again_and_again_end_in_one_line(lenet):
     """Every worker SIGKILLed the moment it is back: Dask gives up (FutureCancelledError or
     KilledWorker) and the replay ends in a ClusterError, which the command prints as one line."""
-    from asnn_sim.data import load_dataset
+    from asnn_sim.training.data import load_dataset
 
     graph, _, _ = lenet
     x = load_dataset("digits", None, split="train").x_train
@@ -237,9 +237,9 @@ def test_compare_fans_out_over_workers_and_the_cache_is_shared(tmp_path, capsys)
     (["--workers", "2", "--check-parity", "{run}"], "drop --workers/--scheduler"),
 ])
 def test_bad_cluster_requests_fail_in_one_line(tmp_path, capsys, monkeypatch, trained_runs, argv, message):
-    monkeypatch.setattr("asnn_sim.cluster.CONNECT_TIMEOUT", "1s")
-    from asnn_sim.export import export_run
-    from asnn_sim.ir import save_graph
+    monkeypatch.setattr("asnn_sim.scale.cluster.CONNECT_TIMEOUT", "1s")
+    from asnn_sim.interop.export import export_run
+    from asnn_sim.graph.ir import save_graph
 
     save_graph(export_run(trained_runs["hybrid"]), tmp_path / "m.asnn")
     argv = [a.replace("{run}", str(trained_runs["hybrid"])) for a in argv]

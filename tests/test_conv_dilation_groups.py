@@ -8,10 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from asnn_sim.builder import GraphBuilder
-from asnn_sim.encoding import EncoderSpec
-from asnn_sim.ir import Conv2d, GraphError, load_graph, save_graph
-from asnn_sim.nodes.base import in_bounds_pairs
+from asnn_sim.interop.builder import GraphBuilder
+from asnn_sim.graph.encoding import EncoderSpec
+from asnn_sim.graph.ir import Conv2d, GraphError, load_graph, save_graph
+from asnn_sim.graph.nodes.base import in_bounds_pairs
 from asnn_sim.sim import Conventions, Simulator
 from asnn_sim.sim.engine import SLOT
 from asnn_sim.sim.kernels import tap_table
@@ -177,8 +177,8 @@ def test_nir_same_padding_with_dilation_and_a_builder_graph_round_trip(tmp_path)
     """NIR ``padding="same"`` with dilation d (odd kernel, stride 1) is ``d * (k - 1) / 2``;
     a dilated grouped conv written to NIR reads back as the same graph."""
     nir = pytest.importorskip("nir")
-    from asnn_sim.nir_export import write_nir
-    from asnn_sim.nir_import import import_nir
+    from asnn_sim.interop.nir_export import write_nir
+    from asnn_sim.interop.nir_import import import_nir
 
     shape = (4, 7, 7)
     n = 4 * 7 * 7

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 
-from asnn_sim.builder import GraphBuilder, snntorch_synaptic, spikingjelly_cuba_lif
-from asnn_sim.encoding import EncoderSpec
-from asnn_sim.ir import CubaNeuron, Graph, GraphError, load_graph, save_graph
+from asnn_sim.interop.builder import GraphBuilder, snntorch_synaptic, spikingjelly_cuba_lif
+from asnn_sim.graph.encoding import EncoderSpec
+from asnn_sim.graph.ir import CubaNeuron, Graph, GraphError, load_graph, save_graph
 from asnn_sim.sim import Conventions, Simulator
 from asnn_sim.sim.engine import SLOT
 from graph_factory import build, images_for, specs
@@ -97,7 +97,7 @@ def test_random_currents_match_the_equation_step_for_step():
 
 
 def _against_the_dense_reference(graph: Graph, x: np.ndarray, conventions=Conventions()) -> Simulator:
-    from asnn_sim.torch_graph import TorchGraph, count_mismatches
+    from asnn_sim.interop.torch_graph import TorchGraph, count_mismatches
 
     enc = graph.input.encoder
     frames = EncoderSpec.from_dict(enc).encode(x) if enc else x[None]

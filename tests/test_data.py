@@ -1,4 +1,4 @@
-"""Tests for asnn_sim.data: dataset files written in their exact real formats into tmp_path."""
+"""Tests for asnn_sim.training.data: dataset files written in their exact real formats into tmp_path."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asnn_sim import data
-from asnn_sim.data import (
+from asnn_sim.training import data
+from asnn_sim.training.data import (
     DATASETS,
     FASHION_MNIST_CLASSES,
     Dataset,

@@ -25,11 +25,11 @@ import pandas as pd
 import pytest
 import torch
 
-from asnn_sim import ddp
-from asnn_sim.data import load_dataset
-from asnn_sim.models.calibrate import calibrate_batchnorm
-from asnn_sim.threads import cpu_count
-from asnn_sim.train import RUN_FILES, TrainConfig, _shard, evaluate, load_run, make_model, model_inputs, train
+from asnn_sim.training import ddp
+from asnn_sim.training.data import load_dataset
+from asnn_sim.training.models.calibrate import calibrate_batchnorm
+from asnn_sim.util.threads import cpu_count
+from asnn_sim.training.train import RUN_FILES, TrainConfig, _shard, evaluate, load_run, make_model, model_inputs, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -195,8 +195,8 @@ def test_ddp_accuracy_is_in_the_band_of_one_process(ddp_run, tmp_path):
 
 STOP_AFTER_FIRST_EPOCH = """
 import json, sys
-from asnn_sim import ddp
-from asnn_sim.train import TrainConfig, train
+from asnn_sim.training import ddp
+from asnn_sim.training.train import TrainConfig, train
 
 def stop(row):
     if row["epoch"] == 1:

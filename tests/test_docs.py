@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from asnn_sim.counts_schema import COUNT_COLUMNS, KEY_COLUMNS, LAYER_COLUMNS
+from asnn_sim.graph.counts_schema import COUNT_COLUMNS, KEY_COLUMNS, LAYER_COLUMNS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

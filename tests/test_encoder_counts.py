@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_hw_capacity import LAYERS, _profile
 
-from asnn_sim.builder import GraphBuilder
-from asnn_sim.counts_schema import SLOT
-from asnn_sim.encoding import EncoderSpec, encoder_work
+from asnn_sim.interop.builder import GraphBuilder
+from asnn_sim.graph.counts_schema import SLOT
+from asnn_sim.graph.encoding import EncoderSpec, encoder_work
 from asnn_sim.sim import Simulator, simulate
-from asnn_sim.torch_graph import TorchGraph, count_mismatches
+from asnn_sim.interop.torch_graph import TorchGraph, count_mismatches
 from hw_models import EnergyError, estimate, load_profile
 from hw_models.capacity import messages_per_spike
 from hw_models.counts import Counts, validate
@@ -80,7 +80,7 @@ def test_the_replay_counts_the_encoder_on_its_own_rows_as_the_hand_count(encodin
 def test_supplied_frames_and_an_ann_image_cost_no_encoder_work():
     from dataclasses import replace
 
-    from asnn_sim.ir import Graph
+    from asnn_sim.graph.ir import Graph
 
     built = _net("temporal", 2)
     graph = Graph([replace(built.input, encoder=None)] + list(built.nodes[1:]), "snn", 2)  # reads supplied frames

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from asnn_sim import encoding
-from asnn_sim.encoding import (
+from asnn_sim.graph import encoding
+from asnn_sim.graph.encoding import (
     EncoderSpec,
     binary,
     decode_binary,

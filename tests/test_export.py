@@ -7,9 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from asnn_sim.counts_schema import SLOT
-from asnn_sim.export import export_run, fold_avgpool, fold_batchnorm
-from asnn_sim.ir import AvgPool2d, Conv2d, Flatten, Graph, Input, Linear, Neuron, Readout
+from asnn_sim.graph.counts_schema import SLOT
+from asnn_sim.interop.export import export_run, fold_avgpool, fold_batchnorm
+from asnn_sim.graph.ir import AvgPool2d, Conv2d, Flatten, Graph, Input, Linear, Neuron, Readout
 from asnn_sim.sim import Simulator
 
 
@@ -63,7 +63,7 @@ def test_lenet_graphs(trained_runs):
 
 
 def test_plain_lif_parameters_are_repeated_per_step(tmp_path):
-    from asnn_sim.train import TrainConfig, train
+    from asnn_sim.training.train import TrainConfig, train
 
     train(TrainConfig(encoding="temporal", asnn=False, epochs=1, limit=100, timesteps=3), tmp_path / "lif", device="cpu", progress=False)
     graph = export_run(tmp_path / "lif")
@@ -90,7 +90,7 @@ def test_avgpool_folds_into_the_linear_layer_exactly():
     folded = fold_avgpool(graph)
     assert "avgpool2d" not in [n.kind for n in folded.nodes]
     assert folded.node("fc").weight.shape == (1, 3, 4 * 6 * 6)
-    from asnn_sim.encoding import EncoderSpec
+    from asnn_sim.graph.encoding import EncoderSpec
 
     frames = EncoderSpec.from_dict(graph.input.encoder).encode(np.random.default_rng(1).random((8, 2, 6, 6)))
     sim_a, sim_b = Simulator(graph, "float64", batch_size=8), Simulator(folded, "float64", batch_size=8)
@@ -107,7 +107,7 @@ def test_overlapping_avgpool_is_left_alone():
 
 
 def test_export_of_a_missing_run_is_a_clear_error(tmp_path):
-    from asnn_sim.train import TrainError
+    from asnn_sim.training.train import TrainError
 
     with pytest.raises(TrainError, match="not a finished run: config.json is missing"):
         export_run(tmp_path)

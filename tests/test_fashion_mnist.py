@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import asnn_sim.api as asnn
-from asnn_sim.data import FASHION_MNIST_CLASSES, load_dataset
+from asnn_sim.training.data import FASHION_MNIST_CLASSES, load_dataset
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Output folders complete or absent, one writer at a time (asnn_sim/folders.py), under faults."""
+"""Output folders complete or absent, one writer at a time (asnn_sim/util/folders.py), under faults."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from asnn_sim import folders
-from asnn_sim.folders import FolderBusy, folder_lock, output_folder
+from asnn_sim.util import folders
+from asnn_sim.util.folders import FolderBusy, folder_lock, output_folder
 
 FILES = ("a.txt", "b.txt", "c.txt", "figures")
 
@@ -113,7 +113,7 @@ def test_a_dead_jobs_lock_and_staging_folder_do_not_block_the_next(tmp_path):
     script = f"""
 import os, sys
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
-from asnn_sim.folders import output_folder
+from asnn_sim.util.folders import output_folder
 with output_folder({str(out)!r}, ("a.txt",)) as stage:
     (stage / "a.txt").write_text("dead")
     os.kill(os.getpid(), 9)
@@ -140,7 +140,7 @@ def test_a_job_killed_between_the_two_renames_gets_its_old_folder_back(tmp_path)
 WRITER = textwrap.dedent("""
     import sys, time
     sys.path.insert(0, {root!r})
-    from asnn_sim.folders import output_folder
+    from asnn_sim.util.folders import output_folder
     out, tag, force = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
     print("started", flush=True)
     with output_folder(out, ("a.txt", "b.txt", "c.txt", "figures"), force=force) as stage:

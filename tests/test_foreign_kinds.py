@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asnn_sim.encoding import frame_kinds_of
-from asnn_sim.ir import Conv2d, Flatten, Graph, GraphError, Input, Linear, Neuron, Readout
-from asnn_sim.nodes import LeakyIntegrator, SumPool2d
+from asnn_sim.graph.encoding import frame_kinds_of
+from asnn_sim.graph.ir import Conv2d, Flatten, Graph, GraphError, Input, Linear, Neuron, Readout
+from asnn_sim.graph.nodes import LeakyIntegrator, SumPool2d
 from asnn_sim.sim import Simulator
 from dense_check import replay_against_dense
 
@@ -98,7 +98,7 @@ def test_li_hand_case():
     np.testing.assert_allclose(result.step_logits[0, :, 0], [0.6, 0.9, 1.05])
     row = Simulator(graph).rows.index(graph.node("li"))
     counts = result.counts[0, row]
-    from asnn_sim.counts_schema import SLOT
+    from asnn_sim.graph.counts_schema import SLOT
     assert counts[:, SLOT["neuron_mults"]].tolist() == [2, 2, 2]
     assert counts[:, SLOT["neuron_adds"]].tolist() == [2, 2, 2]  # integration + own bias
     assert counts[:, SLOT["output_spikes"]].tolist() == [1, 1, 1]

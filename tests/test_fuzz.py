@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 import asnn_sim.api as asnn
-from asnn_sim.ir import Graph, load_graph, save_graph
+from asnn_sim.graph.ir import Graph, load_graph, save_graph
 
 ACCEPTED = (ValueError, OSError)  # GraphError and EnergyError are ValueErrors
 
@@ -166,7 +166,7 @@ def _mutated_frames(rng: random.Random, tmp_path: Path) -> Path:
 
 
 def test_fuzzed_frames(case, frames_graph, tmp_path):
-    from asnn_sim.frames import load_frames
+    from asnn_sim.graph.frames import load_frames
 
     rng = random.Random(2000 + case)
     path = _mutated_frames(rng, tmp_path)
@@ -229,7 +229,7 @@ def _nir_graph(rng: random.Random):
 
 
 def test_fuzzed_nir_graphs(case):
-    from asnn_sim.nir_import import import_nir
+    from asnn_sim.interop.nir_import import import_nir
 
     graph = _nir_graph(random.Random(3000 + case))
     imported = _expect_clean(lambda: import_nir(graph))
@@ -240,7 +240,7 @@ def test_fuzzed_nir_graphs(case):
 
 def test_truncated_nir_files(case, tmp_path):
     nir = pytest.importorskip("nir")
-    from asnn_sim.nir_import import import_nir
+    from asnn_sim.interop.nir_import import import_nir
 
     rng = random.Random(4000 + case)
     path = tmp_path / "m.nir"

@@ -12,12 +12,12 @@ import pytest
 import torch
 
 from asnn_sim.app.cli import main
-from asnn_sim.encoding import EncoderSpec
-from asnn_sim.export import EXPORTERS, export_run
-from asnn_sim.ir import Graph
-from asnn_sim.models import build_model
-from asnn_sim.neurons import RESETS, SpikingNeurons, neuron_step
-from asnn_sim.train import TrainConfig, TrainError, load_run
+from asnn_sim.graph.encoding import EncoderSpec
+from asnn_sim.interop.export import EXPORTERS, export_run
+from asnn_sim.graph.ir import Graph
+from asnn_sim.training.models import build_model
+from asnn_sim.training.neurons import RESETS, SpikingNeurons, neuron_step
+from asnn_sim.training.train import TrainConfig, TrainError, load_run
 
 F64 = dict(dtype=torch.float64)
 
@@ -95,7 +95,7 @@ def test_repr_names_the_reset_only_when_hard():
 
 def test_training_and_graph_resets_agree():
     from asnn_sim.app import choices
-    from asnn_sim.nodes.neuron import RESETS as GRAPH_RESETS
+    from asnn_sim.graph.nodes.neuron import RESETS as GRAPH_RESETS
 
     assert RESETS == GRAPH_RESETS == choices.RESETS == ("soft", "hard")
 
@@ -183,7 +183,7 @@ def test_hard_reset_lenet_trains_exports_and_replays_spike_for_spike(tmp_path, c
     assert main(["train", *QUICK_HARD, "--out", str(run)]) == 0
     assert json.loads((run / "config.json").read_text())["config"]["reset"] == "hard"
     assert main(["export", str(run), "-o", str(graph_file)]) == 0
-    from asnn_sim.ir import load_graph
+    from asnn_sim.graph.ir import load_graph
 
     neurons = [n for n in load_graph(graph_file).nodes if n.kind == "neuron"]
     assert len(neurons) == 4 and all(n.reset == "hard" and n.v_reset == 0.0 for n in neurons)
@@ -203,7 +203,7 @@ def test_hard_reset_lenet_trains_exports_and_replays_spike_for_spike(tmp_path, c
 def test_hard_reset_resnet_and_spikformer_replay_spike_for_spike(name):
     """Untrained (calibrated to fire) hard-reset models: every neuron node exported hard,
     the Spikformer's attention neuron with its folded threshold 0.5 / 0.125 = 4."""
-    from asnn_sim.models.calibrate import calibrate_rate
+    from asnn_sim.training.models.calibrate import calibrate_rate
     from asnn_sim.sim import Simulator
 
     torch.manual_seed(0)

@@ -94,7 +94,7 @@ def test_the_demos_lenets_by_hand(encoding, trained_runs, tmp_path):
     # every step is analog (conv1's dense MACs, charged once), for hybrid step 0 is, and
     # temporal coding's steps are all spikes. Every other layer: fr x FLOPs per step.
     import asnn_sim.api as asnn
-    from asnn_sim.export import export_run
+    from asnn_sim.interop.export import export_run
     from hw_models import load_counts
 
     images, labels = asnn.load_images("digits", limit=24)

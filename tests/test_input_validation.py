@@ -13,7 +13,7 @@ def _graph(encoding=None):
     """A small graph with ``encoding``; None: one that reads supplied frames (no encoder)."""
     from dataclasses import replace
 
-    from asnn_sim.ir import Graph
+    from asnn_sim.graph.ir import Graph
 
     net = asnn.GraphBuilder((1, 4, 4), encoding=encoding or "direct", timesteps=3, seed=0)
     built = net.conv(2, 3).neuron().flatten().linear(10).readout().build()
@@ -80,7 +80,7 @@ def _containers(tmp_path):
 
 
 def test_broken_input_files_get_one_line_naming_the_file(tmp_path):
-    from asnn_sim.frames import load_frames, load_images
+    from asnn_sim.graph.frames import load_frames, load_images
 
     broken, zip_named_npy = _containers(tmp_path)
     for path, said in broken:

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import assume, given, settings
 from safetensors.numpy import load_file, save_file
 
-from asnn_sim.counts_schema import SLOT
-from asnn_sim.ir import (
+from asnn_sim.graph.counts_schema import SLOT
+from asnn_sim.graph.ir import (
     Conv2d,
     Flatten,
     ReLU,
@@ -313,7 +313,7 @@ def test_schema_1_file_is_migrated_and_replays_as_before():
     """A file written by asnn-sim 0.1 (schema 1) loads, and replays exactly as 0.1 did."""
     from pathlib import Path
 
-    from asnn_sim.encoding import EncoderSpec
+    from asnn_sim.graph.encoding import EncoderSpec
     from asnn_sim.sim import Simulator
 
     data = Path(__file__).parent / "data"

@@ -13,9 +13,9 @@ import pytest
 import torch
 
 from asnn_sim.app.cli import main
-from asnn_sim.encoding import EncoderSpec
-from asnn_sim.models import POOLS, build_model, pool_error
-from asnn_sim.train import TrainConfig, TrainError
+from asnn_sim.graph.encoding import EncoderSpec
+from asnn_sim.training.models import POOLS, build_model, pool_error
+from asnn_sim.training.train import TrainConfig, TrainError
 
 # A digits LeNet that trains in seconds and spikes in every layer (small batches, so
 # BatchNorm's running statistics settle within two epochs; see tests/test_hard_reset.py).
@@ -135,7 +135,7 @@ def test_cli_rejects_a_bad_pool(tmp_path, capsys):
 
 @pytest.mark.parametrize("encoding", ["hybrid", "temporal"])
 def test_avg_pool_lenet_trains_exports_and_replays_spike_for_spike(tmp_path, capsys, encoding):
-    from asnn_sim.ir import load_graph
+    from asnn_sim.graph.ir import load_graph
 
     run, graph_file, counts = tmp_path / "run", tmp_path / "avg.asnn", tmp_path / "counts"
     assert main(["train", "--pool", "avg", "--encoding", encoding, *QUICK, "--out", str(run)]) == 0
@@ -160,10 +160,10 @@ def test_avg_pool_lenet_trains_exports_and_replays_spike_for_spike(tmp_path, cap
 
 
 def test_avg_pool_ann_twin_replays(tmp_path):
-    from asnn_sim.data import load_dataset
-    from asnn_sim.export import export_run
-    from asnn_sim.parity import check_parity
-    from asnn_sim.train import train
+    from asnn_sim.training.data import load_dataset
+    from asnn_sim.interop.export import export_run
+    from asnn_sim.interop.parity import check_parity
+    from asnn_sim.training.train import train
 
     train(TrainConfig(ann=True, pool="avg", epochs=1, limit=200), tmp_path / "ann", device="cpu", progress=False)
     graph = export_run(tmp_path / "ann")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from asnn_sim.encoding import ENCODINGS, EncoderSpec
-from asnn_sim.models import build_model
-from asnn_sim.neurons import neuron_step
+from asnn_sim.graph.encoding import ENCODINGS, EncoderSpec
+from asnn_sim.training.models import build_model
+from asnn_sim.training.neurons import neuron_step
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
-import asnn_sim.neurons as neurons
-from asnn_sim import neuron_kernels
-from asnn_sim.neurons import SURROGATES, SpikingNeurons, Surrogate, neuron_sequence, neuron_step
+import asnn_sim.training.neurons as neurons
+from asnn_sim.training import neuron_kernels
+from asnn_sim.training.neurons import SURROGATES, SpikingNeurons, Surrogate, neuron_sequence, neuron_step
 
 
 def _stepwise(currents, leak, gain, surrogate, threshold, reset):

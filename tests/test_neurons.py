@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from asnn_sim.neurons import (
+from asnn_sim.training.neurons import (
     SURROGATES,
     Readout,
     SpikingNeurons,

@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 
 from framework_runs import louder, run_sequential
 
-from asnn_sim.ir import GraphError, load_graph, retimed, save_graph
-from asnn_sim.nir_export import export_nir, nir_problems, write_nir
-from asnn_sim.nir_import import import_nir
+from asnn_sim.graph.ir import GraphError, load_graph, retimed, save_graph
+from asnn_sim.interop.nir_export import export_nir, nir_problems, write_nir
+from asnn_sim.interop.nir_import import import_nir
 from asnn_sim.sim import Conventions, Simulator, simulate_frames
 from asnn_sim.sim.engine import SLOT
-from asnn_sim.torch_graph import TorchGraph, count_mismatches
+from asnn_sim.interop.torch_graph import TorchGraph, count_mismatches
 
 nir = pytest.importorskip("nir")
 torch = pytest.importorskip("torch")
@@ -287,7 +287,7 @@ def test_spikingjelly_ties_need_compare_ge(tmp_path):
 
 
 def _hard_lif_graph():
-    from asnn_sim.builder import GraphBuilder
+    from asnn_sim.interop.builder import GraphBuilder
 
     net = GraphBuilder((2, 6, 6), encoding="temporal", timesteps=T, seed=3)
     net.conv(4, 3, padding=1).neuron(leak=0.9, gain=0.7, threshold=0.6, reset="hard", bias=0.05).avgpool(2)
@@ -326,7 +326,7 @@ def test_export_then_import_is_the_same_graph_and_replay(tmp_path):
 def test_coefficients_survive_export_and_import_bit_for_bit(leak, gain, syn_leak, syn_gain, bias, dt):
     """Whatever the coefficients, the round trip gives them back exactly: through nudged ODE
     parameters, or, where none reproduces a value, the exact value kept in the metadata."""
-    from asnn_sim.builder import GraphBuilder
+    from asnn_sim.interop.builder import GraphBuilder
 
     net = GraphBuilder((1, 3, 3), encoding="rate", timesteps=2, seed=0).flatten().linear(3)
     net.neuron(leak=leak, gain=gain, reset="hard", bias=None if leak == 1.0 else np.array(bias)).linear(3)
@@ -347,7 +347,7 @@ def test_coefficients_survive_export_and_import_bit_for_bit(leak, gain, syn_leak
 
 
 def test_export_refuses_what_nir_cannot_say_in_one_line():
-    from asnn_sim.builder import GraphBuilder
+    from asnn_sim.interop.builder import GraphBuilder
 
     net = GraphBuilder((1, 8, 8), encoding="hybrid", timesteps=4, seed=0)
     net.conv(4, 3, hybrid_analog=np.ones((4, 1, 3, 3))).neuron(leak=[0.5, 0.6, 0.7, 0.8]).maxpool(2).flatten().linear(10).readout(scale=[1, 2, 3, 4])

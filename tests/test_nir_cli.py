@@ -67,8 +67,8 @@ def test_import_simulate_energy_export_from_the_shell(tmp_path, capsys):
     (["export", "{tmp}/soft.asnn", "-o", "{tmp}/x.nir", "--format", "nir"], "cannot export to NIR exactly: node 'lif1': soft reset"),
 ])
 def test_bad_input_is_one_line_exit_1_and_writes_nothing(tmp_path, capsys, argv, message):
-    from asnn_sim.builder import GraphBuilder
-    from asnn_sim.ir import save_graph
+    from asnn_sim.interop.builder import GraphBuilder
+    from asnn_sim.graph.ir import save_graph
 
     _mlp_file(tmp_path / "m.nir")
     (tmp_path / "junk.nir").write_text("not hdf5")

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from asnn_sim.ir import GraphError
-from asnn_sim.nir_import import MAX_TIMESTEPS, import_nir
+from asnn_sim.graph.ir import GraphError
+from asnn_sim.interop.nir_import import MAX_TIMESTEPS, import_nir
 
 nir = pytest.importorskip("nir")
 
@@ -51,7 +51,7 @@ def test_a_declared_timestep_count_too_large_is_refused_before_allocating(timest
 def test_the_memory_check_counts_every_neuron_node(monkeypatch):
     import os
 
-    from asnn_sim import nir_import
+    from asnn_sim.interop import nir_import
 
     page = os.sysconf("SC_PAGE_SIZE")
     real = os.sysconf

@@ -1,6 +1,6 @@
 """Every command's --out: one job at a time, whole or absent, a dead run's leftovers no obstacle.
 
-The mechanism is asnn_sim/folders.py (tested under kill -9 in tests/test_folders.py);
+The mechanism is asnn_sim/util/folders.py (tested under kill -9 in tests/test_folders.py);
 these tests check that each command goes through it.
 """
 
@@ -12,7 +12,7 @@ import os
 import pytest
 
 from asnn_sim.app.cli import main
-from asnn_sim.folders import folder_lock
+from asnn_sim.util.folders import folder_lock
 
 
 def _err_line(capsys) -> str:

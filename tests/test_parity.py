@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from asnn_sim.data import load_dataset
-from asnn_sim.export import export_run
-from asnn_sim.parity import check_parity
+from asnn_sim.training.data import load_dataset
+from asnn_sim.interop.export import export_run
+from asnn_sim.interop.parity import check_parity
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_ann_replay_matches(trained_runs, digits):
 def test_rate_coded_replay_reports_the_training_accuracy(tmp_path, digits):
     # Both sides draw each test image's Bernoulli spikes from its own (seed, index) stream.
     from asnn_sim.sim import simulate
-    from asnn_sim.train import TrainConfig, train
+    from asnn_sim.training.train import TrainConfig, train
 
     summary = train(TrainConfig(encoding="rate", epochs=2, timesteps=4, seed=3), tmp_path / "rate", device="cpu", progress=False)
     graph = export_run(tmp_path / "rate")

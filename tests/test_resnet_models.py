@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from asnn_sim.encoding import EncoderSpec
-from asnn_sim.models import MODELS, build_model
-from asnn_sim.models.resnet import CONFIGS, ResNetSNN
-from asnn_sim.train import TrainConfig, TrainError, make_model, train
+from asnn_sim.graph.encoding import EncoderSpec
+from asnn_sim.training.models import MODELS, build_model
+from asnn_sim.training.models.resnet import CONFIGS, ResNetSNN
+from asnn_sim.training.train import TrainConfig, TrainError, make_model, train
 
 RESNETS = sorted(CONFIGS)
 FAMILIES = ("direct", "temporal", "hybrid")
@@ -283,7 +283,7 @@ def test_cache_key_of_standard_configs_is_unchanged():
 
 
 def test_registry_names_every_resnet_config():
-    from asnn_sim.models import REGISTRY
+    from asnn_sim.training.models import REGISTRY
 
-    registered = {name for name, entry in REGISTRY.items() if entry.module == "asnn_sim.models.resnet"}
+    registered = {name for name, entry in REGISTRY.items() if entry.module == "asnn_sim.training.models.resnet"}
     assert registered == set(CONFIGS)

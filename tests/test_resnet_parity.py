@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from asnn_sim.counts_schema import SLOT
-from asnn_sim.data import load_dataset
-from asnn_sim.export import export_run
-from asnn_sim.parity import check_parity
+from asnn_sim.graph.counts_schema import SLOT
+from asnn_sim.training.data import load_dataset
+from asnn_sim.interop.export import export_run
+from asnn_sim.interop.parity import check_parity
 
 # (encoding, asnn, residual): every encoding family with ASNN and plain LIF, and SEW.
 CONFIGS = [
@@ -31,7 +31,7 @@ def _label(config) -> str:
 @pytest.fixture(scope="module")
 def resnet_runs(tmp_path_factory):
     """label -> run directory of resnet-small trained briefly on digits (T=4)."""
-    from asnn_sim.train import TrainConfig, train
+    from asnn_sim.training.train import TrainConfig, train
 
     root = tmp_path_factory.mktemp("resnet-runs")
     runs = {}
@@ -84,13 +84,13 @@ def test_resnet19_at_cifar_size_builds_exports_and_replays():
     float64 with parity against the PyTorch model, and counts that add up."""
     import torch
 
-    from asnn_sim.encoding import EncoderSpec
-    from asnn_sim.export import export_resnet
-    from asnn_sim.ir import Graph
-    from asnn_sim.models import build_model
+    from asnn_sim.graph.encoding import EncoderSpec
+    from asnn_sim.interop.export import export_resnet
+    from asnn_sim.graph.ir import Graph
+    from asnn_sim.training.models import build_model
     from asnn_sim.sim import Simulator
 
-    from asnn_sim.models.calibrate import calibrate_rate
+    from asnn_sim.training.models.calibrate import calibrate_rate
 
     torch.manual_seed(0)
     encoder = EncoderSpec("hybrid", 2)

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from asnn_sim.encoding import EncoderSpec
-from asnn_sim.ir import Conv2d, Flatten, Graph, GraphError, Input, Linear, Neuron, Readout
+from asnn_sim.graph.encoding import EncoderSpec
+from asnn_sim.graph.ir import Conv2d, Flatten, Graph, GraphError, Input, Linear, Neuron, Readout
 from asnn_sim.sim import Conventions, Simulator, simulate
 from asnn_sim.sim.engine import SLOT
-from asnn_sim.torch_graph import TorchGraph, count_mismatches
+from asnn_sim.interop.torch_graph import TorchGraph, count_mismatches
 from graph_factory import build, images_for, specs
 
 CONVENTIONS = st.builds(
@@ -182,7 +182,7 @@ def test_simulator_does_not_import_torch():
     code = (
         "import sys, numpy as np\n"
         "from asnn_sim.sim import simulate\n"
-        "from asnn_sim.ir import load_graph\n"
+        "from asnn_sim.graph.ir import load_graph\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -204,7 +204,7 @@ def test_bad_inputs_are_rejected():
 def test_an_add_reading_the_input_node_classes_its_sum_per_step(encoding):
     # The input node's static type is "events"; its sum with spikes is graded on spike
     # steps and analog on analog steps, as the dense reference says.
-    from asnn_sim.ir import Add
+    from asnn_sim.graph.ir import Add
 
     T = 3
     steps = np.zeros(T, np.int64)
@@ -231,7 +231,7 @@ def test_an_add_reading_the_input_node_classes_its_sum_per_step(encoding):
 @pytest.mark.parametrize("pool", ["max", "avg"])
 def test_padded_pools_match_the_dense_reference(pool):
     # 3x3 windows, stride 2, padding 1 (Spikformer's patch stages) on a 5x5 map: 3x3 out.
-    from asnn_sim.ir import AvgPool2d, MaxPool2d
+    from asnn_sim.graph.ir import AvgPool2d, MaxPool2d
     from asnn_sim.sim.replay import layer_table
 
     T = 2

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from asnn_sim.encoding import EncoderSpec
-from asnn_sim.models import build_model
-from asnn_sim.models.calibrate import calibrate_batchnorm
-from asnn_sim.models.spikformer import CONFIGS, SpikformerConfig, SpikformerSNN, ThresholdNeurons, attention, count_parameters
-from asnn_sim.neurons import SpikingNeurons
+from asnn_sim.graph.encoding import EncoderSpec
+from asnn_sim.training.models import build_model
+from asnn_sim.training.models.calibrate import calibrate_batchnorm
+from asnn_sim.training.models.spikformer import CONFIGS, SpikformerConfig, SpikformerSNN, ThresholdNeurons, attention, count_parameters
+from asnn_sim.training.neurons import SpikingNeurons
 
 FAMILIES = ("direct", "temporal", "hybrid")
 BLOCK_NEURONS = ("q", "k", "v", "attn", "proj", "fc1", "fc2")
@@ -239,10 +239,10 @@ def test_bad_inputs_are_rejected():
 
 
 def test_registry_names_every_spikformer_config():
-    from asnn_sim.export import EXPORTERS
-    from asnn_sim.models import REGISTRY
+    from asnn_sim.interop.export import EXPORTERS
+    from asnn_sim.training.models import REGISTRY
 
-    registered = {name for name, entry in REGISTRY.items() if entry.module == "asnn_sim.models.spikformer"}
+    registered = {name for name, entry in REGISTRY.items() if entry.module == "asnn_sim.training.models.spikformer"}
     assert registered == set(CONFIGS) <= set(EXPORTERS)
 
 
@@ -263,7 +263,7 @@ def spikformer_runs(tmp_path_factory):
     One epoch over 720 images in batches of 16: 45 BatchNorm updates, enough for running
     statistics that keep every layer firing in eval mode (the test accuracy is ~0.3-0.6;
     30 epochs reach far more, see the README)."""
-    from asnn_sim.train import TrainConfig, train
+    from asnn_sim.training.train import TrainConfig, train
 
     root = tmp_path_factory.mktemp("spikformer-runs")
     runs = {}
@@ -279,14 +279,14 @@ def spikformer_runs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def digits():
-    from asnn_sim.data import load_dataset
+    from asnn_sim.training.data import load_dataset
 
     return load_dataset("digits")
 
 
 def test_exported_graph(spikformer_runs):
-    from asnn_sim.export import export_run
-    from asnn_sim.train import load_run
+    from asnn_sim.interop.export import export_run
+    from asnn_sim.training.train import load_run
 
     graph = export_run(spikformer_runs["hybrid-asnn"])
     kinds = [n.kind for n in graph.nodes]
@@ -323,8 +323,8 @@ def test_exported_graph(spikformer_runs):
 
 @pytest.mark.parametrize("config", RUNS, ids=_label)
 def test_float64_replay_is_identical(spikformer_runs, digits, config):
-    from asnn_sim.export import export_run
-    from asnn_sim.parity import check_parity
+    from asnn_sim.interop.export import export_run
+    from asnn_sim.interop.parity import check_parity
 
     run = spikformer_runs[_label(config)]
     result, report = check_parity(export_run(run), run, digits.x_test, digits.y_test, precision="float64", progress=False)
@@ -341,8 +341,8 @@ def test_float64_replay_is_identical(spikformer_runs, digits, config):
 
 @pytest.mark.parametrize("config", RUNS, ids=_label)
 def test_float32_replay_keeps_predictions(spikformer_runs, digits, config):
-    from asnn_sim.export import export_run
-    from asnn_sim.parity import check_parity
+    from asnn_sim.interop.export import export_run
+    from asnn_sim.interop.parity import check_parity
 
     run = spikformer_runs[_label(config)]
     _, report = check_parity(export_run(run), run, digits.x_test, digits.y_test, precision="float32", progress=False)
@@ -351,8 +351,8 @@ def test_float32_replay_keeps_predictions(spikformer_runs, digits, config):
 
 
 def test_ann_twin_replay_matches(spikformer_runs, digits):
-    from asnn_sim.export import export_run
-    from asnn_sim.parity import check_parity
+    from asnn_sim.interop.export import export_run
+    from asnn_sim.interop.parity import check_parity
 
     run = spikformer_runs["ann"]
     _, report = check_parity(export_run(run), run, digits.x_test, digits.y_test, precision="float64", progress=False)
@@ -362,9 +362,9 @@ def test_ann_twin_replay_matches(spikformer_runs, digits):
 @pytest.mark.parametrize("label", ["hybrid-asnn", "temporal-lif", "ann"])
 @pytest.mark.parametrize("graded", ["mac", "expand"])
 def test_counts_of_the_trained_model_equal_brute_force(spikformer_runs, digits, label, graded):
-    from asnn_sim.export import export_run
+    from asnn_sim.interop.export import export_run
     from asnn_sim.sim import Conventions, Simulator
-    from asnn_sim.torch_graph import TorchGraph, count_mismatches
+    from asnn_sim.interop.torch_graph import TorchGraph, count_mismatches
 
     graph = export_run(spikformer_runs[label])
     enc = graph.input.encoder
@@ -401,10 +401,10 @@ def test_spikformer_4_384_at_cifar_size_builds_exports_and_replays():
     """The full Spikformer-4-384 (10 classes, 3x32x32, T = 4): export, replay two encoded
     random samples in float64 spike for spike against PyTorch; weights and dense MACs
     against the layout's hand counts."""
-    from asnn_sim.counts_schema import SLOT
-    from asnn_sim.export import export_spikformer
-    from asnn_sim.ir import Graph
-    from asnn_sim.models.calibrate import calibrate_rate
+    from asnn_sim.graph.counts_schema import SLOT
+    from asnn_sim.interop.export import export_spikformer
+    from asnn_sim.graph.ir import Graph
+    from asnn_sim.training.models.calibrate import calibrate_rate
     from asnn_sim.sim import Simulator
 
     torch.manual_seed(0)

@@ -9,7 +9,7 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
-from asnn_sim.ir import Flatten, Graph, Input, Linear, Neuron, Readout
+from asnn_sim.graph.ir import Flatten, Graph, Input, Linear, Neuron, Readout
 from asnn_sim.sim.replay import frame_input, image_input, replay
 from asnn_sim.sim.shards import MappedArray, ReplayInput
 

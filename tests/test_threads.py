@@ -1,4 +1,4 @@
-"""A replay leaves torch's thread count alone (asnn_sim/threads.py says why it matters)."""
+"""A replay leaves torch's thread count alone (asnn_sim/util/threads.py says why it matters)."""
 
 import os
 import subprocess
@@ -36,7 +36,7 @@ print(os.environ.get("OMP_WAIT_POLICY"), torch.get_num_threads(), numba.get_num_
 
 def _clean_environment() -> dict:
     """This environment without thread settings (another test or a Dask worker may have set some)."""
-    from asnn_sim.threads import THREAD_VARIABLES, WAIT_POLICY
+    from asnn_sim.util.threads import THREAD_VARIABLES, WAIT_POLICY
 
     return {k: v for k, v in os.environ.items() if k not in (*THREAD_VARIABLES, *WAIT_POLICY)}
 
@@ -68,7 +68,7 @@ def test_a_training_run_records_the_thread_count_it_was_given(tmp_path):
 
 
 def test_workers_share_the_cores():
-    from asnn_sim.threads import worker_environment
+    from asnn_sim.util.threads import worker_environment
 
     assert worker_environment(2, cores=8)["OMP_NUM_THREADS"] == "4"
     assert worker_environment(3, cores=8)["OMP_NUM_THREADS"] == "2"  # 3 x 2 <= 8
@@ -78,7 +78,7 @@ def test_workers_share_the_cores():
 
 
 def test_a_benchmark_contender_starts_without_the_users_thread_settings(monkeypatch):
-    from asnn_sim.threads import stock_environment
+    from asnn_sim.util.threads import stock_environment
 
     for name, value in {"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "OMP_WAIT_POLICY": "active",
                         "GOMP_SPINCOUNT": "0", "MALLOC_ARENA_MAX": "2", "ASNN_DATA_DIR": "/data"}.items():

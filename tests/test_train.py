@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from asnn_sim.app.cli import main
-from asnn_sim.data import load_dataset
-from asnn_sim.train import TrainConfig, TrainError, evaluate, load_run, train
+from asnn_sim.training.data import load_dataset
+from asnn_sim.training.train import TrainConfig, TrainError, evaluate, load_run, train
 
 QUICK = dict(dataset="digits", limit=240, epochs=2, batch_size=64, timesteps=3)
 METRICS = ["epoch", "lr", "train_loss", "train_accuracy", "test_loss", "test_accuracy"]

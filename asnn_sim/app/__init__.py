@@ -8,15 +8,15 @@ The code is in three layers; each imports only from the layers below it::
          |         (beside it, also on top: asnn_sim.api, the same steps as Python functions)
          v
     hw_models      the energy model and hardware profiles; from asnn_sim it imports only the
-         |         counts contract (asnn_sim.counts_schema, and the node-kind registry
-         |         asnn_sim.nodes), never torch or numba
+         |         counts contract (asnn_sim.graph.counts_schema, and the node-kind registry
+         |         asnn_sim.graph.nodes), never torch or numba
          v
     asnn_sim       core: ir, sim/, counts_schema, encoding, data (no torch), and the torch
                    side: neurons, models/, train, export, torch_graph, parity
 
 Nothing in core or ``hw_models`` imports ``asnn_sim.app`` or ``asnn_sim.api`` (the
 package's ``__init__`` offers ``asnn_sim.api`` lazily, on first use); core imports nothing from
-``hw_models``; ``asnn_sim.sim`` and ``asnn_sim.ir`` import no torch.
+``hw_models``; ``asnn_sim.sim`` and ``asnn_sim.graph.ir`` import no torch.
 ``tests/test_layering.py`` checks these rules on every module's import statements and
 names the module and the import that breaks one.
 

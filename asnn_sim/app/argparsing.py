@@ -5,7 +5,7 @@
 * A usage error is one line, ``asnn: error: <message> (see asnn CMD --help)``, exit code
   1; a handler's ``ValueError`` (bad input) becomes ``asnn: error: <message>``, exit 1.
   A misspelt choice (command, model, encoding, ...) gets "did you mean ...?".
-* ``--out DIR`` is where a command writes, through :func:`asnn_sim.folders.output_folder`:
+* ``--out DIR`` is where a command writes, through :func:`asnn_sim.util.folders.output_folder`:
   one job at a time (a second gets one line naming the first), an existing, non-empty
   ``DIR`` refused before any work unless ``--force``, which replaces only the command's
   own files, and ``DIR`` appearing whole or not at all. ``--quiet`` turns progress bars off.
@@ -17,12 +17,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from asnn_sim.names import did_you_mean
+from asnn_sim.util.names import did_you_mean
 
 # Flags default to SUPPRESS where a handler must tell "given" from "defaulted" (resume needs it).
 S = argparse.SUPPRESS
 
-#: --data-dir's help, the same for every command that reads a dataset (asnn_sim.data).
+#: --data-dir's help, the same for every command that reads a dataset (asnn_sim.training.data).
 DATA_DIR_HELP = ("folder with the dataset files, never downloaded (default: $ASNN_DATA_DIR; for fashion-mnist also "
                  "/usr/share/datasets/fashion-mnist, where Debian's package dataset-fashion-mnist puts it; digits needs none)")
 
@@ -94,14 +94,14 @@ def check_output_file(path: Path, force: bool) -> None:
 
 
 def add_threads_flag(p: argparse.ArgumentParser) -> None:
-    """``--threads N``: torch's and Numba's CPU threads in this process (:mod:`asnn_sim.threads`)."""
+    """``--threads N``: torch's and Numba's CPU threads in this process (:mod:`asnn_sim.util.threads`)."""
     p.add_argument("--threads", type=positive_int, metavar="N",
                    help="CPU threads for torch and Numba (default: every core); with several jobs on one machine, "
                         "give each cores/jobs (docs/scale.md)")
 
 
 def add_cluster_flags(p: argparse.ArgumentParser) -> None:
-    """``--workers N`` / ``--scheduler ADDRESS``: run on Dask (:mod:`asnn_sim.cluster`), plus ``--threads``."""
+    """``--workers N`` / ``--scheduler ADDRESS``: run on Dask (:mod:`asnn_sim.scale.cluster`), plus ``--threads``."""
     p.add_argument("--workers", type=positive_int, metavar="N",
                    help="run on a local Dask cluster of N worker processes, cores/N threads each "
                         "(needs pip install 'asnn-sim[cluster]'; docs/scale.md)")

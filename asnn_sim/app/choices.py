@@ -4,15 +4,15 @@
 numba, pandas, matplotlib, pyarrow or scikit-learn (``tests/test_cli_conventions.py``
 checks every command); it does not import numpy either (a third of the time budget).
 
-* From light modules: :data:`asnn_sim.models.MODEL_NAMES` (the registry imports a
-  model's builders on first use), :data:`asnn_sim.models.SURROGATE_NAMES`,
-  :data:`asnn_sim.models.RESIDUALS`, :data:`asnn_sim.models.POOLS` and
-  :data:`asnn_sim.counts_schema.CONVENTIONS`.
+* From light modules: :data:`asnn_sim.training.models.MODEL_NAMES` (the registry imports a
+  model's builders on first use), :data:`asnn_sim.training.models.SURROGATE_NAMES`,
+  :data:`asnn_sim.training.models.RESIDUALS`, :data:`asnn_sim.training.models.POOLS` and
+  :data:`asnn_sim.graph.counts_schema.CONVENTIONS`.
 * Read without importing the module that owns them, so each keeps one source of truth:
   hardware profile names from the ``hw_models/profiles/*.toml`` file listing, and
   literal constants and dataclass field defaults parsed (``ast``) from the owner's
   source: datasets, encodings and thresholds (modules that import numpy), the neuron
-  resets (torch), the training devices and :class:`~asnn_sim.train.TrainConfig` defaults (torch), the Dampfhoffer
+  resets (torch), the training devices and :class:`~asnn_sim.training.train.TrainConfig` defaults (torch), the Dampfhoffer
   band (``hw_models``, pandas). A non-literal value there fails loudly, and
   ``tests/test_cli_conventions.py`` compares every value read here with the imported one.
 """
@@ -26,8 +26,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from asnn_sim.counts_schema import CONVENTIONS
-from asnn_sim.models import MODEL_NAMES, POOLS, RESIDUALS, SURROGATE_NAMES
+from asnn_sim.graph.counts_schema import CONVENTIONS
+from asnn_sim.training.models import MODEL_NAMES, POOLS, RESIDUALS, SURROGATE_NAMES
 
 __all__ = [
     "CONVENTIONS",
@@ -99,14 +99,14 @@ def dataclass_defaults(module: str, cls: str) -> dict[str, Any]:
 
 @functools.cache
 def train_defaults() -> SimpleNamespace:
-    """The defaults of :class:`asnn_sim.train.TrainConfig` (``d.model``, ``d.epochs``, ...)."""
-    return SimpleNamespace(**dataclass_defaults("asnn_sim.train", "TrainConfig"))
+    """The defaults of :class:`asnn_sim.training.train.TrainConfig` (``d.model``, ``d.epochs``, ...)."""
+    return SimpleNamespace(**dataclass_defaults("asnn_sim.training.train", "TrainConfig"))
 
 
 @functools.cache
 def train_devices() -> tuple[str, ...]:
-    """:data:`asnn_sim.train.DEVICES`."""
-    return tuple(literal("asnn_sim.train", "DEVICES"))
+    """:data:`asnn_sim.training.train.DEVICES`."""
+    return tuple(literal("asnn_sim.training.train", "DEVICES"))
 
 
 @functools.cache
@@ -122,7 +122,7 @@ def profile_names() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in folder.glob("*.toml")))
 
 
-DATASETS: tuple[str, ...] = tuple(literal("asnn_sim.data", "DATASETS"))
-ENCODINGS: tuple[str, ...] = tuple(literal("asnn_sim.encoding", "ENCODINGS"))
-THRESHOLD_KINDS: tuple[str, ...] = tuple(literal("asnn_sim.encoding", "THRESHOLD_KINDS"))
-RESETS: tuple[str, ...] = tuple(literal("asnn_sim.neurons", "RESETS"))
+DATASETS: tuple[str, ...] = tuple(literal("asnn_sim.training.data", "DATASETS"))
+ENCODINGS: tuple[str, ...] = tuple(literal("asnn_sim.graph.encoding", "ENCODINGS"))
+THRESHOLD_KINDS: tuple[str, ...] = tuple(literal("asnn_sim.graph.encoding", "THRESHOLD_KINDS"))
+RESETS: tuple[str, ...] = tuple(literal("asnn_sim.training.neurons", "RESETS"))

@@ -22,7 +22,8 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from asnn_sim import __version__, allocator, threads
+from asnn_sim import __version__
+from asnn_sim.util import allocator, threads
 from asnn_sim.app import choices
 from asnn_sim.app.argparsing import DATA_DIR_HELP, S, add_cluster_flags, add_threads_flag, check_output_file
 from asnn_sim.app.argparsing import Formatter as _Formatter
@@ -106,8 +107,8 @@ def add_train_parser(sub) -> None:
 def run_train(args: argparse.Namespace) -> None:
     import os
 
-    from asnn_sim import ddp
-    from asnn_sim.train import TrainConfig, TrainError, train
+    from asnn_sim.training import ddp
+    from asnn_sim.training.train import TrainConfig, TrainError, train
 
     # Under torchrun every process runs this command; WORLD_SIZE > 1 makes it data-parallel.
     world = ddp.world_from_env(os.environ)
@@ -177,15 +178,15 @@ def add_export_parser(sub) -> None:
 
 
 def run_export(args: argparse.Namespace) -> None:
-    from asnn_sim.export import export_run
-    from asnn_sim.ir import load_graph, save_graph
+    from asnn_sim.interop.export import export_run
+    from asnn_sim.graph.ir import load_graph, save_graph
 
     check_output_file(args.output, args.force)
     if args.run.is_file() and args.run.suffix != ".asnn":
         raise ValueError(f"{args.run} is a file, not a run directory (nor a .asnn graph file)")
     graph = load_graph(args.run) if args.run.is_file() else export_run(args.run)
     if args.format == "nir":
-        from asnn_sim.nir_export import write_nir
+        from asnn_sim.interop.nir_export import write_nir
 
         write_nir(graph, args.output, dt=args.dt)
     else:
@@ -253,9 +254,9 @@ def add_simulate_parser(sub) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> None:
-    from asnn_sim.cluster import ClusterSpec
-    from asnn_sim.folders import output_folder
-    from asnn_sim.ir import load_graph
+    from asnn_sim.scale.cluster import ClusterSpec
+    from asnn_sim.util.folders import output_folder
+    from asnn_sim.graph.ir import load_graph
     from asnn_sim.sim import Conventions
     from asnn_sim.sim.replay import OUTPUT_FILES
 
@@ -277,12 +278,12 @@ def run_simulate(args: argparse.Namespace) -> None:
         graph, stream, labels, source = _replay_source(graph, args)
         report = None
         if args.check_parity:
-            from asnn_sim.parity import check_parity
+            from asnn_sim.interop.parity import check_parity
 
             images = stream.array[: stream.n]
             result, report = check_parity(graph, args.check_parity, images, labels, **settings)
         elif cluster.active:
-            from asnn_sim.cluster import connect, replay_sharded
+            from asnn_sim.scale.cluster import connect, replay_sharded
 
             with connect(cluster) as client:
                 result, report = replay_sharded(client, graph, stream, labels, **settings)
@@ -308,8 +309,8 @@ def _replay_source(graph, args):
     from asnn_sim.sim.replay import frame_input, image_input
 
     if args.inputs is not None and not graph.input.encoder:
-        from asnn_sim.frames import load_frames
-        from asnn_sim.ir import retimed
+        from asnn_sim.graph.frames import load_frames
+        from asnn_sim.graph.ir import retimed
 
         if not args.layout:
             raise ValueError("--inputs needs --layout TN (frames are (T, N, ...)) or NT ((N, T, ...)) for a graph without an encoder")
@@ -318,7 +319,7 @@ def _replay_source(graph, args):
         source = {"name": "frames", "file": str(args.inputs), "layout": args.layout}
         stream = frame_input(graph, frames, args.layout, limit=args.limit)
     elif args.inputs is not None:
-        from asnn_sim.frames import load_images
+        from asnn_sim.graph.frames import load_images
 
         if args.layout:
             raise ValueError(f"{args.graph} encodes images itself ({graph.input.encoder['name']} coding): "
@@ -327,7 +328,7 @@ def _replay_source(graph, args):
         source = {"name": "images", "file": str(args.inputs)}
         stream = image_input(graph, images, limit=args.limit)
     else:
-        from asnn_sim.data import load_dataset
+        from asnn_sim.training.data import load_dataset
 
         dataset_name = args.dataset or graph.metadata.get("dataset")
         if not dataset_name:
@@ -463,7 +464,7 @@ def run_compare(args: argparse.Namespace) -> None:
 
     from asnn_sim.app.pipeline import parse_seeds, prepare_seeds
     from asnn_sim.app.report import build_report
-    from asnn_sim.train import TrainConfig
+    from asnn_sim.training.train import TrainConfig
     from asnn_sim.app.energy_cli import hw_names
 
     start = time.perf_counter()
@@ -488,15 +489,15 @@ def run_compare(args: argparse.Namespace) -> None:
     if args.ann:
         configs.append(TrainConfig(ann=True, **common))
     from asnn_sim.app.report import REPORT_FILES
-    from asnn_sim.cluster import ClusterSpec
-    from asnn_sim.folders import output_folder
+    from asnn_sim.scale.cluster import ClusterSpec
+    from asnn_sim.util.folders import output_folder
 
     cluster = ClusterSpec(args.workers, args.scheduler)
     options = dict(device=args.device, limit=args.limit, progress=not args.quiet)
     # Locked and checked before training anything; the report appears (or is replaced) whole.
     with output_folder(args.out, REPORT_FILES, force=force, hint="pass --force to overwrite the report") as stage:
         if cluster.active:
-            from asnn_sim.cluster import connect, worker_count
+            from asnn_sim.scale.cluster import connect, worker_count
 
             with connect(cluster) as client:
                 print(f"running {len(configs) * len(seeds)} train/replay jobs on {worker_count(client)} Dask workers")

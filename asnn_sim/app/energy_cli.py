@@ -351,7 +351,7 @@ def hw_names(hw: str | None) -> list[str]:
 def check_profile_name(name: str) -> str:
     """``name`` if it is a shipped profile or a path; else :class:`~hw_models.EnergyError`
     with the closest shipped name."""
-    from asnn_sim.names import unknown_name
+    from asnn_sim.util.names import unknown_name
     from hw_models import EnergyError
 
     shipped = choices.profile_names()
@@ -388,7 +388,7 @@ def run_energy(args: argparse.Namespace) -> None:
     """
     from contextlib import nullcontext
 
-    from asnn_sim.folders import output_folder
+    from asnn_sim.util.folders import output_folder
     from hw_models.run import OUTPUT_FILES, write_outputs
     from hw_models.run import run_energy as estimate_energy
 

@@ -1,7 +1,7 @@
 """``asnn import``: a NIR graph from another framework to a ``.asnn`` graph file.
 
-The conversion itself is :mod:`asnn_sim.nir_import`; the other direction is ``asnn
-export --format nir`` (:mod:`asnn_sim.nir_export`). The parser is built without
+The conversion itself is :mod:`asnn_sim.interop.nir_import`; the other direction is ``asnn
+export --format nir`` (:mod:`asnn_sim.interop.nir_export`). The parser is built without
 importing nir, numpy or torch.
 """
 
@@ -65,8 +65,8 @@ def add_import_parser(sub) -> None:
 
 
 def run_import(args: argparse.Namespace) -> None:
-    from asnn_sim.ir import save_graph
-    from asnn_sim.nir_import import import_nir
+    from asnn_sim.graph.ir import save_graph
+    from asnn_sim.interop.nir_import import import_nir
 
     check_output_file(args.output, args.force)
     given = {k: v for k, v in (("dt", args.dt), ("timesteps", args.timesteps)) if v is not None}

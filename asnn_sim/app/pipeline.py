@@ -1,7 +1,7 @@
 """Train -> export -> simulate for several encodings (and seeds), reusing earlier results from a cache.
 
 Each model lives in ``CACHE/<model>-<dataset>-<label>-T<T>-<hash>/`` where the hash is
-over its full :class:`~asnn_sim.train.TrainConfig` (the seed included), so a cached run
+over its full :class:`~asnn_sim.training.train.TrainConfig` (the seed included), so a cached run
 is reused exactly when the configuration matches. Inside: the run files, ``model.asnn``
 and a ``counts-*`` folder per replay setting. An interrupted run resumes from its
 checkpoint. :func:`prepare_seeds` repeats :func:`prepare_models` for several seeds.
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:  # imported where used, so that importing this module stays cheap (`asnn --help`)
     from asnn_sim.sim.engine import Conventions
-    from asnn_sim.train import TrainConfig
+    from asnn_sim.training.train import TrainConfig
 
 DEFAULT_CACHE = Path(".asnn-cache")
 #: Seeds that ``asnn compare`` and ``asnn demo`` train by default.
@@ -112,7 +112,7 @@ def run_dir_for(config: TrainConfig, cache: str | Path) -> Path:
 
 def train_cached(config: TrainConfig, cache: str | Path, *, device: str = "auto", progress: bool = True, log: Callable[[str], None] = print) -> Path:
     """Train ``config`` unless an identical finished run is cached; returns the run directory."""
-    from asnn_sim.train import TrainConfig, train
+    from asnn_sim.training.train import TrainConfig, train
 
     run = run_dir_for(config, cache)
     if (run / "summary.json").is_file() and (run / "model.pt").is_file():
@@ -129,8 +129,8 @@ def train_cached(config: TrainConfig, cache: str | Path, *, device: str = "auto"
 
 def export_cached(run: Path, log: Callable[[str], None] = print) -> Path:
     """``run/model.asnn``, re-exported when missing or older than the weights."""
-    from asnn_sim.export import export_run
-    from asnn_sim.ir import save_graph
+    from asnn_sim.interop.export import export_run
+    from asnn_sim.graph.ir import save_graph
 
     path = run / "model.asnn"
     if not path.is_file() or path.stat().st_mtime < (run / "model.pt").stat().st_mtime:
@@ -168,11 +168,11 @@ def simulate_cached(
     log: Callable[[str], None] = print,
 ) -> Path:
     """Replay the dataset the run was trained on; reuse a replay made with the same settings."""
-    from asnn_sim.data import load_dataset
-    from asnn_sim.ir import load_graph
+    from asnn_sim.training.data import load_dataset
+    from asnn_sim.graph.ir import load_graph
     from asnn_sim.sim import simulate
     from asnn_sim.sim.engine import Conventions
-    from asnn_sim.train import TrainConfig
+    from asnn_sim.training.train import TrainConfig
 
     conventions = conventions or Conventions()
     out = replay_dir_for(run, split=split, limit=limit, precision=precision, conventions=conventions)
@@ -187,7 +187,7 @@ def simulate_cached(
     if limit:
         images, labels = images[:limit], labels[:limit]
     if check_parity:
-        from asnn_sim.parity import check_parity as parity
+        from asnn_sim.interop.parity import check_parity as parity
 
         result, report = parity(graph, run, images, labels, precision=precision, conventions=conventions, progress=progress)
         log(f"  {report.describe()}")
@@ -204,7 +204,7 @@ def _current_schema(summary: Path) -> bool:
     replayed again: e.g. schema 2 had no encoder rows)."""
     import json
 
-    from asnn_sim.counts_schema import SCHEMA_VERSION
+    from asnn_sim.graph.counts_schema import SCHEMA_VERSION
 
     try:
         return json.loads(summary.read_text()).get("schema_version") == SCHEMA_VERSION
@@ -240,7 +240,7 @@ def prepare_models(
         Training device; replay only the first ``limit`` test samples; simulator
         arithmetic and counting conventions; compare with PyTorch; progress output.
     client : distributed.Client, optional
-        Run each configuration as one job on this Dask cluster (:func:`asnn_sim.cluster.map_jobs`);
+        Run each configuration as one job on this Dask cluster (:func:`asnn_sim.scale.cluster.map_jobs`);
         the results come back in the order of ``configs``.
 
     Returns
@@ -255,7 +255,7 @@ def prepare_models(
         raise ValueError(f"labels must be unique, got {labels}; pass labels= to tell models apart")
     settings = dict(device=device, limit=limit, precision=precision, conventions=conventions, check_parity=check_parity)
     if client is not None:
-        from asnn_sim.cluster import map_jobs
+        from asnn_sim.scale.cluster import map_jobs
 
         # Each model's train -> export -> replay is one job; the cache keys are the same, so
         # what a worker finds cached it reuses, and what it makes the next run finds.

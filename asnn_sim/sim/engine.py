@@ -1,9 +1,9 @@
 """Event-driven replay of a graph, timestep by timestep, with exact operation counts.
 
-:class:`Simulator` compiles a :class:`~asnn_sim.ir.Graph` once and then runs batches of
+:class:`Simulator` compiles a :class:`~asnn_sim.graph.ir.Graph` once and then runs batches of
 encoded frames: for each timestep, for each node in order, the node's kind runs one
 Numba kernel over all samples of the batch (parallel over samples). What a kind does
-at compile time and in a step lives in its module in :mod:`asnn_sim.nodes`; this engine
+at compile time and in a step lives in its module in :mod:`asnn_sim.graph.nodes`; this engine
 only orders the work, hands out buffers and collects the counts. Spikes travel as
 event lists and currents as dense buffers; see :mod:`asnn_sim.sim.kernels`.
 
@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asnn_sim.counts_schema import CONVENTIONS, SLOT, count_names
-from asnn_sim.encoding import frame_kinds_of
-from asnn_sim.ir import Graph
+from asnn_sim.graph.counts_schema import CONVENTIONS, SLOT, count_names
+from asnn_sim.graph.encoding import frame_kinds_of
+from asnn_sim.graph.ir import Graph
 from asnn_sim.sim import kernels as K
-from asnn_sim.threads import torch_threads_kept
+from asnn_sim.util.threads import torch_threads_kept
 
 COUNTS = count_names()
 PRECISIONS = {"float32": np.float32, "float64": np.float64}
@@ -107,7 +107,7 @@ class _Pool:
 
 
 class CompileContext:
-    """What a node's :meth:`~asnn_sim.nodes.base.Node.compile` may use.
+    """What a node's :meth:`~asnn_sim.graph.nodes.base.Node.compile` may use.
 
     Attributes
     ----------
@@ -197,7 +197,7 @@ class CompileContext:
 
 
 class StepContext:
-    """What a node's :meth:`~asnn_sim.nodes.base.Node.step` may use; one per batch, updated per call.
+    """What a node's :meth:`~asnn_sim.graph.nodes.base.Node.step` may use; one per batch, updated per call.
 
     Attributes
     ----------
@@ -311,7 +311,7 @@ class Simulator:
 
         For an ANN graph pass the images with a leading axis of 1. ``frame_kinds``
         (``"binary"``/``"analog"`` per step) overrides the encoder's; for supplied frames
-        without it each step is classified from this batch (:func:`~asnn_sim.encoding.frame_kinds_of`),
+        without it each step is classified from this batch (:func:`~asnn_sim.graph.encoding.frame_kinds_of`),
         so pass the kinds of the whole dataset to keep counts independent of batching.
         """
         T = self.timesteps

@@ -3,7 +3,7 @@
 :func:`simulate` (images through the graph's encoder) and :func:`simulate_frames`
 (supplied frames, e.g. for graphs imported from NIR) are the Python entry points behind
 ``asnn simulate``; they return a :class:`SimResult` whose tables follow
-:mod:`asnn_sim.counts_schema`.
+:mod:`asnn_sim.graph.counts_schema`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from asnn_sim import __version__, atomic
-from asnn_sim.counts_schema import SCHEMA_VERSION
-from asnn_sim.encoding import EncoderSpec
-from asnn_sim.ir import Graph
-from asnn_sim.progress import progress as make_progress
+from asnn_sim import __version__
+from asnn_sim.util import atomic
+from asnn_sim.graph.counts_schema import SCHEMA_VERSION
+from asnn_sim.graph.encoding import EncoderSpec
+from asnn_sim.graph.ir import Graph
+from asnn_sim.util.progress import progress as make_progress
 from asnn_sim.sim.engine import COUNTS, SLOT, BatchResult, Conventions, Simulator
 from asnn_sim.sim.shards import (ReplayInput, ShardCounts, binary_steps, check_replay_request, merge_shards, replay_range,
                                  step_kinds)
@@ -60,10 +61,10 @@ class SimResult:
     def save(self, out: str | Path) -> None:
         """Write the tables (Parquet and CSV) and ``summary.json`` as folder ``out``, all at once.
 
-        The folder appears complete or not at all (:func:`asnn_sim.folders.output_folder`);
+        The folder appears complete or not at all (:func:`asnn_sim.util.folders.output_folder`);
         earlier results in it are replaced, other files kept.
         """
-        from asnn_sim.folders import output_folder
+        from asnn_sim.util.folders import output_folder
 
         with output_folder(out, OUTPUT_FILES, force=True) as stage:
             self.write(stage)
@@ -71,12 +72,12 @@ class SimResult:
     def write(self, folder: str | Path) -> None:
         """Write the tables, ``summary.json`` and, last, ``manifest.json`` into an existing ``folder``.
 
-        The manifest (:mod:`asnn_sim.counts_schema`) ties the files to one replay: a reader
+        The manifest (:mod:`asnn_sim.graph.counts_schema`) ties the files to one replay: a reader
         refuses a folder whose files do not match it.
         """
         import uuid
 
-        from asnn_sim.counts_schema import write_manifest
+        from asnn_sim.graph.counts_schema import write_manifest
 
         folder = Path(folder)
         for name in ("counts", "per_sample", "layers"):
@@ -107,7 +108,7 @@ class ReplayFacts:
 def layer_table(sim: Simulator | ReplayFacts) -> pd.DataFrame:
     """Static facts of every counted node (``layers`` table of the counts schema).
 
-    Each kind supplies its own facts (:meth:`asnn_sim.nodes.base.Node.facts`); the
+    Each kind supplies its own facts (:meth:`asnn_sim.graph.nodes.base.Node.facts`); the
     columns a kind does not set are 0 (or empty).
     """
     import pandas as pd
@@ -176,7 +177,7 @@ def simulate(
         from its own stream seeded with ``(seed, sample index)``, so results do not
         depend on ``batch_size``.
     progress : bool
-        Show progress: a bar on a terminal, plain lines otherwise (:mod:`asnn_sim.progress`).
+        Show progress: a bar on a terminal, plain lines otherwise (:mod:`asnn_sim.util.progress`).
     on_batch : callable, optional
         ``on_batch(frames, labels, result)`` after each batch (used by the parity check).
     record_spikes : bool
@@ -225,7 +226,7 @@ def simulate_frames(
     Parameters
     ----------
     graph : Graph
-        Its timesteps must equal the frames' T (see :func:`asnn_sim.ir.retimed`).
+        Its timesteps must equal the frames' T (see :func:`asnn_sim.graph.ir.retimed`).
     frames : numpy.ndarray
         ``(T, N, *input_shape)`` with ``layout="TN"`` or ``(N, T, *input_shape)`` with
         ``"NT"``; may be a memory map (only one batch is read at a time). A step is binary
@@ -283,7 +284,7 @@ def replay(
     """Replay ``stream`` (from :func:`image_input` or :func:`frame_input`) in this process.
 
     The loop behind :func:`simulate` and :func:`simulate_frames`: all samples as one
-    shard (:func:`asnn_sim.cluster.replay_sharded` runs many shards on Dask workers).
+    shard (:func:`asnn_sim.scale.cluster.replay_sharded` runs many shards on Dask workers).
     Parameters as in :func:`simulate`.
     """
     n = stream.n

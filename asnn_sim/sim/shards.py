@@ -6,7 +6,7 @@ encoder draws from a stream keyed by the sample's index, not by its batch). So a
 of the samples into ranges, replayed anywhere and merged by :func:`merge_shards`, gives
 the same tables, bit for bit, as one pass over all of them. :func:`replay_range` is the
 one batch loop; the single-process replay (:mod:`asnn_sim.sim.replay`) runs it over all
-samples and :mod:`asnn_sim.cluster` over shards on Dask workers.
+samples and :mod:`asnn_sim.scale.cluster` over shards on Dask workers.
 
 :class:`ReplayInput` says what is replayed and ships to a worker cheaply: a
 memory-mapped ``.npy`` travels as its file name and offset (each worker maps the file
@@ -22,8 +22,8 @@ from typing import Callable
 
 import numpy as np
 
-from asnn_sim.encoding import EncoderSpec, frame_kinds_of
-from asnn_sim.ir import Graph
+from asnn_sim.graph.encoding import EncoderSpec, frame_kinds_of
+from asnn_sim.graph.ir import Graph
 from asnn_sim.sim.engine import COUNTS, BatchResult, Conventions, Simulator
 
 

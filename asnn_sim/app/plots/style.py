@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from hw_models import COMPONENTS  # energy components, in stacking order (bottom to top)
-from asnn_sim.atomic import atomic_path
+from asnn_sim.util.atomic import atomic_path
 
 __all__ = ["DPI", "ANN_COLOR", "COMPONENTS", "COMPONENT_COLORS", "COMPONENT_LABELS", "encoding_colors", "energy_unit",
            "format_energy"]

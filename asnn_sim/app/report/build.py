@@ -9,7 +9,8 @@ from typing import Callable
 
 import pandas as pd
 
-from asnn_sim import __version__, atomic
+from asnn_sim import __version__
+from asnn_sim.util import atomic
 from asnn_sim.app import plots
 from asnn_sim.app.pipeline import ModelArtifacts
 from asnn_sim.app.report.markdown import _summary_markdown, headline, headline_markdown, ratio_table

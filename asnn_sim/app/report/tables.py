@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from asnn_sim.counts_schema import ENCODER_COUNTS, count_names
-from asnn_sim.nodes import KINDS
+from asnn_sim.graph.counts_schema import ENCODER_COUNTS, count_names
+from asnn_sim.graph.nodes import KINDS
 from asnn_sim.app.pipeline import ModelArtifacts
 
 COUNTS = count_names()
@@ -385,9 +385,9 @@ def raster_data(artifact: ModelArtifacts, sample: int = 0) -> list[tuple]:
     layer's spikes are ``(T, n_neurons)`` booleans. :func:`plots.plot_spike_raster` draws
     the input as images.
     """
-    from asnn_sim.data import load_dataset
-    from asnn_sim.encoding import EncoderSpec
-    from asnn_sim.ir import load_graph
+    from asnn_sim.training.data import load_dataset
+    from asnn_sim.graph.encoding import EncoderSpec
+    from asnn_sim.graph.ir import load_graph
     from asnn_sim.sim import Simulator
 
     graph = load_graph(artifact.graph_path)
