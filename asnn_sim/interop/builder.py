@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
@@ -87,6 +86,8 @@ from asnn_sim.graph.ir import (
 )
 from asnn_sim.graph.nodes import Attention, CubaNeuron, TokenLinear
 from asnn_sim.graph.nodes.base import CURRENT, fail, pair
+from asnn_sim.interop.neuron_mappings import snntorch_leaky, snntorch_synaptic, spikingjelly_cuba_lif, spikingjelly_lif
+from asnn_sim.interop.parameters import Named, as_floats, as_number, fold_bn, stack_bias, synaptic_weights
 
 __all__ = ["GraphBuilder", "fold_bn", "snntorch_leaky", "snntorch_synaptic", "spikingjelly_cuba_lif", "spikingjelly_lif"]
 
@@ -104,326 +105,6 @@ PREFIX = {
     "flatten": "flatten",
     "add": "add",
 }
-
-# BatchNorm field names: ours, and PyTorch's state_dict keys.
-_BN_KEYS = {
-    "gamma": "gamma", "weight": "gamma",
-    "beta": "beta", "bias": "beta",
-    "mean": "mean", "running_mean": "mean",
-    "var": "var", "running_var": "var",
-    "eps": "eps",
-}
-
-
-def fold_bn(weight, bias, gamma, beta, mean, var, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
-    """Fold an inference-mode BatchNorm into the layer before it.
-
-    Per output channel ``c``: ``s = gamma / sqrt(var + eps)``, ``W'[c] = W[c] * s``,
-    ``b'[c] = (b[c] - mean[c]) * s + beta[c]``, so ``W' x + b' == BN(W x + b)``.
-    :func:`asnn_sim.interop.export.fold_batchnorm` applies the same rule to trained torch layers, in torch.
-
-    Parameters
-    ----------
-    weight : array_like
-        ``(C_out, ...)``, e.g. ``(C_out, C_in, kh, kw)`` or ``(out, in)``.
-    bias : array_like or None
-        ``(C_out,)``; None for a layer without bias.
-    gamma, beta, mean, var : array_like
-        ``(C_out,)`` each: BatchNorm's weight, bias, running mean and running variance.
-    eps : float
-
-    Returns
-    -------
-    weight, bias : numpy.ndarray
-        float64.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> w, b = fold_bn(np.ones((2, 3)), None, gamma=[2.0, 1.0], beta=[0.0, 1.0], mean=[1.0, 0.0], var=[3.0, 0.0], eps=1.0)
-    >>> w.tolist(), b.tolist()
-    ([[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]], [-1.0, 1.0])
-    """
-    w = np.asarray(weight, dtype=np.float64)
-    b = np.zeros(w.shape[0]) if bias is None else np.asarray(bias, dtype=np.float64)
-    stats = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in dict(gamma=gamma, beta=beta, mean=mean, var=var).items()}
-    for k, v in stats.items():
-        if v.shape != (w.shape[0],):
-            raise ValueError(f"BatchNorm {k} has {v.size} values, expected one per output channel ({w.shape[0]})")
-    if not float(eps) >= 0:
-        raise ValueError(f"BatchNorm eps must be >= 0, got {eps!r}")
-    if (stats["var"] + eps <= 0).any():
-        raise ValueError("BatchNorm var + eps must be positive for every channel")
-    scale = stats["gamma"] / np.sqrt(stats["var"] + eps)
-    return w * scale.reshape((-1,) + (1,) * (w.ndim - 1)), (b - stats["mean"]) * scale + stats["beta"]
-
-
-def snntorch_leaky(beta: float, threshold=1.0, reset_mechanism: str = "subtract", reset_delay: bool = True, *, exact: bool = True) -> dict:
-    """:meth:`GraphBuilder.neuron` arguments for an snnTorch ``snn.Leaky`` neuron.
-
-    snnTorch integrates ``mem = beta * mem + input`` (``beta`` clipped to [0, 1]) and
-    fires when ``mem - threshold > 0``, as here: so ``leak = beta``, ``gain = 1``.
-    The reset decides whether the mapping is exact (see ``docs/python.md``):
-
-    ========================  ===============  =============================================
-    ``reset_mechanism``       ``reset_delay``  here
-    ========================  ===============  =============================================
-    ``"subtract"``            False            soft reset: identical spikes while no
-                                               membrane stays above ``threshold`` after its
-                                               reset (inputs below ``(2 - beta) *
-                                               threshold`` guarantee it); when one does,
-                                               snnTorch subtracts ``threshold`` once more
-                                               before its next comparison
-    ``"subtract"``            True (default)   snnTorch subtracts ``threshold`` at the *next*
-                                               step, undecayed; a soft reset here subtracts
-                                               it now, so it decays to ``beta*threshold``.
-                                               Identical only when ``beta == 1``
-    ``"zero"``                either           hard reset to 0: identical spikes
-    ``"none"``                                 not expressible (every neuron here resets)
-    ========================  ===============  =============================================
-
-    Parameters
-    ----------
-    beta : float
-        One decay for the layer (a per-neuron ``beta`` has no equivalent: ``leak`` is per
-        layer and step).
-    threshold : float or array_like
-        Scalar, or per neuron (anything that broadcasts to the layer's shape).
-    reset_mechanism : {"subtract", "zero", "none"}
-    reset_delay : bool
-        snnTorch's default is True.
-    exact : bool
-        With the default True, a case whose spikes would differ raises ``ValueError``;
-        with False it returns the nearest form (a soft reset).
-
-    Returns
-    -------
-    dict
-        ``leak``, ``gain``, ``threshold``, ``reset`` (and ``v_reset``).
-
-    Examples
-    --------
-    >>> snntorch_leaky(beta=0.9, reset_mechanism="zero")
-    {'leak': 0.9, 'gain': 1.0, 'threshold': 1.0, 'reset': 'hard', 'v_reset': 0.0}
-    """
-    beta = np.asarray(beta, dtype=np.float64)
-    if beta.size != 1:
-        raise ValueError("a per-neuron beta has no equivalent here: leak is one value per layer (and timestep)")
-    beta = float(min(max(beta.item(), 0.0), 1.0))  # snnTorch clips beta to [0, 1] in the forward pass
-    if reset_mechanism == "zero":
-        return {"leak": beta, "gain": 1.0, "threshold": threshold, "reset": "hard", "v_reset": 0.0}
-    if reset_mechanism == "subtract":
-        if reset_delay and beta != 1.0 and exact:
-            raise ValueError(
-                "snn.Leaky(reset_mechanism='subtract', reset_delay=True) subtracts the threshold one step later and "
-                f"undecayed; a soft reset here decays it to beta*threshold ({beta:g}*threshold), so spikes can differ. "
-                "Train with reset_delay=False for an exact match, or pass exact=False for the nearest form"
-            )
-        return {"leak": beta, "gain": 1.0, "threshold": threshold, "reset": "soft"}
-    if reset_mechanism == "none":
-        raise ValueError("snn.Leaky(reset_mechanism='none') never resets; every neuron here resets (soft or hard)")
-    raise ValueError(f"unknown snnTorch reset_mechanism {reset_mechanism!r}; expected 'subtract', 'zero' or 'none'")
-
-
-def spikingjelly_lif(tau: float = 2.0, v_threshold: float = 1.0, v_reset: float | None = 0.0, decay_input: bool = True, *, exact: bool = True) -> dict:
-    """:meth:`GraphBuilder.neuron` arguments for a SpikingJelly ``neuron.LIFNode``.
-
-    SpikingJelly charges ``H = V + (X - (V - V_reset)) / tau`` (``decay_input=True``) or
-    ``H = V - (V - V_reset) / tau + X`` (False), with ``V_reset = 0`` under a soft reset.
-    Both are ``leak * V + gain * X + bias`` with ``leak = 1 - 1/tau``, ``gain = 1/tau``
-    (or 1) and ``bias = V_reset / tau``. ``v_reset=None`` is a soft reset
-    (``V -= v_threshold``), a number a hard reset to it (SpikingJelly's default is a hard
-    reset to 0). SpikingJelly fires when ``V >= v_threshold``: ``compare="ge"``, so a
-    membrane exactly at the threshold fires here too.
-
-    One difference remains (see ``docs/python.md``): SpikingJelly starts the membrane at
-    ``v_reset`` (hard reset) where this simulator starts at 0, which matters only for
-    ``v_reset != 0``.
-
-    Parameters
-    ----------
-    tau : float
-        Membrane time constant (> 1).
-    v_threshold : float
-    v_reset : float or None
-    decay_input : bool
-    exact : bool
-        With the default True, ``v_reset`` other than None or 0 (different initial
-        membrane) raises ``ValueError``; with False the nearest form is returned.
-
-    Returns
-    -------
-    dict
-        ``leak``, ``gain``, ``threshold``, ``compare``, ``reset`` (and ``v_reset``, ``bias``).
-
-    Examples
-    --------
-    >>> spikingjelly_lif(tau=2.0)
-    {'leak': 0.5, 'gain': 0.5, 'threshold': 1.0, 'compare': 'ge', 'reset': 'hard', 'v_reset': 0.0}
-    >>> spikingjelly_lif(tau=4.0, v_reset=None, decay_input=False)
-    {'leak': 0.75, 'gain': 1.0, 'threshold': 1.0, 'compare': 'ge', 'reset': 'soft'}
-    """
-    tau = float(tau)
-    if not tau > 1.0:
-        raise ValueError(f"SpikingJelly's tau must be > 1, got {tau!r}")
-    out: dict[str, Any] = {"leak": 1.0 - 1.0 / tau, "gain": 1.0 / tau if decay_input else 1.0, "threshold": float(v_threshold),
-                           "compare": "ge"}
-    if v_reset is None:
-        out["reset"] = "soft"
-        return out
-    v_reset = float(v_reset)
-    if v_reset != 0.0 and exact:
-        raise ValueError(
-            f"LIFNode(v_reset={v_reset:g}) starts its membrane at v_reset; this simulator starts at 0, so the first "
-            "steps can differ. Pass exact=False for the nearest form"
-        )
-    out.update(reset="hard", v_reset=v_reset)
-    if v_reset != 0.0:
-        out["bias"] = v_reset / tau
-    return out
-
-
-def _one_decay(name: str, value) -> float:
-    """One decay rate for the layer, clipped to [0, 1] as snnTorch does in its forward pass."""
-    arr = np.asarray(_array(value), dtype=np.float64)
-    if arr.size != 1:
-        raise ValueError(f"a per-neuron {name} has no equivalent here: it is one value per layer (and timestep)")
-    return float(min(max(arr.item(), 0.0), 1.0))
-
-
-def snntorch_synaptic(alpha: float, beta: float, threshold=1.0, reset_mechanism: str = "zero", reset_delay: bool = False, *,
-                      exact: bool = True) -> dict:
-    """:meth:`GraphBuilder.cuba_neuron` arguments for an snnTorch ``snn.Synaptic`` neuron.
-
-    snnTorch computes ``syn = alpha * syn + input`` and then ``mem = beta * mem + syn``
-    (``alpha`` and ``beta`` clipped to [0, 1]), both from 0, and fires when
-    ``mem - threshold > 0``, as here: so ``syn_leak = alpha``, ``syn_gain = 1``,
-    ``leak = beta``, ``gain = 1``, ``compare="gt"``. ``syn`` is never reset. The reset
-    decides whether the mapping is exact (see ``docs/python.md``):
-
-    ========================  ===============  =============================================
-    ``reset_mechanism``       ``reset_delay``  here
-    ========================  ===============  =============================================
-    ``"zero"``                False            hard reset to 0, right after the spike:
-                                               identical spikes
-    ``"zero"``                True             not expressible: snnTorch zeroes the membrane
-                                               at the *next* step after integrating it
-                                               (``mem = 0`` at that step, whose input is lost
-                                               to the membrane, though ``syn`` keeps it), so
-                                               no neuron fires two steps in a row.
-                                               ``exact=False`` gives the hard reset
-    ``"subtract"``            False            soft reset: identical spikes while no
-                                               membrane stays above ``threshold`` after its
-                                               reset (``syn`` below ``(2 - beta) *
-                                               threshold`` guarantees it); when one does,
-                                               snnTorch subtracts ``threshold`` once more
-                                               before its next comparison
-    ``"subtract"``            True             snnTorch subtracts ``threshold`` at the *next*
-                                               step, undecayed; a soft reset here subtracts
-                                               it now, so it decays to ``beta*threshold``.
-                                               The same only when ``beta == 1`` (up to the
-                                               order of roundings: ``(mem + syn) - thr``
-                                               there, ``(mem - thr) + syn`` here)
-    ``"none"``                                 not expressible (every neuron here resets)
-    ========================  ===============  =============================================
-
-    The defaults are the exact case, ``Synaptic(alpha, beta, reset_mechanism="zero",
-    reset_delay=False)``; snnTorch's own defaults are ``"subtract"`` and
-    ``reset_delay=True``.
-
-    Parameters
-    ----------
-    alpha, beta : float
-        One synaptic and one membrane decay for the layer (a per-neuron ``alpha`` or
-        ``beta`` has no equivalent: the decays are per layer and step).
-    threshold : float or array_like
-        Scalar, or per neuron (anything that broadcasts to the layer's shape).
-    reset_mechanism : {"zero", "subtract", "none"}
-    reset_delay : bool
-    exact : bool
-        With the default True, a case whose spikes would differ raises ``ValueError``;
-        with False it returns the nearest form (the reset applied at once).
-
-    Returns
-    -------
-    dict
-        ``syn_leak``, ``syn_gain``, ``leak``, ``gain``, ``threshold``, ``compare``,
-        ``reset`` (and ``v_reset``).
-
-    Examples
-    --------
-    >>> snntorch_synaptic(alpha=0.5, beta=0.75)
-    {'syn_leak': 0.5, 'syn_gain': 1.0, 'leak': 0.75, 'gain': 1.0, 'threshold': 1.0, 'compare': 'gt', 'reset': 'hard', 'v_reset': 0.0}
-    """
-    alpha, beta = _one_decay("alpha", alpha), _one_decay("beta", beta)
-    out: dict[str, Any] = {"syn_leak": alpha, "syn_gain": 1.0, "leak": beta, "gain": 1.0, "threshold": threshold, "compare": "gt"}
-    if reset_mechanism == "zero":
-        if reset_delay and exact:
-            raise ValueError(
-                "snn.Synaptic(reset_mechanism='zero', reset_delay=True) zeroes the membrane one step after the spike, "
-                "after integrating that step's input (which the membrane then loses), so a neuron never fires two steps "
-                "in a row; no reset here does that. Use reset_delay=False for an exact match, or pass exact=False for "
-                "the nearest form (a hard reset to 0 right after the spike)"
-            )
-        return {**out, "reset": "hard", "v_reset": 0.0}
-    if reset_mechanism == "subtract":
-        if reset_delay and beta != 1.0 and exact:
-            raise ValueError(
-                "snn.Synaptic(reset_mechanism='subtract', reset_delay=True) subtracts the threshold one step later and "
-                f"undecayed; a soft reset here decays it to beta*threshold ({beta:g}*threshold), so spikes can differ. "
-                "Use reset_delay=False, or pass exact=False for the nearest form"
-            )
-        return {**out, "reset": "soft"}
-    if reset_mechanism == "none":
-        raise ValueError("snn.Synaptic(reset_mechanism='none') never resets; every neuron here resets (soft or hard)")
-    raise ValueError(f"unknown snnTorch reset_mechanism {reset_mechanism!r}; expected 'zero', 'subtract' or 'none'")
-
-
-def spikingjelly_cuba_lif(c_decay: float = 0.5, v_decay: float = 0.75, v_threshold: float = 0.5, v_reset: float | None = 0.0, *,
-                          exact: bool = True) -> dict:
-    """:meth:`GraphBuilder.cuba_neuron` arguments for a SpikingJelly ``neuron.CUBALIFNode``.
-
-    SpikingJelly (2.0) computes ``c = c * c_decay + X``, then ``H = V * v_decay + c``,
-    fires when ``H >= v_threshold`` and resets ``V = H - v_threshold`` (``v_reset=None``)
-    or ``V = v_reset``; ``c`` is never reset. That is this form with
-    ``syn_leak = c_decay``, ``syn_gain = 1``, ``leak = v_decay``, ``gain = 1`` and
-    ``compare="ge"``; the defaults are SpikingJelly's.
-
-    One difference (as for :func:`spikingjelly_lif`): SpikingJelly starts the membrane
-    at ``v_reset`` (hard reset) where this simulator starts at 0, which matters only for
-    ``v_reset != 0``.
-
-    Parameters
-    ----------
-    c_decay, v_decay : float
-    v_threshold : float
-    v_reset : float or None
-    exact : bool
-        With the default True, ``v_reset`` other than None or 0 (different initial
-        membrane) raises ``ValueError``; with False the nearest form is returned.
-
-    Returns
-    -------
-    dict
-        ``syn_leak``, ``syn_gain``, ``leak``, ``gain``, ``threshold``, ``compare``,
-        ``reset`` (and ``v_reset``).
-
-    Examples
-    --------
-    >>> spikingjelly_cuba_lif()
-    {'syn_leak': 0.5, 'syn_gain': 1.0, 'leak': 0.75, 'gain': 1.0, 'threshold': 0.5, 'compare': 'ge', 'reset': 'hard', 'v_reset': 0.0}
-    """
-    out: dict[str, Any] = {"syn_leak": float(c_decay), "syn_gain": 1.0, "leak": float(v_decay), "gain": 1.0,
-                           "threshold": float(v_threshold), "compare": "ge"}
-    if v_reset is None:
-        return {**out, "reset": "soft"}
-    v_reset = float(v_reset)
-    if v_reset != 0.0 and exact:
-        raise ValueError(
-            f"CUBALIFNode(v_reset={v_reset:g}) starts its membrane at v_reset; this simulator starts at 0, so the first "
-            "steps can differ. Pass exact=False for the nearest form"
-        )
-    return {**out, "reset": "hard", "v_reset": v_reset}
 
 
 class GraphBuilder:
@@ -603,8 +284,7 @@ class GraphBuilder:
         if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1 or c_in % groups:
             raise fail(name, f"groups must be an integer >= 1 dividing the {c_in} input channels; got {groups!r}")
         groups = int(groups)
-        w, b = self._synaptic_weights(name, "conv", weight, bias, bn, out_channels, kernel_size, c_in // groups,
-                                      groups=groups)
+        w, b = self._weights(name, "conv", weight, bias, bn, out_channels, kernel_size, c_in // groups, groups=groups)
         sets_w, sets_b, weight_set = [w], [b], np.zeros(self.timesteps, dtype=np.int64)
         if hybrid_analog is not None and hybrid_analog is not False:
             if src != "input" or self.encoding not in ("hybrid", "hybrid-binary"):
@@ -615,16 +295,15 @@ class GraphBuilder:
             unknown = set(spec) - {"weight", "bias", "bn"}
             if unknown:
                 raise fail(name, f"hybrid_analog= takes weight, bias and bn; got {', '.join(sorted(unknown))}")
-            wa, ba = self._synaptic_weights(name, "conv", spec.get("weight"), spec.get("bias"), spec.get("bn"),
-                                            w.shape[0], w.shape[2:], c_in // groups, what="hybrid_analog weight",
-                                            groups=groups)
+            wa, ba = self._weights(name, "conv", spec.get("weight"), spec.get("bias"), spec.get("bn"),
+                                   w.shape[0], w.shape[2:], c_in // groups, what="hybrid_analog weight", groups=groups)
             if wa.shape != w.shape:
                 raise fail(name, f"hybrid_analog weight has shape {wa.shape}, but weight has {w.shape}; they must match")
             sets_w, sets_b = [wa, w], [ba, b]
             weight_set = np.array([0 if k == "analog" else 1 for k in self._frame_kinds], dtype=np.int64)
-        node = Conv2d(name, (src,), weight=np.stack(sets_w), bias=self._stack_bias(sets_b, w.shape[0]),
-                      weight_set=weight_set, stride=pair(_Named(name), "stride", stride), padding=pair(_Named(name), "padding", padding),
-                      dilation=pair(_Named(name), "dilation", dilation), groups=groups)
+        node = Conv2d(name, (src,), weight=np.stack(sets_w), bias=stack_bias(sets_b, w.shape[0]),
+                      weight_set=weight_set, stride=pair(Named(name), "stride", stride), padding=pair(Named(name), "padding", padding),
+                      dilation=pair(Named(name), "dilation", dilation), groups=groups)
         return self._append(node)
 
     def linear(
@@ -657,8 +336,8 @@ class GraphBuilder:
         if len(in_shape) != 1:
             hint = "; add .flatten() (after a neuron) first" if len(in_shape) == 3 else ""
             raise fail(name, f"a linear layer reads a vector, but {src!r} gives shape {in_shape}{hint}")
-        w, b = self._synaptic_weights(name, "linear", weight, bias, bn, out_features, None, in_shape[0])
-        node = Linear(name, (src,), weight=w[None], bias=self._stack_bias([b], w.shape[0]), weight_set=np.zeros(self.timesteps, dtype=np.int64))
+        w, b = self._weights(name, "linear", weight, bias, bn, out_features, None, in_shape[0])
+        node = Linear(name, (src,), weight=w[None], bias=stack_bias([b], w.shape[0]), weight_set=np.zeros(self.timesteps, dtype=np.int64))
         return self._append(node)
 
     def token_linear(
@@ -693,8 +372,8 @@ class GraphBuilder:
         in_shape = self._shapes[src]
         if len(in_shape) != 3:
             raise fail(name, f"a token_linear layer reads a (D, H, W) map of H*W tokens, but {src!r} gives shape {in_shape}")
-        w, b = self._synaptic_weights(name, "linear", weight, bias, bn, out_features, None, in_shape[0])
-        node = TokenLinear(name, (src,), weight=w[None], bias=self._stack_bias([b], w.shape[0]),
+        w, b = self._weights(name, "linear", weight, bias, bn, out_features, None, in_shape[0])
+        node = TokenLinear(name, (src,), weight=w[None], bias=stack_bias([b], w.shape[0]),
                            weight_set=np.zeros(self.timesteps, dtype=np.int64))
         return self._append(node)
 
@@ -711,7 +390,7 @@ class GraphBuilder:
         for src in (q, k, v):
             if src not in self._shapes:
                 raise fail(name, f"reads {src!r}, which is not an earlier node (the nodes so far: {', '.join(self._shapes)})")
-        return self._append(Attention(name, (q, k, v), heads=heads, scale=_number(name, "scale", scale)))
+        return self._append(Attention(name, (q, k, v), heads=heads, scale=as_number(name, "scale", scale)))
 
     def neuron(
         self,
@@ -761,9 +440,9 @@ class GraphBuilder:
         gain_t = self._per_step(name, "gain", gain)
         if per_timestep is None:
             per_timestep = bool(np.ptp(leak_t) > 0 or np.ptp(gain_t) > 0)
-        node = Neuron(name, (src,), leak=leak_t, gain=gain_t, threshold=_floats(name, "threshold", threshold),
-                      bias=None if bias is None else _floats(name, "bias", bias), reset=reset,
-                      v_reset=_number(name, "v_reset", v_reset), per_timestep=per_timestep, compare=compare)
+        node = Neuron(name, (src,), leak=leak_t, gain=gain_t, threshold=as_floats(name, "threshold", threshold),
+                      bias=None if bias is None else as_floats(name, "bias", bias), reset=reset,
+                      v_reset=as_number(name, "v_reset", v_reset), per_timestep=per_timestep, compare=compare)
         return self._append(node)
 
     def cuba_neuron(
@@ -809,9 +488,9 @@ class GraphBuilder:
                  for what, value in (("syn_leak", syn_leak), ("syn_gain", syn_gain), ("leak", leak), ("gain", gain))}
         if per_timestep is None:
             per_timestep = any(bool(np.ptp(a) > 0) for a in steps.values())
-        node = CubaNeuron(name, (src,), **steps, threshold=_floats(name, "threshold", threshold),
-                          bias=None if bias is None else _floats(name, "bias", bias), reset=reset,
-                          v_reset=_number(name, "v_reset", v_reset), per_timestep=per_timestep, compare=compare)
+        node = CubaNeuron(name, (src,), **steps, threshold=as_floats(name, "threshold", threshold),
+                          bias=None if bias is None else as_floats(name, "bias", bias), reset=reset,
+                          v_reset=as_number(name, "v_reset", v_reset), per_timestep=per_timestep, compare=compare)
         return self._append(node)
 
     def relu(self, *, name: str | None = None, source: str | None = None) -> GraphBuilder:
@@ -950,121 +629,14 @@ class GraphBuilder:
         self._types[node.name] = value_type
         return self
 
+    def _weights(self, *args, **kwargs):
+        """:func:`~asnn_sim.interop.parameters.synaptic_weights` with this builder's random draw."""
+        return synaptic_weights(*args, rng=self._rng, init_gain=self._init_gain, **kwargs)
+
     def _per_step(self, name: str, what: str, value) -> np.ndarray:
-        arr = _floats(name, what, value).reshape(-1)
+        arr = as_floats(name, what, value).reshape(-1)
         if arr.size == 1:
             return np.repeat(arr, self.timesteps)
         if arr.size != self.timesteps:
             raise fail(name, f"{what} has {arr.size} values; give one value, or one per timestep (T={self.timesteps})")
         return arr
-
-    def _synaptic_weights(self, name, layer, weight, bias, bn, n_out, kernel, n_in, what="weight", groups=1):
-        """The ``(out, ...)`` weight and ``(out,)`` bias (or None) of one weight set (a conv's
-        ``n_in`` is the input channels per group, ``C_in // groups``)."""
-        if layer == "conv":
-            if weight is None:
-                if n_out is None or kernel is None:
-                    raise fail(name, "give out_channels and kernel_size, or a weight (C_out, C_in // groups, kh, kw)")
-                kh, kw = pair(_Named(name), "kernel_size", kernel)
-                shape = (int(n_out), n_in, kh, kw)
-            else:
-                shape = None
-            rank, layout = 4, "(C_out, C_in, kh, kw)" if groups == 1 else "(C_out, C_in // groups, kh, kw)"
-        else:
-            if weight is None and n_out is None:
-                raise fail(name, "give out_features, or a weight (out, in)")
-            shape = (int(n_out), n_in) if weight is None else None
-            rank, layout = 2, "(out, in)"
-        if weight is None:
-            if min(shape) < 1:
-                raise fail(name, f"{layer} sizes must be positive, got {shape}")
-            fan_in = int(np.prod(shape[1:]))
-            w = self._rng.normal(0.0, self._init_gain * math.sqrt(2.0 / fan_in), shape)
-        else:
-            w = _floats(name, what, weight)
-            if w.ndim == rank + 1:
-                raise fail(name, f"{what} has {w.ndim} dimensions; give it as {layout}: the builder adds the weight-set "
-                                 f"axis itself (hybrid coding's analog weights go in hybrid_analog=)")
-            if w.ndim != rank:
-                raise fail(name, f"{what} must be {layout}, got shape {w.shape}")
-            if w.shape[1] != n_in:
-                unit = "channels" if layer == "conv" else "features"
-                if groups > 1:
-                    raise fail(name, f"{what} {w.shape} expects {w.shape[1]} input channels per group, but the input has "
-                                     f"{n_in} per group ({n_in * groups} in {groups} groups)")
-                raise fail(name, f"{what} {w.shape} expects {w.shape[1]} input {unit}, but the input has {n_in}")
-            if n_out is not None and w.shape[0] != n_out:
-                raise fail(name, f"{what} has {w.shape[0]} outputs, but {n_out} were asked for")
-            if layer == "conv" and kernel is not None and tuple(w.shape[2:]) != pair(_Named(name), "kernel_size", kernel):
-                raise fail(name, f"{what} has a {w.shape[2]}x{w.shape[3]} kernel, but kernel_size is {kernel}")
-        out = w.shape[0]
-        b = None
-        if bias is not None:
-            b = _floats(name, "bias", bias).reshape(-1)
-            if b.size == 1:
-                b = np.repeat(b, out)
-            if b.shape != (out,):
-                raise fail(name, f"bias has {b.size} values, expected one per output ({out})")
-        if bn is not None:
-            w, b = self._fold(name, w, b, bn)
-        return w, b
-
-    @staticmethod
-    def _fold(name, w, b, bn):
-        if hasattr(bn, "running_var") and hasattr(bn, "eps"):  # a PyTorch BatchNorm module (duck-typed: no torch import)
-            bn = {k: _array(getattr(bn, k)) for k in ("weight", "bias", "running_mean", "running_var")} | {"eps": bn.eps}
-        if not isinstance(bn, Mapping):
-            raise fail(name, f"bn must be a dict (gamma, beta, mean, var, eps), a BatchNorm state_dict() or module, "
-                             f"got {type(bn).__name__}")
-        stats: dict[str, Any] = {"eps": 1e-5}
-        for key, value in bn.items():
-            if key == "num_batches_tracked":
-                continue
-            if key not in _BN_KEYS:
-                raise fail(name, f"bn has an unknown entry {key!r}; expected gamma, beta, mean, var and eps "
-                                 f"(or weight, bias, running_mean, running_var)")
-            stats[_BN_KEYS[key]] = float(np.asarray(value)) if key == "eps" else np.asarray(_array(value), dtype=np.float64)
-        missing = [k for k in ("gamma", "beta", "mean", "var") if k not in stats]
-        if missing:
-            raise fail(name, f"bn lacks {', '.join(missing)}")
-        try:
-            return fold_bn(w, b, **stats)
-        except ValueError as e:
-            raise fail(name, str(e)) from None
-
-    @staticmethod
-    def _stack_bias(biases: list, out: int) -> np.ndarray | None:
-        if all(b is None for b in biases):
-            return None
-        return np.stack([np.zeros(out) if b is None else b for b in biases])
-
-
-class _Named:
-    """Stands in for a node in :func:`asnn_sim.graph.nodes.base.pair` error messages."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
-def _array(value):
-    """A PyTorch tensor (with or without grad, on any device) as numpy; other values unchanged."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        return value.detach().cpu().numpy()
-    return value
-
-
-def _floats(name: str, what: str, value) -> np.ndarray:
-    """``value`` as a finite float64 array, or a GraphError naming the node."""
-    try:
-        arr = np.asarray(_array(value), dtype=np.float64)
-    except (TypeError, ValueError):
-        raise fail(name, f"{what} must be numbers, got {type(value).__name__}") from None
-    if not np.isfinite(arr).all():
-        raise fail(name, f"{what} contains NaN or infinite values")
-    return arr
-
-
-def _number(name: str, what: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise fail(name, f"{what} must be a number, got {value!r}")
-    return float(value)
