@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from asnn_sim.graph.ir import Graph, GraphError
-from asnn_sim.interop.nir_import import DEFAULT_DT, require_nir
+from asnn_sim.interop.nir_import import DEFAULT_DT
+from asnn_sim.interop.nir_read import require_nir
 
 __all__ = ["WRITERS", "export_nir", "nir_problems", "write_nir"]
 
