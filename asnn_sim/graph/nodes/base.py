@@ -83,7 +83,7 @@ def combined_class(types: list[str]) -> str:
 
 @dataclass
 class Events:
-    """A tensor of a batch as event lists (see ``asnn_sim/sim/kernels.py`` for the layout).
+    """A tensor of a batch as event lists (see ``asnn_sim/sim/kernels/`` for the layout).
 
     Attributes
     ----------

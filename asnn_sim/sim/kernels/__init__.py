@@ -1,0 +1,78 @@
+"""The simulator's inner loops: Numba kernels over a batch of samples, parallel over samples.
+
+One module per family: :mod:`.events` (frames to event lists and back), :mod:`.scatter`
+(convolution, linear and pooling: the receptive-field scatter), :mod:`.neurons` (LIF/ASNN,
+current-based, ReLU, leaky integrator, readout), :mod:`.elementwise` (residual adds) and
+:mod:`.attention`. Node kinds reach them as ``ctx.kernels.<name>``; this package holds
+every name.
+
+Data layout
+-----------
+Feature maps are stored channels-last: element ``(c, y, x)`` of a ``(C, H, W)`` map has
+flat index ``(y * W + x) * C + c``. A spike then adds one contiguous weight vector
+(all output channels) per kernel tap, which the compiler vectorises.
+
+A tensor travelling between layers is an *event list* per sample:
+``idx[b, :cnt[b]]`` are the flat indices of its non-zero elements and, for analog or
+graded tensors, ``val[b, :cnt[b]]`` their values. Binary spike lists carry no values
+(their ``val`` is a placeholder no kernel reads): a spike adds the weight itself, an
+accumulate (AC).
+
+A *current* (what a neuron integrates) is a dense ``(B, n)`` buffer plus *marks* of the
+neurons an input event reached; its consumer (neuron, ReLU, readout or an add of
+currents) adds the pending bias, reads it, and leaves buffer and marks zeroed.
+
+Counting happens where the work happens: every kernel that performs synaptic operations
+returns how many (input event, in-bounds synapse) pairs it processed, per sample, so a
+padded tap is never counted. Conventions (graded events, zero weights) are applied here
+and nowhere else.
+
+Performance notes
+-----------------
+Measurements and the commands that produce them: ``docs/performance.md``.
+
+* Synaptic scatter: a spike adds whole contiguous weight rows (all output channels)
+  through slices, which LLVM vectorises (no index arithmetic inside the loop). Which
+  outputs a spike reaches along each axis is precomputed per layer (:func:`conv_tables`,
+  :func:`window_table`), so there are no per-tap divisions or bounds branches. The
+  events of one pixel (its channels, consecutive in a list) share the tap lookup, and
+  up to four events are added per pass over an output row (:func:`_add_rows`).
+* Neuron update (:func:`neuron_update`, and :func:`cuba_update` for current-based
+  neurons): two passes over 512-neuron chunks, the arithmetic and threshold (vectorised)
+  into flags, then the compaction of the spike indices.
+* Input frames are scanned plane by plane and the events counting-sorted into
+  channels-last order, instead of reading a transposed copy.
+* Attention (:func:`attention_products`): a ``(D, H, W)`` map stored channels-last is
+  the token-major ``(N, D)`` matrix, so the three event lists are written into dense
+  float64 ``Q``, ``K^T`` and ``V`` (rows contiguous where the products read them) and
+  every head's products skip zero operands. The kernel is serial: its work is a few
+  percent of a Spikformer's synaptic work, and a parallel region would add seconds to
+  the cold compile.
+* Exactness: no ``fastmath`` and no fused multiply-adds (Numba's default). Every output
+  element receives the same floating-point operations in the same order (input events
+  in list order) as a plain scalar loop, so replays are reproducible bit for bit and a
+  float64 replay stays spike-for-spike identical to PyTorch.
+"""
+
+from asnn_sim.sim.kernels.attention import attention_products
+from asnn_sim.sim.kernels.elementwise import add_current, add_events, add_events_to_current
+from asnn_sim.sim.kernels.events import ANALOG, BINARY, GRADED, events_to_dense, frame_to_events
+from asnn_sim.sim.kernels.neurons import CHUNK, cuba_update, li_update, neuron_update, readout_events, readout_update, relu_update
+from asnn_sim.sim.kernels.scatter import (
+    MODE_AVG,
+    MODE_MAX,
+    MODE_OR,
+    conv_scatter,
+    conv_tables,
+    linear_scatter,
+    pool_events,
+    tap_table,
+    window_table,
+)
+
+__all__ = [
+    "ANALOG", "BINARY", "CHUNK", "GRADED", "MODE_AVG", "MODE_MAX", "MODE_OR",
+    "add_current", "add_events", "add_events_to_current", "attention_products", "conv_scatter", "conv_tables",
+    "cuba_update", "events_to_dense", "frame_to_events", "li_update", "linear_scatter", "neuron_update",
+    "pool_events", "readout_events", "readout_update", "relu_update", "tap_table", "window_table",
+]
