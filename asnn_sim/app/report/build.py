@@ -133,6 +133,42 @@ def build_report(
     (out / "tables").mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     log("report: energy on " + ", ".join(hw) + (f" for seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else ""))
+    tables = report_tables(runs, hw)
+    for name, frame in tables.items():
+        _write_table(frame, out / "tables", name)
+    profiles = list(tables["energy"]["profile"].unique())
+    if headline_profile is None:
+        headline_profile = PREFERRED_HEADLINE_PROFILE if PREFERRED_HEADLINE_PROFILE in profiles else profiles[0]
+    log("report: figures")
+    several = len(seeds) > 1
+    spread_name = f"min{DASH}max over {len(seeds)} seeds" if several else "low" + DASH + "high bound of the constants"
+    figures = _draw_figures(runs, tables, out / "figures", headline_profile, spread_name)
+    first_snn = next(a for a in runs[seeds[0]] if not a.is_ann)
+    head_md = headline_markdown(tables["headline"], tables["ratios"], seeds, first_snn.sim_summary["conventions"], profiles)
+    atomic.write_text(out / "summary.md", _summary_markdown(title, runs, tables, head_md, headline_profile, spread_name))
+    atomic.write_json(out / "report.json", {
+        "asnn_sim_version": __version__,
+        "seeds": seeds,
+        "profiles": profiles,
+        "headline_profile": headline_profile,
+        "models": {
+            f"{a.label}/seed{seed}": {
+                "run_dir": str(a.run_dir), "graph": str(a.graph_path), "counts": str(a.counts_dir),
+                "torch_threads": a.train_summary.get("torch_threads"), "torch": a.train_summary.get("torch"),
+            }
+            for seed, arts in runs.items() for a in arts
+        },
+    })
+    return Report(out, tables["headline"], tables["ratios"], head_md, tables, figures, seeds)
+
+
+def report_tables(runs: Mapping[int, list[ModelArtifacts]], hw: list[str]) -> dict[str, pd.DataFrame]:
+    """Every table of a report, by the name it is written under (``tables/NAME.csv``).
+
+    Per seed first (energy, models, firing rates, layer x timestep, early exit, energy
+    components, conventions), then the mean and spread over seeds.
+    """
+    seeds = list(runs)
     per = {name: [] for name in ("energy", "models", "firing", "layer_timestep", "early_exit", "components", "conventions")}
     for seed, arts in runs.items():
         energy_s, breakdowns = energy_tables(arts, hw)
@@ -148,17 +184,13 @@ def build_report(
     energy = aggregate_energy(cat["energy"])
     models = aggregate_models(cat["models"])
     profiles = list(energy["profile"].unique())
-    if headline_profile is None:
-        headline_profile = PREFERRED_HEADLINE_PROFILE if PREFERRED_HEADLINE_PROFILE in profiles else profiles[0]
     components = aggregate_components(cat["components"])
     several = len(seeds) > 1
     components["total_low_pj"] = components["total_seed_min_pj"] if several else components["const_low_pj"]
     components["total_high_pj"] = components["total_seed_max_pj"] if several else components["const_high_pj"]
-    head = headline(models, energy, profiles)
-    ratios = ratio_table(energy)
     tables = {
-        "headline": head,
-        "ratios": ratios,
+        "headline": headline(models, energy, profiles),
+        "ratios": ratio_table(energy),
         "encodings": models,
         "encodings_by_seed": cat["models"],
         "energy": energy,
@@ -172,15 +204,17 @@ def build_report(
     }
     tornado_source = next(a for a in runs[seeds[0]] if not a.is_ann)
     tables["sensitivity"] = sensitivity_table(tornado_source, hw)
-    for name, frame in tables.items():
-        _write_table(frame, out / "tables", name)
+    return tables
 
-    log("report: figures")
-    fig = out / "figures"
-    spread_name = f"min{DASH}max over {len(seeds)} seeds" if several else "low" + DASH + "high bound of the constants"
+
+def _draw_figures(runs, tables: dict[str, pd.DataFrame], fig: Path, headline_profile: str, spread_name: str) -> dict[str, Path]:
+    """The six figures of ``summary.md``, from the report's tables (and one replay for the raster)."""
+    seeds = list(runs)
+    several = len(seeds) > 1
     baselines = "ANN baselines: dense (every MAC) and zero-skip (non-zero inputs only)"
-    points = _points(energy, models, several)
+    points = _points(tables["energy"], tables["encodings"], several)
     first_snns = [a for a in runs[seeds[0]] if not a.is_ann]
+    tornado_source = first_snns[0]
     raster_source = next((a for a in first_snns if a.label == "hybrid"), first_snns[0])
     curves = tables["early_exit"]
     curves = curves[curves["profile"] == headline_profile].rename(columns={
@@ -188,9 +222,9 @@ def build_report(
         "cumulative_energy_pj_seed_min": "cumulative_energy_low_pj", "cumulative_energy_pj_seed_max": "cumulative_energy_high_pj",
     })
     seeds_note = f"mean over seeds {', '.join(map(str, seeds))}" if several else f"seed {seeds[0]}"
-    figures = {
+    return {
         "energy_by_encoding": plots.plot_energy_by_encoding(
-            components, fig / "energy_by_encoding.png", bounds_label=spread_name,
+            tables["energy_components"], fig / "energy_by_encoding.png", bounds_label=spread_name,
             title=f"Energy per inference by encoding ({seeds_note}; {baselines})",
         ),
         "firing_rates": plots.plot_firing_heatmaps(
@@ -214,20 +248,3 @@ def build_report(
             title=f"One test sample through the {raster_source.label}-coded network (seed {raster_source.config.seed})",
         ),
     }
-    conventions = first_snns[0].sim_summary["conventions"]
-    head_md = headline_markdown(head, ratios, seeds, conventions, profiles)
-    atomic.write_text(out / "summary.md", _summary_markdown(title, runs, tables, head_md, headline_profile, spread_name))
-    atomic.write_json(out / "report.json", {
-        "asnn_sim_version": __version__,
-        "seeds": seeds,
-        "profiles": profiles,
-        "headline_profile": headline_profile,
-        "models": {
-            f"{a.label}/seed{seed}": {
-                "run_dir": str(a.run_dir), "graph": str(a.graph_path), "counts": str(a.counts_dir),
-                "torch_threads": a.train_summary.get("torch_threads"), "torch": a.train_summary.get("torch"),
-            }
-            for seed, arts in runs.items() for a in arts
-        },
-    })
-    return Report(out, head, ratios, head_md, tables, figures, seeds)
