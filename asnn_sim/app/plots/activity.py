@@ -213,10 +213,42 @@ def plot_spike_raster(
         triple, an array has fewer than two dimensions (three for frames) or no neurons,
         ``kinds`` has the wrong length or an unknown kind, or the layers disagree on T.
     """
+    layers = _raster_bands(raster)
+    T = layers[0][1].shape[0]
+    fig_w = min(max(1.9 * T + 3.2, 8.0), 18.0)
+    tile_frac = 0.84  # fraction of a step column covered by its tile
+    tile_w = tile_frac * (fig_w - 3.2) / T  # inches
+    heights = _band_heights(layers, tile_w)
+    fig_h = min(sum(heights) + 0.28 * len(layers) + 1.5, 20.0)
+    fig = _new_figure((fig_w, fig_h))
+    fig.get_layout_engine().set(h_pad=0.06, hspace=0.0)
+    axes = np.atleast_1d(fig.subplots(len(layers), 1, sharex=True, gridspec_kw={"height_ratios": heights}))
+    palette = ListedColormap(["#E3E3E3", color]).with_extremes(bad="white")
+    greys = mpl.colormaps["Greys"].with_extremes(bad="white")
+    for ax, layer, h in zip(axes, layers, heights):
+        _draw_band(ax, layer, h, tile_frac, tile_w, palette, greys)
+    axes[-1].set_xticks(range(T))
+    caption = (
+        "Input frames are drawn as images (analog frames in grey levels, spike frames dark where a pixel fired). "
+        "Each other tile is one layer at one timestep: its neurons wrapped row-major (neuron 0 top left), "
+        "one pixel per neuron, dark = spike. Number above a tile = spikes in that step; "
+        "left = totals over all steps."
+    )
+    axes[-1].set_xlabel("timestep t (0-based)\n" + textwrap.fill(caption, int(fig_w * 13)), fontsize=8.5)
+    fig.suptitle(title or "Spike raster of one sample", fontsize=12)
+    return plot_style._save(fig, path, dpi)
+
+
+def _raster_bands(raster: Sequence[tuple]) -> list[tuple]:
+    """Check the raster's entries and lay each out as ``(name, values (T, rows, cols), kinds, image shape)``.
+
+    A layer's neurons are wrapped into tiles (NaN pads the last row); input frames become
+    images with their channels side by side; ``kinds`` and the shape are None for layers.
+    """
     what = "plot_spike_raster"
     if raster is None or len(raster) == 0:
         raise ValueError(f"{what}: raster is empty; expected a list of (layer_name, spikes) pairs")
-    layers = []  # (name, values (T, rows, cols) float, kinds or None, image shape or None)
+    layers = []
     for k, item in enumerate(raster):
         if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
             raise ValueError(f"{what}: entry {k} must be a (layer_name, spikes) pair or a (name, frames, kinds) triple")
@@ -252,12 +284,13 @@ def plot_spike_raster(
     for name, arr, _, _ in layers:
         if arr.shape[0] != T:
             raise ValueError(f"{what}: layer {name!r} has {arr.shape[0]} timesteps, the first layer has {T}")
+    return layers
 
+
+def _band_heights(layers: list[tuple], tile_w: float) -> list[float]:
+    """Band heights in inches: images as tall as fit the column, layers shrinking as N**0.25."""
     n_max = max(np.isfinite(arr[0]).sum() for _, arr, kinds, _ in layers if kinds is None) if any(
         kinds is None for _, _, kinds, _ in layers) else 1
-    fig_w = min(max(1.9 * T + 3.2, 8.0), 18.0)
-    tile_frac = 0.84  # fraction of a step column covered by its tile
-    tile_w = tile_frac * (fig_w - 3.2) / T  # inches
     heights = []
     for _, arr, kinds, _ in layers:
         rows, cols = arr.shape[1:]
@@ -266,61 +299,51 @@ def plot_spike_raster(
         else:  # the largest layer gets square pixels; smaller ones shrink as N**0.25, never below a label's height
             n = np.isfinite(arr[0]).sum()
             heights.append(max(0.5, tile_w / 1.5 * min(1.0, max(0.35, (n / n_max) ** 0.25))))
-    fig_h = min(sum(heights) + 0.28 * len(layers) + 1.5, 20.0)
-    fig = _new_figure((fig_w, fig_h))
-    fig.get_layout_engine().set(h_pad=0.06, hspace=0.0)
-    axes = np.atleast_1d(fig.subplots(len(layers), 1, sharex=True, gridspec_kw={"height_ratios": heights}))
-    palette = ListedColormap(["#E3E3E3", color]).with_extremes(bad="white")
-    greys = mpl.colormaps["Greys"].with_extremes(bad="white")
-    for ax, (name, arr, kinds, shape), h in zip(axes, layers, heights):
-        rows, cols = arr.shape[1:]
-        frac = tile_frac
-        if kinds is not None:  # keep the pixels square: the image may be narrower than the column
-            frac = tile_frac * min(1.0, (h * cols / rows) / tile_w)
-            analog_vals = arr[[k == "analog" for k in kinds]]
-            vmax = float(np.nanmax(np.abs(analog_vals))) if analog_vals.size and np.isfinite(analog_vals).any() else 1.0
-            vmax = vmax or 1.0
-        for t in range(T):
-            analog = kinds is not None and kinds[t] == "analog"
-            tile = arr[t] if analog else np.where(np.isnan(arr[t]), np.nan, (arr[t] != 0).astype(float))
-            ax.imshow(
-                np.ma.masked_invalid(tile), cmap=greys if analog else palette,
-                vmin=min(0.0, float(np.nanmin(tile))) if analog else 0, vmax=vmax if analog else 1, aspect="auto",
-                interpolation="nearest" if kinds is not None else "antialiased", interpolation_stage="rgba",
-                extent=(t - frac / 2, t + frac / 2, rows, 0),
-            )
-            label = "analog" if analog else f"{int(np.nansum(tile)):,}"
-            ax.annotate(
-                label, (t, 0), xytext=(0, 1.5), textcoords="offset points", ha="center",
-                va="bottom", fontsize=6.5, color="#555555", annotation_clip=False,
-            )
-        ax.set_xlim(-0.5, T - 0.5)
-        ax.set_ylim(rows, 0)
-        ax.set_yticks([])
-        if kinds is None:
-            n = int(np.isfinite(arr[0]).sum())
-            text = f"{name}\n{int(np.nansum(arr)):,} spikes / {n:,} neurons"
-        else:
-            C, H, W = shape
-            binary = [t for t in range(T) if kinds[t] == "binary"]
-            spikes = int(sum((arr[t][np.isfinite(arr[t])] != 0).sum() for t in binary))
-            analog_steps = [t for t in range(T) if kinds[t] == "analog"]
-            text = f"{name} ({C}x{H}x{W})"
-            if binary:
-                text += f"\n{spikes:,} spikes / {C * H * W:,} pixels"
-            if analog_steps:
-                text += "\nanalog at t = " + ", ".join(map(str, analog_steps)) if len(analog_steps) < T else "\nanalog at every step"
-        ax.set_ylabel(text, rotation=0, ha="right", va="center", fontsize=8.5, labelpad=6)
-        ax.tick_params(axis="x", length=0)
-        for sp in ax.spines.values():
-            sp.set_visible(False)
-    axes[-1].set_xticks(range(T))
-    caption = (
-        "Input frames are drawn as images (analog frames in grey levels, spike frames dark where a pixel fired). "
-        "Each other tile is one layer at one timestep: its neurons wrapped row-major (neuron 0 top left), "
-        "one pixel per neuron, dark = spike. Number above a tile = spikes in that step; "
-        "left = totals over all steps."
-    )
-    axes[-1].set_xlabel("timestep t (0-based)\n" + textwrap.fill(caption, int(fig_w * 13)), fontsize=8.5)
-    fig.suptitle(title or "Spike raster of one sample", fontsize=12)
-    return plot_style._save(fig, path, dpi)
+    return heights
+
+
+def _draw_band(ax, layer: tuple, h: float, tile_frac: float, tile_w: float, palette, greys) -> None:
+    """One band: a tile per timestep with its spike count above, the totals as the band's label."""
+    name, arr, kinds, shape = layer
+    T = arr.shape[0]
+    rows, cols = arr.shape[1:]
+    frac = tile_frac
+    if kinds is not None:  # keep the pixels square: the image may be narrower than the column
+        frac = tile_frac * min(1.0, (h * cols / rows) / tile_w)
+        analog_vals = arr[[k == "analog" for k in kinds]]
+        vmax = float(np.nanmax(np.abs(analog_vals))) if analog_vals.size and np.isfinite(analog_vals).any() else 1.0
+        vmax = vmax or 1.0
+    for t in range(T):
+        analog = kinds is not None and kinds[t] == "analog"
+        tile = arr[t] if analog else np.where(np.isnan(arr[t]), np.nan, (arr[t] != 0).astype(float))
+        ax.imshow(
+            np.ma.masked_invalid(tile), cmap=greys if analog else palette,
+            vmin=min(0.0, float(np.nanmin(tile))) if analog else 0, vmax=vmax if analog else 1, aspect="auto",
+            interpolation="nearest" if kinds is not None else "antialiased", interpolation_stage="rgba",
+            extent=(t - frac / 2, t + frac / 2, rows, 0),
+        )
+        label = "analog" if analog else f"{int(np.nansum(tile)):,}"
+        ax.annotate(
+            label, (t, 0), xytext=(0, 1.5), textcoords="offset points", ha="center",
+            va="bottom", fontsize=6.5, color="#555555", annotation_clip=False,
+        )
+    ax.set_xlim(-0.5, T - 0.5)
+    ax.set_ylim(rows, 0)
+    ax.set_yticks([])
+    if kinds is None:
+        n = int(np.isfinite(arr[0]).sum())
+        text = f"{name}\n{int(np.nansum(arr)):,} spikes / {n:,} neurons"
+    else:
+        C, H, W = shape
+        binary = [t for t in range(T) if kinds[t] == "binary"]
+        spikes = int(sum((arr[t][np.isfinite(arr[t])] != 0).sum() for t in binary))
+        analog_steps = [t for t in range(T) if kinds[t] == "analog"]
+        text = f"{name} ({C}x{H}x{W})"
+        if binary:
+            text += f"\n{spikes:,} spikes / {C * H * W:,} pixels"
+        if analog_steps:
+            text += "\nanalog at t = " + ", ".join(map(str, analog_steps)) if len(analog_steps) < T else "\nanalog at every step"
+    ax.set_ylabel(text, rotation=0, ha="right", va="center", fontsize=8.5, labelpad=6)
+    ax.tick_params(axis="x", length=0)
+    for sp in ax.spines.values():
+        sp.set_visible(False)
