@@ -117,54 +117,7 @@ def plot_energy_by_encoding(
     long_names = max(len(e) for e in encodings) > 9 or len(encodings) > 6
 
     for ax, prof in zip(axes, profiles):
-        sub = df[df["profile"] == prof]
-        encs = [e for e in encodings if e in set(sub["encoding"])]
-        table = sub.pivot(index="encoding", columns="component", values="energy_pj").reindex(encs).fillna(0.0)
-        bounds = sub.groupby("encoding")[["total_low_pj", "total_high_pj"]].first().reindex(encs)
-        totals = table.sum(axis=1)
-        unit, scale = energy_unit(np.r_[totals.to_numpy(), bounds.to_numpy().ravel()])
-        x = np.arange(len(encs))
-        bottom = np.zeros(len(encs))
-        for comp in used:
-            if comp not in table.columns:
-                continue
-            vals = table[comp].to_numpy() / scale
-            if not (vals > 0).any():
-                continue
-            bars = ax.bar(
-                x, vals, 0.62, bottom=bottom, color=COMPONENT_COLORS[comp], edgecolor="white", linewidth=0.6, zorder=2
-            )
-            for bar, enc in zip(bars, encs):
-                if _is_ann(enc):
-                    bar.set_hatch(_ann_style(enc)["hatch"])
-                    bar.set_edgecolor(ANN_COLOR)
-            bottom += vals
-        # ANN outline so the hatched bar reads as one object
-        for xi, enc, tot in zip(x, encs, totals / scale):
-            if _is_ann(enc):
-                ax.bar(xi, tot, 0.62, fill=False, edgecolor=ANN_COLOR, linewidth=1.4, zorder=3)
-        tot = totals.to_numpy() / scale
-        lo = bounds["total_low_pj"].to_numpy() / scale
-        hi = bounds["total_high_pj"].to_numpy() / scale
-        yerr = np.vstack([np.clip(tot - lo, 0, None), np.clip(hi - tot, 0, None)])
-        ax.errorbar(x, tot, yerr=yerr, fmt="none", ecolor="black", elinewidth=1.0, capsize=4, zorder=4)
-        top = np.nanmax(np.r_[hi, tot]) if len(tot) else 1.0
-        for xi, t, h in zip(x, tot, np.fmax(hi, tot)):
-            ax.annotate(
-                format_energy(t * scale), (xi, h), xytext=(0, 3), textcoords="offset points",
-                ha="center", va="bottom", fontsize=7.5, zorder=5,
-            )
-        ax.set_ylim(0, top * 1.15 if top > 0 else 1.0)
-        ax.set_xticks(x, encs, rotation=30 if long_names else 0, ha="right" if long_names else "center")
-        for lab, enc in zip(ax.get_xticklabels(), encs):
-            lab.set_color(cmap[enc])
-            lab.set_fontweight("bold")
-        ax.set_ylabel(f"energy per inference ({unit})")
-        ax.set_title(f"profile: {prof}", fontsize=10)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _tick(v)))
-        ax.grid(axis="y", color="#DDDDDD", linewidth=0.6, zorder=0)
-        ax.set_axisbelow(True)
-        ax.spines[["top", "right"]].set_visible(False)
+        _energy_panel(ax, df[df["profile"] == prof], prof, encodings, used, cmap, long_names)
     for ax in axes[len(profiles):]:
         ax.set_visible(False)
 
@@ -182,6 +135,58 @@ def plot_energy_by_encoding(
     )
     fig.suptitle(title, fontsize=12)
     return plot_style._save(fig, path, dpi)
+
+
+def _energy_panel(ax, sub: pd.DataFrame, prof: str, encodings: list[str], used: list[str], cmap: Mapping[str, str],
+                  long_names: bool) -> None:
+    """One profile's panel: a stacked bar per encoding, the ANN hatched, bounds as error bars, totals above."""
+    encs = [e for e in encodings if e in set(sub["encoding"])]
+    table = sub.pivot(index="encoding", columns="component", values="energy_pj").reindex(encs).fillna(0.0)
+    bounds = sub.groupby("encoding")[["total_low_pj", "total_high_pj"]].first().reindex(encs)
+    totals = table.sum(axis=1)
+    unit, scale = energy_unit(np.r_[totals.to_numpy(), bounds.to_numpy().ravel()])
+    x = np.arange(len(encs))
+    bottom = np.zeros(len(encs))
+    for comp in used:
+        if comp not in table.columns:
+            continue
+        vals = table[comp].to_numpy() / scale
+        if not (vals > 0).any():
+            continue
+        bars = ax.bar(
+            x, vals, 0.62, bottom=bottom, color=COMPONENT_COLORS[comp], edgecolor="white", linewidth=0.6, zorder=2
+        )
+        for bar, enc in zip(bars, encs):
+            if _is_ann(enc):
+                bar.set_hatch(_ann_style(enc)["hatch"])
+                bar.set_edgecolor(ANN_COLOR)
+        bottom += vals
+    # ANN outline so the hatched bar reads as one object
+    for xi, enc, tot in zip(x, encs, totals / scale):
+        if _is_ann(enc):
+            ax.bar(xi, tot, 0.62, fill=False, edgecolor=ANN_COLOR, linewidth=1.4, zorder=3)
+    tot = totals.to_numpy() / scale
+    lo = bounds["total_low_pj"].to_numpy() / scale
+    hi = bounds["total_high_pj"].to_numpy() / scale
+    yerr = np.vstack([np.clip(tot - lo, 0, None), np.clip(hi - tot, 0, None)])
+    ax.errorbar(x, tot, yerr=yerr, fmt="none", ecolor="black", elinewidth=1.0, capsize=4, zorder=4)
+    top = np.nanmax(np.r_[hi, tot]) if len(tot) else 1.0
+    for xi, t, h in zip(x, tot, np.fmax(hi, tot)):
+        ax.annotate(
+            format_energy(t * scale), (xi, h), xytext=(0, 3), textcoords="offset points",
+            ha="center", va="bottom", fontsize=7.5, zorder=5,
+        )
+    ax.set_ylim(0, top * 1.15 if top > 0 else 1.0)
+    ax.set_xticks(x, encs, rotation=30 if long_names else 0, ha="right" if long_names else "center")
+    for lab, enc in zip(ax.get_xticklabels(), encs):
+        lab.set_color(cmap[enc])
+        lab.set_fontweight("bold")
+    ax.set_ylabel(f"energy per inference ({unit})")
+    ax.set_title(f"profile: {prof}", fontsize=10)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _tick(v)))
+    ax.grid(axis="y", color="#DDDDDD", linewidth=0.6, zorder=0)
+    ax.set_axisbelow(True)
+    ax.spines[["top", "right"]].set_visible(False)
 
 
 def plot_accuracy_vs_energy(
@@ -265,56 +270,7 @@ def plot_accuracy_vs_energy(
     ylim = (max(0.0, acc_all.min() - pad), min(100.0, acc_all.max() + pad) + pad * 0.3)
     labels = []
     for k, (ax, prof) in enumerate(zip(flat, profiles)):
-        sub = df[df["profile"] == prof]
-        lo_all = float(sub[["energy_low_pj", "energy_pj"]].min().min())
-        hi_all = float(sub[["energy_high_pj", "energy_pj"]].max().max())
-        log_x = hi_all / lo_all >= 10
-        unit, scale = energy_unit(sub[["energy_low_pj", "energy_pj", "energy_high_pj"]].to_numpy(), reference="geomean" if log_x else "max")
-        for enc in [e for e in encodings if e in set(sub["encoding"])]:
-            for _, row in sub[sub["encoding"] == enc].iterrows():
-                ann = row["system"] == "ann" or _is_ann(enc)
-                color = ANN_COLOR if ann else cmap[enc]
-                e, lo, hi = row["energy_pj"] / scale, row["energy_low_pj"] / scale, row["energy_high_pj"] / scale
-                a = row["accuracy"] * 100
-                yerr = None
-                if np.isfinite(row["accuracy_low"]) and np.isfinite(row["accuracy_high"]):
-                    yerr = [[max(a - row["accuracy_low"] * 100, 0)], [max(row["accuracy_high"] * 100 - a, 0)]]
-                ax.errorbar(
-                    e, a, xerr=[[max(e - lo, 0)], [max(hi - e, 0)]], yerr=yerr,
-                    fmt=_ann_style(enc)["marker"] if ann else "o", color=color, markersize=7, markeredgecolor="white",
-                    markeredgewidth=0.8, elinewidth=1.2, capsize=3, zorder=3,
-                )
-                labels.append(
-                    ax.annotate(
-                        enc, (e, a), xytext=(7, -13) if ann and "skip" in enc.lower() else (7, 5),
-                        textcoords="offset points", fontsize=8.5,
-                        color=color, fontweight="bold", zorder=4,
-                        arrowprops=dict(arrowstyle="-", color=color, linewidth=0.7, shrinkA=1, shrinkB=4),
-                    )
-                )
-                labels[-1].arrow_patch.set_visible(False)  # leader line only if the label is moved
-        lo_s, hi_s = lo_all / scale, hi_all / scale
-        if log_x:
-            span = math.log10(hi_s / lo_s)
-            ax.set_xscale("log")
-            ax.set_xlim(lo_s / 10 ** (0.08 * span), hi_s * 10 ** (0.3 * span))  # room for labels on the right
-            _log_ticks(ax.xaxis)
-            ax.set_xlabel(f"energy per inference ({unit}, log scale)")
-        else:
-            width = hi_s - lo_s or hi_s * 0.1
-            ax.set_xlim(max(0.0, lo_s - 0.08 * width), hi_s + 0.35 * width)  # room for labels on the right
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=3))
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _tick(v)))
-            ax.set_xlabel(f"energy per inference ({unit})")
-        ax.tick_params(axis="both", which="both", labelsize=8.5)
-        ax.set_ylim(*ylim)
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=3))
-        ax.yaxis.set_tick_params(labelleft=True)
-        if k % ncols == 0:
-            ax.set_ylabel("accuracy (%)")
-        ax.set_title(f"profile: {prof}", fontsize=10)
-        ax.grid(True, which="major", color="#DDDDDD", linewidth=0.6)
-        ax.spines[["top", "right"]].set_visible(False)
+        labels += _tradeoff_panel(ax, df[df["profile"] == prof], prof, k % ncols == 0, encodings, cmap, ylim)
     for ax in flat[len(profiles):]:
         ax.set_visible(False)
     handles = [Line2D([], [], marker="o", color="#777777", linestyle="none", label="SNN")]
@@ -325,6 +281,62 @@ def plot_accuracy_vs_energy(
     fig.suptitle(f"{title}\n(up and to the left is better)", fontsize=11)
     _declutter(fig, labels)
     return plot_style._save(fig, path, dpi)
+
+
+def _tradeoff_panel(ax, sub: pd.DataFrame, prof: str, first_column: bool, encodings: list[str], cmap: Mapping[str, str],
+                    ylim: tuple[float, float]) -> list:
+    """One profile's accuracy-energy panel (log energy axis when it spans 10x); returns the point labels."""
+    labels = []
+    lo_all = float(sub[["energy_low_pj", "energy_pj"]].min().min())
+    hi_all = float(sub[["energy_high_pj", "energy_pj"]].max().max())
+    log_x = hi_all / lo_all >= 10
+    unit, scale = energy_unit(sub[["energy_low_pj", "energy_pj", "energy_high_pj"]].to_numpy(), reference="geomean" if log_x else "max")
+    for enc in [e for e in encodings if e in set(sub["encoding"])]:
+        for _, row in sub[sub["encoding"] == enc].iterrows():
+            ann = row["system"] == "ann" or _is_ann(enc)
+            color = ANN_COLOR if ann else cmap[enc]
+            e, lo, hi = row["energy_pj"] / scale, row["energy_low_pj"] / scale, row["energy_high_pj"] / scale
+            a = row["accuracy"] * 100
+            yerr = None
+            if np.isfinite(row["accuracy_low"]) and np.isfinite(row["accuracy_high"]):
+                yerr = [[max(a - row["accuracy_low"] * 100, 0)], [max(row["accuracy_high"] * 100 - a, 0)]]
+            ax.errorbar(
+                e, a, xerr=[[max(e - lo, 0)], [max(hi - e, 0)]], yerr=yerr,
+                fmt=_ann_style(enc)["marker"] if ann else "o", color=color, markersize=7, markeredgecolor="white",
+                markeredgewidth=0.8, elinewidth=1.2, capsize=3, zorder=3,
+            )
+            labels.append(
+                ax.annotate(
+                    enc, (e, a), xytext=(7, -13) if ann and "skip" in enc.lower() else (7, 5),
+                    textcoords="offset points", fontsize=8.5,
+                    color=color, fontweight="bold", zorder=4,
+                    arrowprops=dict(arrowstyle="-", color=color, linewidth=0.7, shrinkA=1, shrinkB=4),
+                )
+            )
+            labels[-1].arrow_patch.set_visible(False)  # leader line only if the label is moved
+    lo_s, hi_s = lo_all / scale, hi_all / scale
+    if log_x:
+        span = math.log10(hi_s / lo_s)
+        ax.set_xscale("log")
+        ax.set_xlim(lo_s / 10 ** (0.08 * span), hi_s * 10 ** (0.3 * span))  # room for labels on the right
+        _log_ticks(ax.xaxis)
+        ax.set_xlabel(f"energy per inference ({unit}, log scale)")
+    else:
+        width = hi_s - lo_s or hi_s * 0.1
+        ax.set_xlim(max(0.0, lo_s - 0.08 * width), hi_s + 0.35 * width)  # room for labels on the right
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=3))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _tick(v)))
+        ax.set_xlabel(f"energy per inference ({unit})")
+    ax.tick_params(axis="both", which="both", labelsize=8.5)
+    ax.set_ylim(*ylim)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=3))
+    ax.yaxis.set_tick_params(labelleft=True)
+    if first_column:
+        ax.set_ylabel("accuracy (%)")
+    ax.set_title(f"profile: {prof}", fontsize=10)
+    ax.grid(True, which="major", color="#DDDDDD", linewidth=0.6)
+    ax.spines[["top", "right"]].set_visible(False)
+    return labels
 
 
 def plot_sensitivity(table: pd.DataFrame, path, *, top: int = 6, title: str | None = None, dpi: int = DPI) -> Path:
