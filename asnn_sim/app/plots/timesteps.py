@@ -157,31 +157,7 @@ def plot_early_exit(
         profiles are present and ``profile`` is not given, an accuracy is outside 0..1, or
         an SNN row has no ``steps``.
     """
-    what = "plot_early_exit"
-    _require(curves, ["encoding", "steps", "accuracy", "cumulative_energy_pj", "profile"], what)
-    df = _numeric(curves, ["accuracy", "cumulative_energy_pj"], what)
-    df = _numeric(df, ["steps"], what, allow_nan=True)
-    df["encoding"] = df["encoding"].astype(str)
-    df["profile"] = df["profile"].astype(str)
-    profiles = list(dict.fromkeys(df["profile"]))
-    if profile is None:
-        if len(profiles) > 1:
-            raise ValueError(f"{what}: several profiles present ({', '.join(profiles)}); pass profile=")
-        profile = profiles[0]
-    df = df[df["profile"] == str(profile)]
-    if df.empty:
-        raise ValueError(f"{what}: no rows for profile {profile!r} (present: {', '.join(profiles)})")
-    if not df["accuracy"].between(0, 1).all():
-        raise ValueError(f"{what}: column 'accuracy' must be a fraction in 0..1")
-    is_ann = df["encoding"].map(_is_ann)
-    missing = df["steps"].isna() & ~is_ann
-    if missing.any():
-        enc = df.loc[missing, "encoding"].iloc[0]
-        raise ValueError(f"{what}: column 'steps' is missing for encoding {enc!r} (only the 'ANN' row may omit it)")
-    snn, ann = df[~is_ann], df[is_ann]
-    if snn.empty:
-        raise ValueError(f"{what}: no SNN rows (rows with steps) for profile {profile!r}")
-
+    df, snn, ann, profile = _early_exit_rows(curves, profile)
     encodings = _order_encodings(snn["encoding"])
     cmap = _colors_for(list(encodings) + list(ann["encoding"]), colors)
     energies = df["cumulative_energy_pj"].to_numpy(dtype=float)
@@ -192,39 +168,16 @@ def plot_early_exit(
     if energy_log:
         unit, scale = energy_unit(energies, reference="geomean")
 
-    def _err(sub, col, low, high, k):
-        if low not in sub.columns or high not in sub.columns:
-            return None
-        lo, hi, v = sub[low].to_numpy(float) * k, sub[high].to_numpy(float) * k, sub[col].to_numpy(float) * k
-        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-            return None
-        return np.vstack([np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)])
-
     fig = _new_figure((10.0, 4.2))
     ax_acc, ax_e = fig.subplots(1, 2)
     for enc in encodings:
         sub = snn[snn["encoding"] == enc].sort_values("steps")
         t = sub["steps"].to_numpy(float) - 1
         kw = dict(color=cmap[enc], marker="o", markersize=5, linewidth=1.8, label=enc, capsize=3, elinewidth=1.0)
-        ax_acc.errorbar(t, sub["accuracy"] * 100, yerr=_err(sub, "accuracy", "accuracy_low", "accuracy_high", 100), **kw)
-        ax_e.errorbar(t, sub["cumulative_energy_pj"] / scale, yerr=_err(
+        ax_acc.errorbar(t, sub["accuracy"] * 100, yerr=_error_bars(sub, "accuracy", "accuracy_low", "accuracy_high", 100), **kw)
+        ax_e.errorbar(t, sub["cumulative_energy_pj"] / scale, yerr=_error_bars(
             sub, "cumulative_energy_pj", "cumulative_energy_low_pj", "cumulative_energy_high_pj", 1 / scale), **kw)
-    ann_rows = ann.groupby("encoding", sort=False).first()
-    acc_names: dict[float, list[str]] = {}  # ANN baselines of one model share an accuracy: one line, one label
-    for name, row in ann_rows.iterrows():
-        acc_names.setdefault(float(row["accuracy"]), []).append(str(name))
-    for name, row in ann_rows.iterrows():
-        kw = dict(color=ANN_COLOR, linestyle=_ann_style(name)["linestyle"], linewidth=1.5, label=f"{name} (no timesteps)")
-        lines = [(ax_e, row["cumulative_energy_pj"] / scale, str(name))]
-        names = acc_names[float(row["accuracy"])]
-        if names[0] == name:
-            lines.append((ax_acc, row["accuracy"] * 100, " = ".join(names)))
-        for ax, y, text in lines:
-            ax.axhline(y, **kw)
-            ax.annotate(
-                text, (1.0, y), xycoords=("axes fraction", "data"), xytext=(-3, 3),
-                textcoords="offset points", ha="right", va="bottom", fontsize=8.5, color=ANN_COLOR,
-            )
+    _ann_lines(ax_acc, ax_e, ann, scale)
 
     t_max = int(snn["steps"].max()) - 1
     for ax in (ax_acc, ax_e):
@@ -249,3 +202,62 @@ def plot_early_exit(
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 5), frameon=False, fontsize=9)
     fig.suptitle(title or f"Early exit: accuracy and energy when reading out after step t (profile: {profile})", fontsize=12)
     return plot_style._save(fig, path, dpi)
+
+
+def _early_exit_rows(curves: pd.DataFrame, profile: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
+    """The checked rows of one profile: all of them, the SNNs (with steps), the ANN baselines, and the profile."""
+    what = "plot_early_exit"
+    _require(curves, ["encoding", "steps", "accuracy", "cumulative_energy_pj", "profile"], what)
+    df = _numeric(curves, ["accuracy", "cumulative_energy_pj"], what)
+    df = _numeric(df, ["steps"], what, allow_nan=True)
+    df["encoding"] = df["encoding"].astype(str)
+    df["profile"] = df["profile"].astype(str)
+    profiles = list(dict.fromkeys(df["profile"]))
+    if profile is None:
+        if len(profiles) > 1:
+            raise ValueError(f"{what}: several profiles present ({', '.join(profiles)}); pass profile=")
+        profile = profiles[0]
+    df = df[df["profile"] == str(profile)]
+    if df.empty:
+        raise ValueError(f"{what}: no rows for profile {profile!r} (present: {', '.join(profiles)})")
+    if not df["accuracy"].between(0, 1).all():
+        raise ValueError(f"{what}: column 'accuracy' must be a fraction in 0..1")
+    is_ann = df["encoding"].map(_is_ann)
+    missing = df["steps"].isna() & ~is_ann
+    if missing.any():
+        enc = df.loc[missing, "encoding"].iloc[0]
+        raise ValueError(f"{what}: column 'steps' is missing for encoding {enc!r} (only the 'ANN' row may omit it)")
+    snn, ann = df[~is_ann], df[is_ann]
+    if snn.empty:
+        raise ValueError(f"{what}: no SNN rows (rows with steps) for profile {profile!r}")
+    return df, snn, ann, profile
+
+
+def _error_bars(sub: pd.DataFrame, col: str, low: str, high: str, k: float) -> np.ndarray | None:
+    """Error bars (below, above) of ``col`` times ``k`` from its ``low``/``high`` columns; None without them."""
+    if low not in sub.columns or high not in sub.columns:
+        return None
+    lo, hi, v = sub[low].to_numpy(float) * k, sub[high].to_numpy(float) * k, sub[col].to_numpy(float) * k
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        return None
+    return np.vstack([np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)])
+
+
+def _ann_lines(ax_acc, ax_e, ann: pd.DataFrame, scale: float) -> None:
+    """Each ANN baseline as a horizontal line on both panels (baselines sharing an accuracy share one)."""
+    ann_rows = ann.groupby("encoding", sort=False).first()
+    acc_names: dict[float, list[str]] = {}  # ANN baselines of one model share an accuracy: one line, one label
+    for name, row in ann_rows.iterrows():
+        acc_names.setdefault(float(row["accuracy"]), []).append(str(name))
+    for name, row in ann_rows.iterrows():
+        kw = dict(color=ANN_COLOR, linestyle=_ann_style(name)["linestyle"], linewidth=1.5, label=f"{name} (no timesteps)")
+        lines = [(ax_e, row["cumulative_energy_pj"] / scale, str(name))]
+        names = acc_names[float(row["accuracy"])]
+        if names[0] == name:
+            lines.append((ax_acc, row["accuracy"] * 100, " = ".join(names)))
+        for ax, y, text in lines:
+            ax.axhline(y, **kw)
+            ax.annotate(
+                text, (1.0, y), xycoords=("axes fraction", "data"), xytext=(-3, 3),
+                textcoords="offset points", ha="right", va="bottom", fontsize=8.5, color=ANN_COLOR,
+            )
