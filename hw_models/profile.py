@@ -412,16 +412,33 @@ def parse_profile(data: dict[str, Any], label: str = "<profile>", path: Path | N
     version = data.get("schema_version")
     if version != PROFILE_SCHEMA_VERSION:
         raise _err(label, "schema_version", f"must be {PROFILE_SCHEMA_VERSION} (got {version!r})")
+    header = _parse_header(data, label)
+    model = _parse_model(data.get("model"), header["scope"], label)
+    raw_constants = data.get("constants")
+    if not isinstance(raw_constants, dict) or not raw_constants:
+        raise _err(label, "constants", "table is required")
+    _refuse_unknown(raw_constants, KNOWN_CONSTANTS, label, "constants.", "constant")
+    constants = {n: _parse_constant(n, e, label) for n, e in raw_constants.items()}
+    raw_assumptions = data.get("assumptions", {})
+    if not isinstance(raw_assumptions, dict):
+        raise _err(label, "assumptions", "must be a table")
+    _refuse_unknown(raw_assumptions, KNOWN_ASSUMPTIONS, label, "assumptions.", "assumption")
+    assumptions = {n: _parse_assumption(n, e, label) for n, e in raw_assumptions.items()}
+    _check_required(model, constants, assumptions, header["number_format"], label)
+    capacity = _parse_capacity(data.get("capacity"), label, header["bits"])
+    if model["inter_chip"] != "none" and capacity is None:
+        raise _err(label, "model.inter_chip", "needs a [capacity] table (the mapping decides which spikes cross chips)")
+    return Profile(**header, model=model, constants=constants, assumptions=assumptions, path=path, capacity=capacity)
+
+
+def _parse_header(data: dict[str, Any], label: str) -> dict[str, Any]:
+    """The profile's descriptive and format fields, as :class:`Profile` keyword arguments."""
     header = {k: _get_str(data, k, label) for k in ("name", "chip", "process_node", "description", "memory")}
-    scope = data.get("scope")
-    if scope not in SCOPES:
-        raise _err(label, "scope", f"must be one of {', '.join(SCOPES)} (got {scope!r})")
-    clocking = data.get("clocking")
-    if clocking not in CLOCKING:
-        raise _err(label, "clocking", f"must be one of {', '.join(CLOCKING)} (got {clocking!r})")
-    number_format = data.get("number_format")
-    if number_format not in NUMBER_FORMATS:
-        raise _err(label, "number_format", f"must be one of {', '.join(NUMBER_FORMATS)} (got {number_format!r})")
+    for key, allowed in (("scope", SCOPES), ("clocking", CLOCKING), ("number_format", NUMBER_FORMATS)):
+        value = data.get(key)
+        if value not in allowed:
+            raise _err(label, key, f"must be one of {', '.join(allowed)} (got {value!r})")
+        header[key] = value
     bits = data.get("bits")
     if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 64:
         raise _err(label, "bits", f"must be an integer from 1 to 64 (got {bits!r})")
@@ -431,8 +448,11 @@ def parse_profile(data: dict[str, Any], label: str = "<profile>", path: Path | N
     ann_note = data.get("ann_note", "")
     if not isinstance(ann_note, str):
         raise _err(label, "ann_note", "must be a string")
+    return header | {"bits": bits, "references": tuple(r.strip() for r in references), "ann_note": ann_note}
 
-    raw_model = data.get("model")
+
+def _parse_model(raw_model: Any, scope: str, label: str) -> dict[str, str]:
+    """The ``[model]`` switches, defaults filled in; an all-in profile must include every cost."""
     if not isinstance(raw_model, dict):
         raise _err(label, "model", "table is required")
     defaults = {"sram": "none", "sram_access": "per-bit", "static": "none", "dram": "none", "encoder": "off-chip", "inter_chip": "none"}
@@ -445,7 +465,6 @@ def parse_profile(data: dict[str, Any], label: str = "<profile>", path: Path | N
     extra = sorted(set(raw_model) - set(MODEL_CHOICES))
     if extra:
         raise _err(label, f"model.{extra[0]}", "is not a known switch")
-
     # The no-double-count rule: an all-in energy already contains memory, routing,
     # neuron updates and leakage, so nothing may be added on top of it.
     if scope == "all-in":
@@ -456,17 +475,11 @@ def parse_profile(data: dict[str, Any], label: str = "<profile>", path: Path | N
                     f"model.{switch}",
                     "must be 'included' in an all-in profile (its energy per event already contains it; adding it would double-count)",
                 )
-    raw_constants = data.get("constants")
-    if not isinstance(raw_constants, dict) or not raw_constants:
-        raise _err(label, "constants", "table is required")
-    _refuse_unknown(raw_constants, KNOWN_CONSTANTS, label, "constants.", "constant")
-    constants = {n: _parse_constant(n, e, label) for n, e in raw_constants.items()}
-    raw_assumptions = data.get("assumptions", {})
-    if not isinstance(raw_assumptions, dict):
-        raise _err(label, "assumptions", "must be a table")
-    _refuse_unknown(raw_assumptions, KNOWN_ASSUMPTIONS, label, "assumptions.", "assumption")
-    assumptions = {n: _parse_assumption(n, e, label) for n, e in raw_assumptions.items()}
+    return model
 
+
+def _check_required(model: dict[str, str], constants: dict, assumptions: dict, number_format: str, label: str) -> None:
+    """The constants and assumptions the chosen switches need."""
     for needed in ("ac", "mac"):
         if needed not in constants:
             raise _err(label, f"constants.{needed}", "is required (energy of one synaptic op on a binary / multi-bit event)")
@@ -487,29 +500,6 @@ def parse_profile(data: dict[str, Any], label: str = "<profile>", path: Path | N
                     raise _err(label, f"assumptions.{name}", f"is required by model.{switch} = '{setting}'")
     if model["ann"] == "arithmetic" and number_format == "int" and "mult" not in constants:
         raise _err(label, "constants.mult", "is required to scale the ANN's multiplies with bit-width")
-
-    capacity = _parse_capacity(data.get("capacity"), label, bits)
-    if model["inter_chip"] != "none" and capacity is None:
-        raise _err(label, "model.inter_chip", "needs a [capacity] table (the mapping decides which spikes cross chips)")
-
-    return Profile(
-        name=header["name"],
-        chip=header["chip"],
-        process_node=header["process_node"],
-        description=header["description"],
-        references=tuple(r.strip() for r in references),
-        scope=scope,
-        clocking=clocking,
-        memory=header["memory"],
-        number_format=number_format,
-        bits=bits,
-        model=model,
-        constants=constants,
-        assumptions=assumptions,
-        ann_note=ann_note,
-        path=path,
-        capacity=capacity,
-    )
 
 
 def _parse_capacity(table: Any, label: str, bits: int) -> Capacity | None:
