@@ -497,26 +497,7 @@ def _train(config, out: Path, device, resume, force, progress, on_epoch, dataset
     net = make_model(config, dataset.input_shape, dataset.n_classes).to(dev)
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
-    rows: list[dict] = []
-    start_epoch = 0
-    if resume:
-        # Every rank loads the checkpoint, so the optimizer states agree too.
-        ckpt = torch.load(out / "checkpoint.pt", map_location=dev, weights_only=True)
-        net.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        rows = list(ckpt["metrics"])
-        start_epoch = int(ckpt["epoch"])
-    elif world.is_main:
-        meta = {
-            "config": asdict(config),
-            "input_shape": list(dataset.input_shape),
-            "n_classes": dataset.n_classes,
-            "class_names": list(dataset.class_names),
-            "encoder": None if config.ann else config.encoder().to_dict(),
-            "asnn_sim_version": __version__,
-        }
-        atomic.write_json(out / "config.json", meta)
+    rows, start_epoch = _restore_or_begin(net, optimizer, scheduler, out, dev, config, dataset, resume, world)
     # The model that trains: DDP averages the gradients over the ranks in backward (and,
     # by default, hands rank 0's BatchNorm running statistics to every rank before each
     # step). `net`, the same parameters unwrapped, is what is evaluated and saved, so the
@@ -542,14 +523,8 @@ def _train(config, out: Path, device, resume, force, progress, on_epoch, dataset
             scheduler.step()
             if world.is_main:
                 _write_metrics(rows, out / "metrics.csv")
-                ckpt = {
-                    "model": net.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "epoch": epoch + 1,
-                    "metrics": rows,
-                }
-                _save_torch(ckpt, out / "checkpoint.pt")
+                _save_torch({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
+                             "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "metrics": rows}, out / "checkpoint.pt")
             # The epoch counts as finished on every rank once its checkpoint exists, so an
             # on_epoch that stops the run (on any rank) leaves a checkpoint to resume.
             ddp.barrier(world)
@@ -564,7 +539,43 @@ def _train(config, out: Path, device, resume, force, progress, on_epoch, dataset
     finally:
         bar.close()
 
-    summary = {
+    summary = _summary(rows, config, dev, n_params, dataset, world)
+    if world.is_main:
+        _save_torch(net.state_dict(), out / "model.pt")
+        atomic.write_json(out / "summary.json", summary)
+    # Every rank returns once the run directory is complete (a script may read it next).
+    ddp.barrier(world)
+    return summary
+
+
+def _restore_or_begin(net, optimizer, scheduler, out: Path, dev, config, dataset, resume: bool, world) -> tuple[list[dict], int]:
+    """Resume from ``checkpoint.pt`` (metrics so far, next epoch) or start: ``config.json`` written, ``([], 0)``."""
+    rows: list[dict] = []
+    start_epoch = 0
+    if resume:
+        # Every rank loads the checkpoint, so the optimizer states agree too.
+        ckpt = torch.load(out / "checkpoint.pt", map_location=dev, weights_only=True)
+        net.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        rows = list(ckpt["metrics"])
+        start_epoch = int(ckpt["epoch"])
+    elif world.is_main:
+        meta = {
+            "config": asdict(config),
+            "input_shape": list(dataset.input_shape),
+            "n_classes": dataset.n_classes,
+            "class_names": list(dataset.class_names),
+            "encoder": None if config.ann else config.encoder().to_dict(),
+            "asnn_sim_version": __version__,
+        }
+        atomic.write_json(out / "config.json", meta)
+    return rows, start_epoch
+
+
+def _summary(rows: list[dict], config, dev, n_params: int, dataset, world) -> dict:
+    """What ``summary.json`` says about a finished run."""
+    return {
         "test_accuracy": rows[-1]["test_accuracy"],
         "test_loss": rows[-1]["test_loss"],
         "train_accuracy": rows[-1]["train_accuracy"],
@@ -580,12 +591,6 @@ def _train(config, out: Path, device, resume, force, progress, on_epoch, dataset
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
     }
-    if world.is_main:
-        _save_torch(net.state_dict(), out / "model.pt")
-        atomic.write_json(out / "summary.json", summary)
-    # Every rank returns once the run directory is complete (a script may read it next).
-    ddp.barrier(world)
-    return summary
 
 
 def _batches_per_epoch(n_train: int, batch_size: int, world: ddp.World) -> int:
