@@ -316,10 +316,14 @@ def load_counts(path: str | Path) -> Counts:
 
     Examples
     --------
-    >>> from hw_models import load_counts          # doctest: +SKIP
-    >>> c = load_counts("counts/hybrid")           # doctest: +SKIP
-    >>> c.n_samples, c.timesteps                   # doctest: +SKIP
-    (1000, 4)
+    A counts folder as ``asnn simulate --out`` writes it (here from synthetic counts):
+
+    >>> import tempfile
+    >>> from hw_models.synthetic import synthetic_counts, write_counts_dir
+    >>> folder = write_counts_dir(synthetic_counts(n_samples=8, timesteps=4), tempfile.mkdtemp())
+    >>> c = load_counts(folder)
+    >>> c.n_samples, c.timesteps
+    (8, 4)
     """
     directory = Path(path)
     where = "asnn energy reads the folder written by asnn simulate --out"

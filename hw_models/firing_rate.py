@@ -101,8 +101,10 @@ def firing_rate_estimate(counts: Counts, e_ac: float = E_AC_PJ, e_mac: float = E
 
     Examples
     --------
-    >>> est = firing_rate_estimate(load_counts("counts/hybrid"))   # doctest: +SKIP
-    >>> est.energy_pj / 1e3, est.ratio                            # doctest: +SKIP
+    >>> from hw_models.synthetic import synthetic_counts
+    >>> est = firing_rate_estimate(synthetic_counts())
+    >>> round(est.sops, 2), est.encoding_macs, round(est.energy_pj / est.ann_pj, 4)
+    (107404.75, 15488.0, 0.1539)
     """
     layers = counts.layers[counts.layers["dense_macs_per_step"] > 0]
     encoders = encoding_layers(counts.layers)

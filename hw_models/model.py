@@ -335,9 +335,14 @@ def estimate(
 
     Examples
     --------
-    >>> from hw_models import estimate, summarize                         # doctest: +SKIP
-    >>> b = estimate("counts/hybrid", ["cmos45-fp32-arith", "loihi"])     # doctest: +SKIP
-    >>> summarize(b, load_counts("counts/hybrid"))[["profile", "ratio"]]   # doctest: +SKIP
+    >>> from hw_models import summarize
+    >>> from hw_models.synthetic import synthetic_counts
+    >>> counts = synthetic_counts()
+    >>> b = estimate(counts, ["cmos45-fp32-arith", "loihi"])
+    >>> summarize(b, counts)[["profile", "ratio"]].round(4)
+                 profile   ratio
+    0  cmos45-fp32-arith  0.1421
+    1              loihi  0.6651
     """
     snn = _as_counts(counts)
     if snn.kind != "snn":

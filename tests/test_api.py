@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 import subprocess
 import sys
@@ -14,11 +13,6 @@ import asnn_sim
 import asnn_sim.api as asnn
 from asnn_sim.graph.ir import Graph, GraphError
 from asnn_sim.training.train import TrainError
-
-
-def test_module_doctests():
-    failures, attempted = doctest.testmod(asnn)
-    assert attempted >= 4 and failures == 0
 
 
 def test_importing_the_api_loads_nothing_heavy():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 
 import numpy as np
 import pytest
@@ -46,11 +45,6 @@ def first_spike_step(frames: np.ndarray) -> np.ndarray:
     """Index of each pixel's first spike, or T for pixels that never fire."""
     fired = frames.any(axis=0)
     return np.where(fired, frames.argmax(axis=0), frames.shape[0])
-
-
-def test_module_doctest():
-    failures, _ = doctest.testmod(encoding)
-    assert failures == 0
 
 
 # ---------------------------------------------------------------- direct and rate

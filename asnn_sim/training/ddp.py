@@ -228,8 +228,11 @@ def process_group(world: World, device: torch.device) -> Iterator[tuple[World, t
 
     Examples
     --------
-    >>> with process_group(world_from_env(), torch.device("cpu")) as (world, device):  # doctest: +SKIP
-    ...     totals = all_reduce_sum(world, [loss_sum, correct])
+    Outside torchrun the world is one process and the sums are its own values:
+
+    >>> with process_group(world_from_env({}), torch.device("cpu")) as (world, device):
+    ...     all_reduce_sum(world, [3.5, 2]).tolist()
+    [3.5, 2.0]
     """
     world, device = start(world, device)
     try:

@@ -19,8 +19,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     Examples
     --------
-    >>> with atomic_path("out.csv") as tmp:        # doctest: +SKIP
-    ...     frame.to_csv(tmp)
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "out.csv"
+    >>> with atomic_path(out) as tmp:
+    ...     _ = tmp.write_text("a,b")
+    >>> out.read_text(), [p.name for p in out.parent.iterdir()]
+    ('a,b', ['out.csv'])
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

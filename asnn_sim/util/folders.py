@@ -232,8 +232,12 @@ def output_folder(out: str | os.PathLike, files: tuple[str, ...] = (), *, force:
 
     Examples
     --------
-    >>> with output_folder("counts/run1", ("summary.json",)) as stage:   # doctest: +SKIP
-    ...     (stage / "summary.json").write_text("{}")
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "run1"
+    >>> with output_folder(out, ("summary.json",)) as stage:
+    ...     _ = (stage / "summary.json").write_text("{}")
+    >>> sorted(p.name for p in out.parent.iterdir()), (out / "summary.json").read_text()
+    (['run1'], '{}')
     """
     shown = Path(out)  # as the user wrote it, for messages
     with locked_folder(out) as out:
