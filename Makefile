@@ -14,7 +14,7 @@ PIP := python -m pip install --quiet -c $(CONSTRAINTS)
 # build. For a CPU-only venv there: make setup TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 TORCH_INDEX_URL ?=
 
-.PHONY: setup data test demo bench bench-peers notebooks clean
+.PHONY: setup data test test-fast demo bench bench-peers notebooks clean
 
 # snnTorch and SpikingJelly, so that tests/test_builder.py checks our neuron mappings and
 # tests/test_nir.py our NIR import spike for spike against theirs instead of skipping (nir
@@ -48,6 +48,11 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# The quick subset while editing: no test marked slow, cluster or frameworks (markers in
+# pyproject.toml). `make test` is what CI runs; this is not a substitute for it.
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow and not cluster and not frameworks"
 
 demo: setup
 	$(BIN)/asnn demo --out reports/demo

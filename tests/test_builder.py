@@ -14,7 +14,7 @@ import pytest
 from asnn_sim.interop.builder import GraphBuilder, fold_bn, snntorch_leaky, spikingjelly_lif
 from asnn_sim.graph.encoding import EncoderSpec
 from asnn_sim.graph.ir import Add, AvgPool2d, Conv2d, Flatten, Graph, GraphError, Input, Linear, Neuron, Readout, load_graph, save_graph
-from asnn_sim.sim import Conventions, Simulator
+from asnn_sim.sim import Simulator
 from asnn_sim.sim.engine import SLOT
 from dense_check import replay_against_dense
 
