@@ -38,6 +38,7 @@ def _graph() -> Graph:
             .conv(6, 3, padding=1).neuron(leak=0.9).maxpool(2).flatten().linear(10).readout().build())
 
 
+@pytest.mark.slow
 def test_simulate_and_energy_of_a_built_network(tmp_path):
     images, labels = asnn.load_images("digits", limit=30)
     result = asnn.simulate(_graph(), images, labels, out=tmp_path / "counts")
@@ -74,6 +75,7 @@ def test_simulate_options():
         asnn.load_images("digits", limit=0)
 
 
+@pytest.mark.slow
 def test_train_export_save_load_simulate_with_parity(tmp_path):
     run = asnn.train(tmp_path / "run", encoding="hybrid", timesteps=3, epochs=1, limit=96, batch_size=32, device="cpu")
     assert run.config.encoding == "hybrid" and 0 <= run.summary["test_accuracy"] <= 1
@@ -98,6 +100,7 @@ def test_load_names_the_problem(tmp_path):
         asnn.load(tmp_path / "bad.asnn")
 
 
+@pytest.mark.slow
 def test_compare_writes_a_report(tmp_path):
     report = asnn.compare(tmp_path / "report", encodings=["temporal"], hw=["cmos45-int8-sram"], cache=tmp_path / "cache",
                           limit=20, train_limit=100, epochs=1, timesteps=2, device="cpu")

@@ -130,6 +130,7 @@ CONVENTIONS = st.builds(Conventions, graded=st.sampled_from(["mac", "expand"]), 
                         static_input=st.sampled_from(["per_step", "once"]))
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None)
 @given(specs(), CONVENTIONS)
 def test_outputs_spikes_and_every_count_match_the_dense_reference(spec, conventions):
@@ -142,6 +143,7 @@ def test_outputs_spikes_and_every_count_match_the_dense_reference(spec, conventi
         assert att[SLOT["coincidences"]] == att[SLOT["product_acs"]] == 0
 
 
+@pytest.mark.slow
 def test_spikes_and_binary_products_hold_in_float32():
     spec = Spec(False, "rate", 3, 2, 3, (2, 3), ("neuron", "neuron", "neuron"), 0.3, 0.125, False, False, 0.0, 7)
     graph = build(spec)
@@ -169,6 +171,7 @@ def _hand_qkv():
     return q, k, v
 
 
+@pytest.mark.slow
 def test_hand_example_kernel_both_orders():
     q, k, v = _hand_qkv()
     lists = []

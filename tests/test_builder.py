@@ -230,6 +230,7 @@ def test_errors_name_the_node_and_the_problem(make, message):
 # ---------------------------------------------------------------- replay
 
 
+@pytest.mark.slow
 def test_replay_matches_the_dense_reference_spike_for_spike():
     pytest.importorskip("torch")
     graph, _ = _hybrid_residual(np.random.default_rng(1), bn={"gamma": np.full(4, 1.5), "beta": np.full(4, 0.2),
@@ -318,6 +319,7 @@ def _currents(T=24, B=5, n_in=12, n=16, seed=0, max_current=None, grid=None):
     return frames, weight, frames.reshape(T, B, n_in) @ weight.T
 
 
+@pytest.mark.frameworks
 @pytest.mark.parametrize(("reset_mechanism", "reset_delay", "beta", "max_current"), [
     ("subtract", False, 0.8, 1.15),  # exact while inputs stay below (2 - beta) * threshold (see snntorch_leaky)
     ("zero", True, 0.8, None),
@@ -340,6 +342,7 @@ def test_snntorch_leaky_gives_the_same_spikes(reset_mechanism, reset_delay, beta
     np.testing.assert_array_equal(ours, np.array(theirs))
 
 
+@pytest.mark.frameworks
 @pytest.mark.parametrize(("decay_input", "v_reset", "tau"), [(True, None, 2.0), (False, None, 3.0), (True, 0.0, 2.0), (False, 0.0, 4.0)])
 def test_spikingjelly_lif_gives_the_same_spikes(decay_input, v_reset, tau):
     torch = pytest.importorskip("torch")
@@ -353,6 +356,7 @@ def test_spikingjelly_lif_gives_the_same_spikes(decay_input, v_reset, tau):
     np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.frameworks
 @pytest.mark.parametrize(("decay_input", "v_reset"), [(False, None), (True, None), (True, 0.0), (False, 0.0)])
 def test_spikingjelly_lif_fires_on_exact_ties_as_spikingjelly_does(decay_input, v_reset):
     # Weights on a grid of 1/4 and tau = 2 (leak and gain 1/2 or 1): every membrane is exact

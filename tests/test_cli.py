@@ -27,6 +27,7 @@ def graph_file(trained_runs, tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_export_then_simulate_with_parity(graph_file, trained_runs, tmp_path, capsys):
     out = tmp_path / "counts"
     code = main(["simulate", str(graph_file), "--out", str(out), "--limit", "50", "--quiet", "--check-parity", str(trained_runs["hybrid"])])
@@ -49,6 +50,7 @@ def test_export_then_simulate_with_parity(graph_file, trained_runs, tmp_path, ca
     assert len(per_sample) == 50 * 14 and (per_sample.groupby("layer")["synaptic_acs"].sum() == counts.groupby("layer")["synaptic_acs"].sum()).all()
 
 
+@pytest.mark.slow
 def test_simulate_conventions_are_recorded(graph_file, tmp_path):
     out = tmp_path / "counts"
     assert main(["simulate", str(graph_file), "--out", str(out), "--limit", "20", "--quiet",
@@ -113,6 +115,7 @@ def test_export_refuses_to_overwrite_without_force(graph_file, trained_runs, cap
     assert "--force" in _err_line(capsys)
 
 
+@pytest.mark.slow
 def test_compare_writes_a_report_and_reuses_the_cache(tmp_path, capsys):
     cache, out = tmp_path / "cache", tmp_path / "report"
     argv = ["compare", "--encodings", "hybrid", "--timesteps", "3", "--epochs", "1", "--limit", "40", "--seeds", "0,1",
@@ -192,6 +195,7 @@ def test_demo_refuses_a_foreign_folder_but_rewrites_its_own_report(tmp_path, cap
     assert main(["demo", "--seeds", "1,1", "--out", str(tmp_path / "new")]) == 1 and "twice" in _err_line(capsys)
 
 
+@pytest.mark.slow
 def test_compare_runs_a_sew_resnet_end_to_end(tmp_path, capsys):
     # the same pipeline and report for a Spiking ResNet (SEW: graded events between blocks)
     out = tmp_path / "report"

@@ -168,6 +168,7 @@ def _closed_pipe(*argv: str) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(argv, proc.wait(), "", err)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [("profiles",), ("profiles", "--show", "loihi")])
 def test_a_closed_pipe_ends_quietly(argv):
     done = _closed_pipe(*argv)
@@ -175,6 +176,7 @@ def test_a_closed_pipe_ends_quietly(argv):
     assert done.returncode == 141  # 128 + SIGPIPE, as `yes | head` reports
 
 
+@pytest.mark.slow
 def test_piped_into_head_prints_one_line_and_no_traceback():
     cmd = f"{sys.executable} -m asnn_sim.app.cli profiles --wide | head -1"
     done = subprocess.run(["bash", "-c", cmd], cwd=ROOT, capture_output=True, text=True)
@@ -344,6 +346,7 @@ def test_plain_progress_prints_a_line_per_interval():
     assert quiet.getvalue() == ""
 
 
+@pytest.mark.slow
 def test_train_and_simulate_write_lines_not_redraws_to_a_file(tiny_run, tmp_path):
     # Real subprocesses with stdout and stderr in one file, as `asnn ... > log 2>&1`.
     _, graph = tiny_run

@@ -54,6 +54,8 @@ def lenet(trained_runs):
     return export_run(trained_runs["hybrid"]), data.x_test, data.y_test
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_sharded_lenet_replay_equals_one_process(client, lenet):
     graph, x, y = lenet
     single = replay(graph, image_input(graph, x), y, progress=False)
@@ -81,6 +83,7 @@ def _calibrated_resnet_graph():
     return Graph(export_resnet(model.double().eval(), (3, 32, 32), 3), "snn", 3)
 
 
+@pytest.mark.cluster
 def test_sharded_resnet_replay_equals_one_process_spike_for_spike(client):
     graph = _calibrated_resnet_graph()
     x = np.random.default_rng(2).random((10, 3, 32, 32))  # CIFAR-shaped random images
@@ -103,6 +106,7 @@ def test_sharded_resnet_replay_equals_one_process_spike_for_spike(client):
         assert np.array_equal(spikes, np.concatenate([p[name] for p in parts], axis=1)), name
 
 
+@pytest.mark.cluster
 def test_cli_sharded_frames_replay_writes_the_same_files(client, tmp_path, capsys):
     """`asnn simulate --inputs frames.npy --workers 2`: the workers map the file themselves."""
     from asnn_sim.graph.ir import save_graph
@@ -147,6 +151,8 @@ def _frames_graph(rng, T):
     ], "snn", T)
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_a_killed_worker_has_its_shard_rerun_and_counted_once(lenet):
     """SIGKILL a worker while it replays a shard: the scheduler re-runs the shard elsewhere
     (the nanny restarts the worker), the tables still equal a single-process replay, and
@@ -183,6 +189,8 @@ def test_a_killed_worker_has_its_shard_rerun_and_counted_once(lenet):
     assert_same_replay(single, sharded)
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_workers_killed_again_and_again_end_in_one_line(lenet):
     """Every worker SIGKILLed the moment it is back: Dask gives up (FutureCancelledError or
     KilledWorker) and the replay ends in a ClusterError, which the command prints as one line."""
@@ -218,6 +226,8 @@ def test_workers_killed_again_and_again_end_in_one_line(lenet):
         stop.set()
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_compare_fans_out_over_workers_and_the_cache_is_shared(tmp_path, capsys):
     common = ["compare", "--encodings", "direct,temporal", "--no-ann", "--seeds", "0", "--epochs", "1", "--limit", "60",
               "--hw", "loihi", "--cache-dir", str(tmp_path / "cache"), "--quiet"]
@@ -230,6 +240,7 @@ def test_compare_fans_out_over_workers_and_the_cache_is_shared(tmp_path, capsys)
     assert (tmp_path / "a" / "summary.md").read_text() == (tmp_path / "b" / "summary.md").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv, message", [
     (["--workers", "64"], "--workers 64 exceeds the"),
     (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "give one of them"),

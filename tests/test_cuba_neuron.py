@@ -54,6 +54,7 @@ HAND = dict(syn_leak=0.5, syn_gain=1.0, leak=1.0, gain=1.0, threshold=1.0)
 X = np.array([[[[0.375, 1.0, 0.0]]]])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["float32", "float64"])
 @pytest.mark.parametrize(("reset", "compare", "trains"), [
     # neuron 0: i = 0.375, 0.5625, 0.65625, 0.703125, 0.7265625 (never reset);
@@ -76,6 +77,7 @@ def test_hand_traced_resets_and_ties(precision, reset, compare, trains):
         frames.reshape(T, 1, -1), *(HAND[k] * steps for k in ("syn_leak", "syn_gain", "leak", "gain")), 1.0, reset, 0.0, compare))
 
 
+@pytest.mark.slow
 def test_random_currents_match_the_equation_step_for_step():
     rng = np.random.default_rng(0)
     T_, n = 12, 40
@@ -271,6 +273,7 @@ def _max_syn(current, alpha):
     return top
 
 
+@pytest.mark.frameworks
 @pytest.mark.parametrize(("reset_mechanism", "reset_delay", "alpha", "beta", "max_syn"), [
     ("zero", False, 0.8, 0.7, None),
     ("zero", False, 0.3, 0.95, None),
@@ -289,6 +292,7 @@ def test_snntorch_synaptic_gives_the_same_spikes(reset_mechanism, reset_delay, a
     np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.frameworks
 def test_snntorch_synaptic_delayed_zero_reset_is_refused_for_a_reason():
     frames, weight, current = _currents()
     with pytest.raises(ValueError, match="never fires two steps in a row"):
@@ -324,6 +328,7 @@ def _cubalif_spikes(current, **kwargs):
         return np.array([node(torch.from_numpy(current[t])).numpy() for t in range(len(current))])
 
 
+@pytest.mark.frameworks
 @pytest.mark.parametrize("kwargs", [
     {},  # SpikingJelly's defaults: c_decay 0.5, v_decay 0.75, v_threshold 0.5, hard reset to 0
     {"c_decay": 0.3, "v_decay": 0.9, "v_threshold": 1.0, "v_reset": None},
@@ -336,6 +341,7 @@ def test_spikingjelly_cuba_lif_gives_the_same_spikes(kwargs):
     np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.frameworks
 @pytest.mark.parametrize("v_reset", [None, 0.0])
 def test_spikingjelly_cuba_lif_fires_on_exact_ties(v_reset):
     # weights on a grid of 1/4, decays 1/2: every value is exact, many membranes sit on the threshold

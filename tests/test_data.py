@@ -155,6 +155,7 @@ def test_digits_split_is_stratified_and_deterministic(digits):
         np.testing.assert_array_equal(getattr(digits, field), getattr(again, field))
 
 
+@pytest.mark.slow
 def test_digits_equal_scikit_learns_load_and_split(digits):
     # The loader reads scikit-learn's bundled file without importing scikit-learn and uses
     # a stored split: both must equal what scikit-learn itself gives.

@@ -143,6 +143,8 @@ def test_sharded_evaluation_adds_up_to_the_whole(monkeypatch):
 # ---------------------------------------------------------------- a real 2-process run
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_ddp_run_writes_a_plain_run_directory(ddp_run, tmp_path):
     out, done = ddp_run
     assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)  # no temporary files left
@@ -166,6 +168,7 @@ def test_ddp_run_writes_a_plain_run_directory(ddp_run, tmp_path):
     assert main(["export", str(out), "-o", str(tmp_path / "model.asnn")]) == 0
 
 
+@pytest.mark.cluster
 def test_ddp_evaluation_equals_one_process_evaluation(ddp_run):
     out, _ = ddp_run
     summary = json.loads((out / "summary.json").read_text())
@@ -177,6 +180,8 @@ def test_ddp_evaluation_equals_one_process_evaluation(ddp_run):
     assert loss == pytest.approx(summary["test_loss"], rel=1e-6)
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_ddp_accuracy_is_in_the_band_of_one_process(ddp_run, tmp_path):
     out, _ = ddp_run
     two = json.loads((out / "summary.json").read_text())["test_accuracy"]
@@ -210,6 +215,8 @@ except KeyboardInterrupt:
 """
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_resume_under_torchrun_continues_exactly(ddp_run, tmp_path):
     full, _ = ddp_run
     script = tmp_path / "stop_after_first_epoch.py"
@@ -233,6 +240,8 @@ def test_resume_under_torchrun_continues_exactly(ddp_run, tmp_path):
     assert json.loads((cut / "summary.json").read_text())["world_size"] == 2
 
 
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_batch_size_that_does_not_split_is_one_error_and_leaves_nothing(tmp_path):
     out = tmp_path / "run"
     done = train_cli(out, *flags({**CONFIG, "batch_size": 33}))

@@ -68,6 +68,7 @@ for tag, argv in commands.items():
 """
 
 
+@pytest.mark.slow
 def test_every_writing_command_on_a_full_disk(inputs, tmp_path):
     import json
 

@@ -33,6 +33,7 @@ def test_the_real_files_load_with_their_published_shape_and_balance(fashion):
     assert fashion.class_names == FASHION_MNIST_CLASSES and fashion.n_classes == 10
 
 
+@pytest.mark.slow
 def test_a_short_real_training_learns_and_replays_spike_for_spike(tmp_path):
     # 3,000 training images, one epoch (a few seconds): enough to learn well above chance.
     run = asnn.train(

@@ -159,6 +159,7 @@ def _writer(tmp_path: Path, out: Path, tag: str, force: bool) -> subprocess.Pope
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_instants_leaves_the_old_folder_or_the_new_one(tmp_path):
     rng = random.Random(21)
     out = tmp_path / "run"

@@ -60,6 +60,7 @@ def replay_both(graph: Graph, frames: np.ndarray):
     return result, step_logits
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**16), readout_from=st.sampled_from(["li", "spikes", "current"]), analog=st.booleans(),
        T=st.integers(1, 6))
@@ -85,6 +86,7 @@ def test_sum_pooling_of_spikes_is_graded_and_exact(seed, T):
     np.testing.assert_allclose(result.step_logits, step_logits.transpose(1, 0, 2), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_li_hand_case():
     """One LI fed a constant current: v_t = 0.5 v + 0.25 * 2 + 0.1."""
     T = 3

@@ -112,6 +112,7 @@ def _mutate_asnn(data: bytes, rng: random.Random) -> bytes:
     return bytes(buf)
 
 
+@pytest.mark.slow
 def test_fuzzed_asnn_files(case, graph_bytes, tmp_path):
     graph, data = graph_bytes
     rng = random.Random(1000 + case)

@@ -178,6 +178,7 @@ def test_help_says_what_hard_means(capsys):
     assert "--reset {soft,hard}" in help_text and "hard resets to 0" in help_text and "--format nir" in help_text
 
 
+@pytest.mark.slow
 def test_hard_reset_lenet_trains_exports_and_replays_spike_for_spike(tmp_path, capsys):
     run, graph_file = tmp_path / "hard", tmp_path / "hard.asnn"
     assert main(["train", *QUICK_HARD, "--out", str(run)]) == 0

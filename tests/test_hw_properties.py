@@ -31,6 +31,7 @@ def _energies(rows, n_samples=1):
     return b.groupby("profile")[SCENARIO_COLUMNS].sum()
 
 
+@pytest.mark.slow
 @settings(max_examples=20)
 @given(rows=count_rows(), which=st.integers(0, 3), column=st.sampled_from(COUNT_NAMES), delta=st.integers(1, 50))
 def test_energy_is_monotone_in_every_count(rows, which, column, delta):
@@ -42,6 +43,7 @@ def test_energy_is_monotone_in_every_count(rows, which, column, delta):
     assert (after.to_numpy() >= before.to_numpy() - 1e-9 * abs(before.to_numpy())).all()
 
 
+@pytest.mark.slow
 @settings(max_examples=10)
 @given(rows=count_rows(), k=st.integers(2, 9))
 def test_scaling_samples_leaves_per_inference_energy(rows, k):

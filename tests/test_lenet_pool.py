@@ -133,6 +133,7 @@ def test_cli_rejects_a_bad_pool(tmp_path, capsys):
 # ---------------------------------------------------------------- export and parity
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encoding", ["hybrid", "temporal"])
 def test_avg_pool_lenet_trains_exports_and_replays_spike_for_spike(tmp_path, capsys, encoding):
     from asnn_sim.graph.ir import load_graph
@@ -177,6 +178,7 @@ def test_avg_pool_ann_twin_replays(tmp_path):
 # ---------------------------------------------------------------- NIR
 
 
+@pytest.mark.slow
 def test_avg_pool_lenet_goes_through_nir_and_replays_the_same(tmp_path, capsys):
     """The point of --pool avg: a plain-LIF, hard-reset LeNet exports to NIR, imports back,
     and replays the digits test set with the same predictions and counts. (At seed 0 with

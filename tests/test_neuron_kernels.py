@@ -42,6 +42,7 @@ def backend(request, monkeypatch):
     return request.param
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(
     seed=st.integers(0, 2**31 - 1),
@@ -134,6 +135,7 @@ def test_gradients_do_not_depend_on_the_thread_count():
         assert torch.equal(a, b)
 
 
+@pytest.mark.slow
 def test_fast_float32_exponential_is_accurate_to_a_few_ulps():
     x = -np.concatenate([np.linspace(0, 79.9, 200_001), [0.0, 1e-30, 1e-8]]).astype(np.float32)
     out = np.empty_like(x)

@@ -27,6 +27,9 @@ from asnn_sim.sim import Conventions, Simulator, simulate_frames
 from asnn_sim.sim.engine import SLOT
 from asnn_sim.interop.torch_graph import TorchGraph, count_mismatches
 
+# Every test here checks our NIR import and export against NIR and the frameworks themselves.
+pytestmark = pytest.mark.frameworks
+
 nir = pytest.importorskip("nir")
 torch = pytest.importorskip("torch")
 

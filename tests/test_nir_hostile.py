@@ -32,6 +32,7 @@ def chain(pairs: int, metadata: dict | None = None, width: int = 3):
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta, type_check=False)
 
 
+@pytest.mark.slow
 def test_a_long_chain_converts_in_order():
     # 2,000 nodes: the conversion is linear in the nodes (it used to scan every edge per node).
     graph = import_nir(chain(1_000))

@@ -68,6 +68,7 @@ def _kernel_manager(spec_root: Path):
     return km
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_in_quick_mode(path, tmp_path):
     nbformat = pytest.importorskip("nbformat")

@@ -96,6 +96,7 @@ def test_a_train_killed_before_its_first_epoch_is_rerun_without_force(tmp_path, 
     assert "already exists" in _err_line(capsys)
 
 
+@pytest.mark.slow
 def test_a_report_that_fails_keeps_the_earlier_one(tmp_path, capsys, monkeypatch):
     from asnn_sim.app import plots
 
@@ -148,6 +149,7 @@ def _kill_at_random(argv: list[str], delays: list[float]) -> list[int]:
     return codes
 
 
+@pytest.mark.slow
 def test_simulate_killed_at_random_instants_leaves_no_folder_or_a_whole_one(graph_file, tmp_path, capsys):
     import random
 
@@ -164,6 +166,7 @@ def test_simulate_killed_at_random_instants_leaves_no_folder_or_a_whole_one(grap
     assert sorted(p.name for p in tmp_path.iterdir()) == ["counts"]  # nothing of the dead jobs is left
 
 
+@pytest.mark.slow
 def test_train_killed_at_random_instants_resumes_or_starts_again(tmp_path, capsys):
     import random
 

@@ -45,6 +45,7 @@ def test_ann_replay_matches(trained_runs, digits):
     assert 0 < per["synaptic_macs"] < per["dense_macs"] and per["synaptic_acs"] == 0
 
 
+@pytest.mark.slow
 def test_rate_coded_replay_reports_the_training_accuracy(tmp_path, digits):
     # Both sides draw each test image's Bernoulli spikes from its own (seed, index) stream.
     from asnn_sim.sim import simulate

@@ -82,6 +82,7 @@ def test_energy_by_encoding_png(tmp_path):
     assert_png(out)
 
 
+@pytest.mark.slow
 def test_energy_by_encoding_many_profiles_grid(tmp_path):
     out = plots.plot_energy_by_encoding(energy_frame([f"p{k}" for k in range(5)]), tmp_path / "sub" / "e.png")
     assert_png(out)  # parent folder created; 5 panels on a 3-column grid
@@ -95,6 +96,7 @@ def test_accuracy_vs_energy_png(tmp_path):
     assert_png(plots.plot_accuracy_vs_energy(points_frame(), tmp_path / "acc.png"))
 
 
+@pytest.mark.slow
 def test_early_exit_png(tmp_path):
     assert_png(plots.plot_early_exit(curves_frame(), tmp_path / "early.png"))
     assert_png(plots.plot_early_exit(curves_frame(), tmp_path / "early2.png", profile="loihi", energy_log=True))
@@ -252,6 +254,7 @@ def drawn(monkeypatch):
     return seen
 
 
+@pytest.mark.slow
 def test_accuracy_vs_energy_linear_below_a_decade_and_ticks_on_every_axis(tmp_path, drawn):
     points = points_frame()  # both profiles span 0.7x..1.5x of 1..4: under a decade
     points["accuracy_low"], points["accuracy_high"] = points["accuracy"] - 0.004, points["accuracy"] + 0.003
@@ -265,6 +268,7 @@ def test_accuracy_vs_energy_linear_below_a_decade_and_ticks_on_every_axis(tmp_pa
     assert "min–max over 3 seeds" in axes[0]["legend"]
 
 
+@pytest.mark.slow
 def test_accuracy_vs_energy_names_both_ann_baselines(tmp_path, drawn):
     points = points_frame()
     skip = points[points["encoding"] == "ANN"].assign(encoding="ANN zero-skip")

@@ -37,6 +37,7 @@ def run_blocks(blocks: list[str], where: Path, monkeypatch) -> dict:
     return namespace
 
 
+@pytest.mark.slow
 def test_readme_python_section_runs_as_written(tmp_path, monkeypatch, capsys):
     blocks = python_blocks(readme_section())
     assert len(blocks) >= 2
@@ -79,6 +80,7 @@ def test_every_asnn_function_named_in_the_docs_exists(name):
         assert hasattr(asnn, used), f"{name} uses asnn.{used}, which asnn_sim.api does not have"
 
 
+@pytest.mark.frameworks
 def test_readme_nir_section_runs_as_written(tmp_path, monkeypatch, capsys):
     pytest.importorskip("snntorch")  # installed by make setup (and CI) with nir and nirtorch
     blocks = python_blocks(readme_section("## Count and price your snnTorch / SpikingJelly model"))

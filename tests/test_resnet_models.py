@@ -251,6 +251,7 @@ def test_registry_and_train_config():
     assert TrainConfig.from_dict(old).residual == "standard"
 
 
+@pytest.mark.slow
 def test_resnet_small_learns_digits(tmp_path):
     # Measured: 4 epochs (hybrid, T=4, ASNN, seed 0) reach 0.95 test accuracy in ~6 s of
     # CPU on one thread (3 epochs: 0.90; 30 epochs: 0.986).

@@ -50,6 +50,7 @@ def digits():
     return load_dataset("digits")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", CONFIGS, ids=_label)
 def test_float64_replay_is_identical(resnet_runs, digits, config):
     run = resnet_runs[_label(config)]
@@ -64,6 +65,7 @@ def test_float64_replay_is_identical(resnet_runs, digits, config):
         assert graded > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", CONFIGS[::2], ids=_label)
 def test_float32_replay_keeps_predictions(resnet_runs, digits, config):
     run = resnet_runs[_label(config)]
@@ -72,6 +74,7 @@ def test_float32_replay_keeps_predictions(resnet_runs, digits, config):
     assert report.spike_mismatch_rate <= 1e-4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("residual", ["standard", "sew"])
 def test_ann_twin_replay_matches(resnet_runs, digits, residual):
     run = resnet_runs[_label(("ann", True, residual))]
@@ -79,6 +82,7 @@ def test_ann_twin_replay_matches(resnet_runs, digits, residual):
     assert report.prediction_mismatches == 0 and report.max_logit_difference < 1e-9
 
 
+@pytest.mark.slow
 def test_resnet19_at_cifar_size_builds_exports_and_replays():
     """The full ResNet-19 (10 classes, 3x32x32): export, replay a few encoded samples in
     float64 with parity against the PyTorch model, and counts that add up."""

@@ -37,6 +37,7 @@ def check_against_brute_force(graph: Graph, sim: Simulator, result, dense, conve
     assert {key for key in dense.facts} == {(n.name, t) for n in sim.rows for t in range(graph.timesteps)}
 
 
+@pytest.mark.slow
 @settings(max_examples=80)
 @given(specs(), CONVENTIONS)
 def test_counts_and_spikes_match_dense_replay(spec, conventions):

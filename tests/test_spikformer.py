@@ -284,6 +284,7 @@ def digits():
     return load_dataset("digits")
 
 
+@pytest.mark.slow
 def test_exported_graph(spikformer_runs):
     from asnn_sim.interop.export import export_run
     from asnn_sim.training.train import load_run
@@ -321,6 +322,7 @@ def test_exported_graph(spikformer_runs):
     assert ann.node("b0_attn").scale == 0.125 and ann.node("b0_attn_relu").kind == "relu"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", RUNS, ids=_label)
 def test_float64_replay_is_identical(spikformer_runs, digits, config):
     from asnn_sim.interop.export import export_run
@@ -339,6 +341,7 @@ def test_float64_replay_is_identical(spikformer_runs, digits, config):
     assert attn["coincidences"].sum() > 0 and attn["product_acs"].sum() > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", RUNS, ids=_label)
 def test_float32_replay_keeps_predictions(spikformer_runs, digits, config):
     from asnn_sim.interop.export import export_run
@@ -350,6 +353,7 @@ def test_float32_replay_keeps_predictions(spikformer_runs, digits, config):
     assert report.spike_mismatch_rate <= 1e-4
 
 
+@pytest.mark.slow
 def test_ann_twin_replay_matches(spikformer_runs, digits):
     from asnn_sim.interop.export import export_run
     from asnn_sim.interop.parity import check_parity
@@ -359,6 +363,7 @@ def test_ann_twin_replay_matches(spikformer_runs, digits):
     assert report.prediction_mismatches == 0 and report.max_logit_difference < 1e-9
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("label", ["hybrid-asnn", "temporal-lif", "ann"])
 @pytest.mark.parametrize("graded", ["mac", "expand"])
 def test_counts_of_the_trained_model_equal_brute_force(spikformer_runs, digits, label, graded):
@@ -397,6 +402,7 @@ def _spikformer_4_384_dense_macs(n_classes: int = 10) -> dict[str, int]:
     return {"conv2d": convs, "token_linear": tokens, "attention": attention, "linear": d * n_classes}
 
 
+@pytest.mark.slow
 def test_spikformer_4_384_at_cifar_size_builds_exports_and_replays():
     """The full Spikformer-4-384 (10 classes, 3x32x32, T = 4): export, replay two encoded
     random samples in float64 spike for spike against PyTorch; weights and dense MACs
@@ -454,6 +460,7 @@ def test_spikformer_4_384_at_cifar_size_builds_exports_and_replays():
 # ---------------------------------------------------------------- the command line, end to end
 
 
+@pytest.mark.slow
 def test_cli_export_simulate_parity_energy(spikformer_runs, tmp_path, capsys):
     import json
 
@@ -478,6 +485,7 @@ def test_cli_export_simulate_parity_energy(spikformer_runs, tmp_path, capsys):
 
 
 
+@pytest.mark.slow
 def test_compare_reports_a_spikformer_like_any_model(tmp_path):
     """`compare` (here through the Python API) trains, replays with parity, prices and
     reports a Spikformer and its ANN twin; every printed ratio recomputes, and the report

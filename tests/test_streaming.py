@@ -3,6 +3,7 @@ the replay allocates bounded by the batch (and the per-sample tables), not by th
 
 from __future__ import annotations
 
+import pytest
 import pickle
 import tracemalloc
 
@@ -41,6 +42,7 @@ def _peak_bytes(fn) -> tuple[object, int]:
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_a_memory_mapped_image_file_replays_in_memory_bounded_by_the_batch(tmp_path):
     n, features, T = 2500, 4096, 2
     graph = _vector_graph(features, T, {"name": "rate", "timesteps": T, "seed": 3})

@@ -1,5 +1,6 @@
 """A replay leaves torch's thread count alone (asnn_sim/util/threads.py says why it matters)."""
 
+import pytest
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ print(before, torch.get_num_threads())
 """
 
 
+@pytest.mark.slow
 def test_a_replay_keeps_the_thread_count_torch_was_given():
     # One torch thread, two Numba threads: without the guard the replay would leave torch
     # on Numba's two (measured: 1 before, 2 after).
@@ -48,6 +50,7 @@ def _probe(args, **env):
     return done.stdout.split()[-4:]
 
 
+@pytest.mark.slow
 def test_threads_flag_sets_torch_and_numba_and_the_wait_policy_is_passive_unless_exported(tmp_path):
     # A replay of a missing graph fails before torch or Numba loads: the probe imports
     # them after the command, so they start with what the command put into the environment.
@@ -57,6 +60,7 @@ def test_threads_flag_sets_torch_and_numba_and_the_wait_policy_is_passive_unless
     assert _probe(missing, OMP_WAIT_POLICY="active") == ["active", cores, cores, "1"]  # the user's choice wins
 
 
+@pytest.mark.slow
 def test_a_training_run_records_the_thread_count_it_was_given(tmp_path):
     # In a process of its own: --threads changes the process's environment and runtimes.
     cmd = [sys.executable, "-m", "asnn_sim.app.cli", "train", "--epochs", "1", "--limit", "50", "--quiet",

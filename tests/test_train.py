@@ -160,6 +160,7 @@ ACCEPTANCE = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra, floor", ACCEPTANCE)
 def test_digits_accuracy_after_30_epochs(tmp_path, extra, floor):
     summary = train(TrainConfig(epochs=30, timesteps=4, seed=0, **extra), tmp_path / "run", device="cpu", progress=False)
