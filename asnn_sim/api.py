@@ -310,62 +310,44 @@ def simulate(
         ``counts`` (one row per node x timestep, int64 totals), ``per_sample``,
         ``layers`` and ``summary`` (accuracy, per-inference means, firing rates).
     """
+    from asnn_sim.app.replaying import (
+        ReplayRequest,
+        dataset_source,
+        frame_source,
+        image_source,
+        refuse_parity_on_a_cluster,
+        run_replay,
+    )
     from asnn_sim.scale.cluster import ClusterSpec
     from asnn_sim.sim import Conventions
-    from asnn_sim.sim.replay import frame_input, image_input
 
     if not hasattr(graph, "nodes"):
         graph = load(graph)
     conventions = Conventions(graded=graded, skip_zero_weights=skip_zero_weights, static_input=static_input)
     cluster = ClusterSpec(workers, scheduler)
-    if cluster.active and check_parity is not None:
-        raise ValueError("check_parity runs the PyTorch model beside the replay in one process: give no workers or scheduler")
-    if frames is not None:
-        from asnn_sim.graph.ir import retimed
-
-        if images is not None or dataset is not None or check_parity is not None:
-            raise ValueError("frames= replays supplied frames: give no images, dataset or check_parity with it")
-        if layout not in ("TN", "NT"):
-            raise ValueError(f"layout must be 'TN' or 'NT'; got {layout!r}")
-        graph = retimed(graph, frames.shape[0] if layout == "TN" else frames.shape[1])
-        stream, source = frame_input(graph, frames, layout, limit=limit), {"name": "frames", "layout": layout}
-    elif images is None:
-        dataset = dataset or graph.metadata.get("dataset")
-        if not dataset:
-            raise ValueError("give images (and labels), or dataset=: the graph does not record a dataset")
-        data_dir = data_dir or (graph.metadata.get("train_config") or {}).get("data_dir")
-        images, labels = load_images(dataset, split=split, limit=limit, data_dir=data_dir)
-        stream, source = image_input(graph, images), {"name": dataset, "split": split}
-    elif dataset is not None:
+    refuse_parity_on_a_cluster(check_parity, cluster)
+    if frames is not None and (images is not None or dataset is not None or check_parity is not None):
+        raise ValueError("frames= replays supplied frames: give no images, dataset or check_parity with it")
+    if images is not None and dataset is not None:
         raise ValueError("give images or dataset=, not both")
-    else:
-        stream, source = image_input(graph, images, limit=limit), None
-    if limit is not None and labels is not None:
-        labels = labels[:limit]
-    kwargs = dict(precision=precision, conventions=conventions, batch_size=batch_size, progress=progress)
 
     def run():
-        if check_parity is not None:
-            from asnn_sim.interop.parity import check_parity as _check_parity
-
-            result, _ = _check_parity(graph, os.fspath(check_parity), stream.array[: stream.n], labels, **kwargs)
-        elif cluster.active:
-            from asnn_sim.scale.cluster import connect, replay_sharded
-
-            with connect(cluster) as client:
-                result, _ = replay_sharded(client, graph, stream, labels, **kwargs)
+        # The input is resolved inside: with out=, a taken folder is refused before any data is read.
+        if frames is not None:
+            source = frame_source(graph, frames, layout, labels, limit=limit)
+        elif images is None:
+            source = dataset_source(graph, dataset, split=split, limit=limit, data_dir=data_dir,
+                                    ask="give images (and labels), or dataset=")
         else:
-            from asnn_sim.sim.replay import replay
-
-            result = replay(graph, stream, labels, **kwargs)
-        if source is not None:
-            result.summary["dataset"] = source
-        return result
+            source = image_source(graph, images, labels, limit=limit)
+        request = ReplayRequest(source, precision=precision, batch_size=batch_size, conventions=conventions,
+                                progress=progress, parity_run=check_parity, cluster=cluster)
+        return run_replay(request)[0]
 
     if out is None:
         return run()
-    from asnn_sim.util.folders import output_folder
     from asnn_sim.sim.replay import OUTPUT_FILES
+    from asnn_sim.util.folders import output_folder
 
     # Refused before any work when out is taken; written all at once when the replay is done.
     with output_folder(out, OUTPUT_FILES, force=force, hint="pass force=True to replace its results") as stage:

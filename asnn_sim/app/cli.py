@@ -254,11 +254,12 @@ def add_simulate_parser(sub) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> None:
-    from asnn_sim.scale.cluster import ClusterSpec
-    from asnn_sim.util.folders import output_folder
+    from asnn_sim.app.replaying import ReplayRequest, run_replay
     from asnn_sim.graph.ir import load_graph
+    from asnn_sim.scale.cluster import ClusterSpec
     from asnn_sim.sim import Conventions
     from asnn_sim.sim.replay import OUTPUT_FILES
+    from asnn_sim.util.folders import output_folder
 
     graph = load_graph(args.graph)
     conventions = Conventions(args.graded, args.skip_zero_weights, args.static_input)
@@ -271,28 +272,14 @@ def run_simulate(args: argparse.Namespace) -> None:
         raise ValueError(f"{args.graph} reads supplied frames (it has no input encoder): pass --inputs FILE --layout TN|NT")
     if args.check_parity and cluster.active:
         raise ValueError("--check-parity runs the PyTorch model beside the replay in one process: drop --workers/--scheduler")
-    settings = dict(precision=args.precision, conventions=conventions, batch_size=args.batch_size, progress=not args.quiet)
     # The files are staged and --out appears (or is replaced) only when every sample is in:
     # a replay that fails (missing data, Ctrl-C, kill -9, a lost cluster) leaves --out as it was.
     with output_folder(args.out, OUTPUT_FILES, force=args.force) as stage:
-        graph, stream, labels, source = _replay_source(graph, args)
-        report = None
-        if args.check_parity:
-            from asnn_sim.interop.parity import check_parity
-
-            images = stream.array[: stream.n]
-            result, report = check_parity(graph, args.check_parity, images, labels, **settings)
-        elif cluster.active:
-            from asnn_sim.scale.cluster import connect, replay_sharded
-
-            with connect(cluster) as client:
-                result, report = replay_sharded(client, graph, stream, labels, **settings)
-        else:
-            from asnn_sim.sim.replay import replay
-
-            result = replay(graph, stream, labels, **settings)
-        result.summary["dataset"] = source
-        result.summary["graph_file"] = str(args.graph)
+        request = ReplayRequest(
+            _replay_source(graph, args), precision=args.precision, batch_size=args.batch_size, conventions=conventions,
+            progress=not args.quiet, parity_run=args.check_parity, cluster=cluster, graph_file=str(args.graph),
+        )
+        result, report = run_replay(request)
         result.write(stage)
         print(format_sim_summary(result.summary))
         if report is not None:
@@ -301,47 +288,27 @@ def run_simulate(args: argparse.Namespace) -> None:
 
 
 def _replay_source(graph, args):
-    """What ``asnn simulate`` replays: (graph, ReplayInput, labels, summary's dataset facts).
-
-    ``--inputs`` is read as supplied frames for a graph without an encoder (the graph
-    re-timed to their T), as images for one with an encoder; else the dataset is loaded.
-    """
-    from asnn_sim.sim.replay import frame_input, image_input
+    """What ``asnn simulate`` replays: ``--inputs`` read as supplied frames for a graph
+    without an encoder, as images for one with an encoder; else the dataset."""
+    from asnn_sim.app.replaying import dataset_source, frame_source, image_source
 
     if args.inputs is not None and not graph.input.encoder:
         from asnn_sim.graph.frames import load_frames
-        from asnn_sim.graph.ir import retimed
 
         if not args.layout:
             raise ValueError("--inputs needs --layout TN (frames are (T, N, ...)) or NT ((N, T, ...)) for a graph without an encoder")
         frames, labels = load_frames(args.inputs, args.layout)
-        graph = retimed(graph, frames.shape[0] if args.layout == "TN" else frames.shape[1])  # an ASNN graph refuses
-        source = {"name": "frames", "file": str(args.inputs), "layout": args.layout}
-        stream = frame_input(graph, frames, args.layout, limit=args.limit)
-    elif args.inputs is not None:
+        facts = {"name": "frames", "file": str(args.inputs), "layout": args.layout}
+        return frame_source(graph, frames, args.layout, labels, limit=args.limit, facts=facts)
+    if args.inputs is not None:
         from asnn_sim.graph.frames import load_images
 
         if args.layout:
             raise ValueError(f"{args.graph} encodes images itself ({graph.input.encoder['name']} coding): "
                              "--inputs holds images (N, C, H, W), and --layout does not apply")
         images, labels = load_images(args.inputs)
-        source = {"name": "images", "file": str(args.inputs)}
-        stream = image_input(graph, images, limit=args.limit)
-    else:
-        from asnn_sim.training.data import load_dataset
-
-        dataset_name = args.dataset or graph.metadata.get("dataset")
-        if not dataset_name:
-            raise ValueError(f"{args.graph} does not record its dataset; pass --dataset")
-        data_dir = args.data_dir or graph.metadata.get("train_config", {}).get("data_dir")
-        data = load_dataset(dataset_name, data_dir, split=args.split)
-        images, labels = (data.x_test, data.y_test) if args.split == "test" else (data.x_train, data.y_train)
-        if tuple(images.shape[1:]) != tuple(graph.input.shape):
-            raise ValueError(f"{dataset_name} images are {images.shape[1:]} but the graph expects {graph.input.shape}")
-        source = {"name": dataset_name, "split": args.split}
-        stream = image_input(graph, images, limit=args.limit)
-    labels = None if labels is None else labels[: stream.n]
-    return graph, stream, labels, source
+        return image_source(graph, images, labels, limit=args.limit, facts={"name": "images", "file": str(args.inputs)})
+    return dataset_source(graph, args.dataset, split=args.split, limit=args.limit, data_dir=args.data_dir)
 
 
 def format_sim_summary(summary: dict) -> str:

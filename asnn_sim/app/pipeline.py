@@ -168,9 +168,8 @@ def simulate_cached(
     log: Callable[[str], None] = print,
 ) -> Path:
     """Replay the dataset the run was trained on; reuse a replay made with the same settings."""
-    from asnn_sim.training.data import load_dataset
+    from asnn_sim.app.replaying import ReplayRequest, dataset_source, run_replay
     from asnn_sim.graph.ir import load_graph
-    from asnn_sim.sim import simulate
     from asnn_sim.sim.engine import Conventions
     from asnn_sim.training.train import TrainConfig
 
@@ -182,19 +181,12 @@ def simulate_cached(
         return out
     graph = load_graph(graph_path)
     config = TrainConfig.from_dict(graph.metadata["train_config"])
-    data = load_dataset(config.dataset, config.data_dir, split=split)
-    images, labels = (data.x_test, data.y_test) if split == "test" else (data.x_train, data.y_train)
-    if limit:
-        images, labels = images[:limit], labels[:limit]
-    if check_parity:
-        from asnn_sim.interop.parity import check_parity as parity
-
-        result, report = parity(graph, run, images, labels, precision=precision, conventions=conventions, progress=progress)
+    source = dataset_source(graph, config.dataset, split=split, limit=limit or None, data_dir=config.data_dir)
+    request = ReplayRequest(source, precision=precision, conventions=conventions, progress=progress,
+                            parity_run=run if check_parity else None, graph_file=str(graph_path))
+    result, report = run_replay(request)
+    if report is not None:
         log(f"  {report.describe()}")
-    else:
-        result = simulate(graph, images, labels, precision=precision, conventions=conventions, progress=progress)
-    result.summary["dataset"] = {"name": config.dataset, "split": split}
-    result.summary["graph_file"] = str(graph_path)
     result.save(out)
     return out
 
