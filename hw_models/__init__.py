@@ -12,13 +12,16 @@ True
 >>> load_profile("cmos45-fp32-arith").constants["mac"].value
 4.6
 
-Typical use (see ``docs/energy.md``)::
+Typical use (see ``docs/energy.md``; the folder is what ``asnn simulate --out`` writes)::
 
     counts = load_counts("counts/hybrid")
     breakdown = estimate(counts, ["cmos45-int8-sram", "loihi"])
     table = summarize(breakdown, counts)
 
-This package imports nothing from ``asnn_sim`` except the stdlib-only counts schema.
+From ``asnn_sim`` this package imports only the counts contract
+(:mod:`asnn_sim.graph.counts_schema`) and the node-kind registry
+(:mod:`asnn_sim.graph.nodes`, numpy only at import); never torch, numba or the app
+(``tests/test_layering.py``).
 """
 
 from .activity import DAMPFHOFFER_BAND, Activity, activity, layer_activity

@@ -65,13 +65,13 @@ class EnergyResult:
 
 
 def parse_hw(hw: str | Sequence[str] | None) -> list[str]:
-    """Split a ``--hw`` value (comma list of names or paths); None means all shipped."""
+    """Split a hardware selection (a comma list of profile names or paths, or a list); None means all shipped."""
     if hw is None:
         return list_profiles()
     items = hw.split(",") if isinstance(hw, str) else list(hw)
     names = [str(i).strip() for i in items if str(i).strip()]
     if not names:
-        raise EnergyError("--hw: give at least one profile name or path")
+        raise EnergyError("no hardware profile given: name at least one profile or a profile file")
     return names
 
 
@@ -209,7 +209,7 @@ def write_outputs(result: EnergyResult, out_dir: str | Path) -> list[Path]:
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise EnergyError(f"{out}: --out exists and is not a directory")
+        raise EnergyError(f"{out}: the output folder exists and is not a directory")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -58,11 +58,16 @@ MODEL_NAMES: tuple[str, ...] = tuple(REGISTRY)
 SURROGATE_NAMES: tuple[str, ...] = ("sigmoid", "arctan")
 
 
-def model_builders(name: str) -> tuple[Callable[..., nn.Module], Callable[..., nn.Module]]:
-    """The (spiking, ANN-twin) builders of a registered model; imports its module (and torch)."""
+def registered(name: str) -> Entry:
+    """The registry entry of model ``name``, or a ValueError with a did-you-mean (the one place that checks)."""
     if name not in REGISTRY:
         raise ValueError(unknown_name("model", name, REGISTRY))
-    entry = REGISTRY[name]
+    return REGISTRY[name]
+
+
+def model_builders(name: str) -> tuple[Callable[..., nn.Module], Callable[..., nn.Module]]:
+    """The (spiking, ANN-twin) builders of a registered model; imports its module (and torch)."""
+    entry = registered(name)
     loaded = import_module(entry.module)
     kwargs = dict(entry.kwargs)
     return partial(getattr(loaded, entry.snn), **kwargs), partial(getattr(loaded, entry.ann), **kwargs)
@@ -71,17 +76,13 @@ def model_builders(name: str) -> tuple[Callable[..., nn.Module], Callable[..., n
 def residuals_of(name: str) -> tuple[str, ...]:
     """Residual styles model ``name`` accepts (``("standard",)`` for models without shortcuts);
     models accepting more take a ``residual`` keyword."""
-    if name not in REGISTRY:
-        raise ValueError(unknown_name("model", name, REGISTRY))
-    return REGISTRY[name].residuals
+    return registered(name).residuals
 
 
 def pools_of(name: str) -> tuple[str, ...]:
     """Pooling choices model ``name`` accepts (``("max",)``, its own pooling, for models
     without the choice); models accepting more take a ``pool`` keyword."""
-    if name not in REGISTRY:
-        raise ValueError(unknown_name("model", name, REGISTRY))
-    return REGISTRY[name].pools
+    return registered(name).pools
 
 
 def pool_error(name: str, pool: str) -> str | None:
