@@ -27,60 +27,44 @@ kind                    what it does                                           r
 
 Each kind is a class (see :mod:`asnn_sim.graph.nodes.base` for everything a kind provides);
 :data:`KINDS` maps the kind's name to it. The engine, the dense reference, the layer
-table and ``hw_models`` look kinds up here. A new kind is a new module plus
-:func:`register`; nothing else changes.
+table and ``hw_models`` look kinds up here. A new kind is a new module whose class is
+decorated with :func:`register`; the package imports every module, nothing else changes.
 """
 
 from __future__ import annotations
 
-from asnn_sim.graph.nodes.add import Add
-from asnn_sim.graph.nodes.attention import Attention
-from asnn_sim.graph.nodes.avgpool2d import AvgPool2d
-from asnn_sim.graph.nodes.base import GraphError, Node, fail
-from asnn_sim.graph.nodes.conv2d import Conv2d
-from asnn_sim.graph.nodes.cuba_neuron import CubaNeuron
-from asnn_sim.graph.nodes.flatten import Flatten
+from asnn_sim.graph.nodes.base import GraphError, Node
+from asnn_sim.graph.nodes.registry import KINDS, kind_class, register
+
+# The registry (and every list of kinds printed from it) keeps the order of these imports.
 from asnn_sim.graph.nodes.input import Input
-from asnn_sim.graph.nodes.leaky_integrator import LeakyIntegrator
+from asnn_sim.graph.nodes.conv2d import Conv2d
 from asnn_sim.graph.nodes.linear import Linear
-from asnn_sim.graph.nodes.maxpool2d import MaxPool2d
-from asnn_sim.graph.nodes.neuron import Neuron
-from asnn_sim.graph.nodes.readout import Readout
-from asnn_sim.graph.nodes.relu import ReLU
-from asnn_sim.graph.nodes.sumpool2d import SumPool2d
 from asnn_sim.graph.nodes.token_linear import TokenLinear
-
-#: kind name -> node class
-KINDS: dict[str, type[Node]] = {}
-
-
-def register(cls: type[Node]) -> type[Node]:
-    """Add a node kind to the registry (usable as a class decorator).
-
-    Raises
-    ------
-    ValueError
-        If the class has no ``kind`` or the name is taken by another class.
-    """
-    if not cls.kind:
-        raise ValueError(f"{cls.__name__} has no kind name")
-    if KINDS.get(cls.kind, cls) is not cls:
-        raise ValueError(f"node kind {cls.kind!r} is already registered by {KINDS[cls.kind].__name__}")
-    KINDS[cls.kind] = cls
-    return cls
+from asnn_sim.graph.nodes.attention import Attention
+from asnn_sim.graph.nodes.maxpool2d import MaxPool2d
+from asnn_sim.graph.nodes.avgpool2d import AvgPool2d
+from asnn_sim.graph.nodes.sumpool2d import SumPool2d
+from asnn_sim.graph.nodes.flatten import Flatten
+from asnn_sim.graph.nodes.neuron import Neuron
+from asnn_sim.graph.nodes.cuba_neuron import CubaNeuron
+from asnn_sim.graph.nodes.leaky_integrator import LeakyIntegrator
+from asnn_sim.graph.nodes.relu import ReLU
+from asnn_sim.graph.nodes.add import Add
+from asnn_sim.graph.nodes.readout import Readout
 
 
-def kind_class(kind: str, node: str = "?") -> type[Node]:
-    """The class of ``kind``; a GraphError naming ``node`` and the known kinds otherwise."""
-    try:
-        return KINDS[kind]
-    except KeyError:
-        raise fail(node, f"unknown node type {kind!r}; known: {', '.join(KINDS)}") from None
+def _import_every_kind() -> None:
+    """Import the package's other kind modules: each registers its kind when imported."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_") and info.name not in ("base", "registry"):
+            importlib.import_module(f"{__name__}.{info.name}")
 
 
-for _cls in (Input, Conv2d, Linear, TokenLinear, Attention, MaxPool2d, AvgPool2d, SumPool2d, Flatten, Neuron, CubaNeuron,
-             LeakyIntegrator, ReLU, Add, Readout):
-    register(_cls)
+_import_every_kind()
 
 __all__ = [
     "KINDS", "Add", "Attention", "AvgPool2d", "Conv2d", "CubaNeuron", "Flatten", "GraphError", "Input", "LeakyIntegrator", "Linear",

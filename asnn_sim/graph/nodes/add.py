@@ -36,8 +36,10 @@ from asnn_sim.graph.nodes.base import (
     fail,
     n_elements,
 )
+from asnn_sim.graph.nodes.registry import register
 
 
+@register
 @dataclass
 class Add(Node):
     """Element-wise sum of its inputs; see the module docstring."""

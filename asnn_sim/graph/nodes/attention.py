@@ -55,6 +55,7 @@ from asnn_sim.graph.nodes.base import (
     fail,
     n_elements,
 )
+from asnn_sim.graph.nodes.registry import register
 
 def product_column(a: str, b: str) -> str:
     """The count column of a product of operands of value types ``a`` and ``b``: ``coincidences``
@@ -69,6 +70,7 @@ def dense_products(tokens: int, dh: int, heads: int) -> int:
     return heads * min(2 * tokens * tokens * dh, 2 * tokens * dh * dh)
 
 
+@register
 @dataclass
 class Attention(Node):
     """``scale * Q K^T V`` per head, no softmax; see the module docstring.

@@ -11,8 +11,10 @@ from typing import ClassVar
 
 from asnn_sim.graph.nodes._pool import Pool
 from asnn_sim.graph.nodes.base import ANALOG, CLASS_CODE, TorchValue
+from asnn_sim.graph.nodes.registry import register
 
 
+@register
 @dataclass
 class AvgPool2d(Pool):
     """Average pooling; see the module docstring."""

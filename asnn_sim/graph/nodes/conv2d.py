@@ -23,6 +23,7 @@ import numpy as np
 
 from asnn_sim.graph.nodes._synaptic import Synaptic, synaptic_ann_cost, synaptic_snn_cost
 from asnn_sim.graph.nodes.base import TorchValue, fail, in_bounds_pairs, pair
+from asnn_sim.graph.nodes.registry import register
 
 
 def dense_pairs(in_shape, out_shape, kernel, stride, padding, dilation=(1, 1), groups: int = 1) -> int:
@@ -86,6 +87,7 @@ def scatter_conv_map(st, src, wt, nnz, acs, macs, ctx) -> None:
     )
 
 
+@register
 @dataclass
 class Conv2d(Synaptic):
     """2-D convolution: weights ``(S, C_out, C_in / groups, kh, kw)``, bias ``(S, C_out)``;

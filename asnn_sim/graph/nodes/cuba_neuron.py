@@ -42,8 +42,10 @@ import numpy as np
 from asnn_sim.graph.nodes._integrating import neuron_cost
 from asnn_sim.graph.nodes.base import expect_rank, fail
 from asnn_sim.graph.nodes.neuron import Neuron
+from asnn_sim.graph.nodes.registry import register
 
 
+@register
 @dataclass
 class CubaNeuron(Neuron):
     """Current-based LIF neurons; see the module docstring for the equation."""

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from asnn_sim.graph.nodes.base import Events, Node, TorchValue, n_elements
+from asnn_sim.graph.nodes.registry import register
 
 
+@register
 @dataclass
 class Flatten(Node):
     """Flatten a feature map to a vector; see the module docstring."""

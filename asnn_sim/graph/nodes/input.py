@@ -27,6 +27,7 @@ import numpy as np
 
 from asnn_sim.graph.counts_schema import ENCODER_COUNTS
 from asnn_sim.graph.nodes.base import ANALOG, BINARY, CLASS_CODE, EVENTS, Events, Node, TorchValue, fail, n_elements
+from asnn_sim.graph.nodes.registry import register
 
 
 #: What an input without an encoder streams, by graph kind: (its value type, its frame
@@ -35,6 +36,7 @@ from asnn_sim.graph.nodes.base import ANALOG, BINARY, CLASS_CODE, EVENTS, Events
 UNENCODED = {"ann": (ANALOG, ("analog",)), "snn": (EVENTS, None)}
 
 
+@register
 @dataclass
 class Input(Node):
     """The network input: ``shape`` ``(C, H, W)`` or ``(n,)`` per sample; ``encoder`` as ``EncoderSpec.to_dict`` or None."""

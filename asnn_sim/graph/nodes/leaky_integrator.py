@@ -25,8 +25,10 @@ import numpy as np
 from asnn_sim.graph.counts_schema import SLOT
 from asnn_sim.graph.nodes._integrating import Integrating
 from asnn_sim.graph.nodes.base import ANALOG, CLASS_CODE, Events, TorchValue, channels_last, expect_broadcast, n_elements
+from asnn_sim.graph.nodes.registry import register
 
 
+@register
 @dataclass
 class LeakyIntegrator(Integrating):
     """Leaky integrators; see the module docstring for the equation."""

@@ -17,8 +17,10 @@ import numpy as np
 
 from asnn_sim.graph.nodes._synaptic import Synaptic, synaptic_ann_cost, synaptic_snn_cost
 from asnn_sim.graph.nodes.base import TorchValue, chw_to_hwc_perm, fail
+from asnn_sim.graph.nodes.registry import register
 
 
+@register
 @dataclass
 class Linear(Synaptic):
     """Fully connected: weights ``(S, out, in)``, bias ``(S, out)``; see the module docstring."""

@@ -12,8 +12,10 @@ from typing import ClassVar
 
 from asnn_sim.graph.nodes._pool import Pool
 from asnn_sim.graph.nodes.base import BINARY, CLASS_CODE, TorchValue
+from asnn_sim.graph.nodes.registry import register
 
 
+@register
 @dataclass
 class MaxPool2d(Pool):
     """Max pooling (an OR on spikes); see the module docstring."""

@@ -34,12 +34,14 @@ import numpy as np
 from asnn_sim.graph.counts_schema import SLOT
 from asnn_sim.graph.nodes._integrating import Integrating
 from asnn_sim.graph.nodes.base import BINARY, CLASS_CODE, Events, TorchValue, channels_last, expect_broadcast, fail, n_elements
+from asnn_sim.graph.nodes.registry import register
 
 RESETS = ("soft", "hard")
 #: ``compare`` values: fire when ``v > threshold`` or when ``v >= threshold``
 COMPARES = ("gt", "ge")
 
 
+@register
 @dataclass
 class Neuron(Integrating):
     """LIF/ASNN neurons; see the module docstring for the equation."""

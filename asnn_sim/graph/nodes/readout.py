@@ -20,8 +20,10 @@ import numpy as np
 from asnn_sim.graph.counts_schema import SLOT
 from asnn_sim.graph.nodes._integrating import Integrating
 from asnn_sim.graph.nodes.base import BINARY, CLASS_CODE, CURRENT, expect_rank, fail, is_events, n_elements
+from asnn_sim.graph.nodes.registry import register
 
 
+@register
 @dataclass
 class Readout(Integrating):
     """Prediction logits: the mean over steps of ``scale[t] * x_t`` (no scale: plain mean);

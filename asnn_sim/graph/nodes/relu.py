@@ -14,8 +14,10 @@ import numpy as np
 from asnn_sim.graph.counts_schema import SLOT
 from asnn_sim.graph.nodes._integrating import Integrating, neuron_cost
 from asnn_sim.graph.nodes.base import ANALOG, CLASS_CODE, Events, TorchValue, n_elements
+from asnn_sim.graph.nodes.registry import register
 
 
+@register
 @dataclass
 class ReLU(Integrating):
     """ReLU of a current (ANN graphs only)."""

@@ -12,8 +12,10 @@ from typing import ClassVar
 
 from asnn_sim.graph.nodes._pool import Pool
 from asnn_sim.graph.nodes.base import ANALOG, BINARY, CLASS_CODE, GRADED, TorchValue
+from asnn_sim.graph.nodes.registry import register
 
 
+@register
 @dataclass
 class SumPool2d(Pool):
     """Sum pooling; see the module docstring."""

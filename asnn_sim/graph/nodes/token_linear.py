@@ -20,8 +20,10 @@ from typing import ClassVar
 from asnn_sim.graph.nodes._synaptic import Synaptic, synaptic_ann_cost, synaptic_snn_cost
 from asnn_sim.graph.nodes.conv2d import compile_conv_map, scatter_conv_map
 from asnn_sim.graph.nodes.base import TorchValue, fail
+from asnn_sim.graph.nodes.registry import register
 
 
+@register
 @dataclass
 class TokenLinear(Synaptic):
     """Token-wise fully connected: weights ``(S, out, in)``, bias ``(S, out)``; see the module docstring."""
