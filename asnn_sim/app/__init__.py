@@ -3,7 +3,7 @@
 The code is in three layers; each imports only from the layers below it::
 
     asnn_sim.app   cli.py (train, export, simulate, compare, demo), energy_cli.py (energy,
-         |         profiles), pipeline.py (cached train -> export -> replay), report/, plots/;
+         |         profiles), replaying.py (one replay request), pipeline.py (cached train -> export -> replay), report/, plots/;
          |         argparsing.py and choices.py: the shared CLI conventions and light choice lists
          |         (beside it, also on top: asnn_sim.api, the same steps as Python functions)
          v
