@@ -53,7 +53,7 @@ sys.path.insert(0, str(HERE.parent))
 
 import torch  # noqa: E402
 
-from asnn_sim import atomic  # noqa: E402
+from asnn_sim.util import atomic  # noqa: E402
 from asnn_sim.sim import Simulator  # noqa: E402
 from asnn_sim.sim.engine import SLOT  # noqa: E402
 from asnn_sim.interop.torch_graph import TorchGraph  # noqa: E402
