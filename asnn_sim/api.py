@@ -229,17 +229,9 @@ def load_images(dataset: str = "digits", *, split: str = "test", limit: int | No
     >>> images.shape, labels.tolist()
     ((5, 1, 8, 8), [7, 6, 3, 7, 7])
     """
-    from asnn_sim.training.data import load_dataset
+    from asnn_sim.app.replaying import load_split
 
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    data = load_dataset(dataset, data_dir, split=split)
-    images, labels = (data.x_test, data.y_test) if split == "test" else (data.x_train, data.y_train)
-    if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"limit must be a positive integer, got {limit!r}")
-        images, labels = images[:limit], labels[:limit]
-    return images, labels
+    return load_split(dataset, split, data_dir, limit)
 
 
 def simulate(

@@ -54,6 +54,19 @@ def _check_limit(limit) -> None:
         raise ValueError(f"limit must be a positive integer, got {limit!r}")
 
 
+def load_split(dataset: str, split: str = "test", data_dir: str | os.PathLike | None = None,
+               limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Images and labels of one split of a dataset (the first ``limit`` of them)."""
+    from asnn_sim.training.data import load_dataset
+
+    _check_limit(limit)
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    data = load_dataset(dataset, data_dir, split=split)
+    images, labels = (data.x_test, data.y_test) if split == "test" else (data.x_train, data.y_train)
+    return (images, labels) if limit is None else (images[:limit], labels[:limit])
+
+
 def _trimmed(labels, n: int):
     return None if labels is None else np.asarray(labels)[:n]
 
@@ -66,17 +79,15 @@ def dataset_source(graph: Graph, dataset: str | None = None, *, split: str = "te
     should give instead.
     """
     from asnn_sim.sim.replay import image_input
-    from asnn_sim.training.data import load_dataset
 
     _check_limit(limit)
-    if split not in ("train", "test"):
+    if split not in ("train", "test"):  # before the dataset question: the first mistake is named first
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     name = dataset or graph.metadata.get("dataset")
     if not name:
         raise ValueError(f"the graph does not record its dataset: {ask}")
     data_dir = data_dir or (graph.metadata.get("train_config") or {}).get("data_dir")
-    data = load_dataset(name, data_dir, split=split)
-    images, labels = (data.x_test, data.y_test) if split == "test" else (data.x_train, data.y_train)
+    images, labels = load_split(name, split, data_dir)
     if tuple(images.shape[1:]) != tuple(graph.input.shape):
         raise ValueError(f"{name} images are {images.shape[1:]} but the graph expects {graph.input.shape}")
     stream = image_input(graph, images, limit=limit)
