@@ -20,8 +20,12 @@
     one folder, or a file changed afterwards, are refused instead of priced. Folders
     written before it existed have none and are read as before.
 
-This module imports nothing but the standard library so that ``hw_models`` can use it.
-Every column is defined, with a worked example, in ``docs/counting.md``.
+Columns several kinds share are defined here; a kind that does work of its own defines its
+columns in its module (``OWN_COLUMNS``), and :data:`COUNT_COLUMNS` (with :data:`SLOT` and
+:func:`count_names`) is assembled from the registry on first use, so a new kind adds its
+columns without editing this file. At import this module needs only the standard
+library; the assembly imports the kinds (numpy). Every column is defined, with a worked
+example, in ``docs/counting.md``.
 """
 
 from __future__ import annotations
@@ -46,14 +50,16 @@ class Column:
 KEY_COLUMNS: tuple[Column, ...] = (
     Column("layer", "name of the graph node the row counts, e.g. 'conv1', 'lif1', 'pool1'"),
     Column("layer_index", "position of the node among the counted nodes, in the graph's execution order, from 0"),
-    Column("kind", "the node's kind: input (the encoder's work), conv2d, linear, token_linear, attention, neuron, cuba_neuron, li, relu, readout, add, maxpool2d, avgpool2d, sumpool2d"),
+    Column("kind", "the node's kind (a name of asnn_sim.graph.nodes.KINDS: conv2d, neuron, ...; input rows count the encoder's work)"),
     Column("t", "timestep, from 0"),
     Column("n_samples", "number of samples replayed (the divisor for per-inference means)"),
 )
 
 # Every count is an int64 total over the samples replayed. A node fills the columns its
-# kind does work in (docs/counting.md has the table); the others stay 0.
-COUNT_COLUMNS: tuple[Column, ...] = (
+# kind does work in (its ``COUNTS``; docs/counting.md has the table); the others stay 0.
+# These columns are shared by several kinds; a kind that does work of its own declares
+# its columns in its module (``OWN_COLUMNS``) and :data:`COUNT_COLUMNS` appends them.
+SHARED_COUNT_COLUMNS: tuple[Column, ...] = (
     # Events are classed by the kind of tensor that carries them, never by value: a pixel
     # of exactly 1.0 in an analog frame is an analog event.
     Column("in_events_binary", "spikes arriving at the node (non-zero elements of a binary spike tensor it reads)"),
@@ -69,20 +75,6 @@ COUNT_COLUMNS: tuple[Column, ...] = (
     Column("neuron_compares", "threshold comparisons (ReLU: comparisons with 0)"),
     Column("neuron_resets", "resets (soft: membrane -= threshold; hard: membrane = v_reset), one per output spike"),
     Column("output_spikes", "spikes emitted by a neuron or cuba_neuron node (for an ANN graph: non-zero ReLU outputs)"),
-    Column("elementwise_adds", "additions of two non-zero values in an add node (residual sums, biases of summed currents)"),
-    Column("window_ops", "pooling: one per (input event, window containing it): an OR for spikes, a compare for a max, an add for a mean"),
-    # Products of two activations (attention); no operand is a weight.
-    Column("coincidences", "attention: binary x binary products with both operands 1 (an AND and an increment, no weight read)"),
-    Column("product_acs", "attention: spike x multi-bit products with the other operand non-zero (an add of that operand, no weight read)"),
-    Column("product_macs", "attention: multi-bit x multi-bit products with both operands non-zero (graded or analog inputs, the ANN twin; no weight read)"),
-    Column("kv_first", "attention: heads (summed over samples) computed in the order Q (K^T V) at this step, the cheaper one; the rest used (Q K^T) V"),
-    # The input encoder's own work (input rows; asnn_sim.graph.encoding.encoder_work has the rule).
-    Column("encoder_compares", "input: comparisons of a pixel with a threshold (temporal, hybrid) or a random number (rate)"),
-    Column("encoder_randoms", "input: uniform random numbers drawn (rate coding, one per pixel and step)"),
-    Column("encoder_bits", "input: bit extractions of a pixel's quantised level (binary, hybrid-binary: a shift and a mask)"),
-    Column("encoder_adds", "input: additions and subtractions (quantisation; LayerNorm + sigmoid of equal-mass thresholds)"),
-    Column("encoder_mults", "input: multiplications and divisions, likewise"),
-    Column("encoder_specials", "input: exponentials and square roots (the sigmoid and LayerNorm of equal-mass thresholds)"),
 )
 
 # Static per-node facts (the ``layers`` table): one row per counted node.
@@ -112,17 +104,54 @@ CONVENTIONS = {
 }
 
 
-#: The input encoder's columns (filled by asnn_sim.graph.encoding.encoder_work's rule).
-ENCODER_COUNTS: tuple[str, ...] = tuple(c.name for c in COUNT_COLUMNS if c.name.startswith("encoder_"))
+def _assemble_count_columns() -> tuple[Column, ...]:
+    """The shared columns, then each registered kind's own columns in registry order.
+
+    Two kinds may own the same column (the same :class:`Column`, e.g. the product
+    columns of ``attention`` and ``multiply``); a name defined twice differently is refused.
+    """
+    from asnn_sim.graph.nodes import KINDS  # the kinds import this module: assemble on first use
+
+    columns = {c.name: c for c in SHARED_COUNT_COLUMNS}
+    for kind, cls in KINDS.items():
+        for column in cls.OWN_COLUMNS:
+            if columns.setdefault(column.name, column) != column:
+                raise ValueError(f"node kind {kind!r} redefines count column {column.name!r}")
+    return tuple(columns.values())
+
+
+def _input_columns() -> tuple[str, ...]:
+    from asnn_sim.graph.nodes import KINDS
+
+    return tuple(c.name for c in KINDS["input"].OWN_COLUMNS)
+
+
+# Assembled on first use (module __getattr__), once every kind module has registered:
+#   COUNT_COLUMNS  every count column, in table order (shared, then the kinds' own);
+#   SLOT           column name -> its position in a counts vector;
+#   ENCODER_COUNTS the input encoder's columns (asnn_sim.graph.encoding.encoder_work's rule).
+_LAZY = {
+    "COUNT_COLUMNS": _assemble_count_columns,
+    "SLOT": lambda: {c.name: i for i, c in enumerate(_assemble_count_columns())},
+    "ENCODER_COUNTS": _input_columns,
+}
+
+
+def _lazy(name: str):
+    if name not in globals():
+        globals()[name] = _LAZY[name]()
+    return globals()[name]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _lazy(name)
 
 
 def count_names() -> list[str]:
     """Names of the int64 count columns, in table order."""
-    return [c.name for c in COUNT_COLUMNS]
-
-
-#: column name -> its position in a counts vector
-SLOT: dict[str, int] = {c.name: i for i, c in enumerate(COUNT_COLUMNS)}
+    return [c.name for c in _lazy("COUNT_COLUMNS")]
 
 
 MANIFEST = "manifest.json"

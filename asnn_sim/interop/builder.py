@@ -84,28 +84,12 @@ from asnn_sim.graph.ir import (
     ReLU,
     Readout,
 )
-from asnn_sim.graph.nodes import Attention, CubaNeuron, TokenLinear
+from asnn_sim.graph.nodes import Attention, CubaNeuron, TokenLinear, kind_class
 from asnn_sim.graph.nodes.base import CURRENT, fail, pair
 from asnn_sim.interop.neuron_mappings import snntorch_leaky, snntorch_synaptic, spikingjelly_cuba_lif, spikingjelly_lif
 from asnn_sim.interop.parameters import Named, as_floats, as_number, fold_bn, stack_bias, synaptic_weights
 
 __all__ = ["GraphBuilder", "fold_bn", "snntorch_leaky", "snntorch_synaptic", "spikingjelly_cuba_lif", "spikingjelly_lif"]
-
-#: Name prefix of generated node names, per kind (``conv1``, ``lif1``, ``pool1``, ...).
-PREFIX = {
-    "conv2d": "conv",
-    "linear": "fc",
-    "token_linear": "tfc",
-    "attention": "attn",
-    "neuron": "lif",
-    "cuba_neuron": "cuba",
-    "relu": "relu",
-    "maxpool2d": "pool",
-    "avgpool2d": "pool",
-    "flatten": "flatten",
-    "add": "add",
-}
-
 
 class GraphBuilder:
     """Build an :class:`~asnn_sim.graph.ir.Graph` layer by layer.
@@ -536,6 +520,36 @@ class GraphBuilder:
                 raise fail(name, f"adds {src!r}, which is not an earlier node (the nodes so far: {', '.join(self._shapes)})")
         return self._append(Add(name, operands))
 
+    def node(self, kind: str, *sources: str, name: str | None = None, **fields) -> GraphBuilder:
+        """A node of any registered kind, made from its class's fields.
+
+        The kinds with a method of their own (``conv``, ``neuron``, ``add``, ...) make
+        their arrays from sizes; this one takes them as given, so a kind added to
+        :mod:`asnn_sim.graph.nodes` is usable at once, e.g.
+        ``node("multiply", "gate", "lif2")``.
+
+        Parameters
+        ----------
+        kind : str
+            A name of :data:`asnn_sim.graph.nodes.KINDS`.
+        *sources : str
+            The nodes it reads, in order (default: the last node).
+        name : str, optional
+            Default: the kind's name prefix and a counter.
+        **fields
+            The kind's other dataclass fields (arrays, attributes).
+        """
+        cls = kind_class(kind, name or "?")
+        name, src = self._begin(kind, name, sources[0] if sources else None)
+        for other in sources[1:]:
+            if other not in self._shapes:
+                raise fail(name, f"reads {other!r}, which is not an earlier node (the nodes so far: {', '.join(self._shapes)})")
+        try:
+            node = cls(name, sources or (src,), **fields)
+        except TypeError as e:  # an unknown or missing field
+            raise fail(name, f"a {kind} node: {e}") from None
+        return self._append(node)
+
     def readout(self, scale=None, *, name: str = "readout", source: str | None = None) -> GraphBuilder:
         """The prediction logits: ``mean_t(scale[t] * (I_t + b))`` of the source's current.
 
@@ -604,7 +618,7 @@ class GraphBuilder:
         return next(n.kind for n in self._nodes if n.name == name)
 
     def _generated_name(self, kind: str) -> str:
-        prefix = PREFIX.get(kind, kind)
+        prefix = kind_class(kind).NAME_PREFIX or kind
         while True:
             self._counters[prefix] = self._counters.get(prefix, 0) + 1
             name = f"{prefix}{self._counters[prefix]}"

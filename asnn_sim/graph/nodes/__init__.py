@@ -1,34 +1,11 @@
 """Node kinds, the unit of extension: one module per kind, one registry.
 
-======================  =====================================================  ==========
-kind                    what it does                                           reads
-======================  =====================================================  ==========
-``input``               the encoded input frames                               nothing
-``conv2d``              2-D convolution of events into a current               events
-``linear``              fully connected layer of events into a current         events
-``token_linear``        the same linear layer on every token of a (D, H, W)    events
-                        map, into a current
-``attention``           softmax-free ``scale * Q K^T V`` per head of three     3 x events
-                        (D, H, W) maps, into a current
-``neuron``              LIF/ASNN neurons: current in, spikes out               a current
-``cuba_neuron``         current-based LIF (NIR's CubaLIF): a synaptic current  a current
-                        state, then the membrane; spikes out
-``li``                  leaky integrators (NIR's LI): current in, membranes    a current
-                        out as values
-``relu``                the ANN twin's activation: current in, values out      a current
-``add``                 element-wise sum (residuals): events, or currents      both
-``maxpool2d``           window maximum (an OR on spikes)                       events
-``avgpool2d``           window mean                                            events
-``sumpool2d``           window sum (NIR's SumPool2d)                           events
-``flatten``             ``(C, H, W)`` to a vector                              events
-``readout``             prediction logits (mean over steps)                    a current
-                                                                               or events
-======================  =====================================================  ==========
-
 Each kind is a class (see :mod:`asnn_sim.graph.nodes.base` for everything a kind provides);
 :data:`KINDS` maps the kind's name to it. The engine, the dense reference, the layer
 table and ``hw_models`` look kinds up here. A new kind is a new module whose class is
 decorated with :func:`register`; the package imports every module, nothing else changes.
+
+The kinds, each by the first line of its module (appended below when the package loads):
 """
 
 from __future__ import annotations
@@ -65,6 +42,15 @@ def _import_every_kind() -> None:
 
 
 _import_every_kind()
+
+
+def _kinds_listing() -> str:
+    import sys
+
+    return "\n".join("* " + sys.modules[cls.__module__].__doc__.strip().splitlines()[0] for cls in KINDS.values())
+
+
+__doc__ += "\n" + _kinds_listing() + "\n"
 
 __all__ = [
     "KINDS", "Add", "Attention", "AvgPool2d", "Conv2d", "CubaNeuron", "Flatten", "GraphError", "Input", "LeakyIntegrator", "Linear",

@@ -7,8 +7,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from asnn_sim.graph.counts_schema import SLOT
-from asnn_sim.graph.nodes.base import BINARY, CLASS_CODE, EVENT_COLUMNS, Events, Node, event_row_counts, fail, in_bounds_pairs, n_elements, pair
+from asnn_sim.graph import counts_schema
+from asnn_sim.graph.counts_schema import Column
+from asnn_sim.graph.nodes.base import BINARY, CLASS_CODE, EVENT_COLUMNS, EVENT_COUNTS, Events, Node, event_row_counts, fail, in_bounds_pairs, n_elements, pair
 
 
 @dataclass
@@ -27,7 +28,8 @@ class Pool(Node):
     padding: tuple[int, int] = (0, 0)
     ATTRS = ("kernel", "stride", "padding")
     ROLE = "elementwise"
-    COUNTS = ("in_events_binary", "in_events_graded", "in_events_analog", "window_ops")
+    COUNTS = (*EVENT_COUNTS, "window_ops")
+    OWN_COLUMNS = (Column("window_ops", "pooling: one per (input event, window containing it): an OR for spikes, a compare for a max, an add for a mean"),)
     MODE: ClassVar[str] = ""
 
     def check(self) -> None:
@@ -80,13 +82,13 @@ class Pool(Node):
         (src,) = inputs
         K = ctx.kernels
         c = ctx.counts
-        event_row_counts(c, SLOT, src)
+        event_row_counts(c, src)
         channels, _, width = src.shape
         _, _, w_out = ctx.out_shape
         mode, cls = self._mode(src.event_class, K)
         inv = self._weight()
         K.pool_events(src.idx, src.cnt, src.val, src.event_class == CLASS_CODE[BINARY], mode, channels, width, *st["table"], w_out, inv,
-                      st["acc"], st["mark"], st["windows"], st["idx"], st["cnt"], st["val"], c[:, SLOT["window_ops"]])
+                      st["acc"], st["mark"], st["windows"], st["idx"], st["cnt"], st["val"], c[:, counts_schema.SLOT["window_ops"]])
         return Events(st["idx"], st["cnt"], st["val"], cls, ctx.out_shape)
 
     # -- dense reference

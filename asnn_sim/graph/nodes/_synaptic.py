@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from asnn_sim.graph.counts_schema import SLOT
+from asnn_sim.graph import counts_schema
 from asnn_sim.graph.nodes.base import BINARY, CURRENT, EVENT_COLUMNS, GRADED, Current, Node, event_row_counts, expect_rank, fail
 
 
@@ -63,9 +63,9 @@ class Synaptic(Node):
         if not self._static(st, t):
             (src,) = inputs
             wt, nnz, _ = st["sets"][self.weight_set[t]]
-            event_row_counts(ctx.counts, SLOT, src)
+            event_row_counts(ctx.counts, src)
             c = ctx.counts
-            self._scatter(st, src, wt, nnz, c[:, SLOT["synaptic_acs"]], c[:, SLOT["synaptic_macs"]], ctx)
+            self._scatter(st, src, wt, nnz, c[:, counts_schema.SLOT["synaptic_acs"]], c[:, counts_schema.SLOT["synaptic_macs"]], ctx)
             self._keep_static(st)
         _, _, bias = st["sets"][self.weight_set[t]]
         return Current(st["current"], bias, self.bias is not None, st["marks"], st["per"], st["shape"])

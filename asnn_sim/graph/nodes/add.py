@@ -20,13 +20,15 @@ from typing import ClassVar
 
 import numpy as np
 
-from asnn_sim.graph.counts_schema import SLOT
+from asnn_sim.graph import counts_schema
+from asnn_sim.graph.counts_schema import Column
 from asnn_sim.graph.nodes.base import (
     BINARY,
     CLASS_CODE,
     CLASS_NAME,
     CURRENT,
     EVENT_COLUMNS,
+    EVENT_COUNTS,
     Current,
     Events,
     Node,
@@ -47,7 +49,8 @@ class Add(Node):
     kind: ClassVar[str] = "add"
     N_INPUTS = None
     ROLE = "elementwise"
-    COUNTS = ("in_events_binary", "in_events_graded", "in_events_analog", "elementwise_adds")
+    COUNTS = (*EVENT_COUNTS, "elementwise_adds")
+    OWN_COLUMNS = (Column("elementwise_adds", "additions of two non-zero values in an add node (residual sums, biases of summed currents)"),)
 
     def check(self) -> None:
         if len(self.inputs) < 2:
@@ -88,19 +91,19 @@ class Add(Node):
 
     def step(self, st, inputs, t, ctx):
         c = ctx.counts
-        adds = c[:, SLOT["elementwise_adds"]]
+        adds = c[:, counts_schema.SLOT["elementwise_adds"]]
         K = ctx.kernels
         if st["current"]:
             for i, x in enumerate(inputs):
                 if isinstance(x, Current):
                     K.add_current(st["buf"], st["marks"], x.buf, x.bias, x.marks, x.per)
                 else:
-                    event_row_counts(c, SLOT, x)
+                    event_row_counts(c, x)
                     K.add_events_to_current(st["buf"], st["marks"], x.idx, x.cnt, x.val, x.event_class == CLASS_CODE[BINARY],
                                             adds if i > 0 else st["discard"])
             return Current(st["buf"], st["zero_bias"], False, st["marks"], 1, ctx.out_shape)
         for x in inputs:
-            event_row_counts(c, SLOT, x)
+            event_row_counts(c, x)
         a = inputs[0]
         binary = CLASS_CODE[BINARY]
         # The class of the sum is decided per step from what actually arrives: the input

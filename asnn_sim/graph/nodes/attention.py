@@ -40,13 +40,15 @@ from typing import ClassVar
 
 import numpy as np
 
-from asnn_sim.graph.counts_schema import SLOT
+from asnn_sim.graph import counts_schema
+from asnn_sim.graph.counts_schema import Column
 from asnn_sim.graph.nodes.base import (
     BINARY,
     CLASS_CODE,
     CLASS_NAME,
     CURRENT,
     EVENT_COLUMNS,
+    EVENT_COUNTS,
     GRADED,
     Current,
     Node,
@@ -55,15 +57,8 @@ from asnn_sim.graph.nodes.base import (
     fail,
     n_elements,
 )
+from asnn_sim.graph.nodes._products import PRODUCT_COLUMNS, PRODUCT_COUNTS, product_column
 from asnn_sim.graph.nodes.registry import register
-
-def product_column(a: str, b: str) -> str:
-    """The count column of a product of operands of value types ``a`` and ``b``: ``coincidences``
-    (both binary), ``product_acs`` (one binary) or ``product_macs`` (neither). An
-    intermediate ``S`` or ``M`` is a count, multi-bit: pass ``GRADED`` for it."""
-    spikes = (a == BINARY) + (b == BINARY)
-    return ("product_macs", "product_acs", "coincidences")[spikes]
-
 
 def dense_products(tokens: int, dh: int, heads: int) -> int:
     """MACs of one dense pass (one sample) in the cheaper order: ``heads * min(2 N^2 dh, 2 N dh^2)``."""
@@ -86,11 +81,13 @@ class Attention(Node):
     heads: int = 1
     scale: float = 1.0
     kind: ClassVar[str] = "attention"
+    NAME_PREFIX = "attn"
     ATTRS = ("heads", "scale")
     N_INPUTS = 3
     ROLE = "product"
-    COUNTS = ("in_events_binary", "in_events_graded", "in_events_analog", "coincidences", "product_acs",
-              "product_macs", "kv_first", "dense_macs")
+    COUNTS = (*EVENT_COUNTS, *PRODUCT_COUNTS, "kv_first", "dense_macs")
+    OWN_COLUMNS = (*PRODUCT_COLUMNS,
+                   Column("kv_first", "attention: heads (summed over samples) computed in the order Q (K^T V) at this step, the cheaper one; the rest used (Q K^T) V"))
 
     def check(self) -> None:
         if isinstance(self.heads, bool) or not isinstance(self.heads, (int, np.integer)) or self.heads < 1:
@@ -143,10 +140,10 @@ class Attention(Node):
         q, k, v = inputs
         c = ctx.counts
         for x in inputs:
-            event_row_counts(c, SLOT, x)
+            event_row_counts(c, x)
         tq, tk, tv = (CLASS_NAME[x.event_class] for x in inputs)
-        slots = np.array([SLOT[product_column(tq, tk)], SLOT[product_column(GRADED, tv)],
-                          SLOT[product_column(tk, tv)], SLOT[product_column(tq, GRADED)], SLOT["kv_first"]], np.int64)
+        slots = np.array([counts_schema.SLOT[product_column(tq, tk)], counts_schema.SLOT[product_column(GRADED, tv)],
+                          counts_schema.SLOT[product_column(tk, tv)], counts_schema.SLOT[product_column(tq, GRADED)], counts_schema.SLOT["kv_first"]], np.int64)
         binary = CLASS_CODE[BINARY]
         ctx.kernels.attention_products(
             q.idx, q.cnt, q.val, q.event_class == binary, k.idx, k.cnt, k.val, k.event_class == binary,

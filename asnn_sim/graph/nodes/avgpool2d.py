@@ -20,6 +20,7 @@ class AvgPool2d(Pool):
     """Average pooling; see the module docstring."""
 
     kind: ClassVar[str] = "avgpool2d"
+    NAME_PREFIX = "pool"
 
     def output_type(self, in_types, graph_kind):
         self._expect_events(in_types)

@@ -12,7 +12,8 @@ A *node kind* (``conv2d``, ``neuron``, ``add``, ...) is one class in one module 
   timestep of a batch, through a Numba kernel of :mod:`asnn_sim.sim.kernels`);
 * its **dense PyTorch reference** with brute-force counts (:meth:`Node.torch_step`), the
   independent check of the simulator;
-* its **counting rule**: the count columns it fills (``COUNTS``), the counts that depend
+* its **counting rule**: the count columns it fills (``COUNTS``) and defines
+  (``OWN_COLUMNS``, when no other kind does that work), the counts that depend
   on the graph alone (:meth:`Node.fixed_counts`) and its row of static facts
   (:meth:`Node.facts`);
 * its **hardware cost**: which operations the energy model prices for its rows, for the
@@ -47,6 +48,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from asnn_sim.graph import counts_schema
+from asnn_sim.graph.counts_schema import Column
+
 FLOAT_DTYPES = (np.float32, np.float64)
 
 # ---------------------------------------------------------------- value types
@@ -55,6 +59,8 @@ CURRENT, BINARY, GRADED, ANALOG, EVENTS = "current", "binary", "graded", "analog
 EVENT_TYPES = (BINARY, GRADED, ANALOG, EVENTS)
 #: the count column of each event class
 EVENT_COLUMNS = {BINARY: "in_events_binary", GRADED: "in_events_graded", ANALOG: "in_events_analog"}
+#: the columns of the events a node reads, for a kind's ``COUNTS``
+EVENT_COUNTS = tuple(EVENT_COLUMNS.values())
 #: Event classes as the Numba kernels know them (see asnn_sim.sim.kernels).
 CLASS_CODE = {BINARY: 0, GRADED: 1, ANALOG: 2}
 CLASS_NAME = {v: k for k, v in CLASS_CODE.items()}
@@ -291,6 +297,11 @@ class Node:
     ROLE: ClassVar[str] = ""
     #: Count columns this kind fills (the rest of its rows stay 0).
     COUNTS: ClassVar[tuple[str, ...]] = ()
+    #: Count columns this kind introduces, with their definitions (the shared ones are
+    #: ``counts_schema.SHARED_COUNT_COLUMNS``); the counts tables append them in registry order.
+    OWN_COLUMNS: ClassVar[tuple[Column, ...]] = ()
+    #: Prefix of the names the builder generates (``conv1``, ``lif2``); empty: the kind's name.
+    NAME_PREFIX: ClassVar[str] = ""
     #: Graph kinds the node may appear in (the graph refuses it elsewhere, naming it).
     GRAPH_KINDS: ClassVar[tuple[str, ...]] = ("snn", "ann")
 
@@ -430,6 +441,6 @@ class Node:
         return {}
 
 
-def event_row_counts(counts_row: np.ndarray, slot: dict, src: Events) -> None:
+def event_row_counts(counts_row: np.ndarray, src: Events) -> None:
     """Add the input events of ``src`` to the per-sample counts ``counts_row (B, n_counts)``."""
-    counts_row[:, slot[("in_events_binary", "in_events_graded", "in_events_analog")[src.event_class]]] += src.cnt
+    counts_row[:, counts_schema.SLOT[EVENT_COUNTS[src.event_class]]] += src.cnt

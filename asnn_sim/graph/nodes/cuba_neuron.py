@@ -53,6 +53,7 @@ class CubaNeuron(Neuron):
     syn_leak: np.ndarray = None
     syn_gain: np.ndarray = None
     kind: ClassVar[str] = "cuba_neuron"
+    NAME_PREFIX = "cuba"
     ARRAYS = Neuron.ARRAYS + ("syn_leak", "syn_gain")
     PER_STEP = Neuron.PER_STEP + ("syn_leak", "syn_gain")
     MULTS = 4

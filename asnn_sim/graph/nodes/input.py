@@ -25,7 +25,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from asnn_sim.graph.counts_schema import ENCODER_COUNTS
+from asnn_sim.graph.counts_schema import Column
 from asnn_sim.graph.nodes.base import ANALOG, BINARY, CLASS_CODE, EVENTS, Events, Node, TorchValue, fail, n_elements
 from asnn_sim.graph.nodes.registry import register
 
@@ -47,7 +47,16 @@ class Input(Node):
     ATTRS = ("shape", "encoder")
     N_INPUTS = 0
     ROLE = "input"
-    COUNTS = ENCODER_COUNTS
+    # The encoder's own work (asnn_sim.graph.encoding.encoder_work has the rule).
+    OWN_COLUMNS = (
+        Column("encoder_compares", "input: comparisons of a pixel with a threshold (temporal, hybrid) or a random number (rate)"),
+        Column("encoder_randoms", "input: uniform random numbers drawn (rate coding, one per pixel and step)"),
+        Column("encoder_bits", "input: bit extractions of a pixel's quantised level (binary, hybrid-binary: a shift and a mask)"),
+        Column("encoder_adds", "input: additions and subtractions (quantisation; LayerNorm + sigmoid of equal-mass thresholds)"),
+        Column("encoder_mults", "input: multiplications and divisions, likewise"),
+        Column("encoder_specials", "input: exponentials and square roots (the sigmoid and LayerNorm of equal-mass thresholds)"),
+    )
+    COUNTS = tuple(c.name for c in OWN_COLUMNS)
 
     def check(self) -> None:
         self.shape = tuple(int(s) for s in self.shape)

@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from asnn_sim.graph.counts_schema import SLOT
+from asnn_sim.graph import counts_schema
 from asnn_sim.graph.nodes._integrating import Integrating
 from asnn_sim.graph.nodes.base import ANALOG, CLASS_CODE, Events, TorchValue, channels_last, expect_broadcast, n_elements
 from asnn_sim.graph.nodes.registry import register
@@ -78,8 +78,8 @@ class LeakyIntegrator(Integrating):
         (cur,) = inputs
         c = ctx.counts
         ctx.kernels.li_update(cur.buf, cur.bias, st["own_bias"], st["mem"], st["leak"][t], st["gain"][t], t == 0,
-                              cur.marks, cur.per, st["idx"], st["val"], st["cnt"], c[:, SLOT["neurons_touched"]])
-        c[:, SLOT["output_spikes"]] = st["cnt"]
+                              cur.marks, cur.per, st["idx"], st["val"], st["cnt"], c[:, counts_schema.SLOT["neurons_touched"]])
+        c[:, counts_schema.SLOT["output_spikes"]] = st["cnt"]
         return Events(st["idx"], st["cnt"], st["val"], CLASS_CODE[ANALOG], ctx.out_shape)
 
     def fixed_counts(self, st, t):

@@ -26,6 +26,7 @@ class Linear(Synaptic):
     """Fully connected: weights ``(S, out, in)``, bias ``(S, out)``; see the module docstring."""
 
     kind: ClassVar[str] = "linear"
+    NAME_PREFIX = "fc"
     WEIGHT_RANK = 3
 
     def output_shape(self, in_shapes):

@@ -21,6 +21,7 @@ class MaxPool2d(Pool):
     """Max pooling (an OR on spikes); see the module docstring."""
 
     kind: ClassVar[str] = "maxpool2d"
+    NAME_PREFIX = "pool"
 
     def output_type(self, in_types, graph_kind):
         self._expect_events(in_types)

@@ -31,7 +31,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from asnn_sim.graph.counts_schema import SLOT
+from asnn_sim.graph import counts_schema
 from asnn_sim.graph.nodes._integrating import Integrating
 from asnn_sim.graph.nodes.base import BINARY, CLASS_CODE, Events, TorchValue, channels_last, expect_broadcast, fail, n_elements
 from asnn_sim.graph.nodes.registry import register
@@ -55,6 +55,7 @@ class Neuron(Integrating):
     per_timestep: bool = True
     compare: str = "gt"
     kind: ClassVar[str] = "neuron"
+    NAME_PREFIX = "lif"
     GRAPH_KINDS = ("snn",)
     ARRAYS = ("leak", "gain", "threshold", "bias")
     ATTRS = ("reset", "v_reset", "per_timestep", "compare")
@@ -118,9 +119,9 @@ class Neuron(Integrating):
     def step(self, st, inputs, t, ctx):
         (cur,) = inputs
         c = ctx.counts
-        self._update(st, cur, t, ctx, c[:, SLOT["neurons_touched"]])
-        c[:, SLOT["output_spikes"]] = st["cnt"]
-        c[:, SLOT["neuron_resets"]] = st["cnt"]
+        self._update(st, cur, t, ctx, c[:, counts_schema.SLOT["neurons_touched"]])
+        c[:, counts_schema.SLOT["output_spikes"]] = st["cnt"]
+        c[:, counts_schema.SLOT["neuron_resets"]] = st["cnt"]
         if ctx.record is not None:
             rec = ctx.record[self.name][t]  # channel-first, like torch; the events are channels-last
             ctx.kernels.events_to_dense(st["idx"], st["cnt"], st["channels"], rec.reshape(rec.shape[0], -1))

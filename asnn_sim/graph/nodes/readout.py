@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from asnn_sim.graph.counts_schema import SLOT
+from asnn_sim.graph import counts_schema
 from asnn_sim.graph.nodes._integrating import Integrating
 from asnn_sim.graph.nodes.base import BINARY, CLASS_CODE, CURRENT, expect_rank, fail, is_events, n_elements
 from asnn_sim.graph.nodes.registry import register
@@ -63,7 +63,7 @@ class Readout(Integrating):
 
     def step(self, st, inputs, t, ctx):
         (x,) = inputs
-        touched = ctx.counts[:, SLOT["neurons_touched"]]
+        touched = ctx.counts[:, counts_schema.SLOT["neurons_touched"]]
         if st["events"]:
             ctx.kernels.readout_events(x.idx, x.cnt, x.val, x.event_class == CLASS_CODE[BINARY], st["scale"][t], t,
                                        ctx.step_logits, st["total"], touched)

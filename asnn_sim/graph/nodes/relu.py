@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from asnn_sim.graph.counts_schema import SLOT
+from asnn_sim.graph import counts_schema
 from asnn_sim.graph.nodes._integrating import Integrating, neuron_cost
 from asnn_sim.graph.nodes.base import ANALOG, CLASS_CODE, Events, TorchValue, n_elements
 from asnn_sim.graph.nodes.registry import register
@@ -44,8 +44,8 @@ class ReLU(Integrating):
     def step(self, st, inputs, t, ctx):
         (cur,) = inputs
         c = ctx.counts
-        ctx.kernels.relu_update(cur.buf, cur.bias, cur.marks, cur.per, st["idx"], st["cnt"], st["val"], c[:, SLOT["neurons_touched"]])
-        c[:, SLOT["output_spikes"]] = st["cnt"]
+        ctx.kernels.relu_update(cur.buf, cur.bias, cur.marks, cur.per, st["idx"], st["cnt"], st["val"], c[:, counts_schema.SLOT["neurons_touched"]])
+        c[:, counts_schema.SLOT["output_spikes"]] = st["cnt"]
         return Events(st["idx"], st["cnt"], st["val"], CLASS_CODE[ANALOG], ctx.out_shape)
 
     def fixed_counts(self, st, t):

@@ -29,6 +29,7 @@ class TokenLinear(Synaptic):
     """Token-wise fully connected: weights ``(S, out, in)``, bias ``(S, out)``; see the module docstring."""
 
     kind: ClassVar[str] = "token_linear"
+    NAME_PREFIX = "tfc"
     WEIGHT_RANK = 3
 
     def output_shape(self, in_shapes):

@@ -3,8 +3,8 @@
 One module per family: :mod:`.events` (frames to event lists and back), :mod:`.scatter`
 (convolution, linear and pooling: the receptive-field scatter), :mod:`.neurons` (LIF/ASNN,
 current-based, ReLU, leaky integrator, readout), :mod:`.elementwise` (residual adds) and
-:mod:`.attention`. Node kinds reach them as ``ctx.kernels.<name>``; this package holds
-every name.
+:mod:`.attention`. Node kinds reach them as ``ctx.kernels.<name>``; this package collects
+every module's ``__all__`` (a new kind's kernel module needs no edit here).
 
 Data layout
 -----------
@@ -54,25 +54,22 @@ Measurements and the commands that produce them: ``docs/performance.md``.
   float64 replay stays spike-for-spike identical to PyTorch.
 """
 
-from asnn_sim.sim.kernels.attention import attention_products
-from asnn_sim.sim.kernels.elementwise import add_current, add_events, add_events_to_current
-from asnn_sim.sim.kernels.events import ANALOG, BINARY, GRADED, events_to_dense, frame_to_events
-from asnn_sim.sim.kernels.neurons import CHUNK, cuba_update, li_update, neuron_update, readout_events, readout_update, relu_update
-from asnn_sim.sim.kernels.scatter import (
-    MODE_AVG,
-    MODE_MAX,
-    MODE_OR,
-    conv_scatter,
-    conv_tables,
-    linear_scatter,
-    pool_events,
-    tap_table,
-    window_table,
-)
+import importlib as _importlib
+import pkgutil as _pkgutil
 
-__all__ = [
-    "ANALOG", "BINARY", "CHUNK", "GRADED", "MODE_AVG", "MODE_MAX", "MODE_OR",
-    "add_current", "add_events", "add_events_to_current", "attention_products", "conv_scatter", "conv_tables",
-    "cuba_update", "events_to_dense", "frame_to_events", "li_update", "linear_scatter", "neuron_update",
-    "pool_events", "readout_events", "readout_update", "relu_update", "tap_table", "window_table",
-]
+
+def _collect() -> list[str]:
+    """Every public name of every kernel module, so that a new module needs no edit here."""
+    names = {}
+    for info in _pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        module = _importlib.import_module(f"{__name__}.{info.name}")
+        for name in module.__all__:
+            if names.setdefault(name, info.name) != info.name:
+                raise ImportError(f"kernel name {name!r} is defined in both {names[name]} and {info.name}")
+            globals()[name] = getattr(module, name)
+    return sorted(names)
+
+
+__all__ = _collect()

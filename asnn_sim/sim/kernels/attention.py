@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from numba import njit
 
+__all__ = ["attention_products"]
+
 
 @njit(inline="always")
 def _to_dense(idx, cnt, val, binary, dst, transpose, tokens, features):

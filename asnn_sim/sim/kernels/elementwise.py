@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from numba import njit, prange
 
+__all__ = ["add_current", "add_events", "add_events_to_current"]
+
 
 @njit(parallel=True, cache=True)
 def add_current(dst, dst_marks, src, bias, src_marks, per):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from numba import njit, prange
 
+__all__ = ["ANALOG", "BINARY", "GRADED", "events_to_dense", "frame_to_events"]
+
 
 # Event classes (what kind of tensor carries the events); see counts_schema.
 BINARY, GRADED, ANALOG = 0, 1, 2

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+__all__ = ["CHUNK", "cuba_update", "li_update", "neuron_update", "readout_events", "readout_update", "relu_update"]
+
 
 CHUNK = 512  # neurons per pass of the two-pass neuron update (flags stay in L1)
 

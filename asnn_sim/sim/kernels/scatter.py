@@ -10,6 +10,8 @@ from numba import njit, prange
 
 from asnn_sim.sim.kernels.events import BINARY, GRADED
 
+__all__ = ["MODE_AVG", "MODE_MAX", "MODE_OR", "conv_scatter", "conv_tables", "linear_scatter", "pool_events", "tap_table", "window_table"]
+
 
 MODE_OR, MODE_MAX, MODE_AVG = 0, 1, 2  # pooling: spikes (OR), max of values, mean
 

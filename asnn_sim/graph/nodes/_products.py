@@ -1,0 +1,26 @@
+"""Products of two activations (no weight read): the count columns and the rule that picks one.
+
+A product counts when both operands are non-zero, in the column of its operand classes.
+Kinds that multiply two computed values (``attention``, ``multiply``) own these columns
+together.
+"""
+
+from __future__ import annotations
+
+from asnn_sim.graph.counts_schema import Column
+from asnn_sim.graph.nodes.base import BINARY
+
+PRODUCT_COLUMNS = (
+    Column("coincidences", "products of two activations, binary x binary, both operands 1 (an AND and an increment, no weight read)"),
+    Column("product_acs", "products of two activations, spike x multi-bit, the other operand non-zero (an add of that operand, no weight read)"),
+    Column("product_macs", "products of two activations, multi-bit x multi-bit, both operands non-zero (graded or analog inputs, the ANN twin; no weight read)"),
+)
+PRODUCT_COUNTS = tuple(c.name for c in PRODUCT_COLUMNS)
+
+
+def product_column(a: str, b: str) -> str:
+    """The count column of a product of operands of value types ``a`` and ``b``: ``coincidences``
+    (both binary), ``product_acs`` (one binary) or ``product_macs`` (neither). A multi-bit
+    intermediate (a count) is passed as ``GRADED``."""
+    spikes = (a == BINARY) + (b == BINARY)
+    return ("product_macs", "product_acs", "coincidences")[spikes]
