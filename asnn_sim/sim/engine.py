@@ -17,7 +17,7 @@ This module imports nothing from torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -347,13 +347,21 @@ class Simulator:
                     ctx.counts = counts[:, r, t] if r >= 0 else None
                     values[i] = node.step(states[i], [values[j] for j in inputs[i]], t, ctx)
         self._dirty = False
-        logits = states[-1]["total"] / T
+        logits = states[-1].total / T
         return BatchResult(counts, step_logits, logits, spikes or {})
 
     def _states_for(self, n: int) -> tuple:
         """The compiled states with every per-sample buffer cut to its first ``n`` rows (views, cached)."""
         if n not in self._views:
             per_sample = self._ctx.per_sample
-            cut = [{k: (v[:n] if id(v) in per_sample else v) for k, v in st.items()} for st in self.states]
+            cut = [_cut(st, per_sample, n) for st in self.states]
             self._views[n] = (cut, self._ctx.placeholder[:n])
         return self._views[n]
+
+
+def _cut(state, per_sample: set, n: int):
+    """A node's state record with its per-sample buffers cut to the first ``n`` rows."""
+    if state is None:
+        return None
+    cut = {f.name: getattr(state, f.name)[:n] for f in fields(state) if id(getattr(state, f.name)) in per_sample}
+    return replace(state, **cut) if cut else state

@@ -12,6 +12,19 @@ from asnn_sim.graph.counts_schema import Column
 from asnn_sim.graph.nodes.base import BINARY, CLASS_CODE, EVENT_COLUMNS, EVENT_COUNTS, Events, Node, event_row_counts, fail, in_bounds_pairs, n_elements, pair
 
 
+
+@dataclass
+class PoolState:
+    """A compiled pool: the window tables of both axes (``table``, see ``window_table``), its output events (``idx``/``cnt``/``val``) and scratch (``acc``, ``mark``, ``windows``)."""
+
+    table: tuple
+    idx: np.ndarray
+    cnt: np.ndarray
+    val: np.ndarray
+    acc: np.ndarray
+    mark: np.ndarray
+    windows: np.ndarray
+
 @dataclass
 class Pool(Node):
     """2-D pooling over ``kernel`` windows moved by ``stride``, with ``padding`` zeros on
@@ -53,22 +66,22 @@ class Pool(Node):
 
     # -- simulator
 
-    def compile(self, ctx) -> dict:
+    def compile(self, ctx) -> PoolState:
         _, h, w = ctx.in_shapes[0]
         _, h_out, w_out = ctx.out_shape
         n = n_elements(ctx.out_shape)
         K = ctx.kernels
         table = (*K.window_table(h, h_out, self.kernel[0], self.stride[0], self.padding[0]),
                  *K.window_table(w, w_out, self.kernel[1], self.stride[1], self.padding[1]))
-        return {
-            "table": table,
-            "idx": ctx.output(n, np.int32),
-            "cnt": ctx.output((), np.int64),
-            "val": ctx.output(n),
-            "acc": ctx.scratch(n),
-            "mark": ctx.scratch(n, np.uint8),
-            "windows": ctx.scratch(table[1].shape[1] * table[3].shape[1], np.int64, zeroed=False),
-        }
+        return PoolState(
+            table=table,
+            idx=ctx.output(n, np.int32),
+            cnt=ctx.output((), np.int64),
+            val=ctx.output(n),
+            acc=ctx.scratch(n),
+            mark=ctx.scratch(n, np.uint8),
+            windows=ctx.scratch(table[1].shape[1] * table[3].shape[1], np.int64, zeroed=False),
+        )
 
     def _weight(self) -> float:
         """What an averaging kernel multiplies each value by (``MODE_AVG``)."""
@@ -87,9 +100,9 @@ class Pool(Node):
         _, _, w_out = ctx.out_shape
         mode, cls = self._mode(src.event_class, K)
         inv = self._weight()
-        K.pool_events(src.idx, src.cnt, src.val, src.event_class == CLASS_CODE[BINARY], mode, channels, width, *st["table"], w_out, inv,
-                      st["acc"], st["mark"], st["windows"], st["idx"], st["cnt"], st["val"], c[:, counts_schema.SLOT["window_ops"]])
-        return Events(st["idx"], st["cnt"], st["val"], cls, ctx.out_shape)
+        K.pool_events(src.idx, src.cnt, src.val, src.event_class == CLASS_CODE[BINARY], mode, channels, width, *st.table, w_out, inv,
+                      st.acc, st.mark, st.windows, st.idx, st.cnt, st.val, c[:, counts_schema.SLOT["window_ops"]])
+        return Events(st.idx, st.cnt, st.val, cls, ctx.out_shape)
 
     # -- dense reference
 

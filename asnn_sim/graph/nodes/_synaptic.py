@@ -13,6 +13,31 @@ from asnn_sim.graph.nodes.base import BINARY, CURRENT, EVENT_COLUMNS, GRADED, Cu
 
 
 @dataclass
+class SynapticState:
+    """A compiled synaptic node (``(B, ...)`` buffers).
+
+    ``sets[s]`` = (weight rows, non-zero weights per row, bias laid out as the current)
+    of weight set ``s``; ``current`` and ``marks`` what it hands its reader (``per``
+    neurons per mark, ``shape`` of the current); ``dense`` its dense MACs per sample and
+    step. Under ``static_input="once"`` a node reading the input keeps step 0's current
+    in ``cache``/``cache_marks``. Conv maps also hold their tap tables (``taps``) and the
+    synapses per weight row (``n_syn``).
+    """
+
+    sets: list
+    current: np.ndarray
+    marks: np.ndarray
+    per: int
+    shape: tuple
+    dense: int
+    static: bool = False
+    cache: np.ndarray | None = None
+    cache_marks: np.ndarray | None = None
+    taps: tuple = ()
+    n_syn: int = 0
+
+
+@dataclass
 class Synaptic(Node):
     """Weights ``(S, out, ...)`` in ``S`` sets, ``weight_set[t]`` choosing one per step.
 
@@ -62,42 +87,42 @@ class Synaptic(Node):
     def step(self, st, inputs, t, ctx):
         if not self._static(st, t):
             (src,) = inputs
-            wt, nnz, _ = st["sets"][self.weight_set[t]]
+            wt, nnz, _ = st.sets[self.weight_set[t]]
             event_row_counts(ctx.counts, src)
             c = ctx.counts
             self._scatter(st, src, wt, nnz, c[:, counts_schema.SLOT["synaptic_acs"]], c[:, counts_schema.SLOT["synaptic_macs"]], ctx)
             self._keep_static(st)
-        _, _, bias = st["sets"][self.weight_set[t]]
-        return Current(st["current"], bias, self.bias is not None, st["marks"], st["per"], st["shape"])
+        _, _, bias = st.sets[self.weight_set[t]]
+        return Current(st.current, bias, self.bias is not None, st.marks, st.per, st.shape)
 
     def _scatter(self, st, src, wt, nnz, acs, macs, ctx) -> None:
-        """Add the events' weighted synapses into ``st["current"]``, marking the reached
+        """Add the events' weighted synapses into ``st.current``, marking the reached
         neurons and adding the ACs and MACs into ``acs``/``macs`` (the kind's kernel)."""
         raise NotImplementedError
 
     def _static(self, st, t: int) -> bool:
         """With static_input="once": reuse step 0's current (no synaptic work) at later steps."""
-        if not st["static"]:
+        if not st.static:
             return False
         if t > 0:
-            st["current"][:] = st["cache"]
-            st["marks"][:] = st["cache_marks"]
+            st.current[:] = st.cache
+            st.marks[:] = st.cache_marks
             return True
         return False
 
     def _keep_static(self, st) -> None:
-        if st["static"]:
-            st["cache"][:] = st["current"]
-            st["cache_marks"][:] = st["marks"]
+        if st.static:
+            st.cache[:] = st.current
+            st.cache_marks[:] = st.marks
 
-    def _static_buffers(self, ctx, st: dict, n_out: int, n_marks: int) -> None:
-        st["static"] = ctx.static_first and self.inputs[0] == ctx.graph.input.name
-        if st["static"]:
-            st["cache"] = ctx.persistent(n_out)
-            st["cache_marks"] = ctx.persistent(n_marks, np.uint8)
+    def _static_buffers(self, ctx, st: SynapticState, n_out: int, n_marks: int) -> None:
+        st.static = ctx.static_first and self.inputs[0] == ctx.graph.input.name
+        if st.static:
+            st.cache = ctx.persistent(n_out)
+            st.cache_marks = ctx.persistent(n_marks, np.uint8)
 
     def fixed_counts(self, st, t):
-        return {"dense_macs": st["dense"]}
+        return {"dense_macs": st.dense}
 
     # -- dense reference, shared
 

@@ -41,6 +41,37 @@ from asnn_sim.graph.nodes.base import (
 from asnn_sim.graph.nodes.registry import register
 
 
+@dataclass
+class AddCurrentState:
+    """A compiled add of currents: the sum ``buf`` and its ``marks`` (bias already added:
+    ``zero_bias``), which operands have a ``pending`` bias and which ``is_current``, and a
+    ``discard`` counter for the first operand's copies."""
+
+    n: int
+    pending: list
+    is_current: list
+    buf: np.ndarray
+    marks: np.ndarray
+    zero_bias: np.ndarray
+    discard: np.ndarray
+
+
+@dataclass
+class AddEventsState:
+    """A compiled add of events: the output events (``idx``/``cnt``/``val``), scratch
+    (``acc``, ``mark``) and, for three or more operands, a copy of the running sum (``tmp_*``)."""
+
+    n: int
+    idx: np.ndarray
+    cnt: np.ndarray
+    val: np.ndarray
+    acc: np.ndarray
+    mark: np.ndarray
+    tmp_idx: np.ndarray | None = None
+    tmp_cnt: np.ndarray | None = None
+    tmp_val: np.ndarray | None = None
+
+
 @register
 @dataclass
 class Add(Node):
@@ -72,36 +103,37 @@ class Add(Node):
 
     # -- simulator
 
-    def compile(self, ctx) -> dict:
+    def compile(self, ctx) -> AddCurrentState | AddEventsState:
         n = n_elements(ctx.out_shape)
-        st = {"n": n, "current": CURRENT in ctx.in_types}
-        if st["current"]:
-            st["pending"] = [ctx.in_types[i] == CURRENT and ctx.graph.node(s).pending_bias() for i, s in enumerate(self.inputs)]
-            st["is_current"] = [t == CURRENT for t in ctx.in_types]
-            st["buf"] = ctx.output(n, zeroed=True)
-            st["marks"] = ctx.output(n, np.uint8, zeroed=True)
-            st["zero_bias"] = np.zeros(n, ctx.dtype)
-            st["discard"] = ctx.persistent((), np.int64)  # adds of a first operand (copies) are not counted
-        else:
-            st.update(idx=ctx.output(n, np.int32), cnt=ctx.output((), np.int64), val=ctx.output(n),
-                      acc=ctx.scratch(n), mark=ctx.scratch(n, np.uint8))
-            if len(self.inputs) > 2:  # the running sum is copied before it is read and written again
-                st.update(tmp_idx=ctx.output(n, np.int32), tmp_cnt=ctx.output((), np.int64), tmp_val=ctx.output(n))
+        if CURRENT in ctx.in_types:
+            return AddCurrentState(
+                n=n,
+                pending=[ctx.in_types[i] == CURRENT and ctx.graph.node(s).pending_bias() for i, s in enumerate(self.inputs)],
+                is_current=[t == CURRENT for t in ctx.in_types],
+                buf=ctx.output(n, zeroed=True),
+                marks=ctx.output(n, np.uint8, zeroed=True),
+                zero_bias=np.zeros(n, ctx.dtype),
+                discard=ctx.persistent((), np.int64),  # adds of a first operand (copies) are not counted
+            )
+        st = AddEventsState(n=n, idx=ctx.output(n, np.int32), cnt=ctx.output((), np.int64), val=ctx.output(n),
+                            acc=ctx.scratch(n), mark=ctx.scratch(n, np.uint8))
+        if len(self.inputs) > 2:  # the running sum is copied before it is read and written again
+            st.tmp_idx, st.tmp_cnt, st.tmp_val = ctx.output(n, np.int32), ctx.output((), np.int64), ctx.output(n)
         return st
 
     def step(self, st, inputs, t, ctx):
         c = ctx.counts
         adds = c[:, counts_schema.SLOT["elementwise_adds"]]
         K = ctx.kernels
-        if st["current"]:
+        if isinstance(st, AddCurrentState):
             for i, x in enumerate(inputs):
                 if isinstance(x, Current):
-                    K.add_current(st["buf"], st["marks"], x.buf, x.bias, x.marks, x.per)
+                    K.add_current(st.buf, st.marks, x.buf, x.bias, x.marks, x.per)
                 else:
                     event_row_counts(c, x)
-                    K.add_events_to_current(st["buf"], st["marks"], x.idx, x.cnt, x.val, x.event_class == CLASS_CODE[BINARY],
-                                            adds if i > 0 else st["discard"])
-            return Current(st["buf"], st["zero_bias"], False, st["marks"], 1, ctx.out_shape)
+                    K.add_events_to_current(st.buf, st.marks, x.idx, x.cnt, x.val, x.event_class == CLASS_CODE[BINARY],
+                                            adds if i > 0 else st.discard)
+            return Current(st.buf, st.zero_bias, False, st.marks, 1, ctx.out_shape)
         for x in inputs:
             event_row_counts(c, x)
         a = inputs[0]
@@ -110,21 +142,21 @@ class Add(Node):
         # node's static type is "events" (hybrid: analog at t = 0, spikes after).
         out_class = CLASS_CODE[combined_class([CLASS_NAME[x.event_class] for x in inputs])]
         for other in inputs[1:]:
-            if a.idx is st["idx"]:
-                st["tmp_idx"][:] = a.idx
-                st["tmp_cnt"][:] = a.cnt
-                st["tmp_val"][:] = a.val
-                a = Events(st["tmp_idx"], st["tmp_cnt"], st["tmp_val"], a.event_class, a.shape, a.chw)
+            if a.idx is st.idx:
+                st.tmp_idx[:] = a.idx
+                st.tmp_cnt[:] = a.cnt
+                st.tmp_val[:] = a.val
+                a = Events(st.tmp_idx, st.tmp_cnt, st.tmp_val, a.event_class, a.shape, a.chw)
             K.add_events(a.idx, a.cnt, a.val, a.event_class == binary, other.idx, other.cnt, other.val, other.event_class == binary,
-                         st["acc"], st["mark"], st["idx"], st["cnt"], st["val"], adds)
-            a = Events(st["idx"], st["cnt"], st["val"], out_class, a.shape, a.chw)
+                         st.acc, st.mark, st.idx, st.cnt, st.val, adds)
+            a = Events(st.idx, st.cnt, st.val, out_class, a.shape, a.chw)
         return a
 
     def fixed_counts(self, st, t):
-        if not st["current"]:
+        if not isinstance(st, AddCurrentState):
             return {}
-        n = st["n"]
-        per_element = sum(st["pending"]) + sum(1 for i, cur in enumerate(st["is_current"]) if cur and i > 0)
+        n = st.n
+        per_element = sum(st.pending) + sum(1 for i, cur in enumerate(st.is_current) if cur and i > 0)
         return {"elementwise_adds": per_element * n}
 
     # -- dense reference

@@ -65,6 +65,21 @@ def dense_products(tokens: int, dh: int, heads: int) -> int:
     return heads * min(2 * tokens * tokens * dh, 2 * tokens * dh * dh)
 
 
+@dataclass
+class AttentionState:
+    """A compiled attention node: the output ``current`` and ``marks`` (zero ``bias``),
+    ``tokens`` per map, the serial kernel's dense operands ``dense (3, n)`` and ``work``
+    space, and the dense ``products`` of one sample and step."""
+
+    current: np.ndarray
+    marks: np.ndarray
+    bias: np.ndarray
+    tokens: int
+    dense: np.ndarray
+    work: np.ndarray
+    products: int
+
+
 @register
 @dataclass
 class Attention(Node):
@@ -121,20 +136,20 @@ class Attention(Node):
 
     # -- simulator
 
-    def compile(self, ctx) -> dict:
+    def compile(self, ctx) -> AttentionState:
         shape = ctx.out_shape
         n = n_elements(shape)
         tokens, dh = self._geometry(shape)
-        return {
-            "current": ctx.output(n, zeroed=True),
-            "marks": ctx.output(n, np.uint8, zeroed=True),
-            "bias": np.zeros(n, ctx.dtype),
-            "tokens": tokens,
+        return AttentionState(
+            current=ctx.output(n, zeroed=True),
+            marks=ctx.output(n, np.uint8, zeroed=True),
+            bias=np.zeros(n, ctx.dtype),
+            tokens=tokens,
             # one sample at a time (a serial kernel): dense Q, K^T, V and the products' work space
-            "dense": np.zeros((3, n)),
-            "work": np.zeros(tokens * tokens + dh * dh + tokens * dh),
-            "products": dense_products(tokens, dh, self.heads),
-        }
+            dense=np.zeros((3, n)),
+            work=np.zeros(tokens * tokens + dh * dh + tokens * dh),
+            products=dense_products(tokens, dh, self.heads),
+        )
 
     def step(self, st, inputs, t, ctx):
         q, k, v = inputs
@@ -147,13 +162,13 @@ class Attention(Node):
         binary = CLASS_CODE[BINARY]
         ctx.kernels.attention_products(
             q.idx, q.cnt, q.val, q.event_class == binary, k.idx, k.cnt, k.val, k.event_class == binary,
-            v.idx, v.cnt, v.val, v.event_class == binary, st["tokens"], self.heads, self.scale,
-            st["dense"], st["work"], st["current"], st["marks"], c, slots,
+            v.idx, v.cnt, v.val, v.event_class == binary, st.tokens, self.heads, self.scale,
+            st.dense, st.work, st.current, st.marks, c, slots,
         )
-        return Current(st["current"], st["bias"], False, st["marks"], 1, ctx.out_shape)
+        return Current(st.current, st.bias, False, st.marks, 1, ctx.out_shape)
 
     def fixed_counts(self, st, t):
-        return {"dense_macs": st["products"]}
+        return {"dense_macs": st.products}
 
     # -- dense reference
 

@@ -377,15 +377,16 @@ class Node:
 
     # -- simulator (see asnn_sim.sim.engine for the contexts)
 
-    def compile(self, ctx) -> dict:
-        """Buffers and tables for replaying batches; returns the node's state dict."""
-        return {}
+    def compile(self, ctx):
+        """Buffers and tables for replaying batches: the node's state record (a dataclass
+        defined beside the kind), handed back to :meth:`step` and :meth:`fixed_counts`."""
+        return None
 
-    def step(self, st: dict, inputs: list, t: int, ctx):
+    def step(self, st, inputs: list, t: int, ctx):
         """Run timestep ``t`` for the batch; returns the output value (Events or Current)."""
         raise NotImplementedError
 
-    def fixed_counts(self, st: dict, t: int) -> dict[str, int]:
+    def fixed_counts(self, st, t: int) -> dict[str, int]:
         """Counts of one sample at step ``t`` that depend on the graph alone (``st``: the compiled state)."""
         return {}
 

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from asnn_sim.graph.nodes._synaptic import Synaptic, synaptic_ann_cost, synaptic_snn_cost
+from asnn_sim.graph.nodes._synaptic import Synaptic, SynapticState, synaptic_ann_cost, synaptic_snn_cost
 from asnn_sim.graph.nodes.base import TorchValue, fail, in_bounds_pairs, pair
 from asnn_sim.graph.nodes.registry import register
 
@@ -47,7 +47,7 @@ def ungroup(w: np.ndarray, groups: int) -> np.ndarray:
     return full
 
 
-def compile_conv_map(node: Synaptic, ctx, rows, kernel, stride, padding, dense: int, dilation=(1, 1), groups: int = 1) -> dict:
+def compile_conv_map(node: Synaptic, ctx, rows, kernel, stride, padding, dense: int, dilation=(1, 1), groups: int = 1) -> SynapticState:
     """The compiled state of a synaptic node that runs the conv kernel on a ``(C, H, W)``
     map (``conv2d``, and ``token_linear`` as a 1x1 conv): per weight set the weight rows
     ``rows(weight[s])`` (``(taps * C_in, C_out)``, dense even for a grouped conv, see
@@ -62,16 +62,16 @@ def compile_conv_map(node: Synaptic, ctx, rows, kernel, stride, padding, dense: 
         nnz = np.ascontiguousarray((wt != 0).sum(axis=1), dtype=np.int64)
         bias = np.zeros(c_out) if node.bias is None else node.bias[s]
         sets.append((wt, nnz, np.ascontiguousarray(np.tile(bias.astype(ctx.dtype), h_out * w_out))))
-    st = {
-        "sets": sets,
-        "current": ctx.output(c_out * h_out * w_out, zeroed=True),
-        "marks": ctx.output(h_out * w_out, np.uint8, zeroed=True),
-        "per": c_out,
-        "shape": out_shape,
-        "taps": ctx.kernels.conv_tables(in_shape, out_shape, kernel, stride, padding, dilation),
-        "n_syn": c_out // groups,
-        "dense": dense,
-    }
+    st = SynapticState(
+        sets=sets,
+        current=ctx.output(c_out * h_out * w_out, zeroed=True),
+        marks=ctx.output(h_out * w_out, np.uint8, zeroed=True),
+        per=c_out,
+        shape=out_shape,
+        dense=dense,
+        taps=ctx.kernels.conv_tables(in_shape, out_shape, kernel, stride, padding, dilation),
+        n_syn=c_out // groups,
+    )
     node._static_buffers(ctx, st, c_out * h_out * w_out, h_out * w_out)
     return st
 
@@ -80,10 +80,10 @@ def scatter_conv_map(st, src, wt, nnz, acs, macs, ctx) -> None:
     """One step's scatter of a node compiled by :func:`compile_conv_map`."""
     conv = ctx.conventions
     c_in, _, width = src.shape
-    current = st["current"]
+    current = st.current
     ctx.kernels.conv_scatter(
         src.idx, src.cnt, src.val, src.event_class, conv.graded == "expand", conv.skip_zero_weights,
-        c_in, width, *st["taps"], wt, nnz, st["n_syn"], current.reshape(current.shape[0], -1, wt.shape[1]), st["marks"], acs, macs,
+        c_in, width, *st.taps, wt, nnz, st.n_syn, current.reshape(current.shape[0], -1, wt.shape[1]), st.marks, acs, macs,
     )
 
 
@@ -141,7 +141,7 @@ class Conv2d(Synaptic):
 
     # -- simulator
 
-    def compile(self, ctx) -> dict:
+    def compile(self, ctx) -> SynapticState:
         # rows (ky, kx, c_in) flattened, c_out contiguous: a spike adds one row per tap
         # a grouped conv's weight is made dense (zeros off the groups), counted as C_out/G per row
         kernel = self.weight.shape[3:]

@@ -41,8 +41,17 @@ import numpy as np
 
 from asnn_sim.graph.nodes._integrating import neuron_cost
 from asnn_sim.graph.nodes.base import expect_rank, fail
-from asnn_sim.graph.nodes.neuron import Neuron
+from asnn_sim.graph.nodes.neuron import Neuron, NeuronState
 from asnn_sim.graph.nodes.registry import register
+
+
+@dataclass
+class CubaState(NeuronState):
+    """A neuron's state plus the synaptic currents ``syn (B, n)`` and their per-step ``syn_leak``/``syn_gain``."""
+
+    syn: np.ndarray | None = None
+    syn_leak: np.ndarray | None = None
+    syn_gain: np.ndarray | None = None
 
 
 @register
@@ -58,6 +67,7 @@ class CubaNeuron(Neuron):
     PER_STEP = Neuron.PER_STEP + ("syn_leak", "syn_gain")
     MULTS = 4
     ADDS = 2
+    STATE = CubaState
 
     def check(self) -> None:
         super().check()
@@ -71,16 +81,16 @@ class CubaNeuron(Neuron):
 
     # -- simulator
 
-    def compile(self, ctx) -> dict:
+    def compile(self, ctx) -> CubaState:
         st = super().compile(ctx)
-        st.update(syn=ctx.persistent(st["n"]), syn_leak=self.syn_leak.astype(ctx.dtype), syn_gain=self.syn_gain.astype(ctx.dtype))
+        st.syn, st.syn_leak, st.syn_gain = ctx.persistent(st.n), self.syn_leak.astype(ctx.dtype), self.syn_gain.astype(ctx.dtype)
         return st
 
     def _update(self, st, cur, t, ctx, touched):
         ctx.kernels.cuba_update(
-            cur.buf, cur.bias, st["own_bias"], st["syn"], st["mem"], st["syn_leak"][t], st["syn_gain"][t],
-            st["leak"][t], st["gain"][t], st["threshold"], st["hard"], st["ge"], st["v_reset"], t == 0,
-            cur.marks, cur.per, st["idx"], st["cnt"], touched,
+            cur.buf, cur.bias, st.own_bias, st.syn, st.mem, st.syn_leak[t], st.syn_gain[t],
+            st.leak[t], st.gain[t], st.threshold, st.hard, st.ge, st.v_reset, t == 0,
+            cur.marks, cur.per, st.idx, st.cnt, touched,
         )
 
     # -- dense reference

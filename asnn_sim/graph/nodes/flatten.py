@@ -14,6 +14,13 @@ from asnn_sim.graph.nodes.base import Events, Node, TorchValue, n_elements
 from asnn_sim.graph.nodes.registry import register
 
 
+
+@dataclass
+class FlattenState:
+    """A compiled flatten: the ``(C, H, W)`` its elements came from (they stay channels-last), or None."""
+
+    chw: tuple | None
+
 @register
 @dataclass
 class Flatten(Node):
@@ -33,15 +40,15 @@ class Flatten(Node):
         self._expect_events(in_types)
         return in_types[0]
 
-    def compile(self, ctx) -> dict:
+    def compile(self, ctx) -> FlattenState:
         src = self.inputs[0]
         in_shape = ctx.in_shapes[0]
         ctx.origins[self.name] = tuple(in_shape) if len(in_shape) == 3 else ctx.origins.get(src)
-        return {"chw": ctx.origins[self.name]}
+        return FlattenState(chw=ctx.origins[self.name])
 
     def step(self, st, inputs, t, ctx):
         (src,) = inputs
-        return Events(src.idx, src.cnt, src.val, src.event_class, ctx.out_shape, st["chw"])
+        return Events(src.idx, src.cnt, src.val, src.event_class, ctx.out_shape, st.chw)
 
     def torch_step(self, p, xs, state, t, ctx):
         (x,) = xs

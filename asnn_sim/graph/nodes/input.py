@@ -36,6 +36,19 @@ from asnn_sim.graph.nodes.registry import register
 UNENCODED = {"ann": (ANALOG, ("analog",)), "snn": (EVENTS, None)}
 
 
+
+@dataclass
+class InputState:
+    """A compiled input: the encoder's counted ``work`` per step (None without an encoder), the frame's events (``idx``/``cnt``/``val``) and the scan's scratch (``tmp_pos``, ``tmp_val``, ``start``; see ``frame_to_events``)."""
+
+    work: tuple | None
+    idx: np.ndarray
+    cnt: np.ndarray
+    val: np.ndarray
+    tmp_pos: np.ndarray
+    tmp_val: np.ndarray
+    start: np.ndarray
+
 @register
 @dataclass
 class Input(Node):
@@ -97,30 +110,30 @@ class Input(Node):
 
     # -- simulator
 
-    def compile(self, ctx) -> dict:
+    def compile(self, ctx) -> InputState:
         c, h, w = _as_map(self.shape)
         n = c * h * w
         many = c > 1  # channel-first to channels-last needs a counting sort (see frame_to_events)
-        return {
-            "work": self.encoder_work(),
-            "idx": ctx.output(n, np.int32),
-            "cnt": ctx.output((), np.int64),
-            "val": ctx.output(n),
-            "tmp_pos": ctx.scratch(n if many else 0, np.int32, zeroed=False),
-            "tmp_val": ctx.scratch(n if many else 0, zeroed=False),
-            "start": ctx.scratch(h * w + 1 if many else 0, np.int64, zeroed=False),
-        }
+        return InputState(
+            work=self.encoder_work(),
+            idx=ctx.output(n, np.int32),
+            cnt=ctx.output((), np.int64),
+            val=ctx.output(n),
+            tmp_pos=ctx.scratch(n if many else 0, np.int32, zeroed=False),
+            tmp_val=ctx.scratch(n if many else 0, zeroed=False),
+            start=ctx.scratch(h * w + 1 if many else 0, np.int64, zeroed=False),
+        )
 
     def step(self, st, inputs, t, ctx):
         # read channel-first (converted to the replay's dtype in the kernel): no transposed copy
         frame = np.ascontiguousarray(ctx.frames[t])
-        ctx.kernels.frame_to_events(frame.reshape((len(frame),) + _as_map(self.shape)), st["idx"], st["cnt"], st["val"],
-                                    st["tmp_pos"], st["tmp_val"], st["start"])
+        ctx.kernels.frame_to_events(frame.reshape((len(frame),) + _as_map(self.shape)), st.idx, st.cnt, st.val,
+                                    st.tmp_pos, st.tmp_val, st.start)
         cls = CLASS_CODE[ANALOG if ctx.frame_kinds[t] == "analog" else BINARY]
-        return Events(st["idx"], st["cnt"], st["val"], cls, self.shape)
+        return Events(st.idx, st.cnt, st.val, cls, self.shape)
 
     def fixed_counts(self, st, t):
-        return dict(st["work"][t]) if st["work"] else {}
+        return dict(st.work[t]) if st.work else {}
 
     # -- dense reference
 

@@ -28,6 +28,21 @@ from asnn_sim.graph.nodes.base import ANALOG, CLASS_CODE, Events, TorchValue, ch
 from asnn_sim.graph.nodes.registry import register
 
 
+
+@dataclass
+class LiState:
+    """A compiled leaky integrator: membranes ``mem (B, n)``, the non-zero membranes of the step as events (``idx``/``val``/``cnt``), per-step ``leak``/``gain``, ``own_bias``, ``n`` neurons, ``adds`` per update."""
+
+    mem: np.ndarray
+    idx: np.ndarray
+    val: np.ndarray
+    cnt: np.ndarray
+    leak: np.ndarray
+    gain: np.ndarray
+    own_bias: np.ndarray
+    n: int
+    adds: int
+
 @register
 @dataclass
 class LeakyIntegrator(Integrating):
@@ -58,33 +73,33 @@ class LeakyIntegrator(Integrating):
 
     # -- simulator
 
-    def compile(self, ctx) -> dict:
+    def compile(self, ctx) -> LiState:
         shape = ctx.out_shape
         n = n_elements(shape)
         own = np.zeros(n) if self.bias is None else channels_last(self.bias, shape)
-        return {
-            "mem": ctx.persistent(n),
-            "idx": ctx.output(n, np.int32),
-            "val": ctx.output(n),
-            "cnt": ctx.output((), np.int64),
-            "leak": self.leak.astype(ctx.dtype),
-            "gain": self.gain.astype(ctx.dtype),
-            "own_bias": np.ascontiguousarray(own, dtype=ctx.dtype),
-            "n": n,
-            "adds": 1 + int(ctx.graph.node(self.inputs[0]).pending_bias()) + int(self.bias is not None),
-        }
+        return LiState(
+            mem=ctx.persistent(n),
+            idx=ctx.output(n, np.int32),
+            val=ctx.output(n),
+            cnt=ctx.output((), np.int64),
+            leak=self.leak.astype(ctx.dtype),
+            gain=self.gain.astype(ctx.dtype),
+            own_bias=np.ascontiguousarray(own, dtype=ctx.dtype),
+            n=n,
+            adds=1 + int(ctx.graph.node(self.inputs[0]).pending_bias()) + int(self.bias is not None),
+        )
 
     def step(self, st, inputs, t, ctx):
         (cur,) = inputs
         c = ctx.counts
-        ctx.kernels.li_update(cur.buf, cur.bias, st["own_bias"], st["mem"], st["leak"][t], st["gain"][t], t == 0,
-                              cur.marks, cur.per, st["idx"], st["val"], st["cnt"], c[:, counts_schema.SLOT["neurons_touched"]])
-        c[:, counts_schema.SLOT["output_spikes"]] = st["cnt"]
-        return Events(st["idx"], st["cnt"], st["val"], CLASS_CODE[ANALOG], ctx.out_shape)
+        ctx.kernels.li_update(cur.buf, cur.bias, st.own_bias, st.mem, st.leak[t], st.gain[t], t == 0,
+                              cur.marks, cur.per, st.idx, st.val, st.cnt, c[:, counts_schema.SLOT["neurons_touched"]])
+        c[:, counts_schema.SLOT["output_spikes"]] = st.cnt
+        return Events(st.idx, st.cnt, st.val, CLASS_CODE[ANALOG], ctx.out_shape)
 
     def fixed_counts(self, st, t):
-        n = st["n"]
-        return {"neurons": n, "neuron_mults": 2 * n, "neuron_adds": st["adds"] * n}
+        n = st.n
+        return {"neurons": n, "neuron_mults": 2 * n, "neuron_adds": st.adds * n}
 
     # -- dense reference
 

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from asnn_sim.graph.nodes._synaptic import Synaptic, synaptic_ann_cost, synaptic_snn_cost
+from asnn_sim.graph.nodes._synaptic import Synaptic, SynapticState, synaptic_ann_cost, synaptic_snn_cost
 from asnn_sim.graph.nodes.base import TorchValue, chw_to_hwc_perm, fail
 from asnn_sim.graph.nodes.registry import register
 
@@ -38,7 +38,7 @@ class Linear(Synaptic):
 
     # -- simulator
 
-    def compile(self, ctx) -> dict:
+    def compile(self, ctx) -> SynapticState:
         n_out = self.weight.shape[1]
         origin = ctx.origins.get(self.inputs[0])  # a flattened (C, H, W) map, stored channels-last
         sets = []
@@ -49,21 +49,21 @@ class Linear(Synaptic):
             nnz = np.ascontiguousarray((wt != 0).sum(axis=1), dtype=np.int64)
             bias = np.zeros(n_out) if self.bias is None else self.bias[s]
             sets.append((wt, nnz, np.ascontiguousarray(bias, dtype=ctx.dtype)))
-        st = {
-            "sets": sets,
-            "current": ctx.output(n_out, zeroed=True),
-            "marks": ctx.output(1, np.uint8, zeroed=True),
-            "per": n_out,
-            "shape": (n_out,),
-            "dense": int(self.weight.shape[1] * self.weight.shape[2]),
-        }
+        st = SynapticState(
+            sets=sets,
+            current=ctx.output(n_out, zeroed=True),
+            marks=ctx.output(1, np.uint8, zeroed=True),
+            per=n_out,
+            shape=(n_out,),
+            dense=int(self.weight.shape[1] * self.weight.shape[2]),
+        )
         self._static_buffers(ctx, st, n_out, 1)
         return st
 
     def _scatter(self, st, src, wt, nnz, acs, macs, ctx):
         conv = ctx.conventions
         ctx.kernels.linear_scatter(src.idx, src.cnt, src.val, src.event_class, conv.graded == "expand",
-                                   conv.skip_zero_weights, wt, nnz, st["current"], st["marks"], acs, macs)
+                                   conv.skip_zero_weights, wt, nnz, st.current, st.marks, acs, macs)
 
     # -- dense reference
 

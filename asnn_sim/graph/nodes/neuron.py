@@ -41,6 +41,28 @@ RESETS = ("soft", "hard")
 COMPARES = ("gt", "ge")
 
 
+
+@dataclass
+class NeuronState:
+    """A compiled neuron node: membranes ``mem (B, n)``, the spikes of the step
+    (``idx``/``cnt``), the per-step ``leak``/``gain``, per-neuron ``threshold`` and
+    ``own_bias`` channels-last, the reset (``hard``, ``v_reset``) and compare (``ge``),
+    ``n`` neurons, ``adds`` per update, and ``channels`` (for recording channel-first)."""
+
+    mem: np.ndarray
+    idx: np.ndarray
+    cnt: np.ndarray
+    leak: np.ndarray
+    gain: np.ndarray
+    threshold: np.ndarray
+    own_bias: np.ndarray
+    hard: bool
+    ge: bool
+    v_reset: float
+    n: int
+    adds: int
+    channels: int
+
 @register
 @dataclass
 class Neuron(Integrating):
@@ -65,6 +87,8 @@ class Neuron(Integrating):
     #: per neuron and step: multiplications, and additions besides the two biases
     MULTS: ClassVar[int] = 2
     ADDS: ClassVar[int] = 1
+    #: The compiled state's record (a cuba_neuron extends it).
+    STATE: ClassVar[type] = NeuronState
 
     def check(self) -> None:
         self._check_leak_gain()
@@ -95,48 +119,48 @@ class Neuron(Integrating):
 
     # -- simulator
 
-    def compile(self, ctx) -> dict:
+    def compile(self, ctx) -> NeuronState:
         shape = ctx.out_shape
         n = n_elements(shape)
         dt = ctx.dtype
         own = np.zeros(n) if self.bias is None else channels_last(self.bias, shape)
-        return {
-            "mem": ctx.persistent(n),
-            "idx": ctx.output(n, np.int32),
-            "cnt": ctx.output((), np.int64),
-            "leak": self.leak.astype(dt),
-            "gain": self.gain.astype(dt),
-            "threshold": np.ascontiguousarray(channels_last(self.threshold, shape), dtype=dt),
-            "own_bias": np.ascontiguousarray(own, dtype=dt),
-            "hard": self.reset == "hard",
-            "ge": self.compare == "ge",
-            "v_reset": dt(self.v_reset),
-            "n": n,
-            "adds": self.ADDS + int(ctx.graph.node(self.inputs[0]).pending_bias()) + int(self.bias is not None),
-            "channels": shape[0] if len(shape) == 3 else n,
-        }
+        return self.STATE(
+            mem=ctx.persistent(n),
+            idx=ctx.output(n, np.int32),
+            cnt=ctx.output((), np.int64),
+            leak=self.leak.astype(dt),
+            gain=self.gain.astype(dt),
+            threshold=np.ascontiguousarray(channels_last(self.threshold, shape), dtype=dt),
+            own_bias=np.ascontiguousarray(own, dtype=dt),
+            hard=self.reset == "hard",
+            ge=self.compare == "ge",
+            v_reset=dt(self.v_reset),
+            n=n,
+            adds=self.ADDS + int(ctx.graph.node(self.inputs[0]).pending_bias()) + int(self.bias is not None),
+            channels=shape[0] if len(shape) == 3 else n,
+        )
 
     def step(self, st, inputs, t, ctx):
         (cur,) = inputs
         c = ctx.counts
         self._update(st, cur, t, ctx, c[:, counts_schema.SLOT["neurons_touched"]])
-        c[:, counts_schema.SLOT["output_spikes"]] = st["cnt"]
-        c[:, counts_schema.SLOT["neuron_resets"]] = st["cnt"]
+        c[:, counts_schema.SLOT["output_spikes"]] = st.cnt
+        c[:, counts_schema.SLOT["neuron_resets"]] = st.cnt
         if ctx.record is not None:
             rec = ctx.record[self.name][t]  # channel-first, like torch; the events are channels-last
-            ctx.kernels.events_to_dense(st["idx"], st["cnt"], st["channels"], rec.reshape(rec.shape[0], -1))
-        return Events(st["idx"], st["cnt"], ctx.placeholder, CLASS_CODE[BINARY], ctx.out_shape)
+            ctx.kernels.events_to_dense(st.idx, st.cnt, st.channels, rec.reshape(rec.shape[0], -1))
+        return Events(st.idx, st.cnt, ctx.placeholder, CLASS_CODE[BINARY], ctx.out_shape)
 
     def _update(self, st, cur, t, ctx, touched):
-        """The kernel call of one step: integrate, fire, reset; spikes into ``st["idx"]``/``st["cnt"]``."""
+        """The kernel call of one step: integrate, fire, reset; spikes into ``st.idx``/``st.cnt``."""
         ctx.kernels.neuron_update(
-            cur.buf, cur.bias, st["own_bias"], st["mem"], st["leak"][t], st["gain"][t], st["threshold"],
-            st["hard"], st["ge"], st["v_reset"], t == 0, cur.marks, cur.per, st["idx"], st["cnt"], touched,
+            cur.buf, cur.bias, st.own_bias, st.mem, st.leak[t], st.gain[t], st.threshold,
+            st.hard, st.ge, st.v_reset, t == 0, cur.marks, cur.per, st.idx, st.cnt, touched,
         )
 
     def fixed_counts(self, st, t):
-        n = st["n"]
-        return {"neurons": n, "neuron_mults": self.MULTS * n, "neuron_adds": st["adds"] * n, "neuron_compares": n}
+        n = st.n
+        return {"neurons": n, "neuron_mults": self.MULTS * n, "neuron_adds": st.adds * n, "neuron_compares": n}
 
     # -- dense reference
 

@@ -23,6 +23,17 @@ from asnn_sim.graph.nodes.base import BINARY, CLASS_CODE, CURRENT, expect_rank, 
 from asnn_sim.graph.nodes.registry import register
 
 
+
+@dataclass
+class ReadoutState:
+    """A compiled readout: the running ``total (B, n)``, the per-step ``scale``, ``n`` outputs, whether it reads ``events`` (else a current), ``adds`` per update."""
+
+    total: np.ndarray
+    scale: np.ndarray
+    n: int
+    events: bool
+    adds: int
+
 @register
 @dataclass
 class Readout(Integrating):
@@ -54,29 +65,29 @@ class Readout(Integrating):
 
     # -- simulator
 
-    def compile(self, ctx) -> dict:
+    def compile(self, ctx) -> ReadoutState:
         n = n_elements(ctx.out_shape)
         scale = np.ones(ctx.T) if self.scale is None else self.scale
         events = ctx.in_types[0] != CURRENT
-        return {"total": ctx.persistent(n), "scale": scale.astype(ctx.dtype), "n": n, "events": events,
-                "adds": 0 if events else int(ctx.graph.node(self.inputs[0]).pending_bias())}
+        return ReadoutState(total=ctx.persistent(n), scale=scale.astype(ctx.dtype), n=n, events=events,
+                            adds=0 if events else int(ctx.graph.node(self.inputs[0]).pending_bias()))
 
     def step(self, st, inputs, t, ctx):
         (x,) = inputs
         touched = ctx.counts[:, counts_schema.SLOT["neurons_touched"]]
-        if st["events"]:
-            ctx.kernels.readout_events(x.idx, x.cnt, x.val, x.event_class == CLASS_CODE[BINARY], st["scale"][t], t,
-                                       ctx.step_logits, st["total"], touched)
+        if st.events:
+            ctx.kernels.readout_events(x.idx, x.cnt, x.val, x.event_class == CLASS_CODE[BINARY], st.scale[t], t,
+                                       ctx.step_logits, st.total, touched)
         else:
-            ctx.kernels.readout_update(x.buf, x.bias, st["scale"][t], t, x.marks, x.per, ctx.step_logits, st["total"], touched)
+            ctx.kernels.readout_update(x.buf, x.bias, st.scale[t], t, x.marks, x.per, ctx.step_logits, st.total, touched)
         return None
 
     def fixed_counts(self, st, t):
-        n = st["n"]
+        n = st.n
         return {
             "neurons": n,
             "neuron_mults": n if self.scale is not None else 0,
-            "neuron_adds": st["adds"] * n + (n if t > 0 else 0),
+            "neuron_adds": st.adds * n + (n if t > 0 else 0),
         }
 
     # -- dense reference

@@ -17,6 +17,17 @@ from asnn_sim.graph.nodes.base import ANALOG, CLASS_CODE, Events, TorchValue, n_
 from asnn_sim.graph.nodes.registry import register
 
 
+
+@dataclass
+class ReluState:
+    """A compiled ReLU node: its outputs as events (``idx``/``cnt``/``val``), ``n`` neurons, ``adds`` per update."""
+
+    idx: np.ndarray
+    cnt: np.ndarray
+    val: np.ndarray
+    n: int
+    adds: int
+
 @register
 @dataclass
 class ReLU(Integrating):
@@ -36,21 +47,21 @@ class ReLU(Integrating):
 
     # -- simulator
 
-    def compile(self, ctx) -> dict:
+    def compile(self, ctx) -> ReluState:
         n = n_elements(ctx.out_shape)
-        return {"idx": ctx.output(n, np.int32), "cnt": ctx.output((), np.int64), "val": ctx.output(n), "n": n,
-                "adds": int(ctx.graph.node(self.inputs[0]).pending_bias())}
+        return ReluState(idx=ctx.output(n, np.int32), cnt=ctx.output((), np.int64), val=ctx.output(n), n=n,
+                         adds=int(ctx.graph.node(self.inputs[0]).pending_bias()))
 
     def step(self, st, inputs, t, ctx):
         (cur,) = inputs
         c = ctx.counts
-        ctx.kernels.relu_update(cur.buf, cur.bias, cur.marks, cur.per, st["idx"], st["cnt"], st["val"], c[:, counts_schema.SLOT["neurons_touched"]])
-        c[:, counts_schema.SLOT["output_spikes"]] = st["cnt"]
-        return Events(st["idx"], st["cnt"], st["val"], CLASS_CODE[ANALOG], ctx.out_shape)
+        ctx.kernels.relu_update(cur.buf, cur.bias, cur.marks, cur.per, st.idx, st.cnt, st.val, c[:, counts_schema.SLOT["neurons_touched"]])
+        c[:, counts_schema.SLOT["output_spikes"]] = st.cnt
+        return Events(st.idx, st.cnt, st.val, CLASS_CODE[ANALOG], ctx.out_shape)
 
     def fixed_counts(self, st, t):
-        n = st["n"]
-        return {"neurons": n, "neuron_adds": st["adds"] * n, "neuron_compares": n}
+        n = st.n
+        return {"neurons": n, "neuron_adds": st.adds * n, "neuron_compares": n}
 
     # -- dense reference
 

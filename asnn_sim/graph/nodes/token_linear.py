@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from asnn_sim.graph.nodes._synaptic import Synaptic, synaptic_ann_cost, synaptic_snn_cost
+from asnn_sim.graph.nodes._synaptic import Synaptic, SynapticState, synaptic_ann_cost, synaptic_snn_cost
 from asnn_sim.graph.nodes.conv2d import compile_conv_map, scatter_conv_map
 from asnn_sim.graph.nodes.base import TorchValue, fail
 from asnn_sim.graph.nodes.registry import register
@@ -41,7 +41,7 @@ class TokenLinear(Synaptic):
 
     # -- simulator
 
-    def compile(self, ctx) -> dict:
+    def compile(self, ctx) -> SynapticState:
         _, h, w = ctx.out_shape
         dense = h * w * self.weight.shape[1] * self.weight.shape[2]
         return compile_conv_map(self, ctx, lambda wt: wt.T, (1, 1), (1, 1), (0, 0), dense)  # (in, out): 1x1 conv rows
