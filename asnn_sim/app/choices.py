@@ -99,14 +99,14 @@ def dataclass_defaults(module: str, cls: str) -> dict[str, Any]:
 
 @functools.cache
 def train_defaults() -> SimpleNamespace:
-    """The defaults of :class:`asnn_sim.training.train.TrainConfig` (``d.model``, ``d.epochs``, ...)."""
-    return SimpleNamespace(**dataclass_defaults("asnn_sim.training.train", "TrainConfig"))
+    """The defaults of :class:`asnn_sim.training.train_config.TrainConfig` (``d.model``, ``d.epochs``, ...)."""
+    return SimpleNamespace(**dataclass_defaults("asnn_sim.training.train_config", "TrainConfig"))
 
 
 @functools.cache
 def train_devices() -> tuple[str, ...]:
-    """:data:`asnn_sim.training.train.DEVICES`."""
-    return tuple(literal("asnn_sim.training.train", "DEVICES"))
+    """:data:`asnn_sim.training.train_config.DEVICES`."""
+    return tuple(literal("asnn_sim.training.train_config", "DEVICES"))
 
 
 @functools.cache
