@@ -371,9 +371,7 @@ class GraphBuilder:
         :mod:`asnn_sim.graph.nodes.attention` for the counting.
         """
         name, _ = self._begin("attention", name, None)
-        for src in (q, k, v):
-            if src not in self._shapes:
-                raise fail(name, f"reads {src!r}, which is not an earlier node (the nodes so far: {', '.join(self._shapes)})")
+        self._expect_earlier(name, (q, k, v))
         return self._append(Attention(name, (q, k, v), heads=heads, scale=as_number(name, "scale", scale)))
 
     def neuron(
@@ -515,9 +513,7 @@ class GraphBuilder:
             raise GraphError("add() needs the node(s) to add: add('shortcut') adds 'shortcut' to the last node")
         operands = (self.last, *sources) if len(sources) == 1 else tuple(sources)
         name, _ = self._begin("add", name, None)
-        for src in operands:
-            if src not in self._shapes:
-                raise fail(name, f"adds {src!r}, which is not an earlier node (the nodes so far: {', '.join(self._shapes)})")
+        self._expect_earlier(name, operands, "adds")
         return self._append(Add(name, operands))
 
     def node(self, kind: str, *sources: str, name: str | None = None, **fields) -> GraphBuilder:
@@ -541,9 +537,7 @@ class GraphBuilder:
         """
         cls = kind_class(kind, name or "?")
         name, src = self._begin(kind, name, sources[0] if sources else None)
-        for other in sources[1:]:
-            if other not in self._shapes:
-                raise fail(name, f"reads {other!r}, which is not an earlier node (the nodes so far: {', '.join(self._shapes)})")
+        self._expect_earlier(name, sources[1:])
         try:
             node = cls(name, sources or (src,), **fields)
         except TypeError as e:  # an unknown or missing field
@@ -610,9 +604,13 @@ class GraphBuilder:
         elif name in self._shapes:
             raise fail(name, f"the name is already used by the {self._kind_of(name)} node added earlier")
         src = self.last if source is None else source
-        if src not in self._shapes:
-            raise fail(name, f"reads {src!r}, which is not an earlier node (the nodes so far: {', '.join(self._shapes)})")
+        self._expect_earlier(name, (src,))
         return name, src
+
+    def _expect_earlier(self, name: str, sources, verb: str = "reads") -> None:
+        for src in sources:
+            if src not in self._shapes:
+                raise fail(name, f"{verb} {src!r}, which is not an earlier node (the nodes so far: {', '.join(self._shapes)})")
 
     def _kind_of(self, name: str) -> str:
         return next(n.kind for n in self._nodes if n.name == name)
