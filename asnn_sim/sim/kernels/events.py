@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from numba import njit, prange
 
+from asnn_sim.graph.nodes.base import CLASS_CODE
+
 __all__ = ["ANALOG", "BINARY", "GRADED", "events_to_dense", "frame_to_events"]
 
 
-# Event classes (what kind of tensor carries the events); see counts_schema.
-BINARY, GRADED, ANALOG = 0, 1, 2
+# Event classes (what kind of tensor carries the events), as the node kinds define them;
+# plain ints, which Numba compiles in as constants.
+BINARY, GRADED, ANALOG = CLASS_CODE["binary"], CLASS_CODE["graded"], CLASS_CODE["analog"]
 
 
 @njit(parallel=True, cache=True)
