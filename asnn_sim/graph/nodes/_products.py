@@ -24,3 +24,14 @@ def product_column(a: str, b: str) -> str:
     intermediate (a count) is passed as ``GRADED``."""
     spikes = (a == BINARY) + (b == BINARY)
     return ("product_macs", "product_acs", "coincidences")[spikes]
+
+
+def products_without_spikes(q: dict) -> dict:
+    """The product columns with spike activity removed (a kind's ``spike_free``).
+
+    A product of activations is multilinear in its operands: with one operand silent there
+    is no product. So a row keeps its products only when it reads no spikes or graded
+    sums (``event_share == 0``: analog operands only).
+    """
+    keep = (q["event_share"] == 0).astype(float)
+    return {column: q[column] * keep for column in PRODUCT_COUNTS}

@@ -57,7 +57,7 @@ from asnn_sim.graph.nodes.base import (
     fail,
     n_elements,
 )
-from asnn_sim.graph.nodes._products import PRODUCT_COLUMNS, PRODUCT_COUNTS, product_column
+from asnn_sim.graph.nodes._products import PRODUCT_COLUMNS, PRODUCT_COUNTS, product_column, products_without_spikes
 from asnn_sim.graph.nodes.registry import register
 
 def dense_products(tokens: int, dh: int, heads: int) -> int:
@@ -275,8 +275,4 @@ class Attention(Node):
 
     @staticmethod
     def spike_free(q):
-        # The output is trilinear in q, k and v: with one operand silent the cheaper order
-        # has no products at all. So without spikes a row keeps its products only when it
-        # reads no spikes or graded sums (analog operands only).
-        keep = (q["event_share"] == 0).astype(float)
-        return {column: q[column] * keep for column in ("coincidences", "product_acs", "product_macs")}
+        return products_without_spikes(q)  # trilinear in q, k, v

@@ -20,7 +20,7 @@ from typing import ClassVar
 import numpy as np
 
 from asnn_sim.graph import counts_schema
-from asnn_sim.graph.nodes._products import PRODUCT_COLUMNS, PRODUCT_COUNTS, product_column
+from asnn_sim.graph.nodes._products import PRODUCT_COLUMNS, PRODUCT_COUNTS, product_column, products_without_spikes
 from asnn_sim.graph.nodes.base import (
     ANALOG,
     BINARY,
@@ -151,7 +151,4 @@ class Multiply(Node):
 
     @staticmethod
     def spike_free(q):
-        # Bilinear: with one operand silent there is no product, so a row keeps its
-        # products only when it reads no spikes or graded sums.
-        keep = (q["event_share"] == 0).astype(float)
-        return {column: q[column] * keep for column in PRODUCT_COUNTS}
+        return products_without_spikes(q)  # bilinear in a, b
