@@ -361,3 +361,21 @@ def test_a_description_of_the_wrong_shape_is_one_line(graph_file, edit, said):
     _rewrite(graph_file, tensors, meta)
     with pytest.raises(GraphError, match=rf"graph description is malformed \(.*{said}"):
         load_graph(graph_file)
+
+
+def test_saving_a_graph_twice_gives_identical_bytes(tmp_path):
+    """safetensors orders its metadata at random per process; save_graph fixes the order."""
+    import subprocess
+    import sys
+
+    from asnn_sim.interop.builder import GraphBuilder
+
+    graph = GraphBuilder((1, 6, 6), encoding="hybrid", timesteps=2, seed=1).conv(3, 3).neuron().flatten().linear(4).readout().build()
+    save_graph(graph, tmp_path / "a.asnn")
+    code = ("import sys; from asnn_sim.graph.ir import load_graph, save_graph; "
+            "save_graph(load_graph(sys.argv[1]), sys.argv[2])")
+    for name in ("b.asnn", "c.asnn"):  # other processes, other hash seeds
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / "a.asnn"), str(tmp_path / name)], check=True)
+    first = (tmp_path / "a.asnn").read_bytes()
+    assert (tmp_path / "b.asnn").read_bytes() == first == (tmp_path / "c.asnn").read_bytes()
+    assert [n.name for n in load_graph(tmp_path / "c.asnn").nodes] == [n.name for n in graph.nodes]

@@ -228,7 +228,7 @@ def content_sha256(graph_json: str, tensors: dict[str, np.ndarray]) -> str:
 
 def save_graph(graph: Graph, path: str | os.PathLike) -> None:
     """Write ``graph`` to a ``.asnn`` file atomically (safetensors, no pickle), schema 4."""
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save
 
     from asnn_sim.util.atomic import atomic_path
 
@@ -258,8 +258,26 @@ def save_graph(graph: Graph, path: str | os.PathLike) -> None:
     text = json.dumps(doc)
     meta = {"format": FORMAT, "schema_version": str(SCHEMA_VERSION), "graph": text,
             "content_sha256": content_sha256(text, tensors)}
+    data = _deterministic_header(save(tensors, metadata=meta))
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=meta)
+        Path(tmp).write_bytes(data)
+
+
+def _deterministic_header(data: bytes) -> bytes:
+    """The same safetensors bytes with the header's entries in a fixed order.
+
+    safetensors keeps the metadata in a hash map whose order changes from process to
+    process, so the same graph would give different bytes each time; here the metadata
+    keys are sorted and the tensors listed by their data offsets (where they already
+    are), so equal graphs give byte-identical files.
+    """
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    ordered = {"__metadata__": dict(sorted(header.pop("__metadata__", {}).items()))}
+    ordered.update(sorted(header.items(), key=lambda item: item[1]["data_offsets"]))
+    text = json.dumps(ordered, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # keep the tensor data 8-byte aligned, as safetensors does
+    return len(text).to_bytes(8, "little") + text + data[8 + n:]
 
 
 def load_graph(path: str | os.PathLike) -> Graph:
