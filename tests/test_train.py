@@ -152,16 +152,19 @@ def test_cli_refuses_existing_out(tmp_path, capsys):
 
 # ---------------------------------------------------------------- acceptance (about a minute)
 
+# The first acceptance asked for these floors after 30 epochs (0.97 ANN, 0.95 direct and
+# hybrid, 0.90 temporal); the models reach 0.986-0.994 after 12 (seed 0), so the test
+# trains 12 and asks more of temporal coding (a third of the time in the suite).
 ACCEPTANCE = [
     (dict(ann=True), 0.97),
-    (dict(encoding="direct"), 0.95),
-    (dict(encoding="hybrid"), 0.95),
-    (dict(encoding="temporal"), 0.90),
+    (dict(encoding="direct"), 0.97),
+    (dict(encoding="hybrid"), 0.97),
+    (dict(encoding="temporal"), 0.95),
 ]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("extra, floor", ACCEPTANCE)
-def test_digits_accuracy_after_30_epochs(tmp_path, extra, floor):
-    summary = train(TrainConfig(epochs=30, timesteps=4, seed=0, **extra), tmp_path / "run", device="cpu", progress=False)
+def test_digits_accuracy_after_12_epochs(tmp_path, extra, floor):
+    summary = train(TrainConfig(epochs=12, timesteps=4, seed=0, **extra), tmp_path / "run", device="cpu", progress=False)
     assert summary["test_accuracy"] >= floor
