@@ -165,3 +165,18 @@ def test_products_are_priced(tmp_path):
     snn_gate = b[(b["system"] == "snn") & (b["layer"] == "gate")].groupby("component")["energy_pj"].sum()
     assert snn_gate["synaptic_compute"] == pytest.approx(0.9 * coincidences)  # an AC each (Horowitz 2014: 0.9 pJ fp32 add)
     assert snn_gate.get("weight_memory", 0) == 0
+
+
+def test_brute_force_facts_of_two_batches_add_up():
+    """The benchmarks check counts over several batches by merging each batch's facts."""
+    from asnn_sim.interop.torch_graph import TorchGraph, count_mismatches, merge_facts
+    from asnn_sim.sim import Conventions, Simulator
+
+    graph = _gated_net("hybrid", "pixels")  # input facts hold the encoder's work (a dict)
+    frames = _frames(graph, n=6)
+    sim = Simulator(graph, "float64", batch_size=3)
+    totals, facts = 0, {}
+    for part in (frames[:, :3], frames[:, 3:]):
+        totals = totals + sim.run_batch(np.ascontiguousarray(part)).counts.sum(axis=0)
+        merge_facts(facts, TorchGraph(graph).run(part, count=True)[2].facts)
+    assert not count_mismatches(graph, sim.rows, totals, facts, Conventions(), sim.static_first)

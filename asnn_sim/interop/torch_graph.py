@@ -148,16 +148,22 @@ def count_mismatches(graph: Graph, rows: list, totals: np.ndarray, facts: dict, 
 
 
 def merge_facts(into: dict, more: dict) -> dict:
-    """Add the brute-force facts of another batch (numbers add, event lists add per class)."""
+    """Add the brute-force facts of another batch, node by node and step by step."""
     for key, facts in more.items():
         mine = into.setdefault(key, {})
         for name, value in facts.items():
-            if name not in mine:
-                mine[name] = value
-            elif name == "events" and isinstance(value, tuple):
-                mine[name] = (value[0], mine[name][1] + value[1])
-            elif name == "events":
-                mine[name] = [(k, a + b) for (k, a), (_, b) in zip(mine[name], value)]
-            else:
-                mine[name] = mine[name] + value
+            mine[name] = _added(mine[name], value) if name in mine else value
     return into
+
+
+def _added(a, b):
+    """Two batches' values of one fact: numbers add; ``(label, n)`` pairs add their counts
+    (one event class, one product column); lists of such pairs add pair by pair (the
+    events of each operand); dicts add key by key (the encoder's work)."""
+    if isinstance(a, dict):
+        return {k: _added(a[k], b[k]) if k in a and k in b else a.get(k, b.get(k)) for k in {**a, **b}}
+    if isinstance(a, tuple):
+        return (a[0], a[1] + b[1])
+    if isinstance(a, list):
+        return [_added(x, y) for x, y in zip(a, b)]
+    return a + b
