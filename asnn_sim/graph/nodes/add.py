@@ -27,7 +27,6 @@ from asnn_sim.graph.nodes.base import (
     CLASS_CODE,
     CLASS_NAME,
     CURRENT,
-    EVENT_COLUMNS,
     EVENT_COUNTS,
     Current,
     Events,
@@ -35,6 +34,7 @@ from asnn_sim.graph.nodes.base import (
     TorchValue,
     combined_class,
     event_row_counts,
+    expected_events,
     fail,
     n_elements,
 )
@@ -44,12 +44,11 @@ from asnn_sim.graph.nodes.registry import register
 @dataclass
 class AddCurrentState:
     """A compiled add of currents: the sum ``buf`` and its ``marks`` (bias already added:
-    ``zero_bias``), which operands have a ``pending`` bias and which ``is_current``, and a
+    ``zero_bias``), the ``adds`` every step does regardless of the events (the pending
+    biases, and each current operand after the first, over every element), and a
     ``discard`` counter for the first operand's copies."""
 
-    n: int
-    pending: list
-    is_current: list
+    adds: int
     buf: np.ndarray
     marks: np.ndarray
     zero_bias: np.ndarray
@@ -61,7 +60,6 @@ class AddEventsState:
     """A compiled add of events: the output events (``idx``/``cnt``/``val``), scratch
     (``acc``, ``mark``) and, for three or more operands, a copy of the running sum (``tmp_*``)."""
 
-    n: int
     idx: np.ndarray
     cnt: np.ndarray
     val: np.ndarray
@@ -106,16 +104,16 @@ class Add(Node):
     def compile(self, ctx) -> AddCurrentState | AddEventsState:
         n = n_elements(ctx.out_shape)
         if CURRENT in ctx.in_types:
+            is_current = [t == CURRENT for t in ctx.in_types]
+            pending = sum(cur and ctx.graph.node(s).pending_bias() for s, cur in zip(self.inputs, is_current))
             return AddCurrentState(
-                n=n,
-                pending=[ctx.in_types[i] == CURRENT and ctx.graph.node(s).pending_bias() for i, s in enumerate(self.inputs)],
-                is_current=[t == CURRENT for t in ctx.in_types],
+                adds=(pending + sum(is_current[1:])) * n,
                 buf=ctx.output(n, zeroed=True),
                 marks=ctx.output(n, np.uint8, zeroed=True),
                 zero_bias=np.zeros(n, ctx.dtype),
                 discard=ctx.persistent((), np.int64),  # adds of a first operand (copies) are not counted
             )
-        st = AddEventsState(n=n, idx=ctx.output(n, np.int32), cnt=ctx.output((), np.int64), val=ctx.output(n),
+        st = AddEventsState(idx=ctx.output(n, np.int32), cnt=ctx.output((), np.int64), val=ctx.output(n),
                             acc=ctx.scratch(n), mark=ctx.scratch(n, np.uint8))
         if len(self.inputs) > 2:  # the running sum is copied before it is read and written again
             st.tmp_idx, st.tmp_cnt, st.tmp_val = ctx.output(n, np.int32), ctx.output((), np.int64), ctx.output(n)
@@ -155,9 +153,7 @@ class Add(Node):
     def fixed_counts(self, st, t):
         if not isinstance(st, AddCurrentState):
             return {}
-        n = st.n
-        per_element = sum(st.pending) + sum(1 for i, cur in enumerate(st.is_current) if cur and i > 0)
-        return {"elementwise_adds": per_element * n}
+        return {"elementwise_adds": st.adds}
 
     # -- dense reference
 
@@ -192,10 +188,7 @@ class Add(Node):
         return TorchValue(total, combined_class([x.type for x in xs]))
 
     def expected_counts(self, facts, conventions, reused):
-        events = facts.get("events", [])
-        expected = {column: sum(n for k, n in events if k == kind) for kind, column in EVENT_COLUMNS.items()}
-        expected["elementwise_adds"] = facts["adds"]
-        return expected
+        return {**expected_events(facts.get("events", [])), "elementwise_adds": facts["adds"]}
 
     # -- layers table and hardware
 

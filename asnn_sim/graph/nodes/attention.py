@@ -47,13 +47,13 @@ from asnn_sim.graph.nodes.base import (
     CLASS_CODE,
     CLASS_NAME,
     CURRENT,
-    EVENT_COLUMNS,
     EVENT_COUNTS,
     GRADED,
     Current,
     Node,
     TorchValue,
     event_row_counts,
+    expected_events,
     fail,
     n_elements,
 )
@@ -221,7 +221,7 @@ class Attention(Node):
         facts["dense"] = dense_products(Q.shape[2], Q.shape[3], self.heads) * Q.shape[0]
 
     def expected_counts(self, facts, conventions, reused):
-        expected = {column: sum(n for kind, n in facts["events"] if kind == event) for event, column in EVENT_COLUMNS.items()}
+        expected = expected_events(facts["events"])
         for column in ("coincidences", "product_acs", "product_macs", "kv_first"):
             expected[column] = facts[column]
         expected["dense_macs"] = facts["dense"]

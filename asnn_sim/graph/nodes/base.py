@@ -442,6 +442,11 @@ class Node:
         return {}
 
 
+def expected_events(events: list[tuple[str, int]]) -> dict[str, int]:
+    """The ``in_events_*`` columns from a brute-force list of ``(value type, events)`` per operand."""
+    return {column: sum(n for kind, n in events if kind == event) for event, column in EVENT_COLUMNS.items()}
+
+
 def event_row_counts(counts_row: np.ndarray, src: Events) -> None:
     """Add the input events of ``src`` to the per-sample counts ``counts_row (B, n_counts)``."""
     counts_row[:, counts_schema.SLOT[EVENT_COUNTS[src.event_class]]] += src.cnt

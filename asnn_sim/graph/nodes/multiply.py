@@ -27,7 +27,6 @@ from asnn_sim.graph.nodes.base import (
     CLASS_CODE,
     CLASS_NAME,
     CURRENT,
-    EVENT_COLUMNS,
     EVENT_COUNTS,
     EVENTS,
     GRADED,
@@ -35,6 +34,7 @@ from asnn_sim.graph.nodes.base import (
     Node,
     TorchValue,
     event_row_counts,
+    expected_events,
     fail,
     n_elements,
 )
@@ -111,7 +111,7 @@ class Multiply(Node):
         return TorchValue(a.tensor * b.tensor, product_class(a.type, b.type))
 
     def expected_counts(self, facts, conventions, reused):
-        expected = {column: sum(n for kind, n in facts["events"] if kind == event) for event, column in EVENT_COLUMNS.items()}
+        expected = expected_events(facts["events"])
         column, products = facts["products"]
         expected.update({name: 0 for name in PRODUCT_COUNTS})
         expected[column] = products
