@@ -136,7 +136,8 @@ def layer_table(sim: Simulator | ReplayFacts) -> pd.DataFrame:
         }
         row.update(node.facts(g))
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = list(dict.fromkeys(k for row in rows for k in row))  # first-seen order, as DataFrame(rows) gives
+    return pd.DataFrame({c: [row.get(c, np.nan) for row in rows] for c in columns})
 
 
 def _through_reshapes(graph: Graph, name: str) -> str:
@@ -312,41 +313,46 @@ def assemble(sim: Simulator | ReplayFacts, shards: list[ShardCounts], labels, se
 
 
 def _tables(sim: Simulator | ReplayFacts, totals, per_sample, step_logits, labels, seconds) -> SimResult:
-    # Built straight from the int64 arrays (one DataFrame constructor per table, sums in
-    # numpy): the tables must not cost more than the replay itself. pandas is imported
+    # Each table is one int64 block viewing the merged counts plus a few key columns: the
+    # tables must cost little beside the replay (docs/performance.md). pandas is imported
     # here, after the replay, so a command's first sample does not wait for it.
     import pandas as pd
 
     graph = sim.graph
     n, T = len(per_sample), graph.timesteps
-    names = np.array([node.name for node in sim.rows], dtype=object)
-    kinds = np.array([node.kind for node in sim.rows], dtype=object)
-    R = len(names)
-    flat = totals.reshape(R * T, len(COUNTS))
-    counts = pd.DataFrame({
-        "layer": np.repeat(names, T),
-        "layer_index": np.repeat(np.arange(R, dtype=np.int64), T),
-        "kind": np.repeat(kinds, T),
-        "t": np.tile(np.arange(T, dtype=np.int64), R),
-        "n_samples": np.full(R * T, n, np.int64),
-        **{c: flat[:, j] for j, c in enumerate(COUNTS)},
-    })
+    R = len(sim.rows)
+    names = _strings([node.name for node in sim.rows])
+    kinds = _strings([node.kind for node in sim.rows])
+    by_row = np.arange(R, dtype=np.int64)
+    counts = pd.DataFrame(totals.reshape(R * T, len(COUNTS)), columns=list(COUNTS))
+    for at, (column, values) in enumerate((
+        ("layer", names.take(np.repeat(by_row, T))),
+        ("layer_index", np.repeat(by_row, T)),
+        ("kind", kinds.take(np.repeat(by_row, T))),
+        ("t", np.tile(np.arange(T, dtype=np.int64), R)),
+        ("n_samples", np.full(R * T, n, np.int64)),
+    )):
+        counts.insert(at, column, values)
 
     predictions = step_logits.mean(axis=1).argmax(axis=1)
-    rows = per_sample.reshape(n * R, len(COUNTS))
-    columns = {
-        "sample": np.repeat(np.arange(n, dtype=np.int64), R),
-        "layer": np.tile(names, n),
-        **{c: rows[:, j] for j, c in enumerate(COUNTS)},
-        "prediction": np.repeat(predictions, R),
-    }
+    ps = pd.DataFrame(per_sample.reshape(n * R, len(COUNTS)), columns=list(COUNTS))
+    ps.insert(0, "sample", np.repeat(np.arange(n, dtype=np.int64), R))
+    ps.insert(1, "layer", names.take(np.tile(by_row, n)))
+    ps["prediction"] = np.repeat(predictions, R)
     if labels is not None:
-        columns["label"] = np.repeat(np.asarray(labels), R)
-    ps = pd.DataFrame(columns)
+        ps["label"] = np.repeat(np.asarray(labels), R)
 
     layers = layer_table(sim)
     summary = _summary(sim, totals, step_logits, predictions, labels, seconds)
     return SimResult(counts, ps, layers, summary, step_logits)
+
+
+def _strings(values: list[str]):
+    """A pandas string array of ``values``; rows repeat it with ``take`` (converting each
+    repeated Python string on its own costs more than the rest of the table)."""
+    import pandas as pd
+
+    return pd.array(values, dtype=pd.StringDtype(na_value=np.nan))
 
 
 def _summary(sim, totals, step_logits, predictions, labels, seconds) -> dict:

@@ -24,7 +24,9 @@ import numpy as np
 
 from asnn_sim.graph.encoding import EncoderSpec, frame_kinds_of
 from asnn_sim.graph.ir import Graph
-from asnn_sim.sim.engine import COUNTS, BatchResult, Conventions, Simulator
+from asnn_sim.sim.engine import COUNTS, BatchResult, Conventions
+from asnn_sim.sim.kernels import tally_counts
+from asnn_sim.sim.reuse import compiled
 
 
 @dataclass(frozen=True)
@@ -201,22 +203,21 @@ def replay_range(
 
     start = time.perf_counter()
     batch_size = max(1, min(batch_size, hi - lo))  # a short range needs no buffers for a full batch
-    sim = Simulator(graph, precision, conventions, batch_size)
-    T, R, n = graph.timesteps, len(sim.rows), hi - lo
-    totals = np.zeros((R, T, len(COUNTS)), np.int64)
-    per_sample = np.zeros((n, R, len(COUNTS)), np.int64)
-    step_logits = np.zeros((n, T, graph.n_classes), np.float64)
-    for a in range(lo, hi, batch_size):
-        b = min(hi, a + batch_size)
-        frames = stream.batch(a, b, sim.dtype)
-        result = sim.run_batch(frames, record=record_spikes, frame_kinds=stream.frame_kinds)
-        totals += result.counts.sum(axis=0)
-        per_sample[a - lo:b - lo] = result.counts.sum(axis=2)
-        step_logits[a - lo:b - lo] = result.step_logits
-        if on_batch is not None:
-            on_batch(frames, None if labels is None else labels[a:b], result)
-        if advance is not None:
-            advance(b - a)
+    with compiled(graph, precision, conventions, batch_size) as sim:
+        T, R, n = graph.timesteps, len(sim.rows), hi - lo
+        totals = np.zeros((R, T, len(COUNTS)), np.int64)
+        per_sample = np.empty((n, R, len(COUNTS)), np.int64)
+        step_logits = np.empty((n, T, graph.n_classes), np.float64)
+        for a in range(lo, hi, batch_size):
+            b = min(hi, a + batch_size)
+            frames = stream.batch(a, b, sim.dtype)
+            result = sim.run_batch(frames, record=record_spikes, frame_kinds=stream.frame_kinds)
+            tally_counts(result.counts, totals, per_sample[a - lo:b - lo])
+            step_logits[a - lo:b - lo] = result.step_logits
+            if on_batch is not None:
+                on_batch(frames, None if labels is None else labels[a:b], result)
+            if advance is not None:
+                advance(b - a)
     return ShardCounts(lo, hi, totals, per_sample, step_logits, time.perf_counter() - start)
 
 

@@ -1,0 +1,91 @@
+"""The compiled simulator kept between replays (asnn_sim.sim.reuse) and the one-pass count tally."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from asnn_sim.sim import Simulator, simulate
+from asnn_sim.sim import reuse
+from asnn_sim.sim.kernels import tally_counts
+from asnn_sim.graph.encoding import EncoderSpec
+from graph_factory import Spec, build, images_for
+
+
+def _graph_and_images(seed: int = 3):
+    spec = Spec(encoding="rate", timesteps=3, in_shape=(1, 6, 6), convs=[(4, 3, 1, 1, None)], residual=False, hidden=8,
+                classes=5, zero_fraction=0.0, per_timestep=True, ann=False, seed=seed)
+    return build(spec), images_for(spec, 20)
+
+
+def test_same_graph_reuses_the_compiled_simulator_and_gives_the_same_tables():
+    graph, images = _graph_and_images()
+    first = simulate(graph, images, progress=False)
+    kept = reuse._kept[1]
+    second = simulate(graph, images, progress=False)
+    assert reuse._kept[1] is kept  # handed out again and kept again
+    assert first.counts.equals(second.counts) and first.per_sample.equals(second.per_sample)
+    assert np.array_equal(first.step_logits, second.step_logits)
+
+
+def test_a_weight_changed_in_place_is_noticed():
+    graph, images = _graph_and_images()
+    before = simulate(graph, images, progress=False)
+    kept = reuse._kept[1]
+    linear = next(node for node in graph.nodes if node.kind == "linear")
+    linear.weight[:] *= -1.0  # same object, new contents
+    changed = simulate(graph, images, progress=False)
+    assert reuse._kept[1] is not kept
+    frames = EncoderSpec.from_dict(graph.input.encoder).encode(images, sample_ids=np.arange(len(images)))
+    fresh = Simulator(graph, "float64", batch_size=len(images)).run_batch(frames)
+    assert np.array_equal(changed.step_logits, fresh.step_logits)
+    assert not np.array_equal(changed.step_logits, before.step_logits)
+
+
+def test_another_precision_or_batch_size_compiles_anew():
+    graph, images = _graph_and_images()
+    simulate(graph, images, progress=False, batch_size=8)
+    kept = reuse._kept[1]
+    simulate(graph, images, progress=False, batch_size=8, precision="float32")
+    assert reuse._kept[1] is not kept and reuse._kept[1].precision == "float32"
+    simulate(graph, images, progress=False, batch_size=4, precision="float32")
+    assert reuse._kept[1].batch_size == 4
+
+
+def test_threads_replaying_at_once_agree():
+    graph, images = _graph_and_images()
+    expected = simulate(graph, images, progress=False).per_sample
+    results = [None] * 4
+
+    def run(i):
+        results[i] = simulate(graph, images, progress=False).per_sample
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.equals(expected) for r in results)
+
+
+def test_big_simulators_are_not_kept(monkeypatch):
+    graph, images = _graph_and_images()
+    monkeypatch.setattr(reuse, "KEEP_BYTES", 0)
+    reuse._kept = None
+    simulate(graph, images, progress=False)
+    assert reuse._kept is None
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 4), st.integers(1, 3), st.integers(1, 7), st.integers(0, 2**31 - 1))
+def test_tally_equals_numpy_sums(B, R, T, C, seed):
+    counts = np.random.default_rng(seed).integers(0, 2**40, (B, R, T, C))
+    totals = np.random.default_rng(seed + 1).integers(0, 2**20, (R, T, C))
+    expected_totals = totals + counts.sum(axis=0)
+    per_sample = np.full((B, R, C), -7, np.int64)  # overwritten, not added to
+    tally_counts(counts, totals, per_sample)
+    assert np.array_equal(totals, expected_totals)
+    assert np.array_equal(per_sample, counts.sum(axis=2))
