@@ -65,12 +65,13 @@ bench: setup
 # its dependencies pull torch 2.14 + CUDA (GBs) or a torchvision that does not load with
 # the CPU torch. See benchmarks/README-peers.md.
 PEERS := .venv-peers
-$(PEERS)/.installed:
+PEERS_PIP := python -m pip install --quiet -c benchmarks/peers-constraints.txt
+$(PEERS)/.installed: benchmarks/peers-constraints.txt
 	$(PYTHON) -m venv $(PEERS)
 	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
-	$(if $(TORCH_INDEX_URL),$(PEERS)/bin/$(PIP) --index-url $(TORCH_INDEX_URL) torch)
-	$(PEERS)/bin/$(PIP) -e '.[peers]'
-	$(PEERS)/bin/$(PIP) --no-deps spikingjelly==2.0.0
+	$(if $(TORCH_INDEX_URL),$(PEERS)/bin/$(PEERS_PIP) --index-url $(TORCH_INDEX_URL) torch)
+	$(PEERS)/bin/$(PEERS_PIP) -e '.[peers]'
+	$(PEERS)/bin/$(PEERS_PIP) --no-deps spikingjelly==2.0.0
 	touch $@
 
 bench-peers: $(PEERS)/.installed
