@@ -180,7 +180,8 @@ def simulate(
     progress : bool
         Show progress: a bar on a terminal, plain lines otherwise (:mod:`asnn_sim.util.progress`).
     on_batch : callable, optional
-        ``on_batch(frames, labels, result)`` after each batch (used by the parity check).
+        ``on_batch(frames, labels, result)`` after each batch (used by the parity check);
+        ``result.counts`` is overwritten by the next batch (copy it to keep it).
     record_spikes : bool
         Keep each batch's spikes in the ``result`` handed to ``on_batch``.
 
@@ -313,35 +314,25 @@ def assemble(sim: Simulator | ReplayFacts, shards: list[ShardCounts], labels, se
 
 
 def _tables(sim: Simulator | ReplayFacts, totals, per_sample, step_logits, labels, seconds) -> SimResult:
-    # Each table is one int64 block viewing the merged counts plus a few key columns: the
-    # tables must cost little beside the replay (docs/performance.md). pandas is imported
-    # here, after the replay, so a command's first sample does not wait for it.
-    import pandas as pd
-
+    # Each table is built as one int64 block (its integer key columns and the counts) and
+    # one string column: pandas' cost grows with the number of columns it must take one
+    # by one, and the tables must cost little beside the replay (docs/performance.md).
+    # pandas is imported here, after the replay, so a command's first sample does not wait for it.
     graph = sim.graph
     n, T = len(per_sample), graph.timesteps
     R = len(sim.rows)
     names = _strings([node.name for node in sim.rows])
-    kinds = _strings([node.kind for node in sim.rows])
-    by_row = np.arange(R, dtype=np.int64)
-    counts = pd.DataFrame(totals.reshape(R * T, len(COUNTS)), columns=list(COUNTS))
-    for at, (column, values) in enumerate((
-        ("layer", names.take(np.repeat(by_row, T))),
-        ("layer_index", np.repeat(by_row, T)),
-        ("kind", kinds.take(np.repeat(by_row, T))),
-        ("t", np.tile(np.arange(T, dtype=np.int64), R)),
-        ("n_samples", np.full(R * T, n, np.int64)),
-    )):
-        counts.insert(at, column, values)
-
+    row_of_step = np.repeat(np.arange(R, dtype=np.int64), T)
+    counts = _frame(
+        ["layer_index", "t", "n_samples"], [row_of_step, np.tile(np.arange(T, dtype=np.int64), R), n],
+        totals.reshape(R * T, len(COUNTS)), [], [],
+        {0: ("layer", names.take(row_of_step)), 2: ("kind", _strings([node.kind for node in sim.rows]).take(row_of_step))},
+    )
     predictions = step_logits.mean(axis=1).argmax(axis=1)
-    ps = pd.DataFrame(per_sample.reshape(n * R, len(COUNTS)), columns=list(COUNTS))
-    ps.insert(0, "sample", np.repeat(np.arange(n, dtype=np.int64), R))
-    ps.insert(1, "layer", names.take(np.tile(by_row, n)))
-    ps["prediction"] = np.repeat(predictions, R)
-    if labels is not None:
-        ps["label"] = np.repeat(np.asarray(labels), R)
-
+    after = ["prediction"] + (["label"] if labels is not None else [])
+    after_values = [np.repeat(predictions, R)] + ([np.repeat(np.asarray(labels), R)] if labels is not None else [])
+    ps = _frame(["sample"], [np.repeat(np.arange(n, dtype=np.int64), R)], per_sample.reshape(n * R, len(COUNTS)),
+                after, after_values, {1: ("layer", names.take(np.tile(np.arange(R, dtype=np.int64), n)))})
     layers = layer_table(sim)
     summary = _summary(sim, totals, step_logits, predictions, labels, seconds)
     return SimResult(counts, ps, layers, summary, step_logits)
@@ -353,6 +344,25 @@ def _strings(values: list[str]):
     import pandas as pd
 
     return pd.array(values, dtype=pd.StringDtype(na_value=np.nan))
+
+
+def _frame(before: list[str], before_values: list, counts: np.ndarray, after: list[str], after_values: list,
+           strings: dict[int, tuple]):
+    """A table of int64 columns ``before`` + COUNTS + ``after`` in one block, with the
+    string columns ``strings`` (position -> (name, values)) inserted where they belong."""
+    import pandas as pd
+
+    block = np.empty((len(counts), len(before) + len(COUNTS) + len(after)), np.int64)
+    for j, values in enumerate(before_values):
+        block[:, j] = values
+    block[:, len(before):len(before) + len(COUNTS)] = counts
+    for j, values in enumerate(after_values):
+        block[:, len(before) + len(COUNTS) + j] = values
+    frame = pd.DataFrame(block, columns=before + list(COUNTS) + after)
+    for at in sorted(strings):
+        name, values = strings[at]
+        frame.insert(at, name, values)
+    return frame
 
 
 def _summary(sim, totals, step_logits, predictions, labels, seconds) -> dict:

@@ -208,10 +208,11 @@ def replay_range(
         totals = np.zeros((R, T, len(COUNTS)), np.int64)
         per_sample = np.empty((n, R, len(COUNTS)), np.int64)
         step_logits = np.empty((n, T, graph.n_classes), np.float64)
+        counts = sim.counts_buffer()
         for a in range(lo, hi, batch_size):
             b = min(hi, a + batch_size)
             frames = stream.batch(a, b, sim.dtype)
-            result = sim.run_batch(frames, record=record_spikes, frame_kinds=stream.frame_kinds)
+            result = sim.run_into(counts, frames, record=record_spikes, frame_kinds=stream.frame_kinds)
             tally_counts(result.counts, totals, per_sample[a - lo:b - lo])
             step_logits[a - lo:b - lo] = result.step_logits
             if on_batch is not None:

@@ -19,9 +19,12 @@ class SynapticState:
     ``sets[s]`` = (weight rows, non-zero weights per row, bias laid out as the current)
     of weight set ``s``; ``current`` and ``marks`` what it hands its reader (``per``
     neurons per mark, ``shape`` of the current); ``dense`` its dense MACs per sample and
-    step. Under ``static_input="once"`` a node reading the input keeps step 0's current
-    in ``cache``/``cache_marks``. Conv maps also hold their tap tables (``taps``) and the
-    synapses per weight row (``n_syn``).
+    step. A node reading a direct-coded input sees the same frame at every step: under
+    ``static_input="once"`` (``static``) step 0's current, kept in ``cache``/``cache_marks``,
+    stands for every step and is counted once; under ``"per_step"`` (``reuse``) it is
+    computed once too but counted at every step, as if computed again (step 0's per-sample
+    ACs and MACs kept in ``cache_acs``/``cache_macs``). Conv maps also hold their tap
+    tables (``taps``) and the synapses per weight row (``n_syn``).
     """
 
     sets: list
@@ -31,8 +34,11 @@ class SynapticState:
     shape: tuple
     dense: int
     static: bool = False
+    reuse: bool = False
     cache: np.ndarray | None = None
     cache_marks: np.ndarray | None = None
+    cache_acs: np.ndarray | None = None
+    cache_macs: np.ndarray | None = None
     taps: tuple = ()
     n_syn: int = 0
 
@@ -85,13 +91,30 @@ class Synaptic(Node):
     # -- simulator, shared
 
     def step(self, st, inputs, t, ctx):
-        if not self._static(st, t):
-            (src,) = inputs
+        (src,) = inputs
+        c = ctx.counts
+        acs, macs = c[:, counts_schema.SLOT["synaptic_acs"]], c[:, counts_schema.SLOT["synaptic_macs"]]
+        if t > 0 and (st.static or (st.reuse and ctx.frames_static)):
+            # the frame of step 0 again: its current, with no synaptic work
+            st.current[:] = st.cache
+            st.marks[:] = st.cache_marks
+            if st.reuse:  # counted as the work it stands for: the same events reach the same synapses
+                event_row_counts(c, src)
+                acs += st.cache_acs
+                macs += st.cache_macs
+        else:
             wt, nnz, _ = st.sets[self.weight_set[t]]
-            event_row_counts(ctx.counts, src)
-            c = ctx.counts
-            self._scatter(st, src, wt, nnz, c[:, counts_schema.SLOT["synaptic_acs"]], c[:, counts_schema.SLOT["synaptic_macs"]], ctx)
-            self._keep_static(st)
+            event_row_counts(c, src)
+            if st.reuse:
+                st.cache_acs[:] = acs
+                st.cache_macs[:] = macs
+            self._scatter(st, src, wt, nnz, acs, macs, ctx)
+            if st.static or st.reuse:
+                st.cache[:] = st.current
+                st.cache_marks[:] = st.marks
+            if st.reuse:
+                np.subtract(acs, st.cache_acs, out=st.cache_acs)
+                np.subtract(macs, st.cache_macs, out=st.cache_macs)
         _, _, bias = st.sets[self.weight_set[t]]
         return Current(st.current, bias, self.bias is not None, st.marks, st.per, st.shape)
 
@@ -100,26 +123,16 @@ class Synaptic(Node):
         neurons and adding the ACs and MACs into ``acs``/``macs`` (the kind's kernel)."""
         raise NotImplementedError
 
-    def _static(self, st, t: int) -> bool:
-        """With static_input="once": reuse step 0's current (no synaptic work) at later steps."""
-        if not st.static:
-            return False
-        if t > 0:
-            st.current[:] = st.cache
-            st.marks[:] = st.cache_marks
-            return True
-        return False
-
-    def _keep_static(self, st) -> None:
-        if st.static:
-            st.cache[:] = st.current
-            st.cache_marks[:] = st.marks
-
     def _static_buffers(self, ctx, st: SynapticState, n_out: int, n_marks: int) -> None:
-        st.static = ctx.static_first and self.inputs[0] == ctx.graph.input.name
-        if st.static:
+        reads_input = self.inputs[0] == ctx.graph.input.name
+        st.static = ctx.static_first and reads_input
+        st.reuse = ctx.static_frames and reads_input and not st.static and len(set(self.weight_set.tolist())) == 1
+        if st.static or st.reuse:
             st.cache = ctx.persistent(n_out)
             st.cache_marks = ctx.persistent(n_marks, np.uint8)
+        if st.reuse:
+            st.cache_acs = ctx.persistent((), np.int64)
+            st.cache_macs = ctx.persistent((), np.int64)
 
     def fixed_counts(self, st, t):
         return {"dense_macs": st.dense}

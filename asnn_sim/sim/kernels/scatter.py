@@ -55,60 +55,49 @@ def window_table(n_in: int, n_out: int, k: int, s: int, p: int = 0) -> tuple[np.
 
 
 @njit(inline="always")
-def _add_rows(dst, wt, base, ib, vb, start, end, binary):
-    """``dst += wt[base + ib[k]]`` (times ``vb[k]`` unless ``binary``) for ``k`` in ``start..end-1``, in that order.
+def _add_rows(cur, o, wt, base, ib, vb, start, end, binary):
+    """``cur[o] += wt[base + ib[k]]`` (times ``vb[k]`` unless ``binary``) for ``k`` in ``start..end-1``, in that order.
 
-    Up to four events per pass over ``dst``: ``(((d + w0) + w1) + w2) + w3`` is the same
+    Up to four events per pass over ``cur[o]``: ``(((d + w0) + w1) + w2) + w3`` is the same
     sequence of roundings as four separate passes, with a quarter of the loads and stores
-    of ``dst`` and of the loop overhead.
+    of ``cur[o]`` and of the loop overhead. Rows are indexed in place, never taken as
+    views: a view in this loop costs an atomic reference count per event.
     """
-    n = dst.shape[0]
+    n = cur.shape[1]
     k = start
     if binary:
         while k + 4 <= end:
-            w0 = wt[base + ib[k]]
-            w1 = wt[base + ib[k + 1]]
-            w2 = wt[base + ib[k + 2]]
-            w3 = wt[base + ib[k + 3]]
+            r0 = base + ib[k]
+            r1 = base + ib[k + 1]
+            r2 = base + ib[k + 2]
+            r3 = base + ib[k + 3]
             for j in range(n):
-                dst[j] = (((dst[j] + w0[j]) + w1[j]) + w2[j]) + w3[j]
+                cur[o, j] = (((cur[o, j] + wt[r0, j]) + wt[r1, j]) + wt[r2, j]) + wt[r3, j]
             k += 4
-        if k + 2 <= end:
-            w0 = wt[base + ib[k]]
-            w1 = wt[base + ib[k + 1]]
+        while k < end:
+            r0 = base + ib[k]
             for j in range(n):
-                dst[j] = (dst[j] + w0[j]) + w1[j]
-            k += 2
-        if k < end:
-            w0 = wt[base + ib[k]]
-            for j in range(n):
-                dst[j] += w0[j]
+                cur[o, j] += wt[r0, j]
+            k += 1
     else:
         while k + 4 <= end:
-            w0 = wt[base + ib[k]]
-            w1 = wt[base + ib[k + 1]]
-            w2 = wt[base + ib[k + 2]]
-            w3 = wt[base + ib[k + 3]]
+            r0 = base + ib[k]
+            r1 = base + ib[k + 1]
+            r2 = base + ib[k + 2]
+            r3 = base + ib[k + 3]
             v0 = vb[k]
             v1 = vb[k + 1]
             v2 = vb[k + 2]
             v3 = vb[k + 3]
             for j in range(n):
-                dst[j] = (((dst[j] + v0 * w0[j]) + v1 * w1[j]) + v2 * w2[j]) + v3 * w3[j]
+                cur[o, j] = (((cur[o, j] + v0 * wt[r0, j]) + v1 * wt[r1, j]) + v2 * wt[r2, j]) + v3 * wt[r3, j]
             k += 4
-        if k + 2 <= end:
-            w0 = wt[base + ib[k]]
-            w1 = wt[base + ib[k + 1]]
-            v0 = vb[k]
-            v1 = vb[k + 1]
-            for j in range(n):
-                dst[j] = (dst[j] + v0 * w0[j]) + v1 * w1[j]
-            k += 2
-        if k < end:
-            w0 = wt[base + ib[k]]
+        while k < end:
+            r0 = base + ib[k]
             v0 = vb[k]
             for j in range(n):
-                dst[j] += v0 * w0[j]
+                cur[o, j] += v0 * wt[r0, j]
+            k += 1
 
 
 @njit(inline="always")
@@ -201,7 +190,7 @@ def conv_scatter(
                     r = r_y + x_row[x, c]
                     o = o_y + x_out[x, c]
                     mark[o] = 1
-                    _add_rows(cur[o], wt, r, ib, vb, e, end, event_class == BINARY)
+                    _add_rows(cur, o, wt, r, ib, vb, e, end, event_class == BINARY)
             for k in range(e, end):
                 if skip_zero:
                     pairs = 0
@@ -234,7 +223,7 @@ def linear_scatter(idx, cnt, val, event_class, expand_graded, skip_zero, wt, nnz
         ib = idx[b]
         vb = val[b]
         n = cnt[b]
-        _add_rows(current[b], wt, 0, ib, vb, 0, n, event_class == BINARY)
+        _add_rows(current[b : b + 1], 0, wt, 0, ib, vb, 0, n, event_class == BINARY)
         n_ac = 0
         n_mac = 0
         for e in range(n):
