@@ -1,4 +1,4 @@
-"""The compiled simulator kept between replays (asnn_sim.sim.reuse) and the one-pass count tally."""
+"""The compiled simulator kept between replays (asnn_sim.sim.reuse), the one-pass count tally, and the direct-coded first layer computed once."""
 
 from __future__ import annotations
 
@@ -89,3 +89,38 @@ def test_tally_equals_numpy_sums(B, R, T, C, seed):
     tally_counts(counts, totals, per_sample)
     assert np.array_equal(totals, expected_totals)
     assert np.array_equal(per_sample, counts.sum(axis=2))
+
+
+def _direct_graph():
+    spec = Spec(encoding="direct", timesteps=3, in_shape=(2, 6, 6), convs=[(4, 3, 1, 1, "max")], residual=False, hidden=8,
+                classes=5, zero_fraction=0.2, per_timestep=True, ann=False, seed=5)
+    return build(spec), images_for(spec, 12)
+
+
+def _recomputing(sim: Simulator) -> Simulator:
+    """``sim`` with the direct-coded first layer computed at every step again."""
+    for st in sim.states:
+        if getattr(st, "reuse", False):
+            st.reuse = False
+    return sim
+
+
+def test_direct_first_layer_computed_once_equals_recomputed():
+    graph, images = _direct_graph()
+    frames = EncoderSpec.from_dict(graph.input.encoder).encode(images)
+    once = Simulator(graph, "float64", batch_size=12)
+    assert any(getattr(st, "reuse", False) for st in once.states)
+    a = once.run_batch(frames, record=True)
+    b = _recomputing(Simulator(graph, "float64", batch_size=12)).run_batch(frames, record=True)
+    assert np.array_equal(a.counts, b.counts) and np.array_equal(a.step_logits, b.step_logits)
+    assert all(np.array_equal(a.spikes[k], b.spikes[k]) for k in a.spikes)
+
+
+def test_direct_graph_given_frames_that_change_computes_every_step():
+    graph, images = _direct_graph()
+    frames = EncoderSpec.from_dict(graph.input.encoder).encode(images)
+    frames = frames * np.linspace(1.0, 0.5, len(frames))[:, None, None, None, None]  # not the encoder's: steps differ
+    a = Simulator(graph, "float64", batch_size=12).run_batch(frames, record=True)
+    b = _recomputing(Simulator(graph, "float64", batch_size=12)).run_batch(frames, record=True)
+    assert np.array_equal(a.counts, b.counts) and np.array_equal(a.step_logits, b.step_logits)
+    assert all(np.array_equal(a.spikes[k], b.spikes[k]) for k in a.spikes)
