@@ -1,218 +1,392 @@
-"""The peers' side of ``peers.py``: their neurons and one torch LeNet built from our graph.
+"""The peers' side of ``peers.py``: the workload, and the digits LeNet in each peer's stock classes.
 
-``TorchASNN`` (our neuron step in torch), SpikingJelly's and Sinabs's stock neurons set to
-the same dynamics, and ``LeNetFromGraph``, which loads the exported graph's weights into
-plain torch layers so that each peer counts the very network the simulator replays.
+The workload is the digits LeNet trained with plain LIF neurons (``asnn=False``: one leak
+and one input gain per layer, shared by every step) and direct coding (the analog image at
+every step), T=4; trained on first use and cached under ``benchmarks/.cache/``.
+
+Each peer gets the same network written the way its users write it: PyTorch layers with
+the graph's folded weights, and the peer's own LIF class:
+
+* snnTorch ``snn.Leaky`` (stepped one timestep per call, the layout NeuroBench's
+  ``SNNTorchModel`` drives);
+* SpikingJelly ``layer.Conv2d`` / ``layer.Linear`` / ... and ``neuron.LIFNode`` in
+  multi-step mode (``(T, B, ...)``);
+* Sinabs ``nn.Conv2d`` / ``nn.Linear`` on ``(B*T, ...)`` and ``sinabs.layers.LIFSqueeze``;
+* plain torch: the same layers and a few lines of torch for the neuron (no framework).
+
+The trained neuron is ``v = leak * v + gain * I``, fire when ``v > 1``, ``v -= 1`` on a
+spike. None of the stock classes has an input gain next to its decay (snnTorch: ``mem =
+beta * mem + I``; SpikingJelly with ``decay_input=False``: ``v - v / tau + I``; Sinabs
+with ``norm_input=False``: ``alpha * v + I``), so ``gain`` is folded into the weights and
+bias of the conv/linear layer feeding the neuron (``W' = gain * W``, ``b' = gain * b``):
+the same network in exact arithmetic, but not bit for bit (see ``peers.py``'s
+cross-check). Our simulator runs the exported graph itself, unfolded.
 """
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from asnn_sim.graph.encoding import EncoderSpec
-
-DTYPE = torch.float64
+LIF_CONFIG = {"model": "lenet", "dataset": "digits", "encoding": "direct", "timesteps": 4, "epochs": 30, "seed": 0, "asnn": False}
+LIF_RUN = "digits_lenet_direct_lif_T4"
 LENET_KINDS = ("input", "conv2d", "neuron", "maxpool2d", "conv2d", "neuron", "maxpool2d", "conv2d", "neuron",
                "maxpool2d", "flatten", "linear", "neuron", "linear", "readout")
+SYNAPSES = ("conv1", "conv2", "conv3", "fc1", "fc2")
+NEURONS = ("lif1", "lif2", "lif3", "lif4")  # fed by conv1, conv2, conv3, fc1
 
 
-# ---------------------------------------------------------------- neurons
+# ---------------------------------------------------------------- the workload
 
 
-class TorchASNN(nn.Module):
-    """Our neuron in plain torch, over a ``(T, B, ...)`` current (the NeuroBench model's neuron)."""
+def trained_lif_run(cache: Path, log) -> Path:
+    """The cached run of :data:`LIF_CONFIG`, trained now if missing or trained with other settings."""
+    from asnn_sim.training.train import TrainConfig, train
 
-    batch_first = False
-
-    def __init__(self, leak, gain, threshold: float = 1.0) -> None:
-        super().__init__()
-        self.leak, self.gain, self.threshold = [float(v) for v in leak], [float(v) for v in gain], float(threshold)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mem = torch.zeros_like(x[0])
-        out = []
-        for t in range(x.shape[0]):
-            mem = self.leak[t] * mem + self.gain[t] * x[t]
-            s = (mem - self.threshold > 0).to(x.dtype)
-            mem = mem - s * self.threshold
-            out.append(s)
-        return torch.stack(out)
+    run = cache / LIF_RUN
+    if (run / "model.pt").is_file() and (run / "summary.json").is_file() and (run / "config.json").is_file():
+        stored = json.loads((run / "config.json").read_text())["config"]
+        if all(stored.get(k) == v for k, v in LIF_CONFIG.items()):
+            return run
+    cache.mkdir(parents=True, exist_ok=True)
+    log(f"training the digits LeNet ({LIF_CONFIG}) into {run} (done once, then cached) ...")
+    train(TrainConfig(**LIF_CONFIG), run, progress=False, force=True)
+    return run
 
 
-def spikingjelly_neuron():
-    """Our neuron as a SpikingJelly ``SimpleBaseNode`` (multi-step mode, ``(T, B, ...)``)."""
-    from spikingjelly.activation_based import neuron
+def lif_lenet(cache: Path, limit: int | None = None, log=print):
+    """The workload: the LIF digits LeNet's graph, its direct-coded test frames (float64) and images."""
+    from asnn_sim.graph.encoding import EncoderSpec
+    from asnn_sim.interop.export import export_run
+    from asnn_sim.training.data import load_dataset
+    from workloads import Workload
 
-    class SJASNN(neuron.SimpleBaseNode):
-        batch_first = False
-
-        def __init__(self, leak, gain, threshold: float = 1.0) -> None:
-            # v_reset=None: SpikingJelly's soft reset, v -= v_threshold * spike
-            super().__init__(v_threshold=float(threshold), v_reset=None, detach_reset=True, step_mode="m")
-            self.leak, self.gain = [float(v) for v in leak], [float(v) for v in gain]
-            self.register_memory("t", 0)  # the step index; functional.reset_net sets it back to 0
-
-        def neuronal_charge(self, x: torch.Tensor) -> None:
-            self.v = self.leak[self.t] * self.v + self.gain[self.t] * x
-            self.t = self.t + 1
-
-        def neuronal_fire(self) -> torch.Tensor:
-            # strict threshold (SpikingJelly's surrogate forward is the Heaviside x >= 0)
-            return (self.v - self.v_threshold > 0).to(self.v.dtype)
-
-    return SJASNN
+    run = trained_lif_run(cache, log)
+    graph = export_run(run)
+    data = load_dataset("digits")
+    x, y = data.x_test, data.y_test
+    if limit is not None:
+        x, y = x[:limit], y[:limit]
+    frames = EncoderSpec.from_dict(graph.input.encoder).encode(x.astype(np.float64))
+    acc = json.loads((run / "summary.json").read_text())["test_accuracy"]
+    name = f"digits LeNet (LIF, direct coding, T={LIF_CONFIG['timesteps']})"
+    return Workload(name, graph, frames, y, run, None, [f"trained test accuracy {acc:.4f}"], "lenet-lif", x)
 
 
-def sinabs_neuron():
-    """Our neuron as a Sinabs ``StatefulLayer`` (Sinabs' layout, ``(B, T, ...)``)."""
-    import sinabs.layers as sl
-
-    class SinabsASNN(sl.StatefulLayer):
-        batch_first = True
-        does_spike = True
-
-        def __init__(self, leak, gain, threshold: float = 1.0) -> None:
-            super().__init__(state_names=["v_mem"])
-            self.leak, self.gain, self.threshold = [float(v) for v in leak], [float(v) for v in gain], float(threshold)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            v = torch.zeros_like(x[:, 0])
-            out = []
-            for t in range(x.shape[1]):
-                v = self.leak[t] * v + self.gain[t] * x[:, t]
-                s = (v - self.threshold > 0).to(x.dtype)
-                v = v - s * self.threshold
-                out.append(s)
-            self.v_mem = v
-            return torch.stack(out, 1)
-
-        @property
-        def _param_dict(self) -> dict:
-            return {"leak": self.leak, "gain": self.gain, "threshold": self.threshold}
-
-    return SinabsASNN
+# ---------------------------------------------------------------- the graph, read for the stock classes
 
 
-# ---------------------------------------------------------------- the torch model
+@dataclass
+class StockNet:
+    """What the stock models are built from (all float64 numpy).
+
+    ``weights[name] = (W, b)`` with the gain of the neuron the layer feeds folded in
+    (``fc2``, feeding the readout, unchanged); ``leak[lif]``, ``gain[lif]`` the graph's
+    constant values; ``conv[name] = (stride, padding)``; ``pool = (kernel, stride)``.
+    """
+
+    timesteps: int
+    weights: dict
+    leak: dict
+    gain: dict
+    conv: dict
+    pool: tuple
 
 
-def _over_time(fn, x: torch.Tensor) -> torch.Tensor:
-    """Apply a per-sample layer to every timestep at once: (T, B, ...) -> (T, B, ...)."""
-    return fn(x.flatten(0, 1)).unflatten(0, x.shape[:2])
+def stock_net(graph) -> StockNet:
+    """Read the LIF LeNet graph; refuse anything the stock classes cannot express."""
+    kinds = tuple(n.kind for n in graph.nodes)
+    if kinds != LENET_KINDS:
+        raise ValueError(f"peers.py builds the digits LeNet graph only; got node kinds {kinds}")
+    T = graph.timesteps
+    syn = [n for n in graph.nodes if n.kind in ("conv2d", "linear")]
+    lifs = [n for n in graph.nodes if n.kind == "neuron"]
+    leak, gain = {}, {}
+    for n in lifs:
+        lk, gn = np.asarray(n.leak, np.float64), np.asarray(n.gain, np.float64)
+        if len(set(lk.tolist())) != 1 or len(set(gn.tolist())) != 1:
+            raise ValueError(f"{n.name}: leak/gain change over time ({lk}, {gn}): an ASNN graph, not plain LIF")
+        if not 0.0 < lk[0] < 1.0 or not gn[0] > 0.0:
+            raise ValueError(f"{n.name}: leak {lk[0]} outside (0, 1) or gain {gn[0]} <= 0: no stock LIF expresses it")
+        thr = np.unique(np.asarray(n.threshold, np.float64))
+        if thr.tolist() != [1.0] or n.reset != "soft" or n.compare != "gt" or n.bias is not None:
+            raise ValueError(f"{n.name}: expected threshold 1, soft reset, compare 'gt', no bias; got {thr}, {n.reset}, {n.compare}")
+        leak[n.name], gain[n.name] = float(lk[0]), float(gn[0])
+    if graph.nodes[-1].scale is not None:
+        raise ValueError("the readout has a per-step scale (an ASNN graph); plain LIF has none")
+    feeds = dict(zip(SYNAPSES, NEURONS))
+    weights, conv = {}, {}
+    for n in syn:
+        if len(set(int(s) for s in n.weight_set)) != 1:
+            raise ValueError(f"{n.name}: one weight set expected (direct coding), got {n.weight_set}")
+        s = int(n.weight_set[0])
+        g = gain[feeds[n.name]] if n.name in feeds else 1.0
+        weights[n.name] = (np.asarray(n.weight[s], np.float64) * g, np.asarray(n.bias[s], np.float64) * g)
+        if n.kind == "conv2d":
+            conv[n.name] = (tuple(int(v) for v in np.broadcast_to(n.stride, 2)), tuple(int(v) for v in np.broadcast_to(n.padding, 2)))
+    pools = {(tuple(np.broadcast_to(p.kernel, 2).tolist()), tuple(np.broadcast_to(p.stride, 2).tolist()))
+             for p in graph.nodes if p.kind == "maxpool2d"}
+    if len(pools) != 1:
+        raise ValueError("all max-pools must be alike")
+    return StockNet(T, weights, leak, gain, conv, pools.pop())
 
 
-def _frozen(module: nn.Module) -> nn.Module:
+def _load(module: nn.Module, w: np.ndarray, b: np.ndarray) -> nn.Module:
+    with torch.no_grad():
+        module.weight.copy_(torch.from_numpy(np.ascontiguousarray(w)))
+        module.bias.copy_(torch.from_numpy(np.ascontiguousarray(b)))
     for p in module.parameters():
         p.requires_grad_(False)
     return module
 
 
-class LeNetFromGraph(nn.Module):
-    """The exported digits LeNet as a torch model: the graph's folded weights, one neuron class.
+def _synapses(net: StockNet, conv_cls=nn.Conv2d, linear_cls=nn.Linear, **kw) -> dict:
+    """conv1..fc2 as ``conv_cls`` / ``linear_cls`` (float64) with the folded weights."""
+    out = {}
+    for name, (w, b) in net.weights.items():
+        if name in net.conv:
+            stride, padding = net.conv[name]
+            m = conv_cls(w.shape[1], w.shape[0], tuple(w.shape[2:]), stride=stride, padding=padding, **kw)
+        else:
+            m = linear_cls(w.shape[1], w.shape[0], **kw)
+        out[name] = _load(m.to(torch.float64), w, b)
+    return out
 
-    Input ``(T, B, C, H, W)``; returns the prediction logits ``(B, K)`` and, with
-    ``record=True``, every neuron layer's spikes ``(T, B, ...)`` keyed like the
-    simulator's (by the synaptic layer that feeds the neuron). A first layer with several
-    weight sets (hybrid coding: the analog frame has its own conv) becomes one
-    ``nn.Conv2d`` per set, ``conv1_analog`` for the analog one.
 
-    Attributes
-    ----------
-    modules_of : list of (module name, graph layer, timesteps)
-        Which graph layer and timesteps each conv/linear module computes.
-    """
+# ---------------------------------------------------------------- the models
 
-    def __init__(self, graph, neuron_cls) -> None:
+
+class TorchLIF(nn.Module):
+    """The LIF neuron in plain torch over ``(T, B, ...)``: ``v = leak * v + I``; spike ``v > 1``; ``v -= 1``."""
+
+    def __init__(self, leak: float) -> None:
         super().__init__()
-        kinds = tuple(n.kind for n in graph.nodes)
-        if kinds != LENET_KINDS:
-            raise ValueError(f"peers.py builds the digits LeNet graph only; got node kinds {kinds}")
-        T = graph.timesteps
-        nodes = graph.nodes
-        conv1, conv2, conv3, fc1, fc2 = (n for n in nodes if n.kind in ("conv2d", "linear"))
-        lifs = [n for n in nodes if n.kind == "neuron"]
-        self.timesteps = T
-        frame_kinds = EncoderSpec.from_dict(graph.input.encoder).frame_kinds
-        self.first: list[tuple[str, int, int]] = []  # (module name, first step, stop step)
-        self.modules_of: list[tuple[str, str, list[int]]] = []
-        sets = sorted(set(int(s) for s in conv1.weight_set))
-        for s in sets:
-            steps = [t for t in range(T) if int(conv1.weight_set[t]) == s]
-            if steps != list(range(steps[0], steps[-1] + 1)):
-                raise ValueError(f"conv1 weight set {s} is used at non-consecutive steps {steps}")
-            analog = all(frame_kinds[t] == "analog" for t in steps)
-            name = "conv1" if len(sets) == 1 else ("conv1_analog" if analog else "conv1")
-            if hasattr(self, name):
-                name = f"conv1_set{s}"
-            setattr(self, name, self._conv(conv1, s))
-            self.first.append((name, steps[0], steps[-1] + 1))
-            self.modules_of.append((name, "conv1", steps))
-        self.first.sort(key=lambda r: r[1])  # time order, for torch.cat
-        for node in (conv2, conv3, fc1, fc2):
-            if len(set(int(s) for s in node.weight_set)) != 1:
-                raise ValueError(f"{node.name}: one weight set expected")
-            setattr(self, node.name, self._conv(node, int(node.weight_set[0])) if node.kind == "conv2d" else self._linear(node, int(node.weight_set[0])))
-            self.modules_of.append((node.name, node.name, list(range(T))))
-        pools = [n for n in nodes if n.kind == "maxpool2d"]
-        if len({(tuple(p.kernel), tuple(p.stride)) for p in pools}) != 1:
-            raise ValueError("all max-pools must be alike")
-        self.pool = nn.MaxPool2d(tuple(pools[0].kernel), tuple(pools[0].stride))
-        for i, n in enumerate(lifs, start=1):
-            setattr(self, f"lif{i}", neuron_cls(n.leak, n.gain, float(n.threshold.reshape(-1)[0])))
-        scale = nodes[-1].scale
-        self.scale = None if scale is None else torch.as_tensor(np.asarray(scale), dtype=DTYPE)
-        self.layer_names = ("conv1", "conv2", "conv3", "fc1")  # the synaptic layers that feed lif1..lif4
-
-    @staticmethod
-    def _conv(node, s: int) -> nn.Conv2d:
-        w = node.weight[s]
-        conv = nn.Conv2d(w.shape[1], w.shape[0], tuple(w.shape[2:]), stride=tuple(node.stride), padding=tuple(node.padding), dtype=DTYPE)
-        conv.weight.data.copy_(torch.from_numpy(np.ascontiguousarray(w)))
-        conv.bias.data.copy_(torch.from_numpy(np.ascontiguousarray(node.bias[s])))
-        return _frozen(conv)
-
-    @staticmethod
-    def _linear(node, s: int) -> nn.Linear:
-        w = node.weight[s]
-        lin = nn.Linear(w.shape[1], w.shape[0], dtype=DTYPE)
-        lin.weight.data.copy_(torch.from_numpy(np.ascontiguousarray(w)))
-        lin.bias.data.copy_(torch.from_numpy(np.ascontiguousarray(node.bias[s])))
-        return _frozen(lin)
-
-    @staticmethod
-    def _fire(neurons: nn.Module, current: torch.Tensor) -> torch.Tensor:
-        if getattr(neurons, "batch_first", False):
-            return neurons(current.transpose(0, 1)).transpose(0, 1)
-        return neurons(current)
-
-    def forward(self, frames: torch.Tensor, record: bool = False):
-        spikes = {}
-        parts = [_over_time(getattr(self, name), frames[a:b]) for name, a, b in self.first]
-        current = parts[0] if len(parts) == 1 else torch.cat(parts)
-        x = frames
-        for i, name in enumerate(self.layer_names):
-            if i > 0:
-                current = _over_time(getattr(self, name), x)
-            s = self._fire(getattr(self, f"lif{i + 1}"), current)
-            if record:  # keyed by the graph's neuron node names, as the simulator records them
-                spikes[f"lif{i + 1}"] = s
-            x = _over_time(self.pool, s) if i < 3 else s  # conv1..conv3 are followed by the max-pool
-            if i == 2:
-                x = x.flatten(2)  # (T, B, C * H * W) into fc1
-        out = _over_time(self.fc2, x)  # (T, B, K)
-        if self.scale is not None:
-            out = out * self.scale[:, None, None]
-        return out.mean(0), spikes
-
-
-class BatchFirst(nn.Module):
-    """NeuroBench feeds ``(batch, time, ...)``; the model takes ``(time, batch, ...)``."""
-
-    def __init__(self, net: LeNetFromGraph) -> None:
-        super().__init__()
-        self.net = net
+        self.leak = float(leak)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.transpose(0, 1))[0]
+        v = torch.zeros_like(x[0])
+        out = torch.empty_like(x)
+        for t in range(x.shape[0]):
+            v = self.leak * v + x[t]
+            s = (v > 1.0).to(x.dtype)
+            v = v - s
+            out[t] = s
+        return out
+
+
+def _time_flat(fn, x: torch.Tensor) -> torch.Tensor:
+    """A per-sample layer on every step at once: ``(T, B, ...)`` -> ``(T, B, ...)``."""
+    return fn(x.flatten(0, 1)).unflatten(0, x.shape[:2])
+
+
+class TorchLeNet(nn.Module):
+    """Plain torch, no framework: input ``(T, B, C, H, W)``, returns the logits ``(B, K)``."""
+
+    layout = "TB"
+
+    def __init__(self, net: StockNet) -> None:
+        super().__init__()
+        for name, m in _synapses(net).items():
+            setattr(self, name, m)
+        for lif in NEURONS:
+            setattr(self, lif, TorchLIF(net.leak[lif]))
+        self.pool = nn.MaxPool2d(*net.pool)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv, lif in (("conv1", "lif1"), ("conv2", "lif2"), ("conv3", "lif3")):
+            x = _time_flat(self.pool, getattr(self, lif)(_time_flat(getattr(self, conv), x)))
+        x = self.lif4(_time_flat(self.fc1, x.flatten(2)))
+        return _time_flat(self.fc2, x).mean(0)
+
+
+class SnnTorchLeNet(nn.Module):
+    """snnTorch, one timestep per call (as NeuroBench's ``SNNTorchModel`` drives it).
+
+    ``forward(x_t)`` takes ``(B, C, H, W)`` and returns ``(logits_t, None)``;
+    ``reset()`` zeroes the membranes (``SNNTorchModel`` calls it before each batch).
+    Neurons: ``snn.Leaky(beta=leak, threshold=1, reset_mechanism="subtract",
+    reset_delay=False, init_hidden=True)``; ``beta`` is given as a float64 tensor so that
+    it is the graph's leak exactly (a Python float would be stored as float32).
+    """
+
+    layout = "BT"
+
+    def __init__(self, net: StockNet) -> None:
+        import snntorch as snn
+
+        super().__init__()
+        for name, m in _synapses(net).items():
+            setattr(self, name, m)
+        for lif in NEURONS:
+            setattr(self, lif, snn.Leaky(beta=torch.tensor(net.leak[lif], dtype=torch.float64),
+                                         threshold=torch.tensor(1.0, dtype=torch.float64),
+                                         reset_mechanism="subtract", reset_delay=False, init_hidden=True))
+        self.pool = nn.MaxPool2d(*net.pool)
+        self.flat = nn.Flatten()
+
+    def reset(self) -> None:
+        for lif in NEURONS:
+            getattr(self, lif).reset_mem()
+
+    def forward(self, x: torch.Tensor):
+        dtype = x.dtype
+        # snnTorch's spikes are float32 whatever the membrane's dtype (its Heaviside is
+        # `(x > 0).float()`), then multiplied by its float64 graded_spikes_factor buffer in a
+        # float64 model: already the model's dtype.
+        x = self.pool(self.lif1(self.conv1(x)).to(dtype))
+        x = self.pool(self.lif2(self.conv2(x)).to(dtype))
+        x = self.pool(self.lif3(self.conv3(x)).to(dtype))
+        x = self.lif4(self.fc1(self.flat(x))).to(dtype)
+        return self.fc2(x), None
+
+
+class SpikingJellyLeNet(nn.Module):
+    """SpikingJelly, multi-step: input ``(T, B, C, H, W)``, returns the logits ``(B, K)``.
+
+    Layers ``layer.Conv2d`` / ``layer.MaxPool2d`` / ``layer.Flatten`` / ``layer.Linear``
+    with ``step_mode="m"``; neurons ``neuron.LIFNode(tau=1/(1-leak), decay_input=False,
+    v_threshold=1.0, v_reset=None, step_mode="m")`` (``v_reset=None``: soft reset). Reset
+    between batches with ``functional.reset_net``.
+    """
+
+    layout = "TB"
+
+    def __init__(self, net: StockNet) -> None:
+        from spikingjelly.activation_based import layer, neuron
+
+        super().__init__()
+        for name, m in _synapses(net, layer.Conv2d, layer.Linear, step_mode="m").items():
+            setattr(self, name, m)
+        for lif in NEURONS:
+            setattr(self, lif, neuron.LIFNode(tau=1.0 / (1.0 - net.leak[lif]), decay_input=False, v_threshold=1.0, v_reset=None,
+                                              step_mode="m"))
+        self.pool = layer.MaxPool2d(*net.pool, step_mode="m")
+        self.flat = layer.Flatten(start_dim=1, step_mode="m")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool(self.lif1(self.conv1(x)))
+        x = self.pool(self.lif2(self.conv2(x)))
+        x = self.pool(self.lif3(self.conv3(x)))
+        x = self.lif4(self.fc1(self.flat(x)))
+        return self.fc2(x).mean(0)
+
+
+class SinabsLeNet(nn.Module):
+    """Sinabs: input ``(B, T, C, H, W)``, everything on ``(B*T, ...)``, returns the logits ``(B, K)``.
+
+    Neurons ``sinabs.layers.LIFSqueeze(tau_mem, num_timesteps=T, spike_threshold=1,
+    spike_fn=SingleSpike, reset_fn=MembraneSubtract(), norm_input=False,
+    train_alphas=True)``, the decay ``alpha_mem`` then set to the graph's leak (with
+    ``train_alphas=False`` Sinabs recomputes ``exp(-1/tau_mem)`` from a float32 ``tau_mem``
+    every call, which moves the decay by ~1e-7). Reset between batches with
+    ``sinabs.utils.reset_states``.
+    """
+
+    layout = "BT"
+
+    def __init__(self, net: StockNet) -> None:
+        import sinabs.layers as sl
+        from sinabs.activation import MembraneSubtract, SingleSpike
+
+        super().__init__()
+        T = net.timesteps
+        for name, m in _synapses(net).items():
+            setattr(self, name, m)
+        for lif in NEURONS:
+            leak = net.leak[lif]
+            m = sl.LIFSqueeze(tau_mem=-1.0 / np.log(leak), num_timesteps=T, spike_threshold=torch.tensor(1.0, dtype=torch.float64),
+                              spike_fn=SingleSpike, reset_fn=MembraneSubtract(), norm_input=False, train_alphas=True)
+            with torch.no_grad():
+                m.alpha_mem.data = torch.tensor(leak, dtype=torch.float64)
+            m.alpha_mem.requires_grad_(False)
+            setattr(self, lif, m)
+        self.pool = nn.MaxPool2d(*net.pool)
+        self.flat = nn.Flatten()
+        self.timesteps = T
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dtype, (B, T) = x.dtype, x.shape[:2]
+        x = x.flatten(0, 1)
+        # Sinabs' SingleSpike returns float32 spikes whatever the membrane's dtype: the cast
+        # does nothing in float32 and makes float64 runs possible at all.
+        x = self.pool(self.lif1(self.conv1(x)).to(dtype))
+        x = self.pool(self.lif2(self.conv2(x)).to(dtype))
+        x = self.pool(self.lif3(self.conv3(x)).to(dtype))
+        x = self.lif4(self.fc1(self.flat(x))).to(dtype)
+        return self.fc2(x).unflatten(0, (B, T)).mean(1)
+
+
+MODELS = {"torch": TorchLeNet, "snntorch": SnnTorchLeNet, "spikingjelly": SpikingJellyLeNet, "sinabs": SinabsLeNet}
+
+
+def build(kind: str, net: StockNet, dtype: torch.dtype) -> nn.Module:
+    """One of :data:`MODELS`, in ``dtype``, in eval mode."""
+    return MODELS[kind](net).to(dtype).eval()
+
+
+def reset_fn(kind: str):
+    """What to call on the model before each batch (None: stateless between calls)."""
+    if kind == "snntorch":
+        return lambda m: m.reset()
+    if kind == "spikingjelly":
+        from spikingjelly.activation_based import functional
+
+        return functional.reset_net
+    if kind == "sinabs":
+        import sinabs.utils
+
+        return sinabs.utils.reset_states
+    return None
+
+
+def run_model(kind: str, model: nn.Module, frames: torch.Tensor, parts: list, reset=None) -> torch.Tensor:
+    """Logits ``(N, K)`` of ``model`` over every batch of ``frames`` (in the model's layout).
+
+    ``snntorch`` models are stepped through time here, one call per step (what NeuroBench's
+    ``SNNTorchModel`` does); the others take the whole sequence.
+    """
+    out = []
+    with torch.no_grad():
+        for s in parts:
+            if reset is not None:
+                reset(model)
+            if kind == "snntorch":
+                x = frames[s]
+                out.append(torch.stack([model(x[:, t])[0] for t in range(x.shape[1])]).mean(0))
+            elif model.layout == "BT":
+                out.append(model(frames[s]))
+            else:
+                out.append(model(frames[:, s]))
+    return torch.cat(out)
+
+
+def record_spikes(kind: str, model: nn.Module, frames: torch.Tensor, parts: list):
+    """Logits and every neuron layer's spikes ``{lif: (T, N, ...) uint8}`` over the batches."""
+    got: dict = {lif: [] for lif in NEURONS}
+    handles = [getattr(model, lif).register_forward_hook(lambda m, i, o, lif=lif: got[lif].append(o.detach()))
+               for lif in NEURONS]
+    try:
+        logits = []
+        spikes = {lif: [] for lif in NEURONS}
+        for s in parts:
+            for v in got.values():
+                v.clear()
+            logits.append(run_model(kind, model, frames, [s], reset_fn(kind)))
+            n = logits[-1].shape[0]
+            for lif, outs in got.items():
+                if kind == "snntorch":  # one (B, ...) per step
+                    sp = torch.stack(outs)
+                elif kind == "sinabs":  # (B*T, ...)
+                    sp = outs[0].unflatten(0, (n, -1)).transpose(0, 1)
+                else:  # (T, B, ...)
+                    sp = outs[0]
+                spikes[lif].append(sp.to(torch.uint8).numpy())
+    finally:
+        for h in handles:
+            h.remove()
+    return torch.cat(logits), {k: np.concatenate(v, 1) for k, v in spikes.items()}

@@ -1,56 +1,59 @@
-"""Counting throughput side by side: asnn-sim against NeuroBench, SpikingJelly and Sinabs.
+"""Counting throughput side by side: asnn-sim against NeuroBench/snnTorch, SpikingJelly and Sinabs, in float32.
 
 Run it from the peers' virtual environment, never from the project's (``make
 bench-peers`` builds ``.venv-peers`` and runs it; ``benchmarks/README-peers.md`` gives the
 exact install commands)::
 
-    .venv-peers/bin/python benchmarks/peers.py            # hybrid and direct coding, 3 rounds
-    .venv-peers/bin/python benchmarks/peers.py --quick    # hybrid only, 128 samples, 1 round
+    .venv-peers/bin/python benchmarks/peers.py               # batches 1, 16, 128; 3 rounds
+    .venv-peers/bin/python benchmarks/peers.py --check-only  # cross-checks only, no timing
+    .venv-peers/bin/python benchmarks/peers.py --quick       # smoke run: 64 samples, 1 round
 
 What runs
 ---------
-The digits LeNet (T=4; trained here on first use with a fixed seed and cached under
-``benchmarks/.cache/``, as ``bench_sim.py`` does), exported to our graph (BatchNorm
-folded, float64), replayed over the 360-sample test set on the same encoded frames by:
+The digits LeNet trained with plain LIF neurons (``asnn=False``: one leak and one input
+gain per layer) and direct coding, T=4, 30 epochs, seed 0 (trained on first use, cached
+under ``benchmarks/.cache/digits_lenet_direct_lif_T4``), exported to our graph, replayed
+over the 360-sample test set by:
 
-* asnn-sim ``Simulator.run_batch`` (float64, batch 128): the Numba replay, counting
-  every operation; and ``asnn_sim.sim.simulate()`` end to end from the images
-  (encoding + replay + the counts tables);
-* one torch model built from the graph's folded weights (``LeNetFromGraph``: plain
-  ``nn.Conv2d`` / ``nn.Linear`` / ``nn.MaxPool2d``, each layer applied to all timesteps
-  at once, then the neurons step through time), in float64, batch 128, with the
-  counter of each peer attached:
+* asnn-sim: ``Simulator(graph, precision, batch_size=B).run_batch`` on the encoded
+  frames, and ``asnn_sim.sim.simulate(graph, images, labels, precision=..., batch_size=B)``
+  end to end from the images; float32 and float64;
+* each peer with its stock LIF class, in float32 (the way its users run it; float64 as
+  extra rows with ``--peer-precisions float32,float64``), see ``peer_models.py``:
 
-  - NeuroBench: ``Benchmark(TorchModel(...), ..., [[], [SynapticOperations]]).run()``,
-    the neuron a plain torch module (NeuroBench has no neuron of its own);
-  - SpikingJelly: ``op_counter.SynOpCounter`` inside ``DispatchCounterMode``, the neuron
-    a ``neuron.SimpleBaseNode`` subclass (SpikingJelly's documented way to write a
-    custom charge equation) with a strict threshold;
-  - Sinabs: ``sinabs.hooks.conv_layer_synops_hook`` / ``linear_layer_synops_hook`` on
-    every conv and linear layer, the neuron a ``sinabs.layers.StatefulLayer`` subclass
-    taking Sinabs' ``(batch, time, ...)`` layout.
+  - NeuroBench ``Benchmark(SNNTorchModel(net), ..., [[], [SynapticOperations]]).run()``
+    over an snnTorch model (``snn.Leaky``), and that snnTorch model bare;
+  - SpikingJelly multi-step ``neuron.LIFNode`` model under ``op_counter.SynOpCounter``
+    in ``DispatchCounterMode``, and bare;
+  - Sinabs ``LIFSqueeze`` model with ``sinabs.hooks`` synops hooks on every conv/linear
+    layer, and bare;
+  - the same layers with the neuron in plain torch, no counting.
 
-  No peer's stock neuron expresses ours: ``mem = leak[t] * mem + gain[t] * x`` with a
-  leak *and* an input gain per layer and per timestep, spike when ``mem - 1 > 0``
-  (strict), soft reset. (SpikingJelly's and Sinabs' LIF have one time constant, no
-  separate gain, and fire at ``>=``.) So every peer runs the same custom neuron inside
-  its own neuron base class, and the spikes are bit-identical to ours.
+  The stock LIF classes have no input gain beside the decay, so the trained gain is
+  folded into the weights feeding each neuron for the peers (exact in real arithmetic).
 
-Cross-check (before any timing; the script stops with exit code 1 if it fails): every
-peer's spikes equal the simulator's float64 spikes at every neuron layer, timestep and
-sample; its predictions equal ours; and each count that is defined the same way equals
-ours layer by layer (see the report's "counts" table and ``README-peers.md``).
+Cross-check (before any timing; exit code 1 if it fails):
 
-Timing: every implementation runs once to warm up (Numba compilation, caches), then
-``--rounds`` interleaved rounds (one pass of every implementation per round); the table
-reports the median pass over the whole test set, as samples per second. Not timed:
-training, export, encoding the frames (except in the ``simulate()`` row, which starts
-from the images), building the models and hooks, and the cross-check.
+* float64: every peer's spikes equal the simulator's float64 spikes at every neuron
+  layer, step and sample, except snnTorch's, which may differ only where snnTorch's own
+  reset rule differs from the trained neuron's (a membrane still above threshold after
+  its reset; checked layer by layer on our input spikes); predictions equal (snnTorch:
+  within 1 %); each count defined alike equals ours (NeuroBench's checked on the plain
+  torch neuron, whose spikes are ours);
+* float32: how many spikes each float32 peer differs from our float32 replay is
+  reported; it fails only if a peer's predictions differ from ours on more than 1 % of
+  the samples.
+
+Timing: for each batch size every implementation runs once to warm up, then ``--rounds``
+interleaved rounds (one pass of each per round); the median pass is reported as samples
+per second. Not timed: training, export, encoding the frames (except in the
+``simulate()`` rows, which start from the images), building models and hooks.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import platform
 import sys
 from importlib import metadata
@@ -69,14 +72,27 @@ from asnn_sim.util import atomic  # noqa: E402
 from asnn_sim.sim import Conventions, Simulator, simulate  # noqa: E402
 from asnn_sim.sim.engine import SLOT  # noqa: E402
 from bench_sim import LoadMonitor, batches, fmt_time, machine, time_all  # noqa: E402
-from peer_models import BatchFirst, LeNetFromGraph, TorchASNN, sinabs_neuron, spikingjelly_neuron  # noqa: E402
-from workloads import CACHE, lenet  # noqa: E402
+import peer_models as pm  # noqa: E402
+from workloads import CACHE  # noqa: E402
 
 PEERS = {
-    "neurobench": ("NeuroBench", ["neurobench", "snntorch"]),
+    "neurobench": ("NeuroBench + snnTorch", ["neurobench", "snntorch"]),
     "spikingjelly": ("SpikingJelly", ["spikingjelly", "loguru"]),
-    "sinabs": ("Sinabs", ["sinabs", "nir", "nirtorch", "samna"]),
+    "sinabs": ("Sinabs", ["sinabs", "nir", "nirtorch"]),
 }
+# What each peer's code here imports: (module, names in it).
+PROBES = {
+    "neurobench": [("snntorch", ["Leaky"]), ("neurobench.benchmarks", ["Benchmark"]), ("neurobench.metrics.workload", ["SynapticOperations"]),
+                   ("neurobench.models", ["SNNTorchModel", "TorchModel"])],
+    "spikingjelly": [("spikingjelly.activation_based.functional", ["reset_net"]), ("spikingjelly.activation_based.layer", ["Conv2d"]),
+                     ("spikingjelly.activation_based.neuron", ["LIFNode"]),
+                     ("spikingjelly.activation_based.op_counter", ["DispatchCounterMode", "SynOpCounter"])],
+    "sinabs": [("sinabs.layers", ["LIFSqueeze"]), ("sinabs.activation", ["SingleSpike", "MembraneSubtract"]),
+               ("sinabs.hooks", ["conv_layer_synops_hook", "linear_layer_synops_hook"])],
+}
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+COUNTING = ("neurobench", "spikingjelly", "sinabs")  # the rows "vs fastest peer" compares with
+PRED_TOLERANCE = 0.01  # largest share of samples whose prediction may differ (float32; snnTorch in float64)
 
 
 class CheckFailed(RuntimeError):
@@ -96,16 +112,10 @@ def peer_status() -> dict:
     for key, (label, dists) in PEERS.items():
         entry = {"label": label, "versions": {d: version(d) for d in dists}, "ok": False, "error": None}
         try:
-            if key == "neurobench":
-                from neurobench.benchmarks import Benchmark  # noqa: F401
-                from neurobench.metrics.workload import SynapticOperations  # noqa: F401
-                from neurobench.models import TorchModel  # noqa: F401
-            elif key == "spikingjelly":
-                from spikingjelly.activation_based import functional, neuron  # noqa: F401
-                from spikingjelly.activation_based.op_counter import DispatchCounterMode, SynOpCounter  # noqa: F401
-            else:
-                import sinabs.layers  # noqa: F401
-                from sinabs.hooks import conv_layer_synops_hook, linear_layer_synops_hook  # noqa: F401
+            for module, names in PROBES[key]:
+                mod = importlib.import_module(module)
+                for name in names:
+                    getattr(mod, name)
             entry["ok"] = True
         except Exception as e:  # an import error of any kind: report it and go on without that peer
             entry["error"] = f"{type(e).__name__}: {e}"
@@ -113,56 +123,114 @@ def peer_status() -> dict:
     return out
 
 
-# ---------------------------------------------------------------- runners (one pass over the test set each)
+def model_kinds(peers: dict) -> list[str]:
+    """The stock models that can be built here (``torch`` always)."""
+    kinds = ["torch"]
+    if peers["neurobench"]["ok"]:
+        kinds.append("snntorch")
+    for key in ("spikingjelly", "sinabs"):
+        if peers[key]["ok"]:
+            kinds.append(key)
+    return kinds
 
 
-def run_model(net: LeNetFromGraph, frames: torch.Tensor, parts: list, record: bool = False, reset=None):
-    """Logits (and spikes) of ``net`` over every batch; ``reset(net)`` first, if given, for each batch."""
+# ---------------------------------------------------------------- the data each runner takes
+
+
+class Inputs:
+    """The workload's frames, images and labels, in each precision and layout (built once, not timed)."""
+
+    def __init__(self, wl) -> None:
+        self.graph, self.n = wl.graph, wl.n_samples
+        self.images, self.labels = wl.images, wl.labels
+        self.np = {p: np.ascontiguousarray(wl.frames, dtype=p) for p in DTYPES}  # (T, N, ...)
+        self.tb = {p: torch.from_numpy(a) for p, a in self.np.items()}
+        self.bt = {p: t.transpose(0, 1).contiguous() for p, t in self.tb.items()}  # (N, T, ...)
+
+    def layout(self, model: nn.Module, precision: str) -> torch.Tensor:
+        return self.bt[precision] if model.layout == "BT" else self.tb[precision]
+
+
+# ---------------------------------------------------------------- ours
+
+
+def ours_pass(graph, frames: np.ndarray, parts: list, precision: str, conventions=None, record: bool = False):
+    """Our replay over every batch: (simulator, counts (L, T, n), logits (N, K), spikes {lif: (T, N, ...)})."""
+    sim = Simulator(graph, precision, conventions, batch_size=max(p.stop - p.start for p in parts))
+    counts = np.zeros((len(sim.rows), graph.timesteps, len(SLOT)), np.int64)
     logits, spikes = [], {}
-    with torch.no_grad():
-        for s in parts:
-            if reset is not None:
-                reset(net)
-            lg, sp = net(frames[:, s], record=record)
-            logits.append(lg)
-            for k, v in sp.items():
-                spikes.setdefault(k, []).append(v)
-    return torch.cat(logits), {k: torch.cat(v, 1) for k, v in spikes.items()}
+    for s in parts:
+        res = sim.run_batch(frames[:, s], record=record)
+        counts += res.counts.sum(axis=0)
+        logits.append(res.logits)
+        for k, v in (res.spikes or {}).items():
+            spikes.setdefault(k, []).append(v)
+    return sim, counts, np.concatenate(logits), {k: np.concatenate(v, 1) for k, v in spikes.items()}
 
 
-def neurobench_counts(net: LeNetFromGraph, frames_bt: torch.Tensor, labels: torch.Tensor, batch: int):
-    """A runner: NeuroBench's ``Benchmark.run`` with ``SynapticOperations`` over the test set."""
+def ours_per_module(counts: np.ndarray, row_index: dict, T: int) -> dict:
+    """Our counts summed over all steps of each synaptic layer."""
+    out = {}
+    for name in pm.SYNAPSES:
+        c = counts[row_index[name]].sum(axis=0)
+        out[name] = {"AC": int(c[SLOT["synaptic_acs"]]), "MAC": int(c[SLOT["synaptic_macs"]]), "dense": int(c[SLOT["dense_macs"]])}
+    return out
+
+
+# ---------------------------------------------------------------- the peers' counters
+
+
+class BatchFirst(nn.Module):
+    """NeuroBench feeds ``(batch, time, ...)``; the plain torch model takes ``(time, batch, ...)``."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.transpose(0, 1))
+
+
+def neurobench_model(kind: str, net: nn.Module):
+    """NeuroBench's wrapper: ``SNNTorchModel`` for the snnTorch model (it steps through time and
+    calls ``net.reset()`` per batch), ``TorchModel`` for the plain torch one."""
+    from neurobench.models import SNNTorchModel, TorchModel
+
+    return SNNTorchModel(net) if kind == "snntorch" else TorchModel(BatchFirst(net))
+
+
+def neurobench_runner(kind: str, net: nn.Module, frames_bt: torch.Tensor, labels, batch: int):
+    """A runner: ``Benchmark.run`` with ``SynapticOperations``; returns (runner, cleanup)."""
     from neurobench.benchmarks import Benchmark
     from neurobench.metrics.workload import SynapticOperations
-    from neurobench.models import TorchModel
     from torch.utils.data import DataLoader, TensorDataset
 
-    loader = DataLoader(TensorDataset(frames_bt, labels), batch_size=batch, shuffle=False)
-    bench = Benchmark(TorchModel(BatchFirst(net)), loader, [], [], [[], [SynapticOperations]])
+    loader = DataLoader(TensorDataset(frames_bt, torch.as_tensor(np.asarray(labels))), batch_size=batch, shuffle=False)
+    model = neurobench_model(kind, net)
+    bench = Benchmark(model, loader, [], [], [[], [SynapticOperations]])
 
     def run():
         with torch.no_grad():
             return bench.run(quiet=True)
 
-    return run
+    return run, lambda: bench.workload_metric_manager.cleanup_hooks(model)
 
 
-def neurobench_per_module(net: LeNetFromGraph, frames_bt: torch.Tensor, batch: int) -> dict:
-    """NeuroBench's per-layer rule (``single_layer_MACs``) applied to each module's inputs.
+def neurobench_per_module(kind: str, net: nn.Module, frames_bt: torch.Tensor, batch: int) -> dict:
+    """NeuroBench's per-layer rule (``single_layer_MACs``) applied to each module's recorded inputs.
 
     ``SynapticOperations`` sums exactly this over layers: effective operations (inputs and
-    weights binarised, zero stays zero), whether the input was "spiking" (all values in
-    {-1, 0, 1}: ACs) or not (MACs), and the dense total (all ones).
+    weights binarised, zero stays zero), ACs where the input is "spiking" (all values in
+    {-1, 0, 1}), MACs otherwise, and the dense total (all ones).
     """
     from neurobench.metrics.utils.layers import single_layer_MACs
-    from neurobench.models import TorchModel
 
-    model = TorchModel(BatchFirst(net))
+    model = neurobench_model(kind, net)
     model.register_hooks()
     with torch.no_grad():
         for s in batches(frames_bt.shape[0], batch):
             model(frames_bt[s])
-    names = {id(m): n for n, m in net.named_modules()}
+    names = {id(m): n.split(".")[-1] for n, m in net.named_modules()}
     recorded = [(names[id(h.layer)], h.layer, list(h.inputs)) for h in model.connection_hooks]
     model.cleanup_hooks()  # the binary copies of the layers must not carry the hooks
     out = {}
@@ -178,7 +246,7 @@ def neurobench_per_module(net: LeNetFromGraph, frames_bt: torch.Tensor, batch: i
     return out
 
 
-def spikingjelly_counts(net: LeNetFromGraph, frames: torch.Tensor, parts: list):
+def spikingjelly_runner(net: nn.Module, frames_tb: torch.Tensor, parts: list):
     """A runner: SpikingJelly's ``SynOpCounter`` over every batch; returns the counter."""
     from spikingjelly.activation_based import functional
     from spikingjelly.activation_based.op_counter import DispatchCounterMode, SynOpCounter
@@ -188,169 +256,186 @@ def spikingjelly_counts(net: LeNetFromGraph, frames: torch.Tensor, parts: list):
         with torch.no_grad(), DispatchCounterMode([counter]):
             for s in parts:
                 functional.reset_net(net)
-                net(frames[:, s])
+                net(frames_tb[:, s])
         return counter
 
     return run
 
 
-def spikingjelly_per_module(counter, net: LeNetFromGraph) -> dict:
+def spikingjelly_per_module(counter) -> dict:
     """``SynOpCounter.get_counts()`` by module scope -> {module name: SynOps}."""
     counts = counter.get_counts()
-    out = {}
-    for name, _, _ in net.modules_of:
-        hits = [v for scope, v in counts.items() if scope.split(".")[-1] == name]
-        out[name] = int(sum(sum(d.values()) for d in hits))
+    out = {name: int(sum(sum(d.values()) for scope, d in counts.items() if scope.split(".")[-1] == name)) for name in pm.SYNAPSES}
     out["_total"] = int(counter.get_total())
     return out
 
 
-def sinabs_counts(net: LeNetFromGraph, frames: torch.Tensor, parts: list):
+def sinabs_runner(net: nn.Module, frames_bt: torch.Tensor, parts: list):
     """A runner: Sinabs' synops hooks on every conv/linear layer, read after each batch.
 
-    The hooks store the mean synops per (sample x timestep) row of the layer's input for
-    the last call; the total of a call is that mean times the rows (B x the steps the
-    module computes), rounded (float64 arithmetic).
+    The hooks store the mean synops per ``(B*T)`` input row of the last call; a call's total
+    is that mean times the rows. Returns (runner, hook handles).
     """
+    import sinabs.utils
     from sinabs.hooks import conv_layer_synops_hook, linear_layer_synops_hook
 
-    mods = {name: getattr(net, name) for name, _, _ in net.modules_of}
-    steps = {name: len(st) for name, _, st in net.modules_of}
-    handles = [m.register_forward_hook(conv_layer_synops_hook if isinstance(m, nn.Conv2d) else linear_layer_synops_hook) for m in mods.values()]
+    mods = {name: getattr(net, name) for name in pm.SYNAPSES}
+    handles = [m.register_forward_hook(conv_layer_synops_hook if isinstance(m, nn.Conv2d) else linear_layer_synops_hook)
+               for m in mods.values()]
 
     def run():
         totals = dict.fromkeys(mods, 0.0)
         with torch.no_grad():
             for s in parts:
-                n = frames[:, s].shape[1]
-                net(frames[:, s])
+                x = frames_bt[s]
+                sinabs.utils.reset_states(net)
+                net(x)
+                rows = x.shape[0] * x.shape[1]
                 for name, m in mods.items():
-                    totals[name] += float(m.hook_data["layer_synops_per_timestep"]) * n * steps[name]
+                    totals[name] += float(m.hook_data["layer_synops_per_timestep"]) * rows
         return totals
 
     return run, handles
 
 
-# ---------------------------------------------------------------- cross-check
+# ---------------------------------------------------------------- cross-checks
 
 
-def ours_per_module(counts: np.ndarray, layer_index: dict, modules_of) -> dict:
-    """Our counts (L, T, n) summed over each torch module's layer and steps."""
+def differing(spikes: dict, ours: dict) -> dict:
+    return {k: int((spikes[k] != ours[k]).sum()) for k in ours}
+
+
+def snntorch_layerwise(net: pm.StockNet, frames: torch.Tensor, ours: dict) -> dict:
+    """snnTorch's ``Leaky`` against our neuron layer by layer, each fed *our* input spikes (float64).
+
+    snnTorch (``reset_mechanism="subtract"``, ``reset_delay=False``) tests a membrane that is
+    still above threshold after its reset against ``2 * threshold`` at the next step, where
+    the trained neuron tests it against ``threshold`` (``neuron_mappings.snntorch_leaky``).
+    Per layer: the spikes that differ, the neuron-steps that start above threshold, and the
+    neurons whose first difference is *not* at such a step (must be 0). Our neuron here is
+    the plain torch one, whose spikes must equal the simulator's.
+    """
+    import snntorch as snn
+
+    syn = {k: m for k, m in pm._synapses(net).items()}
+    pool = nn.MaxPool2d(*net.pool)
     out = {}
-    for name, layer, steps in modules_of:
-        c = counts[layer_index[layer]][steps].sum(axis=0)
-        out[name] = {"AC": int(c[SLOT["synaptic_acs"]]), "MAC": int(c[SLOT["synaptic_macs"]]), "dense": int(c[SLOT["dense_macs"]]),
-                     "events": int(c[SLOT["in_events_binary"]] + c[SLOT["in_events_analog"]] + c[SLOT["in_events_graded"]])}
+    with torch.no_grad():
+        for i, (conv, lif) in enumerate(zip(pm.SYNAPSES, pm.NEURONS)):
+            if i == 0:
+                x = frames
+            else:
+                x = torch.from_numpy(ours[pm.NEURONS[i - 1]]).to(torch.float64)
+                x = pm._time_flat(pool, x)
+                if i == 3:
+                    x = x.flatten(2)
+            current = pm._time_flat(syn[conv], x)  # (T, N, ...)
+            leak = net.leak[lif]
+            v = torch.zeros_like(current[0])
+            ref, above = [], []
+            leaky = snn.Leaky(beta=torch.tensor(leak, dtype=torch.float64), threshold=torch.tensor(1.0, dtype=torch.float64),
+                              reset_mechanism="subtract", reset_delay=False, init_hidden=True).to(torch.float64)
+            leaky.reset_mem()
+            theirs = []
+            for t in range(current.shape[0]):
+                above.append(v > 1.0)
+                v = leak * v + current[t]
+                s = (v > 1.0).to(v.dtype)
+                v = v - s
+                ref.append(s)
+                theirs.append(leaky(current[t]))
+            ref = torch.stack(ref).to(torch.uint8).numpy()
+            theirs = torch.stack(theirs).to(torch.uint8).numpy()
+            above = torch.stack(above).numpy()
+            diff = theirs != ours[lif]
+            first = np.argmax(diff, axis=0)  # first differing step per neuron (0 where none differs)
+            has = diff.any(axis=0)
+            explained = np.take_along_axis(above, first[None], axis=0)[0]
+            out[lif] = {"reference_differs": int((ref != ours[lif]).sum()), "differ": int(diff.sum()),
+                        "steps_starting_above_threshold": int(above.sum()), "neurons_differing": int(has.sum()),
+                        "unexplained": int((has & ~explained).sum())}
     return out
 
 
-def sim_pass(graph, frames: np.ndarray, parts: list, conventions=None, record=False):
-    sim = Simulator(graph, "float64", conventions, batch_size=max(p.stop - p.start for p in parts))
-    L, T = len(sim.rows), graph.timesteps
-    counts = np.zeros((L, T, len(SLOT)), np.int64)
-    logits, spikes = [], {}
-    for s in parts:
-        res = sim.run_batch(frames[:, s], record=record)
-        counts += res.counts.sum(axis=0)
-        logits.append(res.logits)
-        for k, v in res.spikes.items():
-            spikes.setdefault(k, []).append(v)
-    return sim, counts, np.concatenate(logits), {k: np.concatenate(v, 1) for k, v in spikes.items()}
-
-
-def cross_check(wl, images, labels, peers: dict, batch: int, log) -> dict:
-    """Spikes, predictions and counts of every peer against the simulator (float64)."""
-    graph = wl.graph
-    frames = np.ascontiguousarray(wl.frames, dtype=np.float64)
-    n = frames.shape[1]
+def cross_check_f64(wl, inp: Inputs, peers: dict, batch: int, log) -> dict:
+    """Spikes, predictions and counts of every float64 peer against the simulator's float64 replay."""
+    graph, n, T = wl.graph, inp.n, wl.graph.timesteps
     parts = list(batches(n, batch))
-    sim, counts, logits, spikes = sim_pass(graph, frames, parts, record=True)
-    _, counts_nz, _, _ = sim_pass(graph, frames, parts, Conventions(skip_zero_weights=True))
+    frames = inp.np["float64"]
+    sim, counts, logits, spikes = ours_pass(graph, frames, parts, "float64", record=True)
+    _, counts_nz, _, _ = ours_pass(graph, frames, parts, "float64", Conventions(skip_zero_weights=True))
     pred = logits.argmax(1)
-    layer_index = sim.row_index
     problems = []
-
-    # simulate() from the images must count (and predict) what run_batch did from the encoded frames
-    res = simulate(graph, images, labels, precision="float64", batch_size=batch, progress=False)
+    res = simulate(graph, inp.images, inp.labels, precision="float64", batch_size=batch, progress=False)
     table = res.counts.sort_values(["layer_index", "t"])[list(SLOT)].to_numpy().reshape(counts.shape)
     if not np.array_equal(table, counts):
         problems.append("simulate() counts differ from Simulator.run_batch's on the encoded frames")
     if not np.array_equal(res.step_logits.mean(axis=1).argmax(axis=1), pred):
         problems.append("simulate() predictions differ from Simulator.run_batch's")
-    zero_weights = {node.name: int((node.weight == 0).sum()) for node in graph.nodes_of_role("synapse")}
+    net = pm.stock_net(graph)
+    check = {"precision": "float64", "samples": n, "batch": batch, "accuracy": float((pred == inp.labels[:n]).mean()),
+             "zero_weights": {node.name: int((node.weight == 0).sum()) for node in graph.nodes_of_role("synapse")},
+             "ours": ours_per_module(counts, sim.row_index, T), "ours_skip_zero_weights": ours_per_module(counts_nz, sim.row_index, T),
+             "spikes": {}, "peers": {}}
+    total = int(sum(v.size for v in spikes.values()))
+    for kind in model_kinds(peers):
+        model = pm.build(kind, net, torch.float64)
+        lg, sp = pm.record_spikes(kind, model, inp.layout(model, "float64"), parts)
+        d = differing(sp, spikes)
+        pm_count = int((lg.numpy().argmax(1) != pred).sum())
+        check["spikes"][kind] = {"spikes_compared": total, "spikes_differing": d, "prediction_mismatches": pm_count}
+        log(f"  float64 {kind}: {sum(d.values())} of {total} spikes differ (per layer {d}), {pm_count} predictions differ")
+        if kind == "snntorch":
+            lw = snntorch_layerwise(net, inp.tb["float64"], spikes)
+            check["snntorch_layerwise"] = lw
+            log(f"    snnTorch layer by layer on our input spikes: {lw}")
+            if any(v["unexplained"] or v["reference_differs"] for v in lw.values()):
+                problems.append(f"snnTorch Leaky: spikes differ beyond its reset rule (layer by layer: {lw})")
+            if pm_count > PRED_TOLERANCE * n:
+                problems.append(f"snnTorch: {pm_count} of {n} predictions differ")
+        elif any(d.values()) or pm_count:
+            problems.append(f"{kind}: {d} spikes and {pm_count} predictions differ from the simulator")
 
-    tframes = torch.from_numpy(frames)
-    check = {"samples": n, "accuracy": float((pred == labels[:n]).mean()), "zero_weights": zero_weights, "peers": {}}
-    plain = LeNetFromGraph(graph, TorchASNN)
-    ours = ours_per_module(counts, layer_index, plain.modules_of)
-    ours_nz = ours_per_module(counts_nz, layer_index, plain.modules_of)
-    check["modules"] = [(name, layer, steps) for name, layer, steps in plain.modules_of]
-    check["ours"] = ours
-    check["ours_skip_zero_weights"] = ours_nz
-
-    neuron_classes = {"torch": TorchASNN}
-    if peers["spikingjelly"]["ok"]:
-        neuron_classes["spikingjelly"] = spikingjelly_neuron()
-    if peers["sinabs"]["ok"]:
-        neuron_classes["sinabs"] = sinabs_neuron()
-    spike_report = {}
-    for key, cls in neuron_classes.items():
-        net = LeNetFromGraph(graph, cls)
-        reset = None
-        if key == "spikingjelly":
-            from spikingjelly.activation_based import functional
-
-            reset = functional.reset_net
-        lg, sp = run_model(net, tframes, parts, record=True, reset=reset)
-        differ = {k: int((sp[k].numpy().astype(np.uint8) != spikes[k]).sum()) for k in spikes}
-        total = int(sum(v.size for v in spikes.values()))
-        pm = int((lg.numpy().argmax(1) != pred).sum())
-        spike_report[key] = {"spikes_compared": total, "spikes_differing": differ, "prediction_mismatches": pm}
-        if any(differ.values()) or pm:
-            problems.append(f"{key} neuron: {differ} spikes and {pm} predictions differ from the simulator")
-        log(f"  {key} neuron: {sum(differ.values())} of {total} spikes differ (per layer {differ}), {pm} predictions differ")
-    check["spikes"] = spike_report
-
-    # NeuroBench
+    ours_nz, ours = check["ours_skip_zero_weights"], check["ours"]
     if peers["neurobench"]["ok"]:
-        net = LeNetFromGraph(graph, TorchASNN)
-        nb = neurobench_per_module(net, tframes.transpose(0, 1).contiguous(), batch)
-        run = neurobench_counts(net, tframes.transpose(0, 1).contiguous(), torch.as_tensor(labels[:n]), batch)
-        result = run()["SynapticOperations"]
-        if not isinstance(result, dict):
-            problems.append(f"NeuroBench SynapticOperations failed inside Benchmark.run (it reports {result!r})")
-            result = {}
-        metric = {k: round(v * n) for k, v in result.items()}
-        check["peers"]["neurobench"] = {"per_module": nb, "metric_totals": metric}
-        for name in nb:
+        # NeuroBench's definition, checked on the plain torch neuron (its spikes are ours) ...
+        tnet = pm.build("torch", net, torch.float64)
+        nb = neurobench_per_module("torch", tnet, inp.bt["float64"], batch)
+        for name in pm.SYNAPSES:
             for what in ("AC", "MAC", "dense"):
                 if nb[name][what] != ours_nz[name][what]:
                     problems.append(f"NeuroBench {name} {what}: {nb[name][what]} vs ours (skip_zero_weights) {ours_nz[name][what]}")
+        run, cleanup = neurobench_runner("torch", tnet, inp.bt["float64"], inp.labels[:n], batch)
+        metric = neurobench_metric(run(), n, problems)
+        cleanup()
         for what, key in (("AC", "Effective_ACs"), ("MAC", "Effective_MACs"), ("dense", "Dense")):
-            want = sum(v[what] for v in nb.values())
-            if metric.get(key) != want:
-                problems.append(f"NeuroBench metric {key} x samples = {metric.get(key)} vs its per-layer sum {want}")
-        log(f"  NeuroBench: ACs {metric.get('Effective_ACs')}, MACs {metric.get('Effective_MACs')}, dense {metric.get('Dense')} (totals over {n} samples)")
-
-    # SpikingJelly
+            if metric.get(key) != sum(v[what] for v in nb.values()):
+                problems.append(f"NeuroBench metric {key} x samples = {metric.get(key)} vs its per-layer sum")
+        # ... and what it reports over the snnTorch model (whose spikes may differ, see above)
+        snet = pm.build("snntorch", net, torch.float64)
+        nbs = neurobench_per_module("snntorch", snet, inp.bt["float64"], batch)
+        run, cleanup = neurobench_runner("snntorch", snet, inp.bt["float64"], inp.labels[:n], batch)
+        metric_s = neurobench_metric(run(), n, problems)
+        cleanup()
+        for what, key in (("AC", "Effective_ACs"), ("MAC", "Effective_MACs"), ("dense", "Dense")):
+            if metric_s.get(key) != sum(v[what] for v in nbs.values()):
+                problems.append(f"NeuroBench (snnTorch model) metric {key} x samples = {metric_s.get(key)} vs its per-layer sum")
+        check["peers"]["neurobench"] = {"per_module": nb, "metric_totals": metric, "snntorch_per_module": nbs, "snntorch_metric_totals": metric_s}
+        log(f"  NeuroBench (torch neuron): ACs {metric.get('Effective_ACs')}, MACs {metric.get('Effective_MACs')}, dense {metric.get('Dense')}; "
+            f"(snnTorch model): ACs {metric_s.get('Effective_ACs')}")
     if peers["spikingjelly"]["ok"]:
-        net = LeNetFromGraph(graph, neuron_classes["spikingjelly"])
-        counter = spikingjelly_counts(net, tframes, parts)()
-        sj = spikingjelly_per_module(counter, net)
+        counter = spikingjelly_runner(pm.build("spikingjelly", net, torch.float64), inp.tb["float64"], parts)()
+        sj = spikingjelly_per_module(counter)
         check["peers"]["spikingjelly"] = {"per_module": sj}
         for name, o in ours.items():
-            binary = o["MAC"] == 0
-            want = o["AC"] if binary else 0
+            want = o["AC"] if o["MAC"] == 0 else 0  # it counts binary inputs only
             if sj[name] != want:
                 problems.append(f"SpikingJelly {name}: {sj[name]} SynOps vs ours {o['AC']} ACs / {o['MAC']} MACs")
-        if sj["_total"] != sum(v for k, v in sj.items() if k != "_total"):
+        if sj["_total"] != sum(sj[k] for k in pm.SYNAPSES):
             problems.append("SpikingJelly get_total() differs from its per-module sum")
         log(f"  SpikingJelly: SynOps {sj['_total']}")
-
-    # Sinabs
     if peers["sinabs"]["ok"]:
-        net = LeNetFromGraph(graph, neuron_classes["sinabs"])
-        run, handles = sinabs_counts(net, tframes, parts)
+        run, handles = sinabs_runner(pm.build("sinabs", net, torch.float64), inp.bt["float64"], parts)
         sb = run()
         for h in handles:
             h.remove()
@@ -359,66 +444,132 @@ def cross_check(wl, images, labels, peers: dict, batch: int, log) -> dict:
             if o["MAC"] == 0 and round(sb[name]) != o["AC"]:
                 problems.append(f"Sinabs {name}: {sb[name]} synops vs ours {o['AC']} ACs")
         log(f"  Sinabs: synops {sum(sb.values()):.2f}")
-
     check["problems"] = problems
     if problems:
-        raise CheckFailed(f"{wl.name}: " + "; ".join(problems[:10]))
+        raise CheckFailed("float64: " + "; ".join(problems[:10]))
+    return check
+
+
+def neurobench_metric(result: dict, n: int, problems: list) -> dict:
+    """``SynapticOperations``' per-sample means x samples (totals)."""
+    result = result["SynapticOperations"]
+    if not isinstance(result, dict):
+        problems.append(f"NeuroBench SynapticOperations failed inside Benchmark.run (it reports {result!r})")
+        return {}
+    return {k: round(v * n) for k, v in result.items()}
+
+
+def check_f32(wl, inp: Inputs, peers: dict, batch: int, log) -> dict:
+    """Float32 peers against our float32 replay: spikes that differ (reported) and predictions (within 1 %)."""
+    graph, n = wl.graph, inp.n
+    parts = list(batches(n, batch))
+    _, _, logits, spikes = ours_pass(graph, inp.np["float32"], parts, "float32", record=True)
+    pred = logits.argmax(1)
+    problems = []
+    res = simulate(graph, inp.images, inp.labels, precision="float32", batch_size=batch, progress=False)
+    if not np.array_equal(res.step_logits.mean(axis=1).argmax(axis=1), pred):
+        problems.append("simulate() float32 predictions differ from Simulator.run_batch's")
+    net = pm.stock_net(graph)
+    total = int(sum(v.size for v in spikes.values()))
+    check = {"precision": "float32", "samples": n, "batch": batch, "accuracy": float((pred == inp.labels[:n]).mean()), "spikes": {}}
+    for kind in model_kinds(peers):
+        model = pm.build(kind, net, torch.float32)
+        lg, sp = pm.record_spikes(kind, model, inp.layout(model, "float32"), parts)
+        d = differing(sp, spikes)
+        pm_count = int((lg.numpy().argmax(1) != pred).sum())
+        check["spikes"][kind] = {"spikes_compared": total, "spikes_differing": d, "prediction_mismatches": pm_count}
+        log(f"  float32 {kind}: {sum(d.values())} of {total} spikes differ (per layer {d}), {pm_count} predictions differ")
+        if pm_count > PRED_TOLERANCE * n:
+            problems.append(f"{kind}: {pm_count} of {n} float32 predictions differ from ours")
+    check["problems"] = problems
+    if problems:
+        raise CheckFailed("float32: " + "; ".join(problems))
     return check
 
 
 # ---------------------------------------------------------------- timing
 
 
-def build_runners(wl, images, labels, peers: dict, batch: int) -> dict:
-    """name -> (label, what it counts, runner)."""
-    graph = wl.graph
-    frames = np.ascontiguousarray(wl.frames, dtype=np.float64)
-    n = frames.shape[1]
+def build_runners(inp: Inputs, peers: dict, net: pm.StockNet, batch: int, n: int, peer_precisions: list) -> tuple[dict, list]:
+    """key -> {"label", "counts", "precision", "run"} for one batch size over the first ``n`` samples; and cleanups."""
+    graph = inp.graph
     parts = list(batches(n, batch))
-    tframes = torch.from_numpy(frames)
-    out = {}
-    sim = Simulator(graph, "float64", batch_size=batch)
-    out["asnn-sim run_batch"] = ("asnn-sim `Simulator.run_batch` (replay + exact counts)", "all counts of docs/counting.md",
-                                 lambda: [sim.run_batch(frames[:, s]) for s in parts])
-    out["asnn-sim simulate"] = ("asnn-sim `simulate()` end to end (encode + replay + tables)", "all counts + tables",
-                                lambda: simulate(graph, images, labels, precision="float64", batch_size=batch, progress=False))
-    plain = LeNetFromGraph(graph, TorchASNN)
-    out["torch"] = ("PyTorch model, no counting (reference)", "nothing", lambda: run_model(plain, tframes, parts))
-    if peers["neurobench"]["ok"]:
-        nbnet = LeNetFromGraph(graph, TorchASNN)
-        out["neurobench"] = (f"NeuroBench {peers['neurobench']['versions']['neurobench']} `SynapticOperations` (`Benchmark.run`)",
-                             "ACs + MACs + dense", neurobench_counts(nbnet, tframes.transpose(0, 1).contiguous(), torch.as_tensor(labels[:n]), batch))
-    if peers["spikingjelly"]["ok"]:
-        from spikingjelly.activation_based import functional
+    images, labels = inp.images[:n], inp.labels[:n]
+    out, cleanups = {}, []
 
-        sjnet = LeNetFromGraph(graph, spikingjelly_neuron())
-        v = peers["spikingjelly"]["versions"]["spikingjelly"]
-        out["spikingjelly bare"] = (f"SpikingJelly {v} model, no counter (reference)", "nothing",
-                                    lambda: run_model(sjnet, tframes, parts, reset=functional.reset_net))
-        out["spikingjelly"] = (f"SpikingJelly {v} `SynOpCounter` (`DispatchCounterMode`)", "spike-driven ACs", spikingjelly_counts(sjnet, tframes, parts))
-    if peers["sinabs"]["ok"]:
-        v = peers["sinabs"]["versions"]["sinabs"]
-        sbbare = LeNetFromGraph(graph, sinabs_neuron())
-        out["sinabs bare"] = (f"Sinabs {v} model, no hooks (reference)", "nothing", lambda: run_model(sbbare, tframes, parts))
-        sbnet = LeNetFromGraph(graph, sinabs_neuron())
-        run, _ = sinabs_counts(sbnet, tframes, parts)
-        out["sinabs"] = (f"Sinabs {v} synops hooks (`sinabs.hooks`)", "input value x fan-out", run)
-    return out
+    def add(key, label, counts, precision, run):
+        out[f"{key} {precision}"] = {"key": key, "label": label, "counts": counts, "precision": precision, "run": run}
+
+    for p in ("float32", "float64"):
+        frames = inp.np[p]
+        sim = Simulator(graph, p, batch_size=batch)
+        add("ours run_batch", "asnn-sim `Simulator.run_batch` (replay + exact counts)", "all counts of docs/counting.md", p,
+            lambda sim=sim, frames=frames: [sim.run_batch(frames[:, s]) for s in parts])
+        add("ours simulate", "asnn-sim `simulate()` end to end (encode + replay + tables)", "all counts + tables", p,
+            lambda p=p: simulate(graph, images, labels, precision=p, batch_size=batch, progress=False))
+    for p in peer_precisions:
+        dt = DTYPES[p]
+        tnet = pm.build("torch", net, dt)
+        add("torch", "PyTorch, the neuron in plain torch (no framework, no counting)", "nothing", p,
+            lambda m=tnet, x=inp.tb[p]: pm.run_model("torch", m, x, parts))
+        if peers["neurobench"]["ok"]:
+            v = peers["neurobench"]["versions"]
+            bare = pm.build("snntorch", net, dt)
+            add("snntorch bare", f"snnTorch {v['snntorch']} `snn.Leaky` model, stepped, no counting", "nothing", p,
+                lambda m=bare, x=inp.bt[p]: pm.run_model("snntorch", m, x, parts, pm.reset_fn("snntorch")))
+            run, cleanup = neurobench_runner("snntorch", pm.build("snntorch", net, dt), inp.bt[p][:n], labels, batch)
+            cleanups.append(cleanup)
+            add("neurobench", f"NeuroBench {v['neurobench']} `SynapticOperations` (`Benchmark.run`, `SNNTorchModel`)",
+                "ACs + MACs + dense", p, run)
+        if peers["spikingjelly"]["ok"]:
+            v = peers["spikingjelly"]["versions"]["spikingjelly"]
+            bare = pm.build("spikingjelly", net, dt)
+            add("spikingjelly bare", f"SpikingJelly {v} `LIFNode` model, no counter", "nothing", p,
+                lambda m=bare, x=inp.tb[p]: pm.run_model("spikingjelly", m, x, parts, pm.reset_fn("spikingjelly")))
+            add("spikingjelly", f"SpikingJelly {v} `SynOpCounter` (`DispatchCounterMode`)", "spike-driven ACs", p,
+                spikingjelly_runner(pm.build("spikingjelly", net, dt), inp.tb[p], parts))
+        if peers["sinabs"]["ok"]:
+            v = peers["sinabs"]["versions"]["sinabs"]
+            bare = pm.build("sinabs", net, dt)
+            add("sinabs bare", f"Sinabs {v} `LIFSqueeze` model, no hooks", "nothing", p,
+                lambda m=bare, x=inp.bt[p]: pm.run_model("sinabs", m, x, parts, pm.reset_fn("sinabs")))
+            run, handles = sinabs_runner(pm.build("sinabs", net, dt), inp.bt[p], parts)
+            cleanups.extend(h.remove for h in handles)
+            add("sinabs", f"Sinabs {v} synops hooks (`sinabs.hooks`)", "input value x fan-out", p, run)
+    return out, cleanups
 
 
 # ---------------------------------------------------------------- report
 
 
+def fastest_peer(rows: list[dict], batch: int) -> dict | None:
+    cands = [r for r in rows if r["batch"] == batch and r["precision"] == "float32" and r["key"] in COUNTING]
+    return max(cands, key=lambda r: r["samples_per_s"]) if cands else None
+
+
+def timing_table(rows: list[dict], precision: str, batch_list: list) -> str:
+    out = ["| batch | implementation | counts | samples timed | median pass (s) | samples/s | per sample | vs fastest float32 peer |",
+           "|---:|---|---|---:|---:|---:|---:|---:|"]
+    for b in batch_list:
+        ref = fastest_peer(rows, b)
+        for r in rows:
+            if r["batch"] != b or r["precision"] != precision:
+                continue
+            rel = "-" if ref is None else f"{r['samples_per_s'] / ref['samples_per_s']:.2f}x"
+            out.append(f"| {b} | {r['label']} | {r['counts']} | {r['samples']} | {r['median']:.4f} | {r['samples_per_s']:,.0f} | "
+                       f"{fmt_time(r['median'] / r['samples'])} | {rel} |")
+    return "\n".join(out)
+
+
 def counts_table(check: dict) -> str:
     ours, nz = check["ours"], check["ours_skip_zero_weights"]
-    nb = check["peers"].get("neurobench", {}).get("per_module")
+    nbe = check["peers"].get("neurobench")
     sj = check["peers"].get("spikingjelly", {}).get("per_module")
     sb = check["peers"].get("sinabs", {}).get("per_module")
-    head = "| module | steps | ours: ACs | ours: MACs | ours: dense MACs |"
-    rule = "|---|---|---:|---:|---:|"
-    if nb:
-        head += " NeuroBench AC | NeuroBench MAC | NeuroBench dense |"
-        rule += "---:|---:|---:|"
+    head, rule = "| module | ours: ACs | ours: MACs | ours: dense MACs |", "|---|---:|---:|---:|"
+    if nbe:
+        head += " NeuroBench AC / MAC / dense (torch neuron) | NeuroBench AC / MAC (snnTorch model) |"
+        rule += "---:|---:|"
     if sj:
         head += " SpikingJelly SynOps |"
         rule += "---:|"
@@ -426,87 +577,107 @@ def counts_table(check: dict) -> str:
         head += " Sinabs synops |"
         rule += "---:|"
     lines = [head, rule]
-    tot = {"AC": 0, "MAC": 0, "dense": 0, "nbAC": 0, "nbMAC": 0, "nbd": 0, "sj": 0, "sb": 0.0}
-    for name, _, steps in check["modules"]:
+    for name in pm.SYNAPSES:
         o = ours[name]
-        row = f"| {name} | {steps[0]}..{steps[-1]} | {o['AC']:,} | {o['MAC']:,} | {o['dense']:,} |"
-        tot["AC"] += o["AC"]
-        tot["MAC"] += o["MAC"]
-        tot["dense"] += o["dense"]
-        if nb:
-            row += f" {nb[name]['AC']:,} | {nb[name]['MAC']:,} | {nb[name]['dense']:,} |"
-            tot["nbAC"] += nb[name]["AC"]
-            tot["nbMAC"] += nb[name]["MAC"]
-            tot["nbd"] += nb[name]["dense"]
+        row = f"| {name} | {o['AC']:,} | {o['MAC']:,} | {o['dense']:,} |"
+        if nbe:
+            a, s = nbe["per_module"][name], nbe["snntorch_per_module"][name]
+            row += f" {a['AC']:,} / {a['MAC']:,} / {a['dense']:,} | {s['AC']:,} / {s['MAC']:,} |"
         if sj:
             row += f" {sj[name]:,} |"
-            tot["sj"] += sj[name]
         if sb:
-            v = sb[name]
-            row += f" {round(v):,} |" if o["MAC"] == 0 else f" {v:,.2f} |"
-            tot["sb"] += v
+            row += f" {round(sb[name]):,} |" if o["MAC"] == 0 else f" {sb[name]:,.2f} |"
         lines.append(row)
-    row = f"| **total** | | {tot['AC']:,} | {tot['MAC']:,} | {tot['dense']:,} |"
-    if nb:
-        row += f" {tot['nbAC']:,} | {tot['nbMAC']:,} | {tot['nbd']:,} |"
+    tot = {w: sum(ours[k][w] for k in pm.SYNAPSES) for w in ("AC", "MAC", "dense")}
+    row = f"| **total** | {tot['AC']:,} | {tot['MAC']:,} | {tot['dense']:,} |"
+    if nbe:
+        a, s = nbe["metric_totals"], nbe["snntorch_metric_totals"]
+        row += (f" {a.get('Effective_ACs', 0):,} / {a.get('Effective_MACs', 0):,} / {a.get('Dense', 0):,} |"
+                f" {s.get('Effective_ACs', 0):,} / {s.get('Effective_MACs', 0):,} |")
     if sj:
-        row += f" {tot['sj']:,} |"
+        row += f" {sj['_total']:,} |"
     if sb:
-        row += f" {tot['sb']:,.2f} |"
+        row += f" {sum(sb.values()):,.2f} |"
     lines.append(row)
-    same_nz = all(ours[k] == nz[k] for k in ours)
-    lines += ["", f"Zero weights in the folded graph: {sum(check['zero_weights'].values())} "
-              f"({'so our default and skip_zero_weights counts are equal' if same_nz else 'our skip_zero_weights counts differ from the default ones'})."]
+    same = all(ours[k] == nz[k] for k in ours)
+    lines += ["", f"Zero weights in the graph: {sum(check['zero_weights'].values())} "
+              f"({'so our default and skip_zero_weights counts are equal' if same else 'our skip_zero_weights counts differ from the default ones'})."]
     return "\n".join(lines)
 
 
-def timing_table(rows: list[dict], n: int) -> str:
-    ref = next((r["median"] for r in rows if r["key"] == "asnn-sim run_batch"), None)
-    out = ["| implementation | counts | median pass (s) | best (s) | samples/s | per sample | vs `run_batch` |",
-           "|---|---|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        ratio = r["median"] / ref if ref else float("nan")
-        rel = "1.00x" if r["key"] == "asnn-sim run_batch" else (f"{ratio:.1f}x slower" if ratio >= 1 else f"{1 / ratio:.1f}x faster")
-        out.append(f"| {r['label']} | {r['counts']} | {r['median']:.4f} | {r['best']:.4f} | {n / r['median']:,.0f} | "
-                   f"{fmt_time(r['median'] / n)} | {rel} |")
-    return "\n".join(out)
+def spike_lines(check: dict) -> list[str]:
+    out = []
+    for kind, v in check["spikes"].items():
+        d = sum(v["spikes_differing"].values())
+        out.append(f"* {kind}: {d:,} of {v['spikes_compared']:,} spikes differ ({d / v['spikes_compared']:.4%}; per layer "
+                   + ", ".join(f"{k} {x:,}" for k, x in v["spikes_differing"].items())
+                   + f"), {v['prediction_mismatches']} of {check['samples']} predictions differ")
+    return out
 
 
-def report(results: dict, facts: dict, peers: dict, args, command: str) -> str:
-    lines = ["# asnn-sim against the peers: counting throughput", "",
+def params_table(net: pm.StockNet) -> str:
+    lines = ["| neuron | leak | gain (folded into the weights for the peers) | snnTorch `beta` | SpikingJelly `tau` | Sinabs `alpha_mem` |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for lif in pm.NEURONS:
+        lk = net.leak[lif]
+        lines.append(f"| {lif} | {lk:.8f} | {net.gain[lif]:.8f} | {lk:.8f} | {1 / (1 - lk):.8f} | {lk:.8f} |")
+    return "\n".join(lines)
+
+
+def report(res: dict, facts: dict, peers: dict, args, command: str) -> str:
+    c64, c32 = res["check_f64"], res["check_f32"]
+    lines = ["# asnn-sim against the peers: counting throughput, stock neurons, float32", "",
              f"Command: `{command}`", "",
              f"Machine: {facts['cpu']}, {facts['usable_cpus']} usable CPUs; Numba {facts['numba']} ({facts['numba_threads']} threads), "
              f"PyTorch {facts['torch']} ({facts['torch_threads']} threads), NumPy {facts['numpy']}, Python {facts['python']}.", "",
              "Peers: " + "; ".join(
                  f"{p['label']} " + (", ".join(f"{d} {v}" for d, v in p["versions"].items() if v) if p["ok"] else f"not available ({p['error']})")
                  for p in peers.values()) + ".", "",
-             f"float64 throughout, batch {args.batch}; median of {args.rounds} interleaved round(s) after one warm-up pass each. "
-             "Every row processes the same encoded frames of the whole test set (the `simulate()` row starts from the images and encodes them itself).", ""]
-    for enc, r in results.items():
-        c = r["check"]
-        lines += [f"## {r['workload']}", "",
-                  f"{c['samples']} test samples, accuracy {c['accuracy']:.4f} (every implementation predicts the same classes).", ""]
-        if r.get("rows"):
-            share = r.get("foreign")
-            lines += [timing_table(r["rows"], c["samples"]), "",
-                      (f"Other processes used {share:.0%} of the machine's CPU time while this ran"
-                       + (" (a quiet machine)." if share < 0.05 else ": the machine was shared, so these numbers are provisional.")) if share is not None else "", ""]
-        sp = c["spikes"]
-        lines += ["Cross-check (before timing): spikes at every neuron layer, step and sample equal to the simulator's for "
-                  + ", ".join(f"{k} ({v['spikes_compared']:,} spikes, {sum(v['spikes_differing'].values())} differ)" for k, v in sp.items())
-                  + "; counts, totals over the samples:", "", counts_table(c), ""]
-    lines += ["What the count columns are:", "",
+             f"Workload: {res['workload']}, {c64['samples']} test samples; our accuracy {c64['accuracy']:.4f} (float64), "
+             f"{c32['accuracy']:.4f} (float32). Neuron parameters (constant over the T steps):", "", params_table(res["net"]), ""]
+    if res.get("rows"):
+        rows, bl = res["rows"], args.batch_list
+        lines += ["## float32 (the main table)", "",
+                  f"Median of {args.rounds} interleaved round(s) after one warm-up pass each, per batch size. "
+                  f"\"vs fastest float32 peer\": this row's samples/s over the fastest counting float32 peer's "
+                  f"({', '.join(COUNTING)}) at the same batch size.", "", timing_table(rows, "float32", bl), ""]
+        for b in bl:
+            ref = fastest_peer(rows, b)
+            ours = next((r for r in rows if r["batch"] == b and r["key"] == "ours simulate" and r["precision"] == "float32"), None)
+            if ref and ours:
+                lines.append(f"* batch {b}: `simulate()` float32 {ours['samples_per_s']:,.0f} samples/s vs the fastest counting peer "
+                             f"({ref['label']}) {ref['samples_per_s']:,.0f}: **{ours['samples_per_s'] / ref['samples_per_s']:.1f}x**.")
+        share = res.get("foreign")
+        if share is not None:
+            lines += ["", f"Other processes used {share:.0%} of the machine's CPU time while this ran"
+                      + (" (a quiet machine)." if share < 0.05 else ": the machine was shared, so these numbers are provisional.")]
+        lines += ["", "## float64 (extra information)", "", timing_table(rows, "float64", bl), ""]
+    lines += ["## Cross-check (before timing)", "",
+              f"float64, batch {c64['batch']}: every peer's spikes against the simulator's float64 spikes (every neuron layer, step and sample):", ""]
+    lines += spike_lines(c64)
+    lw = c64.get("snntorch_layerwise")
+    if lw:
+        lines += ["", "snnTorch's `Leaky(reset_mechanism=\"subtract\", reset_delay=False)` is not the trained neuron when a membrane is "
+                  "still above threshold after its soft reset: at the next step snnTorch subtracts the threshold again before its "
+                  "comparison (it tests `v > 2`, the trained neuron `v > 1`). Layer by layer, each fed our input spikes: "
+                  + "; ".join(f"{k}: {v['differ']:,} spikes differ, {v['neurons_differing']:,} neurons (per sample), "
+                              f"{v['steps_starting_above_threshold']:,} neuron-steps start above threshold, "
+                              f"{v['unexplained']} first differences elsewhere" for k, v in lw.items()) + "."]
+    lines += ["", f"float32, batch {c32['batch']}: every float32 peer against our float32 replay (different summation orders "
+              "may flip a spike; the check fails only if more than 1 % of predictions differ):", ""]
+    lines += spike_lines(c32)
+    lines += ["", "Counts (float64), totals over the samples:", "", counts_table(c64), "",
+              "What the count columns are:", "",
               "* ours: `synaptic_acs` (non-zero binary input x in-bounds synapse), `synaptic_macs` (the same for analog "
-              "inputs), `dense_macs` (every input element x in-bounds synapse), default conventions (zero weights count);",
+              "inputs: the direct-coded first layer), `dense_macs` (every input element x in-bounds synapse);",
               "* NeuroBench `SynapticOperations`, per layer by its own rule (`single_layer_MACs`): inputs and weights "
-              "binarised, a zero weight stays 0 (so it equals our `skip_zero_weights` count; the same as the default here, "
-              "no folded weight is exactly 0); an input whose values are all in {-1, 0, 1} counts as ACs, any other as MACs; "
-              "`Dense` = all inputs and weights set to 1. The metric reports per-sample means; x samples gives the totals;",
-              "* SpikingJelly `SynOpCounter`: per aten conv/matmul, only when the input is a binary tensor: "
-              "in-bounds pairs x output channels (zero weights count); a non-binary (analog) input counts 0;",
-              "* Sinabs `conv_layer_synops_hook` / `linear_layer_synops_hook`: sum over inputs of value x fan-out "
-              "(in-bounds), so equal to our ACs for spikes, and the pixel-weighted sum (not a count of operations) "
-              "for the analog first layer; reported per (sample x timestep) mean, x rows gives the totals.", ""]
+              "binarised, a zero weight stays 0 (our `skip_zero_weights` count); all input values in {-1, 0, 1}: ACs, "
+              "else MACs; `Dense` with all inputs and weights 1. Checked equal to ours on the plain torch neuron "
+              "(`TorchModel`), whose spikes are ours; the snnTorch model's column counts snnTorch's own spikes;",
+              "* SpikingJelly `SynOpCounter`: per aten conv/matmul with a binary input: in-bounds pairs x output "
+              "channels (zero weights count); an analog input counts 0;",
+              "* Sinabs `conv_layer_synops_hook` / `linear_layer_synops_hook`: sum over inputs of value x fan-out, equal "
+              "to our ACs for spikes and a pixel-weighted sum (not an operation count) for the analog first layer.", ""]
     return "\n".join(lines) + "\n"
 
 
@@ -516,26 +687,35 @@ def report(results: dict, facts: dict, peers: dict, args, command: str) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="peers.py", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("--encodings", default="hybrid,direct", help="comma-separated LeNet input codings (each is trained once and cached)")
-    ap.add_argument("--rounds", type=int, default=3, help="timed interleaved rounds (median reported)")
-    ap.add_argument("--batch", type=int, default=128, help="samples per batch, every implementation")
+    ap.add_argument("--batches", default="1,16,128", help="comma-separated batch sizes, every implementation")
+    ap.add_argument("--rounds", type=int, default=3, help="timed interleaved rounds per batch size (median reported)")
     ap.add_argument("--samples", type=int, default=None, help="use the first N test samples (default: all 360)")
-    ap.add_argument("--quick", action="store_true", help="smoke run: hybrid only, 128 samples, 1 round")
-    ap.add_argument("--check-only", action="store_true", help="cross-check only, no timing")
+    ap.add_argument("--limit", type=int, default=None, help="time only the first N samples at batch sizes below 16 (default: all)")
+    ap.add_argument("--peer-precisions", default="float32", help="precisions of the peers' rows: float32 and/or float64 (ours runs both)")
+    ap.add_argument("--check-batch", type=int, default=128, help="batch size of the cross-checks")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 64 samples, 1 round")
+    ap.add_argument("--check-only", action="store_true", help="cross-checks only, no timing")
     ap.add_argument("--threads", type=int, default=None, help="threads for Numba and PyTorch alike (default: their own, = usable CPUs)")
-    ap.add_argument("--out", type=Path, default=CACHE / "peers", help="folder for peers.md and peers.json")
-    ap.add_argument("--cache", type=Path, default=CACHE, help="where the trained LeNet runs are cached")
+    ap.add_argument("--out", type=Path, default=CACHE / "peers" / "peers.md", help="the markdown report")
+    ap.add_argument("--json", type=Path, default=CACHE / "peers" / "peers.json", help="every timing, check and count as JSON")
+    ap.add_argument("--cache", type=Path, default=CACHE, help="where the trained LeNet run is cached")
     args = ap.parse_args(argv)
     if args.quick:
-        args.encodings, args.rounds, args.samples = "hybrid", 1, args.samples or 128
-    encodings = [e.strip() for e in args.encodings.split(",") if e.strip()]
-    if args.rounds < 1 or args.batch < 1 or (args.samples is not None and args.samples < 1):
-        ap.error("--rounds, --batch and --samples must be >= 1")
+        args.rounds, args.samples = 1, args.samples or 64
+    try:
+        args.batch_list = [int(b) for b in args.batches.split(",") if b.strip()]
+    except ValueError:
+        ap.error("--batches takes comma-separated integers")
+    precs = [p.strip() for p in args.peer_precisions.split(",") if p.strip()]
+    if not precs or any(p not in DTYPES for p in precs):
+        ap.error("--peer-precisions takes float32 and/or float64")
+    args.peer_precision_list = [p for p in DTYPES if p in precs]
+    if args.rounds < 1 or args.check_batch < 1 or not args.batch_list or min(args.batch_list) < 1 or any(
+            v is not None and v < 1 for v in (args.samples, args.limit)):
+        ap.error("--rounds, --batches, --check-batch, --samples and --limit must be >= 1")
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
-
-    from asnn_sim.training.data import load_dataset
 
     if args.threads is not None:
         import numba
@@ -546,34 +726,44 @@ def main(argv=None) -> int:
     peers = peer_status()
     for p in peers.values():
         log(f"{p['label']}: " + ("ok " + str(p["versions"]) if p["ok"] else f"NOT AVAILABLE: {p['error']}"))
-    data = load_dataset("digits")
-    results = {}
+    wl = pm.lif_lenet(args.cache, limit=args.samples, log=log)
+    net = pm.stock_net(wl.graph)
+    log(f"\n== {wl.name}: {wl.n_samples} samples; leak {net.leak}, gain {net.gain}")
+    inp = Inputs(wl)
+    res = {"workload": wl.name, "net": net}
     try:
-        for enc in encodings:
-            wl = lenet(args.cache, limit=args.samples, log=log, encoding=enc)
-            images, labels = data.x_test[: wl.n_samples], data.y_test[: wl.n_samples]
-            log(f"\n== {wl.name}: {wl.n_samples} samples")
-            check = cross_check(wl, images, labels, peers, args.batch, log)
-            entry = {"workload": wl.name, "check": check}
-            if not args.check_only:
-                runners = build_runners(wl, images, labels, peers, args.batch)
-                monitor = LoadMonitor()
-                seconds = time_all({k: v[2] for k, v in runners.items()}, args.rounds, log, monitor)
-                entry["rows"] = [{"key": k, "label": runners[k][0], "counts": runners[k][1], "seconds": s,
-                                  "median": float(np.median(s)), "best": float(np.min(s))} for k, s in seconds.items()]
-                entry["foreign"] = monitor.share
-            results[enc] = entry
+        res["check_f64"] = cross_check_f64(wl, inp, peers, args.check_batch, log)
+        res["check_f32"] = check_f32(wl, inp, peers, args.check_batch, log)
     except CheckFailed as e:
         log(f"cross-check FAILED, no timings reported: {e}")
         return 1
-    command = "python benchmarks/peers.py" + ("" if not (argv if argv is not None else sys.argv[1:]) else " " + " ".join(argv if argv is not None else sys.argv[1:]))
-    text = report(results, facts, peers, args, command)
+    if not args.check_only:
+        monitor = LoadMonitor()
+        rows = []
+        for b in args.batch_list:
+            n = inp.n if b >= 16 or args.limit is None else min(inp.n, args.limit)
+            log(f"\n-- batch {b}, {n} samples")
+            runners, cleanups = build_runners(inp, peers, net, b, n, args.peer_precision_list)
+            seconds = time_all({k: r["run"] for k, r in runners.items()}, args.rounds, log, monitor)
+            for k, s in seconds.items():
+                r = runners[k]
+                med = float(np.median(s))
+                rows.append({"key": r["key"], "label": r["label"], "counts": r["counts"], "precision": r["precision"], "batch": b,
+                             "samples": n, "seconds": s, "median": med, "best": float(np.min(s)), "samples_per_s": n / med})
+            for c in cleanups:
+                c()
+        res["rows"], res["foreign"] = rows, monitor.share
+    given = argv if argv is not None else sys.argv[1:]
+    command = "python benchmarks/peers.py" + ("" if not given else " " + " ".join(given))
+    text = report(res, facts, peers, args, command)
     print(text)
-    args.out.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(args.out / "peers.md", text)
-    atomic.write_json(args.out / "peers.json", {"command": command, "machine": facts, "peers": peers, "platform": platform.platform(),
-                                                "results": results})
-    log(f"wrote {args.out / 'peers.md'} and {args.out / 'peers.json'}")
+    for path in (args.out, args.json):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(args.out, text)
+    res["net"] = {"leak": net.leak, "gain": net.gain}
+    atomic.write_json(args.json, {"command": command, "machine": facts, "peers": peers, "platform": platform.platform(),
+                                  "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}, "results": res})
+    log(f"wrote {args.out} and {args.json}")
     return 0
 
 

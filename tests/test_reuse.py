@@ -24,9 +24,9 @@ def _graph_and_images(seed: int = 3):
 def test_same_graph_reuses_the_compiled_simulator_and_gives_the_same_tables():
     graph, images = _graph_and_images()
     first = simulate(graph, images, progress=False)
-    kept = reuse._kept[1]
+    kept = reuse._kept[-1][1]
     second = simulate(graph, images, progress=False)
-    assert reuse._kept[1] is kept  # handed out again and kept again
+    assert reuse._kept[-1][1] is kept  # handed out again and kept again
     assert first.counts.equals(second.counts) and first.per_sample.equals(second.per_sample)
     assert np.array_equal(first.step_logits, second.step_logits)
 
@@ -34,11 +34,11 @@ def test_same_graph_reuses_the_compiled_simulator_and_gives_the_same_tables():
 def test_a_weight_changed_in_place_is_noticed():
     graph, images = _graph_and_images()
     before = simulate(graph, images, progress=False)
-    kept = reuse._kept[1]
+    kept = reuse._kept[-1][1]
     linear = next(node for node in graph.nodes if node.kind == "linear")
     linear.weight[:] *= -1.0  # same object, new contents
     changed = simulate(graph, images, progress=False)
-    assert reuse._kept[1] is not kept
+    assert reuse._kept[-1][1] is not kept
     frames = EncoderSpec.from_dict(graph.input.encoder).encode(images, sample_ids=np.arange(len(images)))
     fresh = Simulator(graph, "float64", batch_size=len(images)).run_batch(frames)
     assert np.array_equal(changed.step_logits, fresh.step_logits)
@@ -48,11 +48,14 @@ def test_a_weight_changed_in_place_is_noticed():
 def test_another_precision_or_batch_size_compiles_anew():
     graph, images = _graph_and_images()
     simulate(graph, images, progress=False, batch_size=8)
-    kept = reuse._kept[1]
+    kept = reuse._kept[-1][1]
     simulate(graph, images, progress=False, batch_size=8, precision="float32")
-    assert reuse._kept[1] is not kept and reuse._kept[1].precision == "float32"
+    assert reuse._kept[-1][1] is not kept and reuse._kept[-1][1].precision == "float32"
     simulate(graph, images, progress=False, batch_size=4, precision="float32")
-    assert reuse._kept[1].batch_size == 4
+    assert reuse._kept[-1][1].batch_size == 4
+    simulate(graph, images, progress=False, batch_size=8)  # the float64 one of the start, kept all along
+    assert reuse._kept[-1][1] is kept
+    assert len(reuse._kept) <= reuse.KEEP
 
 
 def test_threads_replaying_at_once_agree():
@@ -74,9 +77,9 @@ def test_threads_replaying_at_once_agree():
 def test_big_simulators_are_not_kept(monkeypatch):
     graph, images = _graph_and_images()
     monkeypatch.setattr(reuse, "KEEP_BYTES", 0)
-    reuse._kept = None
+    reuse._kept = []
     simulate(graph, images, progress=False)
-    assert reuse._kept is None
+    assert reuse._kept == []
 
 
 @settings(max_examples=25, deadline=None)

@@ -358,7 +358,7 @@ def _frame(before: list[str], before_values: list, counts: np.ndarray, after: li
     block[:, len(before):len(before) + len(COUNTS)] = counts
     for j, values in enumerate(after_values):
         block[:, len(before) + len(COUNTS) + j] = values
-    frame = pd.DataFrame(block, columns=before + list(COUNTS) + after)
+    frame = pd.DataFrame(block, columns=before + list(COUNTS) + after, copy=False)  # the block is the table's own
     for at in sorted(strings):
         name, values = strings[at]
         frame.insert(at, name, values)

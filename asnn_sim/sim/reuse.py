@@ -1,15 +1,16 @@
-"""Keep the last small compiled :class:`~asnn_sim.sim.engine.Simulator` for the next replay.
+"""Keep the last few small compiled :class:`~asnn_sim.sim.engine.Simulator` s for the next replays.
 
 Compiling a graph (weight layouts, tap tables, buffers) costs a few milliseconds, which
 for a small network replaying a few hundred samples is a tenth of the call. A notebook
-calls :func:`asnn_sim.sim.simulate` again and again on the same graph, so the last
-compiled simulator is kept and handed out again while the request matches: the same
-graph object with the same contents (a fingerprint of every array and setting, so a
-weight changed in place is noticed), precision, conventions and batch size.
+calls :func:`asnn_sim.sim.simulate` again and again on the same graph (often in both
+precisions), so the last :data:`KEEP` compiled simulators are kept and handed out again
+while a request matches: the same graph object with the same contents (a fingerprint of
+every array and setting, so a weight changed in place is noticed), precision,
+conventions and batch size.
 
-Only simulators whose buffers are small are kept (:data:`KEEP_BYTES`): a big network's
-compile is negligible beside its replay, and its buffers would stay in memory for
-nothing. A simulator is taken out while it runs, so two threads never share one.
+Only simulators whose buffers are small are kept (:data:`KEEP_BYTES` in all): a big
+network's compile is negligible beside its replay, and its buffers would stay in memory
+for nothing. A simulator is taken out while it runs, so two threads never share one.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ import numpy as np
 from asnn_sim.graph.ir import Graph
 from asnn_sim.sim.engine import Conventions, Simulator
 
-#: Buffers up to this size are kept between replays (bytes).
+#: How many compiled simulators are kept, and their buffers' total size (bytes).
+KEEP = 4
 KEEP_BYTES = 32 * 2**20
 
 _lock = threading.Lock()
-_kept: tuple | None = None  # (key, Simulator)
+_kept: list[tuple] = []  # (key, Simulator), the most recently used last
 
 
 def fingerprint(graph: Graph) -> int:
@@ -58,16 +60,19 @@ def compiled(graph: Graph, precision: str, conventions: Conventions | None, batc
     """
     global _kept
     request = (precision, conventions or Conventions(), int(batch_size))
-    with _lock:
-        candidate, _kept = _kept, None  # taken: another thread compiles its own meanwhile
+    with _lock:  # taken out: another thread compiles its own meanwhile
+        candidates = [k for k in _kept if k[1].graph is graph and k[0][0] == request]
+        _kept = [k for k in _kept if k not in candidates]
     sim, now = None, None
-    if candidate is not None and candidate[1].graph is graph and candidate[0][0] == request:
+    if candidates:
         now = fingerprint(graph)
-        sim = candidate[1] if candidate[0][1] == now else None
+        sim = next((s for (_, fp), s in candidates if fp == now), None)
     if sim is None:
         sim = Simulator(graph, precision, conventions, batch_size)
     yield sim
     if sim.buffer_bytes <= KEEP_BYTES:
         key = (request, fingerprint(graph) if now is None else now)
         with _lock:
-            _kept = (key, sim)
+            _kept.append((key, sim))
+            while len(_kept) > KEEP or sum(s.buffer_bytes for _, s in _kept) > KEEP_BYTES:
+                _kept.pop(0)
