@@ -217,10 +217,16 @@ def cross_check(wl: Workload, precision: str, batch_size: int, log) -> dict:
         problems += count_mismatches(wl.graph, sim.rows, ours, facts, Conventions())
     pred_sim, pred_torch = np.concatenate(pred_sim), np.concatenate(pred_torch)
     n_pred = int((pred_sim != pred_torch).sum())
-    if n_pred:
+    # float64 must agree exactly. In float32 torch's dense convolutions sum in another
+    # order, so a membrane at a hair from the threshold may flip a spike, and an untrained
+    # calibrated network's near-tied logits may then flip a prediction: reported, and a
+    # failure only when more than 1 in 1,000 spikes differ.
+    if n_pred and precision == "float64":
         problems.append(f"{n_pred} of {len(pred_sim)} predictions differ from TorchGraph {precision}")
     if precision == "float64" and spikes_differ:
         problems.append(f"{spikes_differ} of {spikes_compared} spikes differ from TorchGraph float64")
+    if precision == "float32" and spikes_differ > 1e-3 * spikes_compared:
+        problems.append(f"{spikes_differ} of {spikes_compared} spikes differ from TorchGraph float32 (more than 1 in 1,000)")
     summary = {
         "counts_equal": not any(" t=" in p for p in problems),
         "counts_checked": precision == "float64" or spikes_differ == 0,

@@ -265,6 +265,8 @@ def merge_shards(shards: list[ShardCounts]) -> tuple[np.ndarray, np.ndarray, np.
             what = "misses samples" if s.lo > edge else "holds samples twice"
             raise ValueError(f"the shards do not tile the samples: the merge {what} at index {min(s.lo, edge)}")
         edge = s.hi
+    if len(ordered) == 1:  # one process's replay: its arrays are the result (no copies)
+        return ordered[0].totals, ordered[0].per_sample, ordered[0].step_logits
     totals = ordered[0].totals.copy()
     for s in ordered[1:]:
         totals += s.totals
