@@ -61,21 +61,10 @@ def trained_lif_run(cache: Path, log) -> Path:
 
 def lif_lenet(cache: Path, limit: int | None = None, log=print):
     """The workload: the LIF digits LeNet's graph, its direct-coded test frames (float64) and images."""
-    from asnn_sim.graph.encoding import EncoderSpec
-    from asnn_sim.interop.export import export_run
-    from asnn_sim.training.data import load_dataset
-    from workloads import Workload
+    from workloads import digits_run_workload
 
     run = trained_lif_run(cache, log)
-    graph = export_run(run)
-    data = load_dataset("digits")
-    x, y = data.x_test, data.y_test
-    if limit is not None:
-        x, y = x[:limit], y[:limit]
-    frames = EncoderSpec.from_dict(graph.input.encoder).encode(x.astype(np.float64))
-    acc = json.loads((run / "summary.json").read_text())["test_accuracy"]
-    name = f"digits LeNet (LIF, direct coding, T={LIF_CONFIG['timesteps']})"
-    return Workload(name, graph, frames, y, run, None, [f"trained test accuracy {acc:.4f}"], "lenet-lif", x)
+    return digits_run_workload(run, f"digits LeNet (LIF, direct coding, T={LIF_CONFIG['timesteps']})", "lenet-lif", limit)
 
 
 # ---------------------------------------------------------------- the graph, read for the stock classes

@@ -357,6 +357,19 @@ def snntorch_layerwise(net: pm.StockNet, frames: torch.Tensor, ours: dict) -> di
     return out
 
 
+def compare_spikes(kind: str, precision: str, net, inp: "Inputs", parts: list, spikes: dict, pred, check: dict, log) -> int:
+    """Run peer ``kind`` in ``precision``, record in ``check["spikes"]`` how many of its spikes
+    (per layer) and predictions differ from ours; returns the differing predictions."""
+    model = pm.build(kind, net, DTYPES[precision])
+    lg, sp = pm.record_spikes(kind, model, inp.layout(model, precision), parts)
+    d = differing(sp, spikes)
+    total = int(sum(v.size for v in spikes.values()))
+    pm_count = int((lg.numpy().argmax(1) != pred).sum())
+    check["spikes"][kind] = {"spikes_compared": total, "spikes_differing": d, "prediction_mismatches": pm_count}
+    log(f"  {precision} {kind}: {sum(d.values())} of {total} spikes differ (per layer {d}), {pm_count} predictions differ")
+    return pm_count
+
+
 def cross_check_f64(wl, inp: Inputs, peers: dict, batch: int, log) -> dict:
     """Spikes, predictions and counts of every float64 peer against the simulator's float64 replay."""
     graph, n, T = wl.graph, inp.n, wl.graph.timesteps
@@ -377,14 +390,8 @@ def cross_check_f64(wl, inp: Inputs, peers: dict, batch: int, log) -> dict:
              "zero_weights": {node.name: int((node.weight == 0).sum()) for node in graph.nodes_of_role("synapse")},
              "ours": ours_per_module(counts, sim.row_index, T), "ours_skip_zero_weights": ours_per_module(counts_nz, sim.row_index, T),
              "spikes": {}, "peers": {}}
-    total = int(sum(v.size for v in spikes.values()))
     for kind in model_kinds(peers):
-        model = pm.build(kind, net, torch.float64)
-        lg, sp = pm.record_spikes(kind, model, inp.layout(model, "float64"), parts)
-        d = differing(sp, spikes)
-        pm_count = int((lg.numpy().argmax(1) != pred).sum())
-        check["spikes"][kind] = {"spikes_compared": total, "spikes_differing": d, "prediction_mismatches": pm_count}
-        log(f"  float64 {kind}: {sum(d.values())} of {total} spikes differ (per layer {d}), {pm_count} predictions differ")
+        pm_count = compare_spikes(kind, "float64", net, inp, parts, spikes, pred, check, log)
         if kind == "snntorch":
             lw = snntorch_layerwise(net, inp.tb["float64"], spikes)
             check["snntorch_layerwise"] = lw
@@ -393,8 +400,8 @@ def cross_check_f64(wl, inp: Inputs, peers: dict, batch: int, log) -> dict:
                 problems.append(f"snnTorch Leaky: spikes differ beyond its reset rule (layer by layer: {lw})")
             if pm_count > PRED_TOLERANCE * n:
                 problems.append(f"snnTorch: {pm_count} of {n} predictions differ")
-        elif any(d.values()) or pm_count:
-            problems.append(f"{kind}: {d} spikes and {pm_count} predictions differ from the simulator")
+        elif any(check["spikes"][kind]["spikes_differing"].values()) or pm_count:
+            problems.append(f"{kind}: {check['spikes'][kind]['spikes_differing']} spikes and {pm_count} predictions differ from the simulator")
 
     ours_nz, ours = check["ours_skip_zero_weights"], check["ours"]
     if peers["neurobench"]["ok"]:
@@ -470,15 +477,9 @@ def check_f32(wl, inp: Inputs, peers: dict, batch: int, log) -> dict:
     if not np.array_equal(res.step_logits.mean(axis=1).argmax(axis=1), pred):
         problems.append("simulate() float32 predictions differ from Simulator.run_batch's")
     net = pm.stock_net(graph)
-    total = int(sum(v.size for v in spikes.values()))
     check = {"precision": "float32", "samples": n, "batch": batch, "accuracy": float((pred == inp.labels[:n]).mean()), "spikes": {}}
     for kind in model_kinds(peers):
-        model = pm.build(kind, net, torch.float32)
-        lg, sp = pm.record_spikes(kind, model, inp.layout(model, "float32"), parts)
-        d = differing(sp, spikes)
-        pm_count = int((lg.numpy().argmax(1) != pred).sum())
-        check["spikes"][kind] = {"spikes_compared": total, "spikes_differing": d, "prediction_mismatches": pm_count}
-        log(f"  float32 {kind}: {sum(d.values())} of {total} spikes differ (per layer {d}), {pm_count} predictions differ")
+        pm_count = compare_spikes(kind, "float32", net, inp, parts, spikes, pred, check, log)
         if pm_count > PRED_TOLERANCE * n:
             problems.append(f"{kind}: {pm_count} of {n} float32 predictions differ from ours")
     check["problems"] = problems

@@ -61,12 +61,17 @@ def _trained_run(cache: Path, log, encoding: str = "hybrid") -> Path:
 
 def lenet(cache: Path = CACHE, limit: int | None = None, log=print, encoding: str = "hybrid") -> Workload:
     """Digits LeNet, T=4, on the 360-sample test set (hybrid coding unless ``encoding`` says otherwise)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    run = _trained_run(cache, log, encoding)
+    return digits_run_workload(run, f"digits LeNet ({encoding}, T={LENET_CONFIG['timesteps']})", "lenet", limit)
+
+
+def digits_run_workload(run: Path, name: str, key: str, limit: int | None = None) -> Workload:
+    """A trained digits run as a workload: its exported graph and the test set (the first ``limit`` images)."""
     from asnn_sim.training.data import load_dataset
     from asnn_sim.graph.encoding import EncoderSpec
     from asnn_sim.interop.export import export_run
 
-    cache.mkdir(parents=True, exist_ok=True)
-    run = _trained_run(cache, log, encoding)
     graph = export_run(run)
     data = load_dataset("digits")
     x, y = data.x_test, data.y_test
@@ -75,8 +80,7 @@ def lenet(cache: Path = CACHE, limit: int | None = None, log=print, encoding: st
     # Encoded once, in float64 (the parity check's dtype); exact 0/1 spikes and the analog image.
     frames = EncoderSpec.from_dict(graph.input.encoder).encode(x.astype(np.float64))
     acc = json.loads((run / "summary.json").read_text())["test_accuracy"]
-    name = f"digits LeNet ({encoding}, T={LENET_CONFIG['timesteps']})"
-    return Workload(name, graph, frames, y, run, None, [f"trained test accuracy {acc:.4f}"], "lenet", x)
+    return Workload(name, graph, frames, y, run, None, [f"trained test accuracy {acc:.4f}"], key, x)
 
 
 def wide_conv(n_samples: int = 32, timesteps: int = 4, density: float = 0.1, seed: int = 0) -> Workload:
