@@ -127,3 +127,12 @@ def test_direct_graph_given_frames_that_change_computes_every_step():
     b = _recomputing(Simulator(graph, "float64", batch_size=12)).run_batch(frames, record=True)
     assert np.array_equal(a.counts, b.counts) and np.array_equal(a.step_logits, b.step_logits)
     assert all(np.array_equal(a.spikes[k], b.spikes[k]) for k in a.spikes)
+
+
+def test_footprint_counts_buffers_weights_and_the_graph_once():
+    graph, _ = _graph_and_images()
+    sim = Simulator(graph, "float64", batch_size=8)
+    weights = sum(node.weight.nbytes for node in graph.nodes if getattr(node, "weight", None) is not None)
+    size = reuse.footprint(sim)
+    assert size >= sim.buffer_bytes + 2 * weights  # the graph's weights and their compiled copies
+    assert size < sim.buffer_bytes + 3 * weights + 2**14  # each counted once (the rest: tables, thresholds)

@@ -103,9 +103,6 @@ class _Pool:
     def give(self, base: np.ndarray) -> None:
         self.free.append(base)
 
-    def nbytes(self) -> int:
-        return sum(b.nbytes for b in self.all)
-
 
 class CompileContext:
     """What a node's :meth:`~asnn_sim.graph.nodes.base.Node.compile` may use.
@@ -197,9 +194,12 @@ class CompileContext:
         """Everything a completed batch leaves zeroed (cleared after an interrupted one)."""
         return self._zeroed.all + [a for key, a in self._scratch.items() if key[2]]
 
+    def buffers(self) -> list[np.ndarray]:
+        """Every buffer handed out: pools, scratch and persistent state."""
+        return self._outputs.all + self._zeroed.all + list(self._scratch.values()) + self._persistent
+
     def nbytes(self) -> int:
-        return (self._outputs.nbytes() + self._zeroed.nbytes() + sum(a.nbytes for a in self._scratch.values())
-                + sum(a.nbytes for a in self._persistent))
+        return sum(a.nbytes for a in self.buffers())
 
 
 class StepContext:

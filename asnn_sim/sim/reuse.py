@@ -8,9 +8,11 @@ while a request matches: the same graph object with the same contents (a fingerp
 every array and setting, so a weight changed in place is noticed), precision,
 conventions and batch size.
 
-Only simulators whose buffers are small are kept (:data:`KEEP_BYTES` in all): a big
-network's compile is negligible beside its replay, and its buffers would stay in memory
-for nothing. A simulator is taken out while it runs, so two threads never share one.
+Only small simulators are kept (:data:`KEEP_BYTES` in all, counting their buffers,
+their compiled weights and the graph's own arrays, all of which a kept simulator holds
+on to): a big network's compile is negligible beside its replay, and its memory would
+stay taken for nothing. A simulator is taken out while it runs, so two threads never
+share one.
 """
 
 from __future__ import annotations
@@ -50,13 +52,34 @@ def fingerprint(graph: Graph) -> int:
     return zlib.crc32(repr(settings).encode(), crc)
 
 
+def footprint(sim: Simulator) -> int:
+    """Bytes a kept ``sim`` holds: every distinct array its compiled states and its graph's
+    nodes reach (views counted once, by the array they view)."""
+    seen: dict[int, int] = {id(b): 0 for b in sim._ctx.buffers()}  # counted once, in buffer_bytes
+
+    def add(value) -> None:
+        if isinstance(value, np.ndarray):
+            base = value
+            while isinstance(base.base, np.ndarray):
+                base = base.base
+            seen.setdefault(id(base), base.nbytes)
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                add(item)
+
+    for record in [*sim.states, *sim.graph.nodes]:
+        if record is not None:
+            for f in fields(record):
+                add(getattr(record, f.name))
+    return sum(seen.values()) + sim.buffer_bytes
+
+
 @contextmanager
 def compiled(graph: Graph, precision: str, conventions: Conventions | None, batch_size: int) -> Iterator[Simulator]:
     """A :class:`Simulator` for the request: the kept one if it matches, else a new one.
 
-    On leaving, a small enough simulator is kept for the next request (replacing the
-    previous one); a run interrupted by an exception is cleaned up by the simulator itself
-    at its next batch.
+    On leaving, a small enough simulator is kept for the next request (the least recently
+    used ones make room); one whose run raised is not kept.
     """
     global _kept
     request = (precision, conventions or Conventions(), int(batch_size))
@@ -66,13 +89,14 @@ def compiled(graph: Graph, precision: str, conventions: Conventions | None, batc
     sim, now = None, None
     if candidates:
         now = fingerprint(graph)
-        sim = next((s for (_, fp), s in candidates if fp == now), None)
+        sim = next((s for (_, fp, _), s in candidates if fp == now), None)
     if sim is None:
         sim = Simulator(graph, precision, conventions, batch_size)
     yield sim
-    if sim.buffer_bytes <= KEEP_BYTES:
-        key = (request, fingerprint(graph) if now is None else now)
+    size = footprint(sim)
+    if size <= KEEP_BYTES:
+        key = (request, fingerprint(graph) if now is None else now, size)
         with _lock:
             _kept.append((key, sim))
-            while len(_kept) > KEEP or sum(s.buffer_bytes for _, s in _kept) > KEEP_BYTES:
+            while len(_kept) > KEEP or sum(k[2] for k, _ in _kept) > KEEP_BYTES:
                 _kept.pop(0)
