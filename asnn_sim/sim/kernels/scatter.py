@@ -60,8 +60,9 @@ def _add_rows(cur, o, wt, base, ib, vb, start, end, binary):
 
     Up to four events per pass over ``cur[o]``: ``(((d + w0) + w1) + w2) + w3`` is the same
     sequence of roundings as four separate passes, with a quarter of the loads and stores
-    of ``cur[o]`` and of the loop overhead. Rows are indexed in place, never taken as
-    views: a view in this loop costs an atomic reference count per event.
+    of ``cur[o]`` and of the loop overhead. Rows are indexed in place rather than taken
+    as a view per event (which costs a reference count each; in place measured 5-9 %
+    faster on the LeNet's conv calls, NOTES.md).
     """
     n = cur.shape[1]
     k = start
