@@ -374,3 +374,26 @@ def test_new_columns_are_priced(tmp_path):
     assert twin.loc["att", "product_macs"] == counts.layers.set_index("layer").loc["att", "dense_macs_per_step"]
     assert twin.loc["att", "in_events_analog"] == 3 * 4 * 2 * 3
     assert twin.loc["att", "coincidences"] == 0
+
+
+def test_a_batch_split_over_threads_gives_the_same_replay():
+    """The attention kernel works sample by sample; a batch is split over Numba's thread
+    count (one scratch space per thread). 1, 2 and 3 slices: identical results."""
+    import numba
+
+    spec = Spec(False, "rate", 2, 2, 3, (2, 3), ("neuron", "graded", "neuron"), 0.3, 0.125, True, True, 0.1, 11)
+    graph = build(spec)
+    frames = frames_for(graph, images(spec, 7))
+    before = numba.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2, min(3, numba.config.NUMBA_NUM_THREADS)):
+            numba.set_num_threads(threads)
+            results.append(Simulator(graph, "float64", batch_size=7).run_batch(frames, record=True))
+    finally:
+        numba.set_num_threads(before)
+    first = results[0]
+    for other in results[1:]:
+        assert np.array_equal(first.counts, other.counts) and np.array_equal(first.step_logits, other.step_logits)
+        assert all(np.array_equal(first.spikes[k], other.spikes[k]) for k in first.spikes)
+    assert first.counts[:, Simulator(graph, "float64", batch_size=1).row_index["att"]].sum() > 0

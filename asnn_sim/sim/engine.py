@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+import numba
 import numpy as np
 
 from asnn_sim.graph.counts_schema import CONVENTIONS, SLOT, count_names
@@ -81,6 +82,13 @@ class BatchResult:
     spikes: dict
 
 
+def numba_threads() -> int:
+    """Numba's thread count for the calling thread. Asking starts Numba's OpenMP pool,
+    which resets the count torch shares (see :mod:`asnn_sim.util.threads`): kept."""
+    with torch_threads_kept():
+        return numba.get_num_threads()
+
+
 class _Pool:
     """Flat buffers handed out by size and taken back after their last use (first fit by size)."""
 
@@ -123,9 +131,13 @@ class CompileContext:
         Value name -> the ``(C, H, W)`` map a flattened vector came from.
     placeholder : (B, 1) array
         The ``val`` of spike lists (never read by a kernel).
+    threads : int
+        Threads a kind splitting its own batch may use (:attr:`StepContext.threads`): a
+        scratch space per thread is allocated for that many.
     """
 
     def __init__(self, sim: "Simulator") -> None:
+        self.threads = max(1, min(sim.batch_size, numba_threads()))
         self.graph = sim.graph
         self.dtype = sim.dtype
         self.B = sim.batch_size
@@ -218,10 +230,14 @@ class StepContext:
     frames_static : bool
         Every step's frame equals step 0's (checked per batch when the encoder repeats
         its frame; see ``CompileContext.static_frames``).
+    threads : int
+        Numba's thread count for the calling thread: what the parallel kernels use, and
+        what a serial kernel that releases the GIL may split the batch over.
     conventions, dtype, kernels, placeholder
     """
 
     def __init__(self, sim: "Simulator", frames, frame_kinds, record, step_logits, placeholder) -> None:
+        self.threads = numba_threads()
         self.frames_static = sim.static_frames and all(np.array_equal(frames[0], frames[t]) for t in range(1, len(frames)))
         self.conventions = sim.conventions
         self.dtype = sim.dtype

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -37,6 +38,8 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS", "
 
 
 _requested: int | None = None  # --threads of this process, once prepare() has seen it
+_pools: dict = {}  # in_slices' thread pools, by size
+_pool_lock = threading.Lock()
 
 
 def requested() -> int | None:
@@ -50,6 +53,26 @@ def cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
         return os.cpu_count() or 1
+
+
+def in_slices(fn, n: int, threads: int) -> None:
+    """Call ``fn(lo, hi, k)`` for ``min(threads, n)`` contiguous slices ``lo:hi`` tiling
+    ``range(n)`` at once (``k``: the slice's number), on a process-wide pool of threads;
+    one slice runs in the calling thread. For kernels that release the GIL and work
+    sample by sample with a scratch space per slice. An exception in a slice is raised here."""
+    k = max(1, min(threads, n))
+    edges = [n * i // k for i in range(k + 1)]
+    if k == 1:
+        fn(0, n, 0)
+        return
+    with _pool_lock:
+        if k not in _pools:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _pools[k] = ThreadPoolExecutor(k, thread_name_prefix="asnn-slices")
+        pool = _pools[k]
+    for job in [pool.submit(fn, edges[i], edges[i + 1], i) for i in range(k)]:
+        job.result()
 
 
 def thread_environment(threads: int | None) -> dict[str, str]:

@@ -68,8 +68,9 @@ def dense_products(tokens: int, dh: int, heads: int) -> int:
 @dataclass
 class AttentionState:
     """A compiled attention node: the output ``current`` and ``marks`` (zero ``bias``),
-    ``tokens`` per map, the serial kernel's dense operands ``dense (3, n)`` and ``work``
-    space, and the dense ``products`` of one sample and step."""
+    ``tokens`` per map, the kernel's dense operands ``dense (threads, 3, n)`` and ``work``
+    space (one per thread splitting the batch), and the dense ``products`` of one sample
+    and step."""
 
     current: np.ndarray
     marks: np.ndarray
@@ -145,9 +146,9 @@ class Attention(Node):
             marks=ctx.output(n, np.uint8, zeroed=True),
             bias=np.zeros(n, ctx.dtype),
             tokens=tokens,
-            # one sample at a time (a serial kernel): dense Q, K^T, V and the products' work space
-            dense=np.zeros((3, n)),
-            work=np.zeros(tokens * tokens + dh * dh + tokens * dh),
+            # one sample at a time per thread: dense Q, K^T, V and the products' work space, one per thread
+            dense=np.zeros((ctx.threads, 3, n)),
+            work=np.zeros((ctx.threads, tokens * tokens + dh * dh + tokens * dh)),
             products=dense_products(tokens, dh, self.heads),
         )
 
@@ -160,9 +161,8 @@ class Attention(Node):
         slots = np.array([counts_schema.SLOT[product_column(tq, tk)], counts_schema.SLOT[product_column(GRADED, tv)],
                           counts_schema.SLOT[product_column(tk, tv)], counts_schema.SLOT[product_column(tq, GRADED)], counts_schema.SLOT["kv_first"]], np.int64)
         binary = CLASS_CODE[BINARY]
-        ctx.kernels.attention_products(
-            q.idx, q.cnt, q.val, q.event_class == binary, k.idx, k.cnt, k.val, k.event_class == binary,
-            v.idx, v.cnt, v.val, v.event_class == binary, st.tokens, self.heads, self.scale,
+        ctx.kernels.attention_in_threads(
+            ctx.threads, *((x.idx, x.cnt, x.val, x.event_class == binary) for x in inputs), st.tokens, self.heads, self.scale,
             st.dense, st.work, st.current, st.marks, c, slots,
         )
         return Current(st.current, st.bias, False, st.marks, 1, ctx.out_shape)

@@ -45,9 +45,10 @@ Measurements and the commands that produce them: ``docs/performance.md``.
 * Attention (:func:`attention_products`): a ``(D, H, W)`` map stored channels-last is
   the token-major ``(N, D)`` matrix, so the three event lists are written into dense
   float64 ``Q``, ``K^T`` and ``V`` (rows contiguous where the products read them) and
-  every head's products skip zero operands. The kernel is serial: its work is a few
-  percent of a Spikformer's synaptic work, and a parallel region would add seconds to
-  the cold compile.
+  every head's products skip zero operands. The kernel works sample after sample
+  without the GIL, and :func:`attention_in_threads` splits a batch over Python threads,
+  each with its own dense operands (a parallel region would add seconds to the cold
+  compile; the threads add none).
 * Exactness: no ``fastmath`` and no fused multiply-adds (Numba's default). Every output
   element receives the same floating-point operations in the same order (input events
   in list order) as a plain scalar loop, so replays are reproducible bit for bit and a

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from numba import njit
 
-__all__ = ["attention_products"]
+from asnn_sim.util.threads import in_slices
+
+__all__ = ["attention_in_threads", "attention_products"]
 
 
 @njit(inline="always")
@@ -17,7 +19,7 @@ def _to_dense(idx, cnt, val, binary, dst, transpose, tokens, features):
         dst[o] = 1.0 if binary else val[e]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _attention_sample(qd, kt, vd, s, m, o, heads, n_tok, scale, cur, mk, cb, slots):
     """One sample of :func:`attention_products`, from its dense ``Q``, ``K^T`` and ``V``."""
     D = cur.shape[0] // n_tok
@@ -101,7 +103,7 @@ def _attention_sample(qd, kt, vd, s, m, o, heads, n_tok, scale, cur, mk, cb, slo
                     mk[n * D + lo + e] = 1
 
 
-@njit(cache=True)  # serial: a few percent of a Spikformer's work; a parallel region would triple its compile time
+@njit(cache=True, nogil=True)  # serial; attention_in_threads splits a batch (a parallel region would triple the compile)
 def attention_products(
     q_idx, q_cnt, q_val, q_bin, k_idx, k_cnt, k_val, k_bin, v_idx, v_cnt, v_val, v_bin,
     tokens, heads, scale, dense, work, current, marks, counts, slots,
@@ -152,3 +154,16 @@ def attention_products(
         _to_dense(v_idx[b], v_cnt[b], v_val[b], v_bin, vd, False, n_tok, D)
         _attention_sample(qd, kt, vd, work[:nn], work[nn : nn + dh * dh], work[nn + dh * dh : nn + dh * dh + n_tok * dh],
                           heads, n_tok, scale, current[b], marks[b], counts[b], slots)
+
+
+def attention_in_threads(threads, q, k, v, tokens, heads, scale, dense, work, current, marks, counts, slots) -> None:
+    """:func:`attention_products` over a batch split into ``threads`` slices of samples, run
+    at once (the kernel releases the GIL); ``q, k, v`` are ``(idx, cnt, val, binary)`` and
+    ``dense``/``work`` hold one scratch space per slice (first axis). Each sample gets the
+    same operations whatever the split."""
+    def run(lo, hi, i):
+        attention_products(q[0][lo:hi], q[1][lo:hi], q[2][lo:hi], q[3], k[0][lo:hi], k[1][lo:hi], k[2][lo:hi], k[3],
+                           v[0][lo:hi], v[1][lo:hi], v[2][lo:hi], v[3], tokens, heads, scale, dense[i], work[i],
+                           current[lo:hi], marks[lo:hi], counts[lo:hi], slots)
+
+    in_slices(run, len(q[1]), min(threads, len(dense)))
