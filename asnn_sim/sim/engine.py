@@ -210,8 +210,6 @@ class CompileContext:
         """Every buffer handed out: pools, scratch and persistent state."""
         return self._outputs.all + self._zeroed.all + list(self._scratch.values()) + self._persistent
 
-    def nbytes(self) -> int:
-        return sum(a.nbytes for a in self.buffers())
 
 
 class StepContext:
@@ -238,7 +236,9 @@ class StepContext:
 
     def __init__(self, sim: "Simulator", frames, frame_kinds, record, step_logits, placeholder) -> None:
         self.threads = numba_threads()
-        self.frames_static = sim.static_frames and all(np.array_equal(frames[0], frames[t]) for t in range(1, len(frames)))
+        # only the "per_step" reuse depends on it ("once" reuses step 0 by convention)
+        self.frames_static = (sim.static_frames and not sim.static_first
+                              and all(np.array_equal(frames[0], frames[t]) for t in range(1, len(frames))))
         self.conventions = sim.conventions
         self.dtype = sim.dtype
         self.kernels = K
@@ -329,7 +329,11 @@ class Simulator:
     @property
     def buffer_bytes(self) -> int:
         """Bytes of every buffer the compiled graph holds (pools, scratch, persistent state)."""
-        return self._ctx.nbytes()
+        return sum(a.nbytes for a in self.buffers())
+
+    def buffers(self) -> list[np.ndarray]:
+        """Every buffer the compiled graph holds (what the node states view into)."""
+        return self._ctx.buffers()
 
     # ---------------------------------------------------------------- run
 

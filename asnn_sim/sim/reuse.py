@@ -55,7 +55,7 @@ def fingerprint(graph: Graph) -> int:
 def footprint(sim: Simulator) -> int:
     """Bytes a kept ``sim`` holds: every distinct array its compiled states and its graph's
     nodes reach (views counted once, by the array they view)."""
-    seen: dict[int, int] = {id(b): 0 for b in sim._ctx.buffers()}  # counted once, in buffer_bytes
+    seen: dict[int, int] = {id(b): 0 for b in sim.buffers()}  # counted once, in buffer_bytes
 
     def add(value) -> None:
         if isinstance(value, np.ndarray):
@@ -84,8 +84,9 @@ def compiled(graph: Graph, precision: str, conventions: Conventions | None, batc
     global _kept
     request = (precision, conventions or Conventions(), int(batch_size))
     with _lock:  # taken out: another thread compiles its own meanwhile
-        candidates = [k for k in _kept if k[1].graph is graph and k[0][0] == request]
-        _kept = [k for k in _kept if k not in candidates]
+        mine = [k[1].graph is graph and k[0][0] == request for k in _kept]
+        candidates = [k for k, m in zip(_kept, mine) if m]
+        _kept = [k for k, m in zip(_kept, mine) if not m]
     sim, now = None, None
     if candidates:
         now = fingerprint(graph)
