@@ -35,3 +35,14 @@ def products_without_spikes(q: dict) -> dict:
     """
     keep = (q["event_share"] == 0).astype(float)
     return {column: q[column] * keep for column in PRODUCT_COUNTS}
+
+
+def product_prices(q: dict, event_driven: bool = True) -> dict:
+    """The hardware operations every product kind pays (its ``snn_cost``/``ann_cost`` adds
+    its own): a spike operand makes an AC (the other operand passed or added on), two
+    multi-bit operands a MAC, and each input event is read once. Dense (``event_driven``
+    False): the MACs and the multi-bit reads only."""
+    prices = {"mac": q["product_macs"], "in_reads_multi": q["in_events_graded"] + q["in_events_analog"]}
+    if event_driven:
+        prices.update(ac=q["coincidences"] + q["product_acs"], in_reads_bin=q["in_events_binary"])
+    return prices

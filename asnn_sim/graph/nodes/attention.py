@@ -57,7 +57,7 @@ from asnn_sim.graph.nodes.base import (
     fail,
     n_elements,
 )
-from asnn_sim.graph.nodes._products import PRODUCT_COLUMNS, PRODUCT_COUNTS, product_column, products_without_spikes
+from asnn_sim.graph.nodes._products import PRODUCT_COLUMNS, PRODUCT_COUNTS, product_column, product_prices, products_without_spikes
 from asnn_sim.graph.nodes.registry import register
 
 def dense_products(tokens: int, dh: int, heads: int) -> int:
@@ -242,27 +242,14 @@ class Attention(Node):
         linear layer's synaptic op but without a weight read; each input event of q, k
         and v is read once from an input buffer holding the three maps."""
         products = q["coincidences"] + q["product_acs"] + q["product_macs"]
-        return {
-            "ac": q["coincidences"] + q["product_acs"],
-            "mac": q["product_macs"],
-            "synops": products,
-            "addr_add": products,
-            "in_reads_bin": q["in_events_binary"],
-            "in_reads_multi": q["in_events_graded"] + q["in_events_analog"],
-            "pot_elems": q["out_elements"],
-            "in_elems": 3.0 * q["in_elements"],
-        }
+        return {**product_prices(q), "synops": products, "addr_add": products, "pot_elems": q["out_elements"],
+                "in_elems": 3.0 * q["in_elements"]}
 
     @staticmethod
     def ann_cost(q):
         """Dense dataflow: the MACs (only those with non-zero operands in a replayed
         ANN), partial sums in registers, one address add per MAC, each input read once."""
-        return {
-            "mac": q["product_macs"],
-            "addr_add": q["product_macs"],
-            "in_reads_multi": q["in_events_graded"] + q["in_events_analog"],
-            "in_elems": 3.0 * q["in_elements"],
-        }
+        return {**product_prices(q, event_driven=False), "addr_add": q["product_macs"], "in_elems": 3.0 * q["in_elements"]}
 
     @staticmethod
     def ann_twin_counts(layer):

@@ -20,7 +20,7 @@ from typing import ClassVar
 import numpy as np
 
 from asnn_sim.graph import counts_schema
-from asnn_sim.graph.nodes._products import PRODUCT_COLUMNS, PRODUCT_COUNTS, product_column, products_without_spikes
+from asnn_sim.graph.nodes._products import PRODUCT_COLUMNS, PRODUCT_COUNTS, product_column, product_prices, products_without_spikes
 from asnn_sim.graph.nodes.base import (
     ANALOG,
     BINARY,
@@ -127,22 +127,12 @@ class Multiply(Node):
         """Event-driven: a product with a spike operand is an AC (the other operand passed or
         added on), two multi-bit operands a MAC; each input event read once. Nothing is
         accumulated, so no potential traffic and no weight read."""
-        return {
-            "ac": q["coincidences"] + q["product_acs"],
-            "mac": q["product_macs"],
-            "in_reads_bin": q["in_events_binary"],
-            "in_reads_multi": q["in_events_graded"] + q["in_events_analog"],
-            "in_elems": 2.0 * q["in_elements"],
-        }
+        return {**product_prices(q), "in_elems": 2.0 * q["in_elements"]}
 
     @staticmethod
     def ann_cost(q):
         """Dense dataflow: one MAC-priced multiplication per element with non-zero operands."""
-        return {
-            "mac": q["product_macs"],
-            "in_reads_multi": q["in_events_graded"] + q["in_events_analog"],
-            "in_elems": 2.0 * q["in_elements"],
-        }
+        return {**product_prices(q, event_driven=False), "in_elems": 2.0 * q["in_elements"]}
 
     @staticmethod
     def ann_twin_counts(layer):
