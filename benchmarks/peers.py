@@ -92,6 +92,11 @@ PROBES = {
                ("sinabs.hooks", ["conv_layer_synops_hook", "linear_layer_synops_hook"])],
 }
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+# --workload -> defaults of the options that depend on it (the ResNet is ~100 ms per image in PyTorch on 2 cores)
+WORKLOAD_DEFAULTS = {
+    "lenet": {"batches": "1,16,128", "samples": None, "quick_samples": 64, "check_batch": 128, "stem": "peers"},
+    "resnet19": {"batches": "1,16", "samples": 16, "quick_samples": 4, "check_batch": 16, "stem": "peers-resnet19"},
+}
 PRED_TOLERANCE = 0.01  # largest share of samples whose prediction may differ (float32; snnTorch in float64)
 
 
@@ -143,6 +148,8 @@ class Inputs:
     def __init__(self, wl) -> None:
         self.graph, self.n = wl.graph, wl.n_samples
         self.images, self.labels = wl.images, wl.labels
+        # NeuroBench's DataLoader wants targets: zeros where the workload has no labels
+        self.targets = np.zeros(self.n, np.int64) if wl.labels is None else np.asarray(wl.labels)
         self.np = {p: np.ascontiguousarray(wl.frames, dtype=p) for p in DTYPES}  # (T, N, ...)
         self.tb = {p: torch.from_numpy(a) for p, a in self.np.items()}
         self.bt = {p: t.transpose(0, 1).contiguous() for p, t in self.tb.items()}  # (N, T, ...)
@@ -168,10 +175,10 @@ def ours_pass(graph, frames: np.ndarray, parts: list, precision: str, convention
     return sim, counts, np.concatenate(logits), {k: np.concatenate(v, 1) for k, v in spikes.items()}
 
 
-def ours_per_module(counts: np.ndarray, row_index: dict, T: int) -> dict:
-    """Our counts summed over all steps of each synaptic layer."""
+def ours_per_module(counts: np.ndarray, row_index: dict, names: list) -> dict:
+    """Our counts summed over all steps of each synaptic layer in ``names``."""
     out = {}
-    for name in pm.SYNAPSES:
+    for name in names:
         c = counts[row_index[name]].sum(axis=0)
         out[name] = {"AC": int(c[SLOT["synaptic_acs"]]), "MAC": int(c[SLOT["synaptic_macs"]]), "dense": int(c[SLOT["dense_macs"]])}
     return out
@@ -262,15 +269,15 @@ def spikingjelly_runner(net: nn.Module, frames_tb: torch.Tensor, parts: list):
     return run
 
 
-def spikingjelly_per_module(counter) -> dict:
-    """``SynOpCounter.get_counts()`` by module scope -> {module name: SynOps}."""
+def spikingjelly_per_module(counter, names: list) -> dict:
+    """``SynOpCounter.get_counts()`` by module scope -> {module name: SynOps} for the layers ``names``."""
     counts = counter.get_counts()
-    out = {name: int(sum(sum(d.values()) for scope, d in counts.items() if scope.split(".")[-1] == name)) for name in pm.SYNAPSES}
+    out = {name: int(sum(sum(d.values()) for scope, d in counts.items() if scope.split(".")[-1] == name)) for name in names}
     out["_total"] = int(counter.get_total())
     return out
 
 
-def sinabs_runner(net: nn.Module, frames_bt: torch.Tensor, parts: list):
+def sinabs_runner(net: nn.Module, frames_bt: torch.Tensor, parts: list, names: list):
     """A runner: Sinabs' synops hooks on every conv/linear layer, read after each batch.
 
     The hooks store the mean synops per ``(B*T)`` input row of the last call; a call's total
@@ -279,7 +286,7 @@ def sinabs_runner(net: nn.Module, frames_bt: torch.Tensor, parts: list):
     import sinabs.utils
     from sinabs.hooks import conv_layer_synops_hook, linear_layer_synops_hook
 
-    mods = {name: getattr(net, name) for name in pm.SYNAPSES}
+    mods = {name: getattr(net, name) for name in names}
     handles = [m.register_forward_hook(conv_layer_synops_hook if isinstance(m, nn.Conv2d) else linear_layer_synops_hook)
                for m in mods.values()]
 
@@ -305,55 +312,58 @@ def differing(spikes: dict, ours: dict) -> dict:
     return {k: int((spikes[k] != ours[k]).sum()) for k in ours}
 
 
-def snntorch_layerwise(net: pm.StockNet, frames: torch.Tensor, ours: dict) -> dict:
+def snntorch_layerwise(net: pm.StockNet, frames: torch.Tensor, ours: dict, parts: list) -> dict:
     """snnTorch's ``Leaky`` against our neuron layer by layer, each fed *our* input spikes (float64).
 
     snnTorch (``reset_mechanism="subtract"``, ``reset_delay=False``) tests a membrane that is
     still above threshold after its reset against ``2 * threshold`` at the next step, where
     the trained neuron tests it against ``threshold`` (``neuron_mappings.snntorch_leaky``).
-    Per layer: the spikes that differ, the neuron-steps that start above threshold, and the
-    neurons whose first difference is *not* at such a step (must be 0). Our neuron here is
-    the plain torch one, whose spikes must equal the simulator's.
+    The plain torch model runs with every neuron replaced by a tap that hands it our spikes
+    (so each layer's current is computed from our upstream spikes) and, on the way, steps
+    the snnTorch model's ``Leaky`` and a plain-torch reference of the trained neuron over
+    that current. Per layer: the spikes that differ, the neuron-steps that start above
+    threshold, the neurons whose first difference is *not* at such a step (must be 0), and
+    the reference's differences from the simulator (must be 0).
     """
-    import snntorch as snn
+    tnet = pm.build("torch", net, torch.float64)
+    snet = pm.build("snntorch", net, torch.float64)
+    keys = ("reference_differs", "differ", "steps_starting_above_threshold", "neurons_differing", "unexplained")
+    out = {name: dict.fromkeys(keys, 0) for name in net.neurons}
 
-    syn = {k: m for k, m in pm._synapses(net).items()}
-    pool = nn.MaxPool2d(*net.pool)
-    out = {}
-    with torch.no_grad():
-        for i, (conv, lif) in enumerate(zip(pm.SYNAPSES, pm.NEURONS)):
-            if i == 0:
-                x = frames
-            else:
-                x = torch.from_numpy(ours[pm.NEURONS[i - 1]]).to(torch.float64)
-                x = pm._time_flat(pool, x)
-                if i == 3:
-                    x = x.flatten(2)
-            current = pm._time_flat(syn[conv], x)  # (T, N, ...)
-            leak = net.leak[lif]
-            v = torch.zeros_like(current[0])
-            ref, above = [], []
-            leaky = snn.Leaky(beta=torch.tensor(leak, dtype=torch.float64), threshold=torch.tensor(1.0, dtype=torch.float64),
-                              reset_mechanism="subtract", reset_delay=False, init_hidden=True).to(torch.float64)
+    def tap(s: slice):
+        def compare(name: str, current: torch.Tensor) -> torch.Tensor:
+            mine = np.ascontiguousarray(ours[name][:, s])
+            leak, thr = net.leak[name], net.threshold[name]
+            leaky = getattr(snet, name)
             leaky.reset_mem()
-            theirs = []
+            v = torch.zeros_like(current[0])
+            ref, above, theirs = [], [], []
             for t in range(current.shape[0]):
-                above.append(v > 1.0)
+                above.append(v > thr)
                 v = leak * v + current[t]
-                s = (v > 1.0).to(v.dtype)
-                v = v - s
-                ref.append(s)
+                sp = (v > thr).to(v.dtype)
+                v = v - sp * thr  # as TorchLIF: exact for thr = 1
+                ref.append(sp)
                 theirs.append(leaky(current[t]))
             ref = torch.stack(ref).to(torch.uint8).numpy()
             theirs = torch.stack(theirs).to(torch.uint8).numpy()
             above = torch.stack(above).numpy()
-            diff = theirs != ours[lif]
+            diff = theirs != mine
             first = np.argmax(diff, axis=0)  # first differing step per neuron (0 where none differs)
             has = diff.any(axis=0)
             explained = np.take_along_axis(above, first[None], axis=0)[0]
-            out[lif] = {"reference_differs": int((ref != ours[lif]).sum()), "differ": int(diff.sum()),
-                        "steps_starting_above_threshold": int(above.sum()), "neurons_differing": int(has.sum()),
-                        "unexplained": int((has & ~explained).sum())}
+            o = out[name]
+            o["reference_differs"] += int((ref != mine).sum())
+            o["differ"] += int(diff.sum())
+            o["steps_starting_above_threshold"] += int(above.sum())
+            o["neurons_differing"] += int(has.sum())
+            o["unexplained"] += int((has & ~explained).sum())
+            return torch.from_numpy(mine)
+        return compare
+
+    with torch.no_grad():
+        for s in parts:
+            tnet.walk(frames[:, s], tap(s))
     return out
 
 
@@ -372,7 +382,7 @@ def compare_spikes(kind: str, precision: str, net, inp: "Inputs", parts: list, s
 
 def cross_check_f64(wl, inp: Inputs, peers: dict, batch: int, log) -> dict:
     """Spikes, predictions and counts of every float64 peer against the simulator's float64 replay."""
-    graph, n, T = wl.graph, inp.n, wl.graph.timesteps
+    graph, n = wl.graph, inp.n
     parts = list(batches(n, batch))
     frames = inp.np["float64"]
     sim, counts, logits, spikes = ours_pass(graph, frames, parts, "float64", record=True)
@@ -386,14 +396,15 @@ def cross_check_f64(wl, inp: Inputs, peers: dict, batch: int, log) -> dict:
     if not np.array_equal(res.step_logits.mean(axis=1).argmax(axis=1), pred):
         problems.append("simulate() predictions differ from Simulator.run_batch's")
     net = pm.stock_net(graph)
-    check = {"precision": "float64", "samples": n, "batch": batch, "accuracy": float((pred == inp.labels[:n]).mean()),
+    syn = net.synapses
+    check = {"precision": "float64", "samples": n, "batch": batch, "accuracy": accuracy(pred, inp.labels),
              "zero_weights": {node.name: int((node.weight == 0).sum()) for node in graph.nodes_of_role("synapse")},
-             "ours": ours_per_module(counts, sim.row_index, T), "ours_skip_zero_weights": ours_per_module(counts_nz, sim.row_index, T),
+             "ours": ours_per_module(counts, sim.row_index, syn), "ours_skip_zero_weights": ours_per_module(counts_nz, sim.row_index, syn),
              "spikes": {}, "peers": {}}
     for kind in model_kinds(peers):
         pm_count = compare_spikes(kind, "float64", net, inp, parts, spikes, pred, check, log)
         if kind == "snntorch":
-            lw = snntorch_layerwise(net, inp.tb["float64"], spikes)
+            lw = snntorch_layerwise(net, inp.tb["float64"], spikes, parts)
             check["snntorch_layerwise"] = lw
             log(f"    snnTorch layer by layer on our input spikes: {lw}")
             if any(v["unexplained"] or v["reference_differs"] for v in lw.values()):
@@ -408,11 +419,11 @@ def cross_check_f64(wl, inp: Inputs, peers: dict, batch: int, log) -> dict:
         # NeuroBench's definition, checked on the plain torch neuron (its spikes are ours) ...
         tnet = pm.build("torch", net, torch.float64)
         nb = neurobench_per_module("torch", tnet, inp.bt["float64"], batch)
-        for name in pm.SYNAPSES:
+        for name in syn:
             for what in ("AC", "MAC", "dense"):
                 if nb[name][what] != ours_nz[name][what]:
                     problems.append(f"NeuroBench {name} {what}: {nb[name][what]} vs ours (skip_zero_weights) {ours_nz[name][what]}")
-        run, cleanup = neurobench_runner("torch", tnet, inp.bt["float64"], inp.labels[:n], batch)
+        run, cleanup = neurobench_runner("torch", tnet, inp.bt["float64"], inp.targets, batch)
         metric = neurobench_metric(run(), n, problems)
         cleanup()
         for what, key in (("AC", "Effective_ACs"), ("MAC", "Effective_MACs"), ("dense", "Dense")):
@@ -421,7 +432,7 @@ def cross_check_f64(wl, inp: Inputs, peers: dict, batch: int, log) -> dict:
         # ... and what it reports over the snnTorch model (whose spikes may differ, see above)
         snet = pm.build("snntorch", net, torch.float64)
         nbs = neurobench_per_module("snntorch", snet, inp.bt["float64"], batch)
-        run, cleanup = neurobench_runner("snntorch", snet, inp.bt["float64"], inp.labels[:n], batch)
+        run, cleanup = neurobench_runner("snntorch", snet, inp.bt["float64"], inp.targets, batch)
         metric_s = neurobench_metric(run(), n, problems)
         cleanup()
         for what, key in (("AC", "Effective_ACs"), ("MAC", "Effective_MACs"), ("dense", "Dense")):
@@ -432,17 +443,17 @@ def cross_check_f64(wl, inp: Inputs, peers: dict, batch: int, log) -> dict:
             f"(snnTorch model): ACs {metric_s.get('Effective_ACs')}")
     if peers["spikingjelly"]["ok"]:
         counter = spikingjelly_runner(pm.build("spikingjelly", net, torch.float64), inp.tb["float64"], parts)()
-        sj = spikingjelly_per_module(counter)
+        sj = spikingjelly_per_module(counter, syn)
         check["peers"]["spikingjelly"] = {"per_module": sj}
         for name, o in ours.items():
             want = o["AC"] if o["MAC"] == 0 else 0  # it counts binary inputs only
             if sj[name] != want:
                 problems.append(f"SpikingJelly {name}: {sj[name]} SynOps vs ours {o['AC']} ACs / {o['MAC']} MACs")
-        if sj["_total"] != sum(sj[k] for k in pm.SYNAPSES):
+        if sj["_total"] != sum(sj[k] for k in syn):
             problems.append("SpikingJelly get_total() differs from its per-module sum")
         log(f"  SpikingJelly: SynOps {sj['_total']}")
     if peers["sinabs"]["ok"]:
-        run, handles = sinabs_runner(pm.build("sinabs", net, torch.float64), inp.bt["float64"], parts)
+        run, handles = sinabs_runner(pm.build("sinabs", net, torch.float64), inp.bt["float64"], parts, syn)
         sb = run()
         for h in handles:
             h.remove()
@@ -455,6 +466,11 @@ def cross_check_f64(wl, inp: Inputs, peers: dict, batch: int, log) -> dict:
     if problems:
         raise CheckFailed("float64: " + "; ".join(problems[:10]))
     return check
+
+
+def accuracy(pred: np.ndarray, labels) -> float | None:
+    """Our accuracy on the labels (None for unlabelled inputs: the ResNet's random images)."""
+    return None if labels is None else float((pred == np.asarray(labels)[:len(pred)]).mean())
 
 
 def neurobench_metric(result: dict, n: int, problems: list) -> dict:
@@ -477,7 +493,7 @@ def check_f32(wl, inp: Inputs, peers: dict, batch: int, log) -> dict:
     if not np.array_equal(res.step_logits.mean(axis=1).argmax(axis=1), pred):
         problems.append("simulate() float32 predictions differ from Simulator.run_batch's")
     net = pm.stock_net(graph)
-    check = {"precision": "float32", "samples": n, "batch": batch, "accuracy": float((pred == inp.labels[:n]).mean()), "spikes": {}}
+    check = {"precision": "float32", "samples": n, "batch": batch, "accuracy": accuracy(pred, inp.labels), "spikes": {}}
     for kind in model_kinds(peers):
         pm_count = compare_spikes(kind, "float32", net, inp, parts, spikes, pred, check, log)
         if pm_count > PRED_TOLERANCE * n:
@@ -495,7 +511,7 @@ def build_runners(inp: Inputs, peers: dict, net: pm.StockNet, batch: int, n: int
     """key -> {"label", "counts", "precision", "run"} for one batch size over the first ``n`` samples; and cleanups."""
     graph = inp.graph
     parts = list(batches(n, batch))
-    images, labels = inp.images[:n], inp.labels[:n]
+    images, labels, targets = inp.images[:n], None if inp.labels is None else inp.labels[:n], inp.targets[:n]
     out, cleanups = {}, []
 
     def add(key, label, counts, precision, run):
@@ -518,7 +534,7 @@ def build_runners(inp: Inputs, peers: dict, net: pm.StockNet, batch: int, n: int
             bare = pm.build("snntorch", net, dt)
             add("snntorch bare", f"snnTorch {v['snntorch']} `snn.Leaky` model, stepped, no counting", "nothing", p,
                 lambda m=bare, x=inp.bt[p]: pm.run_model("snntorch", m, x, parts, pm.reset_fn("snntorch")))
-            run, cleanup = neurobench_runner("snntorch", pm.build("snntorch", net, dt), inp.bt[p][:n], labels, batch)
+            run, cleanup = neurobench_runner("snntorch", pm.build("snntorch", net, dt), inp.bt[p][:n], targets, batch)
             cleanups.append(cleanup)
             add("neurobench", f"NeuroBench {v['neurobench']} `SynapticOperations` (`Benchmark.run`, `SNNTorchModel`)",
                 "ACs + MACs + dense", p, run)
@@ -534,7 +550,7 @@ def build_runners(inp: Inputs, peers: dict, net: pm.StockNet, batch: int, n: int
             bare = pm.build("sinabs", net, dt)
             add("sinabs bare", f"Sinabs {v} `LIFSqueeze` model, no hooks", "nothing", p,
                 lambda m=bare, x=inp.bt[p]: pm.run_model("sinabs", m, x, parts, pm.reset_fn("sinabs")))
-            run, handles = sinabs_runner(pm.build("sinabs", net, dt), inp.bt[p], parts)
+            run, handles = sinabs_runner(pm.build("sinabs", net, dt), inp.bt[p], parts, net.synapses)
             cleanups.extend(h.remove for h in handles)
             add("sinabs", f"Sinabs {v} synops hooks (`sinabs.hooks`)", "input value x fan-out", p, run)
     return out, cleanups
@@ -546,21 +562,30 @@ def build_runners(inp: Inputs, peers: dict, net: pm.StockNet, batch: int, n: int
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="peers.py", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("--batches", default="1,16,128", help="comma-separated batch sizes, every implementation")
+    ap.add_argument("--workload", choices=tuple(WORKLOAD_DEFAULTS), default="lenet",
+                    help="lenet: the trained digits LeNet; resnet19: ResNet-19 at CIFAR size, calibrated to 15 %% firing")
+    ap.add_argument("--batches", default=None, help="comma-separated batch sizes, every implementation (default: lenet 1,16,128; resnet19 1,16)")
     ap.add_argument("--rounds", type=int, default=3, help="timed interleaved rounds per batch size (median reported)")
-    ap.add_argument("--samples", type=int, default=None, help="use the first N test samples (default: all 360)")
+    ap.add_argument("--samples", type=int, default=None, help="use the first N samples (default: lenet all 360 test images; resnet19 16)")
     ap.add_argument("--limit", type=int, default=None, help="time only the first N samples at batch sizes below 16 (default: all)")
     ap.add_argument("--peer-precisions", default="float32", help="precisions of the peers' rows: float32 and/or float64 (ours runs both)")
-    ap.add_argument("--check-batch", type=int, default=128, help="batch size of the cross-checks")
-    ap.add_argument("--quick", action="store_true", help="smoke run: 64 samples, 1 round")
+    ap.add_argument("--check-batch", type=int, default=None, help="batch size of the cross-checks (default: lenet 128, resnet19 16)")
+    ap.add_argument("--quick", action="store_true", help="smoke run: 1 round on 64 samples (lenet) or 4 (resnet19)")
     ap.add_argument("--check-only", action="store_true", help="cross-checks only, no timing")
     ap.add_argument("--threads", type=int, default=None, help="threads for Numba and PyTorch alike (default: their own, = usable CPUs)")
-    ap.add_argument("--out", type=Path, default=CACHE / "peers" / "peers.md", help="the markdown report")
-    ap.add_argument("--json", type=Path, default=CACHE / "peers" / "peers.json", help="every timing, check and count as JSON")
-    ap.add_argument("--cache", type=Path, default=CACHE, help="where the trained LeNet run is cached")
+    ap.add_argument("--out", type=Path, default=None, help="the markdown report (default: benchmarks/.cache/peers/peers.md, "
+                    "peers-resnet19.md for resnet19)")
+    ap.add_argument("--json", type=Path, default=None, help="every timing, check and count as JSON (default: beside --out)")
+    ap.add_argument("--cache", type=Path, default=CACHE, help="where the trained LeNet run and the calibrated ResNet graph are cached")
     args = ap.parse_args(argv)
+    d = WORKLOAD_DEFAULTS[args.workload]
+    args.batches = d["batches"] if args.batches is None else args.batches
     if args.quick:
-        args.rounds, args.samples = 1, args.samples or 64
+        args.rounds, args.samples = 1, args.samples or d["quick_samples"]
+    args.samples = d["samples"] if args.samples is None else args.samples
+    args.check_batch = d["check_batch"] if args.check_batch is None else args.check_batch
+    args.out = CACHE / "peers" / f"{d['stem']}.md" if args.out is None else args.out
+    args.json = args.out.with_suffix(".json") if args.json is None else args.json
     try:
         args.batch_list = [int(b) for b in args.batches.split(",") if b.strip()]
     except ValueError:
@@ -585,7 +610,7 @@ def main(argv=None) -> int:
     peers = peer_status()
     for p in peers.values():
         log(f"{p['label']}: " + ("ok " + str(p["versions"]) if p["ok"] else f"NOT AVAILABLE: {p['error']}"))
-    wl = pm.lif_lenet(args.cache, limit=args.samples, log=log)
+    wl = pm.WORKLOADS[args.workload](args.cache, limit=args.samples, log=log)
     net = pm.stock_net(wl.graph)
     log(f"\n== {wl.name}: {wl.n_samples} samples; leak {net.leak}, gain {net.gain}")
     inp = Inputs(wl)
@@ -619,7 +644,7 @@ def main(argv=None) -> int:
     for path in (args.out, args.json):
         path.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_text(args.out, text)
-    res["net"] = {"leak": net.leak, "gain": net.gain}
+    res["net"] = {"leak": net.leak, "gain": net.gain, "threshold": net.threshold, "gain_folded": net.folded}
     atomic.write_json(args.json, {"command": command, "machine": facts, "peers": peers, "platform": platform.platform(),
                                   "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}, "results": res})
     log(f"wrote {args.out} and {args.json}")

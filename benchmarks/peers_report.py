@@ -43,7 +43,7 @@ def counts_table(check: dict) -> str:
         head += " Sinabs synops |"
         rule += "---:|"
     lines = [head, rule]
-    for name in pm.SYNAPSES:
+    for name in ours:
         o = ours[name]
         row = f"| {name} | {o['AC']:,} | {o['MAC']:,} | {o['dense']:,} |"
         if nbe:
@@ -54,7 +54,7 @@ def counts_table(check: dict) -> str:
         if sb:
             row += f" {round(sb[name]):,} |" if o["MAC"] == 0 else f" {sb[name]:,.2f} |"
         lines.append(row)
-    tot = {w: sum(ours[k][w] for k in pm.SYNAPSES) for w in ("AC", "MAC", "dense")}
+    tot = {w: sum(v[w] for v in ours.values()) for w in ("AC", "MAC", "dense")}
     row = f"| **total** | {tot['AC']:,} | {tot['MAC']:,} | {tot['dense']:,} |"
     if nbe:
         a, s = nbe["metric_totals"], nbe["snntorch_metric_totals"]
@@ -82,12 +82,24 @@ def spike_lines(check: dict) -> list[str]:
 
 
 def params_table(net: pm.StockNet) -> str:
-    lines = ["| neuron | leak | gain (folded into the weights for the peers) | snnTorch `beta` | SpikingJelly `tau` | Sinabs `alpha_mem` |",
-             "|---|---:|---:|---:|---:|---:|"]
-    for lif in pm.NEURONS:
+    """One row per neuron layer; a threshold column only where some gain cannot be folded
+    (so the LeNet's table, all folded, reads as it always has)."""
+    mixed = not all(net.folded.values())
+    if mixed:
+        lines = ["| neuron | leak | gain | for the peers | stock threshold | snnTorch `beta` | SpikingJelly `tau` | Sinabs `alpha_mem` |",
+                 "|---|---:|---:|---|---:|---:|---:|---:|"]
+    else:
+        lines = ["| neuron | leak | gain (folded into the weights for the peers) | snnTorch `beta` | SpikingJelly `tau` | Sinabs `alpha_mem` |",
+                 "|---|---:|---:|---:|---:|---:|"]
+    for lif in net.neurons:
         lk = net.leak[lif]
-        lines.append(f"| {lif} | {lk:.8f} | {net.gain[lif]:.8f} | {lk:.8f} | {1 / (1 - lk):.8f} | {lk:.8f} |")
+        how = f" {'gain folded into the weights' if net.folded[lif] else 'threshold 1/gain'} | {net.threshold[lif]:.8f} |" if mixed else ""
+        lines.append(f"| {lif} | {lk:.8f} | {net.gain[lif]:.8f} |{how} {lk:.8f} | {1 / (1 - lk):.8f} | {lk:.8f} |")
     return "\n".join(lines)
+
+
+def fmt_acc(acc) -> str:
+    return "-" if acc is None else f"{acc:.4f}"
 
 
 def report(res: dict, facts: dict, peers: dict, args, command: str) -> str:
@@ -99,8 +111,10 @@ def report(res: dict, facts: dict, peers: dict, args, command: str) -> str:
              "Peers: " + "; ".join(
                  f"{p['label']} " + (", ".join(f"{d} {v}" for d, v in p["versions"].items() if v) if p["ok"] else f"not available ({p['error']})")
                  for p in peers.values()) + ".", "",
-             f"Workload: {res['workload']}, {c64['samples']} test samples; our accuracy {c64['accuracy']:.4f} (float64), "
-             f"{c32['accuracy']:.4f} (float32). Neuron parameters (constant over the T steps):", "", params_table(res["net"]), ""]
+             f"Workload: {res['workload']}, {c64['samples']} samples; "
+             + ("no labels (random images). " if c64["accuracy"] is None else
+                f"our accuracy {fmt_acc(c64['accuracy'])} (float64), {fmt_acc(c32['accuracy'])} (float32). ")
+             + "Neuron parameters (constant over the T steps):", "", params_table(res["net"]), ""]
     if res.get("rows"):
         rows, bl = res["rows"], args.batch_list
         lines += ["## float32 (the main table)", "",
@@ -123,9 +137,11 @@ def report(res: dict, facts: dict, peers: dict, args, command: str) -> str:
     lines += spike_lines(c64)
     lw = c64.get("snntorch_layerwise")
     if lw:
+        thr = "`v > 2`, the trained neuron `v > 1`" if all(res["net"].folded.values()) else \
+            "`v > 2 * threshold`, the trained neuron `v > threshold`"
         lines += ["", "snnTorch's `Leaky(reset_mechanism=\"subtract\", reset_delay=False)` is not the trained neuron when a membrane is "
                   "still above threshold after its soft reset: at the next step snnTorch subtracts the threshold again before its "
-                  "comparison (it tests `v > 2`, the trained neuron `v > 1`). Layer by layer, each fed our input spikes: "
+                  f"comparison (it tests {thr}). Layer by layer, each fed our input spikes: "
                   + "; ".join(f"{k}: {v['differ']:,} spikes differ, {v['neurons_differing']:,} neurons (per sample), "
                               f"{v['steps_starting_above_threshold']:,} neuron-steps start above threshold, "
                               f"{v['unexplained']} first differences elsewhere" for k, v in lw.items()) + "."]

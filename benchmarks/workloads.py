@@ -123,7 +123,7 @@ def cifar_like_images(n: int, seed: int) -> np.ndarray:
 
 
 def calibrated_cifar_model(model_name: str, title: str, key: str, n_samples: int, timesteps: int, encoding: str,
-                           target: float, cache: Path, log) -> Workload:
+                           target: float, cache: Path, log, lif: bool = False) -> Workload:
     """A registered CIFAR-size model (10 classes, 3x32x32), untrained, calibrated to fire ``target`` per layer.
 
     Weights are PyTorch's default initialisation (seed 0). Untrained networks are silent
@@ -131,7 +131,9 @@ def calibrated_cifar_model(model_name: str, title: str, key: str, n_samples: int
     (:func:`asnn_sim.training.models.calibrate.calibrate_rate`: BatchNorm normalised on the batch,
     then each layer's gain bisected until its mean firing rate is ``target``); the graph
     is cached under ``cache``. Inputs are :func:`cifar_like_images`, a different draw
-    from the calibration batch.
+    from the calibration batch. ``lif=True`` builds the model with plain LIF neurons
+    (``asnn=False``: one leak and one gain per layer, constant over time, no readout
+    scale) and caches it under a name of its own (``..._lif_T...``).
     """
     import torch
 
@@ -142,7 +144,7 @@ def calibrated_cifar_model(model_name: str, title: str, key: str, n_samples: int
     from asnn_sim.training.models.calibrate import calibrate_rate
 
     enc = EncoderSpec(encoding, timesteps)
-    path = cache / f"{model_name}_{encoding}_T{timesteps}_rate{round(target * 100)}.asnn"
+    path = cache / f"{model_name}_{encoding}{'_lif' if lif else ''}_T{timesteps}_rate{round(target * 100)}.asnn"
     if path.is_file():
         graph = load_graph(path)
         notes = graph.metadata.get("notes", [])
@@ -150,7 +152,7 @@ def calibrated_cifar_model(model_name: str, title: str, key: str, n_samples: int
         cache.mkdir(parents=True, exist_ok=True)
         log(f"calibrating {title} ({encoding}, T={timesteps}) to {target:.0%} firing per layer (done once, then cached) ...")
         torch.manual_seed(0)
-        model = build_model(model_name, input_shape=(3, 32, 32), n_classes=10, encoder=enc)
+        model = build_model(model_name, input_shape=(3, 32, 32), n_classes=10, encoder=enc, asnn=not lif)
         rates = calibrate_rate(model, torch.from_numpy(enc.encode(cifar_like_images(8, 1))).float(), target=target)
         notes = [f"calibrated firing rates on the calibration batch: {min(rates.values()):.3f} to {max(rates.values()):.3f}"]
         model = model.double().eval()
@@ -158,8 +160,9 @@ def calibrated_cifar_model(model_name: str, title: str, key: str, n_samples: int
                       metadata={"model": model_name, "notes": notes})
         save_graph(graph, path)
     x = cifar_like_images(n_samples, 2).astype(np.float64)
-    return Workload(f"{title} ({encoding}, T={timesteps}, calibrated to {target:.0%} firing)", graph, enc.encode(x), None, None, None,
-                    notes, key, x)
+    neuron = ", plain LIF" if lif else ""
+    return Workload(f"{title} ({encoding}{neuron}, T={timesteps}, calibrated to {target:.0%} firing)", graph, enc.encode(x), None, None,
+                    None, notes, key, x)
 
 
 def resnet19(n_samples: int = 32, timesteps: int = 4, encoding: str = "hybrid", target: float = 0.15,
@@ -174,3 +177,11 @@ def spikformer(n_samples: int = 8, timesteps: int = 4, encoding: str = "hybrid",
     threshold 0.5 on integer products, fires as its inputs make it)."""
     return calibrated_cifar_model("spikformer-4-384", "Spikformer-4-384", "spikformer", n_samples, timesteps, encoding, target, cache,
                                   log)
+
+
+def resnet19_lif(n_samples: int = 16, timesteps: int = 4, target: float = 0.15, cache: Path = CACHE, log=print) -> Workload:
+    """The tdBN ResNet-19 with plain LIF neurons and direct coding, calibrated
+    (:func:`calibrated_cifar_model` with ``lif=True``; cached as
+    ``resnet19_direct_lif_T4_rate15.asnn``): the peers' ResNet workload."""
+    return calibrated_cifar_model("resnet19", "ResNet-19", "resnet19-lif", n_samples, timesteps, "direct", target, cache, log,
+                                  lif=True)
