@@ -136,3 +136,20 @@ def test_footprint_counts_buffers_weights_and_the_graph_once():
     size = reuse.footprint(sim)
     assert size >= sim.buffer_bytes + 2 * weights  # the graph's weights and their compiled copies
     assert size < sim.buffer_bytes + 3 * weights + 2**14  # each counted once (the rest: tables, thresholds)
+
+
+def test_the_layers_table_is_kept_per_structure_and_handed_out_as_a_copy():
+    from asnn_sim.sim import replay
+
+    graph, images = _graph_and_images()
+    first = simulate(graph, images, progress=False)
+    first.layers.loc[0, "layer"] = "changed by the user"
+    second = simulate(graph, images, progress=False)
+    fresh = replay._build_layer_table(replay.ReplayFacts(graph, "float64", None))
+    assert second.layers.equals(fresh)  # the user's edit did not reach the kept table
+    other, _ = _graph_and_images(seed=4)  # same structure, another graph object: its own entry
+    assert simulate(other, images, progress=False).layers.equals(fresh)
+    assert replay._LAYER_TABLES[id(other)][0]() is other
+    wider = build(Spec(encoding="rate", timesteps=3, in_shape=(1, 6, 6), convs=[(6, 3, 1, 1, None)], residual=False, hidden=8,
+                       classes=5, zero_fraction=0.0, per_timestep=True, ann=False, seed=3))
+    assert not simulate(wider, images, progress=False).layers.equals(fresh)

@@ -36,8 +36,8 @@ _lock = threading.Lock()
 _kept: list[tuple] = []  # (key, Simulator), the most recently used last
 
 
-def fingerprint(graph: Graph) -> int:
-    """A checksum of everything a compile reads: every node's fields (arrays by content) and the timesteps."""
+def _walk(graph: Graph, contents: bool) -> tuple[list, int]:
+    """Every node's settings (arrays by dtype and shape) and, with ``contents``, a crc32 of its arrays."""
     settings = [graph.kind, graph.timesteps]
     crc = 0
     for node in graph.nodes:
@@ -46,10 +46,22 @@ def fingerprint(graph: Graph) -> int:
             value = getattr(node, f.name)
             if isinstance(value, np.ndarray):
                 settings.append((f.name, value.dtype.str, value.shape))
-                crc = zlib.crc32(np.ascontiguousarray(value).view(np.uint8).reshape(-1), crc)
+                if contents:
+                    crc = zlib.crc32(np.ascontiguousarray(value).view(np.uint8).reshape(-1), crc)
             else:
                 settings.append((f.name, value))
+    return settings, crc
+
+
+def fingerprint(graph: Graph) -> int:
+    """A checksum of everything a compile reads: every node's fields (arrays by content) and the timesteps."""
+    settings, crc = _walk(graph, True)
     return zlib.crc32(repr(settings).encode(), crc)
+
+
+def structure(graph: Graph) -> int:
+    """A checksum of the graph's structure: every node's fields with its arrays by shape only."""
+    return zlib.crc32(repr(_walk(graph, False)[0]).encode())
 
 
 def footprint(sim: Simulator) -> int:

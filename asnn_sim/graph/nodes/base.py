@@ -405,7 +405,11 @@ class Node:
     # -- the layers table
 
     def facts(self, graph) -> dict:
-        """Static facts of the node for the ``layers`` table (see counts_schema.LAYER_COLUMNS)."""
+        """Static facts of the node for the ``layers`` table (see counts_schema.LAYER_COLUMNS).
+
+        They must follow from the graph's structure (shapes and settings), not from the
+        contents of its arrays: the table is kept per structure (``sim.replay.layer_table``).
+        """
         return {}
 
     # -- hardware cost (hw_models dispatches here; numpy only)
