@@ -7,13 +7,17 @@ exact install commands)::
     .venv-peers/bin/python benchmarks/peers.py               # batches 1, 16, 128; 3 rounds
     .venv-peers/bin/python benchmarks/peers.py --check-only  # cross-checks only, no timing
     .venv-peers/bin/python benchmarks/peers.py --quick       # smoke run: 64 samples, 1 round
+    .venv-peers/bin/python benchmarks/peers.py --workload resnet19   # ResNet-19: 16 images, batches 1, 16
 
 What runs
 ---------
-The digits LeNet trained with plain LIF neurons (``asnn=False``: one leak and one input
-gain per layer) and direct coding, T=4, 30 epochs, seed 0 (trained on first use, cached
-under ``benchmarks/.cache/digits_lenet_direct_lif_T4``), exported to our graph, replayed
-over the 360-sample test set by:
+``--workload lenet`` (default): the digits LeNet trained with plain LIF neurons
+(``asnn=False``: one leak and one input gain per layer) and direct coding, T=4, 30 epochs,
+seed 0 (trained on first use, cached under ``benchmarks/.cache/digits_lenet_direct_lif_T4``),
+exported to our graph, over the 360-sample test set. ``--workload resnet19``: ResNet-19 at
+CIFAR size with plain LIF neurons and direct coding, T=4, untrained and calibrated to 15 %
+firing per layer (cached as ``benchmarks/.cache/resnet19_direct_lif_T4_rate15.asnn``), on
+16 CIFAR-shaped random images. Replayed by:
 
 * asnn-sim: ``Simulator(graph, precision, batch_size=B).run_batch`` on the encoded
   frames, and ``asnn_sim.sim.simulate(graph, images, labels, precision=..., batch_size=B)``
@@ -29,8 +33,10 @@ over the 360-sample test set by:
     layer, and bare;
   - the same layers with the neuron in plain torch, no counting.
 
-  The stock LIF classes have no input gain beside the decay, so the trained gain is
-  folded into the weights feeding each neuron for the peers (exact in real arithmetic).
+  The stock LIF classes have no input gain beside the decay, so for the peers the gain
+  is folded into the weights feeding each neuron, or, where a neuron also integrates
+  spikes as they are (a ResNet's identity shortcut), the stock threshold is 1/gain (both
+  exact in real arithmetic).
 
 Cross-check (before any timing; exit code 1 if it fails):
 
@@ -38,11 +44,12 @@ Cross-check (before any timing; exit code 1 if it fails):
   layer, step and sample, except snnTorch's, which may differ only where snnTorch's own
   reset rule differs from the trained neuron's (a membrane still above threshold after
   its reset; checked layer by layer on our input spikes); predictions equal (snnTorch:
-  within 1 %); each count defined alike equals ours (NeuroBench's checked on the plain
-  torch neuron, whose spikes are ours);
+  within 1 % on the LeNet, reported on the ResNet); each count defined alike equals ours
+  (NeuroBench's checked on the plain torch neuron, whose spikes are ours);
 * float32: how many spikes each float32 peer differs from our float32 replay is
-  reported; it fails only if a peer's predictions differ from ours on more than 1 % of
-  the samples.
+  reported; LeNet: it fails only if a peer's predictions differ from ours on more than
+  1 % of the samples; ResNet: if more than 1 % of a peer's spikes differ (snnTorch
+  excepted). See ``WORKLOAD_DEFAULTS``.
 
 Timing: for each batch size every implementation runs once to warm up, then ``--rounds``
 interleaved rounds (one pass of each per round); the median pass is reported as samples
@@ -73,6 +80,8 @@ from asnn_sim.sim import Conventions, Simulator, simulate  # noqa: E402
 from asnn_sim.sim.engine import SLOT  # noqa: E402
 from bench_sim import LoadMonitor, batches, machine, time_all  # noqa: E402
 import peer_models as pm  # noqa: E402
+from peer_counters import (neurobench_metric, neurobench_per_module, neurobench_runner, sinabs_runner,  # noqa: E402
+                           spikingjelly_per_module, spikingjelly_runner)
 from peers_report import report  # noqa: E402
 from workloads import CACHE  # noqa: E402
 
@@ -189,127 +198,6 @@ def ours_per_module(counts: np.ndarray, row_index: dict, names: list) -> dict:
         c = counts[row_index[name]].sum(axis=0)
         out[name] = {"AC": int(c[SLOT["synaptic_acs"]]), "MAC": int(c[SLOT["synaptic_macs"]]), "dense": int(c[SLOT["dense_macs"]])}
     return out
-
-
-# ---------------------------------------------------------------- the peers' counters
-
-
-class BatchFirst(nn.Module):
-    """NeuroBench feeds ``(batch, time, ...)``; the plain torch model takes ``(time, batch, ...)``."""
-
-    def __init__(self, net: nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.transpose(0, 1))
-
-
-def neurobench_model(kind: str, net: nn.Module):
-    """NeuroBench's wrapper: ``SNNTorchModel`` for the snnTorch model (it steps through time and
-    calls ``net.reset()`` per batch), ``TorchModel`` for the plain torch one."""
-    from neurobench.models import SNNTorchModel, TorchModel
-
-    return SNNTorchModel(net) if kind == "snntorch" else TorchModel(BatchFirst(net))
-
-
-def neurobench_runner(kind: str, net: nn.Module, frames_bt: torch.Tensor, labels, batch: int):
-    """A runner: ``Benchmark.run`` with ``SynapticOperations``; returns (runner, cleanup)."""
-    from neurobench.benchmarks import Benchmark
-    from neurobench.metrics.workload import SynapticOperations
-    from torch.utils.data import DataLoader, TensorDataset
-
-    loader = DataLoader(TensorDataset(frames_bt, torch.as_tensor(np.asarray(labels))), batch_size=batch, shuffle=False)
-    model = neurobench_model(kind, net)
-    bench = Benchmark(model, loader, [], [], [[], [SynapticOperations]])
-
-    def run():
-        with torch.no_grad():
-            return bench.run(quiet=True)
-
-    return run, lambda: bench.workload_metric_manager.cleanup_hooks(model)
-
-
-def neurobench_per_module(kind: str, net: nn.Module, frames_bt: torch.Tensor, batch: int) -> dict:
-    """NeuroBench's per-layer rule (``single_layer_MACs``) applied to each module's recorded inputs.
-
-    ``SynapticOperations`` sums exactly this over layers: effective operations (inputs and
-    weights binarised, zero stays zero), ACs where the input is "spiking" (all values in
-    {-1, 0, 1}), MACs otherwise, and the dense total (all ones).
-    """
-    from neurobench.metrics.utils.layers import single_layer_MACs
-
-    model = neurobench_model(kind, net)
-    model.register_hooks()
-    with torch.no_grad():
-        for s in batches(frames_bt.shape[0], batch):
-            model(frames_bt[s])
-    names = {id(m): n.split(".")[-1] for n, m in net.named_modules()}
-    recorded = [(names[id(h.layer)], h.layer, list(h.inputs)) for h in model.connection_hooks]
-    model.cleanup_hooks()  # the binary copies of the layers must not carry the hooks
-    out = {}
-    with torch.no_grad():
-        for name, layer, inputs in recorded:
-            c = out.setdefault(name, {"AC": 0, "MAC": 0, "dense": 0})
-            for inp in inputs:
-                x = inp[0] if len(inp) == 1 else inp
-                ops, spiking = single_layer_MACs(x, layer)
-                total, _ = single_layer_MACs(x, layer, total=True)
-                c["AC" if spiking else "MAC"] += int(ops)
-                c["dense"] += int(total)
-    return out
-
-
-def spikingjelly_runner(net: nn.Module, frames_tb: torch.Tensor, parts: list):
-    """A runner: SpikingJelly's ``SynOpCounter`` over every batch; returns the counter."""
-    from spikingjelly.activation_based import functional
-    from spikingjelly.activation_based.op_counter import DispatchCounterMode, SynOpCounter
-
-    def run():
-        counter = SynOpCounter()
-        with torch.no_grad(), DispatchCounterMode([counter]):
-            for s in parts:
-                functional.reset_net(net)
-                net(frames_tb[:, s])
-        return counter
-
-    return run
-
-
-def spikingjelly_per_module(counter, names: list) -> dict:
-    """``SynOpCounter.get_counts()`` by module scope -> {module name: SynOps} for the layers ``names``."""
-    counts = counter.get_counts()
-    out = {name: int(sum(sum(d.values()) for scope, d in counts.items() if scope.split(".")[-1] == name)) for name in names}
-    out["_total"] = int(counter.get_total())
-    return out
-
-
-def sinabs_runner(net: nn.Module, frames_bt: torch.Tensor, parts: list, names: list):
-    """A runner: Sinabs' synops hooks on every conv/linear layer, read after each batch.
-
-    The hooks store the mean synops per ``(B*T)`` input row of the last call; a call's total
-    is that mean times the rows. Returns (runner, hook handles).
-    """
-    import sinabs.utils
-    from sinabs.hooks import conv_layer_synops_hook, linear_layer_synops_hook
-
-    mods = {name: getattr(net, name) for name in names}
-    handles = [m.register_forward_hook(conv_layer_synops_hook if isinstance(m, nn.Conv2d) else linear_layer_synops_hook)
-               for m in mods.values()]
-
-    def run():
-        totals = dict.fromkeys(mods, 0.0)
-        with torch.no_grad():
-            for s in parts:
-                x = frames_bt[s]
-                sinabs.utils.reset_states(net)
-                net(x)
-                rows = x.shape[0] * x.shape[1]
-                for name, m in mods.items():
-                    totals[name] += float(m.hook_data["layer_synops_per_timestep"]) * rows
-        return totals
-
-    return run, handles
 
 
 # ---------------------------------------------------------------- cross-checks
@@ -492,15 +380,6 @@ def accuracy(pred: np.ndarray, labels) -> float | None:
     return None if labels is None else float((pred == np.asarray(labels)[:len(pred)]).mean())
 
 
-def neurobench_metric(result: dict, n: int, problems: list) -> dict:
-    """``SynapticOperations``' per-sample means x samples (totals)."""
-    result = result["SynapticOperations"]
-    if not isinstance(result, dict):
-        problems.append(f"NeuroBench SynapticOperations failed inside Benchmark.run (it reports {result!r})")
-        return {}
-    return {k: round(v * n) for k, v in result.items()}
-
-
 def check_f32(wl, inp: Inputs, peers: dict, batch: int, log, pred_tolerance: float | None = 0.01,
               spike_tolerance: float | None = None) -> dict:
     """Float32 peers against our float32 replay: spikes that differ (reported) and predictions (within 1 %)."""
@@ -635,7 +514,11 @@ def main(argv=None) -> int:
     for p in peers.values():
         log(f"{p['label']}: " + ("ok " + str(p["versions"]) if p["ok"] else f"NOT AVAILABLE: {p['error']}"))
     wl = pm.WORKLOADS[args.workload](args.cache, limit=args.samples, log=log)
-    net = pm.stock_net(wl.graph)
+    try:
+        net = pm.stock_net(wl.graph)
+    except ValueError as e:  # a graph no stock LIF class expresses: one line, no traceback
+        log(f"peers.py: {e}")
+        return 1
     log(f"\n== {wl.name}: {wl.n_samples} samples; leak {net.leak}, gain {net.gain}")
     inp = Inputs(wl)
     res = {"workload": wl.name, "net": net}

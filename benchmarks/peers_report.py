@@ -156,9 +156,9 @@ def report(res: dict, facts: dict, peers: dict, args, command: str) -> str:
     tol = c32.get("pred_tolerance", 0.01)
     lines += ["", f"float32, batch {c32['batch']}: every float32 peer against our float32 replay (different summation orders "
               "may flip a spike; " + ("predictions reported, not checked: the untrained network's logits are near ties" if tol is None else
-                                      f"the check fails only if more than {tol:.0%} of predictions differ")
+                                      f"the check fails only if more than {tol * 100:g} % of predictions differ")
               + ("" if c32.get("spike_tolerance") is None else
-                 f"; it fails if more than {c32['spike_tolerance']:.0%} of a peer's spikes differ, snnTorch excepted") + "):", ""]
+                 f"; it fails if more than {c32['spike_tolerance'] * 100:g} % of a peer's spikes differ, snnTorch excepted") + "):", ""]
     lines += spike_lines(c32)
     lines += ["", "Counts (float64), totals over the samples:", "", counts_table(c64), "",
               "What the count columns are:", "",
