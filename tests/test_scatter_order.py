@@ -86,20 +86,21 @@ def test_conv_scatter_sums_in_event_order_bit_for_bit(c_out, c_in, hw, k, stride
     assert np.array_equal(cur, expected)
 
 
+@pytest.mark.parametrize("analog", [False, True])
 @pytest.mark.parametrize("precision", ["float32", "float64"])
 @pytest.mark.parametrize("n_out", ROW_LENGTHS)
-def test_linear_scatter_sums_in_event_order_bit_for_bit(n_out, precision):
+def test_linear_scatter_sums_in_event_order_bit_for_bit(n_out, precision, analog):
     rng = np.random.default_rng(n_out)
     dtype = np.dtype(precision)
-    idx, cnt, val = _event_lists(rng, 300, 3, 0.3, False, dtype)
+    idx, cnt, val = _event_lists(rng, 300, 3, 0.3, analog, dtype)
     wt = rng.normal(size=(300, n_out)).astype(dtype)
     cur = np.zeros((3, n_out), dtype)
     touched = np.zeros((3, 1), np.uint8)
     acs, macs = np.zeros(3, np.int64), np.zeros(3, np.int64)
-    kernels.linear_scatter(idx, cnt, val, BINARY, False, False, wt, (wt != 0).sum(axis=1).astype(np.int64), cur, touched, acs, macs)
+    kernels.linear_scatter(idx, cnt, val, ANALOG if analog else BINARY, False, False, wt, (wt != 0).sum(axis=1).astype(np.int64), cur, touched, acs, macs)
     expected = np.zeros_like(cur)
     for b in range(3):
         for e in range(cnt[b]):
-            expected[b] = expected[b] + wt[idx[b, e]]
+            expected[b] = expected[b] + (val[b, e] * wt[idx[b, e]] if analog else wt[idx[b, e]])
     assert np.array_equal(cur, expected)
-    assert acs.tolist() == (cnt * n_out).tolist()
+    assert (macs if analog else acs).tolist() == (cnt * n_out).tolist()

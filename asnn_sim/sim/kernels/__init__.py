@@ -35,11 +35,11 @@ Measurements and the commands that produce them: ``docs/performance.md``.
   through slices, which LLVM vectorises (no index arithmetic inside the loop). Which
   outputs a spike reaches along each axis is precomputed per layer (:func:`conv_tables`,
   :func:`window_table`), so there are no per-tap divisions or bounds branches. The
-  events of one pixel (its channels, consecutive in a list) share the tap lookup. For
-  spikes, rows up to 256 float32 (128 float64) are summed in 64-float32 (32-float64)
-  blocks held in registers across the whole run of events (an LLVM-IR intrinsic in
-  ``scatter.py``: 1.16x on ResNet-19's conv calls in float32); the rest of a row, and
-  weighted events, take passes of up to four events over the output row.
+  events of one pixel (its channels, consecutive in a list) share the tap lookup. Rows
+  up to 384 float32 (192 float64) are summed in 64-float32 (32-float64) blocks held in
+  registers across the whole run of events (an LLVM-IR intrinsic in ``scatter.py``:
+  1.16x on ResNet-19's conv calls in float32); the rest of a row takes passes of up to
+  four events over the output row.
 * Neuron update (:func:`neuron_update`, and :func:`cuba_update` for current-based
   neurons): two passes over 512-neuron chunks, the arithmetic and threshold (vectorised)
   into flags, then the compaction of the spike indices.

@@ -59,32 +59,38 @@ def window_table(n_in: int, n_out: int, k: int, s: int, p: int = 0) -> tuple[np.
 
 VECTOR_BYTES = 32  # one AVX register; LLVM splits the vectors on narrower targets
 BLOCK_VECTORS = 8  # vectors of a row kept in registers while a run of events is summed
-MAX_BLOCKS = 4  # longer rows stay with the row-by-row passes (measured: NOTES.md, issue 23)
+MAX_BLOCKS = 6  # longer rows stay with the row-by-row passes (measured: NOTES.md, issue 23)
 
 
 @intrinsic
-def _sum_rows_in_registers(typingctx, cur, o, wt, base, ib, start, end):
-    """``cur[o, :m] += wt[base + ib[k], :m]`` for ``k`` in ``start..end-1``, one event after the other; returns ``m``.
+def _sum_rows_in_registers(typingctx, cur, o, wt, base, ib, vb, start, end, weighted):
+    """``cur[o, :m] += wt[base + ib[k], :m]`` (times ``vb[k]`` if ``weighted``) for ``k`` in
+    ``start..end-1``, one event after the other; returns ``m``.
 
     ``m`` is the largest multiple of :data:`BLOCK_VECTORS` vectors of :data:`VECTOR_BYTES`
     in ``cur``'s row (64 float32 or 32 float64 per block), or 0 when the row is longer
     than :data:`MAX_BLOCKS` blocks or shorter than one. Each block of ``cur[o]`` is loaded
     into registers once, every event's weights are added to it in event order, and it is
-    stored once: the same additions in the same order as one pass per event, so the sums
-    are bit-identical, without a load and store of ``cur[o]`` per event. Written in LLVM IR
-    because Numba's loops keep ``cur[o]`` in memory (it may alias ``wt``) and LLVM does
-    not turn scalar accumulators into vectors across the event loop.
+    stored once: the same operations in the same order as one pass per event (a product
+    rounded, then added: no fused multiply-add), so the sums are bit-identical, without a
+    load and store of ``cur[o]`` per event. Written in LLVM IR because Numba's loops keep
+    ``cur[o]`` in memory (it may alias ``wt``) and LLVM does not turn scalar accumulators
+    into vectors across the event loop. ``weighted`` must be a literal (``True`` or ``False``).
 
-    Measured on ResNet-19's conv calls (NOTES.md, issue 23): 1.3x on 128-channel rows in
-    float32; on rows of 2 KB or more the row-by-row passes stream weights from L3 better.
+    Measured on the conv calls of ResNet-19 and Spikformer-4-384 (NOTES.md, issue 23):
+    1.2-1.3x on rows of 128 to 384 float32; rows of 2 KB and more (ResNet-19's 512
+    channels, 9.4 MB of weights) stream their weights from L3 better row by row.
     """
-    sig = types.intp(cur, o, wt, base, ib, start, end)
-    if not (cur.layout == wt.layout == "C" and ib.layout == "C" and cur.dtype == wt.dtype):
+    if not isinstance(weighted, types.BooleanLiteral):
+        return None
+    sig = types.intp(cur, o, wt, base, ib, vb, start, end, weighted)
+    if not (cur.layout == wt.layout == ib.layout == vb.layout == "C" and cur.dtype == wt.dtype):
         # the pointer arithmetic below needs contiguous rows of one width in both arrays
         return sig, lambda context, builder, signature, args: context.get_constant(types.intp, 0)
+    scaled = weighted.literal_value
 
     def codegen(context, builder, signature, args):
-        cur_t, o_t, wt_t, base_t, ib_t, start_t, end_t = signature.args
+        cur_t, o_t, wt_t, base_t, ib_t, vb_t, start_t, end_t, _ = signature.args
         intp_t = context.get_value_type(types.intp)
 
         def as_intp(value, typ):
@@ -96,11 +102,12 @@ def _sum_rows_in_registers(typingctx, cur, o, wt, base, ib, start, end):
         cur_a = context.make_array(cur_t)(context, builder, args[0])
         wt_a = context.make_array(wt_t)(context, builder, args[2])
         ib_a = context.make_array(ib_t)(context, builder, args[4])
+        vb_a = context.make_array(vb_t)(context, builder, args[5])
         o_v, base_v = as_intp(args[1], o_t), as_intp(args[3], base_t)
-        start_v, end_v = as_intp(args[5], start_t), as_intp(args[6], end_t)
+        start_v, end_v = as_intp(args[6], start_t), as_intp(args[7], end_t)
         element = context.get_value_type(cur_t.dtype)
         width = VECTOR_BYTES // context.get_abi_sizeof(element)
-        vector_ptr = ir.VectorType(element, width).as_pointer()
+        vector_t = ir.VectorType(element, width)
         align = context.get_abi_sizeof(element)
         n = cgutils.unpack_tuple(builder, cur_a.shape, 2)[1]
         block = const(BLOCK_VECTORS * width)
@@ -108,10 +115,10 @@ def _sum_rows_in_registers(typingctx, cur, o, wt, base, ib, start, end):
         m = builder.select(builder.icmp_signed(">", n, const(MAX_BLOCKS * BLOCK_VECTORS * width)), const(0), m)
         row = builder.gep(cur_a.data, [builder.mul(o_v, n)])
         # allocas in the entry block: LLVM promotes them to registers
-        acc = [cgutils.alloca_once(builder, vector_ptr.pointee) for _ in range(BLOCK_VECTORS)]
+        acc = [cgutils.alloca_once(builder, vector_t) for _ in range(BLOCK_VECTORS)]
 
         def vectors(ptr):
-            return [builder.bitcast(builder.gep(ptr, [const(u * width)]), vector_ptr) for u in range(BLOCK_VECTORS)]
+            return [builder.bitcast(builder.gep(ptr, [const(u * width)]), vector_t.as_pointer()) for u in range(BLOCK_VECTORS)]
 
         with cgutils.for_range_slice(builder, const(0), m, block, intp_t) as (j, _):
             out = vectors(builder.gep(row, [j]))
@@ -120,8 +127,16 @@ def _sum_rows_in_registers(typingctx, cur, o, wt, base, ib, start, end):
             with cgutils.for_range_slice(builder, start_v, end_v, const(1), intp_t) as (k, _):
                 r = builder.add(base_v, as_intp(builder.load(builder.gep(ib_a.data, [k])), ib_t.dtype))
                 w = builder.gep(wt_a.data, [builder.add(builder.mul(r, n), j)])
+                if scaled:
+                    v = context.cast(builder, builder.load(builder.gep(vb_a.data, [k])), vb_t.dtype, cur_t.dtype)
+                    lanes = ir.VectorType(ir.IntType(32), width)
+                    v = builder.insert_element(ir.Constant(vector_t, ir.Undefined), v, ir.Constant(ir.IntType(32), 0))
+                    v = builder.shuffle_vector(v, ir.Constant(vector_t, ir.Undefined), ir.Constant(lanes, [0] * width))  # splat
                 for a, p in zip(acc, vectors(w)):
-                    builder.store(builder.fadd(builder.load(a), builder.load(p, align=align)), a)
+                    term = builder.load(p, align=align)
+                    if scaled:
+                        term = builder.fmul(v, term)
+                    builder.store(builder.fadd(builder.load(a), term), a)
             for a, p in zip(acc, out):
                 builder.store(builder.load(a), p, align=align)
         return m
@@ -133,23 +148,26 @@ def _sum_rows_in_registers(typingctx, cur, o, wt, base, ib, start, end):
 def _add_rows(cur, o, wt, base, ib, vb, start, end, binary):
     """``cur[o] += wt[base + ib[k]]`` (times ``vb[k]`` unless ``binary``) for ``k`` in ``start..end-1``, in that order.
 
-    For spikes, the leading blocks of the row are summed in registers
-    (:func:`_sum_rows_in_registers`); the other columns, and weighted events, go through
-    passes of up to four events over ``cur[o]``: ``(((d + w0) + w1) + w2) + w3`` is the same
-    sequence of roundings as four separate passes, with a quarter of the loads and stores
-    of ``cur[o]`` and of the loop overhead. Rows are indexed in place rather than taken
-    as a view per event (which costs a reference count each; in place measured 5-9 %
-    faster on the LeNet's conv calls, NOTES.md).
+    The leading blocks of the row are summed in registers (:func:`_sum_rows_in_registers`);
+    the other columns go through passes of up to four events over ``cur[o]``:
+    ``(((d + w0) + w1) + w2) + w3`` is the same sequence of roundings as four separate
+    passes, with a quarter of the loads and stores of ``cur[o]`` and of the loop overhead.
+    Rows are indexed in place rather than taken as a view per event (which costs a
+    reference count each; in place measured 5-9 % faster on the LeNet's conv calls, NOTES.md).
     """
+    if binary:
+        j0 = _sum_rows_in_registers(cur, o, wt, base, ib, vb, start, end, False)
+    else:
+        j0 = _sum_rows_in_registers(cur, o, wt, base, ib, vb, start, end, True)
     n = cur.shape[1]
+    if j0 == n:
+        return
+    # unsigned bounds: with a signed start Numba checks every index for wraparound, and the
+    # loops no longer vectorise (measured 2-3x slower)
+    j0 = np.uint64(j0)
+    nu = np.uint64(n)
     k = start
     if binary:
-        # unsigned bounds: a signed start would make Numba check each index for wraparound
-        # (measured 2-3x slower: the loops no longer vectorise)
-        j0 = np.uint64(_sum_rows_in_registers(cur, o, wt, base, ib, start, end))
-        if j0 == n:
-            return
-        nu = np.uint64(n)
         while k + 4 <= end:
             r0 = base + ib[k]
             r1 = base + ib[k + 1]
@@ -173,13 +191,13 @@ def _add_rows(cur, o, wt, base, ib, vb, start, end, binary):
             v1 = vb[k + 1]
             v2 = vb[k + 2]
             v3 = vb[k + 3]
-            for j in range(n):
+            for j in range(j0, nu):
                 cur[o, j] = (((cur[o, j] + v0 * wt[r0, j]) + v1 * wt[r1, j]) + v2 * wt[r2, j]) + v3 * wt[r3, j]
             k += 4
         while k < end:
             r0 = base + ib[k]
             v0 = vb[k]
-            for j in range(n):
+            for j in range(j0, nu):
                 cur[o, j] += v0 * wt[r0, j]
             k += 1
 
