@@ -66,24 +66,47 @@ def _reference_conv(idx, cnt, val, analog, shape, out_hw, wt, k, stride, pad):
     density=st.sampled_from([0.2, 0.6, 1.0]),
     analog=st.booleans(),
     precision=st.sampled_from(["float32", "float64"]),
+    batch=st.sampled_from([1, 2, 3]),
     seed=st.integers(0, 2**16),
 )
-def test_conv_scatter_sums_in_event_order_bit_for_bit(c_out, c_in, hw, k, stride, density, analog, precision, seed):
+def test_conv_scatter_sums_in_event_order_bit_for_bit(c_out, c_in, hw, k, stride, density, analog, precision, batch, seed):
     rng = np.random.default_rng(seed)
     dtype = np.dtype(precision)
     pad = k // 2
     h_out = (hw + 2 * pad - k) // stride + 1
-    idx, cnt, val = _event_lists(rng, c_in * hw * hw, 2, density, analog, dtype)
+    idx, cnt, val = _event_lists(rng, c_in * hw * hw, batch, density, analog, dtype)
     wt = rng.normal(size=(k * k * c_in, c_out)).astype(dtype)
     tables = kernels.conv_tables((c_in, hw, hw), (c_out, h_out, h_out), (k, k), (stride, stride), (pad, pad))
-    cur = np.zeros((2, h_out * h_out, c_out), dtype)
-    marks = np.zeros((2, h_out * h_out), np.uint8)
-    acs, macs = np.zeros(2, np.int64), np.zeros(2, np.int64)
+    cur = np.zeros((batch, h_out * h_out, c_out), dtype)
+    marks = np.zeros((batch, h_out * h_out), np.uint8)
+    acs, macs = np.zeros(batch, np.int64), np.zeros(batch, np.int64)
     nnz = (wt != 0).sum(axis=1).astype(np.int64)
+    parts = kernels.column_parts(batch, c_out, 2)  # batch 1 on two threads: split by columns
     kernels.conv_scatter(idx, cnt, val, ANALOG if analog else BINARY, False, False, c_in, hw, *tables, wt, nnz, c_out, cur,
-                         marks, acs, macs)
+                         marks, acs, macs, parts)
     expected = _reference_conv(idx, cnt, val, analog, (c_in, hw, hw), (h_out, h_out), wt, k, stride, pad)
     assert np.array_equal(cur, expected)
+    # every pair counted once, however the columns were split between threads
+    pairs = [sum(1 for e in range(cnt[b]) for _ in _taps(int(idx[b, e]), c_in, hw, k, stride, pad, h_out)) * c_out
+             for b in range(batch)]
+    assert (macs if analog else acs).tolist() == pairs
+
+
+def _taps(flat, c_in, w, k, stride, pad, n_out):
+    pos = flat // c_in
+    y, x = divmod(pos, w)
+    for ky in range(k):
+        for kx in range(k):
+            ny, nx = y + pad - ky, x + pad - kx
+            if ny % stride == 0 and nx % stride == 0 and 0 <= ny // stride < n_out and 0 <= nx // stride < n_out:
+                yield ky, kx
+
+
+def test_a_batch_smaller_than_the_threads_is_split_by_columns():
+    assert kernels.column_parts(1, 128, 2) == 2  # batch 1 on two cores: half a row each
+    assert kernels.column_parts(2, 128, 2) == 1 and kernels.column_parts(16, 512, 2) == 1
+    assert kernels.column_parts(1, 64, 2) == 1  # one block: not worth a second thread
+    assert kernels.column_parts(1, 512, 8) == 8 and kernels.column_parts(3, 512, 8) == 2
 
 
 @pytest.mark.parametrize("analog", [False, True])

@@ -81,9 +81,10 @@ def scatter_conv_map(st, src, wt, nnz, acs, macs, ctx) -> None:
     conv = ctx.conventions
     c_in, _, width = src.shape
     current = st.current
+    parts = ctx.kernels.column_parts(current.shape[0], wt.shape[1], ctx.threads)
     ctx.kernels.conv_scatter(
         src.idx, src.cnt, src.val, src.event_class, conv.graded == "expand", conv.skip_zero_weights,
-        c_in, width, *st.taps, wt, nnz, st.n_syn, current.reshape(current.shape[0], -1, wt.shape[1]), st.marks, acs, macs,
+        c_in, width, *st.taps, wt, nnz, st.n_syn, current.reshape(current.shape[0], -1, wt.shape[1]), st.marks, acs, macs, parts,
     )
 
 

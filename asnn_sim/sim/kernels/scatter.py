@@ -13,7 +13,7 @@ from numba.extending import intrinsic
 
 from asnn_sim.sim.kernels.events import BINARY, GRADED
 
-__all__ = ["MODE_AVG", "MODE_MAX", "MODE_OR", "conv_scatter", "conv_tables", "linear_scatter", "pool_events", "tap_table", "window_table"]
+__all__ = ["MODE_AVG", "MODE_MAX", "MODE_OR", "column_parts", "conv_scatter", "conv_tables", "linear_scatter", "pool_events", "tap_table", "window_table"]
 
 
 MODE_OR, MODE_MAX, MODE_AVG = 0, 1, 2  # pooling: spikes (OR), max of values, mean
@@ -63,13 +63,13 @@ MAX_BLOCKS = 6  # longer rows stay with the row-by-row passes (measured: NOTES.m
 
 
 @intrinsic
-def _sum_rows_in_registers(typingctx, cur, o, wt, base, ib, vb, start, end, weighted):
-    """``cur[o, :m] += wt[base + ib[k], :m]`` (times ``vb[k]`` if ``weighted``) for ``k`` in
+def _sum_rows_in_registers(typingctx, cur, o, wt, base, ib, vb, start, end, jlo, jhi, weighted):
+    """``cur[o, jlo:m] += wt[base + ib[k], jlo:m]`` (times ``vb[k]`` if ``weighted``) for ``k`` in
     ``start..end-1``, one event after the other; returns ``m``.
 
-    ``m`` is the largest multiple of :data:`BLOCK_VECTORS` vectors of :data:`VECTOR_BYTES`
-    in ``cur``'s row (64 float32 or 32 float64 per block), or 0 when the row is longer
-    than :data:`MAX_BLOCKS` blocks or shorter than one. Each block of ``cur[o]`` is loaded
+    ``m - jlo`` is the largest multiple of :data:`BLOCK_VECTORS` vectors of :data:`VECTOR_BYTES`
+    (64 float32 or 32 float64 per block) up to ``jhi``, or 0 when ``cur``'s rows are longer
+    than :data:`MAX_BLOCKS` blocks. Each block of ``cur[o]`` is loaded
     into registers once, every event's weights are added to it in event order, and it is
     stored once: the same operations in the same order as one pass per event (a product
     rounded, then added: no fused multiply-add), so the sums are bit-identical, without a
@@ -83,14 +83,14 @@ def _sum_rows_in_registers(typingctx, cur, o, wt, base, ib, vb, start, end, weig
     """
     if not isinstance(weighted, types.BooleanLiteral):
         return None
-    sig = types.intp(cur, o, wt, base, ib, vb, start, end, weighted)
+    sig = types.intp(cur, o, wt, base, ib, vb, start, end, jlo, jhi, weighted)
     if not (cur.layout == wt.layout == ib.layout == vb.layout == "C" and cur.dtype == wt.dtype):
         # the pointer arithmetic below needs contiguous rows of one width in both arrays
-        return sig, lambda context, builder, signature, args: context.get_constant(types.intp, 0)
+        return sig, lambda context, builder, signature, args: context.cast(builder, args[8], signature.args[8], types.intp)
     scaled = weighted.literal_value
 
     def codegen(context, builder, signature, args):
-        cur_t, o_t, wt_t, base_t, ib_t, vb_t, start_t, end_t, _ = signature.args
+        cur_t, o_t, wt_t, base_t, ib_t, vb_t, start_t, end_t, jlo_t, jhi_t, _ = signature.args
         intp_t = context.get_value_type(types.intp)
 
         def as_intp(value, typ):
@@ -105,14 +105,15 @@ def _sum_rows_in_registers(typingctx, cur, o, wt, base, ib, vb, start, end, weig
         vb_a = context.make_array(vb_t)(context, builder, args[5])
         o_v, base_v = as_intp(args[1], o_t), as_intp(args[3], base_t)
         start_v, end_v = as_intp(args[6], start_t), as_intp(args[7], end_t)
+        jlo_v, jhi_v = as_intp(args[8], jlo_t), as_intp(args[9], jhi_t)
         element = context.get_value_type(cur_t.dtype)
         width = VECTOR_BYTES // context.get_abi_sizeof(element)
         vector_t = ir.VectorType(element, width)
         align = context.get_abi_sizeof(element)
         n = cgutils.unpack_tuple(builder, cur_a.shape, 2)[1]
         block = const(BLOCK_VECTORS * width)
-        m = builder.mul(builder.sdiv(n, block), block)
-        m = builder.select(builder.icmp_signed(">", n, const(MAX_BLOCKS * BLOCK_VECTORS * width)), const(0), m)
+        m = builder.add(jlo_v, builder.mul(builder.sdiv(builder.sub(jhi_v, jlo_v), block), block))
+        m = builder.select(builder.icmp_signed(">", n, const(MAX_BLOCKS * BLOCK_VECTORS * width)), jlo_v, m)
         row = builder.gep(cur_a.data, [builder.mul(o_v, n)])
         # allocas in the entry block: LLVM promotes them to registers
         acc = [cgutils.alloca_once(builder, vector_t) for _ in range(BLOCK_VECTORS)]
@@ -120,7 +121,7 @@ def _sum_rows_in_registers(typingctx, cur, o, wt, base, ib, vb, start, end, weig
         def vectors(ptr):
             return [builder.bitcast(builder.gep(ptr, [const(u * width)]), vector_t.as_pointer()) for u in range(BLOCK_VECTORS)]
 
-        with cgutils.for_range_slice(builder, const(0), m, block, intp_t) as (j, _):
+        with cgutils.for_range_slice(builder, jlo_v, m, block, intp_t) as (j, _):
             out = vectors(builder.gep(row, [j]))
             for a, p in zip(acc, out):
                 builder.store(builder.load(p, align=align), a)
@@ -145,10 +146,11 @@ def _sum_rows_in_registers(typingctx, cur, o, wt, base, ib, vb, start, end, weig
 
 
 @njit(inline="always")
-def _add_rows(cur, o, wt, base, ib, vb, start, end, binary):
-    """``cur[o] += wt[base + ib[k]]`` (times ``vb[k]`` unless ``binary``) for ``k`` in ``start..end-1``, in that order.
+def _add_rows(cur, o, wt, base, ib, vb, start, end, binary, jlo, jhi):
+    """``cur[o, jlo:jhi] += wt[base + ib[k], jlo:jhi]`` (times ``vb[k]`` unless ``binary``) for ``k`` in
+    ``start..end-1``, in that order.
 
-    The leading blocks of the row are summed in registers (:func:`_sum_rows_in_registers`);
+    The leading blocks of the columns are summed in registers (:func:`_sum_rows_in_registers`);
     the other columns go through passes of up to four events over ``cur[o]``:
     ``(((d + w0) + w1) + w2) + w3`` is the same sequence of roundings as four separate
     passes, with a quarter of the loads and stores of ``cur[o]`` and of the loop overhead.
@@ -156,16 +158,15 @@ def _add_rows(cur, o, wt, base, ib, vb, start, end, binary):
     reference count each; in place measured 5-9 % faster on the LeNet's conv calls, NOTES.md).
     """
     if binary:
-        j0 = _sum_rows_in_registers(cur, o, wt, base, ib, vb, start, end, False)
+        j0 = _sum_rows_in_registers(cur, o, wt, base, ib, vb, start, end, jlo, jhi, False)
     else:
-        j0 = _sum_rows_in_registers(cur, o, wt, base, ib, vb, start, end, True)
-    n = cur.shape[1]
-    if j0 == n:
+        j0 = _sum_rows_in_registers(cur, o, wt, base, ib, vb, start, end, jlo, jhi, True)
+    if j0 == jhi:
         return
     # unsigned bounds: with a signed start Numba checks every index for wraparound, and the
     # loops no longer vectorise (measured 2-3x slower)
     j0 = np.uint64(j0)
-    nu = np.uint64(n)
+    nu = np.uint64(jhi)
     k = start
     if binary:
         while k + 4 <= end:
@@ -235,11 +236,26 @@ def conv_tables(in_shape, out_shape, kernel, stride, padding, dilation=(1, 1)) -
     return y_count, y_tap * (k_w * c_in), y_out * w_out, x_count, x_tap * c_in, x_out
 
 
+COLUMN_ALIGN = 64  # a part of a row starts on a block of the register sums (and a cache line)
+
+
+def column_parts(batch: int, n_cols: int, threads: int) -> int:
+    """Into how many column ranges each sample's output rows are split, so that a batch
+    smaller than the thread count still keeps every thread busy (a batch of 1 on 2 cores).
+
+    Each part replays all of the sample's events on its own columns: the threads write
+    disjoint elements, and every element still receives its events in list order.
+    """
+    if batch >= threads:
+        return 1
+    return max(1, min(threads // max(batch, 1), n_cols // COLUMN_ALIGN))
+
+
 @njit(parallel=True, cache=True)
 def conv_scatter(
     idx, cnt, val, event_class, expand_graded, skip_zero, c_in, width,
     y_count, y_row, y_out, x_count, x_row, x_out,
-    wt, nnz, n_syn, current, touched, acs, macs,
+    wt, nnz, n_syn, current, touched, acs, macs, parts,
 ):
     """Scatter input events through a 2-D convolution.
 
@@ -262,6 +278,8 @@ def conv_scatter(
     touched : (B, h_out * w_out) uint8: output positions an event reached are set to 1
         (the consumer of the current counts and clears them)
     acs, macs : (B,) int64 outputs, added to
+    parts : int
+        Column ranges per sample, each replayed by its own iteration (:func:`column_parts`).
 
     Notes
     -----
@@ -269,8 +287,18 @@ def conv_scatter(
     the same output positions, so the taps are looked up once per run; for each tap the
     run's weight rows are added one event after the other (:func:`_add_rows`). Every
     output element thus still receives its contributions in event-list order.
+
+    A batch smaller than the thread count is also split by output columns
+    (``parts``, from :func:`column_parts`): at batch 1 each of two threads adds half of every weight row.
     """
-    for b in prange(cnt.shape[0]):
+    n_cols = current.shape[2]
+    chunk = -(-n_cols // parts)
+    chunk = -(-chunk // COLUMN_ALIGN) * COLUMN_ALIGN
+    for i in prange(cnt.shape[0] * parts):
+        b = i // parts
+        part = i - b * parts
+        jlo = min(n_cols, part * chunk)
+        jhi = min(n_cols, jlo + chunk)
         cur = current[b]
         mark = touched[b]
         ib = idx[b]
@@ -292,8 +320,8 @@ def conv_scatter(
                     r = r_y + x_row[x, c]
                     o = o_y + x_out[x, c]
                     mark[o] = 1
-                    _add_rows(cur, o, wt, r, ib, vb, e, end, event_class == BINARY)
-            for k in range(e, end):
+                    _add_rows(cur, o, wt, r, ib, vb, e, end, event_class == BINARY, jlo, jhi)
+            for k in range(e, end if part == 0 else e):  # counted once, by the first part
                 if skip_zero:
                     pairs = 0
                     ci = ib[k] - lo
@@ -309,8 +337,9 @@ def conv_scatter(
                 else:
                     n_mac += pairs
             e = end
-        acs[b] += n_ac
-        macs[b] += n_mac
+        if part == 0:
+            acs[b] += n_ac
+            macs[b] += n_mac
 
 
 @njit(parallel=True, cache=True)
@@ -325,7 +354,7 @@ def linear_scatter(idx, cnt, val, event_class, expand_graded, skip_zero, wt, nnz
         ib = idx[b]
         vb = val[b]
         n = cnt[b]
-        _add_rows(current[b : b + 1], 0, wt, 0, ib, vb, 0, n, event_class == BINARY)
+        _add_rows(current[b : b + 1], 0, wt, 0, ib, vb, 0, n, event_class == BINARY, 0, n_out)
         n_ac = 0
         n_mac = 0
         for e in range(n):
