@@ -68,9 +68,9 @@ def _sum_rows_in_registers(typingctx, cur, o, wt, base, ib, vb, start, end, jlo,
     ``start..end-1``, one event after the other; returns ``m``.
 
     ``m - jlo`` is the largest multiple of :data:`BLOCK_VECTORS` vectors of :data:`VECTOR_BYTES`
-    (64 float32 or 32 float64 per block) up to ``jhi``, or 0 when ``cur``'s rows are longer
-    than :data:`MAX_BLOCKS` blocks. Each block of ``cur[o]`` is loaded
-    into registers once, every event's weights are added to it in event order, and it is
+    (64 float32 or 32 float64 per block) that fits before ``jhi``; ``m = jlo`` (nothing done)
+    when ``cur``'s rows are longer than :data:`MAX_BLOCKS` blocks or the arrays are not
+    contiguous. Each block of ``cur[o]`` is loaded into registers once, every event's weights are added to it in event order, and it is
     stored once: the same operations in the same order as one pass per event (a product
     rounded, then added: no fused multiply-add), so the sums are bit-identical, without a
     load and store of ``cur[o]`` per event. Written in LLVM IR because Numba's loops keep
