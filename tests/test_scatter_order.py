@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from asnn_sim.sim import kernels
@@ -31,6 +31,14 @@ def _event_lists(rng, n_in: int, batch: int, density: float, analog: bool, dtype
         idx[b, : where.size] = where
         val[b, : where.size] = rng.normal(size=where.size) if analog else 1
     return idx, cnt, val
+
+
+def _count_columns(batch: int):
+    """ACs and MACs as columns of one block, as the engine passes them: the same compiled
+    signature, so the suite compiles no extra kernel for this file (a batch of 1 would be
+    typed contiguous, another signature; the column split is tested with more threads)."""
+    counts = np.zeros((batch, 2), np.int64)
+    return counts[:, 0], counts[:, 1]
 
 
 def _reference_conv(idx, cnt, val, analog, shape, out_hw, wt, k, stride, pad):
@@ -66,10 +74,13 @@ def _reference_conv(idx, cnt, val, analog, shape, out_hw, wt, k, stride, pad):
     density=st.sampled_from([0.2, 0.6, 1.0]),
     analog=st.booleans(),
     precision=st.sampled_from(["float32", "float64"]),
-    batch=st.sampled_from([1, 2, 3]),
+    batch=st.sampled_from([2, 3]),
+    split=st.booleans(),
     seed=st.integers(0, 2**16),
 )
-def test_conv_scatter_sums_in_event_order_bit_for_bit(c_out, c_in, hw, k, stride, density, analog, precision, batch, seed):
+@example(c_out=320, c_in=5, hw=5, k=3, stride=1, density=0.6, analog=False, precision="float32", batch=2, split=True, seed=1)
+@example(c_out=200, c_in=3, hw=4, k=3, stride=2, density=1.0, analog=True, precision="float64", batch=3, split=True, seed=2)
+def test_conv_scatter_sums_in_event_order_bit_for_bit(c_out, c_in, hw, k, stride, density, analog, precision, batch, split, seed):
     rng = np.random.default_rng(seed)
     dtype = np.dtype(precision)
     pad = k // 2
@@ -79,9 +90,10 @@ def test_conv_scatter_sums_in_event_order_bit_for_bit(c_out, c_in, hw, k, stride
     tables = kernels.conv_tables((c_in, hw, hw), (c_out, h_out, h_out), (k, k), (stride, stride), (pad, pad))
     cur = np.zeros((batch, h_out * h_out, c_out), dtype)
     marks = np.zeros((batch, h_out * h_out), np.uint8)
-    acs, macs = np.zeros(batch, np.int64), np.zeros(batch, np.int64)
+    acs, macs = _count_columns(batch)
     nnz = (wt != 0).sum(axis=1).astype(np.int64)
-    parts = kernels.column_parts(batch, c_out, 2)  # batch 1 on two threads: split by columns
+    # split: as if twice as many threads as samples, so rows of 128+ are split by columns
+    parts = kernels.column_parts(batch, c_out, 2 * batch if split else 1)
     kernels.conv_scatter(idx, cnt, val, ANALOG if analog else BINARY, False, False, c_in, hw, *tables, wt, nnz, c_out, cur,
                          marks, acs, macs, parts)
     expected = _reference_conv(idx, cnt, val, analog, (c_in, hw, hw), (h_out, h_out), wt, k, stride, pad)
@@ -119,7 +131,7 @@ def test_linear_scatter_sums_in_event_order_bit_for_bit(n_out, precision, analog
     wt = rng.normal(size=(300, n_out)).astype(dtype)
     cur = np.zeros((3, n_out), dtype)
     touched = np.zeros((3, 1), np.uint8)
-    acs, macs = np.zeros(3, np.int64), np.zeros(3, np.int64)
+    acs, macs = _count_columns(3)
     kernels.linear_scatter(idx, cnt, val, ANALOG if analog else BINARY, False, False, wt, (wt != 0).sum(axis=1).astype(np.int64), cur, touched, acs, macs)
     expected = np.zeros_like(cur)
     for b in range(3):
