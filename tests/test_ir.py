@@ -379,3 +379,16 @@ def test_saving_a_graph_twice_gives_identical_bytes(tmp_path):
     first = (tmp_path / "a.asnn").read_bytes()
     assert (tmp_path / "b.asnn").read_bytes() == first == (tmp_path / "c.asnn").read_bytes()
     assert [n.name for n in load_graph(tmp_path / "c.asnn").nodes] == [n.name for n in graph.nodes]
+
+
+def test_a_graph_prints_in_one_line_and_describes_itself_without_weights():
+    graph = build(Spec(encoding="rate", timesteps=3, in_shape=(1, 6, 6), convs=[(4, 3, 1, 1, None)], residual=False, hidden=8,
+                       classes=5, zero_fraction=0.0, per_timestep=True, ann=False, seed=0))
+    assert str(graph) == repr(graph) == f"Graph(snn, T=3, {len(graph.nodes)} nodes, input 1x6x6, 5 classes)"
+    text = graph.describe()
+    lines = text.splitlines()
+    assert lines[0] == "snn graph, T=3, rate coding, 5 classes"
+    assert [line.split()[0] for line in lines[2:]] == [n.name for n in graph.nodes]  # every node, in order
+    for node, line in zip(graph.nodes, lines[2:]):
+        assert line.split()[1] == node.kind and "x".join(map(str, graph.shapes[node.name])) in line.split()
+    assert "[" not in text and "array" not in text  # no weights

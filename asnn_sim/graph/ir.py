@@ -78,7 +78,17 @@ __all__ = [
 # ---------------------------------------------------------------- graph
 
 
-@dataclass
+def describe_nodes(nodes, shapes: dict, types: dict) -> str:
+    """A table, one line per node: its name, kind, the values it reads, its per-sample
+    output shape and the type of value it emits (no weights)."""
+    rows = [("node", "kind", "reads", "shape", "emits")]
+    for n in nodes:
+        rows.append((n.name, n.kind, ", ".join(n.inputs) or "-", "x".join(map(str, shapes[n.name])), types[n.name]))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+@dataclass(repr=False)  # the generated repr would print every weight
 class Graph:
     """A validated network graph.
 
@@ -150,6 +160,34 @@ class Graph:
             return self._by_name[name]
         except KeyError:
             raise KeyError(name) from None
+
+    def __repr__(self) -> str:
+        shape = "x".join(map(str, self.input.shape))
+        return f"Graph({self.kind}, T={self.timesteps}, {len(self.nodes)} nodes, input {shape}, {self.n_classes} classes)"
+
+    def describe(self) -> str:
+        """The graph in words: its kind, timesteps and encoding, then one line per node
+        (name, kind, what it reads, output shape, value type).
+
+        Examples
+        --------
+        >>> from asnn_sim.interop.builder import GraphBuilder
+        >>> g = GraphBuilder((1, 2, 2), timesteps=2, encoding="rate").flatten().linear(3).neuron().linear(2).readout().build()
+        >>> g
+        Graph(snn, T=2, 6 nodes, input 1x2x2, 2 classes)
+        >>> print(g.describe())
+        snn graph, T=2, rate coding, 2 classes
+        node      kind     reads     shape  emits
+        input     input    -         1x2x2  events
+        flatten1  flatten  input     4      events
+        fc1       linear   flatten1  3      current
+        lif1      neuron   fc1       3      binary
+        fc2       linear   lif1      2      current
+        readout   readout  fc2       2      logits
+        """
+        encoding = self.input.encoder["name"] + " coding" if self.input.encoder else "supplied frames"
+        head = f"{self.kind} graph, T={self.timesteps}, {encoding}, {self.n_classes} classes"
+        return head + "\n" + describe_nodes(self.nodes, self.shapes, self.types)
 
     @property
     def input(self) -> Input:

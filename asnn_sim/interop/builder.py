@@ -69,6 +69,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from asnn_sim.graph.encoding import EncoderSpec
+from asnn_sim.graph.ir import describe_nodes
 from asnn_sim.graph.ir import (
     Add,
     AvgPool2d,
@@ -202,12 +203,8 @@ class GraphBuilder:
         return self._shapes[name]
 
     def describe(self) -> str:
-        """One line per node: name, kind, inputs, output shape and value type."""
-        rows = [("node", "kind", "reads", "shape", "emits")]
-        for n in self._nodes:
-            rows.append((n.name, n.kind, ", ".join(n.inputs) or "-", "x".join(map(str, self._shapes[n.name])), self._types[n.name]))
-        widths = [max(len(r[i]) for r in rows) for i in range(5)]
-        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+        """One line per node: name, kind, inputs, output shape and value type (as :meth:`Graph.describe`)."""
+        return describe_nodes(self._nodes, self._shapes, self._types)
 
     def __repr__(self) -> str:
         return f"GraphBuilder({self._kind}, T={self.timesteps}, {len(self._nodes)} nodes, last {self.last!r})"
