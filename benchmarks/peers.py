@@ -287,6 +287,20 @@ def compare_spikes(kind: str, precision: str, net, inp: "Inputs", parts: list, s
     return pm_count
 
 
+def neurobench_checked(kind: str, net, inp: "Inputs", batch: int, n: int, problems: list, label: str) -> tuple[dict, dict]:
+    """NeuroBench over the float64 ``kind`` model: its per-module counts and its metric's
+    totals, the totals checked against the per-module sums (a mismatch goes to ``problems``)."""
+    model = pm.build(kind, net, torch.float64)
+    per_module = neurobench_per_module(kind, model, inp.bt["float64"], batch)
+    run, cleanup = neurobench_runner(kind, model, inp.bt["float64"], inp.targets, batch)
+    metric = neurobench_metric(run(), n, problems)
+    cleanup()
+    for what, key in (("AC", "Effective_ACs"), ("MAC", "Effective_MACs"), ("dense", "Dense")):
+        if metric.get(key) != sum(v[what] for v in per_module.values()):
+            problems.append(f"{label} metric {key} x samples = {metric.get(key)} vs its per-layer sum")
+    return per_module, metric
+
+
 def cross_check_f64(wl, inp: Inputs, peers: dict, batch: int, log, pred_tolerance: float | None = 0.01) -> dict:
     """Spikes, predictions and counts of every float64 peer against the simulator's float64 replay."""
     graph, n = wl.graph, inp.n
@@ -324,27 +338,13 @@ def cross_check_f64(wl, inp: Inputs, peers: dict, batch: int, log, pred_toleranc
     ours_nz, ours = check["ours_skip_zero_weights"], check["ours"]
     if peers["neurobench"]["ok"]:
         # NeuroBench's definition, checked on the plain torch neuron (its spikes are ours) ...
-        tnet = pm.build("torch", net, torch.float64)
-        nb = neurobench_per_module("torch", tnet, inp.bt["float64"], batch)
+        nb, metric = neurobench_checked("torch", net, inp, batch, n, problems, "NeuroBench")
         for name in syn:
             for what in ("AC", "MAC", "dense"):
                 if nb[name][what] != ours_nz[name][what]:
                     problems.append(f"NeuroBench {name} {what}: {nb[name][what]} vs ours (skip_zero_weights) {ours_nz[name][what]}")
-        run, cleanup = neurobench_runner("torch", tnet, inp.bt["float64"], inp.targets, batch)
-        metric = neurobench_metric(run(), n, problems)
-        cleanup()
-        for what, key in (("AC", "Effective_ACs"), ("MAC", "Effective_MACs"), ("dense", "Dense")):
-            if metric.get(key) != sum(v[what] for v in nb.values()):
-                problems.append(f"NeuroBench metric {key} x samples = {metric.get(key)} vs its per-layer sum")
         # ... and what it reports over the snnTorch model (whose spikes may differ, see above)
-        snet = pm.build("snntorch", net, torch.float64)
-        nbs = neurobench_per_module("snntorch", snet, inp.bt["float64"], batch)
-        run, cleanup = neurobench_runner("snntorch", snet, inp.bt["float64"], inp.targets, batch)
-        metric_s = neurobench_metric(run(), n, problems)
-        cleanup()
-        for what, key in (("AC", "Effective_ACs"), ("MAC", "Effective_MACs"), ("dense", "Dense")):
-            if metric_s.get(key) != sum(v[what] for v in nbs.values()):
-                problems.append(f"NeuroBench (snnTorch model) metric {key} x samples = {metric_s.get(key)} vs its per-layer sum")
+        nbs, metric_s = neurobench_checked("snntorch", net, inp, batch, n, problems, "NeuroBench (snnTorch model)")
         check["peers"]["neurobench"] = {"per_module": nb, "metric_totals": metric, "snntorch_per_module": nbs, "snntorch_metric_totals": metric_s}
         log(f"  NeuroBench (torch neuron): ACs {metric.get('Effective_ACs')}, MACs {metric.get('Effective_MACs')}, dense {metric.get('Dense')}; "
             f"(snnTorch model): ACs {metric_s.get('Effective_ACs')}")
