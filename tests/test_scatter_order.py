@@ -43,24 +43,14 @@ def _count_columns(batch: int):
 
 def _reference_conv(idx, cnt, val, analog, shape, out_hw, wt, k, stride, pad):
     """One event and one tap at a time, in list order (numpy adds a row elementwise)."""
-    c_in, h, w = shape
+    c_in, _, w = shape
     h_out, w_out = out_hw
     cur = np.zeros((idx.shape[0], h_out * w_out, wt.shape[1]), wt.dtype)
     for b in range(idx.shape[0]):
         for e in range(cnt[b]):
-            f = int(idx[b, e])
-            pos, ci = divmod(f, c_in)
-            y, x = divmod(pos, w)
-            for ky in range(k):
-                for kx in range(k):
-                    ny, nx = y + pad - ky, x + pad - kx
-                    if ny % stride or nx % stride:
-                        continue
-                    oy, ox = ny // stride, nx // stride
-                    if 0 <= oy < h_out and 0 <= ox < w_out:
-                        row = wt[(ky * k + kx) * c_in + ci]
-                        o = oy * w_out + ox
-                        cur[b, o] = cur[b, o] + (val[b, e] * row if analog else row)
+            for ky, kx, o in _taps(int(idx[b, e]), c_in, w, k, stride, pad, h_out):
+                row = wt[(ky * k + kx) * c_in + int(idx[b, e]) % c_in]
+                cur[b, o] = cur[b, o] + (val[b, e] * row if analog else row)
     return cur
 
 
@@ -105,13 +95,14 @@ def test_conv_scatter_sums_in_event_order_bit_for_bit(c_out, c_in, hw, k, stride
 
 
 def _taps(flat, c_in, w, k, stride, pad, n_out):
-    pos = flat // c_in
-    y, x = divmod(pos, w)
+    """The ``(ky, kx, output position)`` an input element reaches, padding and strides applied
+    (square maps of ``n_out x n_out`` outputs)."""
+    y, x = divmod(flat // c_in, w)
     for ky in range(k):
         for kx in range(k):
             ny, nx = y + pad - ky, x + pad - kx
             if ny % stride == 0 and nx % stride == 0 and 0 <= ny // stride < n_out and 0 <= nx // stride < n_out:
-                yield ky, kx
+                yield ky, kx, (ny // stride) * n_out + nx // stride
 
 
 def test_a_batch_smaller_than_the_threads_is_split_by_columns():
