@@ -211,7 +211,6 @@ class CompileContext:
         return self._outputs.all + self._zeroed.all + list(self._scratch.values()) + self._persistent
 
 
-
 class StepContext:
     """What a node's :meth:`~asnn_sim.graph.nodes.base.Node.step` may use; one per batch, updated per call.
 
