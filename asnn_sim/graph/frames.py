@@ -1,10 +1,17 @@
 """Supplied input frames: spike trains or analog frames a user brings in ``.npy``/``.npz`` files.
 
-Graphs imported from other frameworks (``asnn import``) are usually fed recorded or
-pre-encoded streams rather than images through one of this package's encoders; ``asnn
-simulate --inputs FILE --layout TN|NT`` reads them with :func:`load_frames`. Whether a
-step holds spikes or values is decided by the data (see
-:func:`asnn_sim.graph.encoding.frame_kinds_of`).
+Graphs imported from other frameworks (``asnn import``) and graphs built with
+``GraphBuilder(shape, encoding="frames")`` are fed recorded or pre-encoded streams rather
+than images through one of this package's encoders; ``asnn simulate --inputs FILE
+--layout TN|NT`` reads them with :func:`load_frames`, and ``simulate(graph, frames=...,
+layout=...)`` takes an array. Whether a step holds spikes or values is decided by the
+data (see :func:`asnn_sim.graph.encoding.frame_kinds_of`): event counts above 1 in a
+pixel make the step analog, which is what they are.
+
+Event cameras: Tonic's ``ToFrame(sensor_size, n_time_bins=T)`` turns one sample's events
+into ``(T, C, H, W)`` (C = polarities, int16 event counts). A list of those is one
+``"TN"`` array stacked along a new axis 1, or one ``"NT"`` array along axis 0
+(:func:`stack_frames` does either and checks the samples agree).
 """
 
 from __future__ import annotations
@@ -58,6 +65,46 @@ def load_images(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
     if images.ndim < 2:
         raise ValueError(f"{path}: images must be (N, features...) or (N, C, H, W), got shape {images.shape}")
     return images, _checked_labels(path, labels, images.shape[0])
+
+
+def stack_frames(samples, layout: str = "TN") -> np.ndarray:
+    """One array of frames from per-sample frames ``(T, *input_shape)``.
+
+    Parameters
+    ----------
+    samples : sequence of array_like
+        One ``(T, ...)`` array per sample, all of one shape, e.g. the ``(T, C, H, W)``
+        int16 event counts of Tonic's ``ToFrame(sensor_size, n_time_bins=T)``.
+    layout : {"TN", "NT"}
+        Stack along a new axis 1, ``(T, N, ...)``, or axis 0, ``(N, T, ...)``; pass the
+        same ``layout`` to ``simulate``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The samples stacked, in their own dtype (counts stay integers).
+
+    Raises
+    ------
+    ValueError
+        One line naming the first sample that differs from sample 0, or a bad layout.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}; got {layout!r}")
+    arrays = [np.asarray(s) for s in samples]
+    if not arrays:
+        raise ValueError("no samples to stack")
+    first = arrays[0].shape
+    if len(first) < 2:
+        raise ValueError(f"each sample must be (T, features...), sample 0 has shape {first}")
+    for i, a in enumerate(arrays):
+        if a.dtype.kind not in "fiub":
+            raise ValueError(f"sample {i} must hold numbers, got dtype {a.dtype}")
+        if a.shape != first:
+            why = (f"{a.shape[0]} timesteps, sample 0 {first[0]}: bin every sample into the same T "
+                   "(Tonic: ToFrame(n_time_bins=T))") if a.shape[1:] == first[1:] else f"shape {a.shape}, sample 0 {first}"
+            raise ValueError(f"sample {i} has {why}")
+    return np.stack(arrays, axis=1 if layout == "TN" else 0)
 
 
 NPY_MAGIC, NPZ_MAGIC = b"\x93NUMPY", b"PK\x03\x04"

@@ -9,7 +9,8 @@ replays. It hides what the graph records store for the simulator's sake:
   weight as ``(out, in)``; the hybrid first layer's second set is ``hybrid_analog=``;
 * the **per-timestep arrays**: ``leak``, ``gain`` and the readout ``scale`` take one
   value (used at every step) or one value per step;
-* the **encoder record**: name the encoding and T;
+* the **encoder record**: name the encoding and T (``encoding="frames"``: none, the
+  graph reads frames you supply, as a graph imported from NIR does);
 * **BatchNorm**: pass ``bn=`` (``gamma``, ``beta``, ``mean``, ``var``, ``eps``, or a
   PyTorch ``BatchNorm`` module or ``state_dict()``) and it is folded into the layer's weights;
 * **tensors**: weights, biases and statistics may be numpy arrays, lists or PyTorch tensors;
@@ -68,7 +69,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from asnn_sim.graph.encoding import EncoderSpec
+from asnn_sim.graph.encoding import ENCODINGS, EncoderSpec
 from asnn_sim.graph.ir import describe_nodes
 from asnn_sim.graph.ir import (
     Add,
@@ -89,6 +90,7 @@ from asnn_sim.graph.nodes import Attention, CubaNeuron, TokenLinear, kind_class
 from asnn_sim.graph.nodes.base import CURRENT, fail, pair
 from asnn_sim.interop.neuron_mappings import snntorch_leaky, snntorch_synaptic, spikingjelly_cuba_lif, spikingjelly_lif
 from asnn_sim.interop.parameters import Named, as_floats, as_number, fold_bn, stack_bias, synaptic_weights
+from asnn_sim.util.names import unknown_name
 
 __all__ = ["GraphBuilder", "fold_bn", "snntorch_leaky", "snntorch_synaptic", "spikingjelly_cuba_lif", "spikingjelly_lif"]
 
@@ -102,12 +104,17 @@ class GraphBuilder:
     Parameters
     ----------
     input_shape : tuple of int
-        ``(C, H, W)`` of one image (values in [0, 1]).
+        ``(C, H, W)`` of one image (values in [0, 1]); with ``encoding="frames"`` also a
+        vector ``(n,)``.
     encoding : str
         Input coding of a spiking network: ``direct``, ``rate``, ``temporal``, ``binary``,
-        ``hybrid`` or ``hybrid-binary`` (see :mod:`asnn_sim.graph.encoding`). Ignored for an ANN.
+        ``hybrid`` or ``hybrid-binary`` (see :mod:`asnn_sim.graph.encoding`), or
+        ``frames``: no encoder, the graph reads frames you supply
+        (``simulate(graph, frames=..., layout="TN"|"NT")``, e.g. event-camera frames from
+        Tonic's ``ToFrame``), each step binary or analog as the data says. Ignored for an ANN.
     timesteps : int, optional
-        T (default 4; an ANN runs one step).
+        T (default 4; an ANN runs one step). A ``frames`` graph whose parameters are
+        constant in time is re-timed to the frames' T when it is simulated.
     thresholds : {"uniform", "equal-mass"}
         Temporal thresholds (``temporal`` and ``hybrid`` only).
     legacy_temporal : bool
@@ -153,18 +160,13 @@ class GraphBuilder:
                 raise GraphError(f"an ANN graph runs one step; timesteps is {timesteps!r}")
             self.timesteps = 1
             encoder = None
-            self._frame_kinds: tuple[str, ...] = ("analog",)
+            self._frame_kinds: tuple[str, ...] | None = ("analog",)
         else:
             self.timesteps = 4 if timesteps is None else timesteps
             if isinstance(self.timesteps, bool) or not isinstance(self.timesteps, (int, np.integer)) or self.timesteps < 1:
                 raise GraphError(f"timesteps must be a positive integer, got {timesteps!r}")
             self.timesteps = int(self.timesteps)
-            try:
-                spec = EncoderSpec(encoding, self.timesteps, thresholds=thresholds, legacy=legacy_temporal, seed=int(encoder_seed))
-            except ValueError as e:
-                raise GraphError(f"input: {e}") from None
-            encoder = spec.to_dict()
-            self._frame_kinds = spec.frame_kinds
+            encoder, self._frame_kinds = _input_coding(encoding, self.timesteps, thresholds, legacy_temporal, encoder_seed)
         if not (isinstance(init_gain, (int, float)) and math.isfinite(init_gain) and init_gain >= 0):
             raise GraphError(f"init_gain must be a non-negative number, got {init_gain!r}")
         self.encoding = None if ann else encoding
@@ -176,6 +178,9 @@ class GraphBuilder:
         self._reader: dict[str, str] = {}  # current producer -> the node that reads it
         self._counters: dict[str, int] = {}
         shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else input_shape
+        if encoder is not None and isinstance(shape, tuple) and len(shape) == 1:
+            raise fail("input", f"a vector input {shape} reads supplied frames: build it with encoding='frames' "
+                                f"(the {encoding!r} encoder codes (C, H, W) images)")
         self._append(Input("input", (), shape=shape, encoder=encoder))
 
     # ------------------------------------------------------------ what has been built
@@ -270,8 +275,9 @@ class GraphBuilder:
         if hybrid_analog is not None and hybrid_analog is not False:
             if src != "input" or self.encoding not in ("hybrid", "hybrid-binary"):
                 where = "reads the input" if src == "input" else f"reads {src!r}, not the input"
+                coding = "reads supplied frames" if self.encoding == FRAMES else f"uses {self.encoding or 'no'} coding"
                 raise fail(name, f"hybrid_analog= gives the analog frame its own weights: it needs hybrid coding and a conv "
-                                 f"reading the input; this network uses {self.encoding or 'no'} coding and the conv {where}")
+                                 f"reading the input; this network {coding} and the conv {where}")
             spec = {"weight": None} if hybrid_analog is True else (dict(hybrid_analog) if isinstance(hybrid_analog, Mapping) else {"weight": hybrid_analog})
             unknown = set(spec) - {"weight", "bias", "bn"}
             if unknown:
@@ -649,3 +655,29 @@ class GraphBuilder:
         if arr.size != self.timesteps:
             raise fail(name, f"{what} has {arr.size} values; give one value, or one per timestep (T={self.timesteps})")
         return arr
+
+
+#: The builder's own input coding besides the encoders of :data:`asnn_sim.graph.encoding.ENCODINGS`:
+#: no encoder, the graph reads frames the user supplies (as an imported NIR graph does).
+FRAMES = "frames"
+
+
+def _input_coding(encoding: str, timesteps: int, thresholds: str, legacy: bool, seed) -> tuple[dict | None, tuple[str, ...] | None]:
+    """The input's encoder record and frame kinds for ``encoding``.
+
+    ``"frames"`` gives no encoder and no fixed frame kinds: each step of the supplied
+    frames is classified binary or analog from the data when the graph is replayed.
+    """
+    if encoding == FRAMES:
+        if thresholds != "uniform" or legacy:
+            what = f"thresholds={thresholds!r}" if thresholds != "uniform" else "legacy_temporal=True"
+            raise GraphError(f"input: {what} configures an encoder; encoding='frames' has none (the frames come as they are)")
+        return None, None
+    try:
+        spec = EncoderSpec(encoding, timesteps, thresholds=thresholds, legacy=legacy, seed=int(seed))
+    except ValueError as e:
+        message = str(e)
+        if message.startswith("unknown encoding"):
+            message = unknown_name("encoding", encoding, (*ENCODINGS, FRAMES))
+        raise GraphError(f"input: {message}") from None
+    return spec.to_dict(), spec.frame_kinds

@@ -5,8 +5,8 @@
 where the encoder emits spike frames and analog values where it emits the image (direct
 coding; hybrid step 0). Without an encoder, an ANN graph's single step sees the analog
 image, and a spiking graph reads frames the user supplies (``asnn simulate --inputs``;
-graphs imported from NIR): each step is binary when every value in it is 0 or 1, else
-analog.
+graphs imported from NIR or built with ``GraphBuilder(..., encoding="frames")``): each
+step is binary when every value in it is 0 or 1, else analog.
 
 Counting: the encoder's own work, per sample and step, is the rule of
 :func:`asnn_sim.graph.encoding.encoder_work` (threshold compares, random numbers, bit
@@ -95,8 +95,8 @@ class Input(Node):
         return UNENCODED[graph_kind][1]
 
     def reads_supplied_frames(self, graph_kind: str) -> bool:
-        """True for a spiking graph without an encoder (an imported graph): it replays
-        frames the user supplies, not images."""
+        """True for a spiking graph without an encoder (imported from NIR, or built with
+        ``encoding="frames"``): it replays frames the user supplies, not images."""
         return self.frame_kinds(graph_kind) is None
 
     def encoder_work(self) -> tuple[dict[str, int], ...] | None:
