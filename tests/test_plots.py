@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
@@ -332,3 +334,95 @@ def test_against_timesteps_rejects_two_rows_for_one_point(tmp_path):
         plots.plot_against_timesteps(pd.concat([frame, frame.head(1)]), tmp_path / "t.png")
     with pytest.raises(ValueError, match="'energy_pj'"):
         plots.plot_against_timesteps(frame.drop(columns="energy_pj"), tmp_path / "t.png")
+
+
+# ------------------------------------------------------------------ labels stay readable (legends, not free text)
+
+
+@pytest.fixture
+def layout(monkeypatch):
+    """Per figure, just before it is saved: legend entries, text inside panels, texts outside the canvas."""
+    from matplotlib.text import Text
+
+    seen = []
+    real = plots.style._save
+
+    def spy(fig, path, dpi):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        canvas = fig.bbox
+        hidden = {id(t) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)  # ticks outside the view are not drawn
+                  for tick in axis.get_major_ticks() + axis.get_minor_ticks()
+                  if not min(axis.get_view_interval()) <= tick.get_loc() <= max(axis.get_view_interval())
+                  for t in (tick.label1, tick.label2)}
+        texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip() and id(t) not in hidden]
+        seen.append(dict(
+            legend=[t.get_text() for lg in fig.legends for t in lg.get_texts()],
+            panel_texts=[t.get_text() for ax in fig.axes for t in ax.texts],
+            outside=[t.get_text() for t in texts
+                     if not canvas.contains(*t.get_window_extent(renderer).p0)
+                     or not canvas.contains(*t.get_window_extent(renderer).p1)],
+        ))
+        return real(fig, path, dpi)
+
+    monkeypatch.setattr(plots.style, "_save", spy)
+    return seen
+
+
+def both_baselines(frame):
+    """``frame`` with its ANN as the two baselines of a report: dense and a cheaper zero-skip one."""
+    ann = frame[frame["encoding"] == "ANN"]
+    skip = ann.assign(encoding="ANN zero-skip")
+    for col in [c for c in skip.columns if "energy" in c]:
+        skip[col] = skip[col] * 0.8
+    return pd.concat([frame.replace({"encoding": {"ANN": "ANN dense"}}), skip], ignore_index=True)
+
+
+LONG_TITLE = "Accuracy vs energy per inference (mean over seeds 0, 1; ANN baselines: dense (every MAC) and zero-skip (non-zero inputs only))"
+
+
+@pytest.mark.parametrize("profiles", [("cmos45-fp32-arith", "cmos45-int8-sram", "loihi"), ("loihi",)])
+def test_accuracy_vs_energy_names_each_series_once_in_a_legend(tmp_path, layout, profiles):
+    points = pd.concat([points_frame().query("profile == 'loihi'").assign(profile=p) for p in profiles])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. constrained_layout giving up
+        assert_png(plots.plot_accuracy_vs_energy(both_baselines(points), tmp_path / "a.png", title=LONG_TITLE,
+                                                 bounds_label="min–max over 2 seeds"))
+    (fig,) = layout
+    assert fig["panel_texts"] == []  # no free labels to leave a panel or cover a point
+    assert fig["legend"] == ["direct", "temporal", "hybrid", "ANN dense", "ANN zero-skip", "min–max over 2 seeds"]
+    assert fig["outside"] == []  # the long title is wrapped, not cut off
+
+
+def test_early_exit_labels_its_lines_in_the_legend_only(tmp_path, layout):
+    curves = curves_frame()
+    curves.loc[curves["encoding"] == "ANN", "accuracy"] = 0.94  # the ANN line runs through the curves
+    curves = both_baselines(curves)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_png(plots.plot_early_exit(curves, tmp_path / "e.png", title=LONG_TITLE))
+    (fig,) = layout
+    assert fig["panel_texts"] == []
+    assert fig["legend"] == ["direct", "temporal", "hybrid", "ANN dense and ANN zero-skip accuracy (one model)",
+                             "ANN dense energy (no timesteps)", "ANN zero-skip energy (no timesteps)"]
+    assert fig["outside"] == []
+
+
+def test_other_figures_keep_their_text_on_the_canvas_without_warnings(tmp_path, layout):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plots.plot_energy_by_encoding(both_baselines(energy_frame(["loihi"])), tmp_path / "1.png", title=LONG_TITLE)
+        plots.plot_against_timesteps(timesteps_frame(), tmp_path / "2.png", title=LONG_TITLE,
+                                     ann_energy_pj={"ANN dense": 3e6, "ANN zero-skip": 1.5e6})
+        plots.plot_sensitivity(sensitivity_frame(), tmp_path / "3.png", title=LONG_TITLE)
+    energy, timesteps, tornado = layout
+    for fig in layout:
+        assert fig["outside"] == []
+    assert timesteps["legend"] == ["direct", "temporal", "hybrid", "ANN dense", "ANN zero-skip"]  # below, not on a line
+    assert "every constant at its value" in tornado["legend"]  # the reader learns what the lines are
+
+
+def sensitivity_frame():
+    rows = [dict(profile="loihi", parameter=p, ratio=0.95, ratio_at_low=0.95 - s, ratio_at_high=0.95 + 2 * s, swing=3 * s)
+            for p, s in (("ac", 0.1), ("mac", 0.05), ("hop", 1e-5))]
+    return pd.DataFrame(rows)

@@ -24,6 +24,7 @@ from asnn_sim.app.plots.style import (
     _new_figure,
     _text_color_on,
     _rate_label,
+    _suptitle,
 )
 
 
@@ -149,7 +150,7 @@ def plot_firing_heatmaps(
         ax.set_visible(False)
     cbar = fig.colorbar(im, ax=list(flat[: len(encodings)]), shrink=0.9, pad=0.02, aspect=25)
     cbar.set_label("firing rate (spikes per neuron per step)")
-    fig.suptitle(title, fontsize=12)
+    _suptitle(fig, title, fontsize=12)
     return plot_style._save(fig, path, dpi)
 
 
@@ -235,7 +236,7 @@ def plot_spike_raster(
         "left = totals over all steps."
     )
     axes[-1].set_xlabel("timestep t (0-based)\n" + textwrap.fill(caption, int(fig_w * 13)), fontsize=8.5)
-    fig.suptitle(title or "Spike raster of one sample", fontsize=12)
+    _suptitle(fig, title or "Spike raster of one sample", fontsize=12)
     return plot_style._save(fig, path, dpi)
 
 

@@ -8,8 +8,6 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -32,7 +30,8 @@ from asnn_sim.app.plots.style import (
     _colors_for,
     _grid,
     _new_figure,
-    _declutter,
+    _bottom_legend,
+    _suptitle,
     _log_ticks,
 )
 
@@ -125,15 +124,8 @@ def plot_energy_by_encoding(
     for enc in (e for e in encodings if _is_ann(e)):
         handles.append(Patch(facecolor="white", edgecolor=ANN_COLOR, hatch=_ann_style(enc)["hatch"], label=f"{enc} (hatched)"))
     handles.append(Line2D([], [], color="black", marker="_", markersize=8, linewidth=1.0, label=bounds_label))
-    per_row = max(1, int(fig_w / 1.9))  # legend entries that fit on one row
-    ncol = min(len(handles), per_row)
-    if ncol < len(handles):  # balance the rows
-        ncol = math.ceil(len(handles) / math.ceil(len(handles) / ncol))
-    fig.legend(
-        handles=handles, loc="outside lower center", ncols=ncol, frameon=False, fontsize=8.5,
-        title="components, stacked from the bottom in this order", title_fontsize=8.5,
-    )
-    fig.suptitle(title, fontsize=12)
+    _bottom_legend(fig, handles, title="components, stacked from the bottom in this order", title_fontsize=8.5)
+    _suptitle(fig, title, fontsize=12)
     return plot_style._save(fig, path, dpi)
 
 
@@ -205,10 +197,11 @@ def plot_accuracy_vs_energy(
     for an ``ANN zero-skip`` baseline), with a horizontal error bar from ``energy_low_pj`` to
     ``energy_high_pj`` and, when the table has ``accuracy_low``/``accuracy_high``, a
     vertical one (the report passes the min–max over seeds for both; ``bounds_label`` names
-    them). Points are labelled with their name (labels are nudged apart so they never
-    overlap). Panels share the accuracy axis. The energy axis is linear when a panel's
-    energies span less than a decade, else logarithmic; either way every axis carries at
-    least three labelled ticks in plain numbers. Each panel has its own energy unit.
+    them). One legend below the panels names each series once; nothing is written inside
+    the panels, so no label covers a point or leaves its panel. Panels share the accuracy
+    axis. The energy axis is linear when a panel's energies span less than a decade, else
+    logarithmic; either way every axis carries at least three labelled ticks in plain
+    numbers. Each panel has its own energy unit.
 
     Parameters
     ----------
@@ -268,62 +261,60 @@ def plot_accuracy_vs_energy(
     acc_all = np.r_[df["accuracy"], df["accuracy_low"].dropna(), df["accuracy_high"].dropna()] * 100
     pad = max(0.25, (acc_all.max() - acc_all.min()) * 0.12)
     ylim = (max(0.0, acc_all.min() - pad), min(100.0, acc_all.max() + pad) + pad * 0.3)
-    labels = []
+    ann_rows = set(df.loc[df["system"] == "ann", "encoding"])
+    styles = {enc: _point_style(enc, cmap, enc in ann_rows) for enc in encodings}
     for k, (ax, prof) in enumerate(zip(flat, profiles)):
-        labels += _tradeoff_panel(ax, df[df["profile"] == prof], prof, k % ncols == 0, encodings, cmap, ylim)
+        _tradeoff_panel(ax, df[df["profile"] == prof], prof, k % ncols == 0, encodings, styles, ylim)
     for ax in flat[len(profiles):]:
         ax.set_visible(False)
-    handles = [Line2D([], [], marker="o", color="#777777", linestyle="none", label="SNN")]
-    for enc in (e for e in encodings if _is_ann(e)):
-        handles.append(Line2D([], [], marker=_ann_style(enc)["marker"], color=ANN_COLOR, linestyle="none", label=enc))
-    handles.append(Line2D([], [], color="black", marker="|", markersize=8, linewidth=1.0, label=bounds_label))
-    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False, fontsize=8.5)
-    fig.suptitle(f"{title}\n(up and to the left is better)", fontsize=11)
-    _declutter(fig, labels)
+    _bottom_legend(fig, _series_handles(styles) + [
+        Line2D([], [], color="black", marker="|", markersize=8, linewidth=1.0, label=bounds_label)])
+    _suptitle(fig, f"{title}\n(up and to the left is better)", fontsize=11)
     return plot_style._save(fig, path, dpi)
 
 
-def _tradeoff_panel(ax, sub: pd.DataFrame, prof: str, first_column: bool, encodings: list[str], cmap: Mapping[str, str],
-                    ylim: tuple[float, float]) -> list:
-    """One profile's accuracy-energy panel (log energy axis when it spans 10x); returns the point labels."""
-    labels = []
+def _point_style(enc: str, cmap: Mapping[str, str], ann: bool) -> dict:
+    """Marker and colour of one series: a coloured circle for an SNN, a grey square or diamond for an ANN."""
+    if ann or _is_ann(enc):
+        return {"marker": _ann_style(enc)["marker"], "color": ANN_COLOR}
+    return {"marker": "o", "color": cmap[enc]}
+
+
+def _series_handles(styles: Mapping[str, dict]) -> list[Line2D]:
+    """One legend entry per series, drawn as its points are."""
+    return [Line2D([], [], linestyle="none", markersize=7, markeredgecolor="white", label=enc, **style)
+            for enc, style in styles.items()]
+
+
+def _tradeoff_panel(ax, sub: pd.DataFrame, prof: str, first_column: bool, encodings: list[str],
+                    styles: Mapping[str, dict], ylim: tuple[float, float]) -> None:
+    """One profile's accuracy-energy panel (log energy axis when it spans 10x)."""
     lo_all = float(sub[["energy_low_pj", "energy_pj"]].min().min())
     hi_all = float(sub[["energy_high_pj", "energy_pj"]].max().max())
     log_x = hi_all / lo_all >= 10
     unit, scale = energy_unit(sub[["energy_low_pj", "energy_pj", "energy_high_pj"]].to_numpy(), reference="geomean" if log_x else "max")
     for enc in [e for e in encodings if e in set(sub["encoding"])]:
         for _, row in sub[sub["encoding"] == enc].iterrows():
-            ann = row["system"] == "ann" or _is_ann(enc)
-            color = ANN_COLOR if ann else cmap[enc]
+            style = styles[enc]
             e, lo, hi = row["energy_pj"] / scale, row["energy_low_pj"] / scale, row["energy_high_pj"] / scale
             a = row["accuracy"] * 100
             yerr = None
             if np.isfinite(row["accuracy_low"]) and np.isfinite(row["accuracy_high"]):
                 yerr = [[max(a - row["accuracy_low"] * 100, 0)], [max(row["accuracy_high"] * 100 - a, 0)]]
             ax.errorbar(
-                e, a, xerr=[[max(e - lo, 0)], [max(hi - e, 0)]], yerr=yerr,
-                fmt=_ann_style(enc)["marker"] if ann else "o", color=color, markersize=7, markeredgecolor="white",
-                markeredgewidth=0.8, elinewidth=1.2, capsize=3, zorder=3,
+                e, a, xerr=[[max(e - lo, 0)], [max(hi - e, 0)]], yerr=yerr, fmt=style["marker"], color=style["color"],
+                markersize=7, markeredgecolor="white", markeredgewidth=0.8, elinewidth=1.2, capsize=3, zorder=3,
             )
-            labels.append(
-                ax.annotate(
-                    enc, (e, a), xytext=(7, -13) if ann and "skip" in enc.lower() else (7, 5),
-                    textcoords="offset points", fontsize=8.5,
-                    color=color, fontweight="bold", zorder=4,
-                    arrowprops=dict(arrowstyle="-", color=color, linewidth=0.7, shrinkA=1, shrinkB=4),
-                )
-            )
-            labels[-1].arrow_patch.set_visible(False)  # leader line only if the label is moved
     lo_s, hi_s = lo_all / scale, hi_all / scale
     if log_x:
         span = math.log10(hi_s / lo_s)
         ax.set_xscale("log")
-        ax.set_xlim(lo_s / 10 ** (0.08 * span), hi_s * 10 ** (0.3 * span))  # room for labels on the right
+        ax.set_xlim(lo_s / 10 ** (0.08 * span), hi_s * 10 ** (0.08 * span))
         _log_ticks(ax.xaxis)
         ax.set_xlabel(f"energy per inference ({unit}, log scale)")
     else:
         width = hi_s - lo_s or hi_s * 0.1
-        ax.set_xlim(max(0.0, lo_s - 0.08 * width), hi_s + 0.35 * width)  # room for labels on the right
+        ax.set_xlim(max(0.0, lo_s - 0.08 * width), hi_s + 0.08 * width)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=3))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: _tick(v)))
         ax.set_xlabel(f"energy per inference ({unit})")
@@ -336,7 +327,9 @@ def _tradeoff_panel(ax, sub: pd.DataFrame, prof: str, first_column: bool, encodi
     ax.set_title(f"profile: {prof}", fontsize=10)
     ax.grid(True, which="major", color="#DDDDDD", linewidth=0.6)
     ax.spines[["top", "right"]].set_visible(False)
-    return labels
+
+
+_TORNADO_COLOR = "#44AA99"
 
 
 def plot_sensitivity(table: pd.DataFrame, path, *, top: int = 6, title: str | None = None, dpi: int = DPI) -> Path:
@@ -345,7 +338,7 @@ def plot_sensitivity(table: pd.DataFrame, path, *, top: int = 6, title: str | No
     One panel per profile that has uncertain constants, one bar per constant (the
     ``top`` widest, widest on top) from ``ratio_at_low`` to ``ratio_at_high``; the
     vertical line is the ratio with every constant at its value, the dotted one 1 (where
-    SNN and ANN cost the same).
+    SNN and ANN cost the same); a legend below says so.
 
     Parameters
     ----------
@@ -365,8 +358,7 @@ def plot_sensitivity(table: pd.DataFrame, path, *, top: int = 6, title: str | No
     table = table[table["swing"] > 0]  # a constant that moves nothing (e.g. DRAM where every array fits) has no bar
     profiles = list(dict.fromkeys(table["profile"]))
     n = max(1, len(profiles))
-    fig = Figure(figsize=(6.4, 0.5 + 1.6 * n), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = _new_figure((6.4, 1.1 + 1.6 * n))  # + the legend below
     axes = fig.subplots(n, 1, squeeze=False)[:, 0]
     if not profiles:
         axes[0].text(0.5, 0.5, "no uncertain constant moves the ratio on these profiles", ha="center", va="center")
@@ -375,14 +367,22 @@ def plot_sensitivity(table: pd.DataFrame, path, *, top: int = 6, title: str | No
         rows = table[table["profile"] == name].head(top).iloc[::-1]
         lo = np.minimum(rows["ratio_at_low"], rows["ratio_at_high"])
         hi = np.maximum(rows["ratio_at_low"], rows["ratio_at_high"])
-        ax.barh(rows["parameter"], hi - lo, left=lo, color="#44AA99", height=0.6)
-        ax.axvline(float(rows["ratio"].iloc[0]), color="black", lw=1)
+        # The edge keeps a constant that barely moves the ratio visible as a sliver, drawn over the line.
+        ax.barh(rows["parameter"], hi - lo, left=lo, color=_TORNADO_COLOR, edgecolor=_TORNADO_COLOR, linewidth=1.0,
+                height=0.6, zorder=2)
+        ax.axvline(float(rows["ratio"].iloc[0]), color="black", lw=1, zorder=1)
         ax.axvline(1.0, color="grey", lw=1, ls=":")
         left, right = min(lo.min(), rows["ratio"].iloc[0], 1.0), max(hi.max(), rows["ratio"].iloc[0], 1.0)
         ax.set_xlim(left - 0.05 * (right - left), right + 0.05 * (right - left))
         ax.set_title(name, fontsize=9, loc="left")
         ax.tick_params(labelsize=8)
     axes[-1].set_xlabel("SNN/ANN energy ratio (one constant at its low or high end)")
+    if profiles:
+        _bottom_legend(fig, [
+            Patch(color=_TORNADO_COLOR, label="one constant from low to high"),
+            Line2D([], [], color="black", lw=1, label="every constant at its value"),
+            Line2D([], [], color="grey", lw=1, ls=":", label="SNN = ANN (ratio 1)"),
+        ], fontsize=8)
     if title:
-        fig.suptitle(title, fontsize=10)
+        _suptitle(fig, title, fontsize=10)
     return plot_style._save(fig, path, dpi)

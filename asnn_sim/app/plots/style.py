@@ -6,6 +6,7 @@ The conventions are listed in the package docstring (:mod:`asnn_sim.app.plots`).
 from __future__ import annotations
 
 import math
+import textwrap
 import zlib
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -307,35 +308,36 @@ def _rate_label(v: float) -> str:
     return f"{v:.3f}" if v < 0.01 else f"{v:.2f}"
 
 
-def _declutter(fig: Figure, texts: list, max_iter: int = 50) -> None:
-    """Nudge point labels apart vertically (in display space) until none overlap."""
-    if len(texts) < 2:
-        return
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    start = {id(t): tuple(t.xyann) for t in texts}
-    for _ in range(max_iter):
-        moved = False
-        boxes = [t.get_window_extent(renderer).expanded(1.05, 1.15) for t in texts]
-        for i in range(len(texts)):
-            for j in range(i + 1, len(texts)):
-                if texts[i].axes is not texts[j].axes or not boxes[i].overlaps(boxes[j]):
-                    continue
-                # push the lower label down and the upper one up by half the overlap each
-                lo, hi = (i, j) if boxes[i].y0 <= boxes[j].y0 else (j, i)
-                overlap = boxes[lo].y1 - boxes[hi].y0 + 1
-                pts = overlap * 72.0 / fig.dpi / 2
-                for k, sign in ((lo, -1), (hi, 1)):
-                    x, y = texts[k].xyann
-                    texts[k].xyann = (x, y + sign * pts)
-                moved = True
-                boxes = [t.get_window_extent(renderer).expanded(1.05, 1.15) for t in texts]
-        if not moved:
-            break
-    for t in texts:
-        if t.arrow_patch is not None and math.dist(t.xyann, start[id(t)]) > 6:
-            t.arrow_patch.set_visible(True)
+def _suptitle(fig: Figure, text: str, fontsize: float = 12) -> None:
+    """Figure title wrapped to the figure's width, so a long title is never cut off at the sides.
 
+    Lines break at ``\\n`` and wherever the width asks, into lines of even length (no
+    word left alone on the last line). Constrained layout makes room above the panels
+    for however many lines the title takes.
+    """
+    width_pt = fig.get_figwidth() * 72.0 * 0.92  # a little margin on each side
+    per_line = max(20, int(width_pt / (0.55 * fontsize)))  # a glyph is about 0.55 em wide on average
+    lines = []
+    for part in str(text).split("\n"):
+        n_lines = math.ceil(len(part) / per_line)
+        even = math.ceil(len(part) / n_lines) + 4 if n_lines > 1 else per_line  # + 4: room for word breaks
+        lines += textwrap.wrap(part, min(per_line, even), break_on_hyphens=False) or [""]
+    fig.suptitle("\n".join(lines), fontsize=fontsize)
+
+
+def _bottom_legend(fig: Figure, handles: list, fontsize: float = 8.5, **kw) -> None:
+    """One legend for the whole figure, below the panels, in as many balanced rows as its width needs.
+
+    Constrained layout reserves the space (``loc="outside lower center"``), so entries never
+    cover a curve or a point, and each series appears once however many panels show it.
+    """
+    longest = max(len(h.get_label()) for h in handles)
+    entry_in = 0.55 + longest * fontsize * 0.55 / 72.0  # the marker, then the text
+    per_row = max(1, int(fig.get_figwidth() * 0.95 / entry_in))
+    ncol = min(len(handles), per_row)
+    if ncol < len(handles):  # balance the rows instead of leaving one entry alone on the last
+        ncol = math.ceil(len(handles) / math.ceil(len(handles) / ncol))
+    fig.legend(handles=handles, loc="outside lower center", ncols=ncol, frameon=False, fontsize=fontsize, **kw)
 
 
 def _log_ticks(axis) -> None:

@@ -23,6 +23,8 @@ from asnn_sim.app.plots.style import (
     _colors_for,
     _new_figure,
     _log_ticks,
+    _bottom_legend,
+    _suptitle,
 )
 
 
@@ -40,7 +42,8 @@ def plot_against_timesteps(
     The left panel shows accuracy with a vertical bar from ``accuracy_low`` to
     ``accuracy_high`` (the study passes the 95 % Wilson interval); the right one energy on
     a log axis, with each ANN baseline of ``ann_energy_pj`` as a horizontal line (an ANN
-    does not depend on T). The T axis marks exactly the timesteps present.
+    does not depend on T). The T axis marks exactly the timesteps present. The legend is
+    below the panels, where it covers no line.
 
     Parameters
     ----------
@@ -78,7 +81,7 @@ def plot_against_timesteps(
     energies = list(df["energy_pj"]) + list(baselines.values())
     unit, scale = energy_unit(energies, reference="geomean")
 
-    fig = _new_figure((9.5, 3.8))
+    fig = _new_figure((9.5, 4.3))
     acc_ax, energy_ax = fig.subplots(1, 2)
     for encoding in encodings:
         rows = df[df["encoding"] == encoding].sort_values("timesteps")
@@ -102,8 +105,8 @@ def plot_against_timesteps(
     _log_ticks(energy_ax.yaxis)
     energy_ax.set_ylabel(f"energy per inference ({unit})")
     energy_ax.set_title("energy", fontsize="medium")
-    energy_ax.legend(fontsize="small")
-    fig.suptitle(title)
+    _bottom_legend(fig, _unique_handles((energy_ax,), encodings), fontsize=9)  # inside, it would cover a line
+    _suptitle(fig, title)
     return plot_style._save(fig, path, dpi)
 
 
@@ -126,7 +129,10 @@ def plot_early_exit(
     ``accuracy_low``/``accuracy_high`` and ``cumulative_energy_low_pj``/``_high_pj`` draw
     error bars (the report passes the min–max over seeds). Each ANN row (encoding ``'ANN'``
     or ``'ANN ...'`` and no ``steps``) is a grey horizontal line in both panels (dashed for
-    the dense ANN, dotted for a zero-skip one). The step axis has integer ticks.
+    the dense ANN, dotted for a zero-skip one; baselines of one model share an accuracy,
+    drawn once as a thin solid line). Every line is named once in the legend below the
+    panels, never beside the line, so no label covers a curve. The step axis has integer
+    ticks.
 
     Parameters
     ----------
@@ -198,10 +204,19 @@ def plot_early_exit(
     else:
         ax_e.set_ylim(bottom=0)
         ax_e.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _tick(v)))
-    handles, labels = ax_e.get_legend_handles_labels()  # every line (the accuracy panel may merge ANN lines)
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 5), frameon=False, fontsize=9)
-    fig.suptitle(title or f"Early exit: accuracy and energy when reading out after step t (profile: {profile})", fontsize=12)
+    _bottom_legend(fig, _unique_handles((ax_acc, ax_e), encodings), fontsize=9)
+    _suptitle(fig, title or f"Early exit: accuracy and energy when reading out after step t (profile: {profile})")
     return plot_style._save(fig, path, dpi)
+
+
+def _unique_handles(axes, first: list[str]) -> list:
+    """The legend entries of ``axes``, each label once (the encodings' curves are on every panel), ``first`` first."""
+    seen: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    order = [name for name in first if name in seen] + [name for name in seen if name not in first]
+    return [seen[name] for name in order]
 
 
 def _early_exit_rows(curves: pd.DataFrame, profile: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
@@ -244,20 +259,23 @@ def _error_bars(sub: pd.DataFrame, col: str, low: str, high: str, k: float) -> n
 
 
 def _ann_lines(ax_acc, ax_e, ann: pd.DataFrame, scale: float) -> None:
-    """Each ANN baseline as a horizontal line on both panels (baselines sharing an accuracy share one)."""
+    """Each ANN baseline as a horizontal line on both panels, named in the legend, not beside the line.
+
+    Baselines of one model share an accuracy: the accuracy panel then draws that one line
+    once, solid, labelled with every baseline it stands for.
+    """
     ann_rows = ann.groupby("encoding", sort=False).first()
-    acc_names: dict[float, list[str]] = {}  # ANN baselines of one model share an accuracy: one line, one label
+    acc_names: dict[float, list[str]] = {}
     for name, row in ann_rows.iterrows():
         acc_names.setdefault(float(row["accuracy"]), []).append(str(name))
     for name, row in ann_rows.iterrows():
-        kw = dict(color=ANN_COLOR, linestyle=_ann_style(name)["linestyle"], linewidth=1.5, label=f"{name} (no timesteps)")
-        lines = [(ax_e, row["cumulative_energy_pj"] / scale, str(name))]
-        names = acc_names[float(row["accuracy"])]
-        if names[0] == name:
-            lines.append((ax_acc, row["accuracy"] * 100, " = ".join(names)))
-        for ax, y, text in lines:
-            ax.axhline(y, **kw)
-            ax.annotate(
-                text, (1.0, y), xycoords=("axes fraction", "data"), xytext=(-3, 3),
-                textcoords="offset points", ha="right", va="bottom", fontsize=8.5, color=ANN_COLOR,
-            )
+        style = dict(color=ANN_COLOR, linewidth=1.5)
+        ax_e.axhline(row["cumulative_energy_pj"] / scale, linestyle=_ann_style(name)["linestyle"],
+                     label=f"{name} energy (no timesteps)", **style)
+    for accuracy, names in acc_names.items():
+        if len(names) == 1:
+            ax_acc.axhline(accuracy * 100, linestyle=_ann_style(names[0])["linestyle"],
+                           label=f"{names[0]} accuracy", color=ANN_COLOR, linewidth=1.5)
+        else:
+            ax_acc.axhline(accuracy * 100, linestyle="-", label=f"{' and '.join(names)} accuracy (one model)",
+                           color=ANN_COLOR, linewidth=1.0)
