@@ -65,20 +65,65 @@ def add_import_parser(sub) -> None:
 
 
 def run_import(args: argparse.Namespace) -> None:
+    import warnings
+
     from asnn_sim.graph.ir import save_graph
-    from asnn_sim.interop.nir_import import import_nir
+    from asnn_sim.interop.nir_import import AmbiguousResetWarning, import_nir
 
     check_output_file(args.output, args.force)
     given = {k: v for k, v in (("dt", args.dt), ("timesteps", args.timesteps)) if v is not None}
-    graph = import_nir(args.nir_file, compare=args.compare, encoding=args.encoding, **given)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AmbiguousResetWarning)
+        graph = import_nir(args.nir_file, compare=args.compare, encoding=args.encoding, **given)
+    notes = [str(w.message) for w in caught if issubclass(w.category, AmbiguousResetWarning)]
+    for w in caught:  # anything else goes on to Python's usual handling
+        if not issubclass(w.category, AmbiguousResetWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     save_graph(graph, args.output)
+    for line in import_report(graph, args.output, notes):
+        print(line)
+
+
+def import_report(graph, output, notes: list[str] = ()) -> list[str]:
+    """What ``asnn import`` prints: what was imported, how nodes were named, what simulate
+    will do with T, and the notes the import raised (one line each)."""
     kinds: dict[str, int] = {}
     for node in graph.nodes:
         kinds[node.kind] = kinds.get(node.kind, 0) + 1
     source = graph.metadata["source"]
-    print(
+    lines = [
         f"imported {len(graph.nodes)} nodes ({', '.join(f'{n} {k}' for k, n in kinds.items())}), "
         f"{graph.n_parameters()} weights+biases, input {graph.input.shape}, {graph.n_classes} outputs; "
-        f"dt={source['dt']:g} s, fire at v {'>' if source['compare'] == 'gt' else '>='} threshold, T={graph.timesteps}; "
-        f"wrote {args.output}"
-    )
+        f"dt={source['dt']:g} s, fire at v {'>' if source['compare'] == 'gt' else '>='} threshold; wrote {output}"
+    ]
+    renamed = [n for n in graph.nodes if "nir_name" in n.metadata]
+    if renamed:
+        pairs = ", ".join(f"{n.metadata['nir_name']} -> {n.name}" for n in renamed[:6]) + (", ..." if len(renamed) > 6 else "")
+        lines.append(f"names: the file numbers its nodes; named by kind ({pairs}), "
+                     "the file's name kept in each node's metadata['nir_name']")
+    lines.append(timesteps_line(graph))
+    lines += [f"note: {note}" for note in notes]
+    return lines
+
+
+#: Where an imported graph's T came from (``metadata["source"]["timesteps_from"]``).
+T_FROM = {"given": "--timesteps", "file": "the file's, written by asnn export",
+          "default": "the default: the file sets none; --timesteps sets it"}
+
+
+def timesteps_line(graph) -> str:
+    """What ``asnn simulate`` will do with the graph's T: encode images into T steps, or
+    re-time the graph to supplied frames' T (where :func:`asnn_sim.graph.ir.retimed` can)."""
+    from asnn_sim.graph.ir import GraphError, retimed
+
+    T = graph.timesteps
+    head = f"T={T} ({T_FROM.get(graph.metadata['source'].get('timesteps_from'), 'as stored')})"
+    if graph.input.encoder:
+        return (f"{head}; asnn simulate encodes each image into {T} steps with {graph.input.encoder['name']} coding "
+                "(import again with --timesteps for another T)")
+    try:
+        retimed(graph, T + 1)  # the replay's own test: refused where a per-step value changes
+    except GraphError as e:
+        reason = str(e).partition(";")[0]  # what varies; not the probe's T + 1
+        return f"{head}; asnn simulate --inputs needs frames of exactly {T} steps ({reason})"
+    return f"{head}; asnn simulate --inputs re-times the graph to the frames' T (its parameters are constant in time)"

@@ -38,6 +38,16 @@ Several edges into one node are summed (an ``add`` node). Nested graphs (snnTorc
 RLeaky/RSynaptic) are flattened; a cycle (a recurrent edge) is refused, naming the
 nodes on it. Every problem is one :class:`~asnn_sim.graph.ir.GraphError` naming the NIR node.
 
+Names: a node the file names with a number (snnTorch names layers ``0``, ``1``, ``5``)
+is named by its kind and position as :class:`~asnn_sim.interop.builder.GraphBuilder`
+names nodes (``fc1``, ``lif1``, ``conv2``); the file's name stays in the node's
+``metadata["nir_name"]``. Other names are kept.
+
+NIR has one reset, to ``v_reset``: snnTorch writes its subtract reset (its default)
+exactly as its zero reset, so such a model imports as the zero reset. Neurons written
+the way snnTorch writes a ``Leaky`` or ``Synaptic`` (``v_reset = v_leak = 0``, input
+gain 1) get an :class:`AmbiguousResetWarning` saying so.
+
 ``nir`` is an optional dependency (``pip install 'asnn-sim[nir]'``).
 """
 
@@ -45,6 +55,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
@@ -56,16 +67,18 @@ from asnn_sim.graph.ir import Add, AvgPool2d, Conv2d, Flatten, Graph, GraphError
 from asnn_sim.graph.nodes import KINDS, LeakyIntegrator, SumPool2d
 from asnn_sim.graph.nodes.base import fail
 from asnn_sim.interop.nir_read import (
+    asnn_metadata,
     bypass,
     execution_order,
     flat_name,
     flatten_graph,
     load_nir,
-    natural_key,
+    predecessors,
+    readable_names,
     require_nir,
 )
 
-__all__ = ["ImportOptions", "import_nir", "load_nir", "CONVERTERS", "DEFAULT_DT"]
+__all__ = ["AmbiguousResetWarning", "ImportOptions", "import_nir", "load_nir", "CONVERTERS", "DEFAULT_DT"]
 
 #: The timestep snnTorch and SpikingJelly assume when they write NIR (neither stores it).
 DEFAULT_DT = 1e-4
@@ -392,7 +405,15 @@ def import_nir(source, options: ImportOptions | None = None, **kwargs) -> Graph:
     -------
     Graph
         A spiking graph of ``options.timesteps`` steps whose last node is the readout.
-        ``metadata["source"]`` records the import (format, dt, compare, file).
+        ``metadata["source"]`` records the import (format, dt, compare, file, and where T
+        came from: ``timesteps_from`` is ``"given"``, ``"file"`` or ``"default"``). Nodes
+        the file names with numbers are named by kind (``fc1``, ``lif1``), the file's name
+        kept in ``metadata["nir_name"]``.
+
+    Warns
+    -----
+    AmbiguousResetWarning
+        For neurons in the form snnTorch writes (a subtract-reset model reads as zero reset).
 
     Raises
     ------
@@ -402,10 +423,12 @@ def import_nir(source, options: ImportOptions | None = None, **kwargs) -> Graph:
     """
     nir = require_nir()
     graph = load_nir(source)
-    ours = _our_metadata(graph)
+    ours = asnn_metadata(graph)
+    timesteps_from = "given"
     if options is None:
         defaults = {"dt": ours.get("dt"), "timesteps": ours.get("timesteps")}
         options = ImportOptions(**{**{k: v for k, v in defaults.items() if v is not None}, **kwargs})
+        timesteps_from = "given" if "timesteps" in kwargs else ("file" if ours.get("timesteps") is not None else "default")
     nodes, edges, _, _ = flatten_graph(graph)
     _check_size(options.timesteps, sum(type(v).__name__ in STATEFUL for v in nodes.values()))
     top_inputs = [n for n, v in graph.nodes.items() if isinstance(v, nir.Input)]
@@ -421,7 +444,7 @@ def import_nir(source, options: ImportOptions | None = None, **kwargs) -> Graph:
                    or (type(v).__name__ == "Identity" and fan_in[n] <= 1)}
     edges = bypass(nodes, edges, passthrough - {in_name, out_name})
     order = execution_order(nodes, edges)
-    preds = _predecessors(order, edges, in_name, out_name)
+    preds = predecessors(order, edges, in_name, out_name)
 
     ctx = _Context(options, [], {}, {})
     alias: dict[str, str] = {}  # NIR name -> our node carrying its value
@@ -464,35 +487,46 @@ def import_nir(source, options: ImportOptions | None = None, **kwargs) -> Graph:
                             alias[name] = m.name
         _check_new_nodes(ctx)
 
+    built = readable_names(built)
     metadata = {"source": {"format": "nir", "dt": options.dt, "compare": options.compare,
-                           "file": None if isinstance(source, nir.NIRGraph) else str(source)}}
-    n_out = ctx.shapes[built[-1].name][0]
+                           "file": None if isinstance(source, nir.NIRGraph) else str(source),
+                           "timesteps_from": timesteps_from}}
+    n_out = ctx.shapes[ctx.built[-1].name][0]
     class_names = ours.get("class_names") or [str(i) for i in range(n_out)]
-    return Graph(built, "snn", options.timesteps, class_names=list(class_names), metadata=metadata)
+    result = Graph(built, "snn", options.timesteps, class_names=list(class_names), metadata=metadata)
+    if not ours:  # a file asnn wrote records its resets exactly
+        _warn_if_reset_ambiguous(result, nodes)
+    return result
 
 
-def _predecessors(order: list[str], edges, in_name: str, out_name: str) -> dict[str, list[str]]:
-    """Each node's sources in name order, checking that every node is connected both ways.
+# ---------------------------------------------------------------- names and notes
 
-    One pass over the edges (linear in the graph's size: a 10,000-node chain converts in
-    well under a second, where per-node scans of the edge list took minutes).
-    """
-    pred_sets: dict[str, set[str]] = {n: set() for n in order}
-    succs: dict[str, list[str]] = {n: [] for n in order}
-    for s, d in edges:
-        pred_sets[d].add(s)
-        succs[s].append(d)
-    preds = {n: sorted(p, key=natural_key) for n, p in pred_sets.items()}
-    if not succs[in_name]:
-        raise fail(in_name, "the input feeds nothing")
-    if len(preds[out_name]) != 1:
-        raise fail(out_name, f"the output must read exactly one node, it reads {len(preds[out_name])}")
-    for n in order:
-        if n != in_name and not preds[n]:
-            raise fail(n, "reads nothing (no edge into it)")
-        if n != out_name and not succs[n]:
-            raise fail(n, "feeds nothing (no edge out of it, and it is not the output)")
-    return preds
+
+class AmbiguousResetWarning(UserWarning):
+    """Imported neurons may have been trained with a reset NIR cannot record (snnTorch's subtract reset)."""
+
+
+def _warn_if_reset_ambiguous(graph: Graph, nir_nodes: dict) -> None:
+    """Warn about neurons in the form snnTorch writes its ``Leaky``/``Synaptic``: its
+    subtract reset (the default) and zero reset give the same file, imported as zero."""
+    suspects = []
+    for node in graph.nodes:
+        if node.kind not in ("neuron", "cuba_neuron") or node.reset != "hard" or node.v_reset != 0 or node.bias is not None:
+            continue
+        source = nir_nodes.get(node.metadata.get("nir_name", node.name))
+        # gain 1 (r = tau/dt) to float32 precision: snnTorch's r and tau are float32
+        if type(source).__name__ in ("LIF", "CubaLIF") and np.allclose(node.gain, 1.0, rtol=0, atol=1e-6):
+            suspects.append(node.name)
+    if suspects:
+        warnings.warn(AmbiguousResetWarning(
+            f"{_listed(suspects)} reset to 0, as the file says; NIR cannot record snnTorch's reset_mechanism='subtract' "
+            "(its default), which writes the same file as 'zero': if the model used it, its spikes here differ from "
+            "snnTorch's (train with reset_mechanism='zero' for an exact import; docs/nir.md)"), stacklevel=3)
+
+
+def _listed(names: list[str], most: int = 4) -> str:
+    shown = ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+    return f"node{'s' if len(names) > 1 else ''} {shown}"
 
 
 #: Primitives that become neurons with per-timestep arrays (leak, gain, threshold, ...).
@@ -533,28 +567,6 @@ def _sum_node(name: str, node, preds: list[str], srcs: list[str]) -> tuple[str, 
         except (ValueError, KeyError, TypeError):
             pass  # not ours after all: fall back to the plain sum
     return f"{name}/sum", srcs
-
-
-def _our_metadata(graph) -> dict:
-    """What :mod:`asnn_sim.interop.nir_export` stored in ``metadata["asnn"]`` (JSON), else {}."""
-    raw = (getattr(graph, "metadata", None) or {}).get("asnn")
-    if raw is None:
-        return {}
-    try:
-        meta = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
-    except ValueError:
-        raise GraphError("the NIR file's metadata['asnn'] is not valid JSON") from None
-    if not isinstance(meta, dict):
-        raise GraphError(f"the NIR file's metadata['asnn'] must be a JSON object, not {type(meta).__name__}")
-    expected = {"dt": (int, float), "timesteps": int, "encoder": dict, "class_names": list}
-    for key, kind in expected.items():
-        value = meta.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
-            raise GraphError(f"the NIR file's metadata['asnn'][{key!r}] has the wrong type ({type(value).__name__}: "
-                             f"{str(value)[:40]!r})")
-    if not all(isinstance(c, str) for c in meta.get("class_names") or []):
-        raise GraphError("the NIR file's metadata['asnn']['class_names'] must be a list of strings")
-    return meta
 
 
 def _input_node(name: str, node, options: ImportOptions, stored_encoder: dict | None = None) -> Input:
