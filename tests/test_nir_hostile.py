@@ -90,3 +90,23 @@ def test_colliding_names_are_named_not_called_recurrent():
     g.nodes["fc0"] = inner
     with pytest.raises(GraphError, match="two NIR nodes are both named 'fc0/"):
         import_nir(g)
+
+
+def test_a_graph_file_given_as_nir_is_named_for_what_it_is(tmp_path):
+    """A .asnn file is told by its content (any name); other safetensors files and headers
+    that claim more than the file holds are unreadable NIR, in one line."""
+    from safetensors.numpy import save_file
+
+    from asnn_sim.graph.ir import save_graph
+    from asnn_sim.interop.builder import GraphBuilder
+
+    save_graph(GraphBuilder((3,), encoding="frames", timesteps=2).linear(2).neuron().linear(2).readout().build(),
+               tmp_path / "g.nir")
+    with pytest.raises(GraphError, match=r"g.nir is an asnn graph file, not NIR: it needs no import, use it directly "
+                                         r"\(asnn simulate \S*g.nir; asnn_sim.api.load in Python\)$"):
+        import_nir(tmp_path / "g.nir")
+    save_file({"w": np.ones(2)}, str(tmp_path / "w.nir"))
+    (tmp_path / "lie.nir").write_bytes((2**40).to_bytes(8, "little") + b'{"__metadata__": {"format": "asnn-graph"}}')
+    for name in ("w.nir", "lie.nir"):
+        with pytest.raises(GraphError, match=f"{name}: not a readable NIR file"):
+            import_nir(tmp_path / name)
