@@ -256,6 +256,10 @@ def simulate(
     progress: bool = False,
     workers: int | None = None,
     scheduler: str | None = None,
+    record: bool | str | Sequence[str] | None = None,
+    record_membranes: bool = False,
+    record_samples: int | None = None,
+    record_limit_gb: float = 2.0,
 ) -> SimResult:
     """Replay images through a graph in the event-driven simulator, counting every operation.
 
@@ -295,12 +299,36 @@ def simulate(
         Replay in shards on a local Dask cluster of ``workers`` processes, or on the one
         at ``scheduler`` (``"tcp://host:8786"``); the tables equal a single-process
         replay's bit for bit (``pip install 'asnn-sim[cluster]'``; docs/scale.md).
+    record : True, str or list of str, optional
+        Record the spike trains of every spiking node (True) or of the named ones in
+        ``result.recording`` (:class:`~asnn_sim.sim.recording.Recording`: arrays ``(T, N,
+        *shape)``, channel-first), and in ``out``'s ``recording.npz``. Equal, sharded or
+        not, to the engine's own recording.
+    record_membranes : bool
+        Also record their membrane potentials before and after the reset.
+    record_samples : int, optional
+        Record only the first ``record_samples`` samples (the counts still cover all).
+    record_limit_gb : float
+        A recording that would take more memory than this is refused before any work,
+        with its size and the ways to narrow it.
 
     Returns
     -------
     SimResult
         ``counts`` (one row per node x timestep, int64 totals), ``per_sample``,
-        ``layers`` and ``summary`` (accuracy, per-inference means, firing rates).
+        ``layers``, ``summary`` (accuracy, per-inference means, firing rates),
+        ``firing_rates()`` (a DataFrame) and ``recording``.
+
+    Examples
+    --------
+    >>> graph = (GraphBuilder((1, 8, 8), encoding="temporal", timesteps=4, seed=0)
+    ...          .conv(4, 3, padding=1).neuron(leak=0.9).flatten().linear(10).readout().build())
+    >>> images, labels = load_images("digits", limit=3)
+    >>> result = simulate(graph, images, labels, record=True, record_membranes=True)
+    >>> result.recording
+    Recording(1 node(s), 3 sample(s), T=4 with membranes, 0.1 MB)
+    >>> result.recording.spikes["lif1"].shape     # (T, N, C, H, W)
+    (4, 3, 4, 8, 8)
     """
     from asnn_sim.app.replaying import (
         ReplayRequest,
@@ -312,10 +340,12 @@ def simulate(
     )
     from asnn_sim.scale.cluster import ClusterSpec
     from asnn_sim.sim import Conventions
+    from asnn_sim.sim.recording import record_spec
 
     if not hasattr(graph, "nodes"):
         graph = load(graph)
     conventions = Conventions(graded=graded, skip_zero_weights=skip_zero_weights, static_input=static_input)
+    recording = record_spec(graph, record, membranes=record_membranes, samples=record_samples, limit_gb=record_limit_gb)
     cluster = ClusterSpec(workers, scheduler)
     refuse_parity_on_a_cluster(check_parity, cluster)
     if frames is not None and (images is not None or dataset is not None or check_parity is not None):
@@ -333,7 +363,7 @@ def simulate(
         else:
             source = image_source(graph, images, labels, limit=limit)
         request = ReplayRequest(source, precision=precision, batch_size=batch_size, conventions=conventions,
-                                progress=progress, parity_run=check_parity, cluster=cluster)
+                                progress=progress, parity_run=check_parity, cluster=cluster, record=recording)
         return run_replay(request)[0]
 
     if out is None:

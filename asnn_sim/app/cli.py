@@ -212,8 +212,10 @@ def add_simulate_parser(sub) -> None:
             "Replay a dataset (or supplied frames, --inputs) through a .asnn graph in the\n"
             "event-driven simulator, timestep by timestep, and count every synaptic and neuron\n"
             "operation exactly. Writes OUT/counts, OUT/per_sample and OUT/layers (Parquet and\n"
-            "CSV) and OUT/summary.json. Column definitions and counting conventions:\n"
-            "docs/counting.md; supplied frames and imported graphs: docs/nir.md."
+            "CSV) and OUT/summary.json; with --record also OUT/recording.npz, the spike trains\n"
+            "(and membranes) of the recorded nodes as (T, N, ...) arrays. Column definitions and\n"
+            "counting conventions: docs/counting.md; recordings: docs/python.md; supplied frames\n"
+            "and imported graphs: docs/nir.md."
         ),
         epilog=(
             "examples:\n"
@@ -221,7 +223,8 @@ def add_simulate_parser(sub) -> None:
             "  asnn simulate hybrid.asnn --out counts/hybrid --check-parity runs/hybrid\n"
             "  asnn simulate direct.asnn --static-input once --precision float32 --out counts/direct-once\n"
             "  asnn simulate model.asnn --inputs frames.npy --layout TN --out counts/model   # an imported graph\n"
-            "  asnn simulate resnet19.asnn --inputs val_images.npy --workers 2 --out counts/val   # sharded on Dask"
+            "  asnn simulate resnet19.asnn --inputs val_images.npy --workers 2 --out counts/val   # sharded on Dask\n"
+            "  asnn simulate hybrid.asnn --record all --record-membranes --record-samples 10 --out counts/rec"
         ),
     )
     p.add_argument("graph", type=Path, help="graph file written by `asnn export`")
@@ -247,6 +250,15 @@ def add_simulate_parser(sub) -> None:
                    help="direct coding: compute and count the analog first layer every step, or once (default per_step)")
     p.add_argument("--check-parity", metavar="RUN_DIR", type=Path,
                    help="also run the trained PyTorch model of RUN_DIR in float64 and compare spikes and predictions")
+    p.add_argument("--record", metavar="NODES",
+                   help="also write OUT/recording.npz with the spike trains of these spiking nodes: 'all', or names "
+                        "separated by commas (a name that is not a spiking node is refused with the list of those that are)")
+    p.add_argument("--record-membranes", action="store_true",
+                   help="with --record: also the membrane potentials before and after the reset")
+    p.add_argument("--record-samples", metavar="N", type=_positive_int,
+                   help="with --record: only the first N samples (the counts still cover all)")
+    p.add_argument("--record-limit-gb", metavar="GB", type=float, default=2.0,
+                   help="refuse, before replaying, a recording larger than this (default 2)")
     p.add_argument("--force", action="store_true", help="overwrite the counts files in an existing OUT")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_cluster_flags(p)
@@ -258,11 +270,17 @@ def run_simulate(args: argparse.Namespace) -> None:
     from asnn_sim.graph.ir import load_graph
     from asnn_sim.scale.cluster import ClusterSpec
     from asnn_sim.sim import Conventions
+    from asnn_sim.sim.recording import record_spec
     from asnn_sim.sim.replay import OUTPUT_FILES
     from asnn_sim.util.folders import output_folder
 
     graph = load_graph(args.graph)
     conventions = Conventions(args.graded, args.skip_zero_weights, args.static_input)
+    nodes = None if args.record is None else (True if args.record == "all" else [n.strip() for n in args.record.split(",") if n.strip()])
+    if args.record is None and (args.record_membranes or args.record_samples is not None):
+        raise ValueError("--record-membranes and --record-samples go with --record NODES (or --record all)")
+    record = record_spec(graph, nodes, membranes=args.record_membranes, samples=args.record_samples,
+                         limit_gb=args.record_limit_gb)
     cluster = ClusterSpec(args.workers, args.scheduler)
     if args.inputs is None and args.layout:
         raise ValueError("--layout describes --inputs frames; pass --inputs FILE too")
@@ -278,12 +296,15 @@ def run_simulate(args: argparse.Namespace) -> None:
         request = ReplayRequest(
             _replay_source(graph, args), precision=args.precision, batch_size=args.batch_size, conventions=conventions,
             progress=not args.quiet, parity_run=args.check_parity, cluster=cluster, graph_file=str(args.graph),
+            record=record,
         )
         result, report = run_replay(request)
         result.write(stage)
         print(format_sim_summary(result.summary))
         if report is not None:
             print(report.describe())
+        if result.recording is not None:
+            print(f"recorded {result.recording!r} in {args.out / 'recording.npz'}")
     print(f"counts written to {args.out}")
 
 

@@ -25,6 +25,7 @@ from asnn_sim.graph.ir import Graph
 from asnn_sim.scale.cluster import ClusterSpec
 from asnn_sim.sim import Conventions, SimResult
 from asnn_sim.sim.shards import ReplayInput
+from asnn_sim.sim.recording import RecordSpec
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,8 @@ class ReplayRequest:
         Replay in shards on local worker processes or a running Dask scheduler.
     graph_file : str, optional
         Recorded in ``summary.json`` when the graph came from a file.
+    record : RecordSpec, optional
+        Spikes (and membranes) to keep in the result's ``recording``.
     """
 
     source: ReplaySource
@@ -149,6 +152,7 @@ class ReplayRequest:
     parity_run: str | os.PathLike | None = None
     cluster: ClusterSpec = field(default_factory=ClusterSpec)
     graph_file: str | None = None
+    record: RecordSpec | None = None
 
     def __post_init__(self) -> None:
         refuse_parity_on_a_cluster(self.parity_run, self.cluster)
@@ -172,7 +176,7 @@ def run_replay(request: ReplayRequest) -> tuple[SimResult, Any]:
     """
     src = request.source
     settings = dict(precision=request.precision, conventions=request.conventions, batch_size=request.batch_size,
-                    progress=request.progress)
+                    progress=request.progress, record=request.record)
     report = None
     if request.parity_run is not None:
         from asnn_sim.interop.parity import check_parity

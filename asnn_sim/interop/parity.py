@@ -17,6 +17,7 @@ import torch
 
 from asnn_sim.graph.ir import Graph
 from asnn_sim.sim import Conventions, SimResult, simulate
+from asnn_sim.sim.recording import RecordSpec
 from asnn_sim.training.train import load_run
 
 
@@ -82,8 +83,10 @@ def check_parity(
     conventions: Conventions | None = None,
     batch_size: int = 128,
     progress: bool = True,
+    record: RecordSpec | None = None,
 ) -> tuple[SimResult, ParityReport]:
-    """Simulate ``images`` and compare every batch with the trained model of ``run_dir``.
+    """Simulate ``images`` and compare every batch with the trained model of ``run_dir``
+    (``record`` as for :func:`asnn_sim.sim.simulate`).
 
     Returns
     -------
@@ -118,7 +121,7 @@ def check_parity(
 
     result = simulate(
         graph, images, labels, precision=precision, conventions=conventions, batch_size=batch_size,
-        progress=progress, on_batch=compare, record_spikes=True,
+        progress=progress, on_batch=compare, record_spikes=True, record=record,
     )
     result.summary["parity"] = report.to_dict()
     return result, report

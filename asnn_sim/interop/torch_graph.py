@@ -32,17 +32,21 @@ class DenseCounts:
     value), ``dense`` (pairs for every input), ``nonzero_weight_pairs`` and
     ``nonzero_weight_value_pairs``; neurons ``touched`` and ``spikes``; adds ``events``
     (one entry per event operand) and ``adds``; pools ``events`` and ``window_ops``.
-    ``spikes[name]`` is a neuron node's ``(T, B, ...)`` uint8 spikes.
+    ``spikes[name]`` is a neuron node's ``(T, B, ...)`` uint8 spikes; with membranes asked
+    for, ``membranes_before_reset[name]`` and ``membranes_after_reset[name]`` are its
+    ``(T, B, ...)`` membranes before and after the reset.
     """
 
     facts: dict = field(default_factory=dict)
     spikes: dict = field(default_factory=dict)
+    membranes_before_reset: dict = field(default_factory=dict)
+    membranes_after_reset: dict = field(default_factory=dict)
 
 
 class _Context:
     """What a kind's ``torch_step`` may use."""
 
-    def __init__(self, graph: Graph, frames, frame_kinds, count: bool) -> None:
+    def __init__(self, graph: Graph, frames, frame_kinds, count: bool, membranes: bool = False) -> None:
         self.torch = torch
         self.graph = graph
         self.frames = frames
@@ -50,6 +54,8 @@ class _Context:
         self.count = count
         self.counts = DenseCounts() if count else None
         self.spikes: dict[str, list] = {}
+        #: name -> ([before reset per step], [after reset per step]) when asked for
+        self.membranes: dict[str, tuple[list, list]] | None = {} if membranes else None
         self.step_logits: list = []
 
     def facts(self, name: str, t: int) -> dict:
@@ -78,9 +84,11 @@ class TorchGraph:
 
     @torch.no_grad()
     def run(self, frames: torch.Tensor | np.ndarray, count: bool = False,
-            frame_kinds: tuple[str, ...] | None = None) -> tuple[torch.Tensor, torch.Tensor, DenseCounts | None]:
+            frame_kinds: tuple[str, ...] | None = None,
+            membranes: bool = False) -> tuple[torch.Tensor, torch.Tensor, DenseCounts | None]:
         """Replay frames ``(T, B, C, H, W)`` (``(T, B, n)`` for a vector input); ``frame_kinds``
-        as in :meth:`asnn_sim.sim.Simulator.run_batch`.
+        as in :meth:`asnn_sim.sim.Simulator.run_batch`; ``membranes`` (with ``count``) also
+        keeps every neuron node's membranes before and after the reset.
 
         Returns
         -------
@@ -89,9 +97,11 @@ class TorchGraph:
         counts : DenseCounts or None
             Brute-force facts, and every neuron node's spikes, when ``count`` is True.
         """
+        if membranes and not count:
+            raise ValueError("membranes are kept with the brute-force facts: pass count=True")
         g = self.graph
         frames = torch.as_tensor(frames).to(self.device, self.dtype)
-        ctx = _Context(g, frames, frame_kinds or self.frame_kinds or frame_kinds_of(frames), count)
+        ctx = _Context(g, frames, frame_kinds or self.frame_kinds or frame_kinds_of(frames), count, membranes)
         states: dict[str, dict] = {n.name: {} for n in g.nodes}
         for t in range(g.timesteps):
             out: dict = {}
@@ -101,6 +111,9 @@ class TorchGraph:
         step_logits = torch.stack(ctx.step_logits)
         if ctx.counts is not None:
             ctx.counts.spikes = {k: torch.stack(v) for k, v in ctx.spikes.items()}
+            for name, (before, after) in (ctx.membranes or {}).items():
+                ctx.counts.membranes_before_reset[name] = torch.stack(before)
+                ctx.counts.membranes_after_reset[name] = torch.stack(after)
         return step_logits.mean(0), step_logits, ctx.counts
 
 

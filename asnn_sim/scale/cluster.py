@@ -36,6 +36,7 @@ from asnn_sim.graph.ir import Graph
 from asnn_sim.util.progress import progress as make_progress
 from asnn_sim.sim.engine import Conventions
 from asnn_sim.sim.replay import ReplayFacts, SimResult, assemble
+from asnn_sim.sim.recording import RecordSpec
 from asnn_sim.sim.shards import (ReplayInput, ShardCounts, binary_steps, check_replay_request, replay_range,
                                  split_samples, step_kinds)
 from asnn_sim.util.threads import cpu_count, numba_threads_from_environment, worker_environment
@@ -216,6 +217,7 @@ def replay_sharded(
     shards: int | None = None,
     progress: bool = True,
     on_start: Callable[[str], None] | None = None,
+    record: RecordSpec | None = None,
 ) -> tuple[SimResult, ShardReport]:
     """Replay ``stream`` through ``graph`` in shards on ``client``'s workers.
 
@@ -236,6 +238,8 @@ def replay_sharded(
     on_start : callable, optional
         Called with the event topic once the shards are submitted (the fault test uses it
         to watch shards start).
+    record : RecordSpec, optional
+        Each shard records its part of the recorded samples; they arrive in sample order.
 
     Returns
     -------
@@ -245,6 +249,8 @@ def replay_sharded(
     """
     n = stream.n
     check_replay_request(n, labels, graph.n_classes)
+    if record is not None:
+        record.check_size(graph, n, precision)
     conventions = conventions or Conventions()
     workers = worker_count(client)
     if shards is None:
@@ -257,7 +263,7 @@ def replay_sharded(
     if stream.layout is not None and stream.frame_kinds is None:
         stream = _with_frame_kinds(client, stream, ranges, batch_size, token)
     topic = f"asnn-replay-{token}"
-    settings = dict(precision=precision, conventions=conventions, batch_size=batch_size)
+    settings = dict(precision=precision, conventions=conventions, batch_size=batch_size, record=record)
     futures = {
         client.submit(_replay_shard, graph_on_workers, stream.part(lo, hi), lo, hi, settings, topic,
                       key=f"asnn-shard-{token}-{i}", pure=False): (lo, hi)

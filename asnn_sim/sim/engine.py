@@ -17,7 +17,8 @@ This module imports nothing from torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from collections.abc import Collection
+from dataclasses import dataclass, field, fields, replace
 
 import numba
 import numpy as np
@@ -25,7 +26,9 @@ import numpy as np
 from asnn_sim.graph.counts_schema import CONVENTIONS, SLOT, count_names
 from asnn_sim.graph.encoding import frame_kinds_of
 from asnn_sim.graph.ir import Graph
+from asnn_sim.graph.nodes.base import n_elements
 from asnn_sim.sim import kernels as K
+from asnn_sim.sim.recording import check_recorded
 from asnn_sim.util.threads import torch_threads_kept
 
 COUNTS = count_names()
@@ -73,13 +76,19 @@ class BatchResult:
         Per sample, counted node (``Simulator.rows``), step and count column.
     step_logits : (B, T, K) per-step scaled logits
     logits : (B, K) prediction logits (mean over steps)
-    spikes : dict name -> (T, B, ...) uint8 channel-first, for every neuron node, when recorded
+    spikes : dict name -> (T, B, ...) uint8 channel-first, for the recorded neuron nodes
+    membranes_before_reset, membranes_after_reset : dict name -> (T, B, ...) channel-first
+        The recorded nodes' membranes after integrating and before the reset (what the
+        threshold is tested on), and after it (what the next step starts from), in the
+        replay's precision; empty unless membranes were asked for.
     """
 
     counts: np.ndarray
     step_logits: np.ndarray
     logits: np.ndarray
     spikes: dict
+    membranes_before_reset: dict = field(default_factory=dict)
+    membranes_after_reset: dict = field(default_factory=dict)
 
 
 def numba_threads() -> int:
@@ -223,6 +232,10 @@ class StepContext:
     frame_kinds : tuple of "analog"/"binary" per step
     record : dict or None
         name -> (T, B, ...) uint8 arrays to fill with spikes.
+    membranes : dict or None
+        name -> (before, after, scratch): ``(T, B, ...)`` arrays to fill with the membranes
+        before and after the reset, and a ``(B, n)`` buffer for the kernel to write the
+        former into.
     step_logits : (B, T, K) array the readout writes
     frames_static : bool
         Every step's frame equals step 0's (checked per batch when the encoder repeats
@@ -233,7 +246,7 @@ class StepContext:
     conventions, dtype, kernels, placeholder
     """
 
-    def __init__(self, sim: "Simulator", frames, frame_kinds, record, step_logits, placeholder) -> None:
+    def __init__(self, sim: "Simulator", frames, frame_kinds, record, step_logits, placeholder, membranes=None) -> None:
         self.threads = numba_threads()
         # only the "per_step" reuse depends on it ("once" reuses step 0 by convention)
         self.frames_static = (sim.static_frames and not sim.static_first
@@ -244,6 +257,7 @@ class StepContext:
         self.frame_kinds = frame_kinds
         self.frames = frames
         self.record = record
+        self.membranes = membranes
         self.step_logits = step_logits
         self.placeholder = placeholder
         self.t = 0
@@ -336,22 +350,25 @@ class Simulator:
 
     # ---------------------------------------------------------------- run
 
-    def run_batch(self, frames: np.ndarray, record: bool = False, frame_kinds: tuple[str, ...] | None = None) -> BatchResult:
+    def run_batch(self, frames: np.ndarray, record: bool | Collection[str] = False,
+                  frame_kinds: tuple[str, ...] | None = None, membranes: bool = False) -> BatchResult:
         """Replay one batch of encoded frames ``(T, B, C, H, W)`` (B <= batch_size).
 
         For an ANN graph pass the images with a leading axis of 1. ``frame_kinds``
         (``"binary"``/``"analog"`` per step) overrides the encoder's; for supplied frames
         without it each step is classified from this batch (:func:`~asnn_sim.graph.encoding.frame_kinds_of`),
         so pass the kinds of the whole dataset to keep counts independent of batching.
+        ``record``: keep the spikes of every neuron node (True) or of the named ones;
+        ``membranes``: also their membranes before and after the reset.
         """
-        return self.run_into(None, frames, record, frame_kinds)
+        return self.run_into(None, frames, record, frame_kinds, membranes)
 
     def counts_buffer(self) -> np.ndarray:
         """A ``(batch_size, rows, T, n_counts)`` int64 array for :meth:`run_into` to reuse batch after batch."""
         return np.empty((self.batch_size, len(self.rows), self.timesteps, len(COUNTS)), np.int64)
 
-    def run_into(self, counts: np.ndarray | None, frames: np.ndarray, record: bool = False,
-                 frame_kinds: tuple[str, ...] | None = None) -> BatchResult:
+    def run_into(self, counts: np.ndarray | None, frames: np.ndarray, record: bool | Collection[str] = False,
+                 frame_kinds: tuple[str, ...] | None = None, membranes: bool = False) -> BatchResult:
         """:meth:`run_batch` writing the counts into the first ``B`` rows of ``counts`` (from
         :meth:`counts_buffer`; None: a new array). A replay loop reuses one buffer, which
         spares it a few MB of fresh memory per batch; the result's ``counts`` is then a
@@ -368,15 +385,19 @@ class Simulator:
         counts = np.empty((n, len(self.rows), T, len(COUNTS)), np.int64) if counts is None else counts[:n]
         counts[:] = self._fixed
         step_logits = np.zeros((n, T, self.graph.n_classes), self.dtype)
-        spikes = (
-            {node.name: np.zeros((T, n) + self.graph.shapes[node.name], np.uint8) for node in self.graph.nodes if getattr(node, "RECORDS", False)}
-            if record else None
+        names = self.recordable(record)
+        shapes_of = self.graph.shapes
+        spikes = {name: np.zeros((T, n) + shapes_of[name], np.uint8) for name in names} if names else None
+        kept = (
+            {name: (np.empty((T, n) + shapes_of[name], self.dtype), np.empty((T, n) + shapes_of[name], self.dtype),
+                    np.empty((n, n_elements(shapes_of[name])), self.dtype)) for name in names}
+            if names and membranes else None
         )
         if self._dirty:
             for arr in self._ctx.zeroed_buffers():
                 arr.fill(0)
         kinds = frame_kinds or self.frame_kinds or frame_kinds_of(frames)
-        ctx = StepContext(self, frames, kinds, spikes, step_logits, placeholder)
+        ctx = StepContext(self, frames, kinds, spikes, step_logits, placeholder, kept)
         nodes, inputs, rows, shapes = self.graph.nodes, self._inputs, self._row_of, self._shapes
         values: list = [None] * len(nodes)
         self._dirty = True
@@ -390,7 +411,19 @@ class Simulator:
                     values[i] = node.step(states[i], [values[j] for j in inputs[i]], t, ctx)
         self._dirty = False
         logits = states[-1].total / T
-        return BatchResult(counts, step_logits, logits, spikes or {})
+        before = {name: k[0] for name, k in kept.items()} if kept else {}
+        after = {name: k[1] for name, k in kept.items()} if kept else {}
+        return BatchResult(counts, step_logits, logits, spikes or {}, before, after)
+
+    def recordable(self, record: bool | Collection[str]) -> list[str]:
+        """The neuron nodes ``record`` names: all of them for True, none for False, else the
+        named ones (each checked: a one-line error for a name that is not a spiking node)."""
+        spiking = [node.name for node in self.graph.nodes if getattr(node, "RECORDS", False)]
+        if record is True:
+            return spiking
+        if record is False or record is None:
+            return []
+        return check_recorded(self.graph, [record] if isinstance(record, str) else list(record))
 
     def _states_for(self, n: int) -> tuple:
         """The compiled states with every per-sample buffer cut to its first ``n`` rows (views, cached)."""

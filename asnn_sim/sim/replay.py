@@ -23,6 +23,7 @@ from asnn_sim.graph.encoding import EncoderSpec
 from asnn_sim.graph.ir import Graph
 from asnn_sim.util.progress import progress as make_progress
 from asnn_sim.sim.engine import COUNTS, SLOT, BatchResult, Conventions, Simulator
+from asnn_sim.sim.recording import Recording, RecordSpec, merge_recordings
 from asnn_sim.sim.reuse import structure
 from asnn_sim.sim.shards import (ReplayInput, ShardCounts, binary_steps, check_replay_request, merge_shards, replay_range,
                                  step_kinds)
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 OUTPUT_FILES = (
     "counts.parquet", "counts.csv", "per_sample.parquet", "per_sample.csv",
-    "layers.parquet", "layers.csv", "summary.json", "manifest.json",
+    "layers.parquet", "layers.csv", "summary.json", "manifest.json", "recording.npz",
 )
 
 
@@ -52,6 +53,9 @@ class SimResult:
         Accuracy, conventions, per-inference means, firing rates.
     step_logits : numpy.ndarray
         ``(N, T, K)`` per-step scaled logits (the prediction uses their mean).
+    recording : Recording, optional
+        Spike trains (and membranes) of the recorded nodes and samples, when asked for
+        (:mod:`asnn_sim.sim.recording`).
     """
 
     counts: pd.DataFrame
@@ -59,6 +63,32 @@ class SimResult:
     layers: pd.DataFrame
     summary: dict
     step_logits: np.ndarray = field(repr=False)
+    recording: Recording | None = field(default=None, repr=False)
+
+    def firing_rates(self, per_step: bool = True) -> pd.DataFrame:
+        """Firing rate of every spiking layer, per step or over the whole replay.
+
+        The firing rate is output spikes per neuron per sample and step (over every
+        replayed sample); ``summary["firing_rate"]`` holds the per-layer values as a dict.
+
+        Parameters
+        ----------
+        per_step : bool
+            One row per layer and step (``t``), or one row per layer.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``layer``, ``kind``, (``t``), ``output_spikes`` (total over the samples),
+            ``neuron_updates`` (neurons x samples (x steps)) and ``firing_rate``.
+        """
+        spiking = set(self.summary["firing_rate"])
+        rows = self.counts[self.counts["layer"].isin(spiking)]
+        keys = ["layer", "kind", "t"] if per_step else ["layer", "kind"]
+        table = rows.groupby(keys, sort=False)[["output_spikes", "neurons"]].sum().reset_index()
+        table = table.rename(columns={"neurons": "neuron_updates"})
+        table["firing_rate"] = table["output_spikes"] / table["neuron_updates"]
+        return table
 
     def save(self, out: str | Path) -> None:
         """Write the tables (Parquet and CSV) and ``summary.json`` as folder ``out``, all at once.
@@ -86,6 +116,8 @@ class SimResult:
             frame = getattr(self, name)
             frame.to_parquet(folder / f"{name}.parquet", index=False)
             frame.to_csv(folder / f"{name}.csv", index=False)
+        if self.recording is not None:
+            self.recording.save(folder / "recording.npz")
         run_id = uuid.uuid4().hex
         atomic.write_json(folder / "summary.json", {**self.summary, "run_id": run_id})
         write_manifest(folder, run_id)
@@ -182,6 +214,7 @@ def simulate(
     progress: bool = True,
     on_batch: Callable[[np.ndarray, np.ndarray, BatchResult], None] | None = None,
     record_spikes: bool = False,
+    record: RecordSpec | None = None,
 ) -> SimResult:
     """Encode and replay ``images`` through ``graph``; count every operation.
 
@@ -207,6 +240,9 @@ def simulate(
         ``result.counts`` is overwritten by the next batch (copy it to keep it).
     record_spikes : bool
         Keep each batch's spikes in the ``result`` handed to ``on_batch``.
+    record : RecordSpec, optional
+        Keep the spikes (and membranes) of these nodes and samples in ``recording``
+        (:func:`asnn_sim.sim.recording.record_spec` makes one).
 
     Returns
     -------
@@ -214,7 +250,7 @@ def simulate(
     """
     stream = image_input(graph, images, seed=seed)
     return replay(graph, stream, labels, precision=precision, conventions=conventions, batch_size=batch_size,
-                  progress=progress, on_batch=on_batch, record_spikes=record_spikes)
+                  progress=progress, on_batch=on_batch, record_spikes=record_spikes, record=record)
 
 
 def image_input(graph: Graph, images: np.ndarray, *, seed: int | None = None, limit: int | None = None) -> ReplayInput:
@@ -245,6 +281,7 @@ def simulate_frames(
     progress: bool = True,
     on_batch: Callable[[np.ndarray, np.ndarray, BatchResult], None] | None = None,
     record_spikes: bool = False,
+    record: RecordSpec | None = None,
 ) -> SimResult:
     """Replay supplied frames (spikes or values, not made by an encoder here) through ``graph``.
 
@@ -259,7 +296,7 @@ def simulate_frames(
         otherwise analog (MACs).
     labels : numpy.ndarray, optional
     layout : {"TN", "NT"}
-    precision, conventions, batch_size, progress, on_batch, record_spikes
+    precision, conventions, batch_size, progress, on_batch, record_spikes, record
         As in :func:`simulate`.
 
     Returns
@@ -268,7 +305,7 @@ def simulate_frames(
     """
     stream = frame_input(graph, frames, layout)
     return replay(graph, stream, labels, precision=precision, conventions=conventions, batch_size=batch_size,
-                  progress=progress, on_batch=on_batch, record_spikes=record_spikes)
+                  progress=progress, on_batch=on_batch, record_spikes=record_spikes, record=record)
 
 
 def frame_input(graph: Graph, frames: np.ndarray, layout: str, *, limit: int | None = None) -> ReplayInput:
@@ -305,6 +342,7 @@ def replay(
     progress: bool = True,
     on_batch: Callable[[np.ndarray, np.ndarray, BatchResult], None] | None = None,
     record_spikes: bool = False,
+    record: RecordSpec | None = None,
 ) -> SimResult:
     """Replay ``stream`` (from :func:`image_input` or :func:`frame_input`) in this process.
 
@@ -314,12 +352,15 @@ def replay(
     """
     n = stream.n
     check_replay_request(n, labels, graph.n_classes)
+    if record is not None:
+        record.check_size(graph, n, precision)
     stream = with_frame_kinds(stream, batch_size)
     start = time.perf_counter()
     bar = make_progress(n, "simulate", "sample", enabled=progress)  # a bar on a terminal, else plain lines
     try:
         shard = replay_range(graph, stream, 0, n, precision=precision, conventions=conventions, batch_size=batch_size,
-                             on_batch=on_batch, labels=labels, record_spikes=record_spikes, advance=bar.update)
+                             on_batch=on_batch, labels=labels, record_spikes=record_spikes, advance=bar.update,
+                             record=record)
     finally:
         bar.close()
     facts = ReplayFacts(graph, precision, conventions or Conventions())
@@ -333,7 +374,13 @@ def assemble(sim: Simulator | ReplayFacts, shards: list[ShardCounts], labels, se
     one shard, so the result does not depend on how the samples were split.
     """
     totals, per_sample, step_logits = merge_shards(shards)
-    return _tables(sim, totals, per_sample, step_logits, labels, seconds)
+    result = _tables(sim, totals, per_sample, step_logits, labels, seconds)
+    result.recording = merge_recordings([s.recording for s in shards])
+    if result.recording is not None:
+        rec = result.recording
+        result.summary["recording"] = {"nodes": rec.nodes, "samples": len(rec.samples), "membranes": bool(rec.membranes_after_reset),
+                                       "bytes": rec.nbytes}
+    return result
 
 
 def _tables(sim: Simulator | ReplayFacts, totals, per_sample, step_logits, labels, seconds) -> SimResult:

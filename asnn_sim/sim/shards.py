@@ -26,6 +26,7 @@ from asnn_sim.graph.encoding import EncoderSpec, frame_kinds_of
 from asnn_sim.graph.ir import Graph
 from asnn_sim.sim.engine import COUNTS, BatchResult, Conventions
 from asnn_sim.sim.kernels import tally_counts
+from asnn_sim.sim.recording import Recorder, Recording, RecordSpec
 from asnn_sim.sim.reuse import compiled
 
 
@@ -142,6 +143,8 @@ class ShardCounts:
     step_logits : (hi - lo, T, K) float64
     seconds : float
         Wall time of the shard's replay.
+    recording : Recording, optional
+        The shard's recorded samples, when a recording was asked for and it holds some.
     """
 
     lo: int
@@ -150,6 +153,7 @@ class ShardCounts:
     per_sample: np.ndarray
     step_logits: np.ndarray
     seconds: float = 0.0
+    recording: Recording | None = None
 
 
 def check_replay_request(n: int, labels, n_classes: int) -> None:
@@ -193,11 +197,15 @@ def replay_range(
     labels: np.ndarray | None = None,
     record_spikes: bool = False,
     advance: Callable[[int], object] | None = None,
+    record: RecordSpec | None = None,
 ) -> ShardCounts:
-    """Replay samples ``lo:hi`` in batches of ``batch_size``; memory is bounded by the batch.
+    """Replay samples ``lo:hi`` in batches of ``batch_size``; memory is bounded by the batch
+    (and by what ``record`` keeps).
 
     ``labels`` (all samples', indexed globally) only feed ``on_batch``; ``advance(k)``
-    is called after every batch of ``k`` samples (a progress bar's ``update``).
+    is called after every batch of ``k`` samples (a progress bar's ``update``);
+    ``record_spikes`` hands every neuron node's spikes to ``on_batch``; ``record`` keeps
+    the requested activity of the recorded samples in the shard's ``recording``.
     """
     import time
 
@@ -209,17 +217,24 @@ def replay_range(
         per_sample = np.empty((n, R, len(COUNTS)), np.int64)
         step_logits = np.empty((n, T, graph.n_classes), np.float64)
         counts = sim.counts_buffer()
+        recorder = None if record is None else Recorder(record, lo, hi, precision)
         for a in range(lo, hi, batch_size):
             b = min(hi, a + batch_size)
             frames = stream.batch(a, b, sim.dtype)
-            result = sim.run_into(counts, frames, record=record_spikes, frame_kinds=stream.frame_kinds)
+            keep = recorder is not None and recorder.wants(a)
+            asked = True if record_spikes else (record.nodes if keep else False)
+            result = sim.run_into(counts, frames, record=asked, frame_kinds=stream.frame_kinds,
+                                  membranes=keep and record.membranes)
+            if keep:
+                recorder.add(a, b, result)
             tally_counts(result.counts, totals, per_sample[a - lo:b - lo])
             step_logits[a - lo:b - lo] = result.step_logits
             if on_batch is not None:
                 on_batch(frames, None if labels is None else labels[a:b], result)
             if advance is not None:
                 advance(b - a)
-    return ShardCounts(lo, hi, totals, per_sample, step_logits, time.perf_counter() - start)
+    return ShardCounts(lo, hi, totals, per_sample, step_logits, time.perf_counter() - start,
+                       None if recorder is None else recorder.finish())
 
 
 def binary_steps(stream: ReplayInput, lo: int, hi: int, batch_size: int = 128) -> np.ndarray:

@@ -235,6 +235,15 @@ def channels_last(array: np.ndarray, shape: tuple) -> np.ndarray:
     return np.array(full, order="C").reshape(-1)
 
 
+def channels_first(flat: np.ndarray, shape: tuple) -> np.ndarray:
+    """A view of per-sample channels-last rows ``flat`` ``(B, n)`` as ``(B, *shape)`` channel-first
+    (the inverse of :func:`channels_last`, for what the simulator hands back: membranes)."""
+    if len(shape) == 3:
+        c, h, w = shape
+        return flat.reshape(len(flat), h, w, c).transpose(0, 3, 1, 2)
+    return flat.reshape((len(flat),) + tuple(shape))
+
+
 def chw_to_hwc_perm(c: int, h: int, w: int) -> np.ndarray:
     """perm[j] = channel-first index of the element at channels-last index j."""
     return np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0).ravel()

@@ -86,11 +86,11 @@ class CubaNeuron(Neuron):
         st.syn, st.syn_leak, st.syn_gain = ctx.persistent(st.n), self.syn_leak.astype(ctx.dtype), self.syn_gain.astype(ctx.dtype)
         return st
 
-    def _update(self, st, cur, t, ctx, touched):
+    def _update(self, st, cur, t, ctx, touched, before):
         ctx.kernels.cuba_update(
             cur.buf, cur.bias, st.own_bias, st.syn, st.mem, st.syn_leak[t], st.syn_gain[t],
             st.leak[t], st.gain[t], st.threshold, st.hard, st.ge, st.v_reset, t == 0,
-            cur.marks, cur.per, st.idx, st.cnt, touched,
+            cur.marks, cur.per, st.idx, st.cnt, touched, before is not ctx.placeholder, before,
         )
 
     # -- dense reference

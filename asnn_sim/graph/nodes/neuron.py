@@ -33,7 +33,8 @@ import numpy as np
 
 from asnn_sim.graph import counts_schema
 from asnn_sim.graph.nodes._integrating import Integrating
-from asnn_sim.graph.nodes.base import BINARY, CLASS_CODE, Events, TorchValue, channels_last, expect_broadcast, fail, n_elements
+from asnn_sim.graph.nodes.base import (BINARY, CLASS_CODE, Events, TorchValue, channels_first, channels_last, expect_broadcast, fail,
+                                       n_elements)
 from asnn_sim.graph.nodes.registry import register
 
 RESETS = ("soft", "hard")
@@ -143,19 +144,27 @@ class Neuron(Integrating):
     def step(self, st, inputs, t, ctx):
         (cur,) = inputs
         c = ctx.counts
-        self._update(st, cur, t, ctx, c[:, counts_schema.SLOT["neurons_touched"]])
+        kept = ctx.membranes.get(self.name) if ctx.membranes else None  # (before, after, (B, n) scratch)
+        self._update(st, cur, t, ctx, c[:, counts_schema.SLOT["neurons_touched"]], ctx.placeholder if kept is None else kept[2])
         c[:, counts_schema.SLOT["output_spikes"]] = st.cnt
         c[:, counts_schema.SLOT["neuron_resets"]] = st.cnt
-        if ctx.record is not None:
-            rec = ctx.record[self.name][t]  # channel-first, like torch; the events are channels-last
+        spikes = ctx.record.get(self.name) if ctx.record else None
+        if spikes is not None:
+            rec = spikes[t]  # channel-first, like torch; the events are channels-last
             ctx.kernels.events_to_dense(st.idx, st.cnt, st.channels, rec.reshape(rec.shape[0], -1))
+        if kept is not None:
+            before, after, scratch = kept
+            before[t] = channels_first(scratch, ctx.out_shape)
+            after[t] = channels_first(st.mem, ctx.out_shape)
         return Events(st.idx, st.cnt, ctx.placeholder, CLASS_CODE[BINARY], ctx.out_shape)
 
-    def _update(self, st, cur, t, ctx, touched):
-        """The kernel call of one step: integrate, fire, reset; spikes into ``st.idx``/``st.cnt``."""
+    def _update(self, st, cur, t, ctx, touched, before):
+        """The kernel call of one step: integrate, fire, reset; spikes into ``st.idx``/``st.cnt``;
+        the membranes before the reset into ``before`` ``(B, n)`` unless it is the placeholder."""
         ctx.kernels.neuron_update(
             cur.buf, cur.bias, st.own_bias, st.mem, st.leak[t], st.gain[t], st.threshold,
             st.hard, st.ge, st.v_reset, t == 0, cur.marks, cur.per, st.idx, st.cnt, touched,
+            before is not ctx.placeholder, before,
         )
 
     def fixed_counts(self, st, t):
@@ -178,8 +187,13 @@ class Neuron(Integrating):
             m = m + p["bias"]
         thr = p["threshold"]
         s = (m - thr >= 0 if self.compare == "ge" else m - thr > 0).to(m.dtype)
+        before = m
         m = ctx.torch.where(s > 0, m.new_tensor(self.v_reset), m) if self.reset == "hard" else m - s * thr
         state["mem"] = m
+        if ctx.membranes is not None:
+            kept = ctx.membranes.setdefault(self.name, ([], []))
+            kept[0].append(before)
+            kept[1].append(m)
         self._record_touched(x, t, ctx)
         if ctx.count:
             ctx.facts(self.name, t)["spikes"] = int(s.sum().item())

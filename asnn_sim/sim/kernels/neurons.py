@@ -42,7 +42,8 @@ def _compact(flags, lo, count, oi, k):
 
 
 @njit(parallel=True, cache=True)
-def neuron_update(current, bias, own_bias, mem, leak, gain, threshold, hard, ge, v_reset, first, marks, per, out_idx, out_cnt, touched):
+def neuron_update(current, bias, own_bias, mem, leak, gain, threshold, hard, ge, v_reset, first, marks, per, out_idx, out_cnt,
+                  touched, keep_before, before):
     """One timestep of LIF/ASNN neurons, in the reference's exact order of operations.
 
     ``v = leak * v + gain * (current + bias) + own_bias``; spike where ``v - threshold > 0``
@@ -51,7 +52,10 @@ def neuron_update(current, bias, own_bias, mem, leak, gain, threshold, hard, ge,
     zeros: adding 0.0 changes no bit). With ``first`` the old membrane is taken as 0 (the
     buffer is not read, so it needs no clearing between batches). Clears ``current`` for
     the next step, counts and clears the ``marks`` into ``touched``, and writes the spikes
-    as event lists in increasing index order.
+    as event lists in increasing index order. With ``keep_before`` the membranes before
+    the reset go to ``before`` ``(B, n)`` (recording: ``v + threshold`` after a soft reset
+    is not always the same float); without it ``before`` is never touched (any 2-d array
+    of the membranes' dtype, so both uses share one compiled kernel).
 
     Each chunk is done in two passes: the arithmetic (vectorised; the threshold test and
     the reset are selects, so every element gets the same operations as in a scalar
@@ -79,6 +83,8 @@ def neuron_update(current, bias, own_bias, mem, leak, gain, threshold, hard, ge,
                 s = _fires(d, ge)
                 after = v_reset if hard else d
                 mm[j] = after if s else v
+                if keep_before:  # loop-invariant: LLVM unswitches it, the plain loop stays vectorised
+                    before[b, lo + j] = v
                 cc[j] = 0
                 flags[j] = s
             k = _compact(flags, lo, hi - lo, oi, k)
@@ -88,12 +94,12 @@ def neuron_update(current, bias, own_bias, mem, leak, gain, threshold, hard, ge,
 
 @njit(parallel=True, cache=True)
 def cuba_update(current, bias, own_bias, syn, mem, syn_leak, syn_gain, leak, gain, threshold, hard, ge, v_reset, first,
-                marks, per, out_idx, out_cnt, touched):
+                marks, per, out_idx, out_cnt, touched, keep_before, before):
     """One timestep of current-based LIF neurons (NIR's CubaLIF, snnTorch's ``Synaptic``).
 
     ``i = syn_leak * i + syn_gain * (current + bias)`` first, then the membrane integrates
     the new ``i``: ``v = leak * v + gain * i + own_bias``; spike, reset, event lists,
-    ``current`` and ``marks`` exactly as :func:`neuron_update`. ``syn`` ``(B, n)`` holds
+    ``current``, ``marks`` and ``before`` exactly as :func:`neuron_update`. ``syn`` ``(B, n)`` holds
     the synaptic currents between steps and is never reset by a spike; with ``first``
     both ``syn`` and ``mem`` are taken as 0 (neither is read).
     """
@@ -124,6 +130,8 @@ def cuba_update(current, bias, own_bias, syn, mem, syn_leak, syn_gain, leak, gai
                 after = v_reset if hard else d
                 ss[j] = i
                 mm[j] = after if s else v
+                if keep_before:
+                    before[b, lo + j] = v
                 cc[j] = 0
                 flags[j] = s
             k = _compact(flags, lo, hi - lo, oi, k)
