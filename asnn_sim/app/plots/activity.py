@@ -11,6 +11,7 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from asnn_sim.app.plots import style as plot_style
@@ -214,6 +215,16 @@ def plot_spike_raster(
         triple, an array has fewer than two dimensions (three for frames) or no neurons,
         ``kinds`` has the wrong length or an unknown kind, or the layers disagree on T.
     """
+    return plot_style._save(spike_raster_figure(raster, title, color=color), path, dpi)
+
+
+def spike_raster_figure(raster: Sequence[tuple], title: str | None = None, *, color: str = "black") -> Figure:
+    """The figure :func:`plot_spike_raster` writes (same arguments, same design), not saved.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     layers = _raster_bands(raster)
     T = layers[0][1].shape[0]
     fig_w = min(max(1.9 * T + 3.2, 8.0), 18.0)
@@ -237,7 +248,7 @@ def plot_spike_raster(
     )
     axes[-1].set_xlabel("timestep t (0-based)\n" + textwrap.fill(caption, int(fig_w * 13)), fontsize=8.5)
     _suptitle(fig, title or "Spike raster of one sample", fontsize=12)
-    return plot_style._save(fig, path, dpi)
+    return fig
 
 
 def _raster_bands(raster: Sequence[tuple]) -> list[tuple]:
