@@ -2,7 +2,8 @@
 
 ::
 
-    4  asnn_sim.app, asnn_sim.api, asnn_sim.cli   the command, the Python API, the torchrun entry point
+    4  asnn_sim.app, asnn_sim.api, asnn_sim.cli   the command, the Python API, the torchrun entry point,
+       asnn_sim.plots                             and the figures for any graph
     3  asnn_sim.interop, asnn_sim.scale, hw_models  export/NIR/builder/parity; Dask; the energy model
     2  asnn_sim.sim, asnn_sim.training              the simulator; models, neurons, data, training
     1  asnn_sim.graph                               ir, node kinds, counts contract, encoders, frames
@@ -42,6 +43,7 @@ LAYER = {
     "hw_models": 3,
     "asnn_sim.app": 4,
     "asnn_sim.api": 4,
+    "asnn_sim.plots": 4,
     "asnn_sim.cli": 4,
 }
 # What hw_models may import from asnn_sim: the counts contract and the node-kind registry.
