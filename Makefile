@@ -42,7 +42,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(if $(TORCH_INDEX_URL),$(BIN)/$(PIP) --index-url $(TORCH_INDEX_URL) torch)
-	$(BIN)/$(PIP) -e '.[dev,cluster]'
+	$(BIN)/$(PIP) -e '.[dev,cluster,events]'
 	$(BIN)/$(PIP) --no-deps $(FRAMEWORKS)
 	touch $(STAMP)
 
@@ -84,7 +84,7 @@ bench-peers: $(PEERS)/.installed
 JUPYTER_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 NB_STAMP := $(VENV)/.notebooks
 $(NB_STAMP): $(STAMP)
-	$(BIN)/$(PIP) -e '.[dev,cluster,notebooks]'
+	$(BIN)/$(PIP) -e '.[dev,cluster,events,notebooks]'
 	touch $@
 
 notebooks: $(NB_STAMP)

@@ -94,12 +94,21 @@ def test_nir_is_an_extra_that_dev_and_constraints_carry():
     assert re.search(r"^nir==", pins, re.M) and re.search(r"^nirtorch==", pins, re.M)
 
 
+def test_tonic_is_an_extra_that_make_setup_installs():
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    assert "tonic" in set(_requirements(extras["events"]))
+    assert "tonic" not in set(_requirements(PYPROJECT["project"]["dependencies"])), "the core install stays lean"
+    setup = re.search(r"^\$\(STAMP\):.*?^\n", (ROOT / "Makefile").read_text(), re.M | re.S).group(0)
+    assert "events]" in setup, "make setup installs the events extra (notebook 06 and the ToFrame test need it)"
+    assert re.search(r"^tonic==", (ROOT / "constraints.txt").read_text(), re.M)
+
+
 def test_dask_is_an_extra_that_make_setup_installs():
     extras = PYPROJECT["project"]["optional-dependencies"]
     assert {"distributed", "dask-jobqueue"} <= set(_requirements(extras["cluster"]))
     core = set(_requirements(PYPROJECT["project"]["dependencies"]))
     assert not {"dask", "distributed"} & core, "the core install stays lean"
     setup = re.search(r"^\$\(STAMP\):.*?^\n", (ROOT / "Makefile").read_text(), re.M | re.S).group(0)
-    assert "[dev,cluster]" in setup, "make setup installs the cluster extra (the cluster tests need it)"
+    assert "[dev,cluster," in setup, "make setup installs the cluster extra (the cluster tests need it)"
     pins = (ROOT / "constraints.txt").read_text()
     assert re.search(r"^distributed==", pins, re.M) and re.search(r"^dask==", pins, re.M)
