@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pandas as pd
 import pytest
@@ -80,6 +81,63 @@ def test_resume_refuses_a_changed_configuration(tmp_path):
         train(TrainConfig(**{**QUICK, "epochs": 1, "timesteps": 5}), tmp_path / "run", resume=True, progress=False)
 
 
+TINY = dict(dataset="digits", limit=120, batch_size=64, timesteps=2, encoding="direct")
+
+
+@pytest.mark.slow
+def test_resume_extends_a_finished_run(tmp_path):
+    """A 1-epoch run taken on to 2 is the 2-epoch run: the 2-epoch schedule's first step has the same rate."""
+    out = tmp_path / "run"
+    train(TrainConfig(**TINY, epochs=1), out, device="cpu", progress=False)
+    summary = train(None, out, device="cpu", progress=False, resume=True, epochs=2)
+    assert summary["epochs"] == 2 == json.loads((out / "summary.json").read_text())["epochs"]
+    assert json.loads((out / "config.json").read_text())["config"]["epochs"] == 2
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert list(metrics["epoch"]) == [1, 2]
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert ckpt["epoch"] == 2 and len(ckpt["metrics"]) == 2 and ckpt["scheduler"]["T_max"] == 2
+    model = torch.load(out / "model.pt", weights_only=True)
+    assert all(torch.equal(model[k], ckpt["model"][k]) for k in model)
+
+    train(TrainConfig(**TINY, epochs=2), tmp_path / "straight", device="cpu", progress=False)
+    pd.testing.assert_frame_equal(metrics[METRICS], pd.read_csv(tmp_path / "straight" / "metrics.csv")[METRICS])
+    assert (out / "model.pt").read_bytes() == (tmp_path / "straight" / "model.pt").read_bytes()
+
+
+@pytest.mark.slow
+def test_an_interrupted_extension_is_an_unfinished_run_of_the_new_length(tmp_path):
+    out = tmp_path / "run"
+    train(TrainConfig(**TINY, epochs=1), out, device="cpu", progress=False)
+
+    def stop(row):
+        if row["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(None, out, device="cpu", progress=False, resume=True, epochs=3, on_epoch=stop)
+    # Not a finished 1-epoch run any more: no model.pt or summary.json beside a config of 3 epochs.
+    assert {p.name for p in out.iterdir() if not p.name.startswith(".")} == {"config.json", "metrics.csv", "checkpoint.pt"}
+    assert json.loads((out / "config.json").read_text())["config"]["epochs"] == 3
+    train(None, out, device="cpu", progress=False, resume=True)
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert list(metrics["epoch"]) == [1, 2, 3]
+    assert metrics["lr"].iloc[1] == pytest.approx(5e-3 * (1 + math.cos(math.pi / 3)) / 2)  # the 3-epoch cosine from epoch 1
+    assert json.loads((out / "summary.json").read_text())["epochs"] == 3
+
+
+def test_resume_refuses_bad_epochs_other_changes_and_epochs_without_resume(tmp_path):
+    out = tmp_path / "run"
+    train(TrainConfig(**TINY, epochs=1), out, device="cpu", progress=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    with pytest.raises(TrainError, match="--epochs must be a positive integer"):
+        train(TrainConfig(**TINY, epochs=1), out, resume=True, epochs=0, progress=False)
+    with pytest.raises(TrainError, match="only --epochs may change"):
+        train(TrainConfig(**{**TINY, "timesteps": 3}, epochs=1), out, resume=True, epochs=2, progress=False)
+    with pytest.raises(TrainError, match="resume=True"):
+        train(TrainConfig(**TINY, epochs=1), tmp_path / "new", epochs=2, progress=False)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before  # nothing touched
+
+
 def test_existing_out_needs_resume_or_force(tmp_path):
     out = tmp_path / "run"
     out.mkdir()
@@ -141,6 +199,25 @@ def test_cli_rejects_bad_flags_with_one_line(tmp_path, capsys, argv, message, mo
     assert code == 1
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "run" / "model.pt").exists()
+
+
+def test_cli_resume_takes_epochs_and_refuses_any_other_change(tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["train", "--out", str(out), "--quiet"]
+    assert main(base + ["--encoding", "direct", "-T", "2", "--epochs", "1", "--limit", "120"]) == 0
+    capsys.readouterr()
+    assert main(base + ["--resume", "-T", "3"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "only --epochs may change" in err and "timesteps differs" in err
+    assert main(base + ["--resume", "--epochs", "2"]) == 0
+    assert "after 2 epochs" in capsys.readouterr().out
+    assert list(pd.read_csv(out / "metrics.csv")["epoch"]) == [1, 2]
+    assert json.loads((out / "summary.json").read_text())["epochs"] == 2
+    assert json.loads((out / "config.json").read_text())["config"]["epochs"] == 2
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["epoch"] == 2
+    assert main(base + ["--resume", "--epochs", "1"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "can only be extended" in err
 
 
 def test_cli_refuses_existing_out(tmp_path, capsys):

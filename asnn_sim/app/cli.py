@@ -61,6 +61,7 @@ def add_train_parser(sub) -> None:
             "  asnn train --dataset cifar10 --data-dir ~/data --encoding temporal --thresholds equal-mass \\\n"
             "             --augment --mixup --device cuda --out runs/cifar-temporal\n"
             "  asnn train --out runs/hybrid --resume          # continue an interrupted run\n"
+            "  asnn train --out runs/hybrid --resume --epochs 40   # train a finished run on to 40 epochs\n"
             "  torchrun --nproc-per-node 2 --standalone -m asnn_sim.cli train --batch-size 64 --out runs/ddp   # data-parallel: docs/ddp.md"
         ),
     )
@@ -97,7 +98,9 @@ def add_train_parser(sub) -> None:
     p.add_argument("--seed", default=S, type=int, help=f"(default {d.seed}); same seed on the same CPU gives the same metrics")
     p.add_argument("--limit", default=S, type=_positive_int, help="use only the first N train and test samples")
     p.add_argument("--device", default="auto", choices=DEVICES, help="auto picks CUDA when available (default auto)")
-    p.add_argument("--resume", action="store_true", help="continue OUT from its last checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue OUT from its last checkpoint; with --epochs N (more than it was set to), train "
+                        "a finished or interrupted run on to N epochs (no other option may change)")
     p.add_argument("--force", action="store_true", help="overwrite the run files in an existing OUT")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_threads_flag(p)
@@ -118,7 +121,9 @@ def run_train(args: argparse.Namespace) -> None:
         if given.get("data_dir") is not None:
             given["data_dir"] = str(Path(given["data_dir"]).expanduser())
         config = TrainConfig(**given) if not args.resume else None
+        epochs = None
         if args.resume:
+            epochs = given.pop("epochs", None)  # the one option a resume may change: it extends the run
             stored_path = args.out / "config.json"
             if args.out.is_file():
                 raise TrainError(f"--resume: {args.out} is a file, not a run directory")
@@ -126,7 +131,7 @@ def run_train(args: argparse.Namespace) -> None:
                 raise TrainError(f"--resume: {stored_path} not found; nothing to resume")
             stored = json.loads(stored_path.read_text())["config"]
             config = TrainConfig.from_dict({**stored, **given}) if given else None
-        summary = train(config, args.out, device=args.device, resume=args.resume, force=args.force,
+        summary = train(config, args.out, device=args.device, resume=args.resume, epochs=epochs, force=args.force,
                         progress=not args.quiet and world.is_main, world=world)
     except (TrainError, KeyboardInterrupt) as e:
         if world.is_main:

@@ -8,6 +8,10 @@ A run directory holds::
     summary.json    final test accuracy, wall time, device
     checkpoint.pt   model + optimizer + scheduler after the last finished epoch (--resume)
 
+A finished (or interrupted) run is extended with ``resume=True, epochs=N`` (``asnn train
+--resume --epochs N``): training goes on to N epochs in all, the remaining epochs on the
+cosine schedule of an N-epoch run (see :func:`train`).
+
 Every file is written atomically. All randomness of an epoch (shuffling, augmentation,
 mixup, rate coding) comes from a numpy generator seeded with ``(seed, epoch)``, so a
 resumed run continues exactly as if it had never stopped, and the same seed on the same
@@ -27,8 +31,7 @@ import json
 import math
 import platform
 import time
-from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, fields
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -39,9 +42,8 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
-from asnn_sim import __version__
-from asnn_sim.util import allocator, atomic, folders
-from asnn_sim.training import ddp
+from asnn_sim.util import allocator, atomic
+from asnn_sim.training import ddp, run_folder
 from asnn_sim.training.data import Dataset, augment_batch, iterate_batches, load_dataset
 from asnn_sim.training.models import build_model
 from asnn_sim.util.names import unknown_name
@@ -53,7 +55,7 @@ __all__ = [
     "model_inputs", "resolve_device", "train",
 ]
 
-RUN_FILES = ("config.json", "model.pt", "metrics.csv", "summary.json", "checkpoint.pt")
+RUN_FILES = run_folder.RUN_FILES
 # Small enough that a LeNet's activations (T x batch maps) stay in the CPU's caches: on
 # this project's 2-core VM, Fashion-MNIST test images evaluate at about 1,900 per second
 # in batches of 64 and 890 in batches of 256 (NOTES.md). Results do not depend on it.
@@ -149,34 +151,6 @@ def evaluate(
     return loss_sum / len(y), int(hits.sum()) / len(y)
 
 
-def _prepare_run_dir(out: Path, resume: bool, force: bool) -> None:
-    if resume and force:
-        raise TrainError("--resume and --force contradict each other; pick one")
-    if resume:
-        if not (out / "checkpoint.pt").is_file():
-            raise TrainError(f"--resume: no checkpoint.pt in {out}; nothing to resume")
-        return
-    # A run killed before its first checkpoint left config.json and nothing to resume: its
-    # folder is taken over as if empty (it holds no file of the user's, checked).
-    try:
-        atomic.prepare_output_dir(out, RUN_FILES, force or _died_before_its_first_epoch(out),
-                                  "pass --resume to continue it or --force to overwrite it")
-    except ValueError as e:
-        raise TrainError(str(e)) from None
-
-
-def _check_resume_config(stored: TrainConfig, asked: TrainConfig | None) -> None:
-    if asked is None:
-        return
-    differ = [f.name for f in fields(TrainConfig) if getattr(stored, f.name) != getattr(asked, f.name)]
-    if differ:
-        name = differ[0]
-        raise TrainError(
-            f"--resume continues the stored configuration, but {name} differs "
-            f"(stored {getattr(stored, name)!r}, asked {getattr(asked, name)!r})"
-        )
-
-
 def load_run(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[TrainConfig, torch.nn.Module]:
     """Rebuild a trained model from a run directory, in eval mode.
 
@@ -232,6 +206,7 @@ def train(
     *,
     device: str = "auto",
     resume: bool = False,
+    epochs: int | None = None,
     force: bool = False,
     progress: bool = True,
     on_epoch: Callable[[dict], None] | None = None,
@@ -250,6 +225,16 @@ def train(
     device : {"auto", "cpu", "cuda"}
     resume : bool
         Continue from ``out/checkpoint.pt``.
+    epochs : int, optional
+        Only with ``resume``: train to this many epochs in all, at least as many as the run
+        was set to. More extends a finished or interrupted run: ``config.json`` takes the
+        new number, ``model.pt`` and ``summary.json`` are removed until the run finishes
+        again (until then it is an interrupted run of ``epochs`` epochs, resumable as any
+        other), and the remaining epochs follow the cosine schedule of an ``epochs``-epoch
+        run from the epoch reached (the learning rate rises again from where the shorter
+        schedule had brought it; extending a 1-epoch run to 2 trains exactly as 2 epochs
+        from the start). Mixup, if on, is off for the last 27% of the new total. An
+        ``epochs`` in ``config`` does the same.
     force : bool
         Overwrite the run files in an existing ``out``.
     progress : bool
@@ -275,53 +260,31 @@ def train(
     folder behind if it created ``out``; one with a checkpoint keeps it for ``resume``.
     """
     out = Path(out)
+    if epochs is not None and not resume:
+        raise TrainError("epochs= is for extending a run with resume=True; a new run takes its epochs from its config")
     allocator.keep_freed_memory()  # training reallocates the same tensors every step
+    request = (config, epochs)
     if not world.distributed:
-        with _run_dir_held(out):
-            return _train(config, out, device, resume, force, progress, on_epoch, dataset, ddp.SINGLE)
+        with run_folder.run_dir_held(out):
+            return _train(request, out, device, resume, force, progress, on_epoch, dataset, ddp.SINGLE)
     dev = resolve_device(device)
     try:
         with ddp.process_group(world, dev) as (world, dev):
             # Rank 0 alone creates and writes the run directory, so it alone locks and cleans it.
-            with _run_dir_held(out) if world.is_main else nullcontext():
-                return _train(config, out, dev, resume, force, progress and world.is_main, on_epoch, dataset, world)
+            with run_folder.run_dir_held(out) if world.is_main else nullcontext():
+                return _train(request, out, dev, resume, force, progress and world.is_main, on_epoch, dataset, world)
     except ddp.DistributedError as e:  # no GPU for this LOCAL_RANK, a group already running
         raise TrainError(str(e)) from None
 
 
-@contextmanager
-def _run_dir_held(out: Path) -> Iterator[None]:
-    """One training per folder (:func:`asnn_sim.util.folders.locked_folder`); a failed start undone.
-
-    Under the lock, temporary files of a killed run (``.checkpoint.pt.*.tmp``) are removed;
-    a failure before the first checkpoint removes what this run created.
-    """
-    with folders.locked_folder(out):
-        if out.is_dir():
-            for stray in out.glob(".*.tmp"):
-                if any(stray.name.startswith(f".{name}.") for name in RUN_FILES):
-                    stray.unlink(missing_ok=True)
-        with atomic.removed_on_failure(out, RUN_FILES, keep="checkpoint.pt"):
-            yield
-
-
-def _died_before_its_first_epoch(out: Path) -> bool:
-    """``out`` holds only the start of a run killed before any epoch was saved (nothing to resume)."""
-    if not out.is_dir():
-        return False
-    names = {p.name for p in out.iterdir()}
-    return bool(names) and names <= set(RUN_FILES) and not names & {"checkpoint.pt", "model.pt", "summary.json"}
-
-
-def _setup(config, out: Path, device, resume: bool, force: bool, dataset, world: ddp.World):
-    """Check the request, prepare ``out`` (rank 0), read a stored config, load the data."""
+def _setup(request, out: Path, device, resume: bool, force: bool, dataset, world: ddp.World):
+    """Check the request (a config and the epochs to extend to), prepare ``out`` (rank 0), read a stored config, load the data."""
+    config, epochs = request
     if world.is_main:
-        _prepare_run_dir(out, resume, force)
+        run_folder.prepare_run_dir(out, resume, force)
     if resume:
         meta = json.loads((out / "config.json").read_text())
-        stored = TrainConfig.from_dict(meta["config"])
-        _check_resume_config(stored, config)
-        config = stored
+        config = run_folder.resumed_config(TrainConfig.from_dict(meta["config"]), config, epochs)
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     if config.batch_size % world.world_size:
         raise TrainError(
@@ -367,8 +330,8 @@ def _one_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def _train(config, out: Path, device, resume, force, progress, on_epoch, dataset, world: ddp.World) -> dict:
-    config, dev, dataset = _on_every_rank(world, lambda: _setup(config, out, device, resume, force, dataset, world))
+def _train(request, out: Path, device, resume, force, progress, on_epoch, dataset, world: ddp.World) -> dict:
+    config, dev, dataset = _on_every_rank(world, lambda: _setup(request, out, device, resume, force, dataset, world))
 
     torch.manual_seed(config.seed)
     net = make_model(config, dataset.input_shape, dataset.n_classes).to(dev)
@@ -437,17 +400,27 @@ def _restore_or_begin(net, optimizer, scheduler, out: Path, dev, config, dataset
         scheduler.load_state_dict(ckpt["scheduler"])
         rows = list(ckpt["metrics"])
         start_epoch = int(ckpt["epoch"])
+        if scheduler.T_max != config.epochs:  # extended: the checkpoint's schedule ends too early
+            _stretch_schedule(scheduler, optimizer, config.epochs, start_epoch)
+            if world.is_main:
+                run_folder.reopen_run(out, config)
     elif world.is_main:
-        meta = {
-            "config": asdict(config),
-            "input_shape": list(dataset.input_shape),
-            "n_classes": dataset.n_classes,
-            "class_names": list(dataset.class_names),
-            "encoder": None if config.ann else config.encoder().to_dict(),
-            "asnn_sim_version": __version__,
-        }
-        atomic.write_json(out / "config.json", meta)
+        atomic.write_json(out / "config.json", run_folder.run_meta(config, dataset))
     return rows, start_epoch
+
+
+def _stretch_schedule(scheduler, optimizer, epochs: int, done: int) -> None:
+    """Put a cosine schedule on an ``epochs``-epoch horizon, ``done`` epochs in.
+
+    The learning rate becomes the closed form of the longer schedule at ``done``; the
+    scheduler's own step (a ratio of successive cosines) then carries on along it. Loading
+    the old state and changing only ``T_max`` would not do: a finished schedule stands at
+    ``eta_min`` (0), and the ratio form would keep it there.
+    """
+    scheduler.T_max = epochs
+    for group, base in zip(optimizer.param_groups, scheduler.base_lrs):
+        group["lr"] = scheduler.eta_min + (base - scheduler.eta_min) * (1 + math.cos(math.pi * done / epochs)) / 2
+    scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
 
 
 def _summary(rows: list[dict], config, dev, n_params: int, dataset, world) -> dict:
