@@ -10,7 +10,7 @@ the schema; :func:`load_profile` enforces it and names the file and field at fau
 
 from __future__ import annotations
 
-import math
+import difflib
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -299,246 +299,6 @@ def with_encoder(profile: Profile, where: str) -> Profile:
 # ----------------------------------------------------------------------------- loading
 
 
-def _err(label: str, fieldname: str, problem: str) -> EnergyError:
-    return EnergyError(f"{label}: {fieldname} {problem}")
-
-
-def _refuse_unknown(table: dict[str, Any], known, label: str, prefix: str, what: str) -> None:
-    """A key the model does not read is a typo that would silently drop a value: refuse it."""
-    import difflib
-
-    for key in table:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
-            raise _err(label, prefix + str(key), f"is not a known {what}{hint}")
-
-
-def _get_str(table: dict[str, Any], key: str, label: str, prefix: str = "") -> str:
-    value = table.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise _err(label, prefix + key, "must be a non-empty string")
-    return value.strip()
-
-
-def _get_number(table: dict[str, Any], key: str, label: str, prefix: str) -> float | None:
-    value = table.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _err(label, prefix + key, f"must be a finite number (got {value!r})")
-    if value < 0:
-        raise _err(label, prefix + key, f"must be >= 0 (got {value!r})")
-    return float(value)
-
-
-def _parse_range(entry: dict[str, Any], label: str, prefix: str) -> tuple[float, float, float, str, str]:
-    """Shared parsing of value/low/high/unit for constants and assumptions."""
-    value = _get_number(entry, "value", label, prefix)
-    if value is None:
-        raise _err(label, prefix + "value", "is required")
-    unit = entry.get("unit")
-    if unit not in UNIT_SCALE:
-        raise _err(label, prefix + "unit", f"must be one of {', '.join(UNIT_SCALE)} (got {unit!r})")
-    kind, scale = UNIT_SCALE[unit]
-    low = _get_number(entry, "low", label, prefix)
-    high = _get_number(entry, "high", label, prefix)
-    low = value if low is None else low
-    high = value if high is None else high
-    if not low <= value <= high:
-        raise _err(label, prefix + "low/high", f"must satisfy low <= value <= high (got {low}, {value}, {high})")
-    if high * scale > ABSURD_ABOVE[kind]:
-        raise _err(label, prefix + ("high" if high > value else "value"),
-                   f"is {high} {unit}, beyond any chip ({ABSURD_ABOVE[kind]:g} in the normalised unit); check the unit")
-    return value * scale, low * scale, high * scale, unit, kind
-
-
-def _parse_constant(name: str, entry: Any, label: str) -> Constant:
-    prefix = f"constants.{name}."
-    if not isinstance(entry, dict):
-        raise _err(label, f"constants.{name}", "must be a table")
-    _refuse_unknown(entry, CONSTANT_KEYS, label, prefix, "field of a constant")
-    value, low, high, unit, kind = _parse_range(entry, label, prefix)
-    expected = EXPECTED_KIND.get(name, "energy")
-    if kind != expected:
-        raise _err(label, prefix + "unit", f"must be a {expected} unit (got {unit!r})")
-    source = _get_str(entry, "source", label, prefix)
-    grade = entry.get("grade")
-    if grade not in GRADES:
-        raise _err(label, prefix + "grade", f"must be one of {', '.join(GRADES)} (got {grade!r})")
-    scope = entry.get("scope")
-    if scope not in SCOPES:
-        raise _err(label, prefix + "scope", f"must be one of {', '.join(SCOPES)} (got {scope!r})")
-    note = entry.get("note", "")
-    if not isinstance(note, str):
-        raise _err(label, prefix + "note", "must be a string")
-    return Constant(name, value, low, high, unit, source, grade, scope, note)
-
-
-def _parse_assumption(name: str, entry: Any, label: str) -> Assumption:
-    prefix = f"assumptions.{name}."
-    if not isinstance(entry, dict):
-        raise _err(label, f"assumptions.{name}", "must be a table")
-    _refuse_unknown(entry, ASSUMPTION_KEYS, label, prefix, "field of an assumption")
-    value, low, high, unit, kind = _parse_range(entry, label, prefix)
-    expected = EXPECTED_KIND.get(name)
-    if expected is not None and kind != expected:
-        raise _err(label, prefix + "unit", f"must be a {expected} unit (got {unit!r})")
-    why = _get_str(entry, "why", label, prefix)
-    return Assumption(name, value, low, high, unit, why)
-
-
-def parse_profile(data: dict[str, Any], label: str = "<profile>", path: Path | None = None) -> Profile:
-    """Build a :class:`Profile` from a parsed TOML document, validating every field.
-
-    Parameters
-    ----------
-    data : dict
-        The TOML document.
-    label : str
-        File name for error messages.
-    path : pathlib.Path, optional
-
-    Returns
-    -------
-    Profile
-
-    Raises
-    ------
-    EnergyError
-        Naming the file and the first field at fault.
-    """
-    _refuse_unknown(data, TOP_LEVEL_KEYS, label, "", "profile field")
-    version = data.get("schema_version")
-    if version != PROFILE_SCHEMA_VERSION:
-        raise _err(label, "schema_version", f"must be {PROFILE_SCHEMA_VERSION} (got {version!r})")
-    header = _parse_header(data, label)
-    model = _parse_model(data.get("model"), header["scope"], label)
-    raw_constants = data.get("constants")
-    if not isinstance(raw_constants, dict) or not raw_constants:
-        raise _err(label, "constants", "table is required")
-    _refuse_unknown(raw_constants, KNOWN_CONSTANTS, label, "constants.", "constant")
-    constants = {n: _parse_constant(n, e, label) for n, e in raw_constants.items()}
-    raw_assumptions = data.get("assumptions", {})
-    if not isinstance(raw_assumptions, dict):
-        raise _err(label, "assumptions", "must be a table")
-    _refuse_unknown(raw_assumptions, KNOWN_ASSUMPTIONS, label, "assumptions.", "assumption")
-    assumptions = {n: _parse_assumption(n, e, label) for n, e in raw_assumptions.items()}
-    _check_required(model, constants, assumptions, header["number_format"], label)
-    capacity = _parse_capacity(data.get("capacity"), label, header["bits"])
-    if model["inter_chip"] != "none" and capacity is None:
-        raise _err(label, "model.inter_chip", "needs a [capacity] table (the mapping decides which spikes cross chips)")
-    return Profile(**header, model=model, constants=constants, assumptions=assumptions, path=path, capacity=capacity)
-
-
-def _parse_header(data: dict[str, Any], label: str) -> dict[str, Any]:
-    """The profile's descriptive and format fields, as :class:`Profile` keyword arguments."""
-    header = {k: _get_str(data, k, label) for k in ("name", "chip", "process_node", "description", "memory")}
-    for key, allowed in (("scope", SCOPES), ("clocking", CLOCKING), ("number_format", NUMBER_FORMATS)):
-        value = data.get(key)
-        if value not in allowed:
-            raise _err(label, key, f"must be one of {', '.join(allowed)} (got {value!r})")
-        header[key] = value
-    bits = data.get("bits")
-    if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 64:
-        raise _err(label, "bits", f"must be an integer from 1 to 64 (got {bits!r})")
-    references = data.get("references")
-    if not isinstance(references, list) or not references or not all(isinstance(r, str) and r.strip() for r in references):
-        raise _err(label, "references", "must be a non-empty list of short citations")
-    ann_note = data.get("ann_note", "")
-    if not isinstance(ann_note, str):
-        raise _err(label, "ann_note", "must be a string")
-    return header | {"bits": bits, "references": tuple(r.strip() for r in references), "ann_note": ann_note}
-
-
-def _parse_model(raw_model: Any, scope: str, label: str) -> dict[str, str]:
-    """The ``[model]`` switches, defaults filled in; an all-in profile must include every cost."""
-    if not isinstance(raw_model, dict):
-        raise _err(label, "model", "table is required")
-    defaults = {"sram": "none", "sram_access": "per-bit", "static": "none", "dram": "none", "encoder": "off-chip", "inter_chip": "none"}
-    model: dict[str, str] = {}
-    for key, choices in MODEL_CHOICES.items():
-        value = raw_model.get(key, defaults.get(key))
-        if value not in choices:
-            raise _err(label, f"model.{key}", f"must be one of {', '.join(choices)} (got {value!r})")
-        model[key] = value
-    extra = sorted(set(raw_model) - set(MODEL_CHOICES))
-    if extra:
-        raise _err(label, f"model.{extra[0]}", "is not a known switch")
-    # The no-double-count rule: an all-in energy already contains memory, routing,
-    # neuron updates and leakage, so nothing may be added on top of it.
-    if scope == "all-in":
-        for switch in ("neuron", "weight_memory", "potential_memory", "routing", "static"):
-            if model[switch] != "included":
-                raise _err(
-                    label,
-                    f"model.{switch}",
-                    "must be 'included' in an all-in profile (its energy per event already contains it; adding it would double-count)",
-                )
-    return model
-
-
-def _check_required(model: dict[str, str], constants: dict, assumptions: dict, number_format: str, label: str) -> None:
-    """The constants and assumptions the chosen switches need."""
-    for needed in ("ac", "mac"):
-        if needed not in constants:
-            raise _err(label, f"constants.{needed}", "is required (energy of one synaptic op on a binary / multi-bit event)")
-    uses_sram = (
-        model["weight_memory"] == "sram" or model["potential_memory"].startswith("sram") or model["routing"] == "addressing"
-    )
-    if uses_sram and model["sram"] == "none":
-        raise _err(label, "model.sram", "must be 'log-interp' or 'linear-fit' when a memory or addressing switch uses SRAM")
-    for (switch, setting), names in REQUIRED_CONSTANTS.items():
-        if model[switch] == setting:
-            for name in names:
-                if name not in constants:
-                    raise _err(label, f"constants.{name}", f"is required by model.{switch} = '{setting}'")
-    for (switch, setting), names in REQUIRED_ASSUMPTIONS.items():
-        if model[switch] == setting:
-            for name in names:
-                if name not in assumptions:
-                    raise _err(label, f"assumptions.{name}", f"is required by model.{switch} = '{setting}'")
-    if model["ann"] == "arithmetic" and number_format == "int" and "mult" not in constants:
-        raise _err(label, "constants.mult", "is required to scale the ANN's multiplies with bit-width")
-
-
-def _parse_capacity(table: Any, label: str, bits: int) -> Capacity | None:
-    """The optional ``[capacity]`` table: integer limits, a source and a grade."""
-    if table is None:
-        return None
-    if not isinstance(table, dict):
-        raise _err(label, "capacity", "must be a table")
-    known = {"cores_per_chip", *CAPACITY_LIMITS, "synapse_bits", "source", "grade", "note"}
-    extra = sorted(set(table) - known)
-    if extra:
-        raise _err(label, f"capacity.{extra[0]}", f"is not a known field ({', '.join(sorted(known))})")
-
-    def count(key: str, required: bool = False) -> int | None:
-        value = table.get(key)
-        if value is None and not required:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise _err(label, f"capacity.{key}", f"must be a positive integer (got {value!r})")
-        return value
-
-    limits = {key: count(key) for key in CAPACITY_LIMITS}
-    if limits["axons_per_core"] and not limits["neurons_per_core"]:
-        raise _err(label, "capacity.axons_per_core", "needs neurons_per_core (the axon limit splits a core's neurons)")
-    if not limits["neurons_per_core"] and not limits["synapse_bytes_per_core"]:
-        raise _err(label, "capacity", "must state neurons_per_core or synapse_bytes_per_core (a limit per core)")
-    grade = table.get("grade")
-    if grade not in (*GRADES, "documented"):
-        raise _err(label, "capacity.grade", f"must be one of {', '.join((*GRADES, 'documented'))} (got {grade!r})")
-    source = table.get("source")
-    if not isinstance(source, str) or not source.strip():
-        raise _err(label, "capacity.source", "must name the paper and table/section the limits come from")
-    note = table.get("note", "")
-    if not isinstance(note, str):
-        raise _err(label, "capacity.note", "must be a string")
-    return Capacity(cores_per_chip=count("cores_per_chip", required=True), **limits,
-                    synapse_bits=count("synapse_bits") or bits, source=source.strip(), grade=grade, note=note)
-
-
 def _profile_files() -> dict[str, Any]:
     """Shipped profile files by stem (package data, works from a wheel too)."""
     root = resources.files("hw_models").joinpath(PROFILE_DIR)
@@ -554,6 +314,22 @@ def list_profiles() -> list[str]:
         Names usable with :func:`load_profile` and ``asnn energy --hw``.
     """
     return sorted(_profile_files())
+
+
+def unknown_profile(name: str) -> str:
+    """The message for a name that is neither a shipped profile nor a file: the closest names first.
+
+    Shared by :func:`load_profile` (the Python API) and the command line, so both say the same.
+
+    Examples
+    --------
+    >>> unknown_profile("lohi")
+    "unknown profile 'lohi' (did you mean 'loihi'?); shipped: cmos45-fp32-arith, ...; or give a path to a .toml file"
+    """
+    shipped = list_profiles()
+    close = difflib.get_close_matches(str(name).strip().lower(), shipped, n=3, cutoff=0.6)
+    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    return f"unknown profile {name!r}{hint}; shipped: {', '.join(shipped)}; or give a path to a .toml file"
 
 
 def load_profile(name_or_path: str | Path | Profile) -> Profile:
@@ -572,8 +348,8 @@ def load_profile(name_or_path: str | Path | Profile) -> Profile:
     Raises
     ------
     EnergyError
-        Unknown name, missing or unreadable file, or a malformed field (the message
-        names the file and the field).
+        Unknown name (with the closest shipped names), missing or unreadable file, or
+        malformed fields (the message names the file and every field at fault).
 
     Examples
     --------
@@ -594,7 +370,7 @@ def load_profile(name_or_path: str | Path | Profile) -> Profile:
         path = Path(text)
         label = str(path)
         if not (path.suffix == ".toml" or path.exists()):
-            raise EnergyError(f"unknown profile {text!r} (shipped: {', '.join(sorted(shipped))}; or give a path to a .toml file)")
+            raise EnergyError(unknown_profile(text))
         if not path.is_file():
             raise EnergyError(f"{label}: profile file not found")
         raw = path.read_bytes()
@@ -605,3 +381,7 @@ def load_profile(name_or_path: str | Path | Profile) -> Profile:
     except RecursionError:  # tomllib parses nested arrays and tables recursively
         raise EnergyError(f"{label}: nested too deeply to be a hardware profile") from None
     return parse_profile(data, label, path)
+
+
+# The parser builds the dataclasses above, so it is imported after them.
+from .profile_parse import parse_profile  # noqa: E402

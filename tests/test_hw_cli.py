@@ -152,3 +152,15 @@ def test_failed_write_leaves_old_results(counts_dir, tmp_path, monkeypatch):
         args.handler(args)
     assert (out / "summary.json").read_text() == before
     assert sorted(p.name for p in out.iterdir()) == ["breakdown.csv", "breakdown.parquet", "capacity.csv", "summary.csv", "summary.json"]
+
+
+def test_a_broken_profile_file_is_reported_whole_on_one_line(counts_dir, tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    shipped = resources.files("hw_models").joinpath("profiles", "truenorth.toml").read_text()
+    bad.write_text(shipped.replace('grade = "measured"', 'grade = "vibes"', 1).replace('clocking = "', 'clocking = "x', 1))
+    assert main(["energy", str(counts_dir), "--hw", f"lohi,{bad}"]) == 1
+    assert "did you mean 'loihi'?" in capsys.readouterr().err  # the name is checked first
+    assert main(["energy", str(counts_dir), "--hw", str(bad)]) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"asnn: error: {bad}: 2 problems: (1) clocking must be one of")
+    assert "(2) constants.ac.grade must be one of measured, simulated, derived (got 'vibes')" in line

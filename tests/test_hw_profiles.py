@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import copy
+import re
 from importlib import resources
+from pathlib import Path
 
 import pytest
 
-from hw_models import EnergyError, list_profiles, load_profile
+from hw_models import EnergyError, estimate, list_profiles, load_profile
+from hw_models.synthetic import two_layer_counts
 from hw_models.profile import GRADES, SCOPES, tomllib
 from tomli_w import dumps as _dump
 
@@ -173,3 +176,70 @@ def test_all_in_rule_message_explains_double_count(tmp_path):
     path.write_text(_dump(data))
     with pytest.raises(EnergyError, match="double-count"):
         load_profile(path)
+
+
+# ---------------------------------------------------------------- names and problems, reported once and all
+
+
+def test_misspelt_name_gets_the_closest_shipped_names():
+    with pytest.raises(EnergyError) as err:
+        load_profile("lohi")
+    message = str(err.value)
+    assert message.startswith("unknown profile 'lohi' (did you mean 'loihi'?); shipped: ")
+    assert "or give a path to a .toml file" in message and "\n" not in message
+    with pytest.raises(EnergyError, match=r"did you mean 'truenorth'\?"):
+        estimate(two_layer_counts(), "truenort")  # what the Python API's energy() calls
+
+
+def test_every_problem_of_a_file_in_one_error(tmp_path):
+    data = _shipped_toml("cmos45-int8-sram")
+    data["bits"] = 0
+    data["constants"]["ac"]["grade"] = "guess"
+    del data["constants"]["mult"]["source"]
+    data["model"]["turbo"] = "on"
+    path = tmp_path / "three.toml"
+    path.write_text(_dump(data))
+    with pytest.raises(EnergyError) as err:
+        load_profile(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: 4 problems: (1) bits must be an integer") and "\n" not in message
+    assert err.value.problems == (
+        f"{path}: bits must be an integer from 1 to 64 (got 0)",
+        f"{path}: model.turbo is not a known switch",
+        f"{path}: constants.ac.grade must be one of measured, simulated, derived (got 'guess')",
+        f"{path}: constants.mult.source must be a non-empty string",
+    )
+
+
+def test_a_missing_constant_is_one_problem_naming_every_switch_that_needs_it(tmp_path):
+    data = _shipped_toml("cmos45-int8-sram")
+    del data["constants"]["sram_1mb"]
+    path = tmp_path / "p.toml"
+    path.write_text(_dump(data))
+    with pytest.raises(EnergyError) as err:
+        load_profile(path)
+    assert len(err.value.problems) == 1
+    assert "constants.sram_1mb is required by model.weight_memory = 'sram', by model.potential_memory" in str(err.value)
+
+
+def _doc_template() -> str:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "energy.md").read_text()
+    section = text.split("### The smallest profile: synaptic operations only", 1)[1]
+    return re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+
+
+def test_the_documented_ac_mac_template_prices_synaptic_ops_only(tmp_path):
+    path = tmp_path / "my-arith.toml"
+    path.write_text(_doc_template())
+    profile = load_profile(path)
+    assert set(profile.constants) == {"ac", "mac"}
+    counts = two_layer_counts()
+    b = estimate(counts, profile)
+    snn = b[b["system"] == "snn"]
+    acs, macs = counts.counts["synaptic_acs"].sum(), counts.counts["synaptic_macs"].sum()
+    assert acs > 0
+    assert snn["energy_pj"].sum() == pytest.approx((0.4 * acs + 1.5 * macs) / counts.n_samples, rel=1e-12)
+    assert snn["energy_low_pj"].sum() == pytest.approx((0.3 * acs + 1.5 * macs) / counts.n_samples, rel=1e-12)
+    assert (snn.loc[snn["component"] != "synaptic_compute", "energy_pj"] == 0).all()
+    ann = b[b["system"] == "ann"]
+    assert (ann.loc[ann["component"] != "synaptic_compute", "energy_pj"] == 0).all() and ann["energy_pj"].sum() > 0
