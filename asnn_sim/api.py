@@ -30,6 +30,7 @@ function               does                                                     
 :func:`profiles`       the shipped hardware profiles                               list of names
 :func:`compare`        train, replay and price several encodings; a report         :class:`~asnn_sim.app.report.Report`
 :class:`GraphBuilder`  a network by hand, layer by layer                           ``.build()`` gives a Graph
+:func:`stack_frames`   per-sample frames (Tonic's ``ToFrame``) as one array        ``(T, N, ...)`` or ``(N, T, ...)``
 =====================  ==========================================================  ==============================
 
 Where it sits: this module and :mod:`asnn_sim.app` (the ``asnn`` command) are the top
@@ -65,6 +66,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from asnn_sim.interop.builder import GraphBuilder, fold_bn, snntorch_leaky, snntorch_synaptic, spikingjelly_cuba_lif, spikingjelly_lif
+from asnn_sim.graph.frames import stack_frames
 from asnn_sim.graph.ir import GraphError
 
 if TYPE_CHECKING:  # for annotations only: imported where used, so importing this module stays cheap
@@ -78,7 +80,7 @@ if TYPE_CHECKING:  # for annotations only: imported where used, so importing thi
 
 __all__ = [
     "GraphBuilder", "GraphError", "TrainedRun", "compare", "energy", "export", "export_nir", "fold_bn", "import_nir", "load",
-    "load_images", "profiles", "save", "simulate", "snntorch_leaky", "snntorch_synaptic", "spikingjelly_cuba_lif",
+    "load_images", "profiles", "save", "simulate", "snntorch_leaky", "stack_frames", "snntorch_synaptic", "spikingjelly_cuba_lif",
     "spikingjelly_lif", "train",
 ]
 

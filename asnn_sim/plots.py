@@ -297,6 +297,7 @@ def energy_breakdown(result: EnergyResult, profile: str | None = None, *, title:
         left += values
     ax.set_yticks(range(len(per_layer)), list(per_layer.index))
     ax.invert_yaxis()
+    ax.set_xlim(0, 1.05 * left.max() if left.max() > 0 else 1)  # room after the longest bar
     ax.set_xlabel(f"energy per inference ({unit})")
     ax.grid(axis="x", alpha=0.3)
     if used:

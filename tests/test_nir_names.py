@@ -56,6 +56,12 @@ def test_numbered_nodes_are_named_by_kind_and_keep_the_files_name(tmp_path):
     assert [(n.name, n.metadata) for n in loaded.nodes] == [(n.name, n.metadata) for n in graph.nodes]
 
 
+def test_spikingjelly_style_numbers_are_named_too():
+    graph = _quiet_import(_numbered_mlp(names=("_0", "_1", "_2", "_3")))
+    assert [n.name for n in graph.nodes] == ["input", "fc1", "lif1", "fc2", "lif2", "output"]
+    assert graph.node("lif1").metadata["nir_name"] == "_1"
+
+
 def test_other_names_are_kept_and_generated_names_skip_them():
     graph = _quiet_import(_numbered_mlp(names=("0", "lif1", "2", "3")))
     assert [n.name for n in graph.nodes] == ["input", "fc1", "lif1", "fc2", "lif2", "output"]

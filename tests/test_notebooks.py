@@ -20,7 +20,7 @@ NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 CELL_TIMEOUT = 300  # seconds per cell; quick mode needs a few (the first Numba compile is the slowest)
 EXPECTED = {"01_quickstart.ipynb", "02_encoding_costs.ipynb", "03_hardware_energy.ipynb", "04_own_network.ipynb",
-            "05_nir_import.ipynb"}
+            "05_nir_import.ipynb", "06_event_camera.ipynb"}
 # Quick runs on 2 idle CPU cores with a warm Numba cache: 01 ~8 s, 02 ~20 s, 03 ~11 s (39 s together);
 # 04 (a hand-built network, no training) ~8 s.
 # Under heavy CPU contention or a cold Numba cache 02 took up to ~95 s.

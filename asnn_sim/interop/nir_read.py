@@ -265,8 +265,9 @@ UNNUMBERED = ("input", "readout")
 
 def numbered(name: str) -> bool:
     """Whether a flat NIR name comes from a node the file names with a number (``5``,
-    ``5/sum``, ``1/lif`` in a nested graph ``1``): such names say nothing to a reader."""
-    return name.split("/", 1)[0].isdigit()
+    ``5/sum``, ``1/lif`` in a nested graph ``1``; SpikingJelly writes ``_5``): such names
+    say nothing to a reader."""
+    return name.split("/", 1)[0].lstrip("_").isdigit()
 
 
 def readable_names(nodes: list) -> list:

@@ -241,11 +241,13 @@ def spike_raster_figure(raster: Sequence[tuple], title: str | None = None, *, co
         _draw_band(ax, layer, h, tile_frac, tile_w, palette, greys)
     axes[-1].set_xticks(range(T))
     caption = (
-        "Input frames are drawn as images (analog frames in grey levels, spike frames dark where a pixel fired). "
-        "Each other tile is one layer at one timestep: its neurons wrapped row-major (neuron 0 top left), "
+        "Each tile is one layer at one timestep: its neurons wrapped row-major (neuron 0 top left), "
         "one pixel per neuron, dark = spike. Number above a tile = spikes in that step; "
         "left = totals over all steps."
     )
+    if any(kinds is not None for _, _, kinds, _ in layers):
+        caption = ("Input frames are drawn as images (analog frames in grey levels, spike frames dark where a pixel "
+                   "fired). " + caption.replace("Each tile", "Each other tile"))
     axes[-1].set_xlabel("timestep t (0-based)\n" + textwrap.fill(caption, int(fig_w * 13)), fontsize=8.5)
     _suptitle(fig, title or "Spike raster of one sample", fontsize=12)
     return fig

@@ -277,8 +277,20 @@ def _grid(n: int, max_cols: int = 3) -> tuple[int, int]:
     return math.ceil(n / ncols), ncols
 
 
+class ShownFigure(Figure):
+    """A figure that Jupyter shows as a PNG (``_repr_png_``) although pyplot was never
+    imported: no pyplot means no inline backend to render it otherwise."""
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+        return buffer.getvalue()
+
+
 def _new_figure(figsize) -> Figure:
-    fig = Figure(figsize=figsize, layout="constrained")
+    fig = ShownFigure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
