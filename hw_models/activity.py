@@ -1,4 +1,4 @@
-"""Activity metrics: spikes per synapse per inference, spike rate, and the zero-spike split.
+"""Activity metrics: spikes per synapse per inference, input event rate, and the zero-spike split.
 
 Definitions (also in ``docs/energy.md``); only synaptic rows (conv2d, linear) take part
 in the first three:
@@ -17,8 +17,12 @@ spikes per synapse per inference (``s``)
     rows. An ANN uses every connection exactly once per inference; an SNN uses a
     connection once per presynaptic spike. This is Dampfhoffer et al.'s (IEEE TETCI 2023)
     metric, whose break-even band is 0.15 to 1.38.
-spike rate (``r``)
-    Input spike events per input element per timestep over the spike rows.
+input event rate (``r``, ``input_event_rate``)
+    Input events that are spikes (binary, or graded: residual sums of spikes) per input
+    element per timestep, over the spike rows: what synaptic layers *receive*. Not the
+    simulator's ``firing_rate``, which is output spikes per neuron per timestep (what
+    neurons *send*); the two differ by the fan-in and by pooling between them. Named
+    ``spike_rate`` before; ``Activity.spike_rate`` still reads it.
 """
 
 from __future__ import annotations
@@ -47,8 +51,9 @@ class Activity:
     ----------
     spikes_per_synapse : float
         ``s`` as defined in the module docstring (NaN if no layer has spike input).
-    spike_rate : float
-        ``r``: input spikes per input element per timestep (NaN likewise).
+    input_event_rate : float
+        ``r``: input spike events per input element per timestep of the synaptic layers
+        with spike input (NaN likewise). Not a firing rate (output spikes per neuron).
     spike_synops : float
         Spike-driven synaptic ops per inference.
     synapses : float
@@ -56,9 +61,14 @@ class Activity:
     """
 
     spikes_per_synapse: float
-    spike_rate: float
+    input_event_rate: float
     spike_synops: float
     synapses: float
+
+    @property
+    def spike_rate(self) -> float:
+        """The old name of :attr:`input_event_rate`, kept so that existing code reads on."""
+        return self.input_event_rate
 
 
 def is_synaptic(kinds) -> np.ndarray:
@@ -163,7 +173,7 @@ def zero_spike_table(table: pd.DataFrame, layers: pd.DataFrame) -> pd.DataFrame:
 
 
 def layer_activity(counts: Counts) -> pd.DataFrame:
-    """Per-node spikes per synapse and spike rate (synaptic rows), and firing (neuron rows).
+    """Per-node spikes per synapse and input event rate (synaptic rows), and firing (neuron rows).
 
     Parameters
     ----------
@@ -173,8 +183,9 @@ def layer_activity(counts: Counts) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``layer``, ``layer_index``, ``kind``, ``spike_input`` (bool),
-        ``spikes_per_synapse``, ``spike_rate`` (NaN except on synaptic rows with spike
-        input), ``output_spikes_per_neuron_per_step`` (NaN except on neuron rows).
+        ``spikes_per_synapse``, ``input_event_rate`` (input spike events per input element
+        per step; NaN except on synaptic rows with spike input),
+        ``output_spikes_per_neuron_per_step`` (the firing rate; NaN except on neuron rows).
     """
     table = counts.counts
     geo = layer_geometry(counts.layers)
@@ -207,7 +218,7 @@ def layer_activity(counts: Counts) -> pd.DataFrame:
                 "kind": layer["kind"],
                 "spike_input": spike_input,
                 "spikes_per_synapse": (g["synops"] / synapses) if spike_input and synapses > 0 else np.nan,
-                "spike_rate": (g["events"] / g["elements"]) if spike_input and g["elements"] > 0 else np.nan,
+                "input_event_rate": (g["events"] / g["elements"]) if spike_input and g["elements"] > 0 else np.nan,
                 "output_spikes_per_neuron_per_step": (g["out_spikes"] / g["neurons"])
                 if fires and g is not None and g["neurons"] > 0
                 else np.nan,
@@ -217,7 +228,7 @@ def layer_activity(counts: Counts) -> pd.DataFrame:
 
 
 def activity(counts: Counts) -> Activity:
-    """Network-level spikes per synapse per inference and spike rate.
+    """Network-level spikes per synapse per inference and input event rate.
 
     Parameters
     ----------
@@ -240,7 +251,7 @@ def activity(counts: Counts) -> Activity:
     synapses = float(geo.loc[spike_layers, "dense_macs_per_step"].sum()) if spike_layers else 0.0
     return Activity(
         spikes_per_synapse=synops / synapses if synapses > 0 else float("nan"),
-        spike_rate=events / elements if elements > 0 else float("nan"),
+        input_event_rate=events / elements if elements > 0 else float("nan"),
         spike_synops=synops,
         synapses=synapses,
     )

@@ -153,10 +153,12 @@ def run_energy(
         "dampfhoffer_band_spikes_per_synapse": list(DAMPFHOFFER_BAND),
         "definitions": {
             "spikes_per_synapse": "spike-driven synaptic ops per inference / dense connections of layers with spike input",
-            "spike_rate": "input spike events per input element per timestep (layers/rows with spike input)",
+            "input_event_rate": "input spike events (binary or graded) per input element per timestep of the synaptic "
+                                "layers with spike input; not a firing rate (output spikes per neuron per timestep)",
             "break_even_scale": "lambda* solving F + lambda*S = E_ann (F: SNN energy at zero spikes, S: spike-driven energy)",
             "break_even_spikes_per_synapse": "lambda* x spikes_per_synapse",
-            "break_even_spike_rate": "lambda* x spike_rate",
+            "break_even_input_event_rate": "lambda* x input_event_rate",
+            "spike_rate, break_even_spike_rate": "old names of input_event_rate, break_even_input_event_rate",
         },
     }
     tornado = one_at_a_time(counts, profiles, ann_counts=replay, ann_bits=ann_bits) if sensitivity else None

@@ -13,7 +13,7 @@ reads, static power) and S the spike-driven energy at the observed activity
     lambda* = (E_ann - F) / S
 
 and the break-even activity is lambda* times the observed one:
-``break_even_spikes_per_synapse = lambda* * s`` and ``break_even_spike_rate = lambda* * r``
+``break_even_spikes_per_synapse = lambda* * s`` and ``break_even_input_event_rate = lambda* * r``
 (``s`` and ``r`` as defined in :mod:`hw_models.activity`). The SNN uses less energy than
 the ANN exactly when its activity is below these values. If F >= E_ann the SNN cannot
 win at any activity (status ``snn-fixed-cost-exceeds-ann``); if S == 0 the question is
@@ -74,6 +74,11 @@ def _bounds(values: list[float]) -> tuple[float, float]:
     return (min(finite), max(finite)) if finite else (float("nan"), float("nan"))
 
 
+#: Columns renamed, by their old names: ``spike_rate`` read as a firing rate (output spikes
+#: per neuron), which it is not. The old names stay as copies for code that reads them.
+OLD_RATE_NAMES = {"spike_rate": "input_event_rate",
+                  **{f"break_even_spike_rate{s}": f"break_even_input_event_rate{s}" for s in ("", "_low", "_high")}}
+
 #: Components whose share of the SNN's energy the summary states.
 SHARES = ("dram", "encoder", "inter_chip")
 
@@ -87,7 +92,7 @@ def summarize(breakdown: pd.DataFrame, counts: Counts | None = None) -> pd.DataF
         From :func:`hw_models.estimate`.
     counts : Counts, optional
         The SNN counts the breakdown came from; needed for spikes per synapse and the
-        spike rate (and so for the break-even activity in those units). Without it those
+        input event rate (and so for the break-even activity in those units). Without it those
         columns are NaN and only ``break_even_scale`` is given.
 
     Returns
@@ -96,9 +101,13 @@ def summarize(breakdown: pd.DataFrame, counts: Counts | None = None) -> pd.DataF
         One row per profile. Energies in pJ per inference: ``snn_pj``, ``snn_low_pj``,
         ``snn_high_pj``, ``ann_pj`` (and low/high), ``ratio`` = snn / ann with
         ``ratio_low``/``ratio_high`` (every constant at its low end, at its high end,
-        and at its value: min and max); ``spikes_per_synapse``, ``spike_rate``;
-        ``break_even_scale``, ``break_even_spikes_per_synapse`` and
-        ``break_even_spike_rate`` (with low/high) and ``break_even_status``;
+        and at its value: min and max); ``spikes_per_synapse``, ``input_event_rate``
+        (input spike events per input element per step of the layers with spike input:
+        :mod:`hw_models.activity`; not a firing rate); ``break_even_scale``,
+        ``break_even_spikes_per_synapse`` and ``break_even_input_event_rate`` (with
+        low/high) and ``break_even_status`` (``spike_rate`` and
+        ``break_even_spike_rate[_low|_high]``: the old names of the two rates, still
+        there for code that reads them);
         ``dampfhoffer_low``/``dampfhoffer_high`` (0.15, 1.38); ``ann_dataflow``,
         ``ann_bits``; ``snn_<component>_pj`` / ``ann_<component>_pj`` per component; and
         ``snn_dram_share``, ``snn_encoder_share``, ``snn_inter_chip_share``: those
@@ -106,7 +115,7 @@ def summarize(breakdown: pd.DataFrame, counts: Counts | None = None) -> pd.DataF
     """
     act: Activity | None = activity(counts) if counts is not None else None
     s_obs = act.spikes_per_synapse if act else float("nan")
-    r_obs = act.spike_rate if act else float("nan")
+    r_obs = act.input_event_rate if act else float("nan")
     rows: list[dict[str, Any]] = []
     for name, group in breakdown.groupby("profile", sort=False):
         snn, ann = group[group["system"] == "snn"], group[group["system"] == "ann"]
@@ -121,7 +130,7 @@ def summarize(breakdown: pd.DataFrame, counts: Counts | None = None) -> pd.DataF
         row["ratio"] = ratios[0]
         row["ratio_low"], row["ratio_high"] = _bounds(ratios)
         row["spikes_per_synapse"] = s_obs
-        row["spike_rate"] = r_obs
+        row["input_event_rate"] = r_obs
         scales, statuses = [], []
         for w in SCENARIOS:
             lam, status = break_even_scale(ts[w], ts[f"spike_{w}"], ta[w])
@@ -129,7 +138,7 @@ def summarize(breakdown: pd.DataFrame, counts: Counts | None = None) -> pd.DataF
             statuses.append(status)
         row["break_even_scale"] = scales[0]
         row["break_even_status"] = statuses[0]
-        for key, obs in (("break_even_spikes_per_synapse", s_obs), ("break_even_spike_rate", r_obs)):
+        for key, obs in (("break_even_spikes_per_synapse", s_obs), ("break_even_input_event_rate", r_obs)):
             values = [lam * obs for lam in scales]
             row[key] = values[0]
             row[f"{key}_low"], row[f"{key}_high"] = _bounds(values)
@@ -142,7 +151,10 @@ def summarize(breakdown: pd.DataFrame, counts: Counts | None = None) -> pd.DataF
         for comp in SHARES:  # of the SNN's energy, at every constant's value
             row[f"snn_{comp}_share"] = row[f"snn_{comp}_pj"] / ts["value"] if ts["value"] > 0 else float("nan")
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    for old, new in OLD_RATE_NAMES.items():
+        table[old] = table[new]
+    return table
 
 
 def profile_table(profiles: list[Profile | str] | None = None) -> pd.DataFrame:

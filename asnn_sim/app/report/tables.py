@@ -120,7 +120,7 @@ def energy_tables(artifacts: list[ModelArtifacts], hw: list[str]) -> tuple[pd.Da
                 "ratio_vs_zero_skip_ann_high": np.nan,
                 "spikes_per_synapse": s["spikes_per_synapse"],
                 "break_even_spikes_per_synapse": s["break_even_spikes_per_synapse"],
-                "break_even_spike_rate": s["break_even_spike_rate"],
+                "break_even_input_event_rate": s["break_even_input_event_rate"],
                 "break_even_status": s["break_even_status"],
                 # the encoder next to the network it feeds (0 where the profile encodes off chip)
                 "encoder_pj": s["snn_encoder_pj"],
@@ -320,7 +320,8 @@ def aggregate_energy(by_seed: pd.DataFrame) -> pd.DataFrame:
     mean_cols = ["snn_low_pj", "snn_high_pj", "ann_dense_low_pj", "ann_dense_high_pj", "ann_dense_macs",
                  "ann_zero_skip_low_pj", "ann_zero_skip_high_pj", "ratio_vs_dense_ann_low", "ratio_vs_dense_ann_high",
                  "ratio_vs_zero_skip_ann_low", "ratio_vs_zero_skip_ann_high", "break_even_spikes_per_synapse",
-                 "break_even_spike_rate", "encoder_pj", "network_pj", "encoder_ops", "dram_pj"]
+                 "break_even_input_event_rate", "encoder_pj", "network_pj", "encoder_ops", "dram_pj"]
+    by_seed = by_seed.rename(columns={"break_even_spike_rate": "break_even_input_event_rate"})  # its old name
     out = _spread(by_seed, ["encoding", "profile"], spread_cols, extra_mean=mean_cols)
     # the printed ratio is the ratio of the printed mean energies, so a reader can recompute it
     out["ratio_vs_dense_ann"] = out["snn_pj"] / out["ann_dense_pj"]
