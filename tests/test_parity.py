@@ -7,6 +7,7 @@ import pytest
 from asnn_sim.training.data import load_dataset
 from asnn_sim.interop.export import export_run
 from asnn_sim.interop.parity import check_parity
+from asnn_sim.sim.recording import record_spec
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +31,16 @@ def test_float64_replay_is_identical(trained_runs, digits, name):
 @pytest.mark.parametrize("name", ["direct", "temporal", "hybrid"])
 def test_float32_replay_keeps_predictions(trained_runs, digits, name):
     graph = export_run(trained_runs[name])
-    _, report = check_parity(graph, trained_runs[name], digits.x_test, digits.y_test, precision="float32", progress=False)
+    record = record_spec(graph, True, membranes=True, samples=5)  # a recording rides along with the check
+    result, report = check_parity(graph, trained_runs[name], digits.x_test, digits.y_test, precision="float32",
+                                  progress=False, record=record)
     assert report.prediction_mismatches == 0
     assert report.spike_mismatch_rate <= 1e-4
+    recorded = result.recording
+    assert recorded.nodes == list(record.nodes) and recorded.samples.tolist() == list(range(5))
+    first = result.per_sample[result.per_sample["sample"] < 5].groupby("layer")["output_spikes"].sum()
+    assert {name: int(spikes.sum()) for name, spikes in recorded.spikes.items()} == {n: int(first[n]) for n in recorded.nodes}
+    assert recorded.membranes_before_reset[recorded.nodes[0]].dtype.name == "float32"
 
 
 def test_ann_replay_matches(trained_runs, digits):
