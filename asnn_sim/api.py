@@ -121,7 +121,8 @@ def train(out: str | os.PathLike, *, device: str = "auto", force: bool = False, 
     force : bool
         Overwrite the run files of an existing ``out``.
     resume : bool
-        Continue an interrupted run from ``out/checkpoint.pt``.
+        Continue an interrupted run from ``out/checkpoint.pt``; with ``epochs=N`` (at
+        least the stored number), train a finished or interrupted run on to N epochs.
     progress : bool
         Show a progress bar and one line per epoch.
     **config
@@ -155,10 +156,11 @@ def train(out: str | os.PathLike, *, device: str = "auto", force: bool = False, 
     unknown = sorted(set(config) - known)
     if unknown:
         raise TrainError(f"unknown training option {unknown[0]!r}; the options are {', '.join(sorted(known))}")
+    extend = config.pop("epochs", None) if resume else None
     if resume and config:
-        raise TrainError("resume=True continues the stored configuration; pass no training options with it")
+        raise TrainError("resume=True continues the stored configuration; only epochs= may be given with it (to extend the run)")
     stored = None if resume else TrainConfig(**config)
-    summary = _train(stored, out, device=device, resume=resume, force=force, progress=progress)
+    summary = _train(stored, out, device=device, resume=resume, epochs=extend, force=force, progress=progress)
     if resume:
         stored = TrainConfig.from_dict(json.loads((Path(out) / "config.json").read_text())["config"])
     return TrainedRun(Path(out), stored, summary)

@@ -21,8 +21,7 @@ input event rate (``r``, ``input_event_rate``)
     Input events that are spikes (binary, or graded: residual sums of spikes) per input
     element per timestep, over the spike rows: what synaptic layers *receive*. Not the
     simulator's ``firing_rate``, which is output spikes per neuron per timestep (what
-    neurons *send*); the two differ by the fan-in and by pooling between them. Named
-    ``spike_rate`` before; ``Activity.spike_rate`` still reads it.
+    neurons *send*); the two differ by the fan-in and by pooling between them.
 """
 
 from __future__ import annotations
@@ -64,11 +63,6 @@ class Activity:
     input_event_rate: float
     spike_synops: float
     synapses: float
-
-    @property
-    def spike_rate(self) -> float:
-        """The old name of :attr:`input_event_rate`, kept so that existing code reads on."""
-        return self.input_event_rate
 
 
 def is_synaptic(kinds) -> np.ndarray:

@@ -74,11 +74,6 @@ def _bounds(values: list[float]) -> tuple[float, float]:
     return (min(finite), max(finite)) if finite else (float("nan"), float("nan"))
 
 
-#: Columns renamed, by their old names: ``spike_rate`` read as a firing rate (output spikes
-#: per neuron), which it is not. The old names stay as copies for code that reads them.
-OLD_RATE_NAMES = {"spike_rate": "input_event_rate",
-                  **{f"break_even_spike_rate{s}": f"break_even_input_event_rate{s}" for s in ("", "_low", "_high")}}
-
 #: Components whose share of the SNN's energy the summary states.
 SHARES = ("dram", "encoder", "inter_chip")
 
@@ -105,9 +100,7 @@ def summarize(breakdown: pd.DataFrame, counts: Counts | None = None) -> pd.DataF
         (input spike events per input element per step of the layers with spike input:
         :mod:`hw_models.activity`; not a firing rate); ``break_even_scale``,
         ``break_even_spikes_per_synapse`` and ``break_even_input_event_rate`` (with
-        low/high) and ``break_even_status`` (``spike_rate`` and
-        ``break_even_spike_rate[_low|_high]``: the old names of the two rates, still
-        there for code that reads them);
+        low/high) and ``break_even_status``;
         ``dampfhoffer_low``/``dampfhoffer_high`` (0.15, 1.38); ``ann_dataflow``,
         ``ann_bits``; ``snn_<component>_pj`` / ``ann_<component>_pj`` per component; and
         ``snn_dram_share``, ``snn_encoder_share``, ``snn_inter_chip_share``: those
@@ -151,10 +144,7 @@ def summarize(breakdown: pd.DataFrame, counts: Counts | None = None) -> pd.DataF
         for comp in SHARES:  # of the SNN's energy, at every constant's value
             row[f"snn_{comp}_share"] = row[f"snn_{comp}_pj"] / ts["value"] if ts["value"] > 0 else float("nan")
         rows.append(row)
-    table = pd.DataFrame(rows)
-    for old, new in OLD_RATE_NAMES.items():
-        table[old] = table[new]
-    return table
+    return pd.DataFrame(rows)
 
 
 def profile_table(profiles: list[Profile | str] | None = None) -> pd.DataFrame:

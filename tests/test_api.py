@@ -90,8 +90,11 @@ def test_train_export_save_load_simulate_with_parity(tmp_path):
         asnn.train(tmp_path / "bad", epoch=1)
     with pytest.raises(ValueError, match="already exists"):
         asnn.train(tmp_path / "run", epochs=1)
-    with pytest.raises(TrainError, match="resume=True continues the stored configuration"):
-        asnn.train(tmp_path / "run", resume=True, epochs=2)
+    with pytest.raises(TrainError, match="resume=True continues the stored configuration; only epochs= may be given"):
+        asnn.train(tmp_path / "run", resume=True, lr=0.1)
+    longer = asnn.train(tmp_path / "run", resume=True, epochs=2)  # a finished run, trained on to 2 epochs
+    assert longer.config.epochs == 2 and longer.summary["epochs"] == 2
+    assert len((tmp_path / "run" / "metrics.csv").read_text().strip().splitlines()) == 1 + 2
 
 
 def test_load_names_the_problem(tmp_path):

@@ -130,7 +130,7 @@ def test_spikes_per_synapse_by_hand():
     # conv1 only ever gets analog input: left out. fc1: 28 ACs over 128 synapses.
     assert act.spikes_per_synapse == pytest.approx(28 / 128)
     # 7 input spikes over 2 steps x 32 inputs
-    assert act.spike_rate == pytest.approx(7 / 64)
+    assert act.input_event_rate == pytest.approx(7 / 64)
     per_layer = layer_activity(tiny()).set_index("layer")
     assert not per_layer.loc["conv1", "spike_input"] and math.isnan(per_layer.loc["conv1", "spikes_per_synapse"])
     assert per_layer.loc["fc1", "spikes_per_synapse"] == pytest.approx(28 / 128)
@@ -143,7 +143,7 @@ def test_hybrid_layer_drops_only_its_analog_rows():
     assert spike_rows(counts.counts).tolist() == [False, True, False, False, True, True, False, False]
     act = activity(counts)
     assert act.spikes_per_synapse == pytest.approx((60 + 28) / (200 + 128))
-    assert act.spike_rate == pytest.approx((5 + 7) / (16 + 64))
+    assert act.input_event_rate == pytest.approx((5 + 7) / (16 + 64))
 
 
 def test_graded_macs_count_as_spikes():
@@ -165,7 +165,7 @@ def test_break_even_fp32_by_hand():
     assert s["break_even_scale"] == pytest.approx(lam)
     assert s["break_even_spikes_per_synapse"] == pytest.approx(lam * 28 / 128)
     assert s["break_even_spikes_per_synapse"] == pytest.approx((ann - fixed) / (0.9 * 128))
-    assert s["break_even_spike_rate"] == pytest.approx(lam * 7 / 64)
+    assert s["break_even_input_event_rate"] == pytest.approx(lam * 7 / 64)
     assert s["break_even_status"] == "ok"
     assert (s["dampfhoffer_low"], s["dampfhoffer_high"]) == DAMPFHOFFER_BAND == (0.15, 1.38)
 

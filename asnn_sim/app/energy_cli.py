@@ -229,17 +229,18 @@ def format_energy(result: EnergyResult) -> str:
                 f"{_fmt(r['ann_pj'] / 1e3)} {_range(r['ann_low_pj'] / 1e3, r['ann_high_pj'] / 1e3)}".strip(),
                 f"{_fmt(r['ratio'], 3)} {_range(r['ratio_low'], r['ratio_high'], 3)}".strip(),
                 f"{be} {_range(r['break_even_spikes_per_synapse_low'], r['break_even_spikes_per_synapse_high'], 3)}".strip(),
-                _fmt(r["break_even_spike_rate"], 3),
+                _fmt(r["break_even_input_event_rate"], 3),
             ]
         )
-    header = ["profile", "SNN nJ/inf", "ANN nJ/inf", "SNN/ANN", "break-even spk/syn", "break-even rate"]
+    header = ["profile", "SNN nJ/inf", "ANN nJ/inf", "SNN/ANN", "break-even spk/syn", "break-even input rate"]
     first = s.iloc[0]
     lo, hi = DAMPFHOFFER_BAND
     notes = [
         render_table(rows, header),
         "",
         f"spikes per synapse per inference: {_fmt(first['spikes_per_synapse'], 3)}  "
-        f"(Dampfhoffer et al. 2023 break-even band {lo}-{hi});  spike rate: {_fmt(first['spike_rate'], 3)} per input per step",
+        f"(Dampfhoffer et al. 2023 break-even band {lo}-{hi});  "
+        f"input event rate: {_fmt(first['input_event_rate'], 3)} per input element per step (not a firing rate)",
         "break-even: the SNN uses less energy than the ANN when its activity is below these values "
         "(all spike activity scaled together); 'never' = its spike-independent cost alone exceeds the ANN's",
         f"ANN baseline: {result.meta['ann_baseline']}; activation bits: {result.meta['ann_bits']}  "
@@ -351,14 +352,12 @@ def hw_names(hw: str | None) -> list[str]:
 def check_profile_name(name: str) -> str:
     """``name`` if it is a shipped profile or a path; else :class:`~hw_models.EnergyError`
     with the closest shipped name."""
-    from asnn_sim.util.names import unknown_name
     from hw_models import EnergyError
+    from hw_models.profile import unknown_profile
 
-    shipped = choices.profile_names()
-    if name not in shipped and not name.endswith(".toml") and not Path(name).exists():
-        raise EnergyError(unknown_name("profile", name, shipped, choose="shipped:") + "; or give a path to a .toml file")
+    if name not in choices.profile_names() and not name.endswith(".toml") and not Path(name).exists():
+        raise EnergyError(unknown_profile(name))
     return name
-
 
 
 def run_profiles(args: argparse.Namespace) -> None:
