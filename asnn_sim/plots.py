@@ -25,8 +25,9 @@ Examples
 >>> result = asnn.simulate(graph, images, labels, record=True, record_membranes=True)
 >>> fig = plots.raster(result, sample=0)
 >>> fig = plots.membranes(result, "lif1", graph=graph)
->>> type(fig).__name__
-'Figure'
+>>> from matplotlib.figure import Figure
+>>> isinstance(fig, Figure), len(fig.axes)
+(True, 1)
 """
 
 from __future__ import annotations

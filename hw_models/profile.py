@@ -327,8 +327,9 @@ def unknown_profile(name: str) -> str:
     "unknown profile 'lohi' (did you mean 'loihi'?); shipped: cmos45-fp32-arith, ...; or give a path to a .toml file"
     """
     shipped = list_profiles()
-    close = difflib.get_close_matches(str(name).strip().lower(), shipped, n=3, cutoff=0.6)
-    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    # the closest one only: 'cmos45-int8' is near every cmos45 profile, but one is nearest
+    close = difflib.get_close_matches(str(name).strip().lower(), shipped, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown profile {name!r}{hint}; shipped: {', '.join(shipped)}; or give a path to a .toml file"
 
 
