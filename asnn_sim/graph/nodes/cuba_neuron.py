@@ -90,7 +90,7 @@ class CubaNeuron(Neuron):
         ctx.kernels.cuba_update(
             cur.buf, cur.bias, st.own_bias, st.syn, st.mem, st.syn_leak[t], st.syn_gain[t],
             st.leak[t], st.gain[t], st.threshold, st.hard, st.ge, st.v_reset, t == 0,
-            cur.marks, cur.per, st.idx, st.cnt, touched, before is not ctx.placeholder, before,
+            cur.marks, cur.per, st.idx, st.cnt, touched, before,
         )
 
     # -- dense reference

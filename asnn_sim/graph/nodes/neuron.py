@@ -145,7 +145,7 @@ class Neuron(Integrating):
         (cur,) = inputs
         c = ctx.counts
         kept = ctx.membranes.get(self.name) if ctx.membranes else None  # (before, after, (B, n) scratch)
-        self._update(st, cur, t, ctx, c[:, counts_schema.SLOT["neurons_touched"]], ctx.placeholder if kept is None else kept[2])
+        self._update(st, cur, t, ctx, c[:, counts_schema.SLOT["neurons_touched"]], None if kept is None else kept[2])
         c[:, counts_schema.SLOT["output_spikes"]] = st.cnt
         c[:, counts_schema.SLOT["neuron_resets"]] = st.cnt
         spikes = ctx.record.get(self.name) if ctx.record else None
@@ -160,11 +160,10 @@ class Neuron(Integrating):
 
     def _update(self, st, cur, t, ctx, touched, before):
         """The kernel call of one step: integrate, fire, reset; spikes into ``st.idx``/``st.cnt``;
-        the membranes before the reset into ``before`` ``(B, n)`` unless it is the placeholder."""
+        the membranes before the reset into ``before`` ``(B, n)`` unless it is None."""
         ctx.kernels.neuron_update(
             cur.buf, cur.bias, st.own_bias, st.mem, st.leak[t], st.gain[t], st.threshold,
-            st.hard, st.ge, st.v_reset, t == 0, cur.marks, cur.per, st.idx, st.cnt, touched,
-            before is not ctx.placeholder, before,
+            st.hard, st.ge, st.v_reset, t == 0, cur.marks, cur.per, st.idx, st.cnt, touched, before,
         )
 
     def fixed_counts(self, st, t):
