@@ -89,6 +89,24 @@ def test_round_trip_preserves_everything(tmp_path_factory, spec):
     assert back.metadata == g.metadata
 
 
+def test_files_are_readable_by_others_under_the_usual_umask(tmp_path):
+    """``.asnn`` files and recordings take the umask's mode (0644 under 022), not the
+    0600 of a temporary file (safetensors and numpy write through one)."""
+    import os
+
+    import asnn_sim.api as asnn
+
+    graph = asnn.GraphBuilder((1, 4, 4), encoding="rate", timesteps=2).flatten().linear(3).neuron().linear(2).readout().build()
+    old = os.umask(0o022)
+    try:
+        asnn.save(graph, tmp_path / "g.asnn")
+        asnn.simulate(graph, np.zeros((2, 1, 4, 4)), record=True, out=tmp_path / "counts")
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "g.asnn", tmp_path / "counts" / "recording.npz", tmp_path / "counts" / "counts.csv"):
+        assert path.stat().st_mode & 0o777 == 0o644, path.name
+
+
 def test_file_is_plain_safetensors_without_pickle(graph_file):
     data = graph_file.read_bytes()
     header_len = int.from_bytes(data[:8], "little")
