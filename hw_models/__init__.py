@@ -28,7 +28,7 @@ from .activity import DAMPFHOFFER_BAND, Activity, activity, layer_activity
 from .ann import dense_ann_counts, matched_bits
 from .counts import Counts, load_counts
 from .errors import EnergyError
-from .model import COMPONENTS, estimate
+from .model import COMPONENTS, estimate, estimate_with_time
 from .profile import Assumption, Constant, Profile, list_profiles, load_profile
 from .run import EnergyResult, run_energy, write_outputs
 from .summary import break_even_scale, constants_table, profile_table, summarize
@@ -48,6 +48,7 @@ __all__ = [
     "constants_table",
     "dense_ann_counts",
     "estimate",
+    "estimate_with_time",
     "layer_activity",
     "list_profiles",
     "load_counts",

@@ -19,7 +19,8 @@ Energy per inference = sum over layers, timesteps and components of
 ``inter_chip``        spikes (ANN: activations) crossing between chips when the model needs
                       more than one (``model.inter_chip``; :func:`hw_models.capacity.messages_per_spike`):
                       messages x ``spike_message_bits`` x ``link_bit``
-``static``            static power x latency (only where a profile gives both)
+``static``            static power x the time of each step (``model.static = "power-x-latency"``:
+                      the profile gives a static power and a timing model, :mod:`hw_models.timing`)
 
 Each is evaluated three times, with every constant at its value, low and high end.
 Every coefficient is non-negative, so the low and high ends bound the estimate.
@@ -46,6 +47,7 @@ from .errors import EnergyError
 from .ops import dense_ann_ops, event_driven_ops, group_crossings, per_inference, row_crossings
 from .profile import Profile, load_profile
 from .sram import access_energy
+from .timing import TIMING_COLUMNS, StepTimes, step_times, timing_rows
 
 COMPONENTS = (
     "synaptic_compute",
@@ -245,26 +247,39 @@ def _long(ops: dict, priced: dict[str, dict], spike: dict[str, dict], meta: dict
     return pd.DataFrame(data)
 
 
-def _static_rows(profile: Profile, steps: int, latency_name: str, meta: dict) -> pd.DataFrame:
-    """Static power x latency, one row per timestep, charged to the whole chip."""
+def _static_rows(profile: Profile, times: dict[str, StepTimes], meta: dict) -> pd.DataFrame:
+    """Static power x each step's time, one row per timestep, charged to the whole chip.
+
+    The low end takes the low power and the low time, the high end both high: the two
+    bound the product. The part that spike activity drives is 0 (that the time itself
+    grows with activity shows in the summary's time columns, not here).
+    """
     rows = []
-    for t in range(steps):
+    for t in range(len(times["value"].seconds)):
         row = {**meta, "layer": STATIC_LAYER, "layer_index": -1, "t": t, "component": "static"}
         for which in SCENARIOS:
             # W x s = J; x 1e12 for pJ.
-            row[f"energy{SUFFIX[which]}_pj"] = profile.param("static_power", which) * profile.param(latency_name, which) * 1e12
+            row[f"energy{SUFFIX[which]}_pj"] = profile.param("static_power", which) * times[which].seconds[t] * 1e12
             row[f"spike_driven{SUFFIX[which]}_pj"] = 0.0
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _times(ops: dict, profile: Profile, layers: pd.DataFrame) -> dict[str, StepTimes] | None:
+    """The step times of ``ops`` at the three ends of the timing constants (None: no timing model)."""
+    if profile.model.get("timing", "none") == "none":
+        return None
+    return {which: step_times(ops, profile, layers, which) for which in SCENARIOS}
 
 
 def _as_counts(value: Counts | str | Path) -> Counts:
     return value if isinstance(value, Counts) else load_counts(value)
 
 
-def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero_skip: bool, ann_bits: str | int) -> pd.DataFrame:
-    """Breakdown for one profile; ``bases`` holds the per-inference arrays (see estimate)."""
-    frames = []
+def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero_skip: bool,
+                  ann_bits: str | int) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Breakdown and timing rows for one profile; ``bases`` holds the per-inference arrays (see estimate)."""
+    frames, timing = [], []
     # --- SNN: observed counts, and the same counts with spike activity removed.
     snn_meta = {"profile": profile.name, "system": "snn", "dataflow": "event-driven", "bits": profile.bits}
     per_group = group_crossings(bases["layers"], profile)
@@ -275,8 +290,11 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
     base = {w: price(ops_zero, profile, w, system="snn") for w in SCENARIOS}
     spike = {w: {c: priced[w][c] - base[w][c] for c in priced[w]} for w in SCENARIOS}
     frames.append(_long(ops_obs, priced, spike, snn_meta))
-    if profile.model["static"] == "power-x-latency":
-        frames.append(_static_rows(profile, timesteps, "step_latency", snn_meta))
+    times = _times(ops_obs, profile, bases["layers"])
+    if times is not None:
+        timing.append(timing_rows(times, {"profile": profile.name, "system": "snn", "timing": profile.model["timing"]}))
+        if profile.model["static"] == "power-x-latency":
+            frames.append(_static_rows(profile, times, snn_meta))
 
     # --- ANN: dense from the layers table, or the replayed zero-skipping ANN.
     if ann:
@@ -288,9 +306,12 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
         priced_ann = {w: price(ops_ann, profile, w, system="ann", act_bits=act_bits) for w in SCENARIOS}
         zeros = {w: {c: np.zeros_like(v) for c, v in priced_ann[w].items()} for w in SCENARIOS}
         frames.append(_long(ops_ann, priced_ann, zeros, ann_meta))
-        if profile.model["static"] == "power-x-latency":
-            frames.append(_static_rows(profile, 1, "ann_latency", ann_meta))
-    return pd.concat(frames, ignore_index=True)[BREAKDOWN_COLUMNS]
+        times = _times(ops_ann, profile, bases["layers"])
+        if times is not None:
+            timing.append(timing_rows(times, {"profile": profile.name, "system": "ann", "timing": profile.model["timing"]}))
+            if profile.model["static"] == "power-x-latency":
+                frames.append(_static_rows(profile, times, ann_meta))
+    return pd.concat(frames, ignore_index=True)[BREAKDOWN_COLUMNS], timing
 
 
 def estimate(
@@ -327,6 +348,7 @@ def estimate(
         bits, layer, layer_index, t, component, energy_pj, energy_low_pj,
         energy_high_pj, spike_driven_pj, spike_driven_low_pj, spike_driven_high_pj``.
         Energies are picojoules per inference. Static rows use layer ``'(static)'``.
+        (:func:`estimate_with_time` also gives the time of every step.)
 
     Raises
     ------
@@ -343,6 +365,28 @@ def estimate(
                  profile   ratio
     0  cmos45-fp32-arith  0.1421
     1              loihi  0.6651
+    """
+    return estimate_with_time(counts, profile, ann=ann, ann_counts=ann_counts, ann_bits=ann_bits)[0]
+
+
+def estimate_with_time(
+    counts: Counts | str | Path,
+    profile: Profile | str | Path | Sequence[Profile | str | Path],
+    *,
+    ann: bool = True,
+    ann_counts: Counts | str | Path | None = None,
+    ann_bits: str | int = "same",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`estimate`, and the time of every step of the SNN and the ANN on each profile.
+
+    Returns
+    -------
+    breakdown : pandas.DataFrame
+        As :func:`estimate` returns it.
+    timing : pandas.DataFrame
+        One row per profile x system x timestep for the profiles with a timing model
+        (:mod:`hw_models.timing`): ``profile, system, timing, t, seconds, seconds_low,
+        seconds_high, bound_by, busy_seconds, barrier_seconds, load``.
     """
     snn = _as_counts(counts)
     if snn.kind != "snn":
@@ -368,8 +412,10 @@ def estimate(
     if ann:
         twin = replay if replay is not None else dense_ann_counts(snn)
         bases["ann"] = per_inference(twin.counts, twin.layers)
-    frames = [_estimate_one(p, bases, snn.timesteps, ann, replay is not None, ann_bits) for p in loaded]
-    return pd.concat(frames, ignore_index=True)
+    parts = [_estimate_one(p, bases, snn.timesteps, ann, replay is not None, ann_bits) for p in loaded]
+    timing = [frame for _, frames in parts for frame in frames]
+    return (pd.concat([breakdown for breakdown, _ in parts], ignore_index=True),
+            pd.concat(timing, ignore_index=True) if timing else pd.DataFrame(columns=TIMING_COLUMNS))
 
 
 def ratio_function(counts: Counts, *, ann_counts: Counts | None = None, ann_bits: str | int = "same"):
@@ -396,9 +442,9 @@ def ratio_function(counts: Counts, *, ann_counts: Counts | None = None, ann_bits
         act_bits = ann_activation_bits(profile, ann_bits, steps)
         ops = dense_ann_ops(ann_base, profile, act_bits=act_bits, crossings=row_crossings(ann_base, mapped[key]))
         ann = sum(float(v.sum()) for v in price(ops, profile, system="ann", act_bits=act_bits).values())
-        if static:  # W x s, in pJ: per step for the SNN, one pass for the ANN
-            snn += profile.param("static_power") * profile.param("step_latency") * 1e12 * steps
-            ann += profile.param("static_power") * profile.param("ann_latency") * 1e12
+        if static:  # W x s, in pJ, over the SNN's steps and the ANN's pass
+            snn += profile.param("static_power") * step_times(snn_ops, profile, counts.layers).seconds.sum() * 1e12
+            ann += profile.param("static_power") * step_times(ops, profile, counts.layers).seconds.sum() * 1e12
         return snn / ann
 
     return ratio

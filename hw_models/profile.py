@@ -48,6 +48,9 @@ MODEL_CHOICES: dict[str, tuple[str, ...]] = {
     # Spikes between chips when a model needs more than one ([capacity] mapping): not
     # priced, or one message of spike_message_bits over a chip-to-chip link per crossing.
     "inter_chip": ("none", "per-message"),
+    # How long a timestep takes (hw_models/timing.py): not modelled; the busiest core's
+    # work plus a barrier; a fixed tick; or operations and memory traffic at a clock.
+    "timing": ("none", "per-core", "fixed-tick", "throughput"),
 }
 
 # Energy units are normalised to picojoules, power to watts, time to seconds.
@@ -60,6 +63,11 @@ UNIT_SCALE: dict[str, tuple[str, float]] = {
     "mW": ("power", 1e-3),
     "uW": ("power", 1e-6),
     "s": ("time", 1.0),
+    "Hz": ("frequency", 1.0),
+    "MHz": ("frequency", 1e6),
+    "GHz": ("frequency", 1e9),
+    "GB/s": ("bandwidth", 1e9),
+    "MB/s": ("bandwidth", 1e6),
     "ms": ("time", 1e-3),
     "us": ("time", 1e-6),
     "ns": ("time", 1e-9),
@@ -81,20 +89,30 @@ REQUIRED_CONSTANTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("routing", "addressing"): ("add", "mac", "sram_8kb", "sram_32kb", "sram_1mb"),
     ("routing", "per-spike"): ("spike_out", "hop"),
     ("static", "power-x-latency"): ("static_power",),
+    ("timing", "per-core"): ("t_synop", "t_neuron", "t_spike", "t_barrier"),
+    ("timing", "fixed-tick"): ("tick",),
+    ("timing", "throughput"): ("clock", "ops_per_cycle", "sram_bytes_per_cycle", "dram_bandwidth"),
     **{("dram", reuse): ("dram",) for reuse in ("per-event", "per-step", "per-batch")},
     ("encoder", "on-chip"): ("add", "mult"),
     ("inter_chip", "per-message"): ("link_bit",),
 }
 REQUIRED_ASSUMPTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("routing", "per-spike"): ("hops_per_spike",),
-    ("static", "power-x-latency"): ("step_latency", "ann_latency"),
     **{("dram", reuse): ("sram_capacity", "batch") for reuse in ("per-event", "per-step", "per-batch")},
     ("inter_chip", "per-message"): ("spike_message_bits",),
 }
 EXPECTED_KIND: dict[str, str] = {
     "static_power": "power",
-    "step_latency": "time",
-    "ann_latency": "time",
+    "t_synop": "time",
+    "t_neuron": "time",
+    "t_spike": "time",
+    "t_message": "time",
+    "t_barrier": "time",
+    "tick": "time",
+    "clock": "frequency",
+    "ops_per_cycle": "count",
+    "sram_bytes_per_cycle": "count",
+    "dram_bandwidth": "bandwidth",
     "hops_per_spike": "count",
     "sram_capacity": "count",
     "batch": "count",
@@ -103,15 +121,18 @@ EXPECTED_KIND: dict[str, str] = {
 
 #: Every constant and assumption the model reads: any other name is a typo, refused.
 KNOWN_CONSTANTS = ("ac", "mac", "add", "mult", "rng", "neuron_update", "neuron_active", "neuron_inactive", "sram_8kb",
-                   "sram_32kb", "sram_1mb", "spike_out", "hop", "static_power", "dram", "link_bit")
-KNOWN_ASSUMPTIONS = ("hops_per_spike", "step_latency", "ann_latency", "sram_capacity", "batch", "spike_message_bits")
+                   "sram_32kb", "sram_1mb", "spike_out", "hop", "static_power", "dram", "link_bit",
+                   # timing (hw_models/timing.py)
+                   "t_synop", "t_neuron", "t_spike", "t_message", "t_barrier", "tick", "clock", "ops_per_cycle",
+                   "sram_bytes_per_cycle", "dram_bandwidth")
+KNOWN_ASSUMPTIONS = ("hops_per_spike", "sram_capacity", "batch", "spike_message_bits")
 TOP_LEVEL_KEYS = ("schema_version", "name", "chip", "process_node", "description", "memory", "scope", "clocking",
                   "number_format", "bits", "references", "ann_note", "model", "constants", "assumptions", "capacity")
 CONSTANT_KEYS = ("value", "low", "high", "unit", "source", "grade", "scope", "note")
 ASSUMPTION_KEYS = ("value", "low", "high", "unit", "why")
 #: Above these (in the normalised unit) a number is a unit slip, not a chip: 1 uJ per
 #: operation is a thousand times a DRAM access, 1 kW a rack, 1,000 s one timestep.
-ABSURD_ABOVE = {"energy": 1e6, "power": 1e3, "time": 1e3, "count": 1e15}
+ABSURD_ABOVE = {"energy": 1e6, "power": 1e3, "time": 1e3, "count": 1e15, "frequency": 1e11, "bandwidth": 1e14}
 
 PROFILE_DIR = "profiles"
 

@@ -46,7 +46,7 @@ __all__ = ["parse_profile"]
 _INVALID = object()
 #: Switches a profile may leave out, and what they mean then.
 _MODEL_DEFAULTS = {"sram": "none", "sram_access": "per-bit", "static": "none", "dram": "none", "encoder": "off-chip",
-                   "inter_chip": "none"}
+                   "inter_chip": "none", "timing": "none"}
 _ALL_IN_INCLUDED = ("neuron", "weight_memory", "potential_memory", "routing", "static")
 
 
@@ -309,6 +309,8 @@ def _check_required(model: dict[str, str | None], constants: set[str], assumptio
                  or model["routing"] == "addressing")
     if uses_sram and model["sram"] == "none":
         bad.add("model.sram", "must be 'log-interp' or 'linear-fit' when a memory or addressing switch uses SRAM")
+    if model["static"] == "power-x-latency" and model["timing"] == "none":
+        bad.add("model.static", "'power-x-latency' needs a time: set model.timing (per-core, fixed-tick or throughput)")
     needs: dict[str, list[str]] = {}
     for table, required in (("constants", REQUIRED_CONSTANTS), ("assumptions", REQUIRED_ASSUMPTIONS)):
         for (switch, setting), names in required.items():

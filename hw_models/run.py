@@ -24,12 +24,10 @@ from .capacity import capacity_table, map_model
 from .sensitivity import sensitivity as one_at_a_time
 from .counts import Counts, load_counts
 from .errors import EnergyError
-from .model import ann_bits_note, estimate
+from .model import ann_bits_note, estimate_with_time
+from .timing import TIMING_COLUMNS
 from .profile import Profile, list_profiles, load_profile, with_encoder
 from .summary import summarize
-
-OUTPUT_FILES = ("breakdown.parquet", "breakdown.csv", "summary.csv", "summary.json", "capacity.csv")
-
 
 @dataclass
 class EnergyResult:
@@ -53,6 +51,9 @@ class EnergyResult:
     sensitivity : pandas.DataFrame or None
         With ``run_energy(..., sensitivity=True)``: the ratio with each uncertain
         parameter alone at its low and high end (:func:`hw_models.sensitivity.sensitivity`).
+    timing : pandas.DataFrame
+        The time of every step of the SNN and the ANN on the profiles with a timing
+        model (:func:`hw_models.estimate_with_time`); ``summary`` holds the totals.
     """
 
     breakdown: pd.DataFrame
@@ -62,6 +63,7 @@ class EnergyResult:
     meta: dict[str, Any]
     capacity: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
+    timing: pd.DataFrame | None = None
 
 
 def parse_hw(hw: str | Sequence[str] | None) -> list[str]:
@@ -118,8 +120,9 @@ def run_energy(
     replay = None
     if ann_counts is not None:
         replay = ann_counts if isinstance(ann_counts, Counts) else load_counts(ann_counts)
-    breakdown = estimate(counts, profiles, ann_counts=replay, ann_bits=ann_bits)  # refuses counts that are not an SNN's
-    summary = summarize(breakdown, counts)
+    # refuses counts that are not an SNN's
+    breakdown, timing = estimate_with_time(counts, profiles, ann_counts=replay, ann_bits=ann_bits)
+    summary = summarize(breakdown, counts, timing)
     for column in ("snn_pj", "ann_pj"):
         bad = summary.loc[~np.isfinite(summary[column].astype(float)), "profile"]
         if len(bad):
@@ -158,12 +161,14 @@ def run_energy(
             "break_even_scale": "lambda* solving F + lambda*S = E_ann (F: SNN energy at zero spikes, S: spike-driven energy)",
             "break_even_spikes_per_synapse": "lambda* x spikes_per_synapse",
             "break_even_input_event_rate": "lambda* x input_event_rate",
-            "spike_rate, break_even_spike_rate": "old names of input_event_rate, break_even_input_event_rate",
+            "snn_seconds": "time per inference: the sum of the steps' times, one sample after the other "
+                           "(hw_models/timing.py; per profile model.timing)",
+            "snn_edp_js": "energy-delay product: energy per inference (J) x time per inference (s)",
         },
     }
     tornado = one_at_a_time(counts, profiles, ann_counts=replay, ann_bits=ann_bits) if sensitivity else None
     return EnergyResult(breakdown=breakdown, summary=summary, counts=counts, profiles=profiles, meta=meta,
-                        capacity=capacity, sensitivity=tornado)
+                        capacity=capacity, sensitivity=tornado, timing=timing)
 
 
 def _json_safe(value: Any) -> Any:
@@ -186,11 +191,13 @@ def _umask() -> int:
 
 
 #: Every file :func:`write_outputs` may write (``sensitivity.csv`` only with a sensitivity study).
-OUTPUT_FILES = ("breakdown.parquet", "breakdown.csv", "summary.csv", "summary.json", "capacity.csv", "sensitivity.csv")
+OUTPUT_FILES = ("breakdown.parquet", "breakdown.csv", "summary.csv", "summary.json", "capacity.csv", "timing.csv",
+                "sensitivity.csv")
 
 
 def write_outputs(result: EnergyResult, out_dir: str | Path) -> list[Path]:
-    """Write ``breakdown.parquet``, ``breakdown.csv``, ``summary.csv``, ``summary.json`` and ``capacity.csv``.
+    """Write ``breakdown.parquet``, ``breakdown.csv``, ``summary.csv``, ``summary.json``, ``capacity.csv``
+    and ``timing.csv`` (one row per profile, system and step; empty where no profile models time).
 
     Parameters
     ----------
@@ -228,6 +235,8 @@ def write_outputs(result: EnergyResult, out_dir: str | Path) -> list[Path]:
         "summary.csv": lambda p: result.summary.to_csv(p, index=False),
         "summary.json": lambda p: Path(p).write_text(json.dumps(_json_safe(payload), indent=2) + "\n"),
         "capacity.csv": lambda p: (result.capacity if result.capacity is not None else pd.DataFrame()).to_csv(p, index=False),
+        "timing.csv": lambda p: (result.timing if result.timing is not None else pd.DataFrame(columns=TIMING_COLUMNS)).to_csv(
+            p, index=False),
     }
     if result.sensitivity is not None:
         writers["sensitivity.csv"] = lambda p: result.sensitivity.to_csv(p, index=False)

@@ -78,7 +78,7 @@ def _bounds(values: list[float]) -> tuple[float, float]:
 SHARES = ("dram", "encoder", "inter_chip")
 
 
-def summarize(breakdown: pd.DataFrame, counts: Counts | None = None) -> pd.DataFrame:
+def summarize(breakdown: pd.DataFrame, counts: Counts | None = None, timing: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per-profile SNN and ANN totals, ratio, low/high bounds and break-even activity.
 
     Parameters
@@ -89,6 +89,9 @@ def summarize(breakdown: pd.DataFrame, counts: Counts | None = None) -> pd.DataF
         The SNN counts the breakdown came from; needed for spikes per synapse and the
         input event rate (and so for the break-even activity in those units). Without it those
         columns are NaN and only ``break_even_scale`` is given.
+    timing : pandas.DataFrame, optional
+        The step times of :func:`hw_models.estimate_with_time`; without it (or for a
+        profile with no timing model) the time columns are NaN.
 
     Returns
     -------
@@ -104,7 +107,12 @@ def summarize(breakdown: pd.DataFrame, counts: Counts | None = None) -> pd.DataF
         ``dampfhoffer_low``/``dampfhoffer_high`` (0.15, 1.38); ``ann_dataflow``,
         ``ann_bits``; ``snn_<component>_pj`` / ``ann_<component>_pj`` per component; and
         ``snn_dram_share``, ``snn_encoder_share``, ``snn_inter_chip_share``: those
-        components' part of the SNN's energy.
+        components' part of the SNN's energy. Time (:mod:`hw_models.timing`):
+        ``timing`` (the profile's model), ``snn_seconds`` and ``ann_seconds`` per
+        inference (with low/high: every timing constant at its low / high end),
+        ``snn_inferences_per_s`` and ``ann_inferences_per_s`` (one inference after the
+        other), ``snn_static_share`` (static energy / SNN energy), and the energy-delay
+        products ``snn_edp_js`` and ``ann_edp_js`` (J x s, energy and time at their values).
     """
     act: Activity | None = activity(counts) if counts is not None else None
     s_obs = act.spikes_per_synapse if act else float("nan")
@@ -143,8 +151,28 @@ def summarize(breakdown: pd.DataFrame, counts: Counts | None = None) -> pd.DataF
             row[f"ann_{comp}_pj"] = float(ann.loc[ann["component"] == comp, "energy_pj"].sum()) if not ann.empty else np.nan
         for comp in SHARES:  # of the SNN's energy, at every constant's value
             row[f"snn_{comp}_share"] = row[f"snn_{comp}_pj"] / ts["value"] if ts["value"] > 0 else float("nan")
+        row.update(_time_columns(name, timing, row))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _time_columns(profile: str, timing: pd.DataFrame | None, row: dict[str, Any]) -> dict[str, Any]:
+    """Seconds per inference (and bounds), inferences per second, static share and EDP of one profile."""
+    out: dict[str, Any] = {"timing": "none"}
+    mine = timing[timing["profile"] == profile] if timing is not None and len(timing) else None
+    for system in ("snn", "ann"):
+        part = mine[mine["system"] == system] if mine is not None else None
+        found = part is not None and len(part) > 0
+        for w in SCENARIOS:
+            out[f"{system}_seconds{SUFFIX[w]}"] = float(part[f"seconds{SUFFIX[w]}"].sum()) if found else float("nan")
+        seconds = out[f"{system}_seconds"]
+        out[f"{system}_inferences_per_s"] = 1.0 / seconds if found and seconds > 0 else float("nan")
+        out[f"{system}_edp_js"] = row[f"{system}_pj"] * 1e-12 * seconds if found else float("nan")
+        if found:
+            out["timing"] = str(part["timing"].iloc[0])
+    snn = row["snn_pj"]
+    out["snn_static_share"] = row["snn_static_pj"] / snn if snn > 0 else float("nan")
+    return out
 
 
 def profile_table(profiles: list[Profile | str] | None = None) -> pd.DataFrame:

@@ -52,7 +52,7 @@ def test_energy_writes_all_outputs(counts_dir, tmp_path, capsys):
     args.handler(args)
     printed = capsys.readouterr().out
     assert "SNN/ANN" in printed and "spikes per synapse per inference" in printed and "0.15-1.38" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["breakdown.csv", "breakdown.parquet", "capacity.csv", "summary.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["breakdown.csv", "breakdown.parquet", "capacity.csv", "summary.csv", "summary.json", "timing.csv"]
     breakdown = pd.read_parquet(out / "breakdown.parquet")
     assert set(breakdown["profile"]) == {"cmos45-fp32-arith", "loihi", "truenorth"}
     # The chips with a [capacity] table are mapped; the summary holds the totals of capacity.csv.
@@ -151,7 +151,7 @@ def test_failed_write_leaves_old_results(counts_dir, tmp_path, monkeypatch):
     with pytest.raises(EnergyError, match="cannot write results"):
         args.handler(args)
     assert (out / "summary.json").read_text() == before
-    assert sorted(p.name for p in out.iterdir()) == ["breakdown.csv", "breakdown.parquet", "capacity.csv", "summary.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["breakdown.csv", "breakdown.parquet", "capacity.csv", "summary.csv", "summary.json", "timing.csv"]
 
 
 def test_a_broken_profile_file_is_reported_whole_on_one_line(counts_dir, tmp_path, capsys):

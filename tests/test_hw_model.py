@@ -180,15 +180,16 @@ def test_static_power_times_latency(tmp_path):
             "grade": "measured",
             "scope": "per-operation",
         },
-        assumptions__step_latency={"value": 1.0, "unit": "ms", "why": "one timestep per millisecond, as on a real-time chip"},
-        assumptions__ann_latency={"value": 0.5, "unit": "ms", "why": "one dense pass at the same clock takes half a millisecond"},
+        model__timing="fixed-tick",
+        constants__tick={"value": 1.0, "unit": "ms", "source": "test chip datasheet, table 2", "grade": "measured",
+                         "scope": "per-operation"},
     )
     b = estimate(tiny(), profile)
     static = b[b["component"] == "static"]
     assert set(static["layer"]) == {"(static)"}
-    # 1 mW x 1 ms x 2 steps = 2 nJ = 2e6 pJ; ANN 1 mW x 0.5 ms = 5e5 pJ
+    # 1 mW x 1 ms x 2 steps = 2 nJ = 2e6 pJ; the ANN's one pass is one tick: 1e6 pJ
     assert static.loc[static["system"] == "snn", "energy_pj"].sum() == pytest.approx(2e6)
-    assert static.loc[static["system"] == "ann", "energy_pj"].sum() == pytest.approx(5e5)
+    assert static.loc[static["system"] == "ann", "energy_pj"].sum() == pytest.approx(1e6)
     assert (static["spike_driven_pj"] == 0).all()
 
 

@@ -1,0 +1,235 @@
+"""How long an inference takes on a profile's hardware: time per timestep from the replay's activity.
+
+A profile's ``model.timing`` picks one of three models, each constant cited in the
+profile like the energies (with low and high ends: times are evaluated three times, as
+energies are):
+
+``per-core``  (Loihi) The model is mapped on cores as :mod:`hw_models.capacity` maps it
+              (a neuron group's neurons on cores of their own). In a step every core
+              works through its share of its group's work, and the step ends when the
+              busiest core is done and the cores have synchronised::
+
+                  core time of group g = (synaptic ops x t_synop + neuron updates x t_neuron
+                                          + spikes sent x t_spike + spikes received x t_message) / cores(g)
+                  step time            = max over groups of the core time + t_barrier
+
+              The synaptic ops of a group are those of the synaptic layers (and the
+              element-wise nodes: pooling windows, residual adds) whose output it
+              integrates; the spikes it receives are the output spikes of the groups
+              that feed it, each delivered to every one of its cores (an upper bound for
+              a convolution, whose spike reaches only the cores holding its receptive
+              field). Work is split evenly over a group's cores: the mean sample's
+              activity on balanced cores, a lower bound on a real placement's busiest
+              core.
+``fixed-tick`` (TrueNorth; SpiNNaker as it runs, in real time) Every step takes one
+              ``tick`` whatever the activity. Where the profile also gives per-core
+              latencies, the busiest core's load (its time / the tick) is reported: above
+              1 the chip cannot keep to its tick.
+``throughput`` (the CMOS accelerators) Each layer's step is bounded by its arithmetic at
+              ``ops_per_cycle`` per cycle of ``clock`` (synaptic ops, neuron arithmetic and
+              element-wise ops alike), its SRAM traffic at ``sram_bytes_per_cycle`` and its
+              DRAM traffic at ``dram_bandwidth``, whichever is slowest (a roofline: compute
+              and memory perfectly overlapped); the layers of a step run one after another,
+              and the steps too. Only the memory traffic the profile prices counts (its
+              ``weight_memory``, ``potential_memory``, ``routing`` and ``dram`` switches).
+
+An inference takes the sum of its steps: one sample at a time, each step started when the
+previous one has ended. A chip that pipelines layers (Loihi delivers a spike of step t to
+the next layer at step t + 1) reaches the same throughput but its output appears
+``depth - 1`` steps later; a chip that runs several samples at once on spare cores would
+divide the time per inference, not the latency. The ANN baseline gets time from the same
+model: one pass of its dense operations (on a neuromorphic chip, as the graded events of
+``model.ann``).
+
+Everything here is per inference: the operation arrays come from
+:func:`hw_models.ops.event_driven_ops` / :func:`hw_models.ops.dense_ann_ops`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .profile import Profile
+
+__all__ = ["StepTimes", "step_times", "TIMING_COLUMNS"]
+
+#: Columns of the timing table (one row per profile, system and timestep).
+TIMING_COLUMNS = ["profile", "system", "timing", "t", "seconds", "seconds_low", "seconds_high", "bound_by", "busy_seconds",
+                  "barrier_seconds", "load"]
+
+
+@dataclass(frozen=True)
+class StepTimes:
+    """Time of each timestep of one system on one profile, at one end of the constants.
+
+    Attributes
+    ----------
+    seconds : numpy.ndarray
+        ``(T,)`` seconds per step (one entry for the ANN's single pass).
+    bound_by : list of str
+        Per step, what bounds it: the busiest neuron group (``per-core``), ``tick``, or the
+        slowest layer and its limit (``throughput``, e.g. ``conv1 (sram)``).
+    busy_seconds : numpy.ndarray
+        Per step, the busiest core's (per-core) or the layers' (throughput) work time,
+        before any barrier; the tick's share of work for ``fixed-tick`` with latencies.
+    barrier_seconds : float
+        What each step adds beyond the work (the barrier; for a tick, the idle part is in
+        ``seconds - busy_seconds``).
+    load : numpy.ndarray
+        Per step, ``busy_seconds / tick`` for ``fixed-tick`` (NaN otherwise, or without
+        per-core latencies).
+    """
+
+    seconds: np.ndarray
+    bound_by: list[str]
+    busy_seconds: np.ndarray
+    barrier_seconds: float
+    load: np.ndarray
+
+
+def step_times(ops: dict, profile: Profile, layers: pd.DataFrame, which: str = "value") -> StepTimes | None:
+    """The time of every step of ``ops`` on ``profile`` (None where it models no timing).
+
+    Parameters
+    ----------
+    ops : dict of numpy.ndarray
+        Per-inference operations of every counts row (:mod:`hw_models.ops`).
+    profile : Profile
+    layers : pandas.DataFrame
+        The layers table (the core mapping of ``per-core`` and ``fixed-tick``).
+    which : {"value", "low", "high"}
+        Which end of every timing constant.
+
+    Returns
+    -------
+    StepTimes or None
+    """
+    model = profile.model.get("timing", "none")
+    steps = np.unique(ops["t"])
+    if model == "per-core":
+        busy, bound = _busiest_core(ops, profile, layers, which, steps)
+        barrier = profile.param("t_barrier", which)
+        return StepTimes(busy + barrier, bound, busy, barrier, np.full(len(steps), np.nan))
+    if model == "fixed-tick":
+        tick = profile.param("tick", which)
+        if all(name in profile.constants for name in ("t_synop", "t_neuron", "t_spike")) and profile.capacity is not None:
+            busy, bound = _busiest_core(ops, profile, layers, which, steps)
+            load = busy / tick
+        else:
+            busy, bound, load = np.full(len(steps), np.nan), ["tick"] * len(steps), np.full(len(steps), np.nan)
+        return StepTimes(np.full(len(steps), tick), ["tick"] * len(steps) if np.isnan(load).all() else
+                         [f"tick ({b} busiest)" for b in bound], busy, 0.0, load)
+    if model == "throughput":
+        return _throughput(ops, profile, which, steps)
+    return None
+
+
+# ----------------------------------------------------------------------------- per core
+
+
+def _group_of_rows(ops: dict, layers: pd.DataFrame, groups: list[str]) -> dict[str, list[str]]:
+    """For every row's layer, the neuron groups its work lands on: a group itself, or the
+    groups a synaptic or element-wise node's output reaches without passing another group."""
+    from .capacity import _consumer_groups
+
+    reached = _consumer_groups(layers, set(groups))
+    return {name: [name] if name in groups else reached.get(name, []) for name in pd.unique(ops["layer"])}
+
+
+def _feeders(layers: pd.DataFrame, groups: list[str]) -> dict[str, list[str]]:
+    """For every group, the groups whose spikes reach it (through synaptic layers, pools, adds)."""
+    from .capacity import _consumer_groups
+
+    reached = _consumer_groups(layers, set(groups))
+    feeders: dict[str, list[str]] = {g: [] for g in groups}
+    for source in groups:
+        for target in reached.get(source, []):
+            feeders[target].append(source)
+    return feeders
+
+
+def _busiest_core(ops: dict, profile: Profile, layers: pd.DataFrame, which: str, steps: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Per step, the work time of the busiest core (its group's work / its cores) and that group."""
+    from .capacity import map_model
+
+    mapping = map_model(layers, profile)
+    if mapping is None:
+        raise ValueError(f"profile {profile.name!r}: per-core timing needs a [capacity] table to map the model on cores")
+    cores = dict(zip(mapping.layers["layer"], mapping.layers["cores"]))
+    groups = list(cores)
+    t_synop, t_neuron, t_spike = (profile.param(n, which) for n in ("t_synop", "t_neuron", "t_spike"))
+    t_message = profile.param("t_message", which) if "t_message" in profile.constants else 0.0
+    lands_on = _group_of_rows(ops, layers, groups)
+    feeders = _feeders(layers, groups)
+    index = {t: k for k, t in enumerate(steps)}
+    work = {g: np.zeros(len(steps)) for g in groups}
+    sent = {g: np.zeros(len(steps)) for g in groups}
+    for r, (name, t) in enumerate(zip(ops["layer"], ops["t"])):
+        targets = lands_on.get(name, [])
+        if not targets:
+            continue  # the input's encoder, or a node reaching no neurons: not on the cores
+        k = index[t]
+        synaptic = (ops["ac"][r] + ops["mac"][r] + ops["elementwise"][r]) * t_synop / len(targets)
+        for g in targets:
+            work[g][k] += synaptic
+        if name in work:  # the group's own neurons and the spikes they send
+            work[name][k] += ops["nrn_updates"][r] * t_neuron + ops["spikes_out"][r] * t_spike
+            sent[name][k] += ops["spikes_out"][r]
+    for g in groups:  # every spike aimed at a group is received by each of its cores
+        received = sum((sent[f] for f in feeders[g]), np.zeros(len(steps)))
+        work[g] = work[g] / cores[g] + received * t_message
+    table = np.vstack([work[g] for g in groups]) if groups else np.zeros((1, len(steps)))
+    busiest = table.argmax(axis=0)
+    return table.max(axis=0), [groups[i] if groups else "" for i in busiest]
+
+
+# ----------------------------------------------------------------------------- throughput
+
+
+def _throughput(ops: dict, profile: Profile, which: str, steps: np.ndarray) -> StepTimes:
+    """Roofline per layer and step, layers and steps in sequence (module docstring)."""
+    clock = profile.param("clock", which)
+    compute_rate = profile.param("ops_per_cycle", which) * clock
+    sram_rate = profile.param("sram_bytes_per_cycle", which) * clock
+    dram_rate = profile.param("dram_bandwidth", which)
+    m = profile.model
+    arithmetic = (ops["ac"] + ops["mac"] + ops["elementwise"] + ops["nrn_mult"] + ops["nrn_add"] + ops["nrn_cmp"]
+                  + ops["nrn_reset"])
+    # The memory traffic the profile models (an arithmetic-only profile is compute-bound by its own terms).
+    bits = np.zeros_like(arithmetic)
+    if m["weight_memory"] == "sram":
+        bits = bits + (ops["weight_reads"] + ops["bias_reads"]) * ops["weight_bits"]
+    if m["potential_memory"].startswith("sram"):
+        bits = bits + ops["pot_accesses"] * ops["pot_bits"]
+    if m["routing"] == "addressing":
+        bits = bits + ops["in_reads_bin"] + ops["in_reads_multi"] * ops["in_bits_multi"] + ops["out_writes"] * ops["out_bits"]
+    sram_bytes = bits / 8.0
+    limits = np.vstack([arithmetic / compute_rate, sram_bytes / sram_rate, ops["dram_words"] * 8.0 / dram_rate])
+    row_seconds = limits.max(axis=0)
+    names = np.array(["compute", "sram", "dram"])[limits.argmax(axis=0)]
+    seconds, bound = np.zeros(len(steps)), []
+    for k, t in enumerate(steps):
+        rows = np.flatnonzero(ops["t"] == t)
+        seconds[k] = row_seconds[rows].sum()
+        slowest = rows[row_seconds[rows].argmax()] if len(rows) else None
+        bound.append(f"{ops['layer'][slowest]} ({names[slowest]})" if slowest is not None and seconds[k] > 0 else "")
+    return StepTimes(seconds, bound, seconds.copy(), 0.0, np.full(len(steps), np.nan))
+
+
+def timing_rows(times: dict[str, StepTimes], meta: dict) -> pd.DataFrame:
+    """The timing table's rows of one system on one profile from its times at the three ends."""
+    value = times["value"]
+    return pd.DataFrame({
+        **{key: [v] * len(value.seconds) for key, v in meta.items()},
+        "t": np.arange(len(value.seconds)),
+        "seconds": value.seconds,
+        "seconds_low": times["low"].seconds,
+        "seconds_high": times["high"].seconds,
+        "bound_by": value.bound_by,
+        "busy_seconds": value.busy_seconds,
+        "barrier_seconds": value.barrier_seconds,
+        "load": value.load,
+    })[TIMING_COLUMNS]

@@ -1,0 +1,207 @@
+"""Time on hardware (hw_models/timing.py) against hand calculations, and its properties.
+
+The two-layer table of tests/test_hw_model.py (n_samples = 1, T = 2):
+  conv1 -> conv1's 32 neurons: 150 MACs per step; 3 then 4 spikes
+  fc1   -> fc1's 4 neurons:    12 then 16 ACs (from conv1's spikes); 1 then 0 spikes
+Each neuron group fits one core of every shipped chip.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tomli_w import dumps as toml_dumps
+
+from hw_models import estimate_with_time, load_profile, run_energy
+from hw_models.synthetic import TWO_LAYER_CONV, TWO_LAYER_FC, TWO_LAYER_ROWS, counts_from_rows
+from hw_models.synthetic import two_layer_counts as tiny
+
+NS = 1e-9
+
+
+def _constant(value, unit, low=None, high=None):
+    entry = {"value": value, "unit": unit, "source": "test chip, table 1", "grade": "measured", "scope": "per-operation"}
+    if low is not None:
+        entry.update(low=low, high=high)
+    return entry
+
+
+def _variant(tmp_path, base, name, model=None, **constants):
+    from importlib import resources
+
+    from hw_models.profile import tomllib
+
+    data = tomllib.loads(resources.files("hw_models").joinpath("profiles", f"{base}.toml").read_text())
+    data["name"] = name
+    data["model"].update(model or {})
+    data["constants"].update(constants)
+    path = tmp_path / f"{name}.toml"
+    path.write_text(toml_dumps(data))
+    return load_profile(path)
+
+
+@pytest.fixture(scope="module")
+def per_core(tmp_path_factory):
+    return _variant(tmp_path_factory.mktemp("timed"), "loihi", "loihi-timed", {"timing": "per-core"},
+                    t_synop=_constant(2.0, "ns", 1.0, 3.0), t_neuron=_constant(5.0, "ns"), t_spike=_constant(10.0, "ns"),
+                    t_message=_constant(16.0, "ns"), t_barrier=_constant(1.0, "us", 0.5, 2.0))
+
+
+def _times(counts, profile, system="snn"):
+    _, timing = estimate_with_time(counts, profile)
+    return timing[timing["system"] == system].reset_index(drop=True)
+
+
+def test_per_core_by_hand(per_core):
+    t = _times(tiny(), per_core)
+    # step 0: conv1's core 150 x 2 + 32 x 5 + 3 x 10 = 490 ns; fc1's 12 x 2 + 4 x 5 + 1 x 10 + 3 received x 16 = 102 ns
+    # step 1: conv1's 300 + 160 + 40 = 500 ns; fc1's 32 + 20 + 0 + 4 x 16 = 116 ns; each + the 1 us barrier
+    assert t["seconds"].tolist() == pytest.approx([1490 * NS, 1500 * NS])
+    assert t["busy_seconds"].tolist() == pytest.approx([490 * NS, 500 * NS])
+    assert list(t["bound_by"]) == ["conv1_neurons", "conv1_neurons"]
+    # low: t_synop 1 ns, barrier 0.5 us; high: 3 ns and 2 us
+    assert t["seconds_low"].tolist() == pytest.approx([(490 - 150 + 500) * NS, (500 - 150 + 500) * NS])
+    assert t["seconds_high"].tolist() == pytest.approx([(490 + 150 + 2000) * NS, (500 + 150 + 2000) * NS])
+
+
+def test_the_summary_totals_the_steps_with_rate_static_share_and_edp(per_core):
+    result = run_energy(tiny(), [str(per_core.path)])
+    row = result.summary.iloc[0]
+    assert row["timing"] == "per-core"
+    assert row["snn_seconds"] == pytest.approx(2990 * NS)
+    assert row["snn_inferences_per_s"] == pytest.approx(1 / (2990 * NS))
+    assert row["snn_edp_js"] == pytest.approx(row["snn_pj"] * 1e-12 * 2990 * NS)
+    assert row["snn_static_share"] == 0  # this profile states no static power
+    assert row["ann_seconds"] > 0 and row["ann_edp_js"] == pytest.approx(row["ann_pj"] * 1e-12 * row["ann_seconds"])
+    assert set(result.timing["system"]) == {"snn", "ann"} and (result.timing["system"] == "ann").sum() == 1
+
+
+def test_a_group_on_more_cores_shares_its_work(tmp_path, per_core):
+    # conv1's 32 neurons on 4 cores of 8: its core time drops to a quarter (but for the spikes it receives: none)
+    data = per_core.capacity
+    small = _variant(tmp_path, "loihi", "loihi-small-cores", {"timing": "per-core"},
+                     t_synop=_constant(2.0, "ns"), t_neuron=_constant(5.0, "ns"), t_spike=_constant(10.0, "ns"),
+                     t_message=_constant(16.0, "ns"), t_barrier=_constant(1.0, "us"))
+    assert data.neurons_per_core == 1024
+    from importlib import resources
+
+    from hw_models.profile import tomllib
+
+    raw = tomllib.loads(small.path.read_text())
+    raw["capacity"]["neurons_per_core"] = 8
+    small.path.write_text(toml_dumps(raw))
+    t = _times(tiny(), load_profile(small.path))
+    # conv1: 490 / 4 = 122.5 ns; fc1 still 102 ns (one core)
+    assert t["busy_seconds"].tolist() == pytest.approx([122.5 * NS, 125 * NS])
+    assert resources  # imported for the variant helper's sake
+
+
+def test_fixed_tick_is_the_tick_whatever_the_activity(tmp_path):
+    tick = _variant(tmp_path, "truenorth", "tick-1ms", {"timing": "fixed-tick"}, tick=_constant(1.0, "ms"))
+    for counts in (tiny(), tiny(scale=50)):
+        t = _times(counts, tick)
+        assert t["seconds"].tolist() == [1e-3, 1e-3]
+    assert _times(tiny(), tick, "ann")["seconds"].tolist() == [1e-3]
+
+
+def test_fixed_tick_reports_the_busiest_cores_load(tmp_path):
+    tick = _variant(tmp_path, "loihi", "loihi-tick", {"timing": "fixed-tick"}, tick=_constant(1.0, "us"),
+                    t_synop=_constant(2.0, "ns"), t_neuron=_constant(5.0, "ns"), t_spike=_constant(10.0, "ns"),
+                    t_message=_constant(16.0, "ns"))
+    t = _times(tiny(), tick)
+    assert t["load"].tolist() == pytest.approx([0.49, 0.50])  # 490 and 500 ns of a 1 us tick
+    assert t["seconds"].tolist() == [1e-6, 1e-6]
+
+
+def test_throughput_by_hand(tmp_path):
+    # arithmetic only: every synaptic op and neuron operation at 100 per cycle of 1 GHz = 10 ps each; this
+    # profile is event-driven, so conv1's neuron arithmetic is that of the 20 touched neurons of 32
+    fast = _variant(tmp_path, "cmos45-fp32-arith", "fp32-timed", {"timing": "throughput"}, clock=_constant(1.0, "GHz"),
+                    ops_per_cycle={**_constant(100, "count")}, sram_bytes_per_cycle=_constant(16, "count"),
+                    dram_bandwidth=_constant(10, "GB/s"))
+    t = _times(tiny(), fast)
+    # step 0: 150 MACs + (40 + 40 + 20 + 3 resets) + 12 ACs + (8 + 8 + 4 + 1) = 286 ops; step 1: 150 + 104 + 16 + 20 = 290
+    assert t["seconds"].tolist() == pytest.approx([2.86 * NS, 2.90 * NS])
+    assert t["bound_by"].tolist() == ["conv1 (compute)", "conv1 (compute)"]  # its 150 MACs
+    ann = _times(tiny(), fast, "ann")
+    assert ann["seconds"].iloc[0] > 0
+
+
+def test_throughput_is_memory_bound_where_the_profile_prices_sram(tmp_path):
+    slow_sram = _variant(tmp_path, "cmos45-int8-sram", "int8-timed", {"timing": "throughput"}, clock=_constant(1.0, "GHz"),
+                         ops_per_cycle=_constant(1000, "count"), sram_bytes_per_cycle=_constant(1, "count"),
+                         dram_bandwidth=_constant(10, "GB/s"))
+    t = _times(tiny(), slow_sram)
+    assert all(bound.endswith("(sram)") for bound in t["bound_by"])
+
+
+def test_static_energy_is_power_times_the_computed_time(tmp_path):
+    profile = _variant(tmp_path, "loihi", "loihi-static", {"timing": "per-core", "static": "power-x-latency"},
+                       t_synop=_constant(2.0, "ns"), t_neuron=_constant(5.0, "ns"), t_spike=_constant(10.0, "ns"),
+                       t_message=_constant(16.0, "ns"), t_barrier=_constant(1.0, "us"), static_power=_constant(10.0, "mW"))
+    result = run_energy(tiny(), [str(profile.path)])
+    static = result.breakdown.query("component == 'static' and system == 'snn'")["energy_pj"].tolist()
+    assert static == pytest.approx([10e-3 * 1490 * NS * 1e12, 10e-3 * 1500 * NS * 1e12])
+    row = result.summary.iloc[0]
+    assert row["snn_static_share"] == pytest.approx(sum(static) / row["snn_pj"])
+
+
+def test_a_profile_without_timing_has_none():
+    result = run_energy(tiny(), ["cmos45-fp32-arith"])
+    assert result.timing.empty and math.isnan(result.summary.iloc[0]["snn_seconds"])
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"model": {"timing": "per-core"}}, "constants.t_synop is required by model.timing = 'per-core'"),
+    ({"model": {"timing": "fixed-tick", "static": "power-x-latency"}}, "constants.tick is required"),
+    ({"model": {"static": "power-x-latency"}, "constants": {"static_power": _constant(1.0, "mW")}},
+     "'power-x-latency' needs a time: set model.timing"),
+    ({"model": {"timing": "fixed-tick"}, "constants": {"tick": _constant(1.0, "pJ")}}, "constants.tick.unit must be a time unit"),
+])
+def test_timing_switches_need_their_constants(tmp_path, changes, message):
+    from hw_models import EnergyError
+
+    with pytest.raises(EnergyError, match=message):
+        _variant(tmp_path, "loihi", "loihi-bad", changes.get("model"), **changes.get("constants", {}))
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+def _rows(conv_spikes, fc_acs, steps):
+    rows = []
+    for t in range(steps):
+        conv = dict(TWO_LAYER_ROWS[t % 2], t=t, output_spikes=conv_spikes[t], neuron_resets=conv_spikes[t])
+        fc = dict(TWO_LAYER_ROWS[2 + t % 2], t=t, synaptic_acs=fc_acs[t], in_events_binary=max(1, fc_acs[t] // 4))
+        rows += [conv, fc]
+    return rows
+
+
+activity = st.integers(1, 4).flatmap(lambda steps: st.tuples(
+    st.just(steps), st.lists(st.integers(0, 32), min_size=steps, max_size=steps),
+    st.lists(st.integers(0, 128), min_size=steps, max_size=steps)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(activity, st.integers(1, 40))
+def test_time_grows_with_events_and_steps_and_the_slowest_core_bounds_the_step(per_core, drawn, extra):
+    steps, spikes, acs = drawn
+    counts = counts_from_rows(_rows(spikes, acs, steps), [TWO_LAYER_CONV, TWO_LAYER_FC])
+    t = _times(counts, per_core)
+    busier = counts_from_rows(_rows([s + extra for s in spikes], [a + extra for a in acs], steps), [TWO_LAYER_CONV, TWO_LAYER_FC])
+    tb = _times(busier, per_core)
+    assert (tb["seconds"].to_numpy() >= t["seconds"].to_numpy()).all()  # more events: never faster
+    assert (tb["seconds"].to_numpy() > t["seconds"].to_numpy()).any()
+    longer = counts_from_rows(_rows(spikes + [0], acs + [0], steps + 1), [TWO_LAYER_CONV, TWO_LAYER_FC])
+    assert _times(longer, per_core)["seconds"].sum() > t["seconds"].sum()  # one more step: longer
+    # the step is the busiest core plus the barrier, and no core's work exceeds it
+    barrier = per_core.param("t_barrier")
+    np.testing.assert_allclose(t["seconds"] - t["busy_seconds"], barrier)
+    for k in range(steps):
+        conv_core = 150 * 2 * NS + 32 * 5 * NS + spikes[k] * 10 * NS
+        assert conv_core <= t["busy_seconds"][k] + 1e-18
+    assert (t["seconds_low"] <= t["seconds"]).all() and (t["seconds"] <= t["seconds_high"]).all()
