@@ -14,7 +14,7 @@ PIP := python -m pip install --quiet -c $(CONSTRAINTS)
 # build. For a CPU-only venv there: make setup TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 TORCH_INDEX_URL ?=
 
-.PHONY: setup data test test-fast demo bench bench-peers notebooks clean
+.PHONY: setup data test test-fast demo bench bench-peers bench-sanafe notebooks clean
 
 # snnTorch and SpikingJelly, so that tests/test_builder.py checks our neuron mappings and
 # tests/test_nir.py our NIR import spike for spike against theirs instead of skipping (nir
@@ -77,6 +77,22 @@ $(PEERS)/.installed: benchmarks/peers-constraints.txt
 bench-peers: $(PEERS)/.installed
 	$(PEERS)/bin/python benchmarks/peers.py
 
+# asnn-sim's Loihi energy (and later latency) beside SANA-FE's on the same forced spikes, in
+# a venv of its own (never .venv; SANA-FE is GPL-3.0 and no test needs it). The nir extra
+# for the imported model. Options: make bench-sanafe SANAFE_ARGS="--models lenet --samples 2"
+SANAFE := .venv-sanafe
+SANAFE_PIP := python -m pip install --quiet -c $(CONSTRAINTS) -c benchmarks/sanafe-constraints.txt
+SANAFE_ARGS ?=
+$(SANAFE)/.installed: benchmarks/sanafe-constraints.txt $(CONSTRAINTS) pyproject.toml
+	$(PYTHON) -m venv $(SANAFE)
+	$(SANAFE)/bin/python -m pip install --quiet --upgrade pip
+	$(if $(TORCH_INDEX_URL),$(SANAFE)/bin/$(SANAFE_PIP) --index-url $(TORCH_INDEX_URL) torch)
+	$(SANAFE)/bin/$(SANAFE_PIP) -e '.[nir]' sanafe
+	touch $@
+
+bench-sanafe: $(SANAFE)/.installed
+	$(SANAFE)/bin/python benchmarks/sanafe_check.py $(SANAFE_ARGS)
+
 # Jupyter in .venv (the `notebooks` extra; not needed by make test), then a server on
 # notebooks/. Headless, it prints the URL with its token to open in a browser; Ctrl-C
 # stops it. Pass options with JUPYTER_ARGS, e.g. make notebooks JUPYTER_ARGS=--no-browser
@@ -91,4 +107,4 @@ notebooks: $(NB_STAMP)
 	$(BIN)/jupyter notebook --ServerApp.root_dir=notebooks $(JUPYTER_ROOT) $(JUPYTER_ARGS)
 
 clean:
-	rm -rf $(VENV) $(PEERS) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(PEERS) $(SANAFE) build *.egg-info .pytest_cache .hypothesis
