@@ -247,20 +247,34 @@ def _long(ops: dict, priced: dict[str, dict], spike: dict[str, dict], meta: dict
     return pd.DataFrame(data)
 
 
-def _static_rows(profile: Profile, times: dict[str, StepTimes], meta: dict) -> pd.DataFrame:
-    """Static power x each step's time, one row per timestep, charged to the whole chip.
+def _chips(profile: Profile, layers: pd.DataFrame) -> int:
+    """Chips the model occupies (static power is per chip): the capacity mapping's, else 1."""
+    from .capacity import map_model
+
+    mapping = map_model(layers, profile)
+    return mapping.chips if mapping is not None else 1
+
+
+def _static_rows(profile: Profile, times: dict[str, StepTimes], idle: dict[str, StepTimes] | None, meta: dict,
+                 chips: int) -> pd.DataFrame:
+    """Static power (per chip, x the chips the model occupies) x each step's time, one row
+    per timestep, charged to the whole chip.
 
     The low end takes the low power and the low time, the high end both high: the two
-    bound the product. The part that spike activity drives is 0 (that the time itself
-    grows with activity shows in the summary's time columns, not here).
+    bound the product. The part spike activity drives is the static energy of the steps'
+    time beyond their time with every spike-driven count at zero (``idle``; None: 0).
+    Where the busiest core does not change with activity, time and so static energy are
+    affine in the spike counts, as the rest of the model is (the break-even assumes it).
     """
     rows = []
     for t in range(len(times["value"].seconds)):
         row = {**meta, "layer": STATIC_LAYER, "layer_index": -1, "t": t, "component": "static"}
         for which in SCENARIOS:
+            power = profile.param("static_power", which) * chips
             # W x s = J; x 1e12 for pJ.
-            row[f"energy{SUFFIX[which]}_pj"] = profile.param("static_power", which) * times[which].seconds[t] * 1e12
-            row[f"spike_driven{SUFFIX[which]}_pj"] = 0.0
+            row[f"energy{SUFFIX[which]}_pj"] = power * times[which].seconds[t] * 1e12
+            extra = times[which].seconds[t] - idle[which].seconds[t] if idle is not None else 0.0
+            row[f"spike_driven{SUFFIX[which]}_pj"] = power * extra * 1e12
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -294,7 +308,8 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
     if times is not None:
         timing.append(timing_rows(times, {"profile": profile.name, "system": "snn", "timing": profile.model["timing"]}))
         if profile.model["static"] == "power-x-latency":
-            frames.append(_static_rows(profile, times, snn_meta))
+            idle = _times(ops_zero, profile, bases["layers"])
+            frames.append(_static_rows(profile, times, idle, snn_meta, _chips(profile, bases["layers"])))
 
     # --- ANN: dense from the layers table, or the replayed zero-skipping ANN.
     if ann:
@@ -310,7 +325,7 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
         if times is not None:
             timing.append(timing_rows(times, {"profile": profile.name, "system": "ann", "timing": profile.model["timing"]}))
             if profile.model["static"] == "power-x-latency":
-                frames.append(_static_rows(profile, times, ann_meta))
+                frames.append(_static_rows(profile, times, None, ann_meta, _chips(profile, bases["layers"])))
     return pd.concat(frames, ignore_index=True)[BREAKDOWN_COLUMNS], timing
 
 
@@ -364,7 +379,7 @@ def estimate(
     >>> summarize(b, counts)[["profile", "ratio"]].round(4)
                  profile   ratio
     0  cmos45-fp32-arith  0.1421
-    1              loihi  0.6651
+    1              loihi  0.4823
     """
     return estimate_with_time(counts, profile, ann=ann, ann_counts=ann_counts, ann_bits=ann_bits)[0]
 
@@ -442,9 +457,10 @@ def ratio_function(counts: Counts, *, ann_counts: Counts | None = None, ann_bits
         act_bits = ann_activation_bits(profile, ann_bits, steps)
         ops = dense_ann_ops(ann_base, profile, act_bits=act_bits, crossings=row_crossings(ann_base, mapped[key]))
         ann = sum(float(v.sum()) for v in price(ops, profile, system="ann", act_bits=act_bits).values())
-        if static:  # W x s, in pJ, over the SNN's steps and the ANN's pass
-            snn += profile.param("static_power") * step_times(snn_ops, profile, counts.layers).seconds.sum() * 1e12
-            ann += profile.param("static_power") * step_times(ops, profile, counts.layers).seconds.sum() * 1e12
+        if static:  # W x s, in pJ, over the SNN's steps and the ANN's pass, on every chip the model holds
+            power = profile.param("static_power") * _chips(profile, counts.layers)
+            snn += power * step_times(snn_ops, profile, counts.layers).seconds.sum() * 1e12
+            ann += power * step_times(ops, profile, counts.layers).seconds.sum() * 1e12
         return snn / ann
 
     return ratio

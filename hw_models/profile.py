@@ -91,7 +91,7 @@ REQUIRED_CONSTANTS: dict[tuple[str, str], tuple[str, ...]] = {
     ("static", "power-x-latency"): ("static_power",),
     ("timing", "per-core"): ("t_synop", "t_neuron", "t_spike", "t_barrier"),
     ("timing", "fixed-tick"): ("tick",),
-    ("timing", "throughput"): ("clock", "ops_per_cycle", "sram_bytes_per_cycle", "dram_bandwidth"),
+    ("timing", "throughput"): ("clock", "ops_per_cycle"),
     **{("dram", reuse): ("dram",) for reuse in ("per-event", "per-step", "per-batch")},
     ("encoder", "on-chip"): ("add", "mult"),
     ("inter_chip", "per-message"): ("link_bit",),

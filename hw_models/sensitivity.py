@@ -17,9 +17,10 @@ import pandas as pd
 from .counts import Counts
 from .model import ratio_function
 from .profile import UNIT_SCALE, Profile
+from .timing import TIMING_CONSTANTS
 
 #: The unit every value is normalised to, by the kind of its file unit (see hw_models.profile).
-NORMALISED = {"energy": "pJ", "power": "W", "time": "s", "count": "count"}
+NORMALISED = {"energy": "pJ", "power": "W", "time": "s", "count": "count", "frequency": "Hz", "bandwidth": "B/s"}
 COLUMNS = ["profile", "parameter", "kind", "unit", "low", "value", "high", "ratio", "ratio_at_low", "ratio_at_high", "swing"]
 
 
@@ -54,7 +55,9 @@ def sensitivity(counts: Counts, profiles: list[Profile], *, ann_counts: Counts |
     rows = []
     ratio_of = ratio_function(counts, ann_counts=ann_counts, ann_bits=ann_bits)
     for p in profiles:
-        uncertain = [(n, "constant", c) for n, c in p.constants.items() if c.low != c.high]
+        # a timing constant moves the ratio only through static power x time
+        timed = p.model["static"] == "power-x-latency"
+        uncertain = [(n, "constant", c) for n, c in p.constants.items() if c.low != c.high and (timed or n not in TIMING_CONSTANTS)]
         uncertain += [(n, "assumption", a) for n, a in p.assumptions.items() if a.low != a.high]
         if not uncertain:
             continue

@@ -219,7 +219,7 @@ def constants_table(profile: Profile | str) -> pd.DataFrame:
         grade, scope, source`` (for an assumption ``source`` holds its reason).
     """
     p = load_profile(profile)
-    unit_of = {"power": "W", "time": "s", "count": "count"}
+    unit_of = {"power": "W", "time": "s", "count": "count", "frequency": "Hz", "bandwidth": "B/s"}
     rows = []
     for c in p.constants.values():
         rows.append(

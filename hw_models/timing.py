@@ -31,7 +31,9 @@ energies are):
               DRAM traffic at ``dram_bandwidth``, whichever is slowest (a roofline: compute
               and memory perfectly overlapped); the layers of a step run one after another,
               and the steps too. Only the memory traffic the profile prices counts (its
-              ``weight_memory``, ``potential_memory``, ``routing`` and ``dram`` switches).
+              ``weight_memory``, ``potential_memory``, ``routing`` and ``dram`` switches),
+              and only against the bandwidths it states (``sram_bytes_per_cycle`` and
+              ``dram_bandwidth`` are optional: without one, that traffic is not a limit).
 
 An inference takes the sum of its steps: one sample at a time, each step started when the
 previous one has ended. A chip that pipelines layers (Loihi delivers a spike of step t to
@@ -54,7 +56,11 @@ import pandas as pd
 
 from .profile import Profile
 
-__all__ = ["StepTimes", "step_times", "TIMING_COLUMNS"]
+__all__ = ["StepTimes", "step_times", "TIMING_COLUMNS", "TIMING_CONSTANTS"]
+
+#: The constants only time depends on (energy too where static power x time is priced).
+TIMING_CONSTANTS = ("t_synop", "t_neuron", "t_spike", "t_message", "t_barrier", "tick", "clock", "ops_per_cycle",
+                    "sram_bytes_per_cycle", "dram_bandwidth")
 
 #: Columns of the timing table (one row per profile, system and timestep).
 TIMING_COLUMNS = ["profile", "system", "timing", "t", "seconds", "seconds_low", "seconds_high", "bound_by", "busy_seconds",
@@ -191,10 +197,13 @@ def _busiest_core(ops: dict, profile: Profile, layers: pd.DataFrame, which: str,
 
 def _throughput(ops: dict, profile: Profile, which: str, steps: np.ndarray) -> StepTimes:
     """Roofline per layer and step, layers and steps in sequence (module docstring)."""
-    clock = profile.param("clock", which)
-    compute_rate = profile.param("ops_per_cycle", which) * clock
-    sram_rate = profile.param("sram_bytes_per_cycle", which) * clock
-    dram_rate = profile.param("dram_bandwidth", which)
+    # Rates: the short time comes from the fast end, so the low scenario takes the high rates.
+    fast = {"value": "value", "low": "high", "high": "low"}[which]
+    clock = profile.param("clock", fast)
+    compute_rate = profile.param("ops_per_cycle", fast) * clock
+    # A bandwidth the profile does not state is not a limit here (it says so in its notes).
+    sram_rate = profile.param("sram_bytes_per_cycle", fast) * clock if "sram_bytes_per_cycle" in profile.constants else np.inf
+    dram_rate = profile.param("dram_bandwidth", fast) if "dram_bandwidth" in profile.constants else np.inf
     m = profile.model
     arithmetic = (ops["ac"] + ops["mac"] + ops["elementwise"] + ops["nrn_mult"] + ops["nrn_add"] + ops["nrn_cmp"]
                   + ops["nrn_reset"])

@@ -46,7 +46,7 @@ def _variant(tmp_path, base, name, model=None, **constants):
 
 @pytest.fixture(scope="module")
 def per_core(tmp_path_factory):
-    return _variant(tmp_path_factory.mktemp("timed"), "loihi", "loihi-timed", {"timing": "per-core"},
+    return _variant(tmp_path_factory.mktemp("timed"), "loihi", "loihi-timed", {"timing": "per-core", "static": "none"},
                     t_synop=_constant(2.0, "ns", 1.0, 3.0), t_neuron=_constant(5.0, "ns"), t_spike=_constant(10.0, "ns"),
                     t_message=_constant(16.0, "ns"), t_barrier=_constant(1.0, "us", 0.5, 2.0))
 
@@ -83,7 +83,7 @@ def test_the_summary_totals_the_steps_with_rate_static_share_and_edp(per_core):
 def test_a_group_on_more_cores_shares_its_work(tmp_path, per_core):
     # conv1's 32 neurons on 4 cores of 8: its core time drops to a quarter (but for the spikes it receives: none)
     data = per_core.capacity
-    small = _variant(tmp_path, "loihi", "loihi-small-cores", {"timing": "per-core"},
+    small = _variant(tmp_path, "loihi", "loihi-small-cores", {"timing": "per-core", "static": "none"},
                      t_synop=_constant(2.0, "ns"), t_neuron=_constant(5.0, "ns"), t_spike=_constant(10.0, "ns"),
                      t_message=_constant(16.0, "ns"), t_barrier=_constant(1.0, "us"))
     assert data.neurons_per_core == 1024
@@ -150,23 +150,25 @@ def test_static_energy_is_power_times_the_computed_time(tmp_path):
     assert row["snn_static_share"] == pytest.approx(sum(static) / row["snn_pj"])
 
 
-def test_a_profile_without_timing_has_none():
-    result = run_energy(tiny(), ["cmos45-fp32-arith"])
+def test_a_profile_without_timing_has_none(tmp_path):
+    untimed = _variant(tmp_path, "cmos45-fp32-arith", "fp32-untimed", {"timing": "none"})
+    result = run_energy(tiny(), [str(untimed.path)])
     assert result.timing.empty and math.isnan(result.summary.iloc[0]["snn_seconds"])
 
 
 @pytest.mark.parametrize("changes, message", [
     ({"model": {"timing": "per-core"}}, "constants.t_synop is required by model.timing = 'per-core'"),
     ({"model": {"timing": "fixed-tick", "static": "power-x-latency"}}, "constants.tick is required"),
-    ({"model": {"static": "power-x-latency"}, "constants": {"static_power": _constant(1.0, "mW")}},
+    ({"model": {"static": "power-x-latency", "timing": "none"}, "constants": {"static_power": _constant(1.0, "mW")}},
      "'power-x-latency' needs a time: set model.timing"),
     ({"model": {"timing": "fixed-tick"}, "constants": {"tick": _constant(1.0, "pJ")}}, "constants.tick.unit must be a time unit"),
+    ({"model": {"timing": "throughput"}, "constants": {"clock": _constant(1.0, "ns")}}, "constants.clock.unit must be a frequency unit"),
 ])
 def test_timing_switches_need_their_constants(tmp_path, changes, message):
     from hw_models import EnergyError
 
     with pytest.raises(EnergyError, match=message):
-        _variant(tmp_path, "loihi", "loihi-bad", changes.get("model"), **changes.get("constants", {}))
+        _variant(tmp_path, "cmos45-fp32-arith", "bad", changes.get("model"), **changes.get("constants", {}))
 
 
 # ----------------------------------------------------------------------------- properties
