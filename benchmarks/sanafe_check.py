@@ -128,9 +128,13 @@ Comparing with asnn-sim's ``loihi`` profile
 Three columns per step: A = asnn-sim's ``loihi`` (its constants, its model); B =
 asnn-sim's counts under asnn-sim's model with SANA-FE's constants (synaptic op 35.5 or
 24.0, active neuron 51.2 + 21.6, inactive 51.2, per spike 69.3 + 111 + hops_per_spike x
-3.6); C = SANA-FE. B - A is the effect of the constants, C - B that of the model; the
-per-activity table says where (neurons updated vs touched, messages per destination core
-vs per spike, hops, input messages, one-to-one readout synapses).
+3.6): the shipped ``loihi-sanafe`` profile, checked against that formula every run; C =
+SANA-FE. B - A is the effect of the constants, C - B that of the model; the per-activity
+table says where (neurons updated vs touched, messages per destination core vs per spike,
+hops, input messages, one-to-one readout synapses). Latency per step likewise: asnn-sim's
+per-core time (``hw_models.timing``) on ``loihi`` (A) and ``loihi-sanafe`` (B) beside
+SANA-FE's simple and detailed times; B / C is the model's agreement with the same
+constants. asnn-sim's static energy on ``loihi`` is printed apart (SANA-FE has none).
 """
 
 from __future__ import annotations
@@ -220,13 +224,22 @@ def asnn_energy_per_step(result) -> dict[str, np.ndarray]:
     return out
 
 
-def asnn_latency_per_step(result, profile):
-    """asnn-sim's own per-step latency on ``profile`` (seconds, one value per step, per inference).
+def asnn_latency_per_step(result, profile: str) -> np.ndarray:
+    """asnn-sim's time of each step on ``profile`` (seconds, per inference: the mean
+    sample's activity), from ``hw_models.timing`` (``per-core`` on both Loihi profiles)."""
+    import asnn_sim.api as asnn
 
-    THE PLACE FOR THE LATENCY: fill this from ``hw_models.timing`` when it lands; the
-    table and the JSON show it beside SANA-FE's simple and detailed latencies.
-    """
-    raise NotImplementedError("asnn-sim has no timing model yet: asnn_latency_per_step awaits hw_models.timing")
+    timing = asnn.energy(result, hw=profile).timing
+    return timing[(timing["profile"] == profile) & (timing["system"] == "snn")].sort_values("t")["seconds"].to_numpy()
+
+
+def shipped_profile_per_step(result, profile: str) -> np.ndarray:
+    """The dynamic SNN energy per step (pJ per inference) of a shipped profile."""
+    import asnn_sim.api as asnn
+
+    b = asnn.energy(result, hw=profile).breakdown
+    b = b[(b["profile"] == profile) & (b["system"] == "snn") & (b["component"] != "static")]
+    return b.groupby("t")["energy_pj"].sum().sort_index().to_numpy()
 
 
 def asnn_model_sanafe_constants(result, units, noc, profile) -> dict[str, np.ndarray]:
@@ -319,13 +332,15 @@ def run_model(name: str, args, sanafe, arch, arch_path: Path) -> tuple[dict, lis
 
     problems = check(name, net, result, spikes, predicted, sim)
     a = asnn_energy_per_step(result)
-    b = asnn_model_sanafe_constants(result, units, noc, profile)
-    try:
-        asnn_latency = [float(v) for v in asnn_latency_per_step(result, profile)]
-    except NotImplementedError as err:
-        asnn_latency, latency_note = None, str(err)
-    else:
-        latency_note = "hw_models.timing"
+    b = asnn_model_sanafe_constants(result, units, noc, hw_models.load_profile("loihi-sanafe"))
+    # B by hand must be what the shipped loihi-sanafe profile computes (the profile encodes those constants)
+    shipped = shipped_profile_per_step(result, "loihi-sanafe")
+    if not np.allclose(shipped, b["total"], rtol=1e-9):
+        problems.append(f"{name}: the loihi-sanafe profile's energy per step {shipped.round(1).tolist()} differs from "
+                        f"SANA-FE's constants under asnn-sim's model {np.round(b['total'], 1).tolist()}")
+    asnn_latency = [float(v) for v in asnn_latency_per_step(result, "loihi")]
+    asnn_latency_sanafe = [float(v) for v in asnn_latency_per_step(result, "loihi-sanafe")]
+    latency_note = "hw_models.timing, per-core: loihi (Davies et al. 2018 times) and loihi-sanafe (SANA-FE's)"
     first = sim[args.timing[0]]
     mean = lambda v: np.asarray(v, float).mean(0)  # noqa: E731 (over samples)
     c = {k: mean(first[k]) * (PJ if k in ("total", "synapse", "dendrite", "soma", "network") else 1) for k in first}
@@ -346,9 +361,12 @@ def run_model(name: str, args, sanafe, arch, arch_path: Path) -> tuple[dict, lis
             "asnn_model_sanafe_constants_pj": {k: v.tolist() for k, v in b.items()},
             "sanafe_pj": {k: c[k].tolist() for k in ("total", "synapse", "dendrite", "soma", "network")},
             "sanafe_split_pj": {k: v.tolist() for k, v in c_split.items()},
+            # the input units' messages: SANA-FE holds the input on chip, asnn-sim takes it from off chip
+            "sanafe_input_messages_pj": (mean(predicted["input_messages"]) * units["axon_out"]["energy_message_out"] * PJ).tolist(),
             "sanafe_counts": {k: c[k].tolist() for k in ("messages", "hops", "synaptic_events", "updated", "fired")},
             "sanafe_latency_s": {t: mean(sim[t]["time"]).tolist() for t in args.timing},
-            "asnn_latency_s": asnn_latency, "asnn_latency_note": latency_note,
+            "asnn_latency_s": asnn_latency, "asnn_sanafe_constants_latency_s": asnn_latency_sanafe,
+            "asnn_latency_note": latency_note,
         },
         "activities": activities(result, net, spikes, predicted, a, b, c, c_split, profile),
         "checks": {"passed": not problems, "problems": problems},
@@ -425,14 +443,20 @@ def report(out: dict) -> str:
     lines += [f"== {out['model']}: {out['description']}; T={out['timesteps']}, {out['samples']} samples",
               f"   placement: {place}; {out['tiles_in_use']} tile(s) in use -> barrier {out['barrier_s'] * 1e6:.1f} us",
               f"   firing: {rates}",
-              "   energy per step, nJ per inference: A = asnn-sim loihi, B = asnn-sim model x SANA-FE constants, C = SANA-FE",
-              f"   {'t':>2} {'A':>8} {'B':>8} {'C':>8} {'C/A':>6} | {'C synapse':>9} {'soma':>8} {'network':>8} | "
-              + " ".join(f"{t + ' us':>11}" for t in s["sanafe_latency_s"]) + f" {'asnn us':>8}"]
+              "   energy per step, nJ per inference: A = asnn-sim loihi, B = asnn-sim model x SANA-FE constants (loihi-sanafe), "
+              "C = SANA-FE, C-in = C without its input units' messages (asnn-sim's input comes from off chip); "
+              "latency per step: SANA-FE simple and detailed, asnn-sim on loihi (A) and loihi-sanafe (B)",
+              f"   {'t':>2} {'A':>8} {'B':>8} {'C':>8} {'C/A':>6} {'C-in':>8} {'B/C-in':>6} | {'C synapse':>9} {'soma':>8} {'network':>8} | "
+              + " ".join(f"{t + ' us':>11}" for t in s["sanafe_latency_s"]) + f" {'A us':>8} {'B us':>8} {'B/C':>6}"]
     a, b, c = s["asnn_loihi_pj"]["total"], s["asnn_model_sanafe_constants_pj"]["total"], s["sanafe_pj"]
     for t in s["t"]:
         lat = " ".join(f"{v[t] * 1e6:11.4f}" for v in s["sanafe_latency_s"].values())
-        mine = f"{s['asnn_latency_s'][t] * 1e6:8.4f}" if s["asnn_latency_s"] else f"{'n/a':>8}"
-        lines.append(f"   {t:>2} {a[t] / 1e3:8.2f} {b[t] / 1e3:8.2f} {c['total'][t] / 1e3:8.2f} {c['total'][t] / a[t]:6.2f} | "
+        simple = next(iter(s["sanafe_latency_s"].values()))[t]
+        mine = (f"{s['asnn_latency_s'][t] * 1e6:8.4f} {s['asnn_sanafe_constants_latency_s'][t] * 1e6:8.4f} "
+                f"{s['asnn_sanafe_constants_latency_s'][t] / simple:6.3f}")
+        c_in = c["total"][t] - s["sanafe_input_messages_pj"][t]
+        lines.append(f"   {t:>2} {a[t] / 1e3:8.2f} {b[t] / 1e3:8.2f} {c['total'][t] / 1e3:8.2f} {c['total'][t] / a[t]:6.2f} "
+                     f"{c_in / 1e3:8.2f} {b[t] / c_in:6.3f} | "
                      f"{c['synapse'][t] / 1e3:9.2f} {c['soma'][t] / 1e3:8.2f} {c['network'][t] / 1e3:8.2f} | {lat} {mine}")
     lines.append("   per inference, by activity (counts; energy nJ):")
     lines.append(f"   {'activity':<16} {'asnn count':>11} {'SANA-FE count':>14} {'A':>8} {'B':>8} {'C':>8}")

@@ -3,7 +3,7 @@
 Energy per inference = sum over layers, timesteps and components of
 (operations x energy per operation). The components are
 
-``synaptic_compute``  ACs x E_ac + MACs x E_mac
+``synaptic_compute``  ACs x E_ac + MACs x E_mac (a conv layer's at ``ac_conv`` where a chip gives one)
 ``neuron_update``     neuron arithmetic, or a per-update energy, or active/inactive
 ``elementwise``       residual additions and pooling-window operations, priced as adds
                       (profiles with arithmetic neurons; a chip's own figures include them)
@@ -166,6 +166,10 @@ def price(ops: dict, profile: Profile, which: str = "value", *, system: str = "s
     e_ac = profile.param("ac", which)
     e_mac = _ann_mac(profile, which, act_bits or profile.bits) if system == "ann" else profile.param("mac", which)
     zero = np.zeros_like(ops["ac"])
+    if "ac_conv" in profile.constants:  # a chip whose convolution synapses cost their own energy (either event class)
+        conv = ops["kind"] == "conv2d"
+        e_ac = np.where(conv, profile.param("ac_conv", which), e_ac)
+        e_mac = np.where(conv, profile.param("ac_conv", which), e_mac)
     out: dict[str, np.ndarray] = {}
     out["synaptic_compute"] = ops["ac"] * e_ac + ops["mac"] * e_mac
 
@@ -379,7 +383,7 @@ def estimate(
     >>> summarize(b, counts)[["profile", "ratio"]].round(4)
                  profile   ratio
     0  cmos45-fp32-arith  0.1421
-    1              loihi  0.4823
+    1              loihi  0.4606
     """
     return estimate_with_time(counts, profile, ann=ann, ann_counts=ann_counts, ann_bits=ann_bits)[0]
 

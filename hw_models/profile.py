@@ -104,6 +104,7 @@ REQUIRED_ASSUMPTIONS: dict[tuple[str, str], tuple[str, ...]] = {
 EXPECTED_KIND: dict[str, str] = {
     "static_power": "power",
     "t_synop": "time",
+    "t_synop_conv": "time",
     "t_neuron": "time",
     "t_spike": "time",
     "t_message": "time",
@@ -120,10 +121,10 @@ EXPECTED_KIND: dict[str, str] = {
 }
 
 #: Every constant and assumption the model reads: any other name is a typo, refused.
-KNOWN_CONSTANTS = ("ac", "mac", "add", "mult", "rng", "neuron_update", "neuron_active", "neuron_inactive", "sram_8kb",
+KNOWN_CONSTANTS = ("ac", "mac", "ac_conv", "add", "mult", "rng", "neuron_update", "neuron_active", "neuron_inactive", "sram_8kb",
                    "sram_32kb", "sram_1mb", "spike_out", "hop", "static_power", "dram", "link_bit",
                    # timing (hw_models/timing.py)
-                   "t_synop", "t_neuron", "t_spike", "t_message", "t_barrier", "tick", "clock", "ops_per_cycle",
+                   "t_synop", "t_synop_conv", "t_neuron", "t_spike", "t_message", "t_barrier", "tick", "clock", "ops_per_cycle",
                    "sram_bytes_per_cycle", "dram_bandwidth")
 KNOWN_ASSUMPTIONS = ("hops_per_spike", "sram_capacity", "batch", "spike_message_bits")
 TOP_LEVEL_KEYS = ("schema_version", "name", "chip", "process_node", "description", "memory", "scope", "clocking",

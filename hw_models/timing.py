@@ -7,11 +7,17 @@ energies are):
 ``per-core``  (Loihi) The model is mapped on cores as :mod:`hw_models.capacity` maps it
               (a neuron group's neurons on cores of their own). In a step every core
               works through its share of its group's work, and the step ends when the
-              busiest core is done and the cores have synchronised::
+              busiest core is done and the cores have synchronised. A core's neuron half
+              (updating its neurons, sending their spikes) and its synapse half (taking in
+              the spikes that reach it and their synaptic ops) overlap, so its time is the
+              longer of the two, as in SANA-FE's simple timing model (Boyle et al., IEEE
+              TCAD 2025, fitted to Loihi)::
 
-                  core time of group g = (synaptic ops x t_synop + neuron updates x t_neuron
-                                          + spikes sent x t_spike + spikes received x t_message) / cores(g)
-                  step time            = max over groups of the core time + t_barrier
+                  neuron half of g  = (neuron updates x t_neuron + spikes sent x t_spike) / cores(g)
+                  synapse half of g = synaptic ops x t_synop / cores(g) + spikes received x t_message
+                  step time         = max over groups of max(neuron half, synapse half) + t_barrier
+
+              A convolution's synaptic ops take ``t_synop_conv`` where the profile gives one.
 
               The synaptic ops of a group are those of the synaptic layers (and the
               element-wise nodes: pooling windows, residual adds) whose output it
@@ -158,7 +164,11 @@ def _feeders(layers: pd.DataFrame, groups: list[str]) -> dict[str, list[str]]:
 
 
 def _busiest_core(ops: dict, profile: Profile, layers: pd.DataFrame, which: str, steps: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Per step, the work time of the busiest core (its group's work / its cores) and that group."""
+    """Per step, the work time of the busiest core and its group (module docstring).
+
+    A core's two halves overlap: its neurons (updates and spikes sent) and its synapses
+    (the ops of the spikes it receives, and receiving them); its time is the longer one.
+    """
     from .capacity import map_model
 
     mapping = map_model(layers, profile)
@@ -167,26 +177,30 @@ def _busiest_core(ops: dict, profile: Profile, layers: pd.DataFrame, which: str,
     cores = dict(zip(mapping.layers["layer"], mapping.layers["cores"]))
     groups = list(cores)
     t_synop, t_neuron, t_spike = (profile.param(n, which) for n in ("t_synop", "t_neuron", "t_spike"))
+    t_conv = profile.param("t_synop_conv", which) if "t_synop_conv" in profile.constants else t_synop
     t_message = profile.param("t_message", which) if "t_message" in profile.constants else 0.0
     lands_on = _group_of_rows(ops, layers, groups)
     feeders = _feeders(layers, groups)
     index = {t: k for k, t in enumerate(steps)}
-    work = {g: np.zeros(len(steps)) for g in groups}
+    neurons = {g: np.zeros(len(steps)) for g in groups}
+    synapses = {g: np.zeros(len(steps)) for g in groups}
     sent = {g: np.zeros(len(steps)) for g in groups}
-    for r, (name, t) in enumerate(zip(ops["layer"], ops["t"])):
+    for r, (name, t, kind) in enumerate(zip(ops["layer"], ops["t"], ops["kind"])):
         targets = lands_on.get(name, [])
         if not targets:
             continue  # the input's encoder, or a node reaching no neurons: not on the cores
         k = index[t]
-        synaptic = (ops["ac"][r] + ops["mac"][r] + ops["elementwise"][r]) * t_synop / len(targets)
+        per_op = t_conv if kind == "conv2d" else t_synop
+        synaptic = (ops["ac"][r] + ops["mac"][r] + ops["elementwise"][r]) * per_op / len(targets)
         for g in targets:
-            work[g][k] += synaptic
-        if name in work:  # the group's own neurons and the spikes they send
-            work[name][k] += ops["nrn_updates"][r] * t_neuron + ops["spikes_out"][r] * t_spike
+            synapses[g][k] += synaptic
+        if name in neurons:  # the group's own neurons and the spikes they send
+            neurons[name][k] += ops["nrn_updates"][r] * t_neuron + ops["spikes_out"][r] * t_spike
             sent[name][k] += ops["spikes_out"][r]
+    work = {}
     for g in groups:  # every spike aimed at a group is received by each of its cores
         received = sum((sent[f] for f in feeders[g]), np.zeros(len(steps)))
-        work[g] = work[g] / cores[g] + received * t_message
+        work[g] = np.maximum(neurons[g] / cores[g], synapses[g] / cores[g] + received * t_message)
     table = np.vstack([work[g] for g in groups]) if groups else np.zeros((1, len(steps)))
     busiest = table.argmax(axis=0)
     return table.max(axis=0), [groups[i] if groups else "" for i in busiest]

@@ -58,30 +58,32 @@ def _times(counts, profile, system="snn"):
 
 def test_per_core_by_hand(per_core):
     t = _times(tiny(), per_core)
-    # step 0: conv1's core 150 x 2 + 32 x 5 + 3 x 10 = 490 ns; fc1's 12 x 2 + 4 x 5 + 1 x 10 + 3 received x 16 = 102 ns
-    # step 1: conv1's 300 + 160 + 40 = 500 ns; fc1's 32 + 20 + 0 + 4 x 16 = 116 ns; each + the 1 us barrier
-    assert t["seconds"].tolist() == pytest.approx([1490 * NS, 1500 * NS])
-    assert t["busy_seconds"].tolist() == pytest.approx([490 * NS, 500 * NS])
+    # A core's time is the longer of its neuron half and its synapse half.
+    # step 0: conv1's neurons 32 x 5 + 3 spikes x 10 = 190 ns, its synapses 150 x 2 = 300 ns;
+    #         fc1's neurons 4 x 5 + 1 x 10 = 30 ns, its synapses 12 x 2 + 3 received x 16 = 72 ns
+    # step 1: conv1's 200 / 300 ns; fc1's 20 / 32 + 4 x 16 = 96 ns; each step + the 1 us barrier
+    assert t["seconds"].tolist() == pytest.approx([1300 * NS, 1300 * NS])
+    assert t["busy_seconds"].tolist() == pytest.approx([300 * NS, 300 * NS])
     assert list(t["bound_by"]) == ["conv1_neurons", "conv1_neurons"]
-    # low: t_synop 1 ns, barrier 0.5 us; high: 3 ns and 2 us
-    assert t["seconds_low"].tolist() == pytest.approx([(490 - 150 + 500) * NS, (500 - 150 + 500) * NS])
-    assert t["seconds_high"].tolist() == pytest.approx([(490 + 150 + 2000) * NS, (500 + 150 + 2000) * NS])
+    # low: t_synop 1 ns (conv1's synapses 150 ns: now its neurons bound it), barrier 0.5 us; high: 3 ns and 2 us
+    assert t["seconds_low"].tolist() == pytest.approx([(190 + 500) * NS, (200 + 500) * NS])
+    assert t["seconds_high"].tolist() == pytest.approx([(450 + 2000) * NS, (450 + 2000) * NS])
 
 
 def test_the_summary_totals_the_steps_with_rate_static_share_and_edp(per_core):
     result = run_energy(tiny(), [str(per_core.path)])
     row = result.summary.iloc[0]
     assert row["timing"] == "per-core"
-    assert row["snn_seconds"] == pytest.approx(2990 * NS)
-    assert row["snn_inferences_per_s"] == pytest.approx(1 / (2990 * NS))
-    assert row["snn_edp_js"] == pytest.approx(row["snn_pj"] * 1e-12 * 2990 * NS)
+    assert row["snn_seconds"] == pytest.approx(2600 * NS)
+    assert row["snn_inferences_per_s"] == pytest.approx(1 / (2600 * NS))
+    assert row["snn_edp_js"] == pytest.approx(row["snn_pj"] * 1e-12 * 2600 * NS)
     assert row["snn_static_share"] == 0  # this profile states no static power
     assert row["ann_seconds"] > 0 and row["ann_edp_js"] == pytest.approx(row["ann_pj"] * 1e-12 * row["ann_seconds"])
     assert set(result.timing["system"]) == {"snn", "ann"} and (result.timing["system"] == "ann").sum() == 1
 
 
 def test_a_group_on_more_cores_shares_its_work(tmp_path, per_core):
-    # conv1's 32 neurons on 4 cores of 8: its core time drops to a quarter (but for the spikes it receives: none)
+    # conv1's 32 neurons on 4 cores of 8: its halves drop to a quarter (it receives no spikes)
     data = per_core.capacity
     small = _variant(tmp_path, "loihi", "loihi-small-cores", {"timing": "per-core", "static": "none"},
                      t_synop=_constant(2.0, "ns"), t_neuron=_constant(5.0, "ns"), t_spike=_constant(10.0, "ns"),
@@ -95,8 +97,8 @@ def test_a_group_on_more_cores_shares_its_work(tmp_path, per_core):
     raw["capacity"]["neurons_per_core"] = 8
     small.path.write_text(toml_dumps(raw))
     t = _times(tiny(), load_profile(small.path))
-    # conv1: 490 / 4 = 122.5 ns; fc1 still 102 ns (one core)
-    assert t["busy_seconds"].tolist() == pytest.approx([122.5 * NS, 125 * NS])
+    # conv1: max(190, 300) / 4 = 75 ns; fc1 (one core) 72 then 96 ns bounds step 1
+    assert t["busy_seconds"].tolist() == pytest.approx([75 * NS, 96 * NS])
     assert resources  # imported for the variant helper's sake
 
 
@@ -113,7 +115,7 @@ def test_fixed_tick_reports_the_busiest_cores_load(tmp_path):
                     t_synop=_constant(2.0, "ns"), t_neuron=_constant(5.0, "ns"), t_spike=_constant(10.0, "ns"),
                     t_message=_constant(16.0, "ns"))
     t = _times(tiny(), tick)
-    assert t["load"].tolist() == pytest.approx([0.49, 0.50])  # 490 and 500 ns of a 1 us tick
+    assert t["load"].tolist() == pytest.approx([0.30, 0.30])  # conv1's 300 ns of synaptic ops in a 1 us tick
     assert t["seconds"].tolist() == [1e-6, 1e-6]
 
 
@@ -145,7 +147,7 @@ def test_static_energy_is_power_times_the_computed_time(tmp_path):
                        t_message=_constant(16.0, "ns"), t_barrier=_constant(1.0, "us"), static_power=_constant(10.0, "mW"))
     result = run_energy(tiny(), [str(profile.path)])
     static = result.breakdown.query("component == 'static' and system == 'snn'")["energy_pj"].tolist()
-    assert static == pytest.approx([10e-3 * 1490 * NS * 1e12, 10e-3 * 1500 * NS * 1e12])
+    assert static == pytest.approx([10e-3 * 1300 * NS * 1e12, 10e-3 * 1300 * NS * 1e12])
     row = result.summary.iloc[0]
     assert row["snn_static_share"] == pytest.approx(sum(static) / row["snn_pj"])
 
@@ -174,10 +176,11 @@ def test_timing_switches_need_their_constants(tmp_path, changes, message):
 # ----------------------------------------------------------------------------- properties
 
 
-def _rows(conv_spikes, fc_acs, steps):
+def _rows(conv_spikes, fc_acs, steps, conv_macs=150):
     rows = []
     for t in range(steps):
-        conv = dict(TWO_LAYER_ROWS[t % 2], t=t, output_spikes=conv_spikes[t], neuron_resets=conv_spikes[t])
+        conv = dict(TWO_LAYER_ROWS[t % 2], t=t, output_spikes=conv_spikes[t], neuron_resets=conv_spikes[t],
+                    synaptic_macs=conv_macs)
         fc = dict(TWO_LAYER_ROWS[2 + t % 2], t=t, synaptic_acs=fc_acs[t], in_events_binary=max(1, fc_acs[t] // 4))
         rows += [conv, fc]
     return rows
@@ -194,16 +197,19 @@ def test_time_grows_with_events_and_steps_and_the_slowest_core_bounds_the_step(p
     steps, spikes, acs = drawn
     counts = counts_from_rows(_rows(spikes, acs, steps), [TWO_LAYER_CONV, TWO_LAYER_FC])
     t = _times(counts, per_core)
-    busier = counts_from_rows(_rows([s + extra for s in spikes], [a + extra for a in acs], steps), [TWO_LAYER_CONV, TWO_LAYER_FC])
-    tb = _times(busier, per_core)
-    assert (tb["seconds"].to_numpy() >= t["seconds"].to_numpy()).all()  # more events: never faster
-    assert (tb["seconds"].to_numpy() > t["seconds"].to_numpy()).any()
+    # more spikes alone never make a step faster (the bound may be a half they do not reach) ...
+    busier = counts_from_rows(_rows([s + extra for s in spikes], acs, steps), [TWO_LAYER_CONV, TWO_LAYER_FC])
+    assert (_times(busier, per_core)["seconds"].to_numpy() >= t["seconds"].to_numpy()).all()
+    # ... and more of every event (spikes, ACs, MACs) lengthens every half that can bound a step: slower at every step
+    heavier = counts_from_rows(_rows([s + extra for s in spikes], [a + extra for a in acs], steps, conv_macs=150 + extra),
+                               [TWO_LAYER_CONV, TWO_LAYER_FC])
+    assert (_times(heavier, per_core)["seconds"].to_numpy() > t["seconds"].to_numpy()).all()
     longer = counts_from_rows(_rows(spikes + [0], acs + [0], steps + 1), [TWO_LAYER_CONV, TWO_LAYER_FC])
     assert _times(longer, per_core)["seconds"].sum() > t["seconds"].sum()  # one more step: longer
     # the step is the busiest core plus the barrier, and no core's work exceeds it
     barrier = per_core.param("t_barrier")
     np.testing.assert_allclose(t["seconds"] - t["busy_seconds"], barrier)
     for k in range(steps):
-        conv_core = 150 * 2 * NS + 32 * 5 * NS + spikes[k] * 10 * NS
+        conv_core = max(150 * 2 * NS, 32 * 5 * NS + spikes[k] * 10 * NS)
         assert conv_core <= t["busy_seconds"][k] + 1e-18
     assert (t["seconds_low"] <= t["seconds"]).all() and (t["seconds"] <= t["seconds_high"]).all()
