@@ -249,6 +249,7 @@ def format_energy(result: EnergyResult) -> str:
     for _, r in s.iterrows():
         if r.get("ann_bits_note"):
             notes.append(f"  {r['profile']}: {r['ann_bits_note']}")
+    notes += _time_lines(s, {p.name: p.model["static"] for p in result.profiles})
     if result.sensitivity is not None:
         notes.append("what moves the SNN/ANN ratio most (each constant alone at its low / high end):")
         for name, group in result.sensitivity.groupby("profile", sort=False):
@@ -280,6 +281,27 @@ def format_energy(result: EnergyResult) -> str:
                     if math.isfinite(r[col])]
             notes.append(f"  {r['profile']}: {fits}, {int(r['cores']):,} cores; " + ", ".join(used))
     return "\n".join(notes)
+
+
+def _time_lines(summary, static: dict[str, str]) -> list[str]:
+    """The time table: per inference, inferences per second, static share and EDP, per profile with a timing model.
+
+    ``static`` is each profile's ``model.static``: a share is printed only where static
+    power is priced; an all-in profile has it inside its energies, the others publish none.
+    """
+    shown = {"none": "not published", "included": "in the energy"}
+    timed = summary[summary["timing"] != "none"] if "timing" in summary else summary.iloc[:0]
+    if not len(timed):
+        return []
+    rows = [[r["profile"], r["timing"],
+             f"{_fmt(r['snn_seconds'] * 1e6)} {_range(r['snn_seconds_low'] * 1e6, r['snn_seconds_high'] * 1e6)}".strip(),
+             _fmt(r["snn_inferences_per_s"]),
+             shown.get(static.get(r["profile"], "none"), f"{_fmt(100 * r['snn_static_share'], 3)} %"),
+             _fmt(r["snn_edp_js"], 3), f"{_fmt(r['ann_seconds'] * 1e6)}", _fmt(r["ann_edp_js"], 3)]
+            for _, r in timed.iterrows()]
+    header = ["profile", "timing", "SNN us/inf", "SNN inf/s", "static share", "SNN EDP J s", "ANN us/inf", "ANN EDP J s"]
+    return ["", "time (docs/energy.md, \"Time\"; one inference after the other; static = static power x time where "
+            "the chip publishes it):", render_table(rows, header)]
 
 
 def format_profiles(names: Sequence[str] | None = None, wide: bool = False) -> str:
