@@ -426,3 +426,31 @@ def sensitivity_frame():
     rows = [dict(profile="loihi", parameter=p, ratio=0.95, ratio_at_low=0.95 - s, ratio_at_high=0.95 + 2 * s, swing=3 * s)
             for p, s in (("ac", 0.1), ("mac", 0.05), ("hop", 1e-5))]
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------ energy against time
+
+
+def latency_frame():
+    rows = []
+    for profile, scale in (("loihi", 1.0), ("truenorth", 10.0)):
+        for enc, steps in (("direct", 4), ("temporal", 8), ("hybrid", 4)):
+            rows.append(dict(encoding=enc, profile=profile, snn_pj=1e5 * scale * steps / 4, snn_seconds=2e-6 * steps * scale,
+                             ann_dense_pj=2e5 * scale, ann_dense_seconds=3e-6 * scale))
+    return pd.DataFrame(rows)
+
+
+def test_energy_vs_latency_png(tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_png(plots.plot_energy_vs_latency(latency_frame(), tmp_path / "el.png"))
+
+
+def test_energy_vs_latency_needs_a_time(tmp_path):
+    frame = latency_frame().assign(snn_seconds=np.nan)
+    with pytest.raises(ValueError, match="no row has a time per inference"):
+        plots.plot_energy_vs_latency(frame, tmp_path / "el.png")
+    with pytest.raises(ValueError, match="ann_dense_seconds"):
+        plots.plot_energy_vs_latency(latency_frame().drop(columns="ann_dense_seconds"), tmp_path / "el.png")

@@ -27,6 +27,7 @@ Conventions shared by all figures
 
 from asnn_sim.app.plots.activity import plot_firing_heatmaps, plot_spike_raster
 from asnn_sim.app.plots.energy import plot_accuracy_vs_energy, plot_energy_by_encoding, plot_sensitivity
+from asnn_sim.app.plots.latency import plot_energy_vs_latency
 from asnn_sim.app.plots.style import (
     ANN_COLOR,
     COMPONENT_COLORS,
@@ -49,6 +50,7 @@ __all__ = [
     "energy_unit",
     "format_energy",
     "plot_energy_by_encoding",
+    "plot_energy_vs_latency",
     "plot_firing_heatmaps",
     "plot_accuracy_vs_energy",
     "plot_early_exit",

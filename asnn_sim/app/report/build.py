@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from asnn_sim import __version__
@@ -207,8 +208,16 @@ def report_tables(runs: Mapping[int, list[ModelArtifacts]], hw: list[str]) -> di
     return tables
 
 
+def _energy_vs_latency(energy: pd.DataFrame, path: Path, seeds_note: str) -> Path | None:
+    """Energy against time per inference, where a profile models time (None for replays priced before)."""
+    if not np.isfinite(energy["snn_seconds"]).any():
+        return None
+    return plots.plot_energy_vs_latency(energy, path, title=f"Energy against time per inference ({seeds_note}; "
+                                        "lower left is better; ANN: dense)")
+
+
 def _draw_figures(runs, tables: dict[str, pd.DataFrame], fig: Path, headline_profile: str, spread_name: str) -> dict[str, Path]:
-    """The six figures of ``summary.md``, from the report's tables (and one replay for the raster)."""
+    """The seven figures of ``summary.md``, from the report's tables (and one replay for the raster)."""
     seeds = list(runs)
     several = len(seeds) > 1
     baselines = "ANN baselines: dense (every MAC) and zero-skip (non-zero inputs only)"
@@ -222,7 +231,7 @@ def _draw_figures(runs, tables: dict[str, pd.DataFrame], fig: Path, headline_pro
         "cumulative_energy_pj_seed_min": "cumulative_energy_low_pj", "cumulative_energy_pj_seed_max": "cumulative_energy_high_pj",
     })
     seeds_note = f"mean over seeds {', '.join(map(str, seeds))}" if several else f"seed {seeds[0]}"
-    return {
+    drawn = {
         "energy_by_encoding": plots.plot_energy_by_encoding(
             tables["energy_components"], fig / "energy_by_encoding.png", bounds_label=spread_name,
             title=f"Energy per inference by encoding ({seeds_note}; {baselines})",
@@ -243,8 +252,10 @@ def _draw_figures(runs, tables: dict[str, pd.DataFrame], fig: Path, headline_pro
             tables["sensitivity"], fig / "sensitivity.png",
             title=f"What moves the SNN/ANN ratio: {tornado_source.label}, seed {tornado_source.config.seed}, dense ANN",
         ),
+        "energy_vs_latency": _energy_vs_latency(tables["energy"], fig / "energy_vs_latency.png", seeds_note),
         "raster": plots.plot_spike_raster(
             raster_data(raster_source), fig / "raster.png",
             title=f"One test sample through the {raster_source.label}-coded network (seed {raster_source.config.seed})",
         ),
     }
+    return {name: path for name, path in drawn.items() if path is not None}

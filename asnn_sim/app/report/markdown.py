@@ -6,6 +6,7 @@ import math
 import platform
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from asnn_sim import __version__
@@ -96,6 +97,26 @@ def headline(models: pd.DataFrame, energy: pd.DataFrame, profiles: list[str]) ->
             skip.update({f"{ARITHMETIC_PROFILE} nJ/inf": _cell(r.ann_zero_skip_pj, r.ann_zero_skip_pj_seed_min, r.ann_zero_skip_pj_seed_max, _nj),
                          "SNN/ANN dense": "-", "SNN/ANN zero-skip": "1"})
         rows.append(skip)
+    return pd.DataFrame(rows)
+
+
+def time_table(energy: pd.DataFrame) -> pd.DataFrame:
+    """Per profile x encoding: time per inference (SNN and dense ANN), inferences per second,
+    the static share of the SNN's energy and both energy-delay products (means over seeds)."""
+    rows = []
+    for r in energy.itertuples(index=False):
+        if not np.isfinite(r.snn_seconds):
+            continue
+        rows.append({
+            "profile": r.profile,
+            "encoding": r.encoding,
+            "SNN us": _sig(r.snn_seconds * 1e6),
+            "SNN inferences/s": _sig(1.0 / r.snn_seconds) if r.snn_seconds > 0 else "-",
+            "static share": f"{100 * r.snn_static_pj / r.snn_pj:.1f} %" if r.snn_pj > 0 else "-",
+            "SNN EDP J s": f"{r.snn_edp_js:.3g}",
+            "ANN dense us": _sig(r.ann_dense_seconds * 1e6),
+            "ANN dense EDP J s": f"{r.ann_dense_edp_js:.3g}",
+        })
     return pd.DataFrame(rows)
 
 
@@ -336,6 +357,21 @@ def _energy_lines(energy: pd.DataFrame, spread_name: str) -> list[str]:
         f"Accuracy vs energy: points are means over the seeds, bars the {spread_name} (accuracy and energy).",
         "",
         "![accuracy vs energy](figures/accuracy_vs_energy.png)",
+        "",
+        "## Time on hardware",
+        "",
+        "Time per inference from the replay's activity on each profile's timing model (docs/energy.md, "
+        "\"Time\"): the busiest core plus a barrier on Loihi, a 1 ms tick on TrueNorth and SpiNNaker 2, "
+        "an Eyeriss-class throughput on the 45 nm CMOS profiles; one inference after the other. Static "
+        "energy (static power x time) is in the totals where the chip publishes its static power (Loihi). "
+        "EDP = energy per inference x time per inference.",
+        "",
+        to_markdown(time_table(energy)) if np.isfinite(energy["snn_seconds"]).any() else
+        "(these replays were priced before the time model: rerun to see time)",
+        "",
+        "Energy against time: the encodings trade timesteps (and so time) for energy.",
+        "",
+        "![energy vs latency](figures/energy_vs_latency.png)",
         "",
     ]
 

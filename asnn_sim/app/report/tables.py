@@ -128,6 +128,12 @@ def energy_tables(artifacts: list[ModelArtifacts], hw: list[str]) -> tuple[pd.Da
                 "encoder_on_chip": dense.profiles[i].model["encoder"] == "on-chip",
                 "encoder_ops": sum(a.sim_summary["per_inference"].get(c, 0.0) for c in ENCODER_COUNTS),
                 "dram_pj": s["snn_dram_pj"],
+                # time per inference (hw_models/timing.py; NaN for a profile without a timing model)
+                "snn_seconds": s["snn_seconds"],
+                "ann_dense_seconds": s["ann_seconds"],
+                "snn_static_pj": s["snn_static_pj"],
+                "snn_edp_js": s["snn_edp_js"],
+                "ann_dense_edp_js": s["ann_edp_js"],
             }
             if skip is not None:
                 z = skip.summary.iloc[i]
@@ -314,6 +320,10 @@ def _spread(frame: pd.DataFrame, keys: list[str], columns: list[str], *, extra_m
     return out.reset_index()
 
 
+#: Per encoding x profile: the SNN's and the dense ANN's time per inference, static energy and EDP.
+TIME_COLUMNS = ("snn_seconds", "ann_dense_seconds", "snn_static_pj", "snn_edp_js", "ann_dense_edp_js")
+
+
 def aggregate_energy(by_seed: pd.DataFrame) -> pd.DataFrame:
     """Per encoding x profile over seeds: mean energies, ratios of the means, per-seed spreads, verdicts."""
     spread_cols = ["snn_pj", "ann_dense_pj", "ann_zero_skip_pj", "ratio_vs_dense_ann", "ratio_vs_zero_skip_ann", "spikes_per_synapse"]
@@ -321,6 +331,11 @@ def aggregate_energy(by_seed: pd.DataFrame) -> pd.DataFrame:
                  "ann_zero_skip_low_pj", "ann_zero_skip_high_pj", "ratio_vs_dense_ann_low", "ratio_vs_dense_ann_high",
                  "ratio_vs_zero_skip_ann_low", "ratio_vs_zero_skip_ann_high", "break_even_spikes_per_synapse",
                  "break_even_input_event_rate", "encoder_pj", "network_pj", "encoder_ops", "dram_pj"]
+    # cached tables from before the time model have no time columns: NaN, said so by the report
+    for column in TIME_COLUMNS:
+        if column not in by_seed:
+            by_seed = by_seed.assign(**{column: np.nan})
+    mean_cols += list(TIME_COLUMNS)
     by_seed = by_seed.rename(columns={"break_even_spike_rate": "break_even_input_event_rate"})  # its old name
     out = _spread(by_seed, ["encoding", "profile"], spread_cols, extra_mean=mean_cols)
     # the printed ratio is the ratio of the printed mean energies, so a reader can recompute it
