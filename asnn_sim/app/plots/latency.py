@@ -34,7 +34,8 @@ def plot_energy_vs_latency(
     max_cols: int = 3,
     dpi: int = DPI,
 ) -> Path:
-    """Energy per inference against time per inference, one panel per profile (log-log).
+    """Energy per inference against time per inference, one panel per profile (each axis
+    logarithmic where its values span a decade or more).
 
     Each encoding's SNN is a circle in its colour; the dense ANN of the same network a grey
     square (one per encoding where the encodings' ANNs differ, else the same point). Lower
@@ -77,10 +78,8 @@ def plot_energy_vs_latency(
             ax.plot(r.snn_seconds * 1e6, r.snn_pj / 1e3, "o", color=colors_of[str(r.encoding)], markersize=8,
                     markeredgecolor="white", alpha=0.85)
             ax.plot(r.ann_dense_seconds * 1e6, r.ann_dense_pj / 1e3, "s", color=ANN_COLOR, markersize=7, markeredgecolor="white")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        _log_ticks(ax.xaxis)
-        _log_ticks(ax.yaxis)
+        _scale(ax, "x", np.r_[part["snn_seconds"], part["ann_dense_seconds"]] * 1e6)
+        _scale(ax, "y", np.r_[part["snn_pj"], part["ann_dense_pj"]] / 1e3)
         ax.set_title(f"profile: {profile}", fontsize=10)
         ax.set_xlabel("time per inference (us)")
         ax.set_ylabel("energy per inference (nJ)")
@@ -93,3 +92,12 @@ def plot_energy_vs_latency(
     _bottom_legend(fig, handles)
     _suptitle(fig, title, fontsize=12)
     return plot_style._save(fig, path, dpi)
+
+
+def _scale(ax, which: str, values: np.ndarray) -> None:
+    """A log axis where ``values`` span a decade or more, else a linear one (a log axis over
+    less than a decade labels crowded minor ticks)."""
+    values = values[np.isfinite(values) & (values > 0)]
+    if len(values) and values.max() >= 10 * values.min():
+        getattr(ax, f"set_{which}scale")("log")
+        _log_ticks(getattr(ax, f"{which}axis"))

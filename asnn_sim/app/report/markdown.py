@@ -112,7 +112,7 @@ def time_table(energy: pd.DataFrame) -> pd.DataFrame:
             "encoding": r.encoding,
             "SNN us": _sig(r.snn_seconds * 1e6),
             "SNN inferences/s": _sig(1.0 / r.snn_seconds) if r.snn_seconds > 0 else "-",
-            "static share": f"{100 * r.snn_static_pj / r.snn_pj:.1f} %" if r.snn_pj > 0 else "-",
+            "static share": f"{100 * r.snn_static_pj / r.snn_pj:.1f} %" if r.snn_pj > 0 and r.snn_static_pj > 0 else "-",
             "SNN EDP J s": f"{r.snn_edp_js:.3g}",
             "ANN dense us": _sig(r.ann_dense_seconds * 1e6),
             "ANN dense EDP J s": f"{r.ann_dense_edp_js:.3g}",
@@ -363,8 +363,9 @@ def _energy_lines(energy: pd.DataFrame, spread_name: str) -> list[str]:
         "Time per inference from the replay's activity on each profile's timing model (docs/energy.md, "
         "\"Time\"): the busiest core plus a barrier on Loihi, a 1 ms tick on TrueNorth and SpiNNaker 2, "
         "an Eyeriss-class throughput on the 45 nm CMOS profiles; one inference after the other. Static "
-        "energy (static power x time) is in the totals where the chip publishes its static power (Loihi). "
-        "EDP = energy per inference x time per inference.",
+        "energy (static power x time) is in the totals where the chip publishes its static power (Loihi); "
+        "\"-\": none priced (not published, or inside an all-in energy). EDP = energy per inference x time "
+        "per inference.",
         "",
         to_markdown(time_table(energy)) if np.isfinite(energy["snn_seconds"]).any() else
         "(these replays were priced before the time model: rerun to see time)",
