@@ -1,6 +1,7 @@
 """Energy tables at model scale: the digits LeNet, ResNet-19 and Spikformer-4-384 on every
 shipped profile, with fit / cores / chips, the DRAM, encoder and inter-chip shares of the
-SNN's energy, and the SNN/ANN ratio with its bounds (docs/energy.md, "Energy at model scale").
+SNN's energy, the SNN/ANN ratio with its bounds, and the time per inference of the SNN and
+the ANN with the static share of the SNN's energy (docs/energy.md, "Energy at model scale").
 
     python benchmarks/energy_tables.py                       # all three, markdown to stdout
     python benchmarks/energy_tables.py --models lenet --out t.md
@@ -40,6 +41,11 @@ def _uj(pj: float) -> str:
     return f"{uj:,.0f}" if uj >= 1000 else f"{uj:.4g}"
 
 
+def _us(seconds: float) -> str:
+    us = seconds * 1e6
+    return "-" if not math.isfinite(us) else (f"{us:,.0f}" if us >= 1000 else f"{us:.4g}")
+
+
 def _share(x: float) -> str:
     return "0" if x == 0 else (f"{100 * x:.2g} %" if math.isfinite(x) else "-")
 
@@ -48,8 +54,8 @@ def table(counts: Counts) -> str:
     """One markdown row per shipped profile."""
     s = run_energy(counts).summary
     lines = ["| profile | fits on chip | cores | chips | SNN µJ/inf [low-high] | ANN µJ/inf | SNN/ANN [low-high] "
-             "| DRAM share | encoder share | inter-chip share |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| DRAM share | encoder share | inter-chip share | SNN µs/inf | ANN µs/inf | static share |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in s.iterrows():
         mapped = r["chips"] is not None and not (isinstance(r["chips"], float) and math.isnan(r["chips"]))
         tiered = r["dram_layers"] is not None and not (isinstance(r["dram_layers"], float) and math.isnan(r["dram_layers"]))
@@ -61,8 +67,10 @@ def table(counts: Counts) -> str:
         chips = f"{int(r['chips']):,}" if mapped else "-"
         snn = f"{_uj(r['snn_pj'])} [{_uj(r['snn_low_pj'])}-{_uj(r['snn_high_pj'])}]"
         ratio = f"{r['ratio']:.3f} [{r['ratio_low']:.3f}-{r['ratio_high']:.3f}]"
+        static = _share(r["snn_static_share"]) if r["snn_static_pj"] > 0 else "-"
         lines.append(f"| {r['profile']} | {fits} | {cores} | {chips} | {snn} | {_uj(r['ann_pj'])} | {ratio} "
-                     f"| {_share(r['snn_dram_share'])} | {_share(r['snn_encoder_share'])} | {_share(r['snn_inter_chip_share'])} |")
+                     f"| {_share(r['snn_dram_share'])} | {_share(r['snn_encoder_share'])} | {_share(r['snn_inter_chip_share'])} "
+                     f"| {_us(r['snn_seconds'])} | {_us(r['ann_seconds'])} | {static} |")
     return "\n".join(lines)
 
 

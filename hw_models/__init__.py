@@ -1,8 +1,9 @@
 """Hardware energy models for spiking and conventional networks.
 
-Turn the simulator's exact operation counts into energy per inference on named hardware
-(45 nm CMOS arithmetic with or without SRAM, Loihi, TrueNorth, SpiNNaker 2, or a profile
-of your own), next to the equivalent ANN, with every constant cited and graded.
+Turn the simulator's exact operation counts into energy and time per inference on named
+hardware (45 nm CMOS arithmetic with or without SRAM, Loihi, TrueNorth, SpiNNaker 2, or a
+profile of your own), next to the equivalent ANN, with every constant cited and graded
+(time: :mod:`hw_models.timing`, :func:`estimate_with_time`).
 
 Examples
 --------
