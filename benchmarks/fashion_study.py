@@ -240,6 +240,16 @@ def _digest(values) -> str:
     return hashlib.sha256(np.asarray(values, dtype=np.int64).tobytes()).hexdigest()[:16]
 
 
+#: What a result stores of the energy summary's time columns (hw_models/timing.py).
+TIME_FIELDS = {"snn_seconds": "snn_seconds", "ann_dense_seconds": "ann_seconds", "snn_static_pj": "snn_static_pj",
+               "snn_edp_js": "snn_edp_js", "ann_dense_edp_js": "ann_edp_js"}
+
+
+def _finite(value) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
 def _energy(counts: Path, ann_counts: Path) -> dict:
     """Per profile: SNN energy, against the dense ANN and the replayed (zero-skipping) ANN, and the firing-rate convention."""
     import asnn_sim.api as asnn
@@ -258,6 +268,8 @@ def _energy(counts: Path, ann_counts: Path) -> dict:
             "ratio_dense_high": float(dense.at[profile, "ratio_high"]),
             "ann_zero_skip_pj": float(skip.at[profile, "ann_pj"]),
             "ratio_zero_skip": float(skip.at[profile, "ratio"]),
+            # time per inference on the profile's timing model (None where it has none)
+            **{key: _finite(dense.at[profile, column]) for key, column in TIME_FIELDS.items()},
         }
     fr = firing_rate_estimate(load_counts(counts))
     out["firing-rate convention"] = {"snn_pj": fr.energy_pj, "ann_dense_pj": fr.ann_pj, "ratio_dense": fr.ratio}
@@ -371,6 +383,7 @@ def report(results: dict[str, dict], budget: Budget, labels: np.ndarray) -> str:
     lines += _fewer_steps_table(by, budget, labels)
     lines += _models_table(by, budget, labels)
     lines += _energy_table(by, budget)
+    lines += _time_table(by, budget)
     lines += _parity_table(results)
     return "\n".join(lines) + "\n"
 
@@ -550,6 +563,30 @@ def _energy_table(by, budget) -> list[str]:
                 cells.append(f"{statistics.mean(vals):.3f} [{min(vals):.3f}-{max(vals):.3f}]" if vals else "-")
         out.append(f"| {p} | " + " | ".join(cells) + " |")
     return out + [""]
+
+
+def _time_table(by, budget) -> list[str]:
+    """Time per inference and energy-delay product per profile and encoding (results priced with time only)."""
+    rows = []
+    for encoding in ENCODINGS:
+        rs = [by.get(("grid", "lenet", encoding, True, 4, s)) for s in budget.seeds]
+        rs = [r for r in rs if r is not None and r["energy"]]
+        for profile in (rs[0]["energy"] if rs else {}):
+            vals = [r["energy"][profile] for r in rs if (r["energy"].get(profile) or {}).get("snn_seconds")]
+            if not vals:
+                continue
+            mean = lambda key: statistics.mean(v[key] for v in vals)  # noqa: E731
+            static = mean("snn_static_pj") / mean("snn_pj") if mean("snn_static_pj") else None
+            rows.append(f"| {profile} | {encoding} | {mean('snn_seconds') * 1e6:,.4g} | {mean('ann_dense_seconds') * 1e6:,.4g} "
+                        f"| {'-' if static is None else f'{100 * static:.1f} %'} | {mean('snn_edp_js'):.3g} "
+                        f"| {mean('ann_dense_edp_js'):.3g} |")
+    if not rows:
+        return []
+    return ["### Time per inference (LeNet, ASNN, T = 4)", "",
+            "Mean over seeds, on each profile's timing model (docs/energy.md, \"Time\"); static share of the SNN's "
+            "energy where the chip publishes a static power; EDP = energy x time per inference.", "",
+            "| profile | encoding | SNN us | ANN dense us | static share | SNN EDP J s | ANN dense EDP J s |",
+            "|---|---|---|---|---|---|---|", *rows, ""]
 
 
 def _parity_table(results) -> list[str]:

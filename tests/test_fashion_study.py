@@ -104,3 +104,17 @@ def test_hybrid_at_t_is_paired_with_temporal_at_2t():
     rows = {line.split(" | ")[0].strip("| "): line for line in lines if line.startswith("| hybrid")}
     assert set(rows) == {"hybrid T=2 vs temporal T=4", "hybrid T=2 vs temporal T=2"}
     assert "| 0.50 | hybrid T=2 more accurate |" in rows["hybrid T=2 vs temporal T=4"]  # energy 2/4, 15 points
+
+
+def test_the_time_table_averages_the_seeds_and_skips_results_priced_without_time():
+    budget = study.Budget(1, 1, 1, None, None, (0, 1), (4,))
+    timed = {"snn_pj": 1e6, "snn_seconds": 2e-4, "ann_dense_seconds": 3e-4, "snn_static_pj": 5e5, "snn_edp_js": 2e-10,
+             "ann_dense_edp_js": 6e-10}
+    by = {("grid", "lenet", "temporal", True, 4, seed): {"energy": {"loihi": dict(timed, snn_seconds=(seed + 1) * 2e-4),
+                                                                    "truenorth": {"snn_pj": 1.0}}}
+          for seed in (0, 1)}
+    lines = study._time_table(by, budget)
+    rows = [line for line in lines if line.startswith("| loihi")]
+    assert rows == ["| loihi | temporal | 300 | 300 | 50.0 % | 2e-10 | 6e-10 |"]  # (200 + 400) / 2 us
+    assert not any(line.startswith("| truenorth") for line in lines)  # priced before the time model
+    assert study._time_table({}, budget) == []
