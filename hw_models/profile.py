@@ -276,8 +276,9 @@ class Profile:
     def models_text(self) -> str:
         """One-line summary of what the profile charges, for the ``profiles`` table."""
         m = self.model
+        timed = f"; time: {m['timing']}" if m.get("timing", "none") != "none" else ""
         if self.scope == "all-in":
-            return "all-in energy per synaptic event (memory, routing, leakage inside)"
+            return "all-in energy per synaptic event (memory, routing, leakage inside)" + timed
         parts = ["synaptic ops"]
         if m["neuron"] not in ("none", "included"):
             parts.append(f"neuron updates ({m['neuron']}, {self.clocking})")
@@ -288,7 +289,7 @@ class Profile:
         elif m["routing"] == "per-spike":
             parts.append("spike routing")
         if m["static"] == "power-x-latency":
-            parts.append("static x latency")
+            parts.append("static power x time")
         if m["encoder"] == "on-chip":
             parts.append("input encoder")
         if m["inter_chip"] != "none":
@@ -297,7 +298,7 @@ class Profile:
             parts.append("memory inside per-op energies")
         elif m["weight_memory"] == "none":
             parts.append("no memory")
-        return ", ".join(parts)
+        return ", ".join(parts) + timed
 
 
 def with_encoder(profile: Profile, where: str) -> Profile:
