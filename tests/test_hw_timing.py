@@ -213,3 +213,32 @@ def test_time_grows_with_events_and_steps_and_the_slowest_core_bounds_the_step(p
         conv_core = max(150 * 2 * NS, 32 * 5 * NS + spikes[k] * 10 * NS)
         assert conv_core <= t["busy_seconds"][k] + 1e-18
     assert (t["seconds_low"] <= t["seconds"]).all() and (t["seconds"] <= t["seconds_high"]).all()
+
+
+# ----------------------------------------------------------------------------- the shipped profiles by hand
+
+
+@pytest.mark.parametrize("profile, steps_ns", [
+    # loihi: conv1's core bounds both steps: synapses 150 x 3.5 = 525 ns (its neurons 32 x 5.3 + spikes x 2.1 < 180 ns),
+    # + the 465 ns barrier (docs/energy.md, "Time", by hand)
+    ("loihi", [990.0, 990.0]),
+    # loihi-sanafe: conv1's synapses 150 x 3.1 (a conv) = 465 ns beat its neurons (32 x 9.7 + 3 or 4 x 35.1 = 415.7, 450.8);
+    # fc1's 12 x 3.8 + 3 received x 16 = 93.6 ns, 16 x 3.8 + 4 x 16 = 124.8 ns; + the 1 us barrier
+    ("loihi-sanafe", [1465.0, 1465.0]),
+    # one 1 ms tick per step
+    ("truenorth", [1e6, 1e6]),
+    ("spinnaker2", [1e6, 1e6]),
+    # 168 ops per cycle at 200 MHz; clock-driven neurons: step 0 150 MACs + (64 + 64 + 32 + 3) + 12 ACs + (8 + 8 + 4 + 1)
+    # = 346 ops, step 1 150 + 164 + 16 + 20 = 350 ops (no SRAM bandwidth stated, nothing in DRAM)
+    ("cmos45-int8-sram", [346 / 33.6, 350 / 33.6]),
+])
+def test_shipped_profiles_by_hand(profile, steps_ns):
+    t = _times(tiny(), load_profile(profile))
+    assert t["seconds"].tolist() == pytest.approx([v * NS for v in steps_ns], rel=1e-12)
+
+
+def test_static_energy_on_loihi_by_hand():
+    row = run_energy(tiny(), ["loihi"]).summary.iloc[0]
+    # 104 mW x 1 chip x (990 + 990) ns = 205,920 pJ (docs/energy.md, "Time")
+    assert row["snn_static_pj"] == pytest.approx(104e-3 * 1980e-9 * 1e12, rel=1e-12)
+    assert row["snn_static_share"] == pytest.approx(row["snn_static_pj"] / row["snn_pj"])
