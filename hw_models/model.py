@@ -79,6 +79,7 @@ BREAKDOWN_COLUMNS = [
     "spike_driven_pj",
     "spike_driven_low_pj",
     "spike_driven_high_pj",
+    "step_seconds",
 ]
 STATIC_LAYER = "(static)"
 
@@ -330,7 +331,18 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
             timing.append(timing_rows(times, {"profile": profile.name, "system": "ann", "timing": profile.model["timing"]}))
             if profile.model["static"] == "power-x-latency":
                 frames.append(_static_rows(profile, times, None, ann_meta, _chips(profile, bases["layers"])))
-    return pd.concat(frames, ignore_index=True)[BREAKDOWN_COLUMNS], timing
+    breakdown = pd.concat(frames, ignore_index=True)
+    breakdown["step_seconds"] = _step_seconds(breakdown, timing)
+    return breakdown[BREAKDOWN_COLUMNS], timing
+
+
+def _step_seconds(breakdown: pd.DataFrame, timing: list[pd.DataFrame]) -> np.ndarray:
+    """Each row's step time (NaN without a timing model): energy / step_seconds is that row's mean power."""
+    if not timing:
+        return np.full(len(breakdown), np.nan)
+    steps = pd.concat(timing, ignore_index=True).set_index(["system", "t"])["seconds"]
+    keys = pd.MultiIndex.from_arrays([breakdown["system"], breakdown["t"]])
+    return steps.reindex(keys).to_numpy(dtype=float)
 
 
 def estimate(
@@ -365,9 +377,10 @@ def estimate(
         Long format, one row per profile x system x layer x timestep x component, with
         columns ``profile, system ('snn'|'ann'), dataflow ('event-driven'|'dense'|'dense-zero-skip'),
         bits, layer, layer_index, t, component, energy_pj, energy_low_pj,
-        energy_high_pj, spike_driven_pj, spike_driven_low_pj, spike_driven_high_pj``.
-        Energies are picojoules per inference. Static rows use layer ``'(static)'``.
-        (:func:`estimate_with_time` also gives the time of every step.)
+        energy_high_pj, spike_driven_pj, spike_driven_low_pj, spike_driven_high_pj,
+        step_seconds``. Energies are picojoules per inference; ``step_seconds`` is the time of
+        the row's step on the profile's timing model (NaN without one). Static rows use
+        layer ``'(static)'``. (:func:`estimate_with_time` also gives the time table.)
 
     Raises
     ------

@@ -72,6 +72,9 @@ def test_per_core_by_hand(per_core):
 
 def test_the_summary_totals_the_steps_with_rate_static_share_and_edp(per_core):
     result = run_energy(tiny(), [str(per_core.path)])
+    # every breakdown row carries its step's time
+    snn = result.breakdown[result.breakdown["system"] == "snn"]
+    assert snn.groupby("t")["step_seconds"].unique().map(list).tolist() == [[pytest.approx(1300 * NS)]] * 2
     row = result.summary.iloc[0]
     assert row["timing"] == "per-core"
     assert row["snn_seconds"] == pytest.approx(2600 * NS)
