@@ -109,6 +109,8 @@ def parse_profile(data: dict[str, Any], label: str = "<profile>", path: Path | N
     capacity = _parse_capacity(data.get("capacity"), header.get("bits"), bad)
     if model is not None and model.get("inter_chip") not in (None, "none") and data.get("capacity") is None:
         bad.add("model.inter_chip", "needs a [capacity] table (the mapping decides which spikes cross chips)")
+    if model is not None and model.get("timing") == "per-core" and data.get("capacity") is None:
+        bad.add("model.timing", "'per-core' needs a [capacity] table (the mapping decides each core's work)")
     bad.raise_any()
     return Profile(**header, model=model, constants=constants, assumptions=assumptions, path=path, capacity=capacity)
 

@@ -168,6 +168,8 @@ def test_a_profile_without_timing_has_none(tmp_path):
      "'power-x-latency' needs a time: set model.timing"),
     ({"model": {"timing": "fixed-tick"}, "constants": {"tick": _constant(1.0, "pJ")}}, "constants.tick.unit must be a time unit"),
     ({"model": {"timing": "throughput"}, "constants": {"clock": _constant(1.0, "ns")}}, "constants.clock.unit must be a frequency unit"),
+    ({"model": {"timing": "per-core"}, "constants": {n: _constant(1.0, "ns") for n in ("t_synop", "t_neuron", "t_spike", "t_barrier")}},
+     r"model.timing 'per-core' needs a \[capacity\] table"),
 ])
 def test_timing_switches_need_their_constants(tmp_path, changes, message):
     from hw_models import EnergyError
