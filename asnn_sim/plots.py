@@ -78,7 +78,7 @@ def _nodes(rec: Recording, nodes: Sequence[str] | None, what: str) -> list[str]:
 
 
 def raster(result: SimResult | Recording, sample: int = 0, *, nodes: Sequence[str] | None = None,
-           title: str | None = None, color: str = "black") -> Figure:
+           frames=None, layout: str = "TN", title: str | None = None, color: str = "black") -> Figure:
     """Spike raster of one sample: one band per recorded layer, one tile per timestep.
 
     Each tile shows the layer's neurons wrapped row-major (neuron 0 top left), dark where
@@ -93,6 +93,12 @@ def raster(result: SimResult | Recording, sample: int = 0, *, nodes: Sequence[st
         Index of the sample in the replay (it must be among the recorded ones).
     nodes : list of str, optional
         The layers to draw (default every recorded one), top to bottom.
+    frames : numpy.ndarray, optional
+        The input the replay read (the frames given to ``simulate``, ``(T, N, C, H, W)``
+        with ``layout="TN"`` or ``(N, T, ...)`` with ``"NT"``): drawn as images in a band
+        of their own at the top, each step as spikes when it is 0/1 and in grey levels
+        otherwise.
+    layout : {"TN", "NT"}
     title : str, optional
     color : str
         Colour of a spike.
@@ -106,7 +112,25 @@ def raster(result: SimResult | Recording, sample: int = 0, *, nodes: Sequence[st
     rec = _recording(result, "raster")
     at = _sample_position(rec, sample, "raster")
     bands = [(name, rec.spikes[name][:, at]) for name in _nodes(rec, nodes, "raster")]
+    if frames is not None:
+        bands.insert(0, _input_band(frames, layout, sample, rec.timesteps))
     return spike_raster_figure(bands, title or f"Spike raster of sample {sample}", color=color)
+
+
+def _input_band(frames, layout: str, sample: int, timesteps: int) -> tuple:
+    """The raster's ``(name, frames, kinds)`` triple for one sample of the input frames."""
+    from asnn_sim.graph.encoding import frame_kinds_of
+
+    if layout not in ("TN", "NT"):
+        raise ValueError(f"raster: layout must be 'TN' or 'NT'; got {layout!r}")
+    frames = np.asarray(frames)
+    one = frames[:, sample] if layout == "TN" else frames[sample]
+    if one.shape[0] != timesteps:
+        raise ValueError(f"raster: the frames have {one.shape[0]} steps but the recording {timesteps}")
+    if one.ndim not in (3, 4):
+        raise ValueError(f"raster: input frames are drawn as images (T, H, W) or (T, C, H, W); got {one.shape} for a sample")
+    kinds = frame_kinds_of(one)
+    return ("input", one, kinds)
 
 
 def firing_rates(result: SimResult | Recording, *, title: str | None = None) -> Figure:

@@ -114,3 +114,15 @@ def test_membranes_need_recorded_membranes(replay):
     result = asnn.simulate(graph, asnn.load_images("digits", limit=2)[0], record="lif2")
     with pytest.raises(ValueError, match=r"membranes needs recorded membranes: simulate\(..., record=..., record_membranes=True\)"):
         plots.membranes(result, "lif2")
+
+
+def test_raster_draws_the_input_frames_on_top():
+    graph = asnn.GraphBuilder((2, 6, 6), encoding="frames", timesteps=3, seed=0).conv(3, 3, padding=1).neuron(threshold=0.3) \
+        .flatten().linear(2).readout().build()
+    frames = np.random.default_rng(0).poisson(0.4, (3, 2, 2, 6, 6)).astype(np.int16)  # event counts: analog steps
+    frames[1] = frames[1] > 0  # a step of 0/1 spikes
+    result = asnn.simulate(graph, frames=frames, record=True)
+    fig = drawn(plots.raster(result, sample=1, frames=frames))
+    assert fig.axes[0].get_ylabel().startswith("input (2x6x6)") and "analog at t = 0, 2" in fig.axes[0].get_ylabel()
+    with pytest.raises(ValueError, match="the frames have 2 steps but the recording 3"):
+        plots.raster(result, frames=frames[:2])
