@@ -250,7 +250,10 @@ def asnn_model_sanafe_constants(result, units, noc, profile) -> dict[str, np.nda
     n = c["n_samples"].to_numpy()
     per = lambda col: (c[col].to_numpy() / n)  # noqa: E731
     lif = units[sn.LIF_UNIT]
-    e_syn = np.where(c["kind"] == "conv2d", units[sn.SYNAPSE_UNIT["conv"]]["energy_process_spike"],
+    from asnn_sim.graph.nodes import KINDS
+
+    shared = c["kind"].map(lambda k: KINDS[k].SHARED_SYNAPSES).to_numpy(dtype=bool)
+    e_syn = np.where(shared, units[sn.SYNAPSE_UNIT["conv"]]["energy_process_spike"],
                      units[sn.SYNAPSE_UNIT["dense"]]["energy_process_spike"])
     hop = np.mean(list(noc["hop_energy"].values()))
     parts = {

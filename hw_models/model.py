@@ -168,9 +168,9 @@ def price(ops: dict, profile: Profile, which: str = "value", *, system: str = "s
     e_mac = _ann_mac(profile, which, act_bits or profile.bits) if system == "ann" else profile.param("mac", which)
     zero = np.zeros_like(ops["ac"])
     if "ac_conv" in profile.constants:  # a chip whose convolution synapses cost their own energy (either event class)
-        conv = ops["kind"] == "conv2d"
-        e_ac = np.where(conv, profile.param("ac_conv", which), e_ac)
-        e_mac = np.where(conv, profile.param("ac_conv", which), e_mac)
+        shared = ops["shared_synapses"]
+        e_ac = np.where(shared, profile.param("ac_conv", which), e_ac)
+        e_mac = np.where(shared, profile.param("ac_conv", which), e_mac)
     out: dict[str, np.ndarray] = {}
     out["synaptic_compute"] = ops["ac"] * e_ac + ops["mac"] * e_mac
 

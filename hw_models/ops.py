@@ -80,6 +80,8 @@ def per_inference(table: pd.DataFrame, layers: pd.DataFrame) -> Ops:
     }
     for name in COUNT_NAMES:
         ops[name] = table[name].to_numpy(dtype=float) / n
+    # rows whose synapses share weights (a convolution), as each kind declares it
+    ops["shared_synapses"] = np.array([KINDS[k].SHARED_SYNAPSES for k in ops["kind"]], dtype=bool)
     g = geo.loc[table["layer"].to_numpy()]
     for name in GEOMETRY:
         ops[name] = g[name].to_numpy(dtype=float)

@@ -17,7 +17,8 @@ energies are):
                   synapse half of g = synaptic ops x t_synop / cores(g) + spikes received x t_message
                   step time         = max over groups of max(neuron half, synapse half) + t_barrier
 
-              A convolution's synaptic ops take ``t_synop_conv`` where the profile gives one.
+              A convolution's synaptic ops (a kind with ``SHARED_SYNAPSES``) take
+              ``t_synop_conv`` where the profile gives one.
 
               The synaptic ops of a group are those of the synaptic layers (and the
               element-wise nodes: pooling windows, residual adds) whose output it
@@ -185,12 +186,12 @@ def _busiest_core(ops: dict, profile: Profile, layers: pd.DataFrame, which: str,
     neurons = {g: np.zeros(len(steps)) for g in groups}
     synapses = {g: np.zeros(len(steps)) for g in groups}
     sent = {g: np.zeros(len(steps)) for g in groups}
-    for r, (name, t, kind) in enumerate(zip(ops["layer"], ops["t"], ops["kind"])):
+    for r, (name, t, shared) in enumerate(zip(ops["layer"], ops["t"], ops["shared_synapses"])):
         targets = lands_on.get(name, [])
         if not targets:
             continue  # the input's encoder, or a node reaching no neurons: not on the cores
         k = index[t]
-        per_op = t_conv if kind == "conv2d" else t_synop
+        per_op = t_conv if shared else t_synop
         synaptic = (ops["ac"][r] + ops["mac"][r] + ops["elementwise"][r]) * per_op / len(targets)
         for g in targets:
             synapses[g][k] += synaptic

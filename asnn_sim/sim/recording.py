@@ -53,7 +53,8 @@ FORMAT = 1
 #: A request above this many bytes is refused unless the caller raises the limit.
 DEFAULT_LIMIT_GB = 2.0
 PRECISION_BYTES = {"float32": 4, "float64": 8}
-MEMBRANE_KINDS = ("membranes_before_reset", "membranes_after_reset")
+#: The arrays a recording holds per node, by the attribute (and file key) that holds them.
+RECORDED = ("spikes", "membranes_before_reset", "membranes_after_reset")
 
 
 def spiking_nodes(graph: Graph) -> list[str]:
@@ -253,8 +254,8 @@ class Recording:
 
         path = Path(path)
         arrays = {"samples": np.asarray(self.samples, np.int64), "meta": np.array(json.dumps(self._meta()))}
-        for kind in ("spikes",) + MEMBRANE_KINDS:
-            arrays.update({f"{kind}/{name}": a for name, a in getattr(self, kind).items()})
+        for array in RECORDED:
+            arrays.update({f"{array}/{name}": a for name, a in getattr(self, array).items()})
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, **arrays)
         return path
@@ -278,13 +279,13 @@ class Recording:
         meta = json.loads(str(arrays.pop("meta")))
         if meta.get("format") != FORMAT:
             raise ValueError(f"{path}: recording format {meta.get('format')!r}; this version reads format {FORMAT}")
-        parts: dict[str, dict] = {kind: {} for kind in ("spikes",) + MEMBRANE_KINDS}
+        parts: dict[str, dict] = {held: {} for held in RECORDED}
         for key, array in arrays.items():
-            kind, _, name = key.partition("/")
-            if kind in parts:
-                parts[kind][name] = array
+            held, _, name = key.partition("/")
+            if held in parts:
+                parts[held][name] = array
         order = meta["nodes"]
-        return cls(**{kind: {name: part[name] for name in order if name in part} for kind, part in parts.items()},
+        return cls(**{held: {name: part[name] for name in order if name in part} for held, part in parts.items()},
                    samples=arrays["samples"], precision=meta["precision"])
 
 
@@ -296,7 +297,7 @@ class Recorder:
         self.lo = lo
         self.end = hi if spec.samples is None else max(lo, min(hi, spec.samples))
         self.precision = precision
-        self.parts: dict[str, dict[str, list]] = {kind: {name: [] for name in spec.nodes} for kind in ("spikes",) + MEMBRANE_KINDS}
+        self.parts: dict[str, dict[str, list]] = {held: {name: [] for name in spec.nodes} for held in RECORDED}
 
     def wants(self, a: int) -> bool:
         """Whether a batch starting at sample ``a`` holds a recorded sample."""
@@ -315,8 +316,8 @@ class Recorder:
         """This shard's recording, or None when it recorded no sample."""
         if self.end <= self.lo:
             return None
-        arrays = {kind: {name: np.concatenate(chunks, axis=1) for name, chunks in by_node.items() if chunks}
-                  for kind, by_node in self.parts.items()}
+        arrays = {held: {name: np.concatenate(chunks, axis=1) for name, chunks in by_node.items() if chunks}
+                  for held, by_node in self.parts.items()}
         return Recording(**arrays, samples=np.arange(self.lo, self.end, dtype=np.int64), precision=self.precision)
 
 
@@ -327,6 +328,6 @@ def merge_recordings(parts: Sequence[Recording | None]) -> Recording | None:
         return None
     if len(parts) == 1:
         return parts[0]
-    merged = {kind: {name: np.concatenate([getattr(p, kind)[name] for p in parts], axis=1) for name in getattr(parts[0], kind)}
-              for kind in ("spikes",) + MEMBRANE_KINDS}
+    merged = {held: {name: np.concatenate([getattr(p, held)[name] for p in parts], axis=1) for name in getattr(parts[0], held)}
+              for held in RECORDED}
     return Recording(**merged, samples=np.concatenate([p.samples for p in parts]), precision=parts[0].precision)

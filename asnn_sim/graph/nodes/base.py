@@ -313,6 +313,10 @@ class Node:
     NAME_PREFIX: ClassVar[str] = ""
     #: Graph kinds the node may appear in (the graph refuses it elsewhere, naming it).
     GRAPH_KINDS: ClassVar[tuple[str, ...]] = ("snn", "ann")
+    #: Its synapses share weights over positions (a convolution's kernel): a chip that stores
+    #: them in a format of its own prices their ops at ``ac_conv`` and times them at
+    #: ``t_synop_conv`` (hw_models).
+    SHARED_SYNAPSES: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or "." in self.name:

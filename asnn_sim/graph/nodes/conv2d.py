@@ -100,6 +100,7 @@ class Conv2d(Synaptic):
     dilation: tuple[int, int] = (1, 1)
     groups: int = 1
     kind: ClassVar[str] = "conv2d"
+    SHARED_SYNAPSES = True
     NAME_PREFIX = "conv"
     ATTRS = ("stride", "padding", "dilation", "groups")
     WEIGHT_RANK = 5
