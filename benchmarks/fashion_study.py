@@ -538,6 +538,12 @@ def _models_table(by, budget, labels) -> list[str]:
             "| model | encoding | epochs | accuracy [95 %] | training min |", "|---|---|---|---|---|", *rows, ""]
 
 
+def _priced_t4(by, seeds, encoding: str) -> list[dict]:
+    """The grid's priced LeNet results (ASNN, T = 4) of ``encoding``, one per seed that has one."""
+    found = [by.get(("grid", "lenet", encoding, True, 4, s)) for s in seeds]
+    return [r for r in found if r is not None and r["energy"]]
+
+
 def _energy_table(by, budget) -> list[str]:
     seeds = budget.seeds
     profiles: list[str] = []
@@ -556,8 +562,7 @@ def _energy_table(by, budget) -> list[str]:
     for p in profiles:
         cells = []
         for encoding in ENCODINGS:
-            rs = [by.get(("grid", "lenet", encoding, True, 4, s)) for s in seeds]
-            rs = [r for r in rs if r is not None and r["energy"] and p in r["energy"]]
+            rs = [r for r in _priced_t4(by, seeds, encoding) if p in r["energy"]]
             for key in ("ratio_dense", "ratio_zero_skip"):
                 vals = [r["energy"][p][key] for r in rs if key in r["energy"][p]]
                 cells.append(f"{statistics.mean(vals):.3f} [{min(vals):.3f}-{max(vals):.3f}]" if vals else "-")
@@ -569,8 +574,7 @@ def _time_table(by, budget) -> list[str]:
     """Time per inference and energy-delay product per profile and encoding (results priced with time only)."""
     rows = []
     for encoding in ENCODINGS:
-        rs = [by.get(("grid", "lenet", encoding, True, 4, s)) for s in budget.seeds]
-        rs = [r for r in rs if r is not None and r["energy"]]
+        rs = _priced_t4(by, budget.seeds, encoding)
         for profile in (rs[0]["energy"] if rs else {}):
             vals = [r["energy"][profile] for r in rs if (r["energy"].get(profile) or {}).get("snn_seconds")]
             if not vals:
