@@ -143,20 +143,15 @@ def step_times(ops: dict, profile: Profile, layers: pd.DataFrame, which: str = "
 # ----------------------------------------------------------------------------- per core
 
 
-def _group_of_rows(ops: dict, layers: pd.DataFrame, groups: list[str]) -> dict[str, list[str]]:
+def _group_of_rows(ops: dict, reached: dict[str, list[str]], groups: list[str]) -> dict[str, list[str]]:
     """For every row's layer, the neuron groups its work lands on: a group itself, or the
-    groups a synaptic or element-wise node's output reaches without passing another group."""
-    from .capacity import _consumer_groups
-
-    reached = _consumer_groups(layers, set(groups))
+    groups a synaptic or element-wise node's output reaches without passing another group
+    (``reached``: :func:`hw_models.capacity._consumer_groups`)."""
     return {name: [name] if name in groups else reached.get(name, []) for name in pd.unique(ops["layer"])}
 
 
-def _feeders(layers: pd.DataFrame, groups: list[str]) -> dict[str, list[str]]:
+def _feeders(reached: dict[str, list[str]], groups: list[str]) -> dict[str, list[str]]:
     """For every group, the groups whose spikes reach it (through synaptic layers, pools, adds)."""
-    from .capacity import _consumer_groups
-
-    reached = _consumer_groups(layers, set(groups))
     feeders: dict[str, list[str]] = {g: [] for g in groups}
     for source in groups:
         for target in reached.get(source, []):
@@ -170,7 +165,7 @@ def _busiest_core(ops: dict, profile: Profile, layers: pd.DataFrame, which: str,
     A core's two halves overlap: its neurons (updates and spikes sent) and its synapses
     (the ops of the spikes it receives, and receiving them); its time is the longer one.
     """
-    from .capacity import map_model
+    from .capacity import _consumer_groups, map_model
 
     mapping = map_model(layers, profile)
     if mapping is None:
@@ -180,8 +175,9 @@ def _busiest_core(ops: dict, profile: Profile, layers: pd.DataFrame, which: str,
     t_synop, t_neuron, t_spike = (profile.param(n, which) for n in ("t_synop", "t_neuron", "t_spike"))
     t_conv = profile.param("t_synop_conv", which) if "t_synop_conv" in profile.constants else t_synop
     t_message = profile.param("t_message", which) if "t_message" in profile.constants else 0.0
-    lands_on = _group_of_rows(ops, layers, groups)
-    feeders = _feeders(layers, groups)
+    reached = _consumer_groups(layers, set(groups))
+    lands_on = _group_of_rows(ops, reached, groups)
+    feeders = _feeders(reached, groups)
     index = {t: k for k, t in enumerate(steps)}
     neurons = {g: np.zeros(len(steps)) for g in groups}
     synapses = {g: np.zeros(len(steps)) for g in groups}

@@ -28,7 +28,7 @@ from asnn_sim.graph.encoding import frame_kinds_of
 from asnn_sim.graph.ir import Graph
 from asnn_sim.graph.nodes.base import n_elements
 from asnn_sim.sim import kernels as K
-from asnn_sim.sim.recording import check_recorded
+from asnn_sim.sim.recording import check_recorded, spiking_nodes
 from asnn_sim.util.threads import torch_threads_kept
 
 COUNTS = count_names()
@@ -418,11 +418,10 @@ class Simulator:
     def recordable(self, record: bool | Collection[str]) -> list[str]:
         """The neuron nodes ``record`` names: all of them for True, none for False, else the
         named ones (each checked: a one-line error for a name that is not a spiking node)."""
-        spiking = [node.name for node in self.graph.nodes if getattr(node, "RECORDS", False)]
-        if record is True:
-            return spiking
-        if record is False or record is None:
+        if record is False or record is None:  # the usual replay: nothing to look up
             return []
+        if record is True:
+            return spiking_nodes(self.graph)
         return check_recorded(self.graph, [record] if isinstance(record, str) else list(record))
 
     def _states_for(self, n: int) -> tuple:
