@@ -4,6 +4,7 @@
     python benchmarks/fashion_study.py --quick     # the same pipeline on a small budget (under 15 minutes)
     python benchmarks/fashion_study.py --report    # only the tables, from the models finished so far
     python benchmarks/fashion_study.py --reprice   # energies again from the cached replays, then the tables
+    python benchmarks/fashion_study.py --retime    # rebuild models priced before time, check them, price them
 
 Three parts (``--parts``, default all):
 
@@ -154,23 +155,28 @@ def select(entries: list[Entry], patterns: str) -> list[Entry]:
 # ------------------------------------------------------------------------ one model
 
 
-def run_entry(entry: Entry, budget: Budget, results: Path) -> dict:
-    """Train, export, replay and price one model; write and return its result file."""
+def _build(entry: Entry, budget: Budget) -> tuple[Path, Path]:
+    """Train (or resume), export and replay one model through the cache: its run folder and replay folder."""
     from asnn_sim.app.pipeline import export_cached, simulate_cached, train_cached
 
-    config = entry.config(budget)
-    t0 = time.perf_counter()
-    run = train_cached(config, CACHE, device="cpu", progress=False, log=_log)
+    run = train_cached(entry.config(budget), CACHE, device="cpu", progress=False, log=_log)
     graph = export_cached(run, log=_log)
     counts = simulate_cached(graph, run, limit=budget.replay_limit, precision="float64", check_parity=True,
                              progress=False, log=_log)
+    return run, counts
+
+
+def run_entry(entry: Entry, budget: Budget, results: Path) -> dict:
+    """Train, export, replay and price one model; write and return its result file."""
+    t0 = time.perf_counter()
+    run, counts = _build(entry, budget)
     sim = json.loads((counts / "summary.json").read_text())
     train_summary = json.loads((run / "summary.json").read_text())
     per_sample = _per_sample(counts)
     result = {
         "name": entry.name,
         "entry": asdict(entry),
-        "config": asdict(config),
+        "config": asdict(entry.config(budget)),
         "train": {k: train_summary[k] for k in ("test_accuracy", "train_seconds", "epochs", "n_train", "n_test",
                                                  "device", "torch", "torch_threads")},
         "replay": {
@@ -183,14 +189,82 @@ def run_entry(entry: Entry, budget: Budget, results: Path) -> dict:
             "predictions": "".join(map(str, per_sample["prediction"])),
             "labels_sha": _digest(per_sample["label"]),
         },
-        "per_inference": {k: sim["per_inference"][k] for k in
-                          ("synaptic_acs", "synaptic_macs", "dense_macs", "output_spikes", "neurons")},
+        "per_inference": {k: sim["per_inference"][k] for k in PER_INFERENCE},
         "spikes_per_inference": sim["spikes_per_inference"],
         "energy": None if entry.encoding == "ann" else _energy(counts, _counts_of(entry.twin(), budget)),
         "study_seconds": round(time.perf_counter() - t0, 1),
     }
     _write_result(results, result)
     return result
+
+
+#: The replay's counts per inference a result keeps (and a rebuilt model must reproduce).
+PER_INFERENCE = ("synaptic_acs", "synaptic_macs", "dense_macs", "output_spikes", "neurons")
+
+
+def priced_with_time(result: dict) -> bool:
+    """Whether a spiking model's energies carry the timing model's columns (ANN twins: always true)."""
+    energy = result.get("energy")
+    return energy is None or any("snn_seconds" in v for v in energy.values())
+
+
+def rebuild_difference(result: dict, counts: Path) -> str | None:
+    """What differs between a result file and a model rebuilt from its configuration (None: the same model).
+
+    Training is deterministic for a seed, software and thread count, so a rebuilt model
+    must predict every test image as the stored one did and replay to the same counts.
+    """
+    sim = json.loads((counts / "summary.json").read_text())
+    stored = result["replay"]["predictions"]
+    rebuilt = "".join(map(str, _per_sample(counts)["prediction"]))
+    if rebuilt != stored:
+        if len(rebuilt) != len(stored):
+            return f"{len(rebuilt):,} predictions, the file has {len(stored):,}"
+        return f"{sum(a != b for a, b in zip(rebuilt, stored)):,} of {len(stored):,} predictions differ"
+    for key in PER_INFERENCE:
+        if not math.isclose(sim["per_inference"][key], result["per_inference"][key], rel_tol=1e-12, abs_tol=1e-12):
+            return f"{key} per inference {sim['per_inference'][key]!r}, the file has {result['per_inference'][key]!r}"
+    return None
+
+
+def retime(entries: list[Entry], budget: Budget, results: Path) -> int:
+    """Rebuild the finished spiking models priced before the timing model, check each is the same model, price it again.
+
+    A fresh checkout has the result files but not the trained runs, so ``--reprice``
+    cannot reach them: this retrains each such model (and its ANN twin) from its
+    configuration, refuses to go on if the rebuilt model's predictions or counts differ
+    from its file, and then replaces only ``energy``. Training, replay and study times
+    stay as first measured; ``retimed`` records when and how long the rebuild took.
+    Returns how many result files were rewritten.
+    """
+    done = load_results(results)
+    stale = [e for e in entries if e.name in done and not priced_with_time(done[e.name])]
+    needed = {e.name for e in stale} | {e.twin().name for e in stale}
+    todo = [e for e in entries if e.name in needed]
+    missing = sorted(n for n in needed if n not in done)
+    if missing:
+        raise SystemExit(f"fashion_study: {missing[0]} has no result file; run the study for it before --retime")
+    _log(f"fashion study: {len(stale)} models priced before time; rebuilding {len(todo)} (with their ANN twins)")
+    rewritten = 0
+    for i, entry in enumerate(todo, start=1):
+        t0 = time.perf_counter()
+        _log(f"[{i}/{len(todo)}] {entry.name} (rebuild)")
+        run, counts = _build(entry, budget)
+        result = done[entry.name]
+        differs = rebuild_difference(result, counts)
+        if differs:
+            raise SystemExit(f"fashion_study: {entry.name}: the rebuilt model is not the stored one ({differs}); "
+                             f"remove its result file and run the study for it")
+        if entry.encoding == "ann":
+            continue
+        result["energy"] = _energy(counts, _counts_of(entry.twin(), budget))
+        rebuilt_train = json.loads((run / "summary.json").read_text())["train_seconds"]
+        result["retimed"] = {"date": time.strftime("%Y-%m-%d"), "identical_predictions": True,
+                             "train_seconds": rebuilt_train, "seconds": round(time.perf_counter() - t0, 1)}
+        _write_result(results, result)
+        rewritten += 1
+        _log(f"  same model ({len(result['replay']['predictions']):,} predictions and the counts agree); priced again")
+    return rewritten
 
 
 def _write_result(results: Path, result: dict) -> None:
@@ -205,19 +279,26 @@ def reprice(results: Path, budget: Budget) -> int:
     """Price the finished models again from their cached replays (after a fix to the energy code).
 
     Only ``energy`` changes: training, replay and the measured times stay as recorded.
-    Returns how many result files were rewritten.
+    Models whose replay is not cached here (a fresh checkout) are left as they are and
+    named. Returns how many result files were rewritten.
     """
-    done = 0
+    done, uncached = 0, []
     for result in load_results(results).values():
         entry = Entry(**result["entry"])
         if entry.encoding == "ann":
             continue
         counts, ann = _counts_of(entry, budget), _counts_of(entry.twin(), budget)
         if not (counts / "summary.json").is_file() or not (ann / "summary.json").is_file():
-            raise SystemExit(f"fashion_study: {entry.name}: no cached replay in {counts.parent}; cannot reprice")
+            uncached.append(entry.name)
+            continue
         result["energy"] = _energy(counts, ann)
         _write_result(results, result)
         done += 1
+    if uncached:
+        _log(f"fashion study: no cached replay for {len(uncached)} models, left as priced before: "
+             + ", ".join(uncached) + " (--retime rebuilds those priced before the timing model)")
+    if not done and uncached:
+        raise SystemExit(f"fashion_study: no model has a cached replay in {CACHE}; nothing repriced")
     return done
 
 
@@ -378,6 +459,7 @@ def report(results: dict[str, dict], budget: Budget, labels: np.ndarray) -> str:
         + (f"; first {budget.train_limit:,} training images" if budget.train_limit else "; all 60,000 training images") + ".",
         "",
     ]
+    lines += _untimed_note(results)
     lines += _grid_tables(by, budget, labels)
     lines += _timesteps_table(by, budget, labels)
     lines += _fewer_steps_table(by, budget, labels)
@@ -457,7 +539,8 @@ def _timesteps_table(by, budget, labels) -> list[str]:
         loihi = (r["energy"] or {}).get("loihi", {})
         rows.append(f"| {T} | {encoding} | {acc:.4f} [{lo:.4f}-{hi:.4f}] | {r['spikes_per_inference']:,.0f} | "
                     f"{e.get('snn_pj', float('nan')) / 1e3:,.0f} | {e.get('ratio_dense', float('nan')):.3f} | "
-                    f"{loihi.get('ratio_dense', float('nan')):.3f} | {r['train']['train_seconds'] / 60:.1f} |")
+                    f"{loihi.get('ratio_dense', float('nan')):.3f}{'' if priced_with_time(r) else UNTIMED} | "
+                    f"{r['train']['train_seconds'] / 60:.1f} |")
     if not rows:
         return []
     return ["### Accuracy and energy against T (LeNet, ASNN, seed 0)", "",
@@ -559,15 +642,37 @@ def _energy_table(by, budget) -> list[str]:
            "firing-rate convention (fr x T x FLOPs, 0.9/4.6 pJ) on the same replays.", "",
            "| profile | " + " | ".join(f"{e} vs dense | {e} vs zero-skip" for e in ENCODINGS) + " |",
            "|---|" + "---|---|" * len(ENCODINGS)]
+    static = _static_profiles(by)
     for p in profiles:
         cells = []
         for encoding in ENCODINGS:
             rs = [r for r in _priced_t4(by, seeds, encoding) if p in r["energy"]]
+            mark = UNTIMED if p in static and not all(priced_with_time(r) for r in rs) else ""
             for key in ("ratio_dense", "ratio_zero_skip"):
                 vals = [r["energy"][p][key] for r in rs if key in r["energy"][p]]
-                cells.append(f"{statistics.mean(vals):.3f} [{min(vals):.3f}-{max(vals):.3f}]" if vals else "-")
+                cells.append(f"{statistics.mean(vals):.3f} [{min(vals):.3f}-{max(vals):.3f}]{mark}" if vals else "-")
         out.append(f"| {p} | " + " | ".join(cells) + " |")
     return out + [""]
+
+
+#: Marks an energy priced before the timing model on a profile with static power (dynamic energy only).
+UNTIMED = "°"
+
+
+def _static_profiles(by) -> set[str]:
+    """The profiles on which some result priced with time has static energy."""
+    return {p for r in by.values() if r["energy"] for p, v in r["energy"].items() if (v.get("snn_static_pj") or 0) > 0}
+
+
+def _untimed_note(results: dict[str, dict]) -> list[str]:
+    """A line naming the spiking models still priced before the timing model (none: no line)."""
+    names = sorted(r["name"] for r in results.values() if not priced_with_time(r))
+    if not names:
+        return []
+    were = "spiking model was" if len(names) == 1 else "spiking models were"
+    return [f"{UNTIMED} {len(names)} {were} priced before the timing model and static energy: their "
+            "energies on profiles with a static power (`loihi`) are dynamic only, and they have no time. "
+            "`--retime` rebuilds and prices them: " + ", ".join(names) + ".", ""]
 
 
 def _time_table(by, budget) -> list[str]:
@@ -581,7 +686,8 @@ def _time_table(by, budget) -> list[str]:
                 continue
             mean = lambda key: statistics.mean(v[key] for v in vals)  # noqa: E731
             static = mean("snn_static_pj") / mean("snn_pj") if mean("snn_static_pj") else None
-            rows.append(f"| {profile} | {encoding} | {mean('snn_seconds') * 1e6:,.4g} | {mean('ann_dense_seconds') * 1e6:,.4g} "
+            seeds = "" if len(vals) == len(rs) else f" ({len(vals)} of {len(rs)} seeds)"
+            rows.append(f"| {profile} | {encoding}{seeds} | {mean('snn_seconds') * 1e6:,.4g} | {mean('ann_dense_seconds') * 1e6:,.4g} "
                         f"| {'-' if static is None else f'{100 * static:.1f} %'} | {mean('snn_edp_js'):.3g} "
                         f"| {mean('ann_dense_edp_js'):.3g} |")
     if not rows:
@@ -620,6 +726,10 @@ def main() -> None:
     parser.add_argument("--reprice", action="store_true",
                         help="price the finished models again from their cached replays (after a fix to the energy "
                              "code), then write the report")
+    parser.add_argument("--retime", action="store_true",
+                        help="rebuild the chosen finished models that were priced before the timing model (retrain "
+                             "from their configuration, check the predictions and counts are the stored ones), price "
+                             "them with time, then write the report; for a checkout without the cached replays")
     args = parser.parse_args()
     parts = {p.strip() for p in args.parts.split(",") if p.strip()}
     unknown = parts - {"grid", "timesteps", "models"}
@@ -638,6 +748,8 @@ def main() -> None:
     entries = select(plan(budget, parts), args.only)
     if args.reprice:
         _log(f"fashion study: {reprice(results_dir, budget)} models priced again")
+    elif args.retime:
+        _log(f"fashion study: {retime(entries, budget, results_dir)} models rebuilt and priced with time")
     elif not args.report:
         done = load_results(results_dir)
         todo = [e for e in entries if e.name not in done]

@@ -118,3 +118,39 @@ def test_the_time_table_averages_the_seeds_and_skips_results_priced_without_time
     assert rows == ["| loihi | temporal | 300 | 300 | 50.0 % | 2e-10 | 6e-10 |"]  # (200 + 400) / 2 us
     assert not any(line.startswith("| truenorth") for line in lines)  # priced before the time model
     assert study._time_table({}, budget) == []
+
+
+def _replay_folder(folder: Path, predictions, per_inference: dict) -> Path:
+    import json
+
+    import pandas as pd
+
+    folder.mkdir()
+    (folder / "summary.json").write_text(json.dumps({"per_inference": per_inference}))
+    pd.DataFrame({"sample": np.arange(len(predictions)), "label": np.zeros(len(predictions), dtype=np.int64),
+                  "prediction": predictions}).to_parquet(folder / "per_sample.parquet")
+    return folder
+
+
+def test_a_rebuilt_model_must_predict_and_count_as_its_result_file_says(tmp_path):
+    counts = {k: 10.5 for k in study.PER_INFERENCE}
+    stored = {"replay": {"predictions": "0123"}, "per_inference": dict(counts)}
+    assert study.rebuild_difference(stored, _replay_folder(tmp_path / "same", [0, 1, 2, 3], counts)) is None
+    assert study.rebuild_difference(stored, _replay_folder(tmp_path / "pred", [0, 1, 2, 4], counts)) == \
+        "1 of 4 predictions differ"
+    assert study.rebuild_difference(stored, _replay_folder(tmp_path / "short", [0, 1, 2], counts)) == \
+        "3 predictions, the file has 4"
+    drifted = _replay_folder(tmp_path / "count", [0, 1, 2, 3], dict(counts, synaptic_acs=10.6))
+    assert study.rebuild_difference(stored, drifted).startswith("synaptic_acs per inference 10.6")
+
+
+def test_results_priced_before_the_timing_model_are_marked_and_named():
+    timed = {"name": "a", "entry": {"encoding": "direct"}, "energy": {"loihi": {"snn_pj": 2.0, "snn_seconds": 1e-4,
+                                                                                "snn_static_pj": 1.0}}}
+    untimed = {"name": "b", "entry": {"encoding": "direct"}, "energy": {"loihi": {"snn_pj": 1.0}}}
+    twin = {"name": "c", "entry": {"encoding": "ann"}, "energy": None}
+    assert study.priced_with_time(timed) and study.priced_with_time(twin) and not study.priced_with_time(untimed)
+    note = study._untimed_note({"a": timed, "b": untimed, "c": twin})
+    assert note[0].startswith(f"{study.UNTIMED} 1 spiking model was") and note[0].endswith(": b.")
+    assert study._untimed_note({"a": timed}) == []
+    assert study._static_profiles({1: timed, 2: untimed, 3: twin}) == {"loihi"}
