@@ -486,6 +486,7 @@ def report(results: dict[str, dict], budget: Budget, labels: np.ndarray) -> str:
         + (f"; first {budget.train_limit:,} training images" if budget.train_limit else "; all 60,000 training images") + ".",
         "",
     ]
+    lines += _machines_line(results)
     lines += _untimed_note(results)
     lines += _grid_tables(by, budget, labels)
     lines += _timesteps_table(by, budget, labels)
@@ -689,6 +690,17 @@ UNTIMED = "°"
 def _static_profiles(by) -> set[str]:
     """The profiles on which some result priced with time has static energy."""
     return {p for r in by.values() if r["energy"] for p, v in r["energy"].items() if (v.get("snn_static_pj") or 0) > 0}
+
+
+def _machines_line(results: dict[str, dict]) -> list[str]:
+    """Which CPUs trained the models (a seed's model depends on the CPU kernel set and thread count)."""
+    from collections import Counter
+
+    seen = Counter(f"{m['cpu']} ({m['capability']})" if (m := r.get("machine")) else "not recorded"
+                   for r in results.values())
+    if len(seen) < 2 and "not recorded" in seen:
+        return []
+    return ["Trained on: " + "; ".join(f"{cpu}: {n} model{'s' * (n != 1)}" for cpu, n in sorted(seen.items())) + ".", ""]
 
 
 def _untimed_note(results: dict[str, dict]) -> list[str]:

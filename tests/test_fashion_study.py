@@ -154,3 +154,10 @@ def test_results_priced_before_the_timing_model_are_marked_and_named():
     assert note[0].startswith(f"{study.UNTIMED} 1 spiking model was") and note[0].endswith(": b.")
     assert study._untimed_note({"a": timed}) == []
     assert study._static_profiles({1: timed, 2: untimed, 3: twin}) == {"loihi"}
+
+
+def test_the_report_says_which_cpus_trained_the_models():
+    new = {"machine": {"cpu": "AMD EPYC", "capability": "AVX2"}}
+    assert study._machines_line({"a": new, "b": dict(new), "c": {}}) == \
+        ["Trained on: AMD EPYC (AVX2): 2 models; not recorded: 1 model.", ""]
+    assert study._machines_line({"c": {}}) == []  # results from before the machine was recorded
