@@ -56,6 +56,8 @@ RESULTS = HERE / "results"
 ENCODINGS = ("direct", "temporal", "hybrid")
 SEEDS = (0, 1, 2)
 TIMESTEPS_FIGURE = "timesteps.png"  # beside report.md
+LATENCY_FIGURE = "energy_vs_latency.png"  # the T sweep's energy against time, beside report.md
+LATENCY_PROFILES = ("loihi", "truenorth", "cmos45-int8-sram")  # one per timing model (docs/energy.md, "Time")
 FIGURE_PROFILE = "cmos45-int8-sram"  # the T sweep's energies, in its table and its figure
 
 
@@ -632,6 +634,31 @@ def _timesteps_figure(by, budget, labels, path: Path) -> Path | None:
                                   title=f"Fashion-MNIST, LeNet, ASNN, seed {budget.seeds[0]}: energy on {FIGURE_PROFILE}")
 
 
+def sweep_latency_points(by, budget) -> "pd.DataFrame":
+    """The T sweep's energy and time per inference on :data:`LATENCY_PROFILES` (results priced with time only)."""
+    import pandas as pd
+
+    rows = []
+    for T, encoding, r in _sweep(by, budget):
+        for profile in LATENCY_PROFILES:
+            e = (r["energy"] or {}).get(profile) or {}
+            if e.get("snn_seconds"):
+                rows.append(dict(encoding=encoding, timesteps=T, profile=profile, snn_pj=e["snn_pj"],
+                                 snn_seconds=e["snn_seconds"], ann_dense_pj=e["ann_dense_pj"],
+                                 ann_dense_seconds=e["ann_dense_seconds"]))
+    return pd.DataFrame(rows)
+
+
+def _latency_figure(by, budget, path: Path) -> Path | None:
+    from asnn_sim.app.plots import plot_energy_vs_latency
+
+    points = sweep_latency_points(by, budget)
+    if points.empty or points["timesteps"].nunique() < 2:
+        return None
+    return plot_energy_vs_latency(points, path, title=f"Fashion-MNIST, LeNet, ASNN, seed {budget.seeds[0]}: energy "
+                                  "against time per inference as T grows (lower left is better; ANN: dense)")
+
+
 def _models_table(by, budget, labels) -> list[str]:
     rows = []
     for model in ("lenet", "resnet-small", "spikformer-small"):
@@ -731,11 +758,14 @@ def _time_table(by, budget) -> list[str]:
                         f"| {mean('ann_dense_edp_js'):.3g} |")
     if not rows:
         return []
+    sweep = sweep_latency_points(by, budget)
+    figure = ([f"![Energy against time per inference as T grows]({LATENCY_FIGURE})", ""]
+              if not sweep.empty and sweep["timesteps"].nunique() > 1 else [])
     return ["### Time per inference (LeNet, ASNN, T = 4)", "",
             "Mean over seeds, on each profile's timing model (docs/energy.md, \"Time\"); static share of the SNN's "
             "energy where the chip publishes a static power; EDP = energy x time per inference.", "",
             "| profile | encoding | SNN us | ANN dense us | static share | SNN EDP J s | ANN dense EDP J s |",
-            "|---|---|---|---|---|---|---|", *rows, ""]
+            "|---|---|---|---|---|---|---|", *rows, "", *figure]
 
 
 def _parity_table(results) -> list[str]:
@@ -805,6 +835,7 @@ def main() -> None:
     text = report(results, budget, labels)
     (results_dir / "report.md").write_text(text)
     _timesteps_figure(index(results), budget, labels, results_dir / TIMESTEPS_FIGURE)
+    _latency_figure(index(results), budget, results_dir / LATENCY_FIGURE)
     print(text)
 
 

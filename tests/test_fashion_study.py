@@ -108,8 +108,8 @@ def test_hybrid_at_t_is_paired_with_temporal_at_2t():
 
 def test_the_time_table_averages_the_seeds_and_skips_results_priced_without_time():
     budget = study.Budget(1, 1, 1, None, None, (0, 1), (4,))
-    timed = {"snn_pj": 1e6, "snn_seconds": 2e-4, "ann_dense_seconds": 3e-4, "snn_static_pj": 5e5, "snn_edp_js": 2e-10,
-             "ann_dense_edp_js": 6e-10}
+    timed = {"snn_pj": 1e6, "snn_seconds": 2e-4, "ann_dense_pj": 2e6, "ann_dense_seconds": 3e-4, "snn_static_pj": 5e5,
+             "snn_edp_js": 2e-10, "ann_dense_edp_js": 6e-10}
     by = {("grid", "lenet", "temporal", True, 4, seed): {"energy": {"loihi": dict(timed, snn_seconds=(seed + 1) * 2e-4),
                                                                     "truenorth": {"snn_pj": 1.0}}}
           for seed in (0, 1)}
@@ -161,3 +161,20 @@ def test_the_report_says_which_cpus_trained_the_models():
     assert study._machines_line({"a": new, "b": dict(new), "c": {}}) == \
         ["Trained on: AMD EPYC (AVX2): 2 models; not recorded: 1 model.", ""]
     assert study._machines_line({"c": {}}) == []  # results from before the machine was recorded
+
+
+def test_the_sweeps_energy_against_time_takes_each_t_priced_with_time():
+    budget = study.Budget(1, 1, 1, None, None, (0,), (2, 8))
+
+    def result(T, seconds):
+        part = "grid" if T == 4 else "timesteps"
+        timed = {"snn_pj": 1e5 * T, "snn_seconds": seconds, "ann_dense_pj": 3e5, "ann_dense_seconds": 5e-6,
+                 "snn_static_pj": 0.0, "snn_edp_js": 1e-13, "ann_dense_edp_js": 1e-12}
+        return {"energy": {"loihi": timed if seconds else {"snn_pj": 1e5 * T}, "cmos45-fp32-arith": {"snn_pj": 1.0}}}
+
+    by = {("grid" if T == 4 else "timesteps", "lenet", "hybrid", True, T, 0): result(T, s)
+          for T, s in ((2, 1e-6), (4, 2e-6), (8, None))}
+    points = study.sweep_latency_points(by, budget)
+    assert points[["timesteps", "profile", "snn_seconds"]].values.tolist() == [[2, "loihi", 1e-6], [4, "loihi", 2e-6]]
+    lines = study._time_table(by, budget)
+    assert f"![Energy against time per inference as T grows]({study.LATENCY_FIGURE})" in lines

@@ -448,6 +448,30 @@ def test_energy_vs_latency_png(tmp_path):
         assert_png(plots.plot_energy_vs_latency(latency_frame(), tmp_path / "el.png"))
 
 
+def test_energy_vs_latency_joins_a_sweep_over_t_and_labels_each_point(tmp_path):
+    import warnings
+
+    from matplotlib.figure import Figure
+
+    rows = [dict(encoding=e, profile="loihi", timesteps=T, snn_pj=1e5 * T, snn_seconds=2e-6 * T, ann_dense_pj=3e5,
+                 ann_dense_seconds=5e-6) for e in ("direct", "hybrid") for T in (4, 1, 2)]
+    drawn = {}
+    original = Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        ax = fig.axes[0]
+        drawn["labels"] = sorted(t.get_text() for t in ax.texts)
+        drawn["lines"] = [line.get_xdata().tolist() for line in ax.lines if line.get_linestyle() == "-"]
+        return original(fig, *args, **kwargs)
+
+    with warnings.catch_warnings(), pytest.MonkeyPatch.context() as mp:
+        warnings.simplefilter("error")
+        mp.setattr(Figure, "savefig", keep)
+        assert_png(plots.plot_energy_vs_latency(pd.DataFrame(rows), tmp_path / "sweep.png"))
+    assert drawn["labels"] == ["T=1", "T=1", "T=2", "T=2", "T=4", "T=4"]
+    assert drawn["lines"] == [[2.0, 4.0, 8.0], [2.0, 4.0, 8.0]]  # each encoding in the order of T, in us
+
+
 def test_energy_vs_latency_needs_a_time(tmp_path):
     frame = latency_frame().assign(snn_seconds=np.nan)
     with pytest.raises(ValueError, match="no row has a time per inference"):

@@ -41,13 +41,15 @@ def plot_energy_vs_latency(
     square (one per encoding where the encodings' ANNs differ, else the same point). Lower
     left is better on both counts; the encodings that run more timesteps sit further right.
     A profile whose tick fixes the time (TrueNorth, SpiNNaker 2) puts every encoding with
-    the same T on one vertical line.
+    the same T on one vertical line. With a ``timesteps`` column (a sweep over T), each
+    encoding's points are joined in the order of T and labelled with it, so the trade of
+    timesteps for energy and time reads along each line.
 
     Parameters
     ----------
     table : pandas.DataFrame
         Columns ``encoding``, ``profile``, ``snn_pj``, ``snn_seconds``, ``ann_dense_pj``,
-        ``ann_dense_seconds`` (rows without a time are left out).
+        ``ann_dense_seconds`` (rows without a time are left out); optional ``timesteps``.
     path : str or os.PathLike
         PNG to write.
 
@@ -78,6 +80,8 @@ def plot_energy_vs_latency(
             ax.plot(r.snn_seconds * 1e6, r.snn_pj / 1e3, "o", color=colors_of[str(r.encoding)], markersize=8,
                     markeredgecolor="white", alpha=0.85)
             ax.plot(r.ann_dense_seconds * 1e6, r.ann_dense_pj / 1e3, "s", color=ANN_COLOR, markersize=7, markeredgecolor="white")
+        if "timesteps" in part:
+            _join_timesteps(ax, part, colors_of)
         _scale(ax, "x", np.r_[part["snn_seconds"], part["ann_dense_seconds"]] * 1e6)
         _scale(ax, "y", np.r_[part["snn_pj"], part["ann_dense_pj"]] / 1e3)
         ax.set_title(f"profile: {profile}", fontsize=10)
@@ -92,6 +96,16 @@ def plot_energy_vs_latency(
     _bottom_legend(fig, handles)
     _suptitle(fig, title, fontsize=12)
     return plot_style._save(fig, path, dpi)
+
+
+def _join_timesteps(ax, part: pd.DataFrame, colors_of: Mapping[str, str]) -> None:
+    """Each encoding's points joined in the order of T, each labelled with its T."""
+    for encoding, points in part.sort_values("timesteps").groupby("encoding", sort=False):
+        x, y = points["snn_seconds"].to_numpy() * 1e6, points["snn_pj"].to_numpy() / 1e3
+        ax.plot(x, y, "-", color=colors_of[str(encoding)], linewidth=1, alpha=0.6)
+        for xi, yi, t in zip(x, y, points["timesteps"]):
+            ax.annotate(f"T={int(t)}", (xi, yi), textcoords="offset points", xytext=(5, -10), fontsize=7,
+                        color=colors_of[str(encoding)])
 
 
 def _scale(ax, which: str, values: np.ndarray) -> None:
