@@ -482,7 +482,7 @@ def report(results: dict[str, dict], budget: Budget, labels: np.ndarray) -> str:
     study = sum(r["study_seconds"] for r in results.values())
     lines += [
         f"{len(results)} models; training {seconds / 3600:.2f} h, train + replay + pricing {study / 3600:.2f} h "
-        f"in all (this project's 2-core CPU VM). Test images replayed per model: {n_test:,}. "
+        f"in all (this project's 2-core CPU VMs). Test images replayed per model: {n_test:,}. "
         f"Budget: LeNet {budget.lenet_epochs} epochs, resnet-small {budget.resnet_epochs}, spikformer-small "
         f"{budget.spikformer_epochs}; batch 64, Adam, lr 5e-3, cosine schedule"
         + (f"; first {budget.train_limit:,} training images" if budget.train_limit else "; all 60,000 training images") + ".",
