@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import fashion_report as report  # noqa: E402
 import fashion_study as study  # noqa: E402
 
 scipy_stats = pytest.importorskip("scipy.stats")  # scikit-learn's dependency, always installed here
@@ -21,7 +22,7 @@ scipy_stats = pytest.importorskip("scipy.stats")  # scikit-learn's dependency, a
 def test_exact_mcnemar_equals_the_two_sided_binomial_test(b, c, both, neither):
     a_right = np.array([True] * b + [False] * c + [True] * both + [False] * neither)
     b_right = np.array([False] * b + [True] * c + [True] * both + [False] * neither)
-    got_b, got_c, p = study.mcnemar_exact(a_right, b_right)
+    got_b, got_c, p = report.mcnemar_exact(a_right, b_right)
     assert (got_b, got_c) == (b, c)
     want = 1.0 if b + c == 0 else scipy_stats.binomtest(min(b, c), b + c, 0.5).pvalue
     assert p == pytest.approx(want, rel=1e-9, abs=1e-300)
@@ -29,9 +30,9 @@ def test_exact_mcnemar_equals_the_two_sided_binomial_test(b, c, both, neither):
 
 def test_wilson_interval_matches_the_textbook_value():
     # 90 of 100: the 95 % Wilson interval is [0.8256, 0.9448] (Newcombe 1998, method 3).
-    lo, hi = study.wilson(90, 100)
+    lo, hi = report.wilson(90, 100)
     assert lo == pytest.approx(0.8256, abs=5e-5) and hi == pytest.approx(0.9448, abs=5e-5)
-    assert study.wilson(10_000, 10_000)[1] == pytest.approx(1.0)
+    assert report.wilson(10_000, 10_000)[1] == pytest.approx(1.0)
 
 
 def test_paired_bootstrap_sees_a_real_difference_and_not_an_absent_one():
@@ -39,11 +40,11 @@ def test_paired_bootstrap_sees_a_real_difference_and_not_an_absent_one():
     truth = rng.random(10_000)
     better = [truth < 0.92, truth < 0.921]
     worse = [truth < 0.90, truth < 0.899]
-    diff, lo, hi, p = study.paired_bootstrap(better, worse, rounds=2_000)
+    diff, lo, hi, p = report.paired_bootstrap(better, worse, rounds=2_000)
     assert lo < diff < hi and lo > 0 and p < 0.001
     assert diff == pytest.approx(np.mean([0.92 - 0.90, 0.921 - 0.899]), abs=0.01)
     same = [rng.random(10_000) < 0.9 for _ in range(2)]
-    _, lo, hi, p = study.paired_bootstrap(same, same, rounds=2_000)
+    _, lo, hi, p = report.paired_bootstrap(same, same, rounds=2_000)
     assert lo == hi == 0.0 and p == 1.0
 
 
@@ -96,11 +97,11 @@ def test_hybrid_at_t_is_paired_with_temporal_at_2t():
         part = "grid" if T == 4 else "timesteps"
         entry = dict(part=part, model="lenet", encoding=encoding, asnn=True, timesteps=T, seed=0, epochs=4)
         return {"entry": entry, "replay": {"predictions": "".join(map(str, predictions))},
-                "energy": {study.FIGURE_PROFILE: {"snn_pj": energy_pj}}}
+                "energy": {report.FIGURE_PROFILE: {"snn_pj": energy_pj}}}
 
     results = [result("hybrid", 2, 0.95, 2.0), result("temporal", 4, 0.80, 4.0), result("temporal", 2, 0.7, 1.0)]
-    by = study.index({str(i): r for i, r in enumerate(results)})
-    lines = study._fewer_steps_table(by, study.FULL, labels)
+    by = report.index({str(i): r for i, r in enumerate(results)})
+    lines = report._fewer_steps_table(by, study.FULL, labels)
     rows = {line.split(" | ")[0].strip("| "): line for line in lines if line.startswith("| hybrid")}
     assert set(rows) == {"hybrid T=2 vs temporal T=4", "hybrid T=2 vs temporal T=2"}
     assert "| 0.50 | hybrid T=2 more accurate |" in rows["hybrid T=2 vs temporal T=4"]  # energy 2/4, 15 points
@@ -113,11 +114,11 @@ def test_the_time_table_averages_the_seeds_and_skips_results_priced_without_time
     by = {("grid", "lenet", "temporal", True, 4, seed): {"energy": {"loihi": dict(timed, snn_seconds=(seed + 1) * 2e-4),
                                                                     "truenorth": {"snn_pj": 1.0}}}
           for seed in (0, 1)}
-    lines = study._time_table(by, budget)
+    lines = report._time_table(by, budget)
     rows = [line for line in lines if line.startswith("| loihi")]
     assert rows == ["| loihi | temporal | 300 | 300 | 50.0 % | 2e-10 | 6e-10 |"]  # (200 + 400) / 2 us
     assert not any(line.startswith("| truenorth") for line in lines)  # priced before the time model
-    assert study._time_table({}, budget) == []
+    assert report._time_table({}, budget) == []
 
 
 def _replay_folder(folder: Path, predictions, per_inference: dict) -> Path:
@@ -150,17 +151,17 @@ def test_results_priced_before_the_timing_model_are_marked_and_named():
     untimed = {"name": "b", "entry": {"encoding": "direct"}, "energy": {"loihi": {"snn_pj": 1.0}}}
     twin = {"name": "c", "entry": {"encoding": "ann"}, "energy": None}
     assert study.priced_with_time(timed) and study.priced_with_time(twin) and not study.priced_with_time(untimed)
-    note = study._untimed_note({"a": timed, "b": untimed, "c": twin})
-    assert note[0].startswith(f"{study.UNTIMED} 1 spiking model was") and note[0].endswith(": b.")
-    assert study._untimed_note({"a": timed}) == []
-    assert study._static_profiles({1: timed, 2: untimed, 3: twin}) == {"loihi"}
+    note = report._untimed_note({"a": timed, "b": untimed, "c": twin})
+    assert note[0].startswith(f"{report.UNTIMED} 1 spiking model was") and note[0].endswith(": b.")
+    assert report._untimed_note({"a": timed}) == []
+    assert report._static_profiles({1: timed, 2: untimed, 3: twin}) == {"loihi"}
 
 
 def test_the_report_says_which_cpus_trained_the_models():
     new = {"machine": {"cpu": "AMD EPYC", "capability": "AVX2"}}
-    assert study._machines_line({"a": new, "b": dict(new), "c": {}}) == \
+    assert report._machines_line({"a": new, "b": dict(new), "c": {}}) == \
         ["Trained on: AMD EPYC (AVX2): 2 models; not recorded: 1 model.", ""]
-    assert study._machines_line({"c": {}}) == []  # results from before the machine was recorded
+    assert report._machines_line({"c": {}}) == []  # results from before the machine was recorded
 
 
 def test_the_sweeps_energy_against_time_takes_each_t_priced_with_time():
@@ -174,7 +175,7 @@ def test_the_sweeps_energy_against_time_takes_each_t_priced_with_time():
 
     by = {("grid" if T == 4 else "timesteps", "lenet", "hybrid", True, T, 0): result(T, s)
           for T, s in ((2, 1e-6), (4, 2e-6), (8, None))}
-    points = study.sweep_latency_points(by, budget)
+    points = report.sweep_latency_points(by, budget)
     assert points[["timesteps", "profile", "snn_seconds"]].values.tolist() == [[2, "loihi", 1e-6], [4, "loihi", 2e-6]]
-    lines = study._time_table(by, budget)
-    assert f"![Energy against time per inference as T grows]({study.LATENCY_FIGURE})" in lines
+    lines = report._time_table(by, budget)
+    assert f"![Energy against time per inference as T grows]({report.LATENCY_FIGURE})" in lines
