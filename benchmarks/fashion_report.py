@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fashion_study import ENCODINGS, Budget, priced_with_time
+from fashion_study import CONVENTION, ENCODINGS, Budget, priced_with_time
 
 TIMESTEPS_FIGURE = "timesteps.png"  # beside report.md
 LATENCY_FIGURE = "energy_vs_latency.png"  # the T sweep's energy against time, beside report.md
@@ -322,11 +322,8 @@ def _priced_t4(by, seeds, encoding: str) -> list[dict]:
 
 def _energy_table(by, budget) -> list[str]:
     seeds = budget.seeds
-    profiles: list[str] = []
-    for r in by.values():
-        for p in (r["energy"] or {}):
-            if p not in profiles:
-                profiles.append(p)
+    # Profiles by name, the papers' firing-rate convention (not a profile) last.
+    profiles = sorted({p for r in by.values() for p in (r["energy"] or {})}, key=lambda p: (p == CONVENTION, p))
     if not profiles:
         return []
     out = ["### Energy: SNN / ANN per profile (LeNet, ASNN, T = 4)", "",
@@ -339,8 +336,10 @@ def _energy_table(by, budget) -> list[str]:
     for p in profiles:
         cells = []
         for encoding in ENCODINGS:
-            rs = [r for r in _priced_t4(by, seeds, encoding) if p in r["energy"]]
+            priced = _priced_t4(by, seeds, encoding)
+            rs = [r for r in priced if p in r["energy"]]  # a profile added later is missing from older files
             mark = UNTIMED if p in static and not all(priced_with_time(r) for r in rs) else ""
+            mark += f" ({len(rs)} of {len(priced)} seeds)" if len(rs) < len(priced) else ""
             for key in ("ratio_dense", "ratio_zero_skip"):
                 vals = [r["energy"][p][key] for r in rs if key in r["energy"][p]]
                 cells.append(f"{statistics.mean(vals):.3f} [{min(vals):.3f}-{max(vals):.3f}]{mark}" if vals else "-")

@@ -343,6 +343,8 @@ def _digest(values) -> str:
     return hashlib.sha256(np.asarray(values, dtype=np.int64).tobytes()).hexdigest()[:16]
 
 
+CONVENTION = "firing-rate convention"  # the transformer-SNN papers' convention beside the profiles in ``energy``
+
 #: What a result stores of the energy summary's time columns (hw_models/timing.py).
 TIME_FIELDS = {"snn_seconds": "snn_seconds", "ann_dense_seconds": "ann_seconds", "snn_static_pj": "snn_static_pj",
                "snn_edp_js": "snn_edp_js", "ann_dense_edp_js": "ann_edp_js"}
@@ -375,7 +377,7 @@ def _energy(counts: Path, ann_counts: Path) -> dict:
             **{key: _finite(dense.at[profile, column]) for key, column in TIME_FIELDS.items()},
         }
     fr = firing_rate_estimate(load_counts(counts))
-    out["firing-rate convention"] = {"snn_pj": fr.energy_pj, "ann_dense_pj": fr.ann_pj, "ratio_dense": fr.ratio}
+    out[CONVENTION] = {"snn_pj": fr.energy_pj, "ann_dense_pj": fr.ann_pj, "ratio_dense": fr.ratio}
     return out
 
 
