@@ -118,7 +118,7 @@ def test_the_documented_demo_tables_recompute(doc):
     # The copies of the demo's tables in the user docs obey the same arithmetic as a fresh
     # report: a reviewer recomputing a ratio from the docs gets the printed value.
     text = (ROOT / doc).read_text()
-    # Each section with a headline table (the README has the digits demo's and Fashion-MNIST's).
+    # Each section with a headline table (the README's: the digits demo).
     sections = [sec for sec in text.split("\n## ") if "| model | accuracy | spikes/inf |" in sec]
     if doc == "README.md":
         assert sections and all(check_headline(sec) == 3 * 3 + 2 for sec in sections)
