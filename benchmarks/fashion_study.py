@@ -204,14 +204,9 @@ def _result(entry: Entry, budget: Budget, run: Path, counts: Path, seconds: floa
 def machine() -> dict:
     """The CPU model and the kernel set torch uses on it (a trained model depends on both)."""
     import torch
+    from bench_sim import machine as machine_facts  # the benchmarks' reading of the CPU model
 
-    cpu = "unknown"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "capability": torch.backends.cpu.get_cpu_capability()}
+    return {"cpu": machine_facts()["cpu"], "capability": torch.backends.cpu.get_cpu_capability()}
 
 
 #: The replay's counts per inference a result keeps (and a rebuilt model must reproduce).
