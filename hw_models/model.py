@@ -47,7 +47,7 @@ from .errors import EnergyError
 from .ops import dense_ann_ops, event_driven_ops, group_crossings, per_inference, row_crossings
 from .profile import Profile, load_profile
 from .sram import access_energy
-from .timing import TIMING_COLUMNS, StepTimes, step_times, timing_rows
+from .timing import TIMING_COLUMNS, CoreMap, StepTimes, core_map, step_times, timing_rows
 
 COMPONENTS = (
     "synaptic_compute",
@@ -252,12 +252,9 @@ def _long(ops: dict, priced: dict[str, dict], spike: dict[str, dict], meta: dict
     return pd.DataFrame(data)
 
 
-def _chips(profile: Profile, layers: pd.DataFrame) -> int:
+def _chips(placed: CoreMap | None) -> int:
     """Chips the model occupies (static power is per chip): the capacity mapping's, else 1."""
-    from .capacity import map_model
-
-    mapping = map_model(layers, profile)
-    return mapping.chips if mapping is not None else 1
+    return placed.chips if placed is not None else 1
 
 
 def _static_rows(profile: Profile, times: dict[str, StepTimes], idle: dict[str, StepTimes] | None, meta: dict,
@@ -284,11 +281,11 @@ def _static_rows(profile: Profile, times: dict[str, StepTimes], idle: dict[str, 
     return pd.DataFrame(rows)
 
 
-def _times(ops: dict, profile: Profile, layers: pd.DataFrame) -> dict[str, StepTimes] | None:
+def _times(ops: dict, profile: Profile, placed: CoreMap | None) -> dict[str, StepTimes] | None:
     """The step times of ``ops`` at the three ends of the timing constants (None: no timing model)."""
     if profile.model.get("timing", "none") == "none":
         return None
-    return {which: step_times(ops, profile, layers, which) for which in SCENARIOS}
+    return {which: step_times(ops, profile, placed, which) for which in SCENARIOS}
 
 
 def _as_counts(value: Counts | str | Path) -> Counts:
@@ -309,12 +306,13 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
     base = {w: price(ops_zero, profile, w, system="snn") for w in SCENARIOS}
     spike = {w: {c: priced[w][c] - base[w][c] for c in priced[w]} for w in SCENARIOS}
     frames.append(_long(ops_obs, priced, spike, snn_meta))
-    times = _times(ops_obs, profile, bases["layers"])
+    placed = core_map(bases["layers"], profile) if profile.model.get("timing", "none") != "none" else None
+    times = _times(ops_obs, profile, placed)
     if times is not None:
         timing.append(timing_rows(times, {"profile": profile.name, "system": "snn", "timing": profile.model["timing"]}))
         if profile.model["static"] == "power-x-latency":
-            idle = _times(ops_zero, profile, bases["layers"])
-            frames.append(_static_rows(profile, times, idle, snn_meta, _chips(profile, bases["layers"])))
+            idle = _times(ops_zero, profile, placed)
+            frames.append(_static_rows(profile, times, idle, snn_meta, _chips(placed)))
 
     # --- ANN: dense from the layers table, or the replayed zero-skipping ANN.
     if ann:
@@ -326,11 +324,11 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
         priced_ann = {w: price(ops_ann, profile, w, system="ann", act_bits=act_bits) for w in SCENARIOS}
         zeros = {w: {c: np.zeros_like(v) for c, v in priced_ann[w].items()} for w in SCENARIOS}
         frames.append(_long(ops_ann, priced_ann, zeros, ann_meta))
-        times = _times(ops_ann, profile, bases["layers"])
+        times = _times(ops_ann, profile, placed)
         if times is not None:
             timing.append(timing_rows(times, {"profile": profile.name, "system": "ann", "timing": profile.model["timing"]}))
             if profile.model["static"] == "power-x-latency":
-                frames.append(_static_rows(profile, times, None, ann_meta, _chips(profile, bases["layers"])))
+                frames.append(_static_rows(profile, times, None, ann_meta, _chips(placed)))
     breakdown = pd.concat(frames, ignore_index=True)
     breakdown["step_seconds"] = _step_seconds(breakdown, timing)
     return breakdown[BREAKDOWN_COLUMNS], timing
@@ -463,21 +461,25 @@ def ratio_function(counts: Counts, *, ann_counts: Counts | None = None, ann_bits
     ann_base = per_inference(twin.counts, twin.layers)
     steps = counts.timesteps
     mapped: dict = {}  # the mapping depends on the chip, not on the constants a variant moves
+    placements: dict = {}
 
     def ratio(profile: Profile) -> float:
         static = profile.model["static"] == "power-x-latency"
         key = (profile.capacity, profile.model["inter_chip"])
         if key not in mapped:
             mapped[key] = group_crossings(counts.layers, profile)
+        if static and profile.capacity not in placements:
+            placements[profile.capacity] = core_map(counts.layers, profile)
         snn_ops = event_driven_ops(snn_base, profile, row_crossings(snn_base, mapped[key]))
         snn = sum(float(v.sum()) for v in price(snn_ops, profile, system="snn").values())
         act_bits = ann_activation_bits(profile, ann_bits, steps)
         ops = dense_ann_ops(ann_base, profile, act_bits=act_bits, crossings=row_crossings(ann_base, mapped[key]))
         ann = sum(float(v.sum()) for v in price(ops, profile, system="ann", act_bits=act_bits).values())
         if static:  # W x s, in pJ, over the SNN's steps and the ANN's pass, on every chip the model holds
-            power = profile.param("static_power") * _chips(profile, counts.layers)
-            snn += power * step_times(snn_ops, profile, counts.layers).seconds.sum() * 1e12
-            ann += power * step_times(ops, profile, counts.layers).seconds.sum() * 1e12
+            placed = placements[profile.capacity]
+            power = profile.param("static_power") * _chips(placed)
+            snn += power * step_times(snn_ops, profile, placed).seconds.sum() * 1e12
+            ann += power * step_times(ops, profile, placed).seconds.sum() * 1e12
         return snn / ann
 
     return ratio

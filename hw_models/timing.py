@@ -63,7 +63,7 @@ import pandas as pd
 
 from .profile import Profile
 
-__all__ = ["StepTimes", "step_times", "TIMING_COLUMNS", "TIMING_CONSTANTS"]
+__all__ = ["CoreMap", "StepTimes", "core_map", "step_times", "TIMING_COLUMNS", "TIMING_CONSTANTS"]
 
 #: The constants only time depends on (energy too where static power x time is priced).
 TIMING_CONSTANTS = ("t_synop", "t_neuron", "t_spike", "t_message", "t_barrier", "tick", "clock", "ops_per_cycle",
@@ -103,7 +103,41 @@ class StepTimes:
     load: np.ndarray
 
 
-def step_times(ops: dict, profile: Profile, layers: pd.DataFrame, which: str = "value") -> StepTimes | None:
+@dataclass(frozen=True)
+class CoreMap:
+    """Where a model's neuron groups sit on a profile's cores, as the per-core timing reads it.
+
+    It depends on the layers table and the profile's ``[capacity]`` only, not on the
+    activity or on which end of the constants is priced: :func:`core_map` makes it once per
+    model and chip, and every :func:`step_times` call of an estimate reads it.
+
+    Attributes
+    ----------
+    cores : dict
+        Neuron group -> the cores it occupies (:func:`hw_models.capacity.map_model`).
+    reached : dict
+        Node -> the neuron groups its output reaches without passing another group.
+    chips : int
+        Chips the model occupies (static power is per chip).
+    """
+
+    cores: dict[str, int]
+    reached: dict[str, list[str]]
+    chips: int
+
+
+def core_map(layers: pd.DataFrame, profile: Profile) -> CoreMap | None:
+    """The core placement of ``layers`` on ``profile`` (None: the profile states no capacity)."""
+    from .capacity import _consumer_groups, map_model
+
+    mapping = map_model(layers, profile)
+    if mapping is None:
+        return None
+    cores = dict(zip(mapping.layers["layer"], (int(c) for c in mapping.layers["cores"])))
+    return CoreMap(cores, _consumer_groups(layers, set(cores)), mapping.chips)
+
+
+def step_times(ops: dict, profile: Profile, placed: CoreMap | None, which: str = "value") -> StepTimes | None:
     """The time of every step of ``ops`` on ``profile`` (None where it models no timing).
 
     Parameters
@@ -111,8 +145,9 @@ def step_times(ops: dict, profile: Profile, layers: pd.DataFrame, which: str = "
     ops : dict of numpy.ndarray
         Per-inference operations of every counts row (:mod:`hw_models.ops`).
     profile : Profile
-    layers : pandas.DataFrame
-        The layers table (the core mapping of ``per-core`` and ``fixed-tick``).
+    placed : CoreMap or None
+        ``core_map(layers, profile)``: the core mapping ``per-core`` needs and
+        ``fixed-tick`` reads for the busiest core's load (None without a ``[capacity]``).
     which : {"value", "low", "high"}
         Which end of every timing constant.
 
@@ -123,13 +158,15 @@ def step_times(ops: dict, profile: Profile, layers: pd.DataFrame, which: str = "
     model = profile.model.get("timing", "none")
     steps = np.unique(ops["t"])
     if model == "per-core":
-        busy, bound = _busiest_core(ops, profile, layers, which, steps)
+        if placed is None:
+            raise ValueError(f"profile {profile.name!r}: per-core timing needs a [capacity] table to map the model on cores")
+        busy, bound = _busiest_core(ops, profile, placed, which, steps)
         barrier = profile.param("t_barrier", which)
         return StepTimes(busy + barrier, bound, busy, barrier, np.full(len(steps), np.nan))
     if model == "fixed-tick":
         tick = profile.param("tick", which)
-        if all(name in profile.constants for name in ("t_synop", "t_neuron", "t_spike")) and profile.capacity is not None:
-            busy, bound = _busiest_core(ops, profile, layers, which, steps)
+        if all(name in profile.constants for name in ("t_synop", "t_neuron", "t_spike")) and placed is not None:
+            busy, bound = _busiest_core(ops, profile, placed, which, steps)
             load = busy / tick
         else:
             busy, bound, load = np.full(len(steps), np.nan), ["tick"] * len(steps), np.full(len(steps), np.nan)
@@ -159,23 +196,17 @@ def _feeders(reached: dict[str, list[str]], groups: list[str]) -> dict[str, list
     return feeders
 
 
-def _busiest_core(ops: dict, profile: Profile, layers: pd.DataFrame, which: str, steps: np.ndarray) -> tuple[np.ndarray, list[str]]:
+def _busiest_core(ops: dict, profile: Profile, placed: CoreMap, which: str, steps: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Per step, the work time of the busiest core and its group (module docstring).
 
     A core's two halves overlap: its neurons (updates and spikes sent) and its synapses
     (the ops of the spikes it receives, and receiving them); its time is the longer one.
     """
-    from .capacity import _consumer_groups, map_model
-
-    mapping = map_model(layers, profile)
-    if mapping is None:
-        raise ValueError(f"profile {profile.name!r}: per-core timing needs a [capacity] table to map the model on cores")
-    cores = dict(zip(mapping.layers["layer"], mapping.layers["cores"]))
+    cores, reached = placed.cores, placed.reached
     groups = list(cores)
     t_synop, t_neuron, t_spike = (profile.param(n, which) for n in ("t_synop", "t_neuron", "t_spike"))
     t_conv = profile.param("t_synop_conv", which) if "t_synop_conv" in profile.constants else t_synop
     t_message = profile.param("t_message", which) if "t_message" in profile.constants else 0.0
-    reached = _consumer_groups(layers, set(groups))
     lands_on = _group_of_rows(ops, reached, groups)
     feeders = _feeders(reached, groups)
     index = {t: k for k, t in enumerate(steps)}
