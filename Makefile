@@ -46,8 +46,11 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(BIN)/$(PIP) --no-deps $(FRAMEWORKS)
 	touch $(STAMP)
 
+# Two worker processes, one per core, each on one thread (tests/conftest.py); a test
+# file's tests stay on one worker so that its module fixtures are built once.
+TEST_WORKERS ?= 2
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The quick subset while editing: no test marked slow, cluster or frameworks (markers in
 # pyproject.toml). `make test` is what CI runs; this is not a substitute for it.
