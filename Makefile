@@ -7,7 +7,10 @@ STAMP  := $(VENV)/.installed
 # pyproject.toml declares ranges (torch>=2.3,<3); the venvs and CI take the exact versions
 # in this file (torch 2.13.0, whose CPU build lies on this machine's disk).
 CONSTRAINTS := constraints.txt
-PIP := python -m pip install --quiet -c $(CONSTRAINTS)
+# --no-compile: pip would byte-compile every installed module (torch, scipy, pandas, ...),
+# most of which nothing imports; Python compiles the imported ones on first use instead.
+# It took `make setup` from 2:15 to 0:53 on the 2-core CI-like VM (NOTES.md, the suite).
+PIP := python -m pip install --quiet --no-compile -c $(CONSTRAINTS)
 
 # Where torch comes from. Empty (the default): pip's usual sources, which here hold the
 # CPU wheel; on another Linux machine that is PyPI, whose torch is the multi-GB CUDA
