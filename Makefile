@@ -7,10 +7,13 @@ STAMP  := $(VENV)/.installed
 # pyproject.toml declares ranges (torch>=2.3,<3); the venvs and CI take the exact versions
 # in this file (torch 2.13.0, whose CPU build lies on this machine's disk).
 CONSTRAINTS := constraints.txt
-# --no-compile: pip would byte-compile every installed module (torch, scipy, pandas, ...),
-# most of which nothing imports; Python compiles the imported ones on first use instead.
-# It took `make setup` from 2:15 to 0:53 on the 2-core CI-like VM (NOTES.md, the suite).
+# --no-compile: pip byte-compiles what it installs on one core; BYTECOMPILE below does it
+# once on every core, leaving out the packages' own test folders, which nothing imports.
 PIP := python -m pip install --quiet --no-compile -c $(CONSTRAINTS)
+# The byte-compiled files must exist before the tests: where PYTHONDONTWRITEBYTECODE is set
+# (as on CI-like machines) every test process would otherwise compile torch from source
+# again. Files written for newer Pythons fail to compile, as they do under pip: quiet=2.
+BYTECOMPILE := python -c "import compileall, re, sysconfig; compileall.compile_dir(sysconfig.get_paths()['purelib'], quiet=2, workers=0, rx=re.compile(r'/tests?/'))"
 
 # Where torch comes from. Empty (the default): pip's usual sources, which here hold the
 # CPU wheel; on another Linux machine that is PyPI, whose torch is the multi-GB CUDA
@@ -47,6 +50,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(if $(TORCH_INDEX_URL),$(BIN)/$(PIP) --index-url $(TORCH_INDEX_URL) torch)
 	$(BIN)/$(PIP) -e '.[dev,cluster,events]'
 	$(BIN)/$(PIP) --no-deps $(FRAMEWORKS)
+	$(BIN)/$(BYTECOMPILE)
 	touch $(STAMP)
 
 # Two worker processes, one per core, each on one thread (tests/conftest.py); a test
