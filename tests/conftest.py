@@ -1,8 +1,6 @@
 """Shared test configuration."""
 
-import json
 import os
-from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
@@ -16,36 +14,6 @@ import pytest
 def pytest_addoption(parser):
     parser.addoption("--fuzz-cases", type=int, default=60, metavar="N",
                      help="cases per input kind in tests/test_fuzz.py (default 60; more for a longer run)")
-    parser.addoption("--write-file-seconds", action="store_true",
-                     help=f"record each test file's seconds in tests/{FILE_SECONDS.name} (the order of the next runs)")
-
-
-# The longest test files first: `make test` hands whole files to two workers, and a long file
-# started last would leave one worker running alone at the end. The seconds are one run's
-# (`pytest -n 2 --dist loadfile --write-file-seconds` on 2 cores); a file not listed counts
-# as a short one. They only order the files: a stale table makes a run slower, never wrong.
-FILE_SECONDS = Path(__file__).with_name("file_seconds.json")
-
-
-def pytest_collection_modifyitems(config, items):
-    seconds = json.loads(FILE_SECONDS.read_text()) if FILE_SECONDS.exists() else {}
-    # sort is stable: each file's tests keep their order and stay together
-    items.sort(key=lambda item: (-seconds.get(item.nodeid.split("::")[0], 0.0), item.nodeid.split("::")[0]))
-
-
-_spent: dict[str, float] = {}
-
-
-def pytest_runtest_logreport(report):
-    file = report.nodeid.split("::")[0]
-    _spent[file] = _spent.get(file, 0.0) + report.duration
-
-
-def pytest_sessionfinish(session):
-    # the controller (or a run without workers) sees every test's report
-    if session.config.getoption("--write-file-seconds") and not os.environ.get("PYTEST_XDIST_WORKER"):
-        table = {f: round(s, 1) for f, s in sorted(_spent.items(), key=lambda kv: -kv[1])}
-        FILE_SECONDS.write_text(json.dumps(table, indent=1) + "\n")
 
 
 # Real (briefly) trained digits models, shared by the export, parity and CLI tests.
