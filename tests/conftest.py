@@ -16,16 +16,6 @@ def pytest_addoption(parser):
                      help="cases per input kind in tests/test_fuzz.py (default 60; more for a longer run)")
 
 
-# Real (briefly) trained digits models, shared by the export, parity and CLI tests.
-# Four epochs are enough for >90% accuracy and non-trivial spiking in every layer.
-TRAINED = {
-    "direct": dict(encoding="direct"),
-    "temporal": dict(encoding="temporal"),
-    "hybrid": dict(encoding="hybrid"),
-    "ann": dict(ann=True),
-}
-
-
 def pytest_configure(config):
     # `make test` runs two pytest-xdist workers on a 2-core machine. Each keeps torch and
     # Numba on one thread: two workers with two spinning OpenMP threads each would slow
@@ -37,6 +27,16 @@ def pytest_configure(config):
 
         torch.set_num_threads(1)
         numba.set_num_threads(1)
+
+
+# Real (briefly) trained digits models, shared by the export, parity and CLI tests.
+# Four epochs are enough for >90% accuracy and non-trivial spiking in every layer.
+TRAINED = {
+    "direct": dict(encoding="direct"),
+    "temporal": dict(encoding="temporal"),
+    "hybrid": dict(encoding="hybrid"),
+    "ann": dict(ann=True),
+}
 
 
 @pytest.fixture(scope="session")
