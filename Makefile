@@ -87,7 +87,7 @@ $(PEERS)/.installed: benchmarks/peers-constraints.txt
 bench-peers: $(PEERS)/.installed
 	$(PEERS)/bin/python benchmarks/peers.py
 
-# asnn-sim's Loihi energy (and later latency) beside SANA-FE's on the same forced spikes, in
+# asnn-sim's Loihi energy and latency beside SANA-FE's on the same forced spikes, in
 # a venv of its own (never .venv; SANA-FE is GPL-3.0 and no test needs it). The nir extra
 # for the imported model. Options: make bench-sanafe SANAFE_ARGS="--models lenet --samples 2"
 SANAFE := .venv-sanafe

@@ -4,7 +4,7 @@ against SANA-FE, step by step, on exactly the same spikes.
 Run it from its own virtual environment (SANA-FE is GPL-3.0: it is imported only by this
 script and ``sanafe_net.py``, never by ``asnn_sim`` or ``hw_models``; no test needs it)::
 
-    make bench-sanafe                                    # builds .venv-sanafe if missing, runs both models
+    make bench-sanafe                                    # builds .venv-sanafe if missing, runs the three models
     .venv-sanafe/bin/python benchmarks/sanafe_check.py --models lenet --samples 4 --timesteps 8
 
 It prints a table per model and writes ``benchmarks/results/sanafe_check/<model>.json``.
@@ -18,8 +18,12 @@ What it does
    stride-2 convolution: an OR of spikes has no neuron on Loihi or in SANA-FE. ``nir``:
    an snnTorch-style MLP 64-32-10 (``nir.Affine`` + ``nir.LIF`` as snnTorch 1.0 writes
    them), imported with ``asnn_sim.api.import_nir``; its event readout ``output`` is a
-   group of 10 accumulators fed one-to-one, as ``hw_models.capacity`` maps it. Both read
-   rate-coded frames of the digits test images (a spike with probability = pixel value).
+   group of 10 accumulators fed one-to-one, as ``hw_models.capacity`` maps it. ``wide``:
+   groups over many cores and tiles: conv 16@3x3 (pad 1) on 32x32 frames (one 1,024-neuron
+   channel per core) - LIF - depthwise conv 16@3x3 (stride 2, pad 1; a spike reaches one of
+   the group's four cores) - LIF - linear 10 - readout, random weights. All read
+   rate-coded frames of the digits test images (a spike with probability = pixel value;
+   for ``wide`` each 8x8 pixel is a 4x4 block).
 2. **asnn-sim**: ``simulate(..., record=True, record_membranes=True)`` in float64, then
    ``energy(result, hw="loihi").breakdown`` summed per step (per inference).
 3. **Placement**: ``hw_models.capacity.map_model(result.layers, load_profile("loihi"))``
@@ -134,7 +138,12 @@ table says where (neurons updated vs touched, messages per destination core vs p
 hops, input messages, one-to-one readout synapses). Latency per step likewise: asnn-sim's
 per-core time (``hw_models.timing``) on ``loihi`` (A) and ``loihi-sanafe`` (B) beside
 SANA-FE's simple and detailed times; B / C is the model's agreement with the same
-constants. asnn-sim's static energy on ``loihi`` is printed apart (SANA-FE has none).
+constants. C-in is SANA-FE's simple time without the cores of its input units (from the
+description, which equals the simulator every run): asnn-sim takes the input from off
+chip. Per step the script names what bounds each time: the group and half (send: its
+neurons; receive: its messages and synapses) of SANA-FE's slowest core, with and without
+the input cores, and asnn-sim's busiest group. asnn-sim's static energy on ``loihi`` is
+printed apart (SANA-FE has none).
 """
 
 from __future__ import annotations
@@ -201,8 +210,23 @@ def nir_mlp(T: int, seed: int):
         return asnn.import_nir(nir.NIRGraph(nodes=nodes, edges=edges), timesteps=T)
 
 
+def wide(T: int, seed: int):
+    """Groups over many cores and tiles: 16 planes of 32 x 32 (one per core), a depthwise
+    stride-2 convolution whose every spike reaches one of its group's four cores, and a
+    readout of all 4,096 neurons (Loihi's axon limit per core)."""
+    import asnn_sim.api as asnn
+
+    rng = np.random.default_rng(seed)
+    return (asnn.GraphBuilder((1, 32, 32), encoding="frames", timesteps=T, seed=seed)
+            .conv(weight=rng.normal(0.0, 1.0 / 3, (16, 1, 3, 3)), padding=1).neuron(leak=0.9)
+            .conv(weight=rng.normal(0.0, 2.0 / 3, (16, 1, 3, 3)), stride=2, padding=1, groups=16).neuron(leak=0.9)
+            .flatten().linear(weight=rng.normal(0.0, 1.0 / 64, (10, 4096))).readout().build())
+
+
 MODELS = {"lenet": (lenet, (1, 8, 8), "LeNet-like digits net (random weights, stride-2 conv for pooling)"),
-          "nir": (nir_mlp, (64,), "snnTorch-style MLP 64-32-10 imported from NIR (random weights)")}
+          "nir": (nir_mlp, (64,), "snnTorch-style MLP 64-32-10 imported from NIR (random weights)"),
+          "wide": (wide, (1, 32, 32), "two wide convolution layers over 21 cores and 6 tiles, digits upsampled 4x "
+                                      "(random weights)")}
 
 
 # ----------------------------------------------------------------- asnn-sim's side
@@ -224,13 +248,30 @@ def asnn_energy_per_step(result) -> dict[str, np.ndarray]:
     return out
 
 
-def asnn_latency_per_step(result, profile: str) -> np.ndarray:
+def asnn_latency_per_step(result, profile: str) -> tuple[np.ndarray, list[str]]:
     """asnn-sim's time of each step on ``profile`` (seconds, per inference: the mean
-    sample's activity), from ``hw_models.timing`` (``per-core`` on both Loihi profiles)."""
+    sample's activity), from ``hw_models.timing`` (``per-core`` on both Loihi profiles),
+    and the neuron group whose cores bound each step."""
     import asnn_sim.api as asnn
 
     timing = asnn.energy(result, hw=profile).timing
-    return timing[(timing["profile"] == profile) & (timing["system"] == "snn")].sort_values("t")["seconds"].to_numpy()
+    rows = timing[(timing["profile"] == profile) & (timing["system"] == "snn")].sort_values("t")
+    return rows["seconds"].to_numpy(), rows["bound_by"].tolist()
+
+
+def sanafe_bound(bound: tuple[np.ndarray, np.ndarray], placement: list[dict]) -> list[str]:
+    """Per step, the group and half (send: its neurons; receive: its messages and synapses)
+    of the core that bounds SANA-FE's simple time, the most common over the samples.
+    ``bound``: ``sanafe_net.predict``'s (core, send half) arrays, ``(N, T)``."""
+    from collections import Counter
+
+    def group(core: int) -> str:
+        return next(r["group"] for r in placement if r["first_core"] <= core < r["first_core"] + r["cores"])
+
+    cores, sends = bound
+    labels = [[f"{group(int(c))} ({'send' if send else 'receive'})" for c, send in zip(cs, ss)]
+              for cs, ss in zip(cores.T, sends.T)]  # per step
+    return [Counter(step).most_common(1)[0][0] for step in labels]
 
 
 def shipped_profile_per_step(result, profile: str) -> np.ndarray:
@@ -277,6 +318,8 @@ def frames_for(shape, samples: int, T: int, seed: int):
     import asnn_sim.api as asnn
 
     images, labels = asnn.load_images("digits", limit=samples)
+    if len(shape) == 3 and shape[1] != 8:  # a larger frame: each 8 x 8 digit pixel as a square block
+        images = np.kron(images.reshape(-1, 8, 8), np.ones((shape[1] // 8, shape[2] // 8)))
     x = images.reshape((len(images),) + tuple(shape))
     frames = (np.random.default_rng(seed).random((T,) + x.shape) < x[None]).astype(np.uint8)
     return frames, labels
@@ -341,8 +384,9 @@ def run_model(name: str, args, sanafe, arch, arch_path: Path) -> tuple[dict, lis
     if not np.allclose(shipped, b["total"], rtol=1e-9):
         problems.append(f"{name}: the loihi-sanafe profile's energy per step {shipped.round(1).tolist()} differs from "
                         f"SANA-FE's constants under asnn-sim's model {np.round(b['total'], 1).tolist()}")
-    asnn_latency = [float(v) for v in asnn_latency_per_step(result, "loihi")]
-    asnn_latency_sanafe = [float(v) for v in asnn_latency_per_step(result, "loihi-sanafe")]
+    asnn_latency = [float(v) for v in asnn_latency_per_step(result, "loihi")[0]]
+    seconds, asnn_bound = asnn_latency_per_step(result, "loihi-sanafe")
+    asnn_latency_sanafe = [float(v) for v in seconds]
     latency_note = "hw_models.timing, per-core: loihi (Davies et al. 2018 times) and loihi-sanafe (SANA-FE's)"
     first = sim[args.timing[0]]
     mean = lambda v: np.asarray(v, float).mean(0)  # noqa: E731 (over samples)
@@ -370,6 +414,10 @@ def run_model(name: str, args, sanafe, arch, arch_path: Path) -> tuple[dict, lis
             "sanafe_latency_s": {t: mean(sim[t]["time"]).tolist() for t in args.timing},
             "asnn_latency_s": asnn_latency, "asnn_sanafe_constants_latency_s": asnn_latency_sanafe,
             "asnn_latency_note": latency_note,
+            # SANA-FE's simple time without its input cores (their sends), from the description checked above
+            "sanafe_latency_no_input_s": mean(predicted["time_no_input"]).tolist(),
+            "sanafe_bound": sanafe_bound(predicted["bound"], placement),
+            "sanafe_bound_no_input": sanafe_bound(predicted["bound_no_input"], placement), "asnn_sanafe_constants_bound": asnn_bound,
         },
         "activities": activities(result, net, spikes, predicted, a, b, c, c_split, profile),
         "checks": {"passed": not problems, "problems": problems},
@@ -450,17 +498,20 @@ def report(out: dict) -> str:
               "C = SANA-FE, C-in = C without its input units' messages (asnn-sim's input comes from off chip); "
               "latency per step: SANA-FE simple and detailed, asnn-sim on loihi (A) and loihi-sanafe (B)",
               f"   {'t':>2} {'A':>8} {'B':>8} {'C':>8} {'C/A':>6} {'C-in':>8} {'B/C-in':>6} | {'C synapse':>9} {'soma':>8} {'network':>8} | "
-              + " ".join(f"{t + ' us':>11}" for t in s["sanafe_latency_s"]) + f" {'A us':>8} {'B us':>8} {'B/C':>6}"]
+              + " ".join(f"{t + ' us':>11}" for t in s["sanafe_latency_s"]) + f" {'A us':>8} {'B us':>8} {'B/C':>6}"
+              + f" {'C-in us':>8} {'B/C-in':>6}  bound: C simple / C-in / B"]
     a, b, c = s["asnn_loihi_pj"]["total"], s["asnn_model_sanafe_constants_pj"]["total"], s["sanafe_pj"]
     for t in s["t"]:
         lat = " ".join(f"{v[t] * 1e6:11.4f}" for v in s["sanafe_latency_s"].values())
         simple = next(iter(s["sanafe_latency_s"].values()))[t]
         mine = (f"{s['asnn_latency_s'][t] * 1e6:8.4f} {s['asnn_sanafe_constants_latency_s'][t] * 1e6:8.4f} "
-                f"{s['asnn_sanafe_constants_latency_s'][t] / simple:6.3f}")
+                f"{s['asnn_sanafe_constants_latency_s'][t] / simple:6.3f} {s['sanafe_latency_no_input_s'][t] * 1e6:8.4f} "
+                f"{s['asnn_sanafe_constants_latency_s'][t] / s['sanafe_latency_no_input_s'][t]:6.3f}")
         c_in = c["total"][t] - s["sanafe_input_messages_pj"][t]
         lines.append(f"   {t:>2} {a[t] / 1e3:8.2f} {b[t] / 1e3:8.2f} {c['total'][t] / 1e3:8.2f} {c['total'][t] / a[t]:6.2f} "
                      f"{c_in / 1e3:8.2f} {b[t] / c_in:6.3f} | "
-                     f"{c['synapse'][t] / 1e3:9.2f} {c['soma'][t] / 1e3:8.2f} {c['network'][t] / 1e3:8.2f} | {lat} {mine}")
+                     f"{c['synapse'][t] / 1e3:9.2f} {c['soma'][t] / 1e3:8.2f} {c['network'][t] / 1e3:8.2f} | {lat} {mine}"
+                     f"  {s['sanafe_bound'][t]} / {s['sanafe_bound_no_input'][t]} / {s['asnn_sanafe_constants_bound'][t]}")
     lines.append("   per inference, by activity (counts; energy nJ):")
     lines.append(f"   {'activity':<16} {'asnn count':>11} {'SANA-FE count':>14} {'A':>8} {'B':>8} {'C':>8}")
     act = out["activities"]
@@ -512,7 +563,7 @@ def write_json(path: Path, data: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default="lenet,nir", help="comma list of: " + ", ".join(MODELS))
+    parser.add_argument("--models", default="lenet,nir,wide", help="comma list of: " + ", ".join(MODELS))
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--timesteps", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)

@@ -302,7 +302,7 @@ def predict(net: Net, spikes: dict, held: dict, units: dict, noc: dict) -> dict[
     msg = np.zeros((n_all, n_cores), bool)
     syn_lat = np.zeros((n_all, n_cores))
     n_syn = np.zeros(n_all)
-    feeds = np.zeros((n_all, n_all), bool)  # pre -> post, for 'an input arrived'
+    feeds_pre, feeds_post = [], []  # pre -> post, for 'an input arrived' (sparse: a wide model has 1e4+ neurons)
     for p in net.projections:
         unit = units[SYNAPSE_UNIT[p.synapse]]
         pre, post = p.pre + index[p.source], p.post + index[p.target]
@@ -310,7 +310,8 @@ def predict(net: Net, spikes: dict, held: dict, units: dict, noc: dict) -> dict[
         np.add.at(n_syn, pre, 1)
         np.add.at(syn_lat, (pre, core[post]), unit["latency_process_spike"] + dend["latency_update"])
         msg[pre, core[post]] = True
-        feeds[pre, post] = True
+        feeds_pre.append(pre)
+        feeds_post.append(post)
     cx, cy = np.arange(n_cores) // per_tile // noc["height"], np.arange(n_cores) // per_tile % noc["height"]
     dx, dy = np.abs(x[:, None] - cx[None]), np.abs(y[:, None] - cy[None])
     he = noc["hop_energy"]
@@ -330,7 +331,12 @@ def predict(net: Net, spikes: dict, held: dict, units: dict, noc: dict) -> dict[
 
     fired = np.concatenate([spikes[g.name] for g in order], axis=2).astype(float)  # (T, N, n)
     hold = np.concatenate([held.get(g.name, np.zeros_like(spikes[g.name], bool)) for g in order], axis=2)
-    arrived = (fired @ feeds) > 0  # post neurons that received a message in step t (their buffer, read at t+1)
+    from scipy.sparse import csr_matrix
+
+    feeds = csr_matrix((np.ones(sum(len(a) for a in feeds_pre)), (np.concatenate(feeds_pre), np.concatenate(feeds_post))),
+                       shape=(n_all, n_all))
+    # post neurons that received a message in step t (their buffer, read at t+1)
+    arrived = (feeds.T @ fired.reshape(-1, n_all).T).T.reshape(fired.shape) > 0
     late = np.concatenate([np.zeros_like(arrived[:1]), arrived[:-1]])
     updated = (fired > 0) | (~is_input & (hold | late))
     used_tiles = len(np.unique(tile))
@@ -344,6 +350,16 @@ def predict(net: Net, spikes: dict, held: dict, units: dict, noc: dict) -> dict[
         t_neuron[..., c] = own[..., core == c].sum(2)
     t_message = fired @ in_lat
     time = np.maximum(t_neuron.max(2), t_message.max(2)) + sync
+    # The same without the input units' cores (asnn-sim takes its input from off chip)
+    hidden_core = np.ones(n_cores, bool)
+    hidden_core[np.unique(core[is_input])] = False
+    time_no_input = np.maximum(t_neuron[..., hidden_core].max(2), t_message[..., hidden_core].max(2)) + sync
+
+    def bound(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The core with the most work among ``keep`` and whether its send half is the longer."""
+        sends, receives = np.where(keep, t_neuron, -1.0), np.where(keep, t_message, -1.0)
+        send = sends.max(2) >= receives.max(2)
+        return np.where(send, sends.argmax(2), receives.argmax(2)), send
     access = soma["energy_access_neuron"].sum() * np.ones(fired.shape[:2])
     out = {
         "synapse": fired @ syn_e, "soma": soma_e, "network": fired @ per_message_e,
@@ -353,8 +369,13 @@ def predict(net: Net, spikes: dict, held: dict, units: dict, noc: dict) -> dict[
         "messages": fired @ messages, "hops": fired @ hops, "synaptic_events": fired @ n_syn,
         "updated": updated.sum(2), "updated_lif": (updated & ~is_input).sum(2), "fired": fired.sum(2), "time": time,
         "input_messages": (fired * is_input) @ messages,
+        "time_no_input": time_no_input,
     }
     out["total"] = out["synapse"] + out["soma"] + out["network"]
     out = {k: np.swapaxes(v, 0, 1) for k, v in out.items()}  # (N, T)
     out["tiles_in_use"], out["barrier"] = used_tiles, sync
+    # What bounds each step, (N, T): the slowest core (and half), on the whole chip and without the input's cores
+    out["bound"], out["bound_no_input"] = bound(np.ones(n_cores, bool)), bound(hidden_core)
+    out["bound"] = tuple(np.swapaxes(v, 0, 1) for v in out["bound"])
+    out["bound_no_input"] = tuple(np.swapaxes(v, 0, 1) for v in out["bound_no_input"])
     return out
