@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.sparse import csr_matrix  # scikit-learn's dependency, so in every asnn-sim environment
 
 #: Which of the architecture's synapse units each kind of asnn-sim projection uses.
 SYNAPSE_UNIT = {"conv": "loihi_conv_synapse", "dense": "loihi_dense_synapse"}
@@ -331,8 +332,6 @@ def predict(net: Net, spikes: dict, held: dict, units: dict, noc: dict) -> dict[
 
     fired = np.concatenate([spikes[g.name] for g in order], axis=2).astype(float)  # (T, N, n)
     hold = np.concatenate([held.get(g.name, np.zeros_like(spikes[g.name], bool)) for g in order], axis=2)
-    from scipy.sparse import csr_matrix
-
     feeds = csr_matrix((np.ones(sum(len(a) for a in feeds_pre)), (np.concatenate(feeds_pre), np.concatenate(feeds_post))),
                        shape=(n_all, n_all))
     # post neurons that received a message in step t (their buffer, read at t+1)
@@ -375,7 +374,6 @@ def predict(net: Net, spikes: dict, held: dict, units: dict, noc: dict) -> dict[
     out = {k: np.swapaxes(v, 0, 1) for k, v in out.items()}  # (N, T)
     out["tiles_in_use"], out["barrier"] = used_tiles, sync
     # What bounds each step, (N, T): the slowest core (and half), on the whole chip and without the input's cores
-    out["bound"], out["bound_no_input"] = bound(np.ones(n_cores, bool)), bound(hidden_core)
-    out["bound"] = tuple(np.swapaxes(v, 0, 1) for v in out["bound"])
-    out["bound_no_input"] = tuple(np.swapaxes(v, 0, 1) for v in out["bound_no_input"])
+    for key, keep in (("bound", np.ones(n_cores, bool)), ("bound_no_input", hidden_core)):
+        out[key] = tuple(np.swapaxes(v, 0, 1) for v in bound(keep))
     return out
