@@ -139,8 +139,9 @@ hops, input messages, one-to-one readout synapses). Latency per step likewise: a
 per-core time (``hw_models.timing``) on ``loihi`` (A) and ``loihi-sanafe`` (B) beside
 SANA-FE's simple and detailed times; B / C is the model's agreement with the same
 constants. C-in is SANA-FE's simple time without the cores of its input units (from the
-description, which equals the simulator every run): asnn-sim takes the input from off
-chip. Per step the script names what bounds each time: the group and half (send: its
+description, which equals the simulator every run), with the barrier of the tiles the
+other cores fill from core 0: asnn-sim takes the input from off chip and maps the groups
+from core 0. Per step the script names what bounds each time: the group and half (send: its
 neurons; receive: its messages and synapses) of SANA-FE's slowest core, with and without
 the input cores, and asnn-sim's busiest group. asnn-sim's static energy on ``loihi`` is
 printed apart (SANA-FE has none).

@@ -349,10 +349,12 @@ def predict(net: Net, spikes: dict, held: dict, units: dict, noc: dict) -> dict[
         t_neuron[..., c] = own[..., core == c].sum(2)
     t_message = fired @ in_lat
     time = np.maximum(t_neuron.max(2), t_message.max(2)) + sync
-    # The same without the input units' cores (asnn-sim takes its input from off chip)
+    # The same without the input units' cores, as asnn-sim maps a model (its input comes from
+    # off chip): their work left out, and the barrier of the tiles the other cores fill from core 0
     hidden_core = np.ones(n_cores, bool)
     hidden_core[np.unique(core[is_input])] = False
-    time_no_input = np.maximum(t_neuron[..., hidden_core].max(2), t_message[..., hidden_core].max(2)) + sync
+    sync_no_input = barrier(noc["barrier"], math.ceil(int(hidden_core.sum()) / per_tile))
+    time_no_input = np.maximum(t_neuron[..., hidden_core].max(2), t_message[..., hidden_core].max(2)) + sync_no_input
 
     def bound(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The core with the most work among ``keep`` and whether its send half is the longer."""

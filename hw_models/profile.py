@@ -129,7 +129,7 @@ KNOWN_CONSTANTS = ("ac", "mac", "ac_conv", "add", "mult", "rng", "neuron_update"
 KNOWN_ASSUMPTIONS = ("hops_per_spike", "sram_capacity", "batch", "spike_message_bits")
 TOP_LEVEL_KEYS = ("schema_version", "name", "chip", "process_node", "description", "memory", "scope", "clocking",
                   "number_format", "bits", "references", "ann_note", "model", "constants", "assumptions", "capacity")
-CONSTANT_KEYS = ("value", "low", "high", "unit", "source", "grade", "scope", "note")
+CONSTANT_KEYS = ("value", "low", "high", "unit", "source", "grade", "scope", "note", "by_tiles")
 ASSUMPTION_KEYS = ("value", "low", "high", "unit", "why")
 #: Above these (in the normalised unit) a number is a unit slip, not a chip: 1 uJ per
 #: operation is a thousand times a DRAM access, 1 kW a rack, 1,000 s one timestep.
@@ -158,6 +158,10 @@ class Constant:
     scope : str
         ``per-operation`` or ``all-in`` (contains memory, routing and leakage).
     note : str
+    by_tiles : tuple of (int, float)
+        ``t_barrier`` only, optional: the barrier by the number of tiles in use, as
+        ascending ``(tiles, seconds)`` steps (the value at the largest step not above the
+        tiles in use). Read where ``[capacity]`` gives ``cores_per_tile``.
     """
 
     name: str
@@ -169,6 +173,7 @@ class Constant:
     grade: str
     scope: str
     note: str = ""
+    by_tiles: tuple[tuple[int, float], ...] = ()
 
     def at(self, which: str) -> float:
         """Value at ``'value'``, ``'low'`` or ``'high'``."""
@@ -208,6 +213,9 @@ class Capacity:
         (a crossbar's rows).
     synapse_bits : int
         Bits one stored synapse takes (default: the profile's ``bits``).
+    cores_per_tile : int or None
+        Cores that share a router tile (the per-step barrier can depend on the tiles in
+        use: ``t_barrier``'s ``by_tiles``); None: not stated.
     source, grade, note : str
         Where the numbers come from (paper, table or section) and how solid they are
         (``measured``, ``simulated``, ``derived`` or ``documented``: a design figure).
@@ -221,6 +229,7 @@ class Capacity:
     source: str
     grade: str
     note: str = ""
+    cores_per_tile: int | None = None
 
 
 @dataclass(frozen=True)

@@ -199,10 +199,37 @@ def _parse_constant(name: str, entry: dict[str, Any], bad: _Problems) -> Constan
     grade = _get_choice(entry, "grade", GRADES, bad, prefix)
     scope = _get_choice(entry, "scope", SCOPES, bad, prefix)
     note = _get_note(entry, "note", bad, prefix)
-    if parsed is None or _INVALID in (source, grade, scope):
+    by_tiles = _parse_by_tiles(name, entry, parsed, bad, prefix)
+    if parsed is None or _INVALID in (source, grade, scope, by_tiles):
         return None
     value, low, high, unit, _kind = parsed
-    return Constant(name, value, low, high, unit, source, grade, scope, note)
+    return Constant(name, value, low, high, unit, source, grade, scope, note, by_tiles)
+
+
+def _parse_by_tiles(name: str, entry: dict[str, Any], parsed, bad: _Problems, prefix: str) -> Any:
+    """``t_barrier``'s optional steps by tiles in use: ``[[tiles, value], ...]`` in the
+    constant's unit, tiles ascending, each value within low..high (normalised)."""
+    steps = entry.get("by_tiles")
+    if steps is None:
+        return ()
+    if name != "t_barrier":
+        bad.add(prefix + "by_tiles", "is read for t_barrier only (the barrier by tiles in use)")
+        return _INVALID
+    ok = isinstance(steps, list) and steps and all(
+        isinstance(s, list) and len(s) == 2 and isinstance(s[0], int) and not isinstance(s[0], bool) and s[0] >= 1
+        and isinstance(s[1], (int, float)) and not isinstance(s[1], bool) for s in steps)
+    if not ok or [s[0] for s in steps] != sorted({s[0] for s in steps}):
+        bad.add(prefix + "by_tiles", f"must be [[tiles, value], ...] with tiles positive integers, ascending (got {steps!r})")
+        return _INVALID
+    if parsed is None:
+        return _INVALID
+    _, low, high, unit, _ = parsed
+    scale = UNIT_SCALE[unit][1]
+    out = tuple((int(tiles), float(v) * scale) for tiles, v in steps)
+    if any(not low <= v <= high for _, v in out):
+        bad.add(prefix + "by_tiles", f"every value must lie within low..high ({low / scale:g}-{high / scale:g} {unit})")
+        return _INVALID
+    return out
 
 
 def _parse_assumption(name: str, entry: dict[str, Any], bad: _Problems) -> Assumption | None:
@@ -335,12 +362,12 @@ def _parse_capacity(table: Any, bits: Any, bad: _Problems) -> Capacity | None:
     if not isinstance(table, dict):
         bad.add("capacity", "must be a table")
         return None
-    known = {"cores_per_chip", *CAPACITY_LIMITS, "synapse_bits", "source", "grade", "note"}
+    known = {"cores_per_chip", *CAPACITY_LIMITS, "synapse_bits", "cores_per_tile", "source", "grade", "note"}
     for extra in sorted(set(table) - known):
         bad.add(f"capacity.{extra}", f"is not a known field ({', '.join(sorted(known))})")
     start = len(bad.found)
     counts = {key: _count(table, key, bad, required=key == "cores_per_chip")
-              for key in ("cores_per_chip", *CAPACITY_LIMITS, "synapse_bits")}
+              for key in ("cores_per_chip", *CAPACITY_LIMITS, "synapse_bits", "cores_per_tile")}
     limits = {key: counts[key] for key in CAPACITY_LIMITS}
     if limits["axons_per_core"] and not limits["neurons_per_core"] and "neurons_per_core" not in table:
         bad.add("capacity.axons_per_core", "needs neurons_per_core (the axon limit splits a core's neurons)")
@@ -354,7 +381,7 @@ def _parse_capacity(table: Any, bits: Any, bad: _Problems) -> Capacity | None:
     if len(bad.found) > start or not isinstance(bits, int):
         return None
     return Capacity(cores_per_chip=counts["cores_per_chip"], **limits, synapse_bits=counts["synapse_bits"] or bits,
-                    source=source.strip(), grade=grade, note=note)
+                    source=source.strip(), grade=grade, note=note, cores_per_tile=counts["cores_per_tile"])
 
 
 def _count(table: dict[str, Any], key: str, bad: _Problems, required: bool = False) -> int | None:

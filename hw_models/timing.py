@@ -14,7 +14,7 @@ energies are):
               TCAD 2025, fitted to Loihi)::
 
                   neuron half of g  = (neuron updates x t_neuron + spikes sent x t_spike) / cores(g)
-                  synapse half of g = synaptic ops x t_synop / cores(g) + spikes received x t_message
+                  synapse half of g = synaptic ops x t_synop / cores(g) + messages received x t_message
                   step time         = max over groups of max(neuron half, synapse half) + t_barrier
 
               A convolution's synaptic ops (a kind with ``SHARED_SYNAPSES``) take
@@ -22,10 +22,14 @@ energies are):
 
               The synaptic ops of a group are those of the synaptic layers (and the
               element-wise nodes: pooling windows, residual adds) whose output it
-              integrates; the spikes it receives are the output spikes of the groups
-              that feed it, each delivered to every one of its cores (an upper bound for
-              a convolution, whose spike reaches only the cores holding its receptive
-              field). Work is split evenly over a group's cores: the mean sample's
+              integrates; the messages it receives are the output spikes of the groups
+              that feed it and the input's events that reach it (the input comes from
+              off the cores, but each event still arrives as a message), each delivered
+              to every one of its cores (an upper bound where a spike reaches only some
+              of them: a grouped convolution, a one-to-one link, a plane larger than a
+              core). ``t_barrier`` may step by the tiles in use (its ``by_tiles``, read
+              where ``[capacity]`` gives ``cores_per_tile``; the groups take
+              consecutive cores from core 0), as SANA-FE's Loihi table does. Work is split evenly over a group's cores: the mean sample's
               activity on balanced cores, a lower bound on a real placement's busiest
               core.
 ``fixed-tick`` (TrueNorth; SpiNNaker as it runs, in real time) Every step takes one
@@ -56,6 +60,7 @@ Everything here is per inference: the operation arrays come from
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,11 +124,19 @@ class CoreMap:
         Node -> the neuron groups its output reaches without passing another group.
     chips : int
         Chips the model occupies (static power is per chip).
+    input_readers : frozenset
+        The nodes that read the model's input: the input's events arrive as messages at
+        the cores of the groups these nodes reach.
+    tiles : int or None
+        Tiles in use, ``ceil(cores / cores_per_tile)`` (the groups take consecutive
+        cores); None where ``[capacity]`` states no ``cores_per_tile``.
     """
 
     cores: dict[str, int]
     reached: dict[str, list[str]]
     chips: int
+    input_readers: frozenset = frozenset()
+    tiles: int | None = None
 
 
 def core_map(layers: pd.DataFrame, profile: Profile) -> CoreMap | None:
@@ -134,7 +147,12 @@ def core_map(layers: pd.DataFrame, profile: Profile) -> CoreMap | None:
     if mapping is None:
         return None
     cores = dict(zip(mapping.layers["layer"], (int(c) for c in mapping.layers["cores"])))
-    return CoreMap(cores, _consumer_groups(layers, set(cores)), mapping.chips)
+    inputs = set(layers.loc[layers["kind"] == "input", "layer"])
+    readers = frozenset(row.layer for row in layers.itertuples(index=False)
+                        if isinstance(row.inputs, str) and inputs & set(row.inputs.split(",")))
+    per_tile = profile.capacity.cores_per_tile
+    tiles = math.ceil(sum(cores.values()) / per_tile) if per_tile else None
+    return CoreMap(cores, _consumer_groups(layers, set(cores)), mapping.chips, readers, tiles)
 
 
 def step_times(ops: dict, profile: Profile, placed: CoreMap | None, which: str = "value") -> StepTimes | None:
@@ -161,7 +179,7 @@ def step_times(ops: dict, profile: Profile, placed: CoreMap | None, which: str =
         if placed is None:
             raise ValueError(f"profile {profile.name!r}: per-core timing needs a [capacity] table to map the model on cores")
         busy, bound = _busiest_core(ops, profile, placed, which, steps)
-        barrier = profile.param("t_barrier", which)
+        barrier = _barrier(profile, placed, which)
         return StepTimes(busy + barrier, bound, busy, barrier, np.full(len(steps), np.nan))
     if model == "fixed-tick":
         tick = profile.param("tick", which)
@@ -196,6 +214,16 @@ def _feeders(reached: dict[str, list[str]], groups: list[str]) -> dict[str, list
     return feeders
 
 
+def _barrier(profile: Profile, placed: CoreMap, which: str) -> float:
+    """The per-step barrier: the ``by_tiles`` table at the tiles in use where the profile
+    gives one and counts tiles (the same at every end: a measured table), else ``t_barrier``."""
+    constant = profile.constants["t_barrier"]
+    if constant.by_tiles and placed.tiles is not None:
+        at_or_below = [seconds for tiles, seconds in constant.by_tiles if tiles <= placed.tiles]
+        return at_or_below[-1] if at_or_below else constant.by_tiles[0][1]
+    return constant.at(which)
+
+
 def _busiest_core(ops: dict, profile: Profile, placed: CoreMap, which: str, steps: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Per step, the work time of the busiest core and its group (module docstring).
 
@@ -213,6 +241,8 @@ def _busiest_core(ops: dict, profile: Profile, placed: CoreMap, which: str, step
     neurons = {g: np.zeros(len(steps)) for g in groups}
     synapses = {g: np.zeros(len(steps)) for g in groups}
     sent = {g: np.zeros(len(steps)) for g in groups}
+    from_input = {g: np.zeros(len(steps)) for g in groups}  # the input's events: messages from off the cores
+    arriving = ops["in_events_binary"] + ops["in_events_graded"] + ops["in_events_analog"]
     for r, (name, t, shared) in enumerate(zip(ops["layer"], ops["t"], ops["shared_synapses"])):
         targets = lands_on.get(name, [])
         if not targets:
@@ -222,12 +252,14 @@ def _busiest_core(ops: dict, profile: Profile, placed: CoreMap, which: str, step
         synaptic = (ops["ac"][r] + ops["mac"][r] + ops["elementwise"][r]) * per_op / len(targets)
         for g in targets:
             synapses[g][k] += synaptic
+            if name in placed.input_readers:
+                from_input[g][k] += arriving[r]
         if name in neurons:  # the group's own neurons and the spikes they send
             neurons[name][k] += ops["nrn_updates"][r] * t_neuron + ops["spikes_out"][r] * t_spike
             sent[name][k] += ops["spikes_out"][r]
     work = {}
     for g in groups:  # every spike aimed at a group is received by each of its cores
-        received = sum((sent[f] for f in feeders[g]), np.zeros(len(steps)))
+        received = sum((sent[f] for f in feeders[g]), from_input[g])
         work[g] = np.maximum(neurons[g] / cores[g], synapses[g] / cores[g] + received * t_message)
     table = np.vstack([work[g] for g in groups]) if groups else np.zeros((1, len(steps)))
     busiest = table.argmax(axis=0)

@@ -137,6 +137,12 @@ def _set(path):
         ("cmos45-int8-sram", "constants.ac.vaule", 1.0, "constants.ac.vaule is not a known field of a constant; did you mean 'value'?"),
         ("loihi", "assumptions.hops_per_spike.note", "x", "assumptions.hops_per_spike.note is not a known field"),
         ("loihi", "assumptions.hop_per_spike", {"value": 1}, "assumptions.hop_per_spike is not a known assumption; did you mean"),
+        # the barrier by tiles in use: t_barrier only, tiles ascending, values within low..high
+        ("loihi-sanafe", "constants.t_synop.by_tiles", [[1, 3.8]], "constants.t_synop.by_tiles is read for t_barrier only"),
+        ("loihi-sanafe", "constants.t_barrier.by_tiles", [[2, 1.0], [1, 0.6]], "constants.t_barrier.by_tiles must be [[tiles, value]"),
+        ("loihi-sanafe", "constants.t_barrier.by_tiles", [[0, 1.0]], "constants.t_barrier.by_tiles must be [[tiles, value]"),
+        ("loihi-sanafe", "constants.t_barrier.by_tiles", [[1, 5.0]], "constants.t_barrier.by_tiles every value must lie within low..high (0.6-1.8 us)"),
+        ("loihi-sanafe", "capacity.cores_per_tile", 0, "capacity.cores_per_tile must be a positive integer"),
         # absurd magnitudes are unit slips (1e308 pJ printed inf)
         ("cmos45-int8-sram", "constants.ac.value", 1e308, "constants.ac.value is 1e+308 pJ, beyond any chip"),
         ("cmos45-int8-sram", "constants.ac.value", 2e6, "constants.ac.value is 2000000.0 pJ, beyond any chip"),

@@ -70,6 +70,52 @@ def test_per_core_by_hand(per_core):
     assert t["seconds_high"].tolist() == pytest.approx([(450 + 2000) * NS, (450 + 2000) * NS])
 
 
+def test_the_inputs_events_arrive_as_messages(per_core):
+    # The input comes from off chip, but each of its events is still a message every core of
+    # the group it reaches takes in (SANA-FE's message in).
+    import asnn_sim.api as asnn
+
+    graph = (asnn.GraphBuilder((4,), encoding="frames", timesteps=2, seed=0)
+             .linear(weight=np.zeros((3, 4))).neuron().linear(weight=np.zeros((2, 3))).readout().build())
+    frames = np.array([[[1, 0, 1, 1]], [[0, 0, 1, 0]]], np.uint8)  # (T, N, 4): 3 then 1 input spikes
+    timing = asnn.energy(asnn.simulate(graph, frames=frames), hw=[str(per_core.path)]).timing
+    snn = timing[timing["system"] == "snn"]
+    # the 3 neurons' core: synapses 3 x 3 ACs x 2 ns + 3 messages x 16 ns = 66 ns, then 3 x 2 + 16 = 22 ns,
+    # above its neurons (3 x 5 ns, no spikes: zero weights) and the readout's (2 x 5 ns); + the 1 us barrier
+    assert snn["busy_seconds"].tolist() == pytest.approx([66 * NS, 22 * NS], rel=1e-12)
+    assert snn["seconds"].tolist() == pytest.approx([1066 * NS, 1022 * NS], rel=1e-12)
+
+
+def _sanafe_with(tmp_path, cores_per_tile):
+    from importlib import resources
+
+    from hw_models.profile import tomllib
+
+    data = tomllib.loads(resources.files("hw_models").joinpath("profiles", "loihi-sanafe.toml").read_text())
+    data["name"] = f"sanafe-tiles-{cores_per_tile}"
+    if cores_per_tile is None:
+        del data["capacity"]["cores_per_tile"]
+    else:
+        data["capacity"]["cores_per_tile"] = cores_per_tile
+    path = tmp_path / f"{data['name']}.toml"
+    path.write_text(toml_dumps(data))
+    return load_profile(path)
+
+
+@pytest.mark.parametrize(("cores_per_tile", "barrier_us", "low_high_us"), [
+    (4, 0.6, (0.6, 0.6)),  # the tiny model's 2 cores: one tile; the table is one number at every end
+    (1, 1.0, (1.0, 1.0)),  # two tiles
+    (None, 1.0, (0.6, 1.8)),  # tiles not counted: t_barrier's value, low and high
+])
+def test_the_barrier_by_tiles_in_use(tmp_path, cores_per_tile, barrier_us, low_high_us):
+    t = _times(tiny(), _sanafe_with(tmp_path, cores_per_tile))
+    # conv1's synapses bound both steps: 150 x 3.1 = 465 ns (test_shipped_profiles_by_hand)
+    assert t["barrier_seconds"].tolist() == pytest.approx([barrier_us * 1e-6] * 2, rel=1e-12)
+    assert t["seconds"].tolist() == pytest.approx([465 * NS + barrier_us * 1e-6] * 2, rel=1e-12)
+    assert t["seconds_low"].tolist() == pytest.approx([465 * NS + low_high_us[0] * 1e-6] * 2, rel=1e-12)
+    assert t["seconds_high"].tolist() == pytest.approx([465 * NS + low_high_us[1] * 1e-6] * 2, rel=1e-12)
+
+
 def test_the_summary_totals_the_steps_with_rate_static_share_and_edp(per_core):
     result = run_energy(tiny(), [str(per_core.path)])
     # every breakdown row carries its step's time
@@ -228,8 +274,9 @@ def test_time_grows_with_events_and_steps_and_the_slowest_core_bounds_the_step(p
     # + the 465 ns barrier (docs/energy.md, "Time", by hand)
     ("loihi", [990.0, 990.0]),
     # loihi-sanafe: conv1's synapses 150 x 3.1 (a conv) = 465 ns beat its neurons (32 x 9.7 + 3 or 4 x 35.1 = 415.7, 450.8);
-    # fc1's 12 x 3.8 + 3 received x 16 = 93.6 ns, 16 x 3.8 + 4 x 16 = 124.8 ns; + the 1 us barrier
-    ("loihi-sanafe", [1465.0, 1465.0]),
+    # fc1's 12 x 3.8 + 3 received x 16 = 93.6 ns, 16 x 3.8 + 4 x 16 = 124.8 ns; + the barrier of the
+    # 2 cores' one tile (SANA-FE's table: 0.6 us)
+    ("loihi-sanafe", [1065.0, 1065.0]),
     # one 1 ms tick per step
     ("truenorth", [1e6, 1e6]),
     ("spinnaker2", [1e6, 1e6]),
