@@ -10,19 +10,16 @@ time (and the dense ANN's) and EDP ratio, and TrueNorth's ratio and EDP ratio.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results" / "fashion_study"
+from fashion_study import ENCODINGS, RESULTS, load_results, priced_with_time
 HEADER = ("| encoding | accuracy | int8-SRAM SNN/ANN dense | Loihi nJ (static share) | Loihi SNN/ANN dense "
           "| Loihi us (ANN dense us) | Loihi EDP SNN/ANN | TrueNorth SNN/ANN dense | TrueNorth EDP SNN/ANN | seeds |")
 
 
 def row(encoding: str, results: list[dict]) -> str:
     """One markdown row: means over the results priced with time."""
-    timed = [r for r in results if "snn_seconds" in r["energy"]["loihi"]]
+    timed = [r for r in results if priced_with_time(r)]
     if not timed:
         return f"| {encoding} | (no result priced with time) |"
 
@@ -50,9 +47,9 @@ def row(encoding: str, results: list[dict]) -> str:
 def main() -> None:
     print(HEADER)
     print("|" + "---|" * (HEADER.count("|") - 1))
-    for encoding in ("direct", "temporal", "hybrid"):
-        files = sorted(RESULTS.glob(f"lenet-{encoding}-asnn-T4-s*-e4.json"))
-        print(row(encoding, [json.loads(f.read_text()) for f in files]))
+    results = load_results(RESULTS / "fashion_study")
+    for encoding in ENCODINGS:
+        print(row(encoding, [r for name, r in results.items() if name.startswith(f"lenet-{encoding}-asnn-T4-s")]))
 
 
 if __name__ == "__main__":
