@@ -167,12 +167,18 @@ def _placement(mapping: Mapping, cores_per_chip: int) -> dict[str, dict[int, flo
     return shares
 
 
-def _consumer_groups(layers: pd.DataFrame, groups: set[str]) -> dict[str, list[str]]:
-    """For each node, the neuron groups its output reaches without passing another group."""
+def _readers(layers: pd.DataFrame) -> dict[str, list[str]]:
+    """For each node, the nodes that read its output (the layers table's ``inputs``)."""
     readers: dict[str, list[str]] = {}
     for row in layers.itertuples(index=False):
         for source in str(row.inputs).split(",") if isinstance(row.inputs, str) else []:
             readers.setdefault(source, []).append(row.layer)
+    return readers
+
+
+def _consumer_groups(layers: pd.DataFrame, groups: set[str]) -> dict[str, list[str]]:
+    """For each node, the neuron groups its output reaches without passing another group."""
+    readers = _readers(layers)
 
     def reached(name: str, seen: set[str]) -> list[str]:
         found = []

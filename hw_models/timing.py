@@ -29,7 +29,8 @@ energies are):
               of them: a grouped convolution, a one-to-one link, a plane larger than a
               core). ``t_barrier`` may step by the tiles in use (its ``by_tiles``, read
               where ``[capacity]`` gives ``cores_per_tile``; the groups take
-              consecutive cores from core 0), as SANA-FE's Loihi table does. Work is split evenly over a group's cores: the mean sample's
+              consecutive cores from core 0), as SANA-FE's Loihi table does. Work
+              is split evenly over a group's cores: the mean sample's
               activity on balanced cores, a lower bound on a real placement's busiest
               core.
 ``fixed-tick`` (TrueNorth; SpiNNaker as it runs, in real time) Every step takes one
@@ -141,18 +142,17 @@ class CoreMap:
 
 def core_map(layers: pd.DataFrame, profile: Profile) -> CoreMap | None:
     """The core placement of ``layers`` on ``profile`` (None: the profile states no capacity)."""
-    from .capacity import _consumer_groups, map_model
+    from .capacity import _consumer_groups, _readers, map_model
 
     mapping = map_model(layers, profile)
     if mapping is None:
         return None
     cores = dict(zip(mapping.layers["layer"], (int(c) for c in mapping.layers["cores"])))
-    inputs = set(layers.loc[layers["kind"] == "input", "layer"])
-    readers = frozenset(row.layer for row in layers.itertuples(index=False)
-                        if isinstance(row.inputs, str) and inputs & set(row.inputs.split(",")))
+    readers = _readers(layers)
+    input_readers = frozenset(r for name in layers.loc[layers["kind"] == "input", "layer"] for r in readers.get(name, []))
     per_tile = profile.capacity.cores_per_tile
     tiles = math.ceil(sum(cores.values()) / per_tile) if per_tile else None
-    return CoreMap(cores, _consumer_groups(layers, set(cores)), mapping.chips, readers, tiles)
+    return CoreMap(cores, _consumer_groups(layers, set(cores)), mapping.chips, input_readers, tiles)
 
 
 def step_times(ops: dict, profile: Profile, placed: CoreMap | None, which: str = "value") -> StepTimes | None:
