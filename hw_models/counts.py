@@ -40,10 +40,15 @@ LAYER_INT_NAMES: tuple[str, ...] = (
     "n_bias",
     "n_neurons",
     "fan_in",
+    "groups",
     "dense_macs_per_step",
     "dense_ops_per_step",
 )
-LAYER_STRING_NAMES: tuple[str, ...] = ("layer", "kind", "neuron", "inputs", "output", "in_shape", "out_shape")
+LAYER_STRING_NAMES: tuple[str, ...] = ("layer", "kind", "neuron", "inputs", "output", "in_shape", "out_shape", "kernel", "stride",
+                                       "padding", "dilation")
+#: Window columns that counts written before them lack: read as empty (the windows unknown,
+#: which the per-core timing takes as reaching every core) rather than refused.
+LAYER_WINDOW_NAMES: dict[str, Any] = {"kernel": "", "stride": "", "padding": "", "dilation": "", "groups": 0}
 #: Kinds that can have rows: the counted node kinds of the registry.
 LAYER_KINDS = tuple(k for k, cls in KINDS.items() if cls.COUNTED)
 GRAPH_KINDS = ("snn", "ann")
@@ -254,13 +259,14 @@ def validate(counts: Counts) -> Counts:
         raise EnergyError(f"{c_label}: duplicate (layer, t) rows")
 
     layers = counts.layers
-    missing = [n for n in LAYER_NAMES if n not in layers.columns]
+    missing = [n for n in LAYER_NAMES if n not in layers.columns and n not in LAYER_WINDOW_NAMES]
     if missing:
         raise EnergyError(f"{l_label}: missing column '{missing[0]}'")
+    layers = layers.assign(**{n: v for n, v in LAYER_WINDOW_NAMES.items() if n not in layers.columns})
     layers = _check_int_columns(layers, LAYER_INT_NAMES, l_label)
     for name in LAYER_STRING_NAMES:
         # CSV turns empty strings into NaN; they are empty strings
-        layers[name] = layers[name].fillna("").astype(str)
+        layers[name] = layers[name].astype(object).fillna("").astype(str)
     bad_kind = sorted(set(layers["kind"]) - set(LAYER_KINDS))
     if bad_kind:
         raise EnergyError(f"{l_label}: column 'kind' has unknown value {bad_kind[0]!r} (expected one of {', '.join(LAYER_KINDS)})")
@@ -272,6 +278,10 @@ def validate(counts: Counts) -> Counts:
                 parse_shape(value)
             except ValueError:
                 raise EnergyError(f"{l_label}: column '{name}' has unreadable shape {value!r}") from None
+    for name in ("kernel", "stride", "padding", "dilation"):
+        bad = [v for v in layers[name] if v and not re.fullmatch(r"\d+x\d+", v)]
+        if bad:
+            raise EnergyError(f"{l_label}: column '{name}' has unreadable value {bad[0]!r} (expected rows x columns, e.g. '3x3')")
     if (layers["n_weight_sets"] < 1).any():
         raise EnergyError(f"{l_label}: column 'n_weight_sets' must be >= 1")
     if layers["layer"].duplicated().any():
@@ -367,7 +377,8 @@ def layer_geometry(layers: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Columns ``in_elements`` (elements of one sample's first input), ``out_elements``,
         ``c_in``, ``c_out`` (channels, or features for a vector), ``kernel_area``
-        (fan_in / c_in for a conv, 1 otherwise), plus the original columns.
+        (``fan_in x groups / c_in`` for a conv, groups 1 where the table does not say; 1
+        otherwise), plus the original columns.
     """
     geo = layers.set_index("layer").copy()
     ins = [parse_shape(s) if str(s) else (0,) for s in geo["in_shape"]]
@@ -378,5 +389,6 @@ def layer_geometry(layers: pd.DataFrame) -> pd.DataFrame:
     geo["c_out"] = [s[0] for s in outs]
     is_conv = geo["kind"] == "conv2d"
     c_in = geo["c_in"].where(geo["c_in"] > 0, 1)
-    geo["kernel_area"] = np.where(is_conv, geo["fan_in"] / c_in, 1.0)
+    groups = geo["groups"].where(geo["groups"] > 0, 1) if "groups" in geo else 1
+    geo["kernel_area"] = np.where(is_conv, geo["fan_in"] * groups / c_in, 1.0)
     return geo

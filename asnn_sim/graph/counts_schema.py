@@ -92,6 +92,11 @@ LAYER_COLUMNS: tuple[Column, ...] = (
     Column("n_bias", "synaptic rows: their bias values (after BatchNorm folding) over all weight sets; neuron rows: the bias values their updates read"),
     Column("n_neurons", "neurons (membrane potentials) of a neuron, cuba_neuron, relu or readout node; 0 otherwise"),
     Column("fan_in", "synapses per output neuron (C_in/groups*kh*kw for a conv, in_features for a linear or token_linear); 0 otherwise"),
+    Column("kernel", "window of a conv2d or pool, rows x columns, e.g. '3x3'; empty for other kinds"),
+    Column("stride", "step of a conv2d or pool window, rows x columns, e.g. '2x2'; empty for other kinds"),
+    Column("padding", "zeros on each side of a conv2d or pool input, rows x columns, e.g. '1x1'; empty for other kinds"),
+    Column("dilation", "spacing of a window's taps, rows x columns ('1x1' for a pool); empty for other kinds"),
+    Column("groups", "a conv2d's groups (1: every input channel reaches every output channel; C_in: depthwise); 0 for other kinds"),
     Column("dense_macs_per_step", "dense_macs of one sample in one timestep (the equivalent ANN's MACs for this node: synaptic nodes, and attention's products in the cheaper order); 0 otherwise"),
     Column("dense_ops_per_step", "the node's work in one dense pass of one sample: MACs (synaptic, attention), neuron updates, element additions (add), window pairs (pools)"),
 )

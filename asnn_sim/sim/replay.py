@@ -186,6 +186,11 @@ def _build_layer_table(sim: Simulator | ReplayFacts) -> pd.DataFrame:
             "n_bias": 0,
             "n_neurons": 0,
             "fan_in": 0,
+            "kernel": "",
+            "stride": "",
+            "padding": "",
+            "dilation": "",
+            "groups": 0,
             "dense_macs_per_step": 0,
             "dense_ops_per_step": 0,
         }

@@ -9,7 +9,7 @@ import numpy as np
 
 from asnn_sim.graph import counts_schema
 from asnn_sim.graph.counts_schema import Column
-from asnn_sim.graph.nodes.base import BINARY, CLASS_CODE, EVENT_COLUMNS, EVENT_COUNTS, Events, Node, event_row_counts, fail, in_bounds_pairs, n_elements, pair
+from asnn_sim.graph.nodes.base import BINARY, CLASS_CODE, EVENT_COLUMNS, EVENT_COUNTS, Events, Node, event_row_counts, fail, in_bounds_pairs, n_elements, pair, window_facts
 
 
 
@@ -129,7 +129,7 @@ class Pool(Node):
         _, h_out, w_out = graph.shapes[self.name]
         rows = in_bounds_pairs(h, h_out, self.kernel[0], self.stride[0], self.padding[0])
         cols = in_bounds_pairs(w, w_out, self.kernel[1], self.stride[1], self.padding[1])
-        return {"dense_ops_per_step": int(c * rows * cols)}
+        return {"dense_ops_per_step": int(c * rows * cols), **window_facts(self.kernel, self.stride, self.padding)}
 
     @staticmethod
     def snn_cost(q):

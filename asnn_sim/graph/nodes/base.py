@@ -226,6 +226,12 @@ def pair(node: "Node", what: str, value) -> tuple[int, int]:
     return value
 
 
+def window_facts(kernel, stride, padding, dilation=(1, 1)) -> dict[str, str]:
+    """A window's geometry as the layers table writes it (``'3x3'``: rows x columns)."""
+    text = lambda p: f"{int(p[0])}x{int(p[1])}"  # noqa: E731
+    return {"kernel": text(kernel), "stride": text(stride), "padding": text(padding), "dilation": text(dilation)}
+
+
 def channels_last(array: np.ndarray, shape: tuple) -> np.ndarray:
     """``array`` broadcast to the channel-first ``shape``, then flattened channels-last (a new,
     writable array: a read-only view would compile the kernels a second time)."""

@@ -22,7 +22,7 @@ from typing import ClassVar
 import numpy as np
 
 from asnn_sim.graph.nodes._synaptic import Synaptic, SynapticState, synaptic_ann_cost, synaptic_snn_cost
-from asnn_sim.graph.nodes.base import TorchValue, fail, in_bounds_pairs, pair
+from asnn_sim.graph.nodes.base import TorchValue, fail, in_bounds_pairs, pair, window_facts
 from asnn_sim.graph.nodes.registry import register
 
 
@@ -198,7 +198,8 @@ class Conv2d(Synaptic):
         in_shape = graph.shapes[self.inputs[0]]
         out_shape = graph.shapes[self.name]
         dense = dense_pairs(in_shape, out_shape, self.weight.shape[3:], self.stride, self.padding, self.dilation, self.groups)
-        return self._facts(graph, int(np.prod(self.weight.shape[2:])), dense)
+        window = window_facts(self.weight.shape[3:], self.stride, self.padding, self.dilation)
+        return {**self._facts(graph, int(np.prod(self.weight.shape[2:])), dense), **window, "groups": self.groups}
 
     @staticmethod
     def snn_cost(q):
