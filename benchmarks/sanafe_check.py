@@ -482,6 +482,33 @@ def check(name, net, result, spikes, predicted, sim) -> list[str]:
                         for t in range(len(events))])
         if not np.array_equal(events, acs):
             problems.append(f"{name}: {p.via}'s synaptic events {events.tolist()} differ from asnn-sim's ACs {acs.tolist()}")
+    problems += check_reach(name, net, result)
+    return problems
+
+
+def check_reach(name, net, result) -> list[str]:
+    """asnn-sim's messages per core per spike (``hw_models.reach``, from the layers table's
+    windows) against the destination cores of SANA-FE's unrolled synapses."""
+    from hw_models import load_profile
+    from hw_models.counts import Counts, validate
+    from hw_models.timing import core_map
+
+    placed = core_map(validate(Counts(result.counts, result.layers, result.summary)).layers, load_profile("loihi-sanafe"))
+    links: dict[tuple[str, str], list] = {}
+    for p in net.projections:
+        links.setdefault((p.source, p.target), []).append(p)
+    problems = []
+    for (source, target), projections in links.items():
+        pre = np.concatenate([p.pre for p in projections])
+        dest = np.concatenate([net.groups[target].core[p.post] for p in projections])
+        distinct = len(np.unique(pre.astype(np.int64) * (dest.max() + 1) + dest))  # (neuron, core) pairs
+        cores = len(np.unique(net.groups[target].core))
+        expected = distinct / (net.groups[source].n * cores)
+        key = ("" if net.groups[source].kind == "input" else source, target)
+        got = placed.reach.get(key, 1.0)
+        if abs(got - expected) > 1e-12:
+            problems.append(f"{name}: {source} -> {target}: asnn-sim's messages per core per spike {got:.6f}, "
+                            f"SANA-FE's synapses give {expected:.6f}")
     return problems
 
 

@@ -14,7 +14,8 @@ energies are):
               TCAD 2025, fitted to Loihi)::
 
                   neuron half of g  = (neuron updates x t_neuron + spikes sent x t_spike) / cores(g)
-                  synapse half of g = synaptic ops x t_synop / cores(g) + messages received x t_message
+                  synapse half of g = synaptic ops x t_synop / cores(g)
+                                      + sum over sources f of spikes(f) x reach(f, g) x t_message
                   step time         = max over groups of max(neuron half, synapse half) + t_barrier
 
               A convolution's synaptic ops (a kind with ``SHARED_SYNAPSES``) take
@@ -24,15 +25,16 @@ energies are):
               element-wise nodes: pooling windows, residual adds) whose output it
               integrates; the messages it receives are the output spikes of the groups
               that feed it and the input's events that reach it (the input comes from
-              off the cores, but each event still arrives as a message), each delivered
-              to every one of its cores (an upper bound where a spike reaches only some
-              of them: a grouped convolution, a one-to-one link, a plane larger than a
-              core). ``t_barrier`` may step by the tiles in use (its ``by_tiles``, read
-              where ``[capacity]`` gives ``cores_per_tile``; the groups take
-              consecutive cores from core 0), as SANA-FE's Loihi table does. Work
-              is split evenly over a group's cores: the mean sample's
-              activity on balanced cores, a lower bound on a real placement's busiest
-              core.
+              off the cores, but each event still arrives as a message). A spike is one
+              message to every core holding one of its targets: ``reach(f, g)``, the
+              messages a core of ``g`` takes per spike of ``f`` (:mod:`hw_models.reach`),
+              is 1 for a dense link and less for a convolution whose window covers only
+              some of ``g``'s cores. ``t_barrier`` may step by the tiles in use (its
+              ``by_tiles``, read where ``[capacity]`` gives ``cores_per_tile``; the groups
+              take consecutive cores from core 0), as SANA-FE's Loihi table does. Work and
+              messages are split evenly over a group's cores: the mean sample's activity
+              on balanced cores, a lower bound on a real placement's busiest core (whose
+              neurons may fire more than the group's mean).
 ``fixed-tick`` (TrueNorth; SpiNNaker as it runs, in real time) Every step takes one
               ``tick`` whatever the activity. Where the profile also gives per-core
               latencies, the busiest core's load (its time / the tick) is reported: above
@@ -62,7 +64,7 @@ Everything here is per inference: the operation arrays come from
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -131,6 +133,11 @@ class CoreMap:
     tiles : int or None
         Tiles in use, ``ceil(cores / cores_per_tile)`` (the groups take consecutive
         cores); None where ``[capacity]`` states no ``cores_per_tile``.
+    reach : dict
+        ``(source, group)`` -> messages a core of ``group`` receives per spike of
+        ``source`` (a group, or ``""`` for the input) :func:`hw_models.reach.reach_fractions`;
+        a pair not listed counts 1 (every core reached). Found only for profiles that
+        price receiving a message (``t_message``).
     """
 
     cores: dict[str, int]
@@ -138,11 +145,13 @@ class CoreMap:
     chips: int
     input_readers: frozenset = frozenset()
     tiles: int | None = None
+    reach: dict = field(default_factory=dict)
 
 
 def core_map(layers: pd.DataFrame, profile: Profile) -> CoreMap | None:
     """The core placement of ``layers`` on ``profile`` (None: the profile states no capacity)."""
     from .capacity import _consumer_groups, _readers, map_model
+    from .reach import reach_fractions
 
     mapping = map_model(layers, profile)
     if mapping is None:
@@ -152,7 +161,12 @@ def core_map(layers: pd.DataFrame, profile: Profile) -> CoreMap | None:
     input_readers = frozenset(r for name in layers.loc[layers["kind"] == "input", "layer"] for r in readers.get(name, []))
     per_tile = profile.capacity.cores_per_tile
     tiles = math.ceil(sum(cores.values()) / per_tile) if per_tile else None
-    return CoreMap(cores, _consumer_groups(layers, set(cores)), mapping.chips, input_readers, tiles)
+    reach = {}
+    if "t_message" in profile.constants:
+        inputs = set(layers.loc[layers["kind"] == "input", "layer"])
+        fractions = reach_fractions(layers, mapping.layers, profile.capacity.neurons_per_core)
+        reach = {("" if source in inputs else source, group): f for (source, group), f in fractions.items()}
+    return CoreMap(cores, _consumer_groups(layers, set(cores)), mapping.chips, input_readers, tiles, reach)
 
 
 def step_times(ops: dict, profile: Profile, placed: CoreMap | None, which: str = "value") -> StepTimes | None:
@@ -258,8 +272,9 @@ def _busiest_core(ops: dict, profile: Profile, placed: CoreMap, which: str, step
             neurons[name][k] += ops["nrn_updates"][r] * t_neuron + ops["spikes_out"][r] * t_spike
             sent[name][k] += ops["spikes_out"][r]
     work = {}
-    for g in groups:  # every spike aimed at a group is received by each of its cores
-        received = sum((sent[f] for f in feeders[g]), from_input[g])
+    for g in groups:  # a spike is one message to each core holding one of its targets
+        share = placed.reach.get
+        received = sum((sent[f] * share((f, g), 1.0) for f in feeders[g]), from_input[g] * share(("", g), 1.0))
         work[g] = np.maximum(neurons[g] / cores[g], synapses[g] / cores[g] + received * t_message)
     table = np.vstack([work[g] for g in groups]) if groups else np.zeros((1, len(steps)))
     busiest = table.argmax(axis=0)

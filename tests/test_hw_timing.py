@@ -86,6 +86,37 @@ def test_the_inputs_events_arrive_as_messages(per_core):
     assert snn["seconds"].tolist() == pytest.approx([1066 * NS, 1022 * NS], rel=1e-12)
 
 
+def test_a_spike_is_a_message_only_to_the_cores_holding_its_targets(tmp_path):
+    # A depthwise 1x1 convolution of 2 channels of 4x4 onto 32 neurons, 16 per core: each
+    # channel on a core of its own, so an input event reaches one of the two cores.
+    from importlib import resources
+
+    import asnn_sim.api as asnn
+    from hw_models.profile import tomllib
+
+    data = tomllib.loads(resources.files("hw_models").joinpath("profiles", "loihi.toml").read_text())
+    data["name"] = "loihi-small-cores"
+    data["model"].update({"timing": "per-core", "static": "none"})
+    data["constants"].update(t_synop=_constant(2.0, "ns"), t_neuron=_constant(5.0, "ns"), t_spike=_constant(10.0, "ns"),
+                             t_message=_constant(100.0, "ns"), t_barrier=_constant(1.0, "us"))
+    data["capacity"]["neurons_per_core"] = 16
+    path = tmp_path / "small-cores.toml"
+    path.write_text(toml_dumps(data))
+    graph = (asnn.GraphBuilder((2, 4, 4), encoding="frames", timesteps=1, seed=0)
+             .conv(weight=np.ones((2, 1, 1, 1)), groups=2).neuron(threshold=10.0)
+             .flatten().linear(weight=np.zeros((2, 32))).readout().build())
+    frames = np.zeros((1, 1, 2, 4, 4), np.uint8)
+    frames[0, 0, 0, 0, :3] = 1  # 3 events in channel 0, 1 in channel 1
+    frames[0, 0, 1, 2, 2] = 1
+    timing = asnn.energy(asnn.simulate(graph, frames=frames, progress=False), hw=[str(path)]).timing
+    snn = timing[timing["system"] == "snn"]
+    # lif1's cores: synapses 4 ACs x 2 ns / 2 cores + 4 events x 1/2 of the cores x 100 ns = 204 ns,
+    # above its neurons (32 x 5 ns / 2 = 80 ns; no spike reaches the threshold) and the readout's 10 ns
+    # (every core reached: 4 x 100 + 4 = 404 ns)
+    assert snn["busy_seconds"].tolist() == pytest.approx([204 * NS], rel=1e-12)
+    assert snn["bound_by"].tolist() == ["lif1"]
+
+
 def _sanafe_with(tmp_path, cores_per_tile):
     from importlib import resources
 
