@@ -224,10 +224,29 @@ def wide(T: int, seed: int):
             .flatten().linear(weight=rng.normal(0.0, 1.0 / 64, (10, 4096))).readout().build())
 
 
+def res(T: int, seed: int):
+    """A residual block at a ResNet stage's plane size: 16 planes of 32 x 32, then a 3x3
+    convolution and a 1x1 shortcut summed into 16 more, whose 2.6 million synapses fill 20
+    cores of about 819 neurons, so that a spike reaches some of them (its window's rows)
+    through two paths; then a stride-2 convolution and a readout."""
+    import asnn_sim.api as asnn
+
+    rng = np.random.default_rng(seed)
+    return (asnn.GraphBuilder((1, 32, 32), encoding="frames", timesteps=T, seed=seed)
+            .conv(weight=rng.normal(0.0, 1.0 / 3, (16, 1, 3, 3)), padding=1, name="conv1").neuron(leak=0.9, name="lif1")
+            .conv(weight=rng.normal(0.0, 1.0 / 12, (16, 16, 3, 3)), padding=1, name="conv_a", source="lif1")
+            .conv(weight=rng.normal(0.0, 1.0 / 4, (16, 16, 1, 1)), name="conv_b", source="lif1")
+            .add("conv_a", "conv_b", name="sum").neuron(leak=0.9, name="lif2")
+            .conv(weight=rng.normal(0.0, 1.0 / 6, (4, 16, 3, 3)), stride=2, padding=1, name="conv3").neuron(leak=0.9, name="lif3")
+            .flatten().linear(weight=rng.normal(0.0, 1.0 / 32, (10, 1024))).readout().build())
+
+
 MODELS = {"lenet": (lenet, (1, 8, 8), "LeNet-like digits net (random weights, stride-2 conv for pooling)"),
           "nir": (nir_mlp, (64,), "snnTorch-style MLP 64-32-10 imported from NIR (random weights)"),
           "wide": (wide, (1, 32, 32), "two wide convolution layers over 21 cores and 6 tiles, digits upsampled 4x "
-                                      "(random weights)")}
+                                      "(random weights)"),
+          "res": (res, (1, 32, 32), "a residual block on 16 planes of 32 x 32 (3x3 conv + 1x1 shortcut), 40 cores, "
+                                    "digits upsampled 4x (random weights)")}
 
 
 # ----------------------------------------------------------------- asnn-sim's side
@@ -591,7 +610,7 @@ def write_json(path: Path, data: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default="lenet,nir,wide", help="comma list of: " + ", ".join(MODELS))
+    parser.add_argument("--models", default="lenet,nir,wide,res", help="comma list of: " + ", ".join(MODELS))
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--timesteps", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)

@@ -90,8 +90,9 @@ def network_of(graph, layers, mapping) -> tuple[Net, dict[str, tuple[int, ...]]]
     ``hw_models.capacity.map_model``), placed by :func:`place` later.
 
     Supported: neuron groups fed by conv2d or linear nodes reading a group or the input
-    (through flattens), or by another group's events directly (an identity synapse each,
-    as ``hw_models.capacity`` counts it). Anything else (pools, adds, attention) raises.
+    (through flattens), by another group's events directly (an identity synapse each,
+    as ``hw_models.capacity`` counts it), or by an add of such currents (a residual
+    block). Anything else (pools, attention) raises.
     """
     rows = {r.layer: r for r in layers.itertuples(index=False)}
     names = list(mapping.layers["layer"])
@@ -109,24 +110,33 @@ def network_of(graph, layers, mapping) -> tuple[Net, dict[str, tuple[int, ...]]]
         raise NotImplementedError(f"{name!r} ({node.kind}) has no SANA-FE counterpart in this check")
 
     projections = []
+
+    def into(target: str, src: str) -> None:
+        """The projections that node ``src``'s output carries into ``target``'s neurons."""
+        node, row = graph.node(src), rows[src]
+        if node.kind == "add":  # a sum of currents: each operand's synapses land on the same neurons
+            for operand in node.inputs:
+                into(target, operand)
+            return
+        if node.kind in ("conv2d", "linear"):
+            source = events_source(node.inputs[0])
+            if node.kind == "conv2d":
+                pre, post = conv_pairs(node, _shape(row.in_shape), _shape(row.out_shape))
+            else:
+                n_out, n_in = node.weight.shape[1:]
+                pre, post = np.tile(np.arange(n_in), n_out), np.repeat(np.arange(n_out), n_in)
+            if len(pre) != int(row.dense_macs_per_step):
+                raise AssertionError(f"{src}: {len(pre)} unrolled synapses, the layers table says {row.dense_macs_per_step}")
+            projections.append(Projection(source, target, src, "conv" if node.kind == "conv2d" else "dense", pre, post))
+        elif src in names:
+            n = int(rows[target].n_neurons)
+            projections.append(Projection(src, target, "", "dense", np.arange(n), np.arange(n)))
+        else:
+            raise NotImplementedError(f"{target!r} reads {src!r} ({node.kind}): no SANA-FE counterpart in this check")
+
     for target in names:
         for src in graph.node(target).inputs:
-            node, row = graph.node(src), rows[src]
-            if node.kind in ("conv2d", "linear"):
-                source = events_source(node.inputs[0])
-                if node.kind == "conv2d":
-                    pre, post = conv_pairs(node, _shape(row.in_shape), _shape(row.out_shape))
-                else:
-                    n_out, n_in = node.weight.shape[1:]
-                    pre, post = np.tile(np.arange(n_in), n_out), np.repeat(np.arange(n_out), n_in)
-                if len(pre) != int(row.dense_macs_per_step):
-                    raise AssertionError(f"{src}: {len(pre)} unrolled synapses, the layers table says {row.dense_macs_per_step}")
-                projections.append(Projection(source, target, src, "conv" if node.kind == "conv2d" else "dense", pre, post))
-            elif src in names:
-                n = int(rows[target].n_neurons)
-                projections.append(Projection(src, target, "", "dense", np.arange(n), np.arange(n)))
-            else:
-                raise NotImplementedError(f"{target!r} reads {src!r} ({node.kind}): no SANA-FE counterpart in this check")
+            into(target, src)
     kinds = {p.target: {q.synapse for q in projections if q.target == p.target} for p in projections}
     mixed = [t for t, k in kinds.items() if len(k) > 1]
     if mixed:
