@@ -10,6 +10,7 @@ Energy per inference = sum over layers, timesteps and components of
 ``weight_memory``     weight reads (one per synaptic op) and bias reads, priced by SRAM size
 ``potential_memory``  membrane-potential (ANN: partial-sum) reads and writes
 ``spike_routing``     address computation, input/output buffer traffic, or per-spike routing
+                      (and a message to each destination core, where the profile prices ``message``)
 ``dram``              64-bit DRAM accesses of weights and potentials that do not fit the
                       on-chip SRAM (profiles with a DRAM tier; :func:`hw_models.ops._dram_tier`)
 ``encoder``           the input encoder, where the profile runs it on chip (``model.encoder``):
@@ -44,7 +45,7 @@ from .activity import zero_spike_table
 from .ann import check_ann_counts, dense_ann_counts, matched_bits
 from .counts import Counts, load_counts
 from .errors import EnergyError
-from .ops import dense_ann_ops, event_driven_ops, group_crossings, per_inference, row_crossings
+from .ops import dense_ann_ops, event_driven_ops, group_crossings, per_inference, per_row
 from .profile import Profile, load_profile
 from .sram import access_energy
 from .timing import TIMING_COLUMNS, CoreMap, StepTimes, core_map, step_times, timing_rows
@@ -211,7 +212,9 @@ def price(ops: dict, profile: Profile, which: str = "value", *, system: str = "s
         )
     elif m["routing"] == "per-spike":
         per_spike = profile.param("spike_out", which) + profile.param("hops_per_spike", which) * profile.param("hop", which)
-        out["spike_routing"] = ops["spikes_out"] * per_spike
+        # where the chip charges its network per message, a spike pays once per destination core
+        per_message = profile.param("message", which) if "message" in profile.constants else 0.0
+        out["spike_routing"] = ops["spikes_out"] * per_spike + ops["core_messages"] * per_message
     else:
         out["spike_routing"] = zero
     out["dram"] = ops["dram_words"] * profile.param("dram", which) if m["dram"] != "none" else zero
@@ -299,14 +302,15 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
     # --- SNN: observed counts, and the same counts with spike activity removed.
     snn_meta = {"profile": profile.name, "system": "snn", "dataflow": "event-driven", "bits": profile.bits}
     per_group = group_crossings(bases["layers"], profile)
-    crossings = row_crossings(bases["snn"], per_group)
-    ops_obs = event_driven_ops(bases["snn"], profile, crossings)
-    ops_zero = event_driven_ops(bases["snn_zero"], profile, crossings)
+    crossings = per_row(bases["snn"], per_group)
+    placed = core_map(bases["layers"], profile) if _needs_cores(profile) else None
+    destinations = placed.destinations() if placed is not None and "message" in profile.constants else {}
+    ops_obs = event_driven_ops(bases["snn"], profile, crossings, per_row(bases["snn"], destinations))
+    ops_zero = event_driven_ops(bases["snn_zero"], profile, crossings, per_row(bases["snn_zero"], destinations))
     priced = {w: price(ops_obs, profile, w, system="snn") for w in SCENARIOS}
     base = {w: price(ops_zero, profile, w, system="snn") for w in SCENARIOS}
     spike = {w: {c: priced[w][c] - base[w][c] for c in priced[w]} for w in SCENARIOS}
     frames.append(_long(ops_obs, priced, spike, snn_meta))
-    placed = core_map(bases["layers"], profile) if profile.model.get("timing", "none") != "none" else None
     times = _times(ops_obs, profile, placed)
     if times is not None:
         timing.append(timing_rows(times, {"profile": profile.name, "system": "snn", "timing": profile.model["timing"]}))
@@ -319,8 +323,8 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
         act_bits = ann_activation_bits(profile, ann_bits, timesteps)
         dataflow = "dense-zero-skip" if zero_skip else "dense"
         ann_meta = {"profile": profile.name, "system": "ann", "dataflow": dataflow, "bits": act_bits}
-        ops_ann = dense_ann_ops(bases["ann"], profile, act_bits=act_bits,
-                                crossings=row_crossings(bases["ann"], per_group))
+        ops_ann = dense_ann_ops(bases["ann"], profile, act_bits=act_bits, crossings=per_row(bases["ann"], per_group),
+                                destinations=per_row(bases["ann"], destinations))
         priced_ann = {w: price(ops_ann, profile, w, system="ann", act_bits=act_bits) for w in SCENARIOS}
         zeros = {w: {c: np.zeros_like(v) for c, v in priced_ann[w].items()} for w in SCENARIOS}
         frames.append(_long(ops_ann, priced_ann, zeros, ann_meta))
@@ -332,6 +336,11 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
     breakdown = pd.concat(frames, ignore_index=True)
     breakdown["step_seconds"] = _step_seconds(breakdown, timing)
     return breakdown[BREAKDOWN_COLUMNS], timing
+
+
+def _needs_cores(profile: Profile) -> bool:
+    """The core placement is read by a timing model and by a per-message network price."""
+    return profile.model.get("timing", "none") != "none" or "message" in profile.constants
 
 
 def _step_seconds(breakdown: pd.DataFrame, timing: list[pd.DataFrame]) -> np.ndarray:
@@ -468,15 +477,18 @@ def ratio_function(counts: Counts, *, ann_counts: Counts | None = None, ann_bits
         key = (profile.capacity, profile.model["inter_chip"])
         if key not in mapped:
             mapped[key] = group_crossings(counts.layers, profile)
-        if static and profile.capacity not in placements:
-            placements[profile.capacity] = core_map(counts.layers, profile)
-        snn_ops = event_driven_ops(snn_base, profile, row_crossings(snn_base, mapped[key]))
+        cores_key = (profile.capacity, "t_message" in profile.constants or "message" in profile.constants)
+        if (static or "message" in profile.constants) and cores_key not in placements:
+            placements[cores_key] = core_map(counts.layers, profile)
+        destinations = placements[cores_key].destinations() if "message" in profile.constants and placements[cores_key] else {}
+        snn_ops = event_driven_ops(snn_base, profile, per_row(snn_base, mapped[key]), per_row(snn_base, destinations))
         snn = sum(float(v.sum()) for v in price(snn_ops, profile, system="snn").values())
         act_bits = ann_activation_bits(profile, ann_bits, steps)
-        ops = dense_ann_ops(ann_base, profile, act_bits=act_bits, crossings=row_crossings(ann_base, mapped[key]))
+        ops = dense_ann_ops(ann_base, profile, act_bits=act_bits, crossings=per_row(ann_base, mapped[key]),
+                            destinations=per_row(ann_base, destinations))
         ann = sum(float(v.sum()) for v in price(ops, profile, system="ann", act_bits=act_bits).values())
         if static:  # W x s, in pJ, over the SNN's steps and the ANN's pass, on every chip the model holds
-            placed = placements[profile.capacity]
+            placed = placements[cores_key]
             power = profile.param("static_power") * _chips(placed)
             snn += power * step_times(snn_ops, profile, placed).seconds.sum() * 1e12
             ann += power * step_times(ops, profile, placed).seconds.sum() * 1e12

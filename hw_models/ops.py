@@ -177,13 +177,18 @@ def _dram_tier(ops: Ops, q: dict, profile: Profile) -> None:
     ops["dram_words"] = words
 
 
-def _chip_messages(ops: Ops, q: dict, crossings: np.ndarray | None) -> None:
-    """Inter-chip messages: each routed spike (ANN: activation) times its group's mean
-    crossings (:func:`hw_models.capacity.messages_per_spike`)."""
-    ops["chip_messages"] = q["spikes_out"] * crossings if crossings is not None else np.zeros_like(q["spikes_out"])
+def _messages(ops: Ops, q: dict, crossings: np.ndarray | None, destinations: np.ndarray | None) -> None:
+    """Messages each routed spike (ANN: activation) sends: between chips, its group's mean
+    crossings (:func:`hw_models.capacity.messages_per_spike`); on the chip, one to each core
+    holding one of its targets (:meth:`hw_models.timing.CoreMap.destinations`; one per
+    spike where the cores are not known)."""
+    spikes = q["spikes_out"]
+    ops["chip_messages"] = spikes * crossings if crossings is not None else np.zeros_like(spikes)
+    ops["core_messages"] = spikes * destinations if destinations is not None else spikes.copy()
 
 
-def event_driven_ops(base: Ops, profile: Profile, crossings: np.ndarray | None = None) -> Ops:
+def event_driven_ops(base: Ops, profile: Profile, crossings: np.ndarray | None = None,
+                     destinations: np.ndarray | None = None) -> Ops:
     """Operations of the SNN's event-driven dataflow.
 
     Parameters
@@ -192,7 +197,10 @@ def event_driven_ops(base: Ops, profile: Profile, crossings: np.ndarray | None =
         From :func:`per_inference` (the counts may be floats, e.g. the zero-spike variant).
     profile : Profile
     crossings : numpy.ndarray, optional
-        Inter-chip messages per output spike of each row (:func:`row_crossings`).
+        Inter-chip messages per output spike of each row (:func:`per_row`).
+    destinations : numpy.ndarray, optional
+        Cores each row's output spike is a message to (:func:`per_row` of
+        :meth:`hw_models.timing.CoreMap.destinations`); one per spike where not given.
 
     Returns
     -------
@@ -229,11 +237,12 @@ def event_driven_ops(base: Ops, profile: Profile, crossings: np.ndarray | None =
         ops[name] = q[name]
     _memory_sizes(ops, q, profile, in_bits_multi=float(profile.bits), out_bits=np.ones_like(neurons))  # 1-bit spikes
     _dram_tier(ops, q, profile)
-    _chip_messages(ops, q, crossings)
+    _messages(ops, q, crossings, destinations)
     return ops
 
 
-def dense_ann_ops(base: Ops, profile: Profile, *, act_bits: int | None = None, crossings: np.ndarray | None = None) -> Ops:
+def dense_ann_ops(base: Ops, profile: Profile, *, act_bits: int | None = None, crossings: np.ndarray | None = None,
+                  destinations: np.ndarray | None = None) -> Ops:
     """Operations of the dense ANN dataflow: partial sums in registers, outputs written once.
 
     Driven by the dense counts this is the plain dense ANN (every MAC, zeros included);
@@ -250,9 +259,9 @@ def dense_ann_ops(base: Ops, profile: Profile, *, act_bits: int | None = None, c
     profile : Profile
     act_bits : int, optional
         Activation width; defaults to ``profile.bits``.
-    crossings : numpy.ndarray, optional
+    crossings, destinations : numpy.ndarray, optional
         As for :func:`event_driven_ops`: the ANN on the same chips sends each activation
-        across the same boundaries.
+        across the same boundaries, to the same cores.
 
     Returns
     -------
@@ -287,7 +296,7 @@ def dense_ann_ops(base: Ops, profile: Profile, *, act_bits: int | None = None, c
         ops[name] = zeros
     _memory_sizes(ops, q, profile, in_bits_multi=bits, out_bits=bits * np.ones_like(neurons))
     _dram_tier(ops, q, profile)
-    _chip_messages(ops, q, crossings)
+    _messages(ops, q, crossings, destinations)
     return ops
 
 
@@ -299,6 +308,7 @@ def group_crossings(layers: pd.DataFrame, profile: Profile) -> dict[str, float]:
     return {} if profile.model["inter_chip"] == "none" else messages_per_spike(layers, profile)
 
 
-def row_crossings(base: Ops, per_group: dict[str, float]) -> np.ndarray | None:
-    """:func:`group_crossings` for each row of ``base`` (None when there are none)."""
+def per_row(base: Ops, per_group: dict[str, float]) -> np.ndarray | None:
+    """A per-group number (:func:`group_crossings`, :meth:`hw_models.timing.CoreMap.destinations`)
+    for each row of ``base``, 0 for rows of other nodes (None when there are none)."""
     return np.array([per_group.get(name, 0.0) for name in base["layer"]]) if per_group else None

@@ -122,7 +122,7 @@ EXPECTED_KIND: dict[str, str] = {
 
 #: Every constant and assumption the model reads: any other name is a typo, refused.
 KNOWN_CONSTANTS = ("ac", "mac", "ac_conv", "add", "mult", "rng", "neuron_update", "neuron_active", "neuron_inactive", "sram_8kb",
-                   "sram_32kb", "sram_1mb", "spike_out", "hop", "static_power", "dram", "link_bit",
+                   "sram_32kb", "sram_1mb", "spike_out", "message", "hop", "static_power", "dram", "link_bit",
                    # timing (hw_models/timing.py)
                    "t_synop", "t_synop_conv", "t_neuron", "t_spike", "t_message", "t_barrier", "tick", "clock", "ops_per_cycle",
                    "sram_bytes_per_cycle", "dram_bandwidth")

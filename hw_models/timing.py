@@ -137,7 +137,7 @@ class CoreMap:
         ``(source, group)`` -> messages a core of ``group`` receives per spike of
         ``source`` (a group, or ``""`` for the input) :func:`hw_models.reach.reach_fractions`;
         a pair not listed counts 1 (every core reached). Found only for profiles that
-        price receiving a message (``t_message``).
+        price a message (``t_message``, ``message``).
     """
 
     cores: dict[str, int]
@@ -146,6 +146,12 @@ class CoreMap:
     input_readers: frozenset = frozenset()
     tiles: int | None = None
     reach: dict = field(default_factory=dict)
+
+    def destinations(self) -> dict[str, float]:
+        """Group -> messages one of its spikes sends, one to each core holding one of its
+        targets: the sum over the groups it feeds of ``reach x cores`` (0: it feeds none)."""
+        return {f: float(sum(self.reach.get((f, g), 1.0) * self.cores[g] for g in self.reached.get(f, [])))
+                for f in self.cores}
 
 
 def core_map(layers: pd.DataFrame, profile: Profile) -> CoreMap | None:
@@ -162,7 +168,7 @@ def core_map(layers: pd.DataFrame, profile: Profile) -> CoreMap | None:
     per_tile = profile.capacity.cores_per_tile
     tiles = math.ceil(sum(cores.values()) / per_tile) if per_tile else None
     reach = {}
-    if "t_message" in profile.constants:
+    if "t_message" in profile.constants or "message" in profile.constants:
         inputs = set(layers.loc[layers["kind"] == "input", "layer"])
         fractions = reach_fractions(layers, mapping.layers, profile.capacity.neurons_per_core)
         reach = {("" if source in inputs else source, group): f for (source, group), f in fractions.items()}

@@ -117,6 +117,34 @@ def test_a_spike_is_a_message_only_to_the_cores_holding_its_targets(tmp_path):
     assert snn["bound_by"].tolist() == ["lif1"]
 
 
+@pytest.mark.parametrize(("groups", "destinations"), [(1, 2), (2, 1)])
+def test_a_spike_pays_a_message_per_destination_core(tmp_path, groups, destinations):
+    # lif1 and lif2 hold 2 channels of 4x4 each, one channel per core (16 neurons a core): a
+    # 1x1 convolution sends each lif1 spike to both of lif2's cores, a depthwise one to one
+    from importlib import resources
+
+    import asnn_sim.api as asnn
+    from hw_models.profile import tomllib
+
+    data = tomllib.loads(resources.files("hw_models").joinpath("profiles", "loihi-sanafe.toml").read_text())
+    data["name"] = "sanafe-small-cores"
+    data["capacity"]["neurons_per_core"] = 16
+    path = tmp_path / "sanafe-small-cores.toml"
+    path.write_text(toml_dumps(data))
+    graph = (asnn.GraphBuilder((2, 4, 4), encoding="frames", timesteps=1, seed=0)
+             .conv(weight=np.full((2, 1, 1, 1), 2.0), groups=2).neuron()  # each input event fires its lif1 neuron
+             .conv(weight=np.zeros((2, 2 // groups, 1, 1)), groups=groups).neuron()
+             .flatten().linear(weight=np.zeros((2, 32))).readout().build())
+    frames = np.zeros((1, 1, 2, 4, 4), np.uint8)
+    frames[0, 0, 0, 0, :3] = 1
+    frames[0, 0, 1, 2, 2] = 1
+    b = asnn.energy(asnn.simulate(graph, frames=frames, progress=False), hw=[str(path)]).breakdown
+    routing = b[(b["system"] == "snn") & (b["component"] == "spike_routing")].groupby("layer")["energy_pj"].sum()
+    # 4 spikes x (69.3 pJ out + destinations x 111 pJ per message); 0 hops assumed
+    assert routing["lif1"] == pytest.approx(4 * (69.3 + destinations * 111.0), rel=1e-12)
+    assert routing.drop("lif1").sum() == 0  # lif2 and the readout send nothing
+
+
 def _sanafe_with(tmp_path, cores_per_tile):
     from importlib import resources
 
