@@ -48,7 +48,7 @@ from .errors import EnergyError
 from .ops import dense_ann_ops, event_driven_ops, group_crossings, per_inference, per_row
 from .profile import Profile, load_profile
 from .sram import access_energy
-from .timing import TIMING_COLUMNS, CoreMap, StepTimes, core_map, step_times, timing_rows
+from .timing import MESSAGE_CONSTANTS, TIMING_COLUMNS, CoreMap, StepTimes, core_map, step_times, timing_rows
 
 COMPONENTS = (
     "synaptic_compute",
@@ -304,7 +304,7 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
     per_group = group_crossings(bases["layers"], profile)
     crossings = per_row(bases["snn"], per_group)
     placed = core_map(bases["layers"], profile) if _needs_cores(profile) else None
-    destinations = placed.destinations() if placed is not None and "message" in profile.constants else {}
+    destinations = placed.destinations() if placed is not None and _prices_messages(profile) else {}
     ops_obs = event_driven_ops(bases["snn"], profile, crossings, per_row(bases["snn"], destinations))
     ops_zero = event_driven_ops(bases["snn_zero"], profile, crossings, per_row(bases["snn_zero"], destinations))
     priced = {w: price(ops_obs, profile, w, system="snn") for w in SCENARIOS}
@@ -338,9 +338,14 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
     return breakdown[BREAKDOWN_COLUMNS], timing
 
 
+def _prices_messages(profile: Profile) -> bool:
+    """The profile charges energy or time per message to a destination core."""
+    return any(name in profile.constants for name in MESSAGE_CONSTANTS)
+
+
 def _needs_cores(profile: Profile) -> bool:
     """The core placement is read by a timing model and by a per-message network price."""
-    return profile.model.get("timing", "none") != "none" or "message" in profile.constants
+    return profile.model.get("timing", "none") != "none" or _prices_messages(profile)
 
 
 def _step_seconds(breakdown: pd.DataFrame, timing: list[pd.DataFrame]) -> np.ndarray:
@@ -477,10 +482,10 @@ def ratio_function(counts: Counts, *, ann_counts: Counts | None = None, ann_bits
         key = (profile.capacity, profile.model["inter_chip"])
         if key not in mapped:
             mapped[key] = group_crossings(counts.layers, profile)
-        cores_key = (profile.capacity, "t_message" in profile.constants or "message" in profile.constants)
-        if (static or "message" in profile.constants) and cores_key not in placements:
+        cores_key = (profile.capacity, "t_message" in profile.constants or _prices_messages(profile))
+        if (static or _prices_messages(profile)) and cores_key not in placements:
             placements[cores_key] = core_map(counts.layers, profile)
-        destinations = placements[cores_key].destinations() if "message" in profile.constants and placements[cores_key] else {}
+        destinations = placements[cores_key].destinations() if _prices_messages(profile) and placements[cores_key] else {}
         snn_ops = event_driven_ops(snn_base, profile, per_row(snn_base, mapped[key]), per_row(snn_base, destinations))
         snn = sum(float(v.sum()) for v in price(snn_ops, profile, system="snn").values())
         act_bits = ann_activation_bits(profile, ann_bits, steps)

@@ -13,7 +13,8 @@ energies are):
               longer of the two, as in SANA-FE's simple timing model (Boyle et al., IEEE
               TCAD 2025, fitted to Loihi)::
 
-                  neuron half of g  = (neuron updates x t_neuron + spikes sent x t_spike) / cores(g)
+                  neuron half of g  = (neuron updates x t_neuron + spikes sent x t_spike
+                                       + messages sent x t_message_out) / cores(g)
                   synapse half of g = synaptic ops x t_synop / cores(g)
                                       + sum over sources f of spikes(f) x reach(f, g) x t_message
                   step time         = max over groups of max(neuron half, synapse half) + t_barrier
@@ -74,8 +75,12 @@ from .profile import Profile
 __all__ = ["CoreMap", "StepTimes", "core_map", "step_times", "TIMING_COLUMNS", "TIMING_CONSTANTS"]
 
 #: The constants only time depends on (energy too where static power x time is priced).
-TIMING_CONSTANTS = ("t_synop", "t_neuron", "t_spike", "t_message", "t_barrier", "tick", "clock", "ops_per_cycle",
+TIMING_CONSTANTS = ("t_synop", "t_neuron", "t_spike", "t_message_out", "t_message", "t_barrier", "tick", "clock", "ops_per_cycle",
                     "sram_bytes_per_cycle", "dram_bandwidth")
+
+#: Constants charged per message to a destination core: where a profile gives one, a
+#: spike's messages are counted by the cores it reaches (:meth:`CoreMap.destinations`).
+MESSAGE_CONSTANTS = ("message", "t_message_out")
 
 #: Columns of the timing table (one row per profile, system and timestep).
 TIMING_COLUMNS = ["profile", "system", "timing", "t", "seconds", "seconds_low", "seconds_high", "bound_by", "busy_seconds",
@@ -168,7 +173,7 @@ def core_map(layers: pd.DataFrame, profile: Profile) -> CoreMap | None:
     per_tile = profile.capacity.cores_per_tile
     tiles = math.ceil(sum(cores.values()) / per_tile) if per_tile else None
     reach = {}
-    if "t_message" in profile.constants or "message" in profile.constants:
+    if any(name in profile.constants for name in MESSAGE_CONSTANTS + ("t_message",)):
         inputs = set(layers.loc[layers["kind"] == "input", "layer"])
         fractions = reach_fractions(layers, mapping.layers, profile.capacity.neurons_per_core)
         reach = {("" if source in inputs else source, group): f for (source, group), f in fractions.items()}
@@ -255,6 +260,7 @@ def _busiest_core(ops: dict, profile: Profile, placed: CoreMap, which: str, step
     t_synop, t_neuron, t_spike = (profile.param(n, which) for n in ("t_synop", "t_neuron", "t_spike"))
     t_conv = profile.param("t_synop_conv", which) if "t_synop_conv" in profile.constants else t_synop
     t_message = profile.param("t_message", which) if "t_message" in profile.constants else 0.0
+    t_out = profile.param("t_message_out", which) if "t_message_out" in profile.constants else 0.0
     lands_on = _group_of_rows(ops, reached, groups)
     feeders = _feeders(reached, groups)
     index = {t: k for k, t in enumerate(steps)}
@@ -275,7 +281,8 @@ def _busiest_core(ops: dict, profile: Profile, placed: CoreMap, which: str, step
             if name in placed.input_readers:
                 from_input[g][k] += arriving[r]
         if name in neurons:  # the group's own neurons and the spikes they send
-            neurons[name][k] += ops["nrn_updates"][r] * t_neuron + ops["spikes_out"][r] * t_spike
+            neurons[name][k] += (ops["nrn_updates"][r] * t_neuron + ops["spikes_out"][r] * t_spike
+                                 + ops["core_messages"][r] * t_out)
             sent[name][k] += ops["spikes_out"][r]
     work = {}
     for g in groups:  # a spike is one message to each core holding one of its targets
