@@ -4,7 +4,7 @@ against SANA-FE, step by step, on exactly the same spikes.
 Run it from its own virtual environment (SANA-FE is GPL-3.0: it is imported only by this
 script and ``sanafe_net.py``, never by ``asnn_sim`` or ``hw_models``; no test needs it)::
 
-    make bench-sanafe                                    # builds .venv-sanafe if missing, runs the three models
+    make bench-sanafe                                    # builds .venv-sanafe if missing, runs the four models
     .venv-sanafe/bin/python benchmarks/sanafe_check.py --models lenet --samples 4 --timesteps 8
 
 It prints a table per model and writes ``benchmarks/results/sanafe_check/<model>.json``.
@@ -21,9 +21,13 @@ What it does
    group of 10 accumulators fed one-to-one, as ``hw_models.capacity`` maps it. ``wide``:
    groups over many cores and tiles: conv 16@3x3 (pad 1) on 32x32 frames (one 1,024-neuron
    channel per core) - LIF - depthwise conv 16@3x3 (stride 2, pad 1; a spike reaches one of
-   the group's four cores) - LIF - linear 10 - readout, random weights. All read
-   rate-coded frames of the digits test images (a spike with probability = pixel value;
-   for ``wide`` each 8x8 pixel is a 4x4 block).
+   the group's four cores) - LIF - linear 10 - readout, random weights. ``res``: a slice of
+   a ResNet stage: conv 16@3x3 on 32x32 frames - LIF - a 3x3 conv and a 1x1 shortcut
+   added into 16 more planes (20 cores of about 819 neurons by synaptic memory, so a spike
+   reaches the cores under its window's rows) - LIF - conv 4@3x3 stride 2 - LIF - linear
+   10 - readout, random weights. All read rate-coded frames of the digits test images (a
+   spike with probability = pixel value; for ``wide`` and ``res`` each 8x8 pixel is a 4x4
+   block).
 2. **asnn-sim**: ``simulate(..., record=True, record_membranes=True)`` in float64, then
    ``energy(result, hw="loihi").breakdown`` summed per step (per inference).
 3. **Placement**: ``hw_models.capacity.map_model(result.layers, load_profile("loihi"))``
