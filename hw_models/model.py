@@ -48,7 +48,7 @@ from .errors import EnergyError
 from .ops import dense_ann_ops, event_driven_ops, group_crossings, per_inference, per_row
 from .profile import Profile, load_profile
 from .sram import access_energy
-from .timing import MESSAGE_CONSTANTS, TIMING_COLUMNS, CoreMap, StepTimes, core_map, step_times, timing_rows
+from .timing import MESSAGE_CONSTANTS, TIMING_COLUMNS, CoreMap, StepTimes, core_map, counts_messages, step_times, timing_rows
 
 COMPONENTS = (
     "synaptic_compute",
@@ -482,7 +482,7 @@ def ratio_function(counts: Counts, *, ann_counts: Counts | None = None, ann_bits
         key = (profile.capacity, profile.model["inter_chip"])
         if key not in mapped:
             mapped[key] = group_crossings(counts.layers, profile)
-        cores_key = (profile.capacity, "t_message" in profile.constants or _prices_messages(profile))
+        cores_key = (profile.capacity, counts_messages(profile))  # what core_map's result depends on
         if (static or _prices_messages(profile)) and cores_key not in placements:
             placements[cores_key] = core_map(counts.layers, profile)
         destinations = placements[cores_key].destinations() if _prices_messages(profile) and placements[cores_key] else {}

@@ -159,6 +159,12 @@ class CoreMap:
                 for f in self.cores}
 
 
+def counts_messages(profile: Profile) -> bool:
+    """The profile prices a message to a destination core (received, sent or its energy):
+    :func:`core_map` then finds which cores each spike reaches."""
+    return any(name in profile.constants for name in MESSAGE_CONSTANTS + ("t_message",))
+
+
 def core_map(layers: pd.DataFrame, profile: Profile) -> CoreMap | None:
     """The core placement of ``layers`` on ``profile`` (None: the profile states no capacity)."""
     from .capacity import _consumer_groups, _readers, map_model
@@ -173,7 +179,7 @@ def core_map(layers: pd.DataFrame, profile: Profile) -> CoreMap | None:
     per_tile = profile.capacity.cores_per_tile
     tiles = math.ceil(sum(cores.values()) / per_tile) if per_tile else None
     reach = {}
-    if any(name in profile.constants for name in MESSAGE_CONSTANTS + ("t_message",)):
+    if counts_messages(profile):
         inputs = set(layers.loc[layers["kind"] == "input", "layer"])
         fractions = reach_fractions(layers, mapping.layers, profile.capacity.neurons_per_core)
         reach = {("" if source in inputs else source, group): f for (source, group), f in fractions.items()}
