@@ -477,9 +477,11 @@ def _counts(value) -> Counts | str | os.PathLike:
     """A replay result as validated ``hw_models.Counts``; paths and Counts pass through."""
     if not hasattr(value, "per_sample"):
         return value
+    from hw_models.core_split import NeuronActivity
     from hw_models.counts import Counts, validate
 
-    return validate(Counts(counts=value.counts, layers=value.layers, summary=value.summary))
+    recorded = NeuronActivity.from_trains(value.recording.spikes) if getattr(value, "recording", None) is not None else None
+    return validate(Counts(counts=value.counts, layers=value.layers, summary=value.summary, activity=recorded))
 
 
 def profiles() -> list[str]:

@@ -71,6 +71,10 @@ class Counts:
         Where the tables were read from (None for tables built in memory).
     files : dict
         File names actually read (``counts``, ``layers``), for error messages.
+    activity : hw_models.core_split.NeuronActivity or None
+        Recorded spikes per neuron (a replay's recording, or ``recording.npz`` beside the
+        tables): the per-core timing then splits each recorded group's work over its
+        cores as the spikes fall (:mod:`hw_models.core_split`); None: evenly.
     """
 
     counts: pd.DataFrame
@@ -78,6 +82,7 @@ class Counts:
     summary: dict[str, Any]
     path: Path | None = field(default=None)
     files: dict[str, str] = field(default_factory=dict)
+    activity: Any = field(default=None)
 
     @property
     def n_samples(self) -> int:
@@ -301,6 +306,7 @@ def validate(counts: Counts) -> Counts:
         summary=summary,
         path=counts.path,
         files=dict(counts.files),
+        activity=counts.activity,
     )
 
 
@@ -361,7 +367,10 @@ def load_counts(path: str | Path) -> Counts:
     else:
         layers, layers_file = _read_table(directory, "layers")
     files = {"counts": Path(counts_file).name, "layers": Path(layers_file).name}
-    return validate(Counts(counts=table, layers=layers, summary=summary, path=directory, files=files))
+    from .core_split import NeuronActivity
+
+    activity = NeuronActivity.load(directory / "recording.npz")  # asnn simulate --record
+    return validate(Counts(counts=table, layers=layers, summary=summary, path=directory, files=files, activity=activity))
 
 
 def layer_geometry(layers: pd.DataFrame) -> pd.DataFrame:

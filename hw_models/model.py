@@ -303,10 +303,9 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
     snn_meta = {"profile": profile.name, "system": "snn", "dataflow": "event-driven", "bits": profile.bits}
     per_group = group_crossings(bases["layers"], profile)
     crossings = per_row(bases["snn"], per_group)
-    placed = core_map(bases["layers"], profile) if _needs_cores(profile) else None
-    destinations = placed.destinations() if placed is not None and _prices_messages(profile) else {}
-    ops_obs = event_driven_ops(bases["snn"], profile, crossings, per_row(bases["snn"], destinations))
-    ops_zero = event_driven_ops(bases["snn_zero"], profile, crossings, per_row(bases["snn_zero"], destinations))
+    placed = core_map(bases["layers"], profile, bases["activity"]) if _needs_cores(profile) else None
+    ops_obs = event_driven_ops(bases["snn"], profile, crossings, _destinations(bases["snn"], profile, placed))
+    ops_zero = event_driven_ops(bases["snn_zero"], profile, crossings, _destinations(bases["snn_zero"], profile, placed))
     priced = {w: price(ops_obs, profile, w, system="snn") for w in SCENARIOS}
     base = {w: price(ops_zero, profile, w, system="snn") for w in SCENARIOS}
     spike = {w: {c: priced[w][c] - base[w][c] for c in priced[w]} for w in SCENARIOS}
@@ -323,8 +322,9 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
         act_bits = ann_activation_bits(profile, ann_bits, timesteps)
         dataflow = "dense-zero-skip" if zero_skip else "dense"
         ann_meta = {"profile": profile.name, "system": "ann", "dataflow": dataflow, "bits": act_bits}
+        placed = placed.evenly() if placed is not None and placed.split_by != "even" else placed  # dense: every neuron
         ops_ann = dense_ann_ops(bases["ann"], profile, act_bits=act_bits, crossings=per_row(bases["ann"], per_group),
-                                destinations=per_row(bases["ann"], destinations))
+                                destinations=_destinations(bases["ann"], profile, placed))
         priced_ann = {w: price(ops_ann, profile, w, system="ann", act_bits=act_bits) for w in SCENARIOS}
         zeros = {w: {c: np.zeros_like(v) for c, v in priced_ann[w].items()} for w in SCENARIOS}
         frames.append(_long(ops_ann, priced_ann, zeros, ann_meta))
@@ -336,6 +336,14 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
     breakdown = pd.concat(frames, ignore_index=True)
     breakdown["step_seconds"] = _step_seconds(breakdown, timing)
     return breakdown[BREAKDOWN_COLUMNS], timing
+
+
+def _destinations(base: dict, profile: Profile, placed: CoreMap | None) -> np.ndarray | None:
+    """Messages per spike of each row: one per destination core where the profile prices
+    them and the cores are known (:meth:`CoreMap.destinations_per_row`), else None (one)."""
+    if placed is None or not _prices_messages(profile):
+        return None
+    return placed.destinations_per_row(base["layer"], base["t"])
 
 
 def _prices_messages(profile: Profile) -> bool:
@@ -450,6 +458,7 @@ def estimate_with_time(
     # Per-inference arrays do not depend on the profile: build them once.
     bases = {
         "layers": snn.layers,
+        "activity": snn.activity,
         "snn": per_inference(snn.counts, snn.layers),
         "snn_zero": per_inference(zero_spike_table(snn.counts, snn.layers), snn.layers),
     }
@@ -484,19 +493,19 @@ def ratio_function(counts: Counts, *, ann_counts: Counts | None = None, ann_bits
             mapped[key] = group_crossings(counts.layers, profile)
         cores_key = (profile.capacity, counts_messages(profile))  # what core_map's result depends on
         if (static or _prices_messages(profile)) and cores_key not in placements:
-            placements[cores_key] = core_map(counts.layers, profile)
-        destinations = placements[cores_key].destinations() if _prices_messages(profile) and placements[cores_key] else {}
-        snn_ops = event_driven_ops(snn_base, profile, per_row(snn_base, mapped[key]), per_row(snn_base, destinations))
+            placements[cores_key] = core_map(counts.layers, profile, counts.activity)
+        placed = placements.get(cores_key)
+        snn_ops = event_driven_ops(snn_base, profile, per_row(snn_base, mapped[key]), _destinations(snn_base, profile, placed))
         snn = sum(float(v.sum()) for v in price(snn_ops, profile, system="snn").values())
         act_bits = ann_activation_bits(profile, ann_bits, steps)
+        even = placed.evenly() if placed is not None and placed.split_by != "even" else placed  # dense: every neuron
         ops = dense_ann_ops(ann_base, profile, act_bits=act_bits, crossings=per_row(ann_base, mapped[key]),
-                            destinations=per_row(ann_base, destinations))
+                            destinations=_destinations(ann_base, profile, even))
         ann = sum(float(v.sum()) for v in price(ops, profile, system="ann", act_bits=act_bits).values())
         if static:  # W x s, in pJ, over the SNN's steps and the ANN's pass, on every chip the model holds
-            placed = placements[cores_key]
             power = profile.param("static_power") * _chips(placed)
             snn += power * step_times(snn_ops, profile, placed).seconds.sum() * 1e12
-            ann += power * step_times(ops, profile, placed).seconds.sum() * 1e12
+            ann += power * step_times(ops, profile, even).seconds.sum() * 1e12
         return snn / ann
 
     return ratio

@@ -106,6 +106,7 @@ EXPECTED_KIND: dict[str, str] = {
     "t_synop": "time",
     "t_synop_conv": "time",
     "t_neuron": "time",
+    "t_neuron_inactive": "time",
     "t_spike": "time",
     "t_message_out": "time",
     "t_message": "time",
@@ -125,7 +126,7 @@ EXPECTED_KIND: dict[str, str] = {
 KNOWN_CONSTANTS = ("ac", "mac", "ac_conv", "add", "mult", "rng", "neuron_update", "neuron_active", "neuron_inactive", "sram_8kb",
                    "sram_32kb", "sram_1mb", "spike_out", "message", "hop", "static_power", "dram", "link_bit",
                    # timing (hw_models/timing.py)
-                   "t_synop", "t_synop_conv", "t_neuron", "t_spike", "t_message_out", "t_message", "t_barrier", "tick", "clock", "ops_per_cycle",
+                   "t_synop", "t_synop_conv", "t_neuron", "t_neuron_inactive", "t_spike", "t_message_out", "t_message", "t_barrier", "tick", "clock", "ops_per_cycle",
                    "sram_bytes_per_cycle", "dram_bandwidth")
 KNOWN_ASSUMPTIONS = ("hops_per_spike", "sram_capacity", "batch", "spike_message_bits")
 TOP_LEVEL_KEYS = ("schema_version", "name", "chip", "process_node", "description", "memory", "scope", "clocking",

@@ -44,7 +44,7 @@ import pandas as pd
 
 from .counts import parse_shape
 
-__all__ = ["RECEPTIVE", "range_boxes", "reach_fractions"]
+__all__ = ["RECEPTIVE", "range_boxes", "reach_fractions", "nodes_of", "slice_bounds", "slice_sources", "union_indices"]
 
 #: A box: the indices taken along each dimension of a node's output shape (a product set,
 #: which a window maps to a product set: it acts on each dimension alone).
@@ -96,7 +96,7 @@ class _Node:
     source: bool  # a neuron group or the input: where a walk stops
 
 
-def _nodes(layers: pd.DataFrame) -> dict[str, _Node]:
+def nodes_of(layers: pd.DataFrame) -> dict[str, _Node]:
     def pair(text: str) -> tuple[int, int]:
         rows, cols = str(text).split("x")
         return int(rows), int(cols)
@@ -204,11 +204,12 @@ def _receptive_sources(nodes: dict[str, _Node], group: str, box: Box) -> dict[st
     return found
 
 
-def _union_size(boxes: list[Box]) -> int:
-    """Elements in the union of product boxes, counted on a mask of their bounding region."""
+def _union(boxes: list[Box]) -> tuple[np.ndarray, list[int]] | None:
+    """The union of product boxes as a mask of their bounding region and that region's
+    first index per dimension (None: the boxes hold nothing)."""
     boxes = [b for b in boxes if all(len(axis) for axis in b)]  # a window over padding alone reads nothing
-    if len(boxes) <= 1:
-        return math.prod(len(axis) for axis in boxes[0]) if boxes else 0
+    if not boxes:
+        return None
     lo = [min(int(b[d][0]) for b in boxes) for d in range(len(boxes[0]))]
     hi = [max(int(b[d][-1]) for b in boxes) for d in range(len(boxes[0]))]
     mask = np.zeros([h - l + 1 for l, h in zip(lo, hi)], bool)  # noqa: E741
@@ -217,7 +218,29 @@ def _union_size(boxes: list[Box]) -> int:
             mask[tuple(slice(axis[0] - l, axis[-1] - l + 1) for axis, l in zip(b, lo))] = True  # noqa: E741
         else:
             mask[np.ix_(*(axis - l for axis, l in zip(b, lo)))] = True  # noqa: E741
+    return mask, lo
+
+
+def _union_size(boxes: list[Box]) -> int:
+    """Elements in the union of product boxes."""
+    boxes = [b for b in boxes if all(len(axis) for axis in b)]
+    if len(boxes) <= 1:  # one box: its size, without a mask
+        return math.prod(len(axis) for axis in boxes[0]) if boxes else 0
+    mask, _ = _union(boxes)
     return int(np.count_nonzero(mask))
+
+
+def union_indices(boxes: list[Box | None], shape: tuple[int, ...]) -> np.ndarray | None:
+    """The flat (row-major) indices of ``shape`` in the union of ``boxes``, sorted (None:
+    a box is the whole source)."""
+    if any(b is None for b in boxes):
+        return None
+    union = _union(boxes)
+    if union is None:
+        return np.zeros(0, np.int64)
+    mask, lo = union
+    where = np.nonzero(mask)
+    return np.ravel_multi_index(tuple(w + l for w, l in zip(where, lo)), shape).astype(np.int64)  # noqa: E741
 
 
 def _slices(neurons: int, cores: int, limited_by: str, neurons_per_core: int | None) -> int:
@@ -246,22 +269,35 @@ def reach_fractions(layers: pd.DataFrame, mapping: pd.DataFrame, neurons_per_cor
         ``(source, group)`` -> the mean messages a core of ``group`` receives per spike of
         ``source``, in ``(0, 1]``.
     """
-    nodes = _nodes(layers)
+    nodes = nodes_of(layers)
     out: dict[tuple[str, str], float] = {}
     for g in mapping.itertuples(index=False):
-        shape = nodes[g.layer].out_shape
-        slices = _slices(int(g.neurons), int(g.cores), g.limited_by, neurons_per_core)
-        bounds = np.cumsum([0] + [len(a) for a in np.array_split(np.arange(int(g.neurons)), slices)])
         reached: dict[str, int] = {}
-        for lo, hi in zip(bounds[:-1], bounds[1:] - 1):
-            per_source: dict[str, list[Box | None]] = {}
-            for first_last in range_boxes(int(lo), int(hi), shape):
-                box = tuple(np.arange(a, b + 1) for a, b in first_last)
-                for source, boxes in _receptive_sources(nodes, g.layer, box).items():
-                    per_source.setdefault(source, []).extend(boxes)
+        for _, per_source in slice_sources(nodes, g, neurons_per_core):
             for source, boxes in per_source.items():
                 whole = any(b is None for b in boxes)
                 reached[source] = reached.get(source, 0) + (math.prod(nodes[source].out_shape) if whole else _union_size(boxes))
         for source, total in reached.items():
             out[(source, g.layer)] = total / (math.prod(nodes[source].out_shape) * int(g.cores))
     return out
+
+
+def slice_bounds(g, neurons_per_core: int | None) -> np.ndarray:
+    """The first neuron of each of a mapped group's slices, and its neuron count last
+    (``g``: a row of :attr:`hw_models.capacity.Mapping.layers`)."""
+    slices = _slices(int(g.neurons), int(g.cores), g.limited_by, neurons_per_core)
+    return np.cumsum([0] + [len(a) for a in np.array_split(np.arange(int(g.neurons)), slices)])
+
+
+def slice_sources(nodes: dict[str, _Node], g, neurons_per_core: int | None):
+    """For each slice of mapped group ``g`` in order: ``(lo, hi)`` its first and last neuron,
+    and source -> the boxes of that source its neurons read (``None``: all of it)."""
+    shape = nodes[g.layer].out_shape
+    bounds = slice_bounds(g, neurons_per_core)
+    for lo, hi in zip(bounds[:-1], bounds[1:] - 1):
+        per_source: dict[str, list[Box | None]] = {}
+        for first_last in range_boxes(int(lo), int(hi), shape):
+            box = tuple(np.arange(a, b + 1) for a, b in first_last)
+            for source, boxes in _receptive_sources(nodes, g.layer, box).items():
+                per_source.setdefault(source, []).extend(boxes)
+        yield (int(lo), int(hi)), per_source

@@ -15,6 +15,9 @@ energies are):
 
                   neuron half of g  = (neuron updates x t_neuron + spikes sent x t_spike
                                        + messages sent x t_message_out) / cores(g)
+
+              (with ``t_neuron_inactive``, a clock-driven chip's neurons that no input
+              reached in the step take that instead of ``t_neuron``: read, not updated)
                   synapse half of g = synaptic ops x t_synop / cores(g)
                                       + sum over sources f of spikes(f) x reach(f, g) x t_message
                   step time         = max over groups of max(neuron half, synapse half) + t_barrier
@@ -33,9 +36,12 @@ energies are):
               some of ``g``'s cores. ``t_barrier`` may step by the tiles in use (its
               ``by_tiles``, read where ``[capacity]`` gives ``cores_per_tile``; the groups
               take consecutive cores from core 0), as SANA-FE's Loihi table does. Work and
-              messages are split evenly over a group's cores: the mean sample's activity
-              on balanced cores, a lower bound on a real placement's busiest core (whose
-              neurons may fire more than the group's mean).
+              messages are split evenly over a group's cores (the mean sample's activity
+              on balanced cores, a lower bound on a real placement's busiest core, whose
+              neurons may fire more than the group's mean), or, where the replay recorded
+              a group's spikes, as they fall on its cores (:mod:`hw_models.core_split`:
+              each core's own spikes, messages sent and received). The timing table's
+              ``core_split`` says which.
 ``fixed-tick`` (TrueNorth; SpiNNaker as it runs, in real time) Every step takes one
               ``tick`` whatever the activity. Where the profile also gives per-core
               latencies, the busiest core's load (its time / the tick) is reported: above
@@ -65,7 +71,7 @@ Everything here is per inference: the operation arrays come from
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -75,7 +81,7 @@ from .profile import Profile
 __all__ = ["CoreMap", "StepTimes", "core_map", "step_times", "TIMING_COLUMNS", "TIMING_CONSTANTS"]
 
 #: The constants only time depends on (energy too where static power x time is priced).
-TIMING_CONSTANTS = ("t_synop", "t_neuron", "t_spike", "t_message_out", "t_message", "t_barrier", "tick", "clock", "ops_per_cycle",
+TIMING_CONSTANTS = ("t_synop", "t_neuron", "t_neuron_inactive", "t_spike", "t_message_out", "t_message", "t_barrier", "tick", "clock", "ops_per_cycle",
                     "sram_bytes_per_cycle", "dram_bandwidth")
 
 #: Constants charged per message to a destination core: where a profile gives one, a
@@ -84,7 +90,7 @@ MESSAGE_CONSTANTS = ("message", "t_message_out")
 
 #: Columns of the timing table (one row per profile, system and timestep).
 TIMING_COLUMNS = ["profile", "system", "timing", "t", "seconds", "seconds_low", "seconds_high", "bound_by", "busy_seconds",
-                  "barrier_seconds", "load"]
+                  "barrier_seconds", "load", "core_split"]
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,9 @@ class StepTimes:
     load : numpy.ndarray
         Per step, ``busy_seconds / tick`` for ``fixed-tick`` (NaN otherwise, or without
         per-core latencies).
+    core_split : str
+        How a group's work was divided over its cores: ``even``, ``recorded (N samples)``
+        (:mod:`hw_models.core_split`), or empty where no core is modelled.
     """
 
     seconds: np.ndarray
@@ -114,6 +123,7 @@ class StepTimes:
     busy_seconds: np.ndarray
     barrier_seconds: float
     load: np.ndarray
+    core_split: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,11 @@ class CoreMap:
         ``source`` (a group, or ``""`` for the input) :func:`hw_models.reach.reach_fractions`;
         a pair not listed counts 1 (every core reached). Found only for profiles that
         price a message (``t_message``, ``message``).
+    split : dict
+        Group -> :class:`hw_models.core_split.SliceSplit`, how its work divides over its
+        cores; empty: evenly (:meth:`evenly`).
+    split_by : str
+        ``even`` or ``recorded (N samples)``.
     """
 
     cores: dict[str, int]
@@ -151,6 +166,33 @@ class CoreMap:
     input_readers: frozenset = frozenset()
     tiles: int | None = None
     reach: dict = field(default_factory=dict)
+    split: dict = field(default_factory=dict)
+    split_by: str = "even"
+
+    def evenly(self) -> CoreMap:
+        """The same placement with every group's work split evenly over its cores (the
+        ANN's dense events, or a replay without a recording)."""
+        from .core_split import even_split
+
+        feeders = _feeders(self.reached, list(self.cores))
+        for reader in self.input_readers:
+            for g in [reader] if reader in self.cores else self.reached.get(reader, []):
+                feeders[g].append("")
+        return replace(self, split=even_split(self.cores, feeders, self.reach), split_by="even")
+
+    def destinations_per_row(self, layer: np.ndarray, t: np.ndarray) -> np.ndarray | None:
+        """Messages one spike of each row's node sends at the row's step: the recorded
+        split's where there is one, else :meth:`destinations` (0 for nodes that are not groups)."""
+        mean = self.destinations()
+        out = np.array([mean.get(name, 0.0) for name in layer])
+        for g, split in self.split.items():
+            if split.destinations is not None:
+                rows = np.flatnonzero(np.asarray(layer) == g)
+                steps = np.asarray(t)[rows]
+                if len(rows) and steps.max() >= len(split.destinations):
+                    raise ValueError(f"the recording of {g!r} has {len(split.destinations)} steps, the counts more")
+                out[rows] = split.destinations[steps]
+        return out
 
     def destinations(self) -> dict[str, float]:
         """Group -> messages one of its spikes sends, one to each core holding one of its
@@ -165,9 +207,15 @@ def counts_messages(profile: Profile) -> bool:
     return any(name in profile.constants for name in MESSAGE_CONSTANTS + ("t_message",))
 
 
-def core_map(layers: pd.DataFrame, profile: Profile) -> CoreMap | None:
-    """The core placement of ``layers`` on ``profile`` (None: the profile states no capacity)."""
+def core_map(layers: pd.DataFrame, profile: Profile, activity=None) -> CoreMap | None:
+    """The core placement of ``layers`` on ``profile`` (None: the profile states no capacity).
+
+    ``activity`` (:class:`hw_models.core_split.NeuronActivity`, optional): recorded spikes
+    that split each recorded group's work over its cores; without it, evenly. Only a
+    profile that prices messages (:func:`counts_messages`) reads it.
+    """
     from .capacity import _consumer_groups, _readers, map_model
+    from .core_split import recorded_split
     from .reach import reach_fractions
 
     mapping = map_model(layers, profile)
@@ -183,7 +231,11 @@ def core_map(layers: pd.DataFrame, profile: Profile) -> CoreMap | None:
         inputs = set(layers.loc[layers["kind"] == "input", "layer"])
         fractions = reach_fractions(layers, mapping.layers, profile.capacity.neurons_per_core)
         reach = {("" if source in inputs else source, group): f for (source, group), f in fractions.items()}
-    return CoreMap(cores, _consumer_groups(layers, set(cores)), mapping.chips, input_readers, tiles, reach)
+    placed = CoreMap(cores, _consumer_groups(layers, set(cores)), mapping.chips, input_readers, tiles, reach).evenly()
+    if activity is None or not counts_messages(profile):
+        return placed
+    split = recorded_split(layers, mapping.layers, profile.capacity.neurons_per_core, activity)
+    return replace(placed, split=split, split_by=activity.describe())
 
 
 def step_times(ops: dict, profile: Profile, placed: CoreMap | None, which: str = "value") -> StepTimes | None:
@@ -211,7 +263,7 @@ def step_times(ops: dict, profile: Profile, placed: CoreMap | None, which: str =
             raise ValueError(f"profile {profile.name!r}: per-core timing needs a [capacity] table to map the model on cores")
         busy, bound = _busiest_core(ops, profile, placed, which, steps)
         barrier = _barrier(profile, placed, which)
-        return StepTimes(busy + barrier, bound, busy, barrier, np.full(len(steps), np.nan))
+        return StepTimes(busy + barrier, bound, busy, barrier, np.full(len(steps), np.nan), placed.split_by)
     if model == "fixed-tick":
         tick = profile.param("tick", which)
         if all(name in profile.constants for name in ("t_synop", "t_neuron", "t_spike")) and placed is not None:
@@ -220,7 +272,8 @@ def step_times(ops: dict, profile: Profile, placed: CoreMap | None, which: str =
         else:
             busy, bound, load = np.full(len(steps), np.nan), ["tick"] * len(steps), np.full(len(steps), np.nan)
         return StepTimes(np.full(len(steps), tick), ["tick"] * len(steps) if np.isnan(load).all() else
-                         [f"tick ({b} busiest)" for b in bound], busy, 0.0, load)
+                         [f"tick ({b} busiest)" for b in bound], busy, 0.0, load,
+                         placed.split_by if not np.isnan(load).all() else "")
     if model == "throughput":
         return _throughput(ops, profile, which, steps)
     return None
@@ -267,13 +320,13 @@ def _busiest_core(ops: dict, profile: Profile, placed: CoreMap, which: str, step
     t_conv = profile.param("t_synop_conv", which) if "t_synop_conv" in profile.constants else t_synop
     t_message = profile.param("t_message", which) if "t_message" in profile.constants else 0.0
     t_out = profile.param("t_message_out", which) if "t_message_out" in profile.constants else 0.0
+    # a neuron no input reached: only read, not updated, where the profile times the two apart
+    t_idle = profile.param("t_neuron_inactive", which) if "t_neuron_inactive" in profile.constants else None
     lands_on = _group_of_rows(ops, reached, groups)
-    feeders = _feeders(reached, groups)
     index = {t: k for k, t in enumerate(steps)}
-    neurons = {g: np.zeros(len(steps)) for g in groups}
-    synapses = {g: np.zeros(len(steps)) for g in groups}
-    sent = {g: np.zeros(len(steps)) for g in groups}
-    from_input = {g: np.zeros(len(steps)) for g in groups}  # the input's events: messages from off the cores
+    zeros = lambda: {g: np.zeros(len(steps)) for g in groups}  # noqa: E731
+    updates, spiking, sending, synapses, sent = zeros(), zeros(), zeros(), zeros(), zeros()
+    sent[""] = np.zeros(len(steps))  # the input's events: messages from off the cores
     arriving = ops["in_events_binary"] + ops["in_events_graded"] + ops["in_events_analog"]
     for r, (name, t, shared) in enumerate(zip(ops["layer"], ops["t"], ops["shared_synapses"])):
         targets = lands_on.get(name, [])
@@ -284,18 +337,30 @@ def _busiest_core(ops: dict, profile: Profile, placed: CoreMap, which: str, step
         synaptic = (ops["ac"][r] + ops["mac"][r] + ops["elementwise"][r]) * per_op / len(targets)
         for g in targets:
             synapses[g][k] += synaptic
-            if name in placed.input_readers:
-                from_input[g][k] += arriving[r]
-        if name in neurons:  # the group's own neurons and the spikes they send
-            neurons[name][k] += (ops["nrn_updates"][r] * t_neuron + ops["spikes_out"][r] * t_spike
-                                 + ops["core_messages"][r] * t_out)
+        if name in placed.input_readers:
+            sent[""][k] = max(sent[""][k], arriving[r])  # each reader sees the same events
+        if name in updates:  # the group's own neurons and the spikes they send
+            updates[name][k] += (ops["nrn_active"][r] * t_neuron + ops["nrn_inactive"][r] * t_idle if t_idle is not None
+                                 else ops["nrn_updates"][r] * t_neuron)
+            spiking[name][k] += ops["spikes_out"][r] * t_spike
+            sending[name][k] += ops["core_messages"][r] * t_out
             sent[name][k] += ops["spikes_out"][r]
-    work = {}
-    for g in groups:  # a spike is one message to each core holding one of its targets
-        share = placed.reach.get
-        received = sum((sent[f] * share((f, g), 1.0) for f in feeders[g]), from_input[g] * share(("", g), 1.0))
-        work[g] = np.maximum(neurons[g] / cores[g], synapses[g] / cores[g] + received * t_message)
-    table = np.vstack([work[g] for g in groups]) if groups else np.zeros((1, len(steps)))
+    work = []
+    for g in groups:  # per slice of the group's cores (hw_models.core_split)
+        split = placed.split[g]
+        rows = {len(a) for a in (split.spikes, split.messages, *split.received.values())} - {1}
+        if rows and rows != {len(steps)}:
+            raise ValueError(f"the recorded split of {g!r} has {sorted(rows)} steps, the counts {len(steps)}")
+        neuron = (updates[g][:, None] * split.neurons[None, :] + spiking[g][:, None] * split.spikes
+                  + sending[g][:, None] * split.messages)
+        received = sum((sent[f][:, None] * share for f, share in split.received.items() if f in sent),
+                       np.zeros((len(steps), len(split.neurons))))
+        total = received.sum(axis=1, keepdims=True)
+        # synaptic ops follow the messages each slice takes in (core_split's one approximation)
+        ops_share = np.where(total > 0, received / np.maximum(total, 1e-300), split.neurons[None, :])
+        synapse = synapses[g][:, None] * ops_share + received * t_message
+        work.append(np.maximum(neuron, synapse).max(axis=1) / split.cores_per_slice)
+    table = np.vstack(work) if groups else np.zeros((1, len(steps)))
     busiest = table.argmax(axis=0)
     return table.max(axis=0), [groups[i] if groups else "" for i in busiest]
 
@@ -349,4 +414,5 @@ def timing_rows(times: dict[str, StepTimes], meta: dict) -> pd.DataFrame:
         "busy_seconds": value.busy_seconds,
         "barrier_seconds": value.barrier_seconds,
         "load": value.load,
+        "core_split": value.core_split,
     })[TIMING_COLUMNS]

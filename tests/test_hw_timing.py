@@ -138,17 +138,22 @@ def test_a_spike_pays_a_message_per_destination_core(tmp_path, groups, destinati
     frames = np.zeros((1, 1, 2, 4, 4), np.uint8)
     frames[0, 0, 0, 0, :3] = 1
     frames[0, 0, 1, 2, 2] = 1
-    result = asnn.energy(asnn.simulate(graph, frames=frames, progress=False), hw=[str(path)])
+    replay = asnn.simulate(graph, frames=frames, progress=False)
+    touched = int(replay.counts.set_index("layer").loc["lif1", "neurons_touched"])
+    result = asnn.energy(replay, hw=[str(path)])
     b = result.breakdown
     routing = b[(b["system"] == "snn") & (b["component"] == "spike_routing")].groupby("layer")["energy_pj"].sum()
     # 4 spikes x (69.3 pJ out + destinations x 111 pJ per message); 0 hops assumed
     assert routing["lif1"] == pytest.approx(4 * (69.3 + destinations * 111.0), rel=1e-12)
     assert routing.drop("lif1").sum() == 0  # lif2 and the readout send nothing
-    # and in time, lif1's neuron half bounds the step: (32 neurons x 9.7 ns + 4 spikes x 30 ns
-    # + 4 x destinations messages x 5.1 ns) / 2 cores, above its synapse half (4 x 3.1 / 2 +
-    # 4 x 1/2 x 16 = 38.2 ns) and lif2's halves (155.2 ns; at most 8 x 3.1 / 2 + 4 x 16 = 76.4 ns)
+    # and in time, lif1's neuron half bounds the step: (its touched neurons x 9.7 ns, the other
+    # of its 32 x 6.0 ns, + 4 spikes x 30 ns + 4 x destinations messages x 5.1 ns) / 2 cores,
+    # above its synapse half (4 x 3.1 / 2 + 4 x 1/2 x 16 = 38.2 ns) and lif2's halves (at most
+    # (8 x 9.7 + 24 x 6) / 2 = 110.8 ns; 8 x 3.1 / 2 + 4 x 16 = 76.4 ns)
+    assert 0 < touched <= 8
     snn = result.timing[result.timing["system"] == "snn"]
-    assert snn["busy_seconds"].tolist() == pytest.approx([(32 * 9.7 + 4 * 30 + 4 * destinations * 5.1) / 2 * NS], rel=1e-12)
+    neurons = touched * 9.7 + (32 - touched) * 6.0
+    assert snn["busy_seconds"].tolist() == pytest.approx([(neurons + 4 * 30 + 4 * destinations * 5.1) / 2 * NS], rel=1e-12)
     assert snn["bound_by"].tolist() == ["lif1"]
 
 

@@ -60,6 +60,10 @@ Definitions (docs/energy.md has the details):
   DRAM, inter-chip     weights above a CMOS profile's on-chip SRAM come from DRAM; a
                        model a chip cannot hold pays its spikes between chips. Printed as
                        shares of the SNN's energy.
+  time                 per inference on each profile's timing model (Loihi: the busiest
+                       core of every step, plus a barrier). A group's work is split evenly
+                       over its cores, or as its spikes fell where COUNTS_DIR holds a
+                       recording.npz (asnn simulate --record all): timing.csv's core_split.
 
 With --out DIR it writes breakdown.parquet / breakdown.csv (one row per profile x
 system x layer x timestep x component, pJ per inference), summary.csv and summary.json,

@@ -1,0 +1,157 @@
+"""How recorded spikes split a group's work over its cores (hw_models/core_split.py).
+
+Brute force: every recorded spike of a source neuron is sent through the same layers with
+all-ones weights (PyTorch's conv2d), the target neurons it lights up give the slices (runs
+of consecutive neurons, as numpy.array_split cuts a group) it is a message to, and those
+messages are summed per slice. A hand-computed step checks the timing that reads them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_hw_reach import _pairs, _row
+from test_hw_timing import NS, toml_dumps
+
+from hw_models.core_split import NeuronActivity, recorded_split
+
+
+def _messages_by_brute_force(src, forward, spikes, n_out, slices):
+    """Per step and target slice, messages received; per step, messages sent."""
+    bounds = np.cumsum([len(a) for a in np.array_split(np.arange(n_out), slices)])
+    T = spikes.shape[0]
+    received, sent = np.zeros((T, slices)), np.zeros(T)
+    for i in range(math.prod(src)):
+        x = torch.zeros(math.prod(src), dtype=torch.float64)
+        x[i] = 1.0
+        targets = np.flatnonzero(forward(x.reshape(1, *src)).reshape(-1).numpy() != 0)
+        reached = np.unique(np.searchsorted(bounds, targets, side="right"))
+        for t in range(T):
+            received[t, reached] += spikes[t, i]
+            sent[t] += spikes[t, i] * len(reached)
+    return received, sent
+
+
+@settings(max_examples=40, deadline=None)
+@given(groups=st.integers(1, 3), per_in=st.integers(1, 2), per_out=st.integers(1, 3), h=st.integers(3, 7), w=st.integers(3, 7),
+       k=st.integers(1, 3), s=st.integers(1, 2), pad=st.integers(0, 1), data=st.data())
+def test_recorded_messages_match_brute_force(groups, per_in, per_out, h, w, k, s, pad, data):
+    c_in, c_out = groups * per_in, groups * per_out
+    src = (c_in, h, w)
+    out = (c_out, (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1)
+    if min(out[1:]) < 1:
+        return
+    n_in, n_out = math.prod(src), math.prod(out)
+    src_cores = data.draw(st.integers(1, min(n_in, 5)), label="source cores")
+    cores = data.draw(st.integers(1, min(n_out, 7)), label="cores")
+    T = 2
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
+    spikes = (rng.random((T, n_in)) < rng.random()) * rng.integers(1, 4, (T, n_in))  # summed over samples: 0..3
+    rows = [_row("lif1", "neuron", "", src, src, n_in),
+            _row("conv2", "conv2d", "lif1", src, out, groups=groups, **_pairs(k, s, pad)),
+            _row("lif2", "neuron", "conv2", out, out, n_out)]
+    mapping = pd.DataFrame([{"layer": "lif1", "neurons": n_in, "cores": src_cores, "limited_by": "neurons"},
+                            {"layer": "lif2", "neurons": n_out, "cores": cores, "limited_by": "neurons"}])
+    split = recorded_split(pd.DataFrame(rows), mapping, None, NeuronActivity({"lif1": spikes.astype(float)}, 3))
+    ones = torch.ones((c_out, per_in, k, k), dtype=torch.float64)
+    received, sent = _messages_by_brute_force(src, lambda x: F.conv2d(x, ones, stride=s, padding=pad, groups=groups),
+                                              spikes, n_out, cores)
+    total = spikes.sum(axis=1)
+    got = split["lif2"].received["lif1"] * total[:, None]  # messages per spike of lif1 x its spikes
+    np.testing.assert_allclose(got, received, rtol=1e-12, atol=1e-12)
+    lif1 = split["lif1"]
+    moving = total > 0
+    np.testing.assert_allclose(lif1.destinations[moving] * total[moving], sent[moving], rtol=1e-12)
+    # the shares of what lif1 sends, per its own slices, are those of its recorded spikes
+    bounds = np.cumsum([0] + [len(a) for a in np.array_split(np.arange(n_in), src_cores)])
+    own = np.add.reduceat(spikes, bounds[:-1], axis=1)
+    np.testing.assert_allclose(lif1.spikes[moving], own[moving] / total[moving, None], rtol=1e-12)
+    np.testing.assert_allclose(lif1.spikes.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(lif1.messages.sum(axis=1), 1.0, rtol=1e-12)
+
+
+def test_uniform_activity_reproduces_the_even_split_on_average():
+    # every neuron spiking alike: the slices' messages average to reach x cores, and the
+    # busiest slice is at least the even split's mean core
+    from hw_models.reach import reach_fractions
+
+    src, out = (2, 6, 6), (4, 3, 3)
+    rows = [_row("lif1", "neuron", "", src, src, 72),
+            _row("conv2", "conv2d", "lif1", src, out, groups=1, **_pairs(3, 2, 1)),
+            _row("lif2", "neuron", "conv2", out, out, 36)]
+    mapping = pd.DataFrame([{"layer": "lif1", "neurons": 72, "cores": 3, "limited_by": "neurons"},
+                            {"layer": "lif2", "neurons": 36, "cores": 5, "limited_by": "neurons"}])
+    layers = pd.DataFrame(rows)
+    split = recorded_split(layers, mapping, None, NeuronActivity({"lif1": np.full((3, 72), 2.0)}, 2))
+    fraction = reach_fractions(layers, mapping, None)[("lif1", "lif2")]
+    np.testing.assert_allclose(split["lif2"].received["lif1"].mean(axis=1), fraction, rtol=1e-12)
+    assert (split["lif2"].received["lif1"].max(axis=1) >= fraction - 1e-12).all()
+    np.testing.assert_allclose(split["lif1"].destinations, fraction * 5, rtol=1e-12)
+
+
+def test_a_recording_with_other_neurons_is_refused():
+    from hw_models.errors import EnergyError
+
+    rows = [_row("lif1", "neuron", "", (4,), (4,), 4)]
+    mapping = pd.DataFrame([{"layer": "lif1", "neurons": 4, "cores": 1, "limited_by": "neurons"}])
+    with pytest.raises(EnergyError, match="node 'lif1' has 5 neurons, the layers table 4"):
+        recorded_split(pd.DataFrame(rows), mapping, None, NeuronActivity({"lif1": np.zeros((2, 5))}, 1))
+
+
+@pytest.mark.parametrize("record", [False, True])
+def test_the_busiest_core_sends_the_spikes_recorded_on_it(tmp_path, record):
+    # lif1 holds 2 channels of 4x4, one channel per core (16 neurons a core); 3 of its 4
+    # spikes fire on core 0 (channel 0). A depthwise 1x1 convolution sends each to 1 core.
+    from importlib import resources
+
+    import asnn_sim.api as asnn
+    from hw_models.profile import tomllib
+
+    data = tomllib.loads(resources.files("hw_models").joinpath("profiles", "loihi-sanafe.toml").read_text())
+    data["name"] = "sanafe-small-cores"
+    data["capacity"]["neurons_per_core"] = 16
+    path = tmp_path / "sanafe-small-cores.toml"
+    path.write_text(toml_dumps(data))
+    graph = (asnn.GraphBuilder((2, 4, 4), encoding="frames", timesteps=1, seed=0)
+             .conv(weight=np.full((2, 1, 1, 1), 2.0), groups=2).neuron()  # each input event fires its lif1 neuron
+             .conv(weight=np.zeros((2, 1, 1, 1)), groups=2).neuron()
+             .flatten().linear(weight=np.zeros((2, 32))).readout().build())
+    frames = np.zeros((1, 1, 2, 4, 4), np.uint8)
+    frames[0, 0, 0, 0, :3] = 1
+    frames[0, 0, 1, 2, 2] = 1
+    replay = asnn.simulate(graph, frames=frames, progress=False, record="all" if record else None)
+    touched = int(replay.counts.set_index("layer").loc["lif1", "neurons_touched"])
+    timing = asnn.energy(replay, hw=[str(path)]).timing
+    snn = timing[timing["system"] == "snn"]
+    # each core updates half the neurons; core 0 sends 3 spikes (each 30 ns + 1 message of 5.1 ns)
+    # where the recording says so, the mean core 2 where it is not known
+    neurons = (touched * 9.7 + (32 - touched) * 6.0) / 2
+    sent = 3 if record else 2
+    assert snn["busy_seconds"].tolist() == pytest.approx([(neurons + sent * (30 + 5.1)) * NS], rel=1e-12)
+    assert snn["bound_by"].tolist() == ["lif1"]
+    assert snn["core_split"].tolist() == ["recorded (1 samples)" if record else "even"]
+    ann = timing[timing["system"] == "ann"]
+    assert ann["core_split"].tolist() == ["even"]  # the ANN's dense events: every neuron alike
+
+
+def test_asnn_energy_reads_the_recording_beside_the_counts(tmp_path):
+    import asnn_sim.api as asnn
+    from hw_models import load_counts
+
+    graph = (asnn.GraphBuilder((2, 4, 4), encoding="frames", timesteps=2, seed=0)
+             .conv(weight=np.full((2, 1, 1, 1), 2.0), groups=2).neuron()
+             .flatten().linear(weight=np.zeros((2, 32))).readout().build())
+    frames = (np.random.default_rng(0).random((2, 3, 2, 4, 4)) < 0.3).astype(np.uint8)
+    asnn.simulate(graph, frames=frames, progress=False, record="all", out=tmp_path / "run")
+    counts = load_counts(tmp_path / "run")
+    assert counts.activity is not None and counts.activity.samples == 3
+    assert counts.activity.spikes["lif1"].shape == (2, 32)
+    timing = asnn.energy(tmp_path / "run", hw="loihi-sanafe").timing
+    assert set(timing.loc[timing["system"] == "snn", "core_split"]) == {"recorded (3 samples)"}
