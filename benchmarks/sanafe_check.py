@@ -307,20 +307,37 @@ def shipped_profile_per_step(result, profile: str) -> np.ndarray:
     return b.groupby("t")["energy_pj"].sum().sort_index().to_numpy()
 
 
-def destination_cores(net) -> dict[str, float]:
-    """Per group, the cores one of its neurons sends a message to, on average over its
-    neurons, from SANA-FE's unrolled synapses (asnn-sim's model takes its spikes as spread
-    evenly over its neurons: ``check_reach`` checks the same numbers link by link)."""
+def destination_cores(net) -> dict[str, np.ndarray]:
+    """Per group, the cores each of its neurons sends a message to, from SANA-FE's unrolled
+    synapses (``check_reach`` checks asnn-sim's own numbers link by link)."""
     pairs: dict[str, set] = {}
     for p in net.projections:
         pairs.setdefault(p.source, set()).update(zip(p.pre.tolist(), net.groups[p.target].core[p.post].tolist()))
-    return {name: len(pairs.get(name, ())) / g.n for name, g in net.groups.items()}
+    out = {}
+    for name, g in net.groups.items():
+        per_neuron = np.zeros(g.n)
+        for neuron, _ in pairs.get(name, ()):
+            per_neuron[neuron] += 1
+        out[name] = per_neuron
+    return out
 
 
-def asnn_model_sanafe_constants(result, net, units, noc, profile) -> dict[str, np.ndarray]:
+def messages_per_step(net, spikes) -> np.ndarray:
+    """Messages the hidden groups send at each step, per inference: each recorded spike
+    times its neuron's destination cores (asnn-sim's recorded split counts the same)."""
+    dest = destination_cores(net)
+    T, N = next(iter(spikes.values())).shape[:2]
+    total = np.zeros(T)
+    for name, g in net.groups.items():
+        if g.kind != "input":
+            total += spikes[name].reshape(T, N, -1).astype(np.float64).sum(axis=1) @ dest[name] / N
+    return total
+
+
+def asnn_model_sanafe_constants(result, net, spikes, units, noc, profile) -> dict[str, np.ndarray]:
     """B: asnn-sim's counts and model (active/inactive neurons, a spike out per spike and a
-    message to each destination core, ``hops_per_spike`` hops per spike) priced with
-    SANA-FE's Loihi constants, pJ per inference per step, by activity."""
+    message to each destination core of the spiking neuron, ``hops_per_spike`` hops per
+    spike) priced with SANA-FE's Loihi constants, pJ per inference per step, by activity."""
     c = result.counts
     n = c["n_samples"].to_numpy()
     per = lambda col: (c[col].to_numpy() / n)  # noqa: E731
@@ -336,12 +353,11 @@ def asnn_model_sanafe_constants(result, net, units, noc, profile) -> dict[str, n
         "neuron": per("neurons_touched") * (lif["energy_access_neuron"] + lif["energy_update_neuron"])
         + (per("neurons") - per("neurons_touched")) * lif["energy_access_neuron"],
         "spike_out": per("output_spikes") * lif["energy_spike_out"],
-        "message": per("output_spikes") * c["layer"].map(destination_cores(net)).fillna(0.0).to_numpy()
-        * units["axon_out"]["energy_message_out"],
         "hop": per("output_spikes") * profile.param("hops_per_spike") * hop,
     }
     T = int(c["t"].max()) + 1
     out = {k: np.bincount(c["t"], weights=v * PJ, minlength=T) for k, v in parts.items()}
+    out["message"] = messages_per_step(net, spikes) * units["axon_out"]["energy_message_out"] * PJ
     out["total"] = sum(out.values())
     return out
 
@@ -413,7 +429,7 @@ def run_model(name: str, args, sanafe, arch, arch_path: Path) -> tuple[dict, lis
 
     problems = check(name, net, result, spikes, predicted, sim)
     a = asnn_energy_per_step(result)
-    b = asnn_model_sanafe_constants(result, net, units, noc, hw_models.load_profile("loihi-sanafe"))
+    b = asnn_model_sanafe_constants(result, net, spikes, units, noc, hw_models.load_profile("loihi-sanafe"))
     # B by hand must be what the shipped loihi-sanafe profile computes (the profile encodes those constants)
     shipped = shipped_profile_per_step(result, "loihi-sanafe")
     if not np.allclose(shipped, b["total"], rtol=1e-9):
@@ -481,8 +497,7 @@ def activities(result, net, spikes, predicted, a, b, c, c_split, profile) -> dic
                            "C_pj": tot(c_split, "soma_access") + tot(c_split, "soma_update")},
         "spikes_out": {"asnn": spikes_out, "sanafe_fired": float(c["fired"].sum()),
                        "A_pj": a_spike, "B_pj": tot(b, "spike_out"), "C_pj": tot(c_split, "soma_spike_out")},
-        "messages": {"asnn": float((counts["output_spikes"] * counts["layer"].map(destination_cores(net)).fillna(0.0)).sum()
-                                   / counts["n_samples"].iloc[0]),
+        "messages": {"asnn": float(messages_per_step(net, spikes).sum()),
                      "sanafe": float(c["messages"].sum()), "sanafe_from_input": inputs,
                      "A_pj": 0.0, "B_pj": tot(b, "message"), "C_pj": tot(c_split, "message_out")},
         "hops": {"asnn": spikes_out * profile.param("hops_per_spike"), "sanafe": float(c["hops"].sum()),
