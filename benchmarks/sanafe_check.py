@@ -135,8 +135,9 @@ Comparing with asnn-sim's ``loihi`` profile
 -------------------------------------------
 Three columns per step: A = asnn-sim's ``loihi`` (its constants, its model); B =
 asnn-sim's counts under asnn-sim's model with SANA-FE's constants (synaptic op 35.5 or
-24.0, active neuron 51.2 + 21.6, inactive 51.2, per spike 69.3 + 111 + hops_per_spike x
-3.6): the shipped ``loihi-sanafe`` profile, checked against that formula every run; C =
+24.0, active neuron 51.2 + 21.6, inactive 51.2, per spike 69.3, per message 111, per hop
+3.6, the hops counted between the tiles of SANA-FE's 8 x 4 mesh): the shipped
+``loihi-sanafe`` profile, checked against that formula every run; C =
 SANA-FE. B - A is the effect of the constants, C - B that of the model; the per-activity
 table says where (neurons updated vs touched, messages per destination core vs per spike,
 hops, input messages, one-to-one readout synapses). Latency per step likewise: asnn-sim's
@@ -322,6 +323,39 @@ def destination_cores(net) -> dict[str, np.ndarray]:
     return out
 
 
+def neuron_hops(net, noc) -> dict[str, np.ndarray]:
+    """Per group, the hops each neuron's spike travels in all, from SANA-FE's unrolled
+    synapses and placement: the Manhattan distance between the tiles of its core and of
+    each distinct destination core (tile t at x = t // height, y = t % height)."""
+    def xy(core):
+        tile = np.asarray(core) // noc["cores_per_tile"]
+        return tile // noc["height"], tile % noc["height"]
+
+    pairs: dict[str, set] = {}
+    for p in net.projections:
+        pairs.setdefault(p.source, set()).update(zip(p.pre.tolist(), net.groups[p.target].core[p.post].tolist()))
+    out = {}
+    for name, g in net.groups.items():
+        per_neuron = np.zeros(g.n)
+        if pairs.get(name):
+            pre, dest = (np.array(v) for v in zip(*pairs[name]))
+            (sx, sy), (dx, dy) = xy(g.core[pre]), xy(dest)
+            np.add.at(per_neuron, pre, np.abs(sx - dx) + np.abs(sy - dy))
+        out[name] = per_neuron
+    return out
+
+
+def hops_per_step(net, spikes, noc) -> np.ndarray:
+    """Hops the hidden groups' messages travel at each step, per inference."""
+    hops = neuron_hops(net, noc)
+    T, N = next(iter(spikes.values())).shape[:2]
+    total = np.zeros(T)
+    for name, g in net.groups.items():
+        if g.kind != "input":
+            total += spikes[name].reshape(T, N, -1).astype(np.float64).sum(axis=1) @ hops[name] / N
+    return total
+
+
 def messages_per_step(net, spikes) -> np.ndarray:
     """Messages the hidden groups send at each step, per inference: each recorded spike
     times its neuron's destination cores (asnn-sim's recorded split counts the same)."""
@@ -335,9 +369,10 @@ def messages_per_step(net, spikes) -> np.ndarray:
 
 
 def asnn_model_sanafe_constants(result, net, spikes, units, noc, profile) -> dict[str, np.ndarray]:
-    """B: asnn-sim's counts and model (active/inactive neurons, a spike out per spike and a
-    message to each destination core of the spiking neuron, ``hops_per_spike`` hops per
-    spike) priced with SANA-FE's Loihi constants, pJ per inference per step, by activity."""
+    """B: asnn-sim's counts and model (active/inactive neurons, a spike out per spike, a
+    message to each destination core of the spiking neuron and its hops between tiles)
+    priced with SANA-FE's Loihi constants (a hop at the mean of its two directions), pJ per
+    inference per step, by activity."""
     c = result.counts
     n = c["n_samples"].to_numpy()
     per = lambda col: (c[col].to_numpy() / n)  # noqa: E731
@@ -353,11 +388,11 @@ def asnn_model_sanafe_constants(result, net, spikes, units, noc, profile) -> dic
         "neuron": per("neurons_touched") * (lif["energy_access_neuron"] + lif["energy_update_neuron"])
         + (per("neurons") - per("neurons_touched")) * lif["energy_access_neuron"],
         "spike_out": per("output_spikes") * lif["energy_spike_out"],
-        "hop": per("output_spikes") * profile.param("hops_per_spike") * hop,
     }
     T = int(c["t"].max()) + 1
     out = {k: np.bincount(c["t"], weights=v * PJ, minlength=T) for k, v in parts.items()}
     out["message"] = messages_per_step(net, spikes) * units["axon_out"]["energy_message_out"] * PJ
+    out["hop"] = hops_per_step(net, spikes, noc) * hop * PJ
     out["total"] = sum(out.values())
     return out
 
@@ -460,7 +495,8 @@ def run_model(name: str, args, sanafe, arch, arch_path: Path) -> tuple[dict, lis
             "sanafe_pj": {k: c[k].tolist() for k in ("total", "synapse", "dendrite", "soma", "network")},
             "sanafe_split_pj": {k: v.tolist() for k, v in c_split.items()},
             # the input units' messages: SANA-FE holds the input on chip, asnn-sim takes it from off chip
-            "sanafe_input_messages_pj": (mean(predicted["input_messages"]) * units["axon_out"]["energy_message_out"] * PJ).tolist(),
+            "sanafe_input_messages_pj": ((mean(predicted["input_messages"]) * units["axon_out"]["energy_message_out"]
+                                          + mean(predicted["input_hop"])) * PJ).tolist(),
             "sanafe_counts": {k: c[k].tolist() for k in ("messages", "hops", "synaptic_events", "updated", "fired")},
             "sanafe_latency_s": {t: mean(sim[t]["time"]).tolist() for t in args.timing},
             "asnn_latency_s": asnn_latency, "asnn_sanafe_constants_latency_s": asnn_latency_sanafe,
@@ -470,14 +506,15 @@ def run_model(name: str, args, sanafe, arch, arch_path: Path) -> tuple[dict, lis
             "sanafe_bound": sanafe_bound(predicted["bound"], placement),
             "sanafe_bound_no_input": sanafe_bound(predicted["bound_no_input"], placement), "asnn_sanafe_constants_bound": asnn_bound,
         },
-        "activities": activities(result, net, spikes, predicted, a, b, c, c_split, profile),
+        "activities": activities(result, net, spikes, predicted, a, b, c, c_split, profile, noc),
         "checks": {"passed": not problems, "problems": problems},
     }
     return out, problems
 
 
-def activities(result, net, spikes, predicted, a, b, c, c_split, profile) -> dict:
-    """Per inference, by activity: counts and energy (pJ) for A, B and C."""
+def activities(result, net, spikes, predicted, a, b, c, c_split, profile, noc) -> dict:
+    """Per inference, by activity: counts and energy (pJ) for A, B and C (C's hops: those of
+    the hidden groups' messages; the input units' are left out with their messages)."""
     counts = result.counts
     per = lambda col: float(counts[col].sum() / counts["n_samples"].iloc[0])  # noqa: E731
     spikes_out = per("output_spikes")
@@ -500,8 +537,10 @@ def activities(result, net, spikes, predicted, a, b, c, c_split, profile) -> dic
         "messages": {"asnn": float(messages_per_step(net, spikes).sum()),
                      "sanafe": float(c["messages"].sum()), "sanafe_from_input": inputs,
                      "A_pj": 0.0, "B_pj": tot(b, "message"), "C_pj": tot(c_split, "message_out")},
-        "hops": {"asnn": spikes_out * profile.param("hops_per_spike"), "sanafe": float(c["hops"].sum()),
-                 "A_pj": a_routing - a_spike, "B_pj": tot(b, "hop"), "C_pj": tot(c_split, "hop")},
+        "hops": {"asnn": float(hops_per_step(net, spikes, noc).sum()),
+                 "sanafe": float(c["hops"].sum() - predicted["input_hops"].sum(1).mean()),
+                 "A_pj": a_routing - a_spike, "B_pj": tot(b, "hop"),
+                 "C_pj": tot(c_split, "hop") - float(predicted["input_hop"].sum(1).mean()) * PJ},
         "total": {"A_pj": tot(a, "total"), "B_pj": tot(b, "total"), "C_pj": tot(c, "total")},
     }
 
@@ -574,7 +613,7 @@ def report(out: dict) -> str:
               f"   placement: {place}; {out['tiles_in_use']} tile(s) in use -> barrier {out['barrier_s'] * 1e6:.1f} us",
               f"   firing: {rates}",
               "   energy per step, nJ per inference: A = asnn-sim loihi, B = asnn-sim model x SANA-FE constants (loihi-sanafe), "
-              "C = SANA-FE, C-in = C without its input units' messages (asnn-sim's input comes from off chip); "
+              "C = SANA-FE, C-in = C without its input units' messages and their hops (asnn-sim's input comes from off chip); "
               "latency per step: SANA-FE simple and detailed, asnn-sim on loihi (A) and loihi-sanafe (B)",
               f"   {'t':>2} {'A':>8} {'B':>8} {'C':>8} {'C/A':>6} {'C-in':>8} {'B/C-in':>6} | {'C synapse':>9} {'soma':>8} {'network':>8} | "
               + " ".join(f"{t + ' us':>11}" for t in s["sanafe_latency_s"]) + f" {'A us':>8} {'B us':>8} {'B/C':>6}"

@@ -149,12 +149,13 @@ def network_of(graph, layers, mapping) -> tuple[Net, dict[str, tuple[int, ...]]]
 
 
 def place(net: Net, mapping, neurons_per_core: int, n_cores: int) -> list[dict]:
-    """Cores for every neuron: the input on the first ``ceil(n / neurons_per_core)`` cores,
-    then each group on as many consecutive cores as the capacity mapping gives it, its
-    neurons split evenly over them in order. Returns one row per group."""
+    """Cores for every neuron: each group on as many consecutive cores as the capacity
+    mapping gives it, from core 0, its neurons split evenly over them in order (as
+    asnn-sim places them), then the input on the next ``ceil(n / neurons_per_core)`` cores.
+    Returns one row per group."""
     cores = dict(zip(mapping.layers["layer"], mapping.layers["cores"]))
     start, rows = 0, []
-    for g in net.groups.values():
+    for g in sorted(net.groups.values(), key=lambda g: g.kind == "input"):  # the input last
         k = math.ceil(g.n / neurons_per_core) if g.kind == "input" else int(cores[g.name])
         g.core = np.concatenate([np.full(len(part), start + i) for i, part in enumerate(np.array_split(np.arange(g.n), k))])
         rows.append({"group": g.name, "neurons": g.n, "cores": k, "first_core": start})
@@ -380,6 +381,7 @@ def predict(net: Net, spikes: dict, held: dict, units: dict, noc: dict) -> dict[
         "messages": fired @ messages, "hops": fired @ hops, "synaptic_events": fired @ n_syn,
         "updated": updated.sum(2), "updated_lif": (updated & ~is_input).sum(2), "fired": fired.sum(2), "time": time,
         "input_messages": (fired * is_input) @ messages,
+        "input_hop": (fired * is_input) @ (msg * hop_e).sum(1), "input_hops": (fired * is_input) @ hops,
         "time_no_input": time_no_input,
     }
     out["total"] = out["synapse"] + out["soma"] + out["network"]

@@ -44,7 +44,7 @@ import pandas as pd
 from .errors import EnergyError
 from .reach import nodes_of, slice_bounds, slice_sources, union_indices
 
-__all__ = ["NeuronActivity", "SliceSplit", "even_split", "recorded_split"]
+__all__ = ["NeuronActivity", "SliceSplit", "even_split", "neuron_hops", "recorded_split"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,9 @@ class SliceSplit:
     destinations : numpy.ndarray or None
         ``(T,)`` messages one spike of the group sends at each step (recorded activity);
         None: the mean over its neurons (:meth:`hw_models.timing.CoreMap.destinations`).
+    hops : numpy.ndarray or None
+        ``(T,)`` hops those messages travel in all, per spike (recorded activity, on a
+        profile that states its mesh); None: the mean over its neurons.
     """
 
     neurons: np.ndarray
@@ -119,6 +122,7 @@ class SliceSplit:
     received: dict[str, np.ndarray]
     cores_per_slice: float
     destinations: np.ndarray | None = field(default=None)
+    hops: np.ndarray | None = field(default=None)
 
 
 def even_split(cores: dict[str, int], feeders: dict[str, list[str]], reach: dict) -> dict[str, SliceSplit]:
@@ -134,7 +138,7 @@ def even_split(cores: dict[str, int], feeders: dict[str, list[str]], reach: dict
 
 
 def recorded_split(layers: pd.DataFrame, mapping: pd.DataFrame, neurons_per_core: int | None,
-                   activity: NeuronActivity) -> dict[str, SliceSplit]:
+                   activity: NeuronActivity, hops: dict[str, np.ndarray] | None = None) -> dict[str, SliceSplit]:
     """The split of every mapped group from recorded spikes (module docstring).
 
     Parameters
@@ -146,6 +150,9 @@ def recorded_split(layers: pd.DataFrame, mapping: pd.DataFrame, neurons_per_core
     neurons_per_core : int or None
         The profile's ``[capacity]`` neuron limit.
     activity : NeuronActivity
+    hops : dict, optional
+        Group -> hops each neuron's spike travels (:func:`neuron_hops`), to weigh by the
+        recorded spikes.
 
     Returns
     -------
@@ -210,8 +217,73 @@ def recorded_split(layers: pd.DataFrame, mapping: pd.DataFrame, neurons_per_core
             spike_share = np.where(total > 0, sent / np.maximum(total, 1e-300), share)
             message_share = np.where(total_messages > 0, messages / np.maximum(total_messages, 1e-300), dest_share)
             destinations = np.where(total[:, 0] > 0, total_messages[:, 0] / np.maximum(total[:, 0], 1e-300), dest.mean())
+            travelled = None
+            if hops is not None and g.layer in hops:
+                travelled = np.where(total[:, 0] > 0, a @ hops[g.layer] / np.maximum(total[:, 0], 1e-300), hops[g.layer].mean())
         else:  # no recording: spikes spread evenly over the neurons, each sending its own messages
-            spike_share, message_share, destinations = share[None, :], dest_share[None, :], None
+            spike_share, message_share, destinations, travelled = share[None, :], dest_share[None, :], None, None
         out[g.layer] = SliceSplit(share, spike_share, message_share, received[g.layer],
-                                  int(g.cores) / (len(bounds) - 1), destinations)
+                                  int(g.cores) / (len(bounds) - 1), destinations, travelled)
     return out
+
+
+def _slice_cores(mapping: pd.DataFrame, neurons_per_core: int | None) -> dict[str, np.ndarray]:
+    """Group -> the first core of each of its slices: the groups take consecutive cores from
+    core 0 in the mapping's order, as :mod:`hw_models.capacity` places them."""
+    out, start = {}, 0
+    for g in mapping.itertuples(index=False):
+        slices = len(slice_bounds(g, neurons_per_core)) - 1
+        out[g.layer] = start + (np.arange(slices) * int(g.cores)) // slices
+        start += int(g.cores)
+    return out
+
+
+def neuron_hops(layers: pd.DataFrame, mapping: pd.DataFrame, capacity) -> dict[str, np.ndarray]:
+    """Per group, the hops one spike of each of its neurons travels in all: for every slice
+    holding one of its targets, the Manhattan distance on the chip's mesh between the
+    tiles of the neuron's core and of that slice's.
+
+    A chip's tiles (``capacity.cores_per_tile`` cores each) fill its mesh column by column,
+    ``capacity.mesh_rows`` to a column (tile ``t`` at column ``t // mesh_rows``, row
+    ``t % mesh_rows``, as SANA-FE lays Loihi's out); a message within a tile travels no hop.
+    A model on several chips is measured within each chip (the way between chips is the
+    inter-chip traffic, priced apart).
+
+    Parameters
+    ----------
+    layers : pandas.DataFrame
+        A validated layers table.
+    mapping : pandas.DataFrame
+        :attr:`hw_models.capacity.Mapping.layers`.
+    capacity : hw_models.profile.Capacity
+        With ``cores_per_tile`` and ``mesh_rows``.
+
+    Returns
+    -------
+    dict
+        Group -> ``(n,)`` float64 hops per spike of each neuron (0 for a group that feeds
+        none). The input is off chip: it has none.
+    """
+    nodes = nodes_of(layers)
+    npc = capacity.neurons_per_core
+    first_core = _slice_cores(mapping, npc)
+
+    def place(cores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        tile = (cores % capacity.cores_per_chip) // capacity.cores_per_tile
+        return tile // capacity.mesh_rows, tile % capacity.mesh_rows
+
+    groups = list(mapping.itertuples(index=False))
+    bounds = {g.layer: slice_bounds(g, npc) for g in groups}
+    hops = {g.layer: np.zeros(int(g.neurons)) for g in groups}
+    for g in groups:
+        gx, gy = place(first_core[g.layer])
+        for s, (_, per_source) in enumerate(slice_sources(nodes, g, npc)):
+            for source, boxes in per_source.items():
+                if source not in hops:
+                    continue  # the input, off chip
+                fx, fy = place(first_core[source])
+                distance = np.abs(fx - gx[s]) + np.abs(fy - gy[s])  # per slice of the source
+                idx = union_indices(boxes, nodes[source].out_shape)
+                idx = np.arange(len(hops[source])) if idx is None else idx
+                hops[source][idx] += distance[np.searchsorted(bounds[source], idx, side="right") - 1]
+    return hops

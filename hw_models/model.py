@@ -211,10 +211,13 @@ def price(ops: dict, profile: Profile, which: str = "value", *, system: str = "s
             + ops["out_writes"] * _sram(profile, which, ops["out_mem_bytes"], ops["out_bits"])
         )
     elif m["routing"] == "per-spike":
-        per_spike = profile.param("spike_out", which) + profile.param("hops_per_spike", which) * profile.param("hop", which)
+        # hops counted on the chip's mesh where the profile states it, else an assumed number per spike
+        mesh = profile.capacity is not None and profile.capacity.mesh_rows
+        hops = ops["core_hops"] if mesh else ops["spikes_out"] * profile.param("hops_per_spike", which)
         # where the chip charges its network per message, a spike pays once per destination core
         per_message = profile.param("message", which) if "message" in profile.constants else 0.0
-        out["spike_routing"] = ops["spikes_out"] * per_spike + ops["core_messages"] * per_message
+        out["spike_routing"] = (ops["spikes_out"] * profile.param("spike_out", which) + ops["core_messages"] * per_message
+                                + hops * profile.param("hop", which))
     else:
         out["spike_routing"] = zero
     out["dram"] = ops["dram_words"] * profile.param("dram", which) if m["dram"] != "none" else zero
@@ -304,8 +307,8 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
     per_group = group_crossings(bases["layers"], profile)
     crossings = per_row(bases["snn"], per_group)
     placed = core_map(bases["layers"], profile, bases["activity"]) if _needs_cores(profile) else None
-    ops_obs = event_driven_ops(bases["snn"], profile, crossings, _destinations(bases["snn"], profile, placed))
-    ops_zero = event_driven_ops(bases["snn_zero"], profile, crossings, _destinations(bases["snn_zero"], profile, placed))
+    ops_obs = event_driven_ops(bases["snn"], profile, crossings, *_network(bases["snn"], profile, placed))
+    ops_zero = event_driven_ops(bases["snn_zero"], profile, crossings, *_network(bases["snn_zero"], profile, placed))
     priced = {w: price(ops_obs, profile, w, system="snn") for w in SCENARIOS}
     base = {w: price(ops_zero, profile, w, system="snn") for w in SCENARIOS}
     spike = {w: {c: priced[w][c] - base[w][c] for c in priced[w]} for w in SCENARIOS}
@@ -323,8 +326,9 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
         dataflow = "dense-zero-skip" if zero_skip else "dense"
         ann_meta = {"profile": profile.name, "system": "ann", "dataflow": dataflow, "bits": act_bits}
         placed = placed.evenly() if placed is not None and placed.split_by != "even" else placed  # dense: every neuron
+        destinations, hops = _network(bases["ann"], profile, placed)
         ops_ann = dense_ann_ops(bases["ann"], profile, act_bits=act_bits, crossings=per_row(bases["ann"], per_group),
-                                destinations=_destinations(bases["ann"], profile, placed))
+                                destinations=destinations, hops=hops)
         priced_ann = {w: price(ops_ann, profile, w, system="ann", act_bits=act_bits) for w in SCENARIOS}
         zeros = {w: {c: np.zeros_like(v) for c, v in priced_ann[w].items()} for w in SCENARIOS}
         frames.append(_long(ops_ann, priced_ann, zeros, ann_meta))
@@ -338,12 +342,14 @@ def _estimate_one(profile: Profile, bases: dict, timesteps: int, ann: bool, zero
     return breakdown[BREAKDOWN_COLUMNS], timing
 
 
-def _destinations(base: dict, profile: Profile, placed: CoreMap | None) -> np.ndarray | None:
-    """Messages per spike of each row: one per destination core where the profile prices
-    them and the cores are known (:meth:`CoreMap.destinations_per_row`), else None (one)."""
-    if placed is None or not _prices_messages(profile):
-        return None
-    return placed.destinations_per_row(base["layer"], base["t"])
+def _network(base: dict, profile: Profile, placed: CoreMap | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per row, messages per spike (one per destination core where the profile prices them
+    and the cores are known: :meth:`CoreMap.destinations_per_row`, else None: one) and the
+    hops they travel (:meth:`CoreMap.hops_per_row`, None where the profile states no mesh)."""
+    if placed is None:
+        return None, None
+    destinations = placed.destinations_per_row(base["layer"], base["t"]) if _prices_messages(profile) else None
+    return destinations, placed.hops_per_row(base["layer"], base["t"])
 
 
 def _prices_messages(profile: Profile) -> bool:
@@ -495,12 +501,13 @@ def ratio_function(counts: Counts, *, ann_counts: Counts | None = None, ann_bits
         if (static or _prices_messages(profile)) and cores_key not in placements:
             placements[cores_key] = core_map(counts.layers, profile, counts.activity)
         placed = placements.get(cores_key)
-        snn_ops = event_driven_ops(snn_base, profile, per_row(snn_base, mapped[key]), _destinations(snn_base, profile, placed))
+        snn_ops = event_driven_ops(snn_base, profile, per_row(snn_base, mapped[key]), *_network(snn_base, profile, placed))
         snn = sum(float(v.sum()) for v in price(snn_ops, profile, system="snn").values())
         act_bits = ann_activation_bits(profile, ann_bits, steps)
         even = placed.evenly() if placed is not None and placed.split_by != "even" else placed  # dense: every neuron
+        destinations, hops = _network(ann_base, profile, even)
         ops = dense_ann_ops(ann_base, profile, act_bits=act_bits, crossings=per_row(ann_base, mapped[key]),
-                            destinations=_destinations(ann_base, profile, even))
+                            destinations=destinations, hops=hops)
         ann = sum(float(v.sum()) for v in price(ops, profile, system="ann", act_bits=act_bits).values())
         if static:  # W x s, in pJ, over the SNN's steps and the ANN's pass, on every chip the model holds
             power = profile.param("static_power") * _chips(placed)

@@ -177,7 +177,8 @@ def _dram_tier(ops: Ops, q: dict, profile: Profile) -> None:
     ops["dram_words"] = words
 
 
-def _messages(ops: Ops, q: dict, crossings: np.ndarray | None, destinations: np.ndarray | None) -> None:
+def _messages(ops: Ops, q: dict, crossings: np.ndarray | None, destinations: np.ndarray | None,
+              hops: np.ndarray | None = None) -> None:
     """Messages each routed spike (ANN: activation) sends: between chips, its group's mean
     crossings (:func:`hw_models.capacity.messages_per_spike`); on the chip, one to each core
     holding one of its targets (:meth:`hw_models.timing.CoreMap.destinations`; one per
@@ -185,10 +186,12 @@ def _messages(ops: Ops, q: dict, crossings: np.ndarray | None, destinations: np.
     spikes = q["spikes_out"]
     ops["chip_messages"] = spikes * crossings if crossings is not None else np.zeros_like(spikes)
     ops["core_messages"] = spikes * destinations if destinations is not None else spikes.copy()
+    # the hops those messages travel on the chip's mesh (hw_models.core_split.neuron_hops)
+    ops["core_hops"] = spikes * hops if hops is not None else np.zeros_like(spikes)
 
 
 def event_driven_ops(base: Ops, profile: Profile, crossings: np.ndarray | None = None,
-                     destinations: np.ndarray | None = None) -> Ops:
+                     destinations: np.ndarray | None = None, hops: np.ndarray | None = None) -> Ops:
     """Operations of the SNN's event-driven dataflow.
 
     Parameters
@@ -201,6 +204,8 @@ def event_driven_ops(base: Ops, profile: Profile, crossings: np.ndarray | None =
     destinations : numpy.ndarray, optional
         Cores each row's output spike is a message to (:func:`per_row` of
         :meth:`hw_models.timing.CoreMap.destinations`); one per spike where not given.
+    hops : numpy.ndarray, optional
+        Hops each row's output spike travels in all (:meth:`hw_models.timing.CoreMap.hops_per_row`).
 
     Returns
     -------
@@ -237,12 +242,12 @@ def event_driven_ops(base: Ops, profile: Profile, crossings: np.ndarray | None =
         ops[name] = q[name]
     _memory_sizes(ops, q, profile, in_bits_multi=float(profile.bits), out_bits=np.ones_like(neurons))  # 1-bit spikes
     _dram_tier(ops, q, profile)
-    _messages(ops, q, crossings, destinations)
+    _messages(ops, q, crossings, destinations, hops)
     return ops
 
 
 def dense_ann_ops(base: Ops, profile: Profile, *, act_bits: int | None = None, crossings: np.ndarray | None = None,
-                  destinations: np.ndarray | None = None) -> Ops:
+                  destinations: np.ndarray | None = None, hops: np.ndarray | None = None) -> Ops:
     """Operations of the dense ANN dataflow: partial sums in registers, outputs written once.
 
     Driven by the dense counts this is the plain dense ANN (every MAC, zeros included);
@@ -259,9 +264,9 @@ def dense_ann_ops(base: Ops, profile: Profile, *, act_bits: int | None = None, c
     profile : Profile
     act_bits : int, optional
         Activation width; defaults to ``profile.bits``.
-    crossings, destinations : numpy.ndarray, optional
+    crossings, destinations, hops : numpy.ndarray, optional
         As for :func:`event_driven_ops`: the ANN on the same chips sends each activation
-        across the same boundaries, to the same cores.
+        across the same boundaries, to the same cores, over the same hops.
 
     Returns
     -------
@@ -296,7 +301,7 @@ def dense_ann_ops(base: Ops, profile: Profile, *, act_bits: int | None = None, c
         ops[name] = zeros
     _memory_sizes(ops, q, profile, in_bits_multi=bits, out_bits=bits * np.ones_like(neurons))
     _dram_tier(ops, q, profile)
-    _messages(ops, q, crossings, destinations)
+    _messages(ops, q, crossings, destinations, hops)
     return ops
 
 

@@ -218,6 +218,10 @@ class Capacity:
     cores_per_tile : int or None
         Cores that share a router tile (the per-step barrier can depend on the tiles in
         use: ``t_barrier``'s ``by_tiles``); None: not stated.
+    mesh_rows : int or None
+        Tiles per column of the chip's mesh (tile ``t`` at column ``t // mesh_rows``, row
+        ``t % mesh_rows``): where stated, a message's hops are the distance between its
+        tiles (:func:`hw_models.core_split.neuron_hops`) instead of ``hops_per_spike``.
     source, grade, note : str
         Where the numbers come from (paper, table or section) and how solid they are
         (``measured``, ``simulated``, ``derived`` or ``documented``: a design figure).
@@ -232,6 +236,7 @@ class Capacity:
     grade: str
     note: str = ""
     cores_per_tile: int | None = None
+    mesh_rows: int | None = None
 
 
 @dataclass(frozen=True)

@@ -104,8 +104,9 @@ def parse_profile(data: dict[str, Any], label: str = "<profile>", path: Path | N
     constants = _parse_table(data, "constants", bad)
     assumptions = _parse_table(data, "assumptions", bad)
     if model is not None:
+        mesh = isinstance(data.get("capacity"), dict) and "mesh_rows" in data["capacity"]
         _check_required(model, _names(data, "constants", KNOWN_CONSTANTS), _names(data, "assumptions", KNOWN_ASSUMPTIONS),
-                        header.get("number_format"), bad)
+                        header.get("number_format"), bad, mesh)
     capacity = _parse_capacity(data.get("capacity"), header.get("bits"), bad)
     if model is not None and model.get("inter_chip") not in (None, "none") and data.get("capacity") is None:
         bad.add("model.inter_chip", "needs a [capacity] table (the mapping decides which spikes cross chips)")
@@ -326,11 +327,15 @@ def _parse_model(raw_model: Any, scope: str | None, bad: _Problems) -> dict[str,
 
 
 def _check_required(model: dict[str, str | None], constants: set[str], assumptions: set[str], number_format,
-                    bad: _Problems) -> None:
+                    bad: _Problems, mesh: bool = False) -> None:
     """The constants and assumptions the chosen switches need (switches found wrong are skipped).
 
-    A missing entry is one problem, naming every switch that needs it.
+    A missing entry is one problem, naming every switch that needs it. Where ``[capacity]``
+    states the mesh (``mesh_rows``), hops are counted on it: ``hops_per_spike`` is then
+    neither needed nor read, and refused.
     """
+    if mesh and "hops_per_spike" in assumptions:
+        bad.add("assumptions.hops_per_spike", "is not read where [capacity] states mesh_rows (hops are counted on the mesh)")
     for needed in ("ac", "mac"):
         if needed not in constants:
             bad.add(f"constants.{needed}", "is required (energy of one synaptic op on a binary / multi-bit event)")
@@ -345,6 +350,8 @@ def _check_required(model: dict[str, str | None], constants: set[str], assumptio
         for (switch, setting), names in required.items():
             if model[switch] == setting:
                 for name in names:
+                    if mesh and name == "hops_per_spike":
+                        continue
                     needs.setdefault(f"{table}.{name}", []).append(f"by model.{switch} = '{setting}'")
     if model["ann"] == "arithmetic" and number_format == "int":
         needs.setdefault("constants.mult", []).append("to scale the ANN's multiplies with bit-width")
@@ -362,17 +369,19 @@ def _parse_capacity(table: Any, bits: Any, bad: _Problems) -> Capacity | None:
     if not isinstance(table, dict):
         bad.add("capacity", "must be a table")
         return None
-    known = {"cores_per_chip", *CAPACITY_LIMITS, "synapse_bits", "cores_per_tile", "source", "grade", "note"}
+    known = {"cores_per_chip", *CAPACITY_LIMITS, "synapse_bits", "cores_per_tile", "mesh_rows", "source", "grade", "note"}
     for extra in sorted(set(table) - known):
         bad.add(f"capacity.{extra}", f"is not a known field ({', '.join(sorted(known))})")
     start = len(bad.found)
     counts = {key: _count(table, key, bad, required=key == "cores_per_chip")
-              for key in ("cores_per_chip", *CAPACITY_LIMITS, "synapse_bits", "cores_per_tile")}
+              for key in ("cores_per_chip", *CAPACITY_LIMITS, "synapse_bits", "cores_per_tile", "mesh_rows")}
     limits = {key: counts[key] for key in CAPACITY_LIMITS}
     if limits["axons_per_core"] and not limits["neurons_per_core"] and "neurons_per_core" not in table:
         bad.add("capacity.axons_per_core", "needs neurons_per_core (the axon limit splits a core's neurons)")
     if not any(key in table for key in ("neurons_per_core", "synapse_bytes_per_core")):
         bad.add("capacity", "must state neurons_per_core or synapse_bytes_per_core (a limit per core)")
+    if "mesh_rows" in table and "cores_per_tile" not in table:
+        bad.add("capacity.mesh_rows", "needs cores_per_tile (the mesh is one of tiles)")
     grade = _get_choice(table, "grade", (*GRADES, "documented"), bad, "capacity.")
     source = table.get("source")
     if not isinstance(source, str) or not source.strip():
@@ -381,7 +390,8 @@ def _parse_capacity(table: Any, bits: Any, bad: _Problems) -> Capacity | None:
     if len(bad.found) > start or not isinstance(bits, int):
         return None
     return Capacity(cores_per_chip=counts["cores_per_chip"], **limits, synapse_bits=counts["synapse_bits"] or bits,
-                    source=source.strip(), grade=grade, note=note, cores_per_tile=counts["cores_per_tile"])
+                    source=source.strip(), grade=grade, note=note, cores_per_tile=counts["cores_per_tile"],
+                    mesh_rows=counts["mesh_rows"])
 
 
 def _count(table: dict[str, Any], key: str, bad: _Problems, required: bool = False) -> int | None:

@@ -158,6 +158,9 @@ class CoreMap:
         cores; empty: evenly (:meth:`evenly`).
     split_by : str
         ``even`` or ``recorded (N samples)``.
+    hops : dict
+        Group -> hops one of its spikes travels in all, on average over its neurons
+        (:func:`hw_models.core_split.neuron_hops`); empty where the profile states no mesh.
     """
 
     cores: dict[str, int]
@@ -168,6 +171,7 @@ class CoreMap:
     reach: dict = field(default_factory=dict)
     split: dict = field(default_factory=dict)
     split_by: str = "even"
+    hops: dict = field(default_factory=dict)
 
     def evenly(self) -> CoreMap:
         """The same placement with every group's work split evenly over its cores (the
@@ -180,18 +184,26 @@ class CoreMap:
                 feeders[g].append("")
         return replace(self, split=even_split(self.cores, feeders, self.reach), split_by="even")
 
-    def destinations_per_row(self, layer: np.ndarray, t: np.ndarray) -> np.ndarray | None:
+    def destinations_per_row(self, layer: np.ndarray, t: np.ndarray) -> np.ndarray:
         """Messages one spike of each row's node sends at the row's step: the recorded
         split's where there is one, else :meth:`destinations` (0 for nodes that are not groups)."""
-        mean = self.destinations()
+        return self._per_row(layer, t, self.destinations(), "destinations")
+
+    def hops_per_row(self, layer: np.ndarray, t: np.ndarray) -> np.ndarray | None:
+        """Hops one spike of each row's node travels at the row's step (as
+        :meth:`destinations_per_row`); None where the profile states no mesh."""
+        return self._per_row(layer, t, self.hops, "hops") if self.hops else None
+
+    def _per_row(self, layer: np.ndarray, t: np.ndarray, mean: dict[str, float], recorded: str) -> np.ndarray:
         out = np.array([mean.get(name, 0.0) for name in layer])
         for g, split in self.split.items():
-            if split.destinations is not None:
+            per_step = getattr(split, recorded)
+            if per_step is not None:
                 rows = np.flatnonzero(np.asarray(layer) == g)
                 steps = np.asarray(t)[rows]
-                if len(rows) and steps.max() >= len(split.destinations):
-                    raise ValueError(f"the recording of {g!r} has {len(split.destinations)} steps, the counts more")
-                out[rows] = split.destinations[steps]
+                if len(rows) and steps.max() >= len(per_step):
+                    raise ValueError(f"the recording of {g!r} has {len(per_step)} steps, the counts more")
+                out[rows] = per_step[steps]
         return out
 
     def destinations(self) -> dict[str, float]:
@@ -215,7 +227,7 @@ def core_map(layers: pd.DataFrame, profile: Profile, activity=None) -> CoreMap |
     profile that prices messages (:func:`counts_messages`) reads it.
     """
     from .capacity import _consumer_groups, _readers, map_model
-    from .core_split import recorded_split
+    from .core_split import neuron_hops, recorded_split
     from .reach import reach_fractions
 
     mapping = map_model(layers, profile)
@@ -231,10 +243,12 @@ def core_map(layers: pd.DataFrame, profile: Profile, activity=None) -> CoreMap |
         inputs = set(layers.loc[layers["kind"] == "input", "layer"])
         fractions = reach_fractions(layers, mapping.layers, profile.capacity.neurons_per_core)
         reach = {("" if source in inputs else source, group): f for (source, group), f in fractions.items()}
-    placed = CoreMap(cores, _consumer_groups(layers, set(cores)), mapping.chips, input_readers, tiles, reach).evenly()
+    hops = neuron_hops(layers, mapping.layers, profile.capacity) if profile.capacity.mesh_rows else {}
+    placed = CoreMap(cores, _consumer_groups(layers, set(cores)), mapping.chips, input_readers, tiles, reach,
+                     hops={g: float(h.mean()) if len(h) else 0.0 for g, h in hops.items()}).evenly()
     if activity is None or not counts_messages(profile):
         return placed
-    split = recorded_split(layers, mapping.layers, profile.capacity.neurons_per_core, activity)
+    split = recorded_split(layers, mapping.layers, profile.capacity.neurons_per_core, activity, hops or None)
     return replace(placed, split=split, split_by=activity.describe())
 
 

@@ -23,20 +23,21 @@ from test_hw_timing import NS, toml_dumps
 from hw_models.core_split import NeuronActivity, recorded_split
 
 
+def _targets(src, forward):
+    """(source neurons, target neurons) bool: which targets one spike of each source neuron
+    reaches, every neuron sent alone (a batch of one-hot inputs)."""
+    n = math.prod(src)
+    return forward(torch.eye(n, dtype=torch.float64).reshape(n, *src)).reshape(n, -1).numpy() != 0
+
+
 def _messages_by_brute_force(src, forward, spikes, n_out, slices):
     """Per step and target slice, messages received; per step, messages sent."""
-    bounds = np.cumsum([len(a) for a in np.array_split(np.arange(n_out), slices)])
-    T = spikes.shape[0]
-    received, sent = np.zeros((T, slices)), np.zeros(T)
-    for i in range(math.prod(src)):
-        x = torch.zeros(math.prod(src), dtype=torch.float64)
-        x[i] = 1.0
-        targets = np.flatnonzero(forward(x.reshape(1, *src)).reshape(-1).numpy() != 0)
-        reached = np.unique(np.searchsorted(bounds, targets, side="right"))
-        for t in range(T):
-            received[t, reached] += spikes[t, i]
-            sent[t] += spikes[t, i] * len(reached)
-    return received, sent
+    owner = np.searchsorted(np.cumsum([len(a) for a in np.array_split(np.arange(n_out), slices)]), np.arange(n_out),
+                            side="right")
+    reached = np.zeros((math.prod(src), slices), bool)  # source neuron -> slices it is a message to
+    for i, targets in enumerate(_targets(src, forward)):
+        reached[i, owner[targets]] = True
+    return spikes @ reached, spikes @ reached.sum(axis=1)
 
 
 @settings(max_examples=40, deadline=None)
@@ -155,3 +156,94 @@ def test_asnn_energy_reads_the_recording_beside_the_counts(tmp_path):
     assert counts.activity.spikes["lif1"].shape == (2, 32)
     timing = asnn.energy(tmp_path / "run", hw="loihi-sanafe").timing
     assert set(timing.loc[timing["system"] == "snn", "core_split"]) == {"recorded (3 samples)"}
+
+
+@settings(max_examples=30, deadline=None)
+@given(groups=st.integers(1, 2), per_in=st.integers(1, 2), per_out=st.integers(1, 2), h=st.integers(3, 6), w=st.integers(3, 6),
+       k=st.integers(1, 3), s=st.integers(1, 2), pad=st.integers(0, 1), per_tile=st.integers(1, 3), rows=st.integers(1, 3),
+       data=st.data())
+def test_hops_on_the_mesh_match_brute_force(groups, per_in, per_out, h, w, k, s, pad, per_tile, rows, data):
+    from hw_models.core_split import neuron_hops
+    from hw_models.profile import Capacity
+
+    c_in, c_out = groups * per_in, groups * per_out
+    src = (c_in, h, w)
+    out = (c_out, (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1)
+    if min(out[1:]) < 1:
+        return
+    n_in, n_out = math.prod(src), math.prod(out)
+    src_cores = data.draw(st.integers(1, min(n_in, 6)), label="source cores")
+    cores = data.draw(st.integers(1, min(n_out, 6)), label="cores")
+    layers = pd.DataFrame([_row("lif1", "neuron", "", src, src, n_in),
+                           _row("conv2", "conv2d", "lif1", src, out, groups=groups, **_pairs(k, s, pad)),
+                           _row("lif2", "neuron", "conv2", out, out, n_out)])
+    mapping = pd.DataFrame([{"layer": "lif1", "neurons": n_in, "cores": src_cores, "limited_by": "neurons"},
+                            {"layer": "lif2", "neurons": n_out, "cores": cores, "limited_by": "neurons"}])
+    capacity = Capacity(cores_per_chip=64, neurons_per_core=None, axons_per_core=None, synapse_bytes_per_core=None,
+                        synapse_bits=8, source="a test", grade="documented", cores_per_tile=per_tile, mesh_rows=rows)
+    hops = neuron_hops(layers, mapping, capacity)
+
+    def xy(core):  # groups on consecutive cores from 0: lif1's, then lif2's
+        tile = core // per_tile
+        return np.array([tile // rows, tile % rows])
+
+    src_bounds = np.cumsum([len(a) for a in np.array_split(np.arange(n_in), src_cores)])
+    out_bounds = np.cumsum([len(a) for a in np.array_split(np.arange(n_out), cores)])
+    ones = torch.ones((c_out, per_in, k, k), dtype=torch.float64)
+    expected = np.zeros(n_in)
+    reach = _targets(src, lambda x: F.conv2d(x, ones, stride=s, padding=pad, groups=groups))
+    for i in range(n_in):
+        targets = np.flatnonzero(reach[i])
+        here = xy(int(np.searchsorted(src_bounds, i, side="right")))
+        for b in np.unique(np.searchsorted(out_bounds, targets, side="right")):
+            expected[i] += np.abs(here - xy(src_cores + int(b))).sum()
+    np.testing.assert_array_equal(hops["lif1"], expected)
+    assert not hops["lif2"].any()  # it feeds nothing
+
+
+@pytest.mark.parametrize(("groups", "hops"), [(2, 4 * 2), (1, 3 * (2 + 3) + 1 * (1 + 2))])
+def test_a_spike_pays_the_hops_to_each_destination_tile(tmp_path, groups, hops):
+    # one core per tile on a mesh of 4 rows: lif1 on cores 0-1, lif2 on cores 2-3 (column 0,
+    # rows 0-3). A depthwise 1x1 convolution sends channel c's spike from core c to core 2 + c
+    # (2 hops); a full one to both (3 spikes on core 0: 2 + 3 hops; 1 on core 1: 1 + 2)
+    from importlib import resources
+
+    import asnn_sim.api as asnn
+    from hw_models.profile import tomllib
+
+    data = tomllib.loads(resources.files("hw_models").joinpath("profiles", "loihi-sanafe.toml").read_text())
+    data["name"] = "sanafe-tile-per-core"
+    data["capacity"]["neurons_per_core"] = 16
+    data["capacity"]["cores_per_tile"] = 1
+    path = tmp_path / "sanafe-tile-per-core.toml"
+    path.write_text(toml_dumps(data))
+    graph = (asnn.GraphBuilder((2, 4, 4), encoding="frames", timesteps=1, seed=0)
+             .conv(weight=np.full((2, 1, 1, 1), 2.0), groups=2).neuron()
+             .conv(weight=np.zeros((2, 2 // groups, 1, 1)), groups=groups).neuron()
+             .flatten().linear(weight=np.zeros((2, 32))).readout().build())
+    frames = np.zeros((1, 1, 2, 4, 4), np.uint8)
+    frames[0, 0, 0, 0, :3] = 1
+    frames[0, 0, 1, 2, 2] = 1
+    b = asnn.energy(asnn.simulate(graph, frames=frames, progress=False, record="all"), hw=[str(path)]).breakdown
+    routing = b[(b["system"] == "snn") & (b["component"] == "spike_routing")].groupby("layer")["energy_pj"].sum()
+    destinations = 3 - groups
+    assert routing["lif1"] == pytest.approx(4 * 69.3 + 4 * destinations * 111.0 + hops * 3.6, rel=1e-12)
+
+
+def test_a_mesh_replaces_the_assumed_hops_per_spike(tmp_path):
+    from importlib import resources
+
+    from hw_models import load_profile
+    from hw_models.errors import EnergyError
+    from hw_models.profile import tomllib
+
+    data = tomllib.loads(resources.files("hw_models").joinpath("profiles", "loihi-sanafe.toml").read_text())
+    data["assumptions"]["hops_per_spike"] = {"value": 1.0, "unit": "count", "why": "a test"}
+    path = tmp_path / "both.toml"
+    path.write_text(toml_dumps(data))
+    with pytest.raises(EnergyError, match="hops_per_spike is not read where \\[capacity\\] states mesh_rows"):
+        load_profile(path)
+    del data["assumptions"]["hops_per_spike"], data["capacity"]["cores_per_tile"]
+    path.write_text(toml_dumps(data))
+    with pytest.raises(EnergyError, match="mesh_rows needs cores_per_tile"):
+        load_profile(path)

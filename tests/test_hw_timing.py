@@ -164,8 +164,9 @@ def _sanafe_with(tmp_path, cores_per_tile):
 
     data = tomllib.loads(resources.files("hw_models").joinpath("profiles", "loihi-sanafe.toml").read_text())
     data["name"] = f"sanafe-tiles-{cores_per_tile}"
-    if cores_per_tile is None:
-        del data["capacity"]["cores_per_tile"]
+    if cores_per_tile is None:  # no tiles, so no mesh: hops are an assumption again
+        del data["capacity"]["cores_per_tile"], data["capacity"]["mesh_rows"]
+        data["assumptions"]["hops_per_spike"] = {"value": 0.0, "unit": "count", "why": "a test: no mesh stated"}
     else:
         data["capacity"]["cores_per_tile"] = cores_per_tile
     path = tmp_path / f"{data['name']}.toml"
