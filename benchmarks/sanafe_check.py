@@ -308,40 +308,35 @@ def shipped_profile_per_step(result, profile: str) -> np.ndarray:
     return b.groupby("t")["energy_pj"].sum().sort_index().to_numpy()
 
 
-def destination_cores(net) -> dict[str, np.ndarray]:
-    """Per group, the cores each of its neurons sends a message to, from SANA-FE's unrolled
-    synapses (``check_reach`` checks asnn-sim's own numbers link by link)."""
+def _axons(net) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per group, its output axons from SANA-FE's unrolled synapses: (neuron, destination
+    core) pairs, one per distinct pair, as two arrays."""
     pairs: dict[str, set] = {}
     for p in net.projections:
         pairs.setdefault(p.source, set()).update(zip(p.pre.tolist(), net.groups[p.target].core[p.post].tolist()))
-    out = {}
-    for name, g in net.groups.items():
-        per_neuron = np.zeros(g.n)
-        for neuron, _ in pairs.get(name, ()):
-            per_neuron[neuron] += 1
-        out[name] = per_neuron
-    return out
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    return {name: tuple(np.array(v, np.int64) for v in zip(*pairs[name])) if pairs.get(name) else empty
+            for name in net.groups}
+
+
+def destination_cores(net) -> dict[str, np.ndarray]:
+    """Per group, the cores each of its neurons sends a message to (``check_reach`` checks
+    asnn-sim's own numbers link by link)."""
+    return {name: np.bincount(pre, minlength=net.groups[name].n).astype(float) for name, (pre, _) in _axons(net).items()}
 
 
 def neuron_hops(net, noc) -> dict[str, np.ndarray]:
-    """Per group, the hops each neuron's spike travels in all, from SANA-FE's unrolled
-    synapses and placement: the Manhattan distance between the tiles of its core and of
-    each distinct destination core (tile t at x = t // height, y = t % height)."""
+    """Per group, the hops each neuron's spike travels in all on SANA-FE's placement: the
+    Manhattan distance between the tiles of its core and of each destination core (tile t
+    at x = t // height, y = t % height)."""
     def xy(core):
         tile = np.asarray(core) // noc["cores_per_tile"]
         return tile // noc["height"], tile % noc["height"]
 
-    pairs: dict[str, set] = {}
-    for p in net.projections:
-        pairs.setdefault(p.source, set()).update(zip(p.pre.tolist(), net.groups[p.target].core[p.post].tolist()))
     out = {}
-    for name, g in net.groups.items():
-        per_neuron = np.zeros(g.n)
-        if pairs.get(name):
-            pre, dest = (np.array(v) for v in zip(*pairs[name]))
-            (sx, sy), (dx, dy) = xy(g.core[pre]), xy(dest)
-            np.add.at(per_neuron, pre, np.abs(sx - dx) + np.abs(sy - dy))
-        out[name] = per_neuron
+    for name, (pre, dest) in _axons(net).items():
+        (sx, sy), (dx, dy) = xy(net.groups[name].core[pre]), xy(dest)
+        out[name] = np.bincount(pre, weights=np.abs(sx - dx) + np.abs(sy - dy), minlength=net.groups[name].n)
     return out
 
 

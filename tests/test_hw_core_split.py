@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_hw_reach import _pairs, _row
-from test_hw_timing import NS, toml_dumps
+from test_hw_timing import NS, toml_dumps, two_channel_case
 
 from hw_models.core_split import NeuronActivity, recorded_split
 
@@ -40,27 +40,36 @@ def _messages_by_brute_force(src, forward, spikes, n_out, slices):
     return spikes @ reached, spikes @ reached.sum(axis=1)
 
 
+def _conv_shapes(groups, per_in, per_out, h, w, k, s, pad):
+    """Source and output shapes of a grouped convolution (an output side below 1: no such layer)."""
+    return (groups * per_in, h, w), (groups * per_out, (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1)
+
+
+def _conv_link(src, out, groups, k, s, pad, src_cores, cores):
+    """The layers table and mapping of lif1 -> conv2 -> lif2, each group on its cores."""
+    layers = pd.DataFrame([_row("lif1", "neuron", "", src, src, math.prod(src)),
+                           _row("conv2", "conv2d", "lif1", src, out, groups=groups, **_pairs(k, s, pad)),
+                           _row("lif2", "neuron", "conv2", out, out, math.prod(out))])
+    mapping = pd.DataFrame([{"layer": "lif1", "neurons": math.prod(src), "cores": src_cores, "limited_by": "neurons"},
+                            {"layer": "lif2", "neurons": math.prod(out), "cores": cores, "limited_by": "neurons"}])
+    return layers, mapping
+
+
 @settings(max_examples=40, deadline=None)
 @given(groups=st.integers(1, 3), per_in=st.integers(1, 2), per_out=st.integers(1, 3), h=st.integers(3, 7), w=st.integers(3, 7),
        k=st.integers(1, 3), s=st.integers(1, 2), pad=st.integers(0, 1), data=st.data())
 def test_recorded_messages_match_brute_force(groups, per_in, per_out, h, w, k, s, pad, data):
-    c_in, c_out = groups * per_in, groups * per_out
-    src = (c_in, h, w)
-    out = (c_out, (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1)
+    src, out = _conv_shapes(groups, per_in, per_out, h, w, k, s, pad)
     if min(out[1:]) < 1:
         return
-    n_in, n_out = math.prod(src), math.prod(out)
+    c_out, n_in, n_out = out[0], math.prod(src), math.prod(out)
     src_cores = data.draw(st.integers(1, min(n_in, 5)), label="source cores")
     cores = data.draw(st.integers(1, min(n_out, 7)), label="cores")
     T = 2
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
     spikes = (rng.random((T, n_in)) < rng.random()) * rng.integers(1, 4, (T, n_in))  # summed over samples: 0..3
-    rows = [_row("lif1", "neuron", "", src, src, n_in),
-            _row("conv2", "conv2d", "lif1", src, out, groups=groups, **_pairs(k, s, pad)),
-            _row("lif2", "neuron", "conv2", out, out, n_out)]
-    mapping = pd.DataFrame([{"layer": "lif1", "neurons": n_in, "cores": src_cores, "limited_by": "neurons"},
-                            {"layer": "lif2", "neurons": n_out, "cores": cores, "limited_by": "neurons"}])
-    split = recorded_split(pd.DataFrame(rows), mapping, None, NeuronActivity({"lif1": spikes.astype(float)}, 3))
+    layers, mapping = _conv_link(src, out, groups, k, s, pad, src_cores, cores)
+    split = recorded_split(layers, mapping, None, NeuronActivity({"lif1": spikes.astype(float)}, 3))
     ones = torch.ones((c_out, per_in, k, k), dtype=torch.float64)
     received, sent = _messages_by_brute_force(src, lambda x: F.conv2d(x, ones, stride=s, padding=pad, groups=groups),
                                               spikes, n_out, cores)
@@ -108,26 +117,11 @@ def test_a_recording_with_other_neurons_is_refused():
 
 @pytest.mark.parametrize("record", [False, True])
 def test_the_busiest_core_sends_the_spikes_recorded_on_it(tmp_path, record):
-    # lif1 holds 2 channels of 4x4, one channel per core (16 neurons a core); 3 of its 4
-    # spikes fire on core 0 (channel 0). A depthwise 1x1 convolution sends each to 1 core.
-    from importlib import resources
-
+    # two_channel_case: lif1 holds one channel per core; 3 of its 4 spikes fire on core 0
+    # (channel 0), and a depthwise 1x1 convolution sends each to 1 core
     import asnn_sim.api as asnn
-    from hw_models.profile import tomllib
 
-    data = tomllib.loads(resources.files("hw_models").joinpath("profiles", "loihi-sanafe.toml").read_text())
-    data["name"] = "sanafe-small-cores"
-    data["capacity"]["neurons_per_core"] = 16
-    path = tmp_path / "sanafe-small-cores.toml"
-    path.write_text(toml_dumps(data))
-    graph = (asnn.GraphBuilder((2, 4, 4), encoding="frames", timesteps=1, seed=0)
-             .conv(weight=np.full((2, 1, 1, 1), 2.0), groups=2).neuron()  # each input event fires its lif1 neuron
-             .conv(weight=np.zeros((2, 1, 1, 1)), groups=2).neuron()
-             .flatten().linear(weight=np.zeros((2, 32))).readout().build())
-    frames = np.zeros((1, 1, 2, 4, 4), np.uint8)
-    frames[0, 0, 0, 0, :3] = 1
-    frames[0, 0, 1, 2, 2] = 1
-    replay = asnn.simulate(graph, frames=frames, progress=False, record="all" if record else None)
+    path, replay = two_channel_case(tmp_path, groups=2, record=record)
     touched = int(replay.counts.set_index("layer").loc["lif1", "neurons_touched"])
     timing = asnn.energy(replay, hw=[str(path)]).timing
     snn = timing[timing["system"] == "snn"]
@@ -166,19 +160,13 @@ def test_hops_on_the_mesh_match_brute_force(groups, per_in, per_out, h, w, k, s,
     from hw_models.core_split import neuron_hops
     from hw_models.profile import Capacity
 
-    c_in, c_out = groups * per_in, groups * per_out
-    src = (c_in, h, w)
-    out = (c_out, (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1)
+    src, out = _conv_shapes(groups, per_in, per_out, h, w, k, s, pad)
     if min(out[1:]) < 1:
         return
-    n_in, n_out = math.prod(src), math.prod(out)
+    c_out, n_in, n_out = out[0], math.prod(src), math.prod(out)
     src_cores = data.draw(st.integers(1, min(n_in, 6)), label="source cores")
     cores = data.draw(st.integers(1, min(n_out, 6)), label="cores")
-    layers = pd.DataFrame([_row("lif1", "neuron", "", src, src, n_in),
-                           _row("conv2", "conv2d", "lif1", src, out, groups=groups, **_pairs(k, s, pad)),
-                           _row("lif2", "neuron", "conv2", out, out, n_out)])
-    mapping = pd.DataFrame([{"layer": "lif1", "neurons": n_in, "cores": src_cores, "limited_by": "neurons"},
-                            {"layer": "lif2", "neurons": n_out, "cores": cores, "limited_by": "neurons"}])
+    layers, mapping = _conv_link(src, out, groups, k, s, pad, src_cores, cores)
     capacity = Capacity(cores_per_chip=64, neurons_per_core=None, axons_per_core=None, synapse_bytes_per_core=None,
                         synapse_bits=8, source="a test", grade="documented", cores_per_tile=per_tile, mesh_rows=rows)
     hops = neuron_hops(layers, mapping, capacity)
@@ -206,25 +194,10 @@ def test_a_spike_pays_the_hops_to_each_destination_tile(tmp_path, groups, hops):
     # one core per tile on a mesh of 4 rows: lif1 on cores 0-1, lif2 on cores 2-3 (column 0,
     # rows 0-3). A depthwise 1x1 convolution sends channel c's spike from core c to core 2 + c
     # (2 hops); a full one to both (3 spikes on core 0: 2 + 3 hops; 1 on core 1: 1 + 2)
-    from importlib import resources
-
     import asnn_sim.api as asnn
-    from hw_models.profile import tomllib
 
-    data = tomllib.loads(resources.files("hw_models").joinpath("profiles", "loihi-sanafe.toml").read_text())
-    data["name"] = "sanafe-tile-per-core"
-    data["capacity"]["neurons_per_core"] = 16
-    data["capacity"]["cores_per_tile"] = 1
-    path = tmp_path / "sanafe-tile-per-core.toml"
-    path.write_text(toml_dumps(data))
-    graph = (asnn.GraphBuilder((2, 4, 4), encoding="frames", timesteps=1, seed=0)
-             .conv(weight=np.full((2, 1, 1, 1), 2.0), groups=2).neuron()
-             .conv(weight=np.zeros((2, 2 // groups, 1, 1)), groups=groups).neuron()
-             .flatten().linear(weight=np.zeros((2, 32))).readout().build())
-    frames = np.zeros((1, 1, 2, 4, 4), np.uint8)
-    frames[0, 0, 0, 0, :3] = 1
-    frames[0, 0, 1, 2, 2] = 1
-    b = asnn.energy(asnn.simulate(graph, frames=frames, progress=False, record="all"), hw=[str(path)]).breakdown
+    path, replay = two_channel_case(tmp_path, groups, record=True, cores_per_tile=1)
+    b = asnn.energy(replay, hw=[str(path)]).breakdown
     routing = b[(b["system"] == "snn") & (b["component"] == "spike_routing")].groupby("layer")["energy_pj"].sum()
     destinations = 3 - groups
     assert routing["lif1"] == pytest.approx(4 * 69.3 + 4 * destinations * 111.0 + hops * 3.6, rel=1e-12)

@@ -117,10 +117,11 @@ def test_a_spike_is_a_message_only_to_the_cores_holding_its_targets(tmp_path):
     assert snn["bound_by"].tolist() == ["lif1"]
 
 
-@pytest.mark.parametrize(("groups", "destinations"), [(1, 2), (2, 1)])
-def test_a_spike_pays_a_message_per_destination_core(tmp_path, groups, destinations):
-    # lif1 and lif2 hold 2 channels of 4x4 each, one channel per core (16 neurons a core): a
-    # 1x1 convolution sends each lif1 spike to both of lif2's cores, a depthwise one to one
+def two_channel_case(tmp_path, groups: int, record: bool = False, **capacity):
+    """``loihi-sanafe`` with 16 neurons a core (and ``capacity``'s overrides), and a replay on
+    it: lif1 and lif2 hold 2 channels of 4x4, one channel per core; lif1 fires where the
+    input has events (3 in channel 0, 1 in channel 1), and a 1x1 convolution of ``groups``
+    groups feeds lif2 (depthwise: a lif1 spike reaches one of lif2's cores; full: both)."""
     from importlib import resources
 
     import asnn_sim.api as asnn
@@ -128,7 +129,7 @@ def test_a_spike_pays_a_message_per_destination_core(tmp_path, groups, destinati
 
     data = tomllib.loads(resources.files("hw_models").joinpath("profiles", "loihi-sanafe.toml").read_text())
     data["name"] = "sanafe-small-cores"
-    data["capacity"]["neurons_per_core"] = 16
+    data["capacity"].update(neurons_per_core=16, **capacity)
     path = tmp_path / "sanafe-small-cores.toml"
     path.write_text(toml_dumps(data))
     graph = (asnn.GraphBuilder((2, 4, 4), encoding="frames", timesteps=1, seed=0)
@@ -138,7 +139,14 @@ def test_a_spike_pays_a_message_per_destination_core(tmp_path, groups, destinati
     frames = np.zeros((1, 1, 2, 4, 4), np.uint8)
     frames[0, 0, 0, 0, :3] = 1
     frames[0, 0, 1, 2, 2] = 1
-    replay = asnn.simulate(graph, frames=frames, progress=False)
+    return path, asnn.simulate(graph, frames=frames, progress=False, record="all" if record else None)
+
+
+@pytest.mark.parametrize(("groups", "destinations"), [(1, 2), (2, 1)])
+def test_a_spike_pays_a_message_per_destination_core(tmp_path, groups, destinations):
+    import asnn_sim.api as asnn
+
+    path, replay = two_channel_case(tmp_path, groups)
     touched = int(replay.counts.set_index("layer").loc["lif1", "neurons_touched"])
     result = asnn.energy(replay, hw=[str(path)])
     b = result.breakdown
