@@ -340,26 +340,14 @@ def neuron_hops(net, noc) -> dict[str, np.ndarray]:
     return out
 
 
-def hops_per_step(net, spikes, noc) -> np.ndarray:
-    """Hops the hidden groups' messages travel at each step, per inference."""
-    hops = neuron_hops(net, noc)
+def per_step(net, spikes, per_neuron: dict[str, np.ndarray]) -> np.ndarray:
+    """Per step and inference, the sum over the hidden groups' recorded spikes of each
+    spiking neuron's ``per_neuron`` number (its destination cores, or its hops)."""
     T, N = next(iter(spikes.values())).shape[:2]
     total = np.zeros(T)
     for name, g in net.groups.items():
         if g.kind != "input":
-            total += spikes[name].reshape(T, N, -1).astype(np.float64).sum(axis=1) @ hops[name] / N
-    return total
-
-
-def messages_per_step(net, spikes) -> np.ndarray:
-    """Messages the hidden groups send at each step, per inference: each recorded spike
-    times its neuron's destination cores (asnn-sim's recorded split counts the same)."""
-    dest = destination_cores(net)
-    T, N = next(iter(spikes.values())).shape[:2]
-    total = np.zeros(T)
-    for name, g in net.groups.items():
-        if g.kind != "input":
-            total += spikes[name].reshape(T, N, -1).astype(np.float64).sum(axis=1) @ dest[name] / N
+            total += spikes[name].reshape(T, N, -1).astype(np.float64).sum(axis=1) @ per_neuron[name] / N
     return total
 
 
@@ -386,8 +374,8 @@ def asnn_model_sanafe_constants(result, net, spikes, units, noc, profile) -> dic
     }
     T = int(c["t"].max()) + 1
     out = {k: np.bincount(c["t"], weights=v * PJ, minlength=T) for k, v in parts.items()}
-    out["message"] = messages_per_step(net, spikes) * units["axon_out"]["energy_message_out"] * PJ
-    out["hop"] = hops_per_step(net, spikes, noc) * hop * PJ
+    out["message"] = per_step(net, spikes, destination_cores(net)) * units["axon_out"]["energy_message_out"] * PJ
+    out["hop"] = per_step(net, spikes, neuron_hops(net, noc)) * hop * PJ
     out["total"] = sum(out.values())
     return out
 
@@ -529,10 +517,10 @@ def activities(result, net, spikes, predicted, a, b, c, c_split, profile, noc) -
                            "C_pj": tot(c_split, "soma_access") + tot(c_split, "soma_update")},
         "spikes_out": {"asnn": spikes_out, "sanafe_fired": float(c["fired"].sum()),
                        "A_pj": a_spike, "B_pj": tot(b, "spike_out"), "C_pj": tot(c_split, "soma_spike_out")},
-        "messages": {"asnn": float(messages_per_step(net, spikes).sum()),
+        "messages": {"asnn": float(per_step(net, spikes, destination_cores(net)).sum()),
                      "sanafe": float(c["messages"].sum()), "sanafe_from_input": inputs,
                      "A_pj": 0.0, "B_pj": tot(b, "message"), "C_pj": tot(c_split, "message_out")},
-        "hops": {"asnn": float(hops_per_step(net, spikes, noc).sum()),
+        "hops": {"asnn": float(per_step(net, spikes, neuron_hops(net, noc)).sum()),
                  "sanafe": float(c["hops"].sum() - predicted["input_hops"].sum(1).mean()),
                  "A_pj": a_routing - a_spike, "B_pj": tot(b, "hop"),
                  "C_pj": tot(c_split, "hop") - float(predicted["input_hop"].sum(1).mean()) * PJ},
