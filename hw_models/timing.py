@@ -15,12 +15,12 @@ energies are):
 
                   neuron half of g  = (neuron updates x t_neuron + spikes sent x t_spike
                                        + messages sent x t_message_out) / cores(g)
-
-              (with ``t_neuron_inactive``, a clock-driven chip's neurons that no input
-              reached in the step take that instead of ``t_neuron``: read, not updated)
                   synapse half of g = synaptic ops x t_synop / cores(g)
                                       + sum over sources f of spikes(f) x reach(f, g) x t_message
                   step time         = max over groups of max(neuron half, synapse half) + t_barrier
+
+              With ``t_neuron_inactive``, a clock-driven chip's neurons that no input
+              reached in the step take that instead of ``t_neuron`` (read, not updated).
 
               A convolution's synaptic ops (a kind with ``SHARED_SYNAPSES``) take
               ``t_synop_conv`` where the profile gives one.
