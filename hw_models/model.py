@@ -212,8 +212,7 @@ def price(ops: dict, profile: Profile, which: str = "value", *, system: str = "s
         )
     elif m["routing"] == "per-spike":
         # hops counted on the chip's mesh where the profile states it, else an assumed number per spike
-        mesh = profile.capacity is not None and profile.capacity.mesh_rows
-        hops = ops["core_hops"] if mesh else ops["spikes_out"] * profile.param("hops_per_spike", which)
+        hops = ops["core_hops"] if _counts_hops(profile) else ops["spikes_out"] * profile.param("hops_per_spike", which)
         # where the chip charges its network per message, a spike pays once per destination core
         per_message = profile.param("message", which) if "message" in profile.constants else 0.0
         out["spike_routing"] = (ops["spikes_out"] * profile.param("spike_out", which) + ops["core_messages"] * per_message
@@ -358,8 +357,14 @@ def _prices_messages(profile: Profile) -> bool:
 
 
 def _needs_cores(profile: Profile) -> bool:
-    """The core placement is read by a timing model and by a per-message network price."""
-    return profile.model.get("timing", "none") != "none" or _prices_messages(profile)
+    """The core placement is read by a timing model, by a per-message network price and by
+    hops counted on the chip's mesh."""
+    return profile.model.get("timing", "none") != "none" or _prices_messages(profile) or _counts_hops(profile)
+
+
+def _counts_hops(profile: Profile) -> bool:
+    """The profile states its mesh: a message's hops are counted between tiles."""
+    return profile.capacity is not None and bool(profile.capacity.mesh_rows)
 
 
 def _step_seconds(breakdown: pd.DataFrame, timing: list[pd.DataFrame]) -> np.ndarray:
@@ -498,7 +503,7 @@ def ratio_function(counts: Counts, *, ann_counts: Counts | None = None, ann_bits
         if key not in mapped:
             mapped[key] = group_crossings(counts.layers, profile)
         cores_key = (profile.capacity, counts_messages(profile))  # what core_map's result depends on
-        if (static or _prices_messages(profile)) and cores_key not in placements:
+        if (static or _prices_messages(profile) or _counts_hops(profile)) and cores_key not in placements:
             placements[cores_key] = core_map(counts.layers, profile, counts.activity)
         placed = placements.get(cores_key)
         snn_ops = event_driven_ops(snn_base, profile, per_row(snn_base, mapped[key]), *_network(snn_base, profile, placed))
