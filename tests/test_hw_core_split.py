@@ -220,3 +220,18 @@ def test_a_mesh_replaces_the_assumed_hops_per_spike(tmp_path):
     path.write_text(toml_dumps(data))
     with pytest.raises(EnergyError, match="mesh_rows needs cores_per_tile"):
         load_profile(path)
+
+
+def test_the_sensitivity_ratio_reads_the_recording_as_the_estimate_does(tmp_path):
+    # ratio_function (the sensitivity tornado's centre) prices the same recorded split,
+    # destinations and hops as the summary
+    import asnn_sim.api as asnn
+    from asnn_sim.api import _counts
+    from hw_models import load_profile
+    from hw_models.model import ratio_function
+
+    path, replay = two_channel_case(tmp_path, groups=1, record=True, cores_per_tile=1)
+    counts = _counts(replay)
+    assert counts.activity is not None
+    summary = asnn.energy(replay, hw=[str(path)]).summary
+    assert ratio_function(counts)(load_profile(path)) == pytest.approx(float(summary["ratio"].iloc[0]), rel=1e-12)
