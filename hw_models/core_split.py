@@ -179,10 +179,11 @@ def recorded_split(layers: pd.DataFrame, mapping: pd.DataFrame, neurons_per_core
                               f"{math.prod(nodes[name].out_shape)}")
         spikes[name] = a
     groups = list(mapping.itertuples(index=False))
+    bounds_of = {g.layer: slice_bounds(g, neurons_per_core) for g in groups}
     reaches = {g.layer: np.zeros(int(g.neurons)) for g in groups}  # slices each neuron's spike reaches
     received: dict[str, dict[str, np.ndarray]] = {}
     for g in groups:
-        bounds = slice_bounds(g, neurons_per_core)
+        bounds = bounds_of[g.layer]
         columns: dict[str, np.ndarray] = {}
         for s, (_, per_source) in enumerate(slice_sources(nodes, g, neurons_per_core)):
             for source, boxes in per_source.items():
@@ -203,7 +204,7 @@ def recorded_split(layers: pd.DataFrame, mapping: pd.DataFrame, neurons_per_core
         received[g.layer] = columns
     out = {}
     for g in groups:
-        bounds = slice_bounds(g, neurons_per_core)
+        bounds = bounds_of[g.layer]
         sizes = np.diff(bounds)
         share = sizes / sizes.sum()
         dest = reaches[g.layer]

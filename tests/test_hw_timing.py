@@ -38,6 +38,8 @@ def _variant(tmp_path, base, name, model=None, **constants):
     data = tomllib.loads(resources.files("hw_models").joinpath("profiles", f"{base}.toml").read_text())
     data["name"] = name
     data["model"].update(model or {})
+    if "t_neuron" in constants and "t_neuron_inactive" not in constants:
+        data["constants"].pop("t_neuron_inactive", None)  # the hand checks time every neuron alike
     data["constants"].update(constants)
     path = tmp_path / f"{name}.toml"
     path.write_text(toml_dumps(data))
@@ -97,6 +99,7 @@ def test_a_spike_is_a_message_only_to_the_cores_holding_its_targets(tmp_path):
     data = tomllib.loads(resources.files("hw_models").joinpath("profiles", "loihi.toml").read_text())
     data["name"] = "loihi-small-cores"
     data["model"].update({"timing": "per-core", "static": "none"})
+    del data["constants"]["t_neuron_inactive"]  # every neuron timed alike, by hand
     data["constants"].update(t_synop=_constant(2.0, "ns"), t_neuron=_constant(5.0, "ns"), t_spike=_constant(10.0, "ns"),
                              t_message=_constant(100.0, "ns"), t_barrier=_constant(1.0, "us"))
     data["capacity"]["neurons_per_core"] = 16
@@ -350,7 +353,7 @@ def test_time_grows_with_events_and_steps_and_the_slowest_core_bounds_the_step(p
 
 
 @pytest.mark.parametrize("profile, steps_ns", [
-    # loihi: conv1's core bounds both steps: synapses 150 x 3.5 = 525 ns (its neurons 32 x 5.3 + spikes x 2.1 < 180 ns),
+    # loihi: conv1's core bounds both steps: synapses 150 x 3.5 = 525 ns (its neurons 20 x 8.4 + 12 x 5.3 + spikes x 2.1 <= 240 ns),
     # + the 465 ns barrier (docs/energy.md, "Time", by hand)
     ("loihi", [990.0, 990.0]),
     # loihi-sanafe: conv1's synapses 150 x 3.1 (a conv) = 465 ns beat its neurons (32 x 9.7 + 3 or 4 x 35.1 = 415.7, 450.8);
@@ -367,6 +370,20 @@ def test_time_grows_with_events_and_steps_and_the_slowest_core_bounds_the_step(p
 def test_shipped_profiles_by_hand(profile, steps_ns):
     t = _times(tiny(), load_profile(profile))
     assert t["seconds"].tolist() == pytest.approx([v * NS for v in steps_ns], rel=1e-12)
+
+
+def test_loihi_times_reached_and_idle_neurons_apart(tmp_path):
+    # synapses made fast, so that conv1's neurons bound each step: 20 reached x 8.4 + 12 idle x 5.3
+    # + 3 (then 4) spikes x 2.1 = 237.9 (240.0) ns, + the 465 ns barrier; the low bound takes
+    # 8.4 and 5.3 (with the 113 ns barrier), the high SANA-FE's 9.7 and 6.0 (its spikes 35.1 ns and
+    # barrier 1.8 us): 20 x 9.7 + 12 x 6 + 3 x 35.1
+    fast = _variant(tmp_path, "loihi", "loihi-fast-synapses", t_synop=_constant(0.1, "ns"))
+    t = _times(tiny(), fast)
+    assert t["seconds"].tolist() == pytest.approx([702.9 * NS, 705.0 * NS], rel=1e-12)
+    assert list(t["bound_by"]) == ["conv1_neurons", "conv1_neurons"]
+    assert t["seconds_low"].tolist() == pytest.approx([(237.9 + 113) * NS, (240.0 + 113) * NS], rel=1e-12)
+    assert t["seconds_high"].tolist() == pytest.approx([(194 + 72 + 3 * 35.1 + 1800) * NS, (194 + 72 + 4 * 35.1 + 1800) * NS],
+                                                       rel=1e-12)
 
 
 def test_static_energy_on_loihi_by_hand():
