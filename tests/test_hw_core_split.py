@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_hw_reach import _pairs, _row
-from test_hw_timing import NS, toml_dumps, two_channel_case
+from test_hw_timing import NS, _shipped, _written, toml_dumps, two_channel_case
 
 from hw_models.core_split import NeuronActivity, recorded_split
 
@@ -204,16 +204,12 @@ def test_a_spike_pays_the_hops_to_each_destination_tile(tmp_path, groups, hops):
 
 
 def test_a_mesh_replaces_the_assumed_hops_per_spike(tmp_path):
-    from importlib import resources
-
     from hw_models import load_profile
     from hw_models.errors import EnergyError
-    from hw_models.profile import tomllib
 
-    data = tomllib.loads(resources.files("hw_models").joinpath("profiles", "loihi-sanafe.toml").read_text())
+    data = _shipped("loihi-sanafe", "both")
     data["assumptions"]["hops_per_spike"] = {"value": 1.0, "unit": "count", "why": "a test"}
-    path = tmp_path / "both.toml"
-    path.write_text(toml_dumps(data))
+    path = _written(tmp_path, data)
     with pytest.raises(EnergyError, match="hops_per_spike is not read where \\[capacity\\] states mesh_rows"):
         load_profile(path)
     del data["assumptions"]["hops_per_spike"], data["capacity"]["cores_per_tile"]

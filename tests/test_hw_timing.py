@@ -30,20 +30,37 @@ def _constant(value, unit, low=None, high=None):
     return entry
 
 
-def _variant(tmp_path, base, name, model=None, **constants):
+def _shipped(base: str, name: str) -> dict:
+    """A shipped profile's TOML as a dict, renamed, to edit into a test variant."""
     from importlib import resources
 
     from hw_models.profile import tomllib
 
     data = tomllib.loads(resources.files("hw_models").joinpath("profiles", f"{base}.toml").read_text())
     data["name"] = name
+    return data
+
+
+def _written(tmp_path, data: dict):
+    """The path of ``data`` written as ``<name>.toml`` in ``tmp_path``."""
+    path = tmp_path / f"{data['name']}.toml"
+    path.write_text(toml_dumps(data))
+    return path
+
+
+def _variant_path(tmp_path, base, name, model=None, capacity=None, **constants):
+    data = _shipped(base, name)
     data["model"].update(model or {})
     if "t_neuron" in constants and "t_neuron_inactive" not in constants:
         data["constants"].pop("t_neuron_inactive", None)  # the hand checks time every neuron alike
     data["constants"].update(constants)
-    path = tmp_path / f"{name}.toml"
-    path.write_text(toml_dumps(data))
-    return load_profile(path)
+    if capacity:
+        data["capacity"].update(capacity)
+    return _written(tmp_path, data)
+
+
+def _variant(tmp_path, base, name, model=None, **constants):
+    return load_profile(_variant_path(tmp_path, base, name, model, **constants))
 
 
 @pytest.fixture(scope="module")
@@ -91,20 +108,11 @@ def test_the_inputs_events_arrive_as_messages(per_core):
 def test_a_spike_is_a_message_only_to_the_cores_holding_its_targets(tmp_path):
     # A depthwise 1x1 convolution of 2 channels of 4x4 onto 32 neurons, 16 per core: each
     # channel on a core of its own, so an input event reaches one of the two cores.
-    from importlib import resources
-
     import asnn_sim.api as asnn
-    from hw_models.profile import tomllib
 
-    data = tomllib.loads(resources.files("hw_models").joinpath("profiles", "loihi.toml").read_text())
-    data["name"] = "loihi-small-cores"
-    data["model"].update({"timing": "per-core", "static": "none"})
-    del data["constants"]["t_neuron_inactive"]  # every neuron timed alike, by hand
-    data["constants"].update(t_synop=_constant(2.0, "ns"), t_neuron=_constant(5.0, "ns"), t_spike=_constant(10.0, "ns"),
-                             t_message=_constant(100.0, "ns"), t_barrier=_constant(1.0, "us"))
-    data["capacity"]["neurons_per_core"] = 16
-    path = tmp_path / "small-cores.toml"
-    path.write_text(toml_dumps(data))
+    path = _variant_path(tmp_path, "loihi", "loihi-small-cores", {"timing": "per-core", "static": "none"},
+                         capacity={"neurons_per_core": 16}, t_synop=_constant(2.0, "ns"), t_neuron=_constant(5.0, "ns"),
+                         t_spike=_constant(10.0, "ns"), t_message=_constant(100.0, "ns"), t_barrier=_constant(1.0, "us"))
     graph = (asnn.GraphBuilder((2, 4, 4), encoding="frames", timesteps=1, seed=0)
              .conv(weight=np.ones((2, 1, 1, 1)), groups=2).neuron(threshold=10.0)
              .flatten().linear(weight=np.zeros((2, 32))).readout().build())
@@ -125,16 +133,9 @@ def two_channel_case(tmp_path, groups: int, record: bool = False, **capacity):
     it: lif1 and lif2 hold 2 channels of 4x4, one channel per core; lif1 fires where the
     input has events (3 in channel 0, 1 in channel 1), and a 1x1 convolution of ``groups``
     groups feeds lif2 (depthwise: a lif1 spike reaches one of lif2's cores; full: both)."""
-    from importlib import resources
-
     import asnn_sim.api as asnn
-    from hw_models.profile import tomllib
 
-    data = tomllib.loads(resources.files("hw_models").joinpath("profiles", "loihi-sanafe.toml").read_text())
-    data["name"] = "sanafe-small-cores"
-    data["capacity"].update(neurons_per_core=16, **capacity)
-    path = tmp_path / "sanafe-small-cores.toml"
-    path.write_text(toml_dumps(data))
+    path = _variant_path(tmp_path, "loihi-sanafe", "sanafe-small-cores", capacity={"neurons_per_core": 16, **capacity})
     graph = (asnn.GraphBuilder((2, 4, 4), encoding="frames", timesteps=1, seed=0)
              .conv(weight=np.full((2, 1, 1, 1), 2.0), groups=2).neuron()  # each input event fires its lif1 neuron
              .conv(weight=np.zeros((2, 2 // groups, 1, 1)), groups=groups).neuron()
@@ -169,20 +170,13 @@ def test_a_spike_pays_a_message_per_destination_core(tmp_path, groups, destinati
 
 
 def _sanafe_with(tmp_path, cores_per_tile):
-    from importlib import resources
-
-    from hw_models.profile import tomllib
-
-    data = tomllib.loads(resources.files("hw_models").joinpath("profiles", "loihi-sanafe.toml").read_text())
-    data["name"] = f"sanafe-tiles-{cores_per_tile}"
+    data = _shipped("loihi-sanafe", f"sanafe-tiles-{cores_per_tile}")
     if cores_per_tile is None:  # no tiles, so no mesh: hops are an assumption again
         del data["capacity"]["cores_per_tile"], data["capacity"]["mesh_rows"]
         data["assumptions"]["hops_per_spike"] = {"value": 0.0, "unit": "count", "why": "a test: no mesh stated"}
     else:
         data["capacity"]["cores_per_tile"] = cores_per_tile
-    path = tmp_path / f"{data['name']}.toml"
-    path.write_text(toml_dumps(data))
-    return load_profile(path)
+    return load_profile(_written(tmp_path, data))
 
 
 @pytest.mark.parametrize(("cores_per_tile", "barrier_us", "low_high_us"), [
@@ -217,21 +211,13 @@ def test_the_summary_totals_the_steps_with_rate_static_share_and_edp(per_core):
 def test_a_group_on_more_cores_shares_its_work(tmp_path, per_core):
     # conv1's 32 neurons on 4 cores of 8: its halves drop to a quarter (it receives no spikes)
     data = per_core.capacity
-    small = _variant(tmp_path, "loihi", "loihi-small-cores", {"timing": "per-core", "static": "none"},
-                     t_synop=_constant(2.0, "ns"), t_neuron=_constant(5.0, "ns"), t_spike=_constant(10.0, "ns"),
-                     t_message=_constant(16.0, "ns"), t_barrier=_constant(1.0, "us"))
+    small = _variant_path(tmp_path, "loihi", "loihi-small-cores", {"timing": "per-core", "static": "none"},
+                          capacity={"neurons_per_core": 8}, t_synop=_constant(2.0, "ns"), t_neuron=_constant(5.0, "ns"),
+                          t_spike=_constant(10.0, "ns"), t_message=_constant(16.0, "ns"), t_barrier=_constant(1.0, "us"))
     assert data.neurons_per_core == 1024
-    from importlib import resources
-
-    from hw_models.profile import tomllib
-
-    raw = tomllib.loads(small.path.read_text())
-    raw["capacity"]["neurons_per_core"] = 8
-    small.path.write_text(toml_dumps(raw))
-    t = _times(tiny(), load_profile(small.path))
+    t = _times(tiny(), load_profile(small))
     # conv1: max(190, 300) / 4 = 75 ns; fc1 (one core) 72 then 96 ns bounds step 1
     assert t["busy_seconds"].tolist() == pytest.approx([75 * NS, 96 * NS])
-    assert resources  # imported for the variant helper's sake
 
 
 def test_fixed_tick_is_the_tick_whatever_the_activity(tmp_path):
